@@ -1,0 +1,1 @@
+"""The service core: domains (roster, claims, complaints, staff, audit...), storage and the app."""

@@ -1,0 +1,42 @@
+"""``/healthz`` (the process is alive) and ``/readyz`` (database and Redis reachable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from backend.deps import RuntimeDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Alive: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """Ready: the database and Redis answer; warnings (e.g. missing holiday data) keep it 200."""
+    checks: dict[str, str] = {}
+    body: dict[str, Any] = {"checks": checks, "warnings": []}
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    try:
+        runtime.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"unreachable: {type(exc).__name__}"
+    for provider in runtime.extras.get("readiness_warnings", []):
+        body["warnings"].extend(provider())
+    ok = all(v == "ok" for v in checks.values())
+    body["status"] = "ready" if ok else "unavailable"
+    return JSONResponse(body, status_code=200 if ok else 503)

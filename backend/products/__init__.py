@@ -1,0 +1,1 @@
+"""Insurance products as validated data files in ``config/products/``."""

@@ -1,0 +1,22 @@
+"""Every router of the service, mounted by the composition root (one line per domain)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def include_routers(app: FastAPI) -> None:
+    """Mount the routers of every domain and adapter."""
+    from backend import health
+    from backend.audit import api as audit_api
+    from backend.claims import api as claims_api
+    from backend.complaints import api as complaints_api
+    from backend.roster import api as roster_api
+    from backend.staff import api as staff_api
+
+    app.include_router(health.router)
+    app.include_router(staff_api.router)
+    app.include_router(roster_api.router)
+    app.include_router(claims_api.router)
+    app.include_router(complaints_api.router)
+    app.include_router(audit_api.router)

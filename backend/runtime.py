@@ -1,0 +1,137 @@
+"""What the app factory's lifespan (and every admin command) builds once and hands out.
+
+No import-time globals: :func:`build_runtime` opens the database, Redis, the key ring and the
+product catalog from the settings, and :meth:`Runtime.close` releases them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import make_engine, make_sessionmaker
+from backend.products.service import ProductCatalog, load_catalog
+from backend.redis_conn import RedisHandle, open_redis
+from backend.security.crypto import FieldCipher
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A dependency is missing or unreachable at start-up; the message says which and how to fix it."""
+
+
+@dataclass
+class Runtime:
+    """Long-lived resources of one process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis_handle: RedisHandle
+    redis: redis.Redis
+    cipher: FieldCipher
+    catalog: ProductCatalog
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Release connections and stop the embedded Redis."""
+        try:
+            self.redis.close()
+        finally:
+            self.engine.dispose()
+            self.redis_handle.close()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def check_database(engine: Engine) -> None:
+    """Raise StartupError unless the database answers."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise StartupError(
+            f"数据库连不上 / database unreachable at {_safe_url(str(engine.url))}: "
+            f"{type(exc).__name__}. Check DATABASE_URL (CS_DB__URL) and that the server runs."
+        ) from exc
+
+
+def check_redis(client: redis.Redis, url: str) -> None:
+    """Raise StartupError unless Redis answers."""
+    try:
+        client.ping()
+    except Exception as exc:
+        raise StartupError(
+            f"Redis 连不上 / Redis unreachable at {_safe_url(url)}: {type(exc).__name__}. "
+            "Check REDIS_URL (CS_REDIS__URL) and that the server runs."
+        ) from exc
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Open everything, check it answers, and bring the schema up to date."""
+    from backend.migrate import upgrade_to_head
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        catalog = load_catalog(
+            products_dir=settings.products_dir, default_id=settings.default_product_id
+        )
+    except Exception as exc:
+        raise StartupError(f"产品配置有误 / product files invalid: {exc}") from exc
+    cipher = FieldCipher.from_config(
+        keys_json=settings.crypto.keys.get_secret_value(),
+        active_key_id=settings.crypto.active_key_id,
+        blind_index_key=settings.crypto.blind_index_key.get_secret_value(),
+    )
+    engine = make_engine(
+        settings.database_url_effective,
+        statement_timeout_ms=settings.db.statement_timeout_ms,
+        idle_in_transaction_timeout_ms=settings.db.idle_in_transaction_timeout_ms,
+        connect_timeout_s=settings.db.connect_timeout_s,
+        pool_size=settings.db.pool_size,
+    )
+    try:
+        check_database(engine)
+        handle = open_redis(
+            url=settings.redis.url,
+            var_dir=settings.var_dir,
+            socket_timeout=settings.redis.socket_timeout_s,
+            connect_timeout=settings.redis.connect_timeout_s,
+        )
+    except Exception:
+        engine.dispose()
+        raise
+    client = handle.sync_client()
+    try:
+        check_redis(client, handle.url)
+        if migrate:
+            upgrade_to_head(engine)
+    except Exception:
+        client.close()
+        engine.dispose()
+        handle.close()
+        raise
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        redis_handle=handle,
+        redis=client,
+        cipher=cipher,
+        catalog=catalog,
+    )

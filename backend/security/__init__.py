@@ -1,0 +1,1 @@
+"""Private-data protection: field encryption, blind indexes, masking."""

