@@ -31,9 +31,17 @@ def create_app(
         from backend.startup import on_startup
 
         on_startup(runtime)
+        worker = None
+        if settings.run_worker:
+            from backend.worker import WorkerThread
+
+            worker = WorkerThread(runtime)
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             runtime.close()
 
     app = FastAPI(

@@ -1,6 +1,7 @@
 """Admin command line. Every command brings the schema up to date itself.
 
     python -m backend serve [--host H] [--port P]      run the API (and the job worker) on the settings
+    python -m backend worker                           run the job worker alone
     python -m backend db upgrade                       apply migrations (also done by every command)
     python -m backend roster import FILE               import a roster CSV
     python -m backend staff create USERNAME --role admin
@@ -42,6 +43,22 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(_args: argparse.Namespace, runtime: Runtime) -> int:
+    from backend.startup import on_startup
+    from backend.worker import WorkerThread
+
+    on_startup(runtime)
+    worker = WorkerThread(runtime)
+    print(f"worker running jobs: {', '.join(j.name for j in worker.jobs) or '(none)'}")
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(1.0)
+    except KeyboardInterrupt:
+        worker.stop()
+    return 0
+
+
 def _db_upgrade(_args: argparse.Namespace, _runtime: Runtime) -> int:
     print("数据库结构已是最新 / schema is up to date")
     return 0
@@ -56,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(plain=_serve)
+    sub.add_parser("worker", help="run the job worker").set_defaults(handler=_worker)
     db = sub.add_parser("db", help="database")
     dbsub = db.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="apply migrations").set_defaults(handler=_db_upgrade)

@@ -1,0 +1,91 @@
+"""The job worker: periodic jobs, run in the API process locally or as ``python -m backend worker``.
+
+Jobs take no objects, only the runtime, and may run twice (every side effect has its own
+idempotency key). A Redis lock per job and period keeps several workers from running the same job
+at the same time; if Redis is down the job is skipped for that period and retried later.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from backend.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Modules with ``JOBS: list[PeriodicJob]``.
+JOB_MODULES = ["backend.claims.jobs"]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job run every ``interval_s`` seconds."""
+
+    name: str
+    interval_s: float
+    run: Callable[[Runtime], object]
+
+
+def discover_jobs() -> list[PeriodicJob]:
+    """Every domain's periodic jobs."""
+    jobs: list[PeriodicJob] = []
+    for name in JOB_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        jobs.extend(module.JOBS)
+    return jobs
+
+
+def run_due_jobs(runtime: Runtime, jobs: list[PeriodicJob], last_run: dict[str, float],
+                 *, now: float | None = None) -> list[str]:
+    """Run the jobs whose interval has passed; returns the names that ran."""
+    now = time.time() if now is None else now
+    ran = []
+    for job in jobs:
+        if now - last_run.get(job.name, 0.0) < job.interval_s:
+            continue
+        slot = int(now // job.interval_s)
+        try:
+            acquired = runtime.redis.set(f"job:{job.name}:{slot}", b"1", nx=True, ex=int(job.interval_s) + 60)
+        except Exception as exc:
+            log.warning("job %s skipped: redis unavailable (%s)", job.name, type(exc).__name__)
+            continue
+        last_run[job.name] = now
+        if not acquired:
+            continue
+        try:
+            job.run(runtime)
+            ran.append(job.name)
+        except Exception:
+            log.exception("job %s failed", job.name)
+    return ran
+
+
+class WorkerThread(threading.Thread):
+    """Runs due jobs every ``tick_s`` seconds until stopped."""
+
+    def __init__(self, runtime: Runtime, *, tick_s: float = 5.0) -> None:
+        super().__init__(name="job-worker", daemon=True)
+        self.runtime = runtime
+        self.tick_s = tick_s
+        self.jobs = discover_jobs()
+        self._stop_event = threading.Event()
+        self._last_run: dict[str, float] = {}
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            run_due_jobs(self.runtime, self.jobs, self._last_run)
+            self._stop_event.wait(self.tick_s)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
