@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from backend.db import Base
+import backend.audit.models
+import backend.claims.models
+import backend.complaints.models
+import backend.conversations.models
+import backend.conversations.turn_models
 
 # One import line per domain with models (keep sorted).
-import backend.roster.models  # noqa: F401,E402  isort: skip
-import backend.claims.models  # noqa: F401,E402  isort: skip
-import backend.complaints.models  # noqa: F401,E402  isort: skip
-import backend.staff.models  # noqa: F401,E402  isort: skip
-import backend.audit.models  # noqa: F401,E402  isort: skip
-import backend.conversations.models  # noqa: F401,E402  isort: skip
-import backend.conversations.turn_models  # noqa: F401,E402  isort: skip
-import backend.handoff.models  # noqa: F401,E402  isort: skip
+import backend.roster.models
+import backend.staff.models
+from backend.db import Base
+
+import backend.handoff.models  # noqa: F401  isort: skip
 
 metadata = Base.metadata

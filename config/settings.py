@@ -20,7 +20,7 @@ CONFIG_DIR = Path(__file__).resolve().parent
 # Development-only keys: usable only when mode == "local" (checked below).
 _LOCAL_FIELD_KEY = "bG9jYWwtZGV2LWtleS1kby1ub3QtdXNlLWluLXByb2Q="  # 32 bytes, base64
 _LOCAL_INDEX_KEY = "local-dev-blind-index-key-not-for-production"
-_LOCAL_SECRET = "local-dev-session-secret-not-for-production"
+_LOCAL_SECRET = "local-dev-session-secret-not-for-production"  # noqa: S105  (local mode only)
 
 
 class DatabaseSettings(BaseModel):

@@ -149,3 +149,26 @@ def client(runtime: Runtime, settings: Settings) -> Iterator[TestClient]:
     runtime.close = lambda: None  # type: ignore[method-assign]
     with TestClient(app, raise_server_exceptions=False) as tc:
         yield tc
+
+
+# --- D-02: a canary over every log record of the whole suite -----------------------------------
+import logging  # noqa: E402
+
+from tests.support.pii import PiiCanary  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def d02_no_private_data_in_logs() -> Iterator[None]:
+    """Fails any test during which a log record carried an ID number, a phone or a bank card."""
+    canary = PiiCanary()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(canary)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(canary)
+        root.setLevel(old_level)
+    assert not canary.hits, f"private data in log records: {canary.hits}"
