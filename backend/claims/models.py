@@ -1,0 +1,136 @@
+"""Claims: the claim, its history, its materials checklist, and the daily case-number counters.
+
+Private data (ID number, phone, bank account) is stored only encrypted (``*_enc``, FieldCipher with a
+purpose per column) plus an HMAC blind index (``*_bidx``) where lookups are needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import Base, UTCDateTime, utcnow
+
+# FieldCipher purposes (associated data): a value copied into another column does not decrypt.
+PURPOSE_INSURED_ID = "claims.insured_id_number"
+PURPOSE_REPORTER_PHONE = "claims.reporter_phone"
+PURPOSE_BANK_ACCOUNT = "claims.bank_account"
+
+
+class CaseCounter(Base):
+    """The last daily sequence number issued per (prefix, Asia/Shanghai day), e.g. (LP, 261121)."""
+
+    __tablename__ = "case_counters"
+    __table_args__ = (UniqueConstraint("prefix", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(4))
+    day: Mapped[str] = mapped_column(String(6))  # YYMMDD
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Claim(Base):
+    """One claim report (报案) and its progress."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(16), unique=True)
+    product_id: Mapped[str] = mapped_column(String(64))
+    claim_type: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    insured_name: Mapped[str] = mapped_column(String(100))
+    insured_id_enc: Mapped[str] = mapped_column(Text)
+    insured_id_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    roster_person_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    reporter_relation: Mapped[str] = mapped_column(String(32))
+    reporter_phone_enc: Mapped[str] = mapped_column(Text)
+    reporter_phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    reporter_openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(24))
+
+    accident_date: Mapped[dt.date] = mapped_column(Date)
+    accident_type: Mapped[str] = mapped_column(String(64))
+    place: Mapped[str | None] = mapped_column(String(200))
+    hospital: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    bank_account_enc: Mapped[str | None] = mapped_column(Text)
+
+    is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
+    complex_reason: Mapped[str | None] = mapped_column(Text)
+
+    # Money in integer fen (分): exact.
+    claimed_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    approved_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    paid_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    review_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    # The current deadline: kind (report_ack, materials_review, payment, complex_case), the local date
+    # it falls on, whether it rests on weekend-only estimates, the instant it passes (UTC), and for
+    # working-day deadlines the base date and count, so it can be recomputed when holidays load.
+    deadline_kind: Mapped[str | None] = mapped_column(String(24))
+    deadline_date: Mapped[dt.date | None] = mapped_column(Date)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    deadline_base: Mapped[dt.date | None] = mapped_column(Date)
+    deadline_working_days: Mapped[int | None] = mapped_column(Integer)
+
+    # The product's service standards when the claim was reported (the promise made to the customer):
+    # later deadlines use these, so next year's product file does not change open claims.
+    standards: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    materials: Mapped[list[ClaimMaterial]] = relationship(
+        back_populates="claim", order_by="ClaimMaterial.id", lazy="selectin"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ClaimEvent(Base):
+    """One entry of a claim's history: a state change, the complex flag, or a material mark."""
+
+    __tablename__ = "claim_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    claim_version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(
+        String(24)
+    )  # reported, transition, complex_set, complex_unset, material
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ClaimMaterial(Base):
+    """One item of a claim's materials checklist (from the product's claim type)."""
+
+    __tablename__ = "claim_materials"
+    __table_args__ = (UniqueConstraint("claim_id", "material_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    material_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    received: Mapped[bool] = mapped_column(Boolean, default=False)
+    marked_by: Mapped[str | None] = mapped_column(String(100))
+    marked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    claim: Mapped[Claim] = relationship(back_populates="materials")

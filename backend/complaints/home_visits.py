@@ -1,0 +1,199 @@
+"""Home-visit requests (上门服务): requested → contacted → visited, or cancelled.
+
+Contact due within ``home_visit_contact_hours`` and the visit within ``home_visit_visit_hours``,
+both clock hours counted from the request. Address and phone are stored encrypted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from backend.claims import validation as v
+from backend.claims.numbers import next_case_number
+from backend.complaints.models import PURPOSE_VISIT_ADDRESS, PURPOSE_VISIT_PHONE, HomeVisit
+from backend.db import utcnow
+from backend.errors import Conflict, NotFound
+from backend.products.service import ProductCatalog
+from backend.security.crypto import FieldCipher
+
+MAX_PAGE = 200
+
+
+class VisitState(StrEnum):
+    """Where a home-visit request stands."""
+
+    REQUESTED = "requested"
+    CONTACTED = "contacted"
+    VISITED = "visited"
+    CANCELLED = "cancelled"
+
+
+STATE_LABELS = {"requested": "已申请", "contacted": "已联系", "visited": "已上门", "cancelled": "已取消"}
+
+
+def request_home_visit(
+    session: Session,
+    *,
+    cipher: FieldCipher,
+    catalog: ProductCatalog,
+    name: str,
+    phone: str,
+    address: str,
+    purpose: str,
+    channel: str,
+    actor: str,
+    product_id: str | None = None,
+    openid: str | None = None,
+    related_case_no: str | None = None,
+    now: dt.datetime | None = None,
+) -> HomeVisit:
+    """Record a home-visit request with its contact and visit deadlines."""
+    now = now or utcnow()
+    product = catalog.get(product_id)
+    std = product.service_standards
+    clean_name = v.required_text(name, field="name", label="姓名", max_len=100)
+    clean_phone = v.phone_number(phone, field="phone")
+    clean_address = v.required_text(address, field="address", label="地址", max_len=300)
+    clean_purpose = v.required_text(purpose, field="purpose", label="上门办理的事情", max_len=1000)
+    chan = v.channel(channel)
+    v.actor(actor)
+    case_no = v.text(related_case_no, field="related_case_no", label="案件号", max_len=16, required=False)
+    with session.begin_nested():
+        visit = HomeVisit(
+            visit_no=next_case_number(session, prefix="SM", at=now),
+            product_id=product.id,
+            state=VisitState.REQUESTED.value,
+            name=clean_name,
+            phone_enc=cipher.encrypt(clean_phone, purpose=PURPOSE_VISIT_PHONE),
+            phone_bidx=cipher.blind_index(clean_phone, purpose=PURPOSE_VISIT_PHONE),
+            address_enc=cipher.encrypt(clean_address, purpose=PURPOSE_VISIT_ADDRESS),
+            openid=openid,
+            channel=chan,
+            purpose=clean_purpose,
+            related_case_no=case_no.upper() if case_no else None,
+            requested_at=now,
+            updated_at=now,
+            contact_due_at=now + dt.timedelta(hours=int(std.home_visit_contact_hours)),
+            visit_due_at=now + dt.timedelta(hours=int(std.home_visit_visit_hours)),
+        )
+        session.add(visit)
+        session.flush()
+    return visit
+
+
+def get_home_visit(
+    session: Session, *, visit_id: int | None = None, visit_no: str | None = None
+) -> HomeVisit:
+    """One request by id or number; NotFound otherwise."""
+    if (visit_id is None) == (visit_no is None):
+        raise ValueError("give exactly one of visit_id and visit_no")
+    if visit_id is not None:
+        visit = session.get(HomeVisit, visit_id)
+    else:
+        visit = session.scalar(
+            select(HomeVisit).where(HomeVisit.visit_no == (visit_no or "").strip().upper())
+        )
+    if visit is None:
+        raise NotFound("home_visit_not_found", "找不到这个上门服务申请")
+    return visit
+
+
+def _move(session: Session, visit: HomeVisit, allowed_from: tuple[VisitState, ...], to: VisitState) -> None:
+    current = VisitState(visit.state)
+    if current not in allowed_from:
+        raise Conflict(
+            "invalid_transition",
+            f"上门服务现在是「{STATE_LABELS[current]}」，不能改为「{STATE_LABELS[to]}」",
+            detail={"from": current.value, "to": to.value},
+        )
+    visit.state = to.value
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("version_conflict", "这条申请刚被别人改过，请刷新后再操作") from None
+
+
+def mark_contacted(
+    session: Session, *, visit_id: int, actor: str, note: str | None = None, now: dt.datetime | None = None
+) -> HomeVisit:
+    """The customer was contacted (phone call) about the visit."""
+    now = now or utcnow()
+    who = v.actor(actor)
+    visit = get_home_visit(session, visit_id=visit_id)
+    visit.contacted_at, visit.contacted_by, visit.updated_at = now, who, now
+    visit.note = v.text(note, field="note", label="备注", max_len=1000, required=False) or visit.note
+    _move(session, visit, (VisitState.REQUESTED,), VisitState.CONTACTED)
+    return visit
+
+
+def mark_visited(
+    session: Session, *, visit_id: int, actor: str, note: str | None = None, now: dt.datetime | None = None
+) -> HomeVisit:
+    """The visit took place."""
+    now = now or utcnow()
+    who = v.actor(actor)
+    visit = get_home_visit(session, visit_id=visit_id)
+    visit.visited_at, visit.visited_by, visit.updated_at = now, who, now
+    visit.note = v.text(note, field="note", label="备注", max_len=1000, required=False) or visit.note
+    _move(session, visit, (VisitState.CONTACTED,), VisitState.VISITED)
+    return visit
+
+
+def cancel_home_visit(
+    session: Session, *, visit_id: int, actor: str, reason: str, now: dt.datetime | None = None
+) -> HomeVisit:
+    """Cancel an open request (with a reason)."""
+    now = now or utcnow()
+    who = v.actor(actor)
+    why = v.required_text(reason, field="reason", label="取消原因", max_len=1000)
+    visit = get_home_visit(session, visit_id=visit_id)
+    visit.cancelled_at, visit.cancelled_by, visit.note, visit.updated_at = now, who, why, now
+    _move(session, visit, (VisitState.REQUESTED, VisitState.CONTACTED), VisitState.CANCELLED)
+    return visit
+
+
+def list_home_visits(
+    session: Session,
+    *,
+    state: str | None = None,
+    overdue: bool | None = None,
+    due_within_hours: float | None = None,
+    now: dt.datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[HomeVisit]:
+    """Requests by state / overdue (contact or visit late) / next deadline within N hours."""
+    now = now or utcnow()
+    requested = HomeVisit.state == VisitState.REQUESTED.value
+    contacted = HomeVisit.state == VisitState.CONTACTED.value
+    late = or_(
+        and_(requested, or_(HomeVisit.contact_due_at < now, HomeVisit.visit_due_at < now)),
+        and_(contacted, HomeVisit.visit_due_at < now),
+    )
+    q = select(HomeVisit)
+    if state is not None:
+        try:
+            q = q.where(HomeVisit.state == VisitState(state).value)
+        except ValueError:
+            raise v.invalid("state", "没有这个状态", "unknown_state") from None
+    if overdue is True:
+        q = q.where(late)
+    elif overdue is False:
+        q = q.where(~late)
+    if due_within_hours is not None:
+        if due_within_hours < 0:
+            raise v.invalid("due_within_hours", "小时数不能是负数")
+        until = now + dt.timedelta(hours=due_within_hours)
+        q = q.where(
+            or_(
+                and_(requested, HomeVisit.contact_due_at >= now, HomeVisit.contact_due_at <= until),
+                and_(contacted, HomeVisit.visit_due_at >= now, HomeVisit.visit_due_at <= until),
+            )
+        )
+    q = q.order_by(HomeVisit.contact_due_at, HomeVisit.id)
+    return list(session.scalars(q.limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset))))

@@ -1,0 +1,111 @@
+"""Complaints (投诉) with their history and follow-up visit, and home-visit requests (上门服务)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, UTCDateTime, utcnow
+
+PURPOSE_COMPLAINT_PHONE = "complaints.contact_phone"
+PURPOSE_VISIT_PHONE = "home_visits.phone"
+PURPOSE_VISIT_ADDRESS = "home_visits.address"
+
+
+class Complaint(Base):
+    """One complaint: 受理 → 调查 → 反馈 → 结案, then a follow-up visit (回访)."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_no: Mapped[str] = mapped_column(String(16), unique=True)
+    product_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    category: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(24))
+    complainant_name: Mapped[str] = mapped_column(String(100))
+    contact_phone_enc: Mapped[str] = mapped_column(Text)
+    contact_phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    related_case_no: Mapped[str | None] = mapped_column(String(16), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    standards: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ack_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    # Resolution (answer) deadline in working days from the day received.
+    resolution_due_date: Mapped[dt.date] = mapped_column(Date)
+    resolution_due_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    resolution_base: Mapped[dt.date] = mapped_column(Date)
+    resolution_working_days: Mapped[int] = mapped_column(Integer)
+    responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The earliest open deadline (acknowledgement, then resolution); None once answered.
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    due_kind: Mapped[str | None] = mapped_column(String(16))
+
+    followup_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    followup_by: Mapped[str | None] = mapped_column(String(100))
+    followup_result: Mapped[str | None] = mapped_column(Text)
+    followup_satisfied: Mapped[bool | None] = mapped_column(Boolean)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ComplaintEvent(Base):
+    """One entry of a complaint's history."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    complaint_version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(24))  # filed, acknowledged, transition, followup
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str | None] = mapped_column(String(24))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class HomeVisit(Base):
+    """A request for a home visit: requested → contacted → visited (or cancelled)."""
+
+    __tablename__ = "home_visits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_no: Mapped[str] = mapped_column(String(16), unique=True)
+    product_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[str] = mapped_column(String(100))
+    phone_enc: Mapped[str] = mapped_column(Text)
+    phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    address_enc: Mapped[str] = mapped_column(Text)
+    openid: Mapped[str | None] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(24))
+    purpose: Mapped[str] = mapped_column(Text)
+    related_case_no: Mapped[str | None] = mapped_column(String(16))
+
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    contact_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    visit_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    contacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    contacted_by: Mapped[str | None] = mapped_column(String(100))
+    visited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    visited_by: Mapped[str | None] = mapped_column(String(100))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

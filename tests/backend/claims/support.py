@@ -1,0 +1,56 @@
+"""Helpers shared by the claims and complaints tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from backend.calendar.service import WorkingCalendar
+from backend.roster.idcard import check_digit
+from config.settings import CONFIG_DIR
+
+NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
+
+
+def make_id(first17: str = "44051419530101123") -> str:
+    """A valid 18-character ID number."""
+    return first17 + check_digit(first17)
+
+
+@lru_cache(maxsize=4)
+def calendar(path: Path | None = CONFIG_DIR / "holidays.yaml") -> WorkingCalendar:
+    """The calendar (cached: it is immutable)."""
+    return WorkingCalendar.load(path)
+
+
+HOLIDAYS_2027 = """
+years:
+  2027:
+    holidays:
+      - 2027-01-01
+      - {from: 2027-02-06, to: 2027-02-12}
+    workdays:
+      - 2027-02-14
+"""
+
+
+def report_kwargs(**overrides: Any) -> dict[str, Any]:
+    """Valid arguments of report_claim (without session/cipher/catalog/calendar)."""
+    kwargs: dict[str, Any] = {
+        "product_id": "chaonan-elderly-accident",
+        "claim_type": "hospital_allowance",
+        "insured_name": "陈阿婆",
+        "insured_id_number": make_id(),
+        "reporter_phone": "13800138000",
+        "reporter_relation": "女儿",
+        "accident_date": dt.date(2026, 2, 27),
+        "accident_type": "摔倒",
+        "description": "在家里摔倒，送医院住院",
+        "channel": "official_account",
+        "actor": "customer:oABC",
+        "now": NOW,
+    }
+    kwargs.update(overrides)
+    return kwargs
