@@ -51,6 +51,9 @@ class AuthSettings(BaseModel):
     max_failed_logins: int = 5
     lockout_s: int = 15 * 60
     totp_issuer: str = "潮南意外险客服"
+    password_min_length: int = 10
+    password_min_classes: int = 3
+    password_max_age_days: int = 90
 
 
 class Settings(BaseSettings):

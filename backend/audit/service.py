@@ -1,0 +1,209 @@
+"""The audit log: append a hash-chained record, verify the chain, list records (catalogue A-04).
+
+Each record's ``hash`` is SHA-256 over its canonical content (sequence number, time, actor, source IP,
+action, object type and id, field, purpose, result) and the previous record's hash. Appends lock the
+chain-head row first (a row lock on PostgreSQL, the database write lock on SQLite), so concurrent
+writers extend the chain one at a time and never fork it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.audit.models import AuditChainHead, AuditRecord
+from backend.db import utcnow
+
+GENESIS_HASH = "0" * 64
+_HEAD_ID = 1
+_LIMITS = {"actor": 100, "ip": 64, "action": 64, "object_type": 64, "object_id": 64, "field": 64,
+           "purpose": 500, "result": 32}
+
+
+def _clip(name: str, value: str | None) -> str | None:
+    """Values longer than their column are cut (before hashing, so the hash matches the row)."""
+    if value is None:
+        return None
+    return value[: _LIMITS[name]]
+
+
+def _format_at(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _Hashable(Protocol):
+    seq: int
+    at: dt.datetime
+    actor: str
+    ip: str | None
+    action: str
+    object_type: str | None
+    object_id: str | None
+    field: str | None
+    purpose: str | None
+    result: str
+    prev_hash: str
+
+
+_COLUMNS = (AuditRecord.id, AuditRecord.seq, AuditRecord.at, AuditRecord.actor, AuditRecord.ip,
+            AuditRecord.action, AuditRecord.object_type, AuditRecord.object_id, AuditRecord.field,
+            AuditRecord.purpose, AuditRecord.result, AuditRecord.prev_hash, AuditRecord.hash)
+
+
+def canonical_content(record: _Hashable) -> str:
+    """The exact text that a record's hash covers."""
+    body = {
+        "seq": record.seq,
+        "at": _format_at(record.at),
+        "actor": record.actor,
+        "ip": record.ip,
+        "action": record.action,
+        "object_type": record.object_type,
+        "object_id": record.object_id,
+        "field": record.field,
+        "purpose": record.purpose,
+        "result": record.result,
+        "prev_hash": record.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def compute_hash(record: _Hashable) -> str:
+    """SHA-256 (hex) of the record's canonical content."""
+    return hashlib.sha256(canonical_content(record).encode()).hexdigest()
+
+
+def _lock_head(session: Session) -> None:
+    """Take the chain lock: a write to the head row, creating it the first time."""
+    result = session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == _HEAD_ID)
+        .values(last_seq=AuditChainHead.last_seq)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0):
+        return
+    try:
+        with session.begin_nested():
+            session.add(AuditChainHead(id=_HEAD_ID, last_seq=0))
+    except IntegrityError:
+        pass  # another writer created it first; lock it below
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == _HEAD_ID)
+        .values(last_seq=AuditChainHead.last_seq)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    field: str | None = None,
+    purpose: str | None = None,
+    ip: str | None = None,
+    result: str = "ok",
+    at: dt.datetime | None = None,
+) -> AuditRecord:
+    """Append one record to the chain (flushes; the caller's transaction commits it)."""
+    _lock_head(session)
+    last = session.execute(
+        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+    ).first()
+    seq = (last.seq if last else 0) + 1
+    record = AuditRecord(
+        seq=seq,
+        at=at or utcnow(),
+        actor=_clip("actor", actor) or "",
+        ip=_clip("ip", ip),
+        action=_clip("action", action) or "",
+        object_type=_clip("object_type", object_type),
+        object_id=_clip("object_id", None if object_id is None else str(object_id)),
+        field=_clip("field", field),
+        purpose=_clip("purpose", purpose),
+        result=_clip("result", result) or "",
+        prev_hash=last.hash if last else GENESIS_HASH,
+    )
+    record.hash = compute_hash(record)
+    session.add(record)
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == _HEAD_ID).values(last_seq=seq)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return record
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of walking the chain: OK, or the first broken record and why."""
+
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(session: Session, *, batch_size: int = 1000) -> ChainReport:
+    """Walk every record in order and check sequence, links and hashes."""
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    while True:
+        # Plain rows (not ORM objects): a long chain does not pile up in the session.
+        rows = session.execute(
+            select(*_COLUMNS).where(AuditRecord.seq >= expected_seq)
+            .order_by(AuditRecord.seq).limit(batch_size)
+        ).all()
+        if not rows:
+            break
+        for rec in rows:
+            if rec.seq != expected_seq:
+                return ChainReport(False, checked, rec.seq, rec.id, f"missing record(s) before seq {rec.seq}")
+            if rec.prev_hash != prev_hash:
+                return ChainReport(False, checked, rec.seq, rec.id, "link to previous record broken")
+            if compute_hash(rec) != rec.hash:
+                return ChainReport(False, checked, rec.seq, rec.id, "content does not match its hash")
+            prev_hash = rec.hash
+            expected_seq += 1
+            checked += 1
+    head = session.get(AuditChainHead, _HEAD_ID)
+    if head is not None and head.last_seq != checked:
+        return ChainReport(False, checked, checked + 1, None,
+                           f"chain head says {head.last_seq} records, found {checked}")
+    return ChainReport(True, checked)
+
+
+def list_events(
+    session: Session,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> list[AuditRecord]:
+    """Newest records first, filtered; page with ``before_seq``."""
+    stmt = select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(max(1, min(limit, 500)))
+    if object_type is not None:
+        stmt = stmt.where(AuditRecord.object_type == object_type)
+    if object_id is not None:
+        stmt = stmt.where(AuditRecord.object_id == object_id)
+    if actor is not None:
+        stmt = stmt.where(AuditRecord.actor == actor)
+    if action is not None:
+        stmt = stmt.where(AuditRecord.action == action)
+    if before_seq is not None:
+        stmt = stmt.where(AuditRecord.seq < before_seq)
+    return list(session.scalars(stmt).all())
