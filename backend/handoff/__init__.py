@@ -1,0 +1,1 @@
+"""Handoff to human agents: requests now; queue, console and SLA timers later."""

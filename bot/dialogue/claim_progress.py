@@ -1,0 +1,119 @@
+"""Claim progress: by case number, or by ID number plus name. Nothing is shown before it matches:
+a wrong number and a mismatching name get the same neutral "没有查到"."""
+
+from __future__ import annotations
+
+from backend.claims.models import Claim
+from backend.claims.service import find_claims_by_id_number, get_claim
+from backend.errors import ServiceError
+from backend.roster.idcard import InvalidIdNumber, validate_id_number
+from bot.dialogue.base import Flow, Outcome
+from bot.dialogue.context import Turn
+from bot.dialogue.parsing import parse_name
+from bot.dialogue.state import FlowFrame
+
+MAX_SHOWN = 3
+
+
+def describe(turn: Turn, claim: Claim) -> str:
+    """The stage in plain words, the expected date and what is missing."""
+    c = turn.copy
+    stage = c.table("stage_words").get(claim.state, claim.state)
+    lines = [c.t("cp_result", case_no=claim.case_no, stage=stage)]
+    if claim.deadline_date is not None and claim.state not in ("paid", "closed", "withdrawn", "rejected"):
+        d = claim.deadline_date
+        lines.append(c.t("cp_due", provisional=c.t("cp_provisional") if claim.deadline_provisional else "",
+                         date=f"{d.year}年{d.month}月{d.day}日"))
+    missing = [m.label for m in claim.materials if not m.received]
+    if missing and claim.state in ("reported", "materials_pending"):
+        lines.append(c.t("cp_missing", items="、".join(missing)))
+    return "\n".join(lines)
+
+
+class ClaimProgressFlow(Flow):
+    """Looks a claim up and tells where it stands."""
+
+    name = "claim_progress"
+
+    def prefill(self, turn: Turn, frame: FlowFrame) -> None:
+        slots = turn.pred.slots
+        if slots.get("claim_no"):
+            frame.data["case_no"] = str(slots["claim_no"])
+        elif slots.get("id_number"):
+            turn.keep_secret(frame, "id_number", str(slots["id_number"]))
+        elif turn.state.claim:  # the claim this customer reported or found in this conversation
+            frame.data["case_no"] = str(turn.state.claim["case_no"])
+
+    def ask(self, turn: Turn, frame: FlowFrame) -> None:
+        if frame.data.get("case_no"):
+            self._by_case(turn, str(frame.data["case_no"]))
+        elif "id_number" not in frame.secret:
+            frame.step = "key"
+            turn.say("cp_ask")
+        else:
+            frame.step = "name"
+            turn.say("cp_ask_name")
+
+    def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        slots = turn.pred.slots
+        if frame.step == "key":
+            if slots.get("claim_no"):
+                frame.data["case_no"] = str(slots["claim_no"])
+            elif slots.get("id_number"):
+                turn.keep_secret(frame, "id_number", str(slots["id_number"]))
+            elif _looks_like_number(turn.text):
+                # Same neutral answer for a wrong case number or an invalid ID number.
+                turn.say("cp_not_found")
+                self.finish(turn)
+                return "ok"
+            else:
+                return "pass"
+            self.ask(turn, frame)
+            return "ok"
+        if frame.step == "name":
+            name = parse_name(turn.text)
+            if name is None:
+                return "pass" if turn.interrupts(frame) else self._not_found(turn)
+            turn.private_values.append(name)
+            turn.log_slots["insured_name"] = name
+            self._by_id(turn, turn.secret(frame, "id_number") or "", name)
+            return "ok"
+        return "pass"
+
+    def _not_found(self, turn: Turn) -> Outcome:
+        turn.say("cp_not_found")
+        self.finish(turn)
+        return "ok"
+
+    def _by_case(self, turn: Turn, case_no: str) -> None:
+        try:
+            claim = get_claim(turn.session, case_no=case_no)
+        except ServiceError:
+            self._not_found(turn)
+            return
+        self._show(turn, [claim])
+
+    def _by_id(self, turn: Turn, id_number: str, name: str) -> None:
+        try:
+            number = validate_id_number(id_number, today=turn.today).number
+            cipher = turn.engine.runtime.cipher
+            claims = find_claims_by_id_number(turn.session, cipher=cipher, id_number=number)
+        except (InvalidIdNumber, ServiceError):
+            claims = []
+        matching = [c for c in claims if c.insured_name == name]
+        if not matching:
+            self._not_found(turn)
+            return
+        self._show(turn, matching[:MAX_SHOWN])
+
+    def _show(self, turn: Turn, claims: list[Claim]) -> None:
+        turn.say_text("\n\n".join(describe(turn, c) for c in claims))
+        turn.log_slots["case_no"] = claims[0].case_no
+        if len(claims) == 1:
+            c = claims[0]
+            turn.state.claim = {"id": c.id, "case_no": c.case_no, "claim_type": c.claim_type}
+        self.finish(turn)
+
+
+def _looks_like_number(text: str) -> bool:
+    return sum(ch.isdigit() for ch in text) >= 6

@@ -1,0 +1,134 @@
+"""What a flow sees during one turn: the message, the state, the session, the NLU reading."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from backend.products.schemas import Product
+from bot.contract import InboundMessage
+from bot.dialogue.copy import Copy
+from bot.dialogue.state import FlowFrame, SecretBox, State
+
+if TYPE_CHECKING:
+    from bot.dialogue.engine import DialogueEngine
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_RE_DIGIT = re.compile(r"^\s*(?:第)?\s*([1-9]|[一二三四五六七八九])\s*(?:个|项|号)?\s*[.。!！]?\s*$")
+_RE_DIGIT_FW = str.maketrans("１２３４５６７８９０", "1234567890")
+
+
+class Prediction(Protocol):
+    """The parts of an NLU prediction the dialogue uses."""
+
+    intent: str
+    confidence: float
+    faq_topic: str | None
+    faq_score: float
+    slots: dict[str, Any]
+
+
+@dataclass
+class NoPrediction:
+    """Stands in for a prediction on turns without text (events, images)."""
+
+    intent: str = ""
+    confidence: float = 0.0
+    faq_topic: str | None = None
+    faq_score: float = 0.0
+    slots: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_digit(text: str, limit: int) -> int | None:
+    """A numbered-choice answer ("1", "１", "一", "第2个") within ``1..limit``, else None."""
+    m = _RE_DIGIT.match(text.translate(_RE_DIGIT_FW))
+    if not m:
+        return None
+    raw = m.group(1)
+    value = int(raw) if raw.isdigit() else _CN_DIGITS[raw]
+    return value if 1 <= value <= limit else None
+
+
+@dataclass
+class Turn:
+    """One customer turn under way."""
+
+    engine: DialogueEngine
+    session: Session
+    message: InboundMessage
+    state: State
+    now: dt.datetime
+    product: Product
+    pred: Prediction = field(default_factory=NoPrediction)
+    replies: list[str] = field(default_factory=list)
+    private_values: list[str] = field(default_factory=list)
+    log_slots: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def copy(self) -> Copy:
+        return self.engine.copy
+
+    @property
+    def box(self) -> SecretBox:
+        return self.engine.box
+
+    @property
+    def text(self) -> str:
+        return (self.message.text or "").strip()
+
+    @property
+    def today(self) -> dt.date:
+        """Today in Asia/Shanghai."""
+        return self.now.astimezone(SHANGHAI).date()
+
+    def say(self, key: str, **values: Any) -> None:
+        """Append one text from the copy file."""
+        self.replies.append(self.copy.t(key, **values))
+
+    def say_text(self, text: str) -> None:
+        """Append an already-built text."""
+        self.replies.append(text)
+
+    def ask_choice(self, key: str, labels: list[str]) -> None:
+        """Append a question with numbered answers."""
+        self.replies.append(self.copy.t(key) + "\n" + self.copy.numbered(labels))
+
+    def digit(self, limit: int) -> int | None:
+        """The message as a numbered-choice answer, if it is one."""
+        return parse_digit(self.text, limit)
+
+    @property
+    def confident(self) -> bool:
+        """True when the NLU is sure enough of the intent."""
+        return bool(self.pred.intent) and self.pred.confidence >= self.engine.threshold
+
+    def interrupts(self, frame: FlowFrame) -> bool:
+        """True when the message is confidently about something else than the pending question."""
+        return (
+            self.confident
+            and self.pred.intent in self.engine.interrupt_intents
+            and self.pred.intent != frame.flow
+        )
+
+    def secret(self, frame: FlowFrame, key: str) -> str | None:
+        """A private value of the frame, decrypted."""
+        value = self.box.get(frame, key)
+        if value:
+            self.private_values.append(value)
+        return value
+
+    def keep_secret(self, frame: FlowFrame, key: str, value: str) -> None:
+        """Keep a private value in the frame, encrypted."""
+        self.private_values.append(value)
+        self.box.put(frame, key, value)
+
+    def is_none_answer(self) -> bool:
+        """True for "没有"-like answers to optional questions."""
+        t = self.text
+        return len(t) <= 6 and self.copy.contains_any("none_words", t)

@@ -1,0 +1,54 @@
+"""All customer-facing copy of the dialogue, read from ``config/dialogue.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.settings import CONFIG_DIR
+
+DEFAULT_PATH = CONFIG_DIR / "dialogue.yaml"
+
+
+@dataclass(frozen=True)
+class Copy:
+    """The dialogue's texts and word lists."""
+
+    data: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> Copy:
+        """Read and check the copy file."""
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("text"), dict):
+            raise ValueError(f"{path}: needs a 'text' section")
+        return cls(data=data)
+
+    def t(self, key: str, **values: Any) -> str:
+        """One text, with ``{placeholders}`` filled."""
+        template = self.data["text"][key]
+        return str(template).format(**values) if values else str(template)
+
+    def table(self, key: str) -> Any:
+        """A top-level section (word lists, label tables, numbers)."""
+        return self.data[key]
+
+    def label(self, section: str, key: str) -> str:
+        """A label from a ``text`` sub-table such as ``cr_type_labels``."""
+        return str(self.data["text"][section].get(key, key))
+
+    def words(self, key: str) -> list[str]:
+        """A word list."""
+        return [str(w) for w in self.data.get(key) or []]
+
+    def contains_any(self, key: str, text: str) -> bool:
+        """True when ``text`` contains one of the words of list ``key``."""
+        return any(w in text for w in self.words(key))
+
+    def numbered(self, labels: list[str]) -> str:
+        """``1. a`` lines and the "reply with a digit" hint."""
+        lines = [f"{i}. {label}" for i, label in enumerate(labels, 1)]
+        return "\n".join([*lines, self.t("reply_digit")])

@@ -1,0 +1,40 @@
+"""Shared question steps: a name, a mobile number, a case number (private values kept encrypted)."""
+
+from __future__ import annotations
+
+from bot.dialogue.base import Outcome
+from bot.dialogue.context import Turn
+from bot.dialogue.parsing import parse_name
+from bot.dialogue.state import FlowFrame
+
+
+def take_name(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_name") -> Outcome:
+    """Keep a name answer encrypted as ``name``."""
+    name = parse_name(turn.text)
+    if name is not None and not (turn.interrupts(frame) and len(name) > 4):
+        turn.keep_secret(frame, "name", name)
+        turn.log_slots["name"] = name
+        return "ok"
+    if turn.interrupts(frame):
+        return "pass"
+    turn.say(bad_key)
+    return "invalid"
+
+
+def take_phone(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_phone") -> Outcome:
+    """Keep a mobile-number answer encrypted as ``phone``."""
+    phone = turn.pred.slots.get("phone")
+    if phone:
+        turn.keep_secret(frame, "phone", str(phone))
+        return "ok"
+    if sum(ch.isdigit() for ch in turn.text) >= 5:
+        turn.say(bad_key)
+        return "invalid"
+    return "pass"
+
+
+def prefill_phone(turn: Turn, frame: FlowFrame) -> None:
+    """Keep a phone number the first message already gave."""
+    phone = turn.pred.slots.get("phone")
+    if phone and "phone" not in frame.secret:
+        turn.keep_secret(frame, "phone", str(phone))

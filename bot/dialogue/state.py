@@ -1,0 +1,126 @@
+"""Per-customer conversation state in Redis (JSON, with a TTL).
+
+Private values (ID numbers, phones, names) never reach Redis in clear (catalogue D-07): they are kept
+in ``secret`` encrypted with the field cipher. When Redis is down the engine works from a fresh
+state and says so in the turn log (``degraded``); it never fails the turn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from backend.security.crypto import CryptoError, FieldCipher
+
+log = logging.getLogger(__name__)
+
+PURPOSE_STATE = "dialogue.state"
+_VERSION = 1
+
+
+@dataclass
+class FlowFrame:
+    """One flow under way: its name, the question pending, its slots."""
+
+    flow: str
+    step: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    secret: dict[str, str] = field(default_factory=dict)  # encrypted values
+    conv_id: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+@dataclass
+class State:
+    """Everything the bot remembers about one customer between messages."""
+
+    frame: FlowFrame | None = None
+    suspended: FlowFrame | None = None
+    # A numbered question awaiting a digit: {"kind": ..., "options": [...]}.
+    choice: dict[str, Any] | None = None
+    misses: int = 0
+    complaints: int = 0
+    # The latest claim reported or looked up in this conversation: {"id", "case_no", "claim_type"}.
+    claim: dict[str, Any] | None = None
+    # Images awaiting a "which material is this" answer (media ids are not private).
+    pending_media: list[dict[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        """The Redis value."""
+        return json.dumps({"v": _VERSION, **asdict(self)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> State:
+        """Parse a Redis value (a bad or old value gives a fresh state)."""
+        data = json.loads(raw)
+        if data.pop("v", None) != _VERSION:
+            return cls()
+        for key in ("frame", "suspended"):
+            if data.get(key) is not None:
+                data[key] = FlowFrame(**data[key])
+        return cls(**data)
+
+
+class SecretBox:
+    """Encrypts private values kept in the state."""
+
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    def put(self, frame: FlowFrame, key: str, value: str) -> None:
+        """Keep ``value`` encrypted in the frame."""
+        frame.secret[key] = self._cipher.encrypt(value, purpose=f"{PURPOSE_STATE}.{key}")
+
+    def get(self, frame: FlowFrame, key: str) -> str | None:
+        """The clear value, or None (also when it cannot be decrypted)."""
+        token = frame.secret.get(key)
+        if token is None:
+            return None
+        try:
+            return self._cipher.decrypt(token, purpose=f"{PURPOSE_STATE}.{key}")
+        except CryptoError:
+            frame.secret.pop(key, None)
+            return None
+
+
+class StateStore:
+    """Load and save states in Redis; any Redis failure degrades to a fresh, unsaved state."""
+
+    def __init__(self, client: redis.Redis, *, ttl_seconds: int, prefix: str = "dlg:state:") -> None:
+        self._client = client
+        self._ttl = ttl_seconds
+        self._prefix = prefix
+
+    def key(self, channel: str, user_id: str) -> str:
+        """The Redis key of a conversation (the openid is hashed, not stored)."""
+        digest = hashlib.sha256(f"{channel}\x00{user_id}".encode()).hexdigest()[:32]
+        return f"{self._prefix}{digest}"
+
+    def load(self, channel: str, user_id: str) -> tuple[State, bool]:
+        """The state and ``ok`` (False when Redis failed and the state is fresh)."""
+        try:
+            raw = self._client.get(self.key(channel, user_id))
+        except redis.RedisError as exc:
+            log.warning("dialogue state unavailable: %s", type(exc).__name__)
+            return State(), False
+        if raw is None:
+            return State(), True
+        try:
+            return State.from_json(raw), True
+        except (ValueError, TypeError, KeyError):
+            log.warning("dialogue state unreadable; starting fresh")
+            return State(), True
+
+    def save(self, channel: str, user_id: str, state: State) -> bool:
+        """Store the state with the TTL; False when Redis failed."""
+        try:
+            self._client.set(self.key(channel, user_id), state.to_json(), ex=self._ttl)
+        except redis.RedisError as exc:
+            log.warning("dialogue state not saved: %s", type(exc).__name__)
+            return False
+        return True

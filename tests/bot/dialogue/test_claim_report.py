@@ -1,0 +1,152 @@
+"""Claim report conversations: slot reuse, confirmation, idempotency, roster, materials pictures."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.claims.models import Claim
+from backend.conversations.turn_models import ConversationTurn
+from tests.bot.dialogue.conftest import LI_ID, ZHANG_ID, ZHANG_PHONE, Chat
+
+
+def _claims(db: Session, chat: Chat) -> list[Claim]:
+    db.expire_all()
+    return list(db.scalars(select(Claim).where(Claim.reporter_openid == chat.user).order_by(Claim.id)))
+
+
+def test_report_reuses_slots_from_first_message_and_creates_claim(
+    chat: Chat, db: Session, roster: None
+) -> None:
+    first = chat.say("我妈昨天在家摔倒骨折住院了")
+    # relation, date, accident type and claim type were in the message: not asked again
+    assert "姓名" in first and "受伤的是谁" not in first
+    assert "身份证" in chat.say("张秀英")
+    assert "在哪里" in chat.say(ZHANG_ID)
+    assert "医院" in chat.say("在菜市场")
+    assert "电话" in chat.say("潮南区人民医院")
+    confirm = chat.say(ZHANG_PHONE)
+    assert "2026年11月20日" in confirm and "住院" in confirm and "摔倒" in confirm
+    assert ZHANG_ID not in confirm and ZHANG_PHONE not in confirm  # masked
+    assert "4405**********" in confirm and "138****5678" in confirm
+    done = chat.say("1")
+    [claim] = _claims(db, chat)
+    assert claim.case_no in done
+    assert claim.claim_type == "hospital_allowance"
+    assert claim.accident_type == "fall" and claim.reporter_relation == "mother"
+    assert claim.roster_person_id is not None
+    assert "病历" in done and "收款银行卡" in done  # the product's checklist
+    assert "3个工作日" in done  # from service_standards
+    assert "名单里暂时没查到" not in done
+
+
+def test_report_asks_everything_with_numbered_choices(chat: Chat, db: Session) -> None:
+    first = chat.say("我要报案")
+    assert "受伤的是谁" in first and "1." in first and "回复数字即可" in first
+    assert "姓名" in chat.say("2")
+    chat.say("李阿婆")
+    kind = chat.say(LI_ID)
+    assert "什么情况" in kind and "3. 去世了" in kind
+    assert "怎么受伤" in chat.say("1")
+    assert "哪天" in chat.say("在家里跌倒了")
+    assert "哪天" in chat.say("3月40日")  # not a date: asked again
+    chat.say("前天")
+    chat.say("家里")
+    chat.say("没有")
+    confirm = chat.say(ZHANG_PHONE)
+    assert "医院：没有" in confirm and "2026年11月19日" in confirm
+    done = chat.say("对")
+    [claim] = _claims(db, chat)
+    assert claim.case_no in done
+    # not in the roster: the report is still taken, kindly, for manual review
+    assert "名单里暂时没查到" in done and claim.roster_person_id is None
+
+
+def test_report_death_on_a_bus_is_transport_death(chat: Chat, db: Session) -> None:
+    chat.say("我爸坐公交车出车祸去世了")
+    chat.talk("王大明", LI_ID, "昨天", "公交车上", "没有")
+    chat.say(ZHANG_PHONE)
+    chat.say("1")
+    [claim] = _claims(db, chat)
+    assert claim.claim_type == "transport_death"
+
+
+def test_report_deny_lets_the_customer_fix_one_item(chat: Chat, db: Session, roster: None) -> None:
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有")
+    chat.say("13900001111")
+    assert "哪一项不对" in chat.say("不对")
+    assert "电话" in chat.say("7")
+    confirm = chat.say(ZHANG_PHONE)
+    assert "138****5678" in confirm
+    chat.say("1")
+    [claim] = _claims(db, chat)
+    assert claim.reporter_phone_bidx  # the corrected phone is the one stored
+    from backend.claims.models import PURPOSE_REPORTER_PHONE
+
+    cipher = chat.engine.runtime.cipher
+    assert cipher.decrypt(claim.reporter_phone_enc, purpose=PURPOSE_REPORTER_PHONE) == ZHANG_PHONE
+
+
+def test_f_p2_repeated_confirmation_creates_one_claim(chat: Chat, db: Session, roster: None) -> None:
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
+    state_before = chat.engine.store._client.get(chat.engine.store.key(chat.channel, chat.user))
+    msg = chat.message("text", "1")
+    first = chat.send_message(msg)
+    # WeChat redelivers the same message: same answer, nothing done twice (W-09)
+    again = chat.send_message(msg)
+    assert again == first
+    # the state was lost after the commit (e.g. Redis hiccup): the same "yes" is sent again
+    chat.engine.store._client.set(chat.engine.store.key(chat.channel, chat.user), state_before)
+    third = chat.say("1")
+    claims = _claims(db, chat)
+    assert len(claims) == 1
+    assert claims[0].case_no in third
+    turns = db.scalar(
+        select(func.count()).select_from(ConversationTurn).where(ConversationTurn.msg_key == msg.msg_key)
+    )
+    assert turns == 1
+
+
+def test_invalid_id_number_is_explained_and_asked_again(chat: Chat) -> None:
+    chat.talk("我要报案", "1", "张秀英")
+    reply = chat.say(ZHANG_ID[:-1] + ("0" if ZHANG_ID[-1] != "0" else "1"))
+    assert "校验不对" in reply and "再发一次" in reply
+
+
+def test_pictures_during_and_after_a_report_tick_the_checklist(chat: Chat, db: Session, roster: None) -> None:
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID)
+    during = chat.send("image", media_id="MEDIA-1", pic_url="http://x/1.jpg")
+    assert "报案办完后" in during and "在哪里" in during  # the pending question again
+    chat.talk("家里", "没有", ZHANG_PHONE)
+    done = chat.say("1")
+    assert "哪份材料" in done and "1. 住院证明" in done
+    ticked = chat.say("3")
+    assert "病历" in ticked and "还差" in ticked
+    after = chat.send("image", media_id="MEDIA-2")
+    assert "哪份材料" in after
+    chat.say("1")
+    [claim] = _claims(db, chat)
+    received = {m.material_id for m in claim.materials if m.received}
+    assert received == {"medical_record", "hospitalisation_proof"}
+    rows = db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user))
+    media = [t.slots.get("media_id") for t in rows if t.slots.get("media_id")]
+    assert media == ["MEDIA-1", "MEDIA-2"]
+
+
+def test_d02_turn_log_masks_private_values(chat: Chat, db: Session, roster: None) -> None:
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
+    rows = list(db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user)))
+    dump = " ".join(f"{t.user_text} {t.reply_text} {t.slots}" for t in rows)
+    assert ZHANG_ID not in dump and ZHANG_PHONE not in dump and "张秀英" not in dump
+    assert any(t.intent == "claim_report" and t.confidence and t.confidence > 0.5 for t in rows)
+    assert any(t.slots.get("relation") == "mother" for t in rows)
+
+
+def test_d07_no_private_values_in_redis(chat: Chat, roster: None) -> None:
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
+    client = chat.engine.store._client
+    blob = b" ".join(client.get(k) or b"" for k in client.keys("*"))
+    assert blob  # the state is there...
+    for secret in (ZHANG_ID, ZHANG_PHONE, "张秀英"):
+        assert secret.encode() not in blob  # ...but not in clear
+    assert client.ttl(chat.engine.store.key(chat.channel, chat.user)) > 0
