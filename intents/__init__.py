@@ -1,0 +1,12 @@
+"""Chinese NLU for the insurance customer-service bot: normalization, intents, FAQ, slots.
+
+Stand-alone library (imports nothing of the project). Load explicitly::
+
+    from intents import NLU, Prediction
+    nlu = NLU.load()
+    p = nlu.predict("我妈昨天在家跋倒了")
+"""
+
+from intents.model import NLU, ModelError, Prediction
+
+__all__ = ["NLU", "ModelError", "Prediction"]

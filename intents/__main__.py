@@ -1,0 +1,75 @@
+"""Command line: ``python -m intents train | eval [--file PATH] | predict [--now ISO]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from intents.model import NLU, ModelError, Prediction, default_data_dir
+
+DEFAULT_TESTSET = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data" / "testset.yaml"
+
+
+def _fallback(text: str) -> dict[str, object]:
+    return Prediction(text=text, normalized="", intent="out_of_scope", confidence=0.0,
+                      faq_topic=None, faq_score=0.0).to_json()
+
+
+def cmd_predict(nlu: NLU, now: datetime | None) -> int:
+    out = sys.stdout
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            obj = nlu.predict(line, now=now).to_json()
+        except Exception:
+            obj = _fallback(line)
+        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m intents", description="Chinese NLU for the insurance bot")
+    ap.add_argument("--data-dir", type=Path, default=None, help="data directory (default config/nlu)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("train", help="train and write the model artefact")
+    ev = sub.add_parser("eval", help="evaluate on a YAML test set")
+    ev.add_argument("--file", type=Path, default=DEFAULT_TESTSET)
+    ev.add_argument("--quiet", action="store_true", help="do not list the errors")
+    pr = sub.add_parser("predict", help="JSON line per stdin line")
+    pr.add_argument("--now", default=None, help="reference time, ISO 8601 with offset")
+    args = ap.parse_args(argv)
+    data_dir = args.data_dir or default_data_dir()
+    if args.cmd == "train":
+        from intents.train import train
+
+        train(data_dir, log=lambda s: print(s, file=sys.stderr))
+        return 0
+    now = None
+    if args.cmd == "predict" and args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"error: --now must be an ISO 8601 time, got {args.now!r}", file=sys.stderr)
+            return 2
+    try:
+        nlu = NLU.load(data_dir)
+    except ModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    if args.cmd == "predict":
+        return cmd_predict(nlu, now)
+    from intents.evaluate import evaluate, format_report
+
+    if not args.file.exists():
+        print(f"error: test file not found: {args.file}", file=sys.stderr)
+        return 2
+    print(format_report(evaluate(nlu, args.file), show_errors=not args.quiet))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

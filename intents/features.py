@@ -1,0 +1,86 @@
+"""Tokenizer (a private jieba instance) and the feature function shared by training and inference."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+_RE_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_RE_DROP = re.compile(r"[\s,.;:~\-、，。；：…·—_*#=+'\"“”‘’()（）【】\[\]<>《》/\\|@&%^$]+")
+MAX_CHARS = 1000  # longer messages are cut before classification and slot extraction
+
+
+def cache_dir() -> Path:
+    """Writable directory for jieba's prefix-dictionary cache (``INTENTS_CACHE_DIR`` overrides)."""
+    env = os.environ.get("INTENTS_CACHE_DIR")
+    candidates = [Path(env)] if env else []
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    candidates.append(Path(xdg) / "intents" if xdg else Path.home() / ".cache" / "intents")
+    candidates.append(Path(tempfile.gettempdir()) / f"intents-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")  # noqa: E501
+    for cand in candidates:
+        try:
+            cand.mkdir(parents=True, exist_ok=True)
+            if os.access(cand, os.W_OK):
+                return cand
+        except OSError:
+            continue
+    return Path(tempfile.gettempdir())
+
+
+def import_jieba() -> Any:
+    """Import jieba without its import-time warnings (invalid escape sequences when it is compiled
+    from source, pkg_resources deprecation) and silence its start-up log lines."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"invalid escape sequence", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"invalid escape sequence", category=SyntaxWarning)
+        warnings.filterwarnings("ignore", message=r".*pkg_resources", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r".*pkg_resources", category=DeprecationWarning)
+        import jieba
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    return jieba
+
+
+class Tokenizer:
+    """A dedicated ``jieba.Tokenizer`` with the insurance user dictionary and its own cache file."""
+
+    def __init__(self, userdict: Path | None) -> None:
+        jieba = import_jieba()
+        tok = jieba.Tokenizer()
+        tok.tmp_dir = str(cache_dir())
+        tok.cache_file = "jieba-default.cache"
+        tok.initialize()
+        if userdict is not None and userdict.exists():
+            with userdict.open(encoding="utf-8") as fh:
+                for line in fh:
+                    parts = line.split()
+                    if parts and not parts[0].startswith("#"):
+                        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                        tok.add_word(parts[0], freq)
+        self._tok = tok
+
+    def cut(self, text: str) -> list[str]:
+        """Words of *text* (jieba precise mode, HMM on)."""
+        return list(self._tok.cut(text))
+
+
+def features(norm: str, words: list[str]) -> list[str]:
+    """Distinct features of a normalized message: char 1-3-grams (with ^/$ edges for 2-grams),
+    jieba words (``_`` prefix) and a length bucket. Digit runs become ``0``."""
+    s = _RE_DROP.sub("", _RE_DIGITS.sub("0", norm))
+    feats: set[str] = set()
+    n = len(s)
+    feats.update(s)
+    padded = "^" + s + "$"
+    feats.update(padded[i: i + 2] for i in range(n + 1))
+    feats.update(s[i: i + 3] for i in range(n - 2))
+    for w in words:
+        w = _RE_DROP.sub("", _RE_DIGITS.sub("0", w))
+        if len(w) > 1:
+            feats.add("_" + w)
+    feats.add("_L" + ("0" if n == 0 else "1" if n <= 2 else "2" if n <= 5 else "3" if n <= 12 else "4" if n <= 30 else "5"))  # noqa: E501
+    return sorted(feats)

@@ -1,0 +1,206 @@
+"""The NLU facade: load data and model, predict intent, FAQ topic and slots."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from intents.faq import render_answer
+from intents.features import MAX_CHARS, Tokenizer, features
+from intents.normalize import Normalizer
+from intents.slots import SlotExtractor, SlotValue
+
+MODEL_FORMAT = "intents-linear-v1"
+MODEL_FILE = "model/intent-model-v1.json"
+TRAIN_COMMAND = "python -m intents train"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class ModelError(Exception):
+    """The model artefact is missing or unreadable; the message names the file and the fix."""
+
+
+def default_data_dir() -> Path:
+    """``$INTENTS_DATA_DIR`` or ``<repo>/config/nlu``."""
+    env = os.environ.get("INTENTS_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "config" / "nlu"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The NLU reading of one message."""
+
+    text: str
+    normalized: str
+    intent: str
+    confidence: float
+    faq_topic: str | None
+    faq_score: float
+    slots: dict[str, SlotValue] = field(default_factory=dict)
+    faq_ranking: tuple[tuple[str, float], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract JSON object (a JSON-serialisable dict)."""
+        faq = None if self.faq_topic is None else {"topic": self.faq_topic, "score": round(self.faq_score, 4)}
+        return {"text": self.text, "intent": self.intent, "confidence": round(self.confidence, 4),
+                "faq": faq, "slots": dict(self.slots)}
+
+
+class LinearModel:
+    """Multinomial logistic regression over binary, L2-normalised sparse features."""
+
+    def __init__(self, classes: list[str], bias: list[float], weights: dict[str, list[float]]) -> None:
+        self.classes = classes
+        self.bias = bias
+        self.weights = weights
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> LinearModel:
+        classes = [str(c) for c in obj["classes"]]
+        bias = [float(b) for b in obj["bias"]]
+        weights: dict[str, list[float]] = obj["weights"]
+        if not isinstance(weights, dict):
+            raise ValueError("weights must be an object")
+        n = len(classes)
+        if len(bias) != n or any(type(v) is not list or len(v) != n for v in weights.values()):
+            raise ValueError("weight rows do not match the class list")
+        return cls(classes, bias, weights)
+
+    def proba(self, feats: list[str]) -> list[float]:
+        """Softmax probabilities for each class, in ``classes`` order."""
+        w = self.weights
+        rows = [w[f] for f in feats if f in w]
+        if rows:
+            scale = 1.0 / math.sqrt(len(rows))
+            scores = [b + scale * sum(col) for b, col in zip(self.bias, zip(*rows, strict=False), strict=False)]  # noqa: E501
+        else:
+            scores = list(self.bias)
+        top = max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        total = sum(exps)
+        return [e / total for e in exps]
+
+
+class NLU:
+    """Normalizer + intent model + FAQ retrieval + slot extraction, loaded from a data directory."""
+
+    def __init__(self, *, data_dir: Path, normalizer: Normalizer, tokenizer: Tokenizer, slots: SlotExtractor,
+                 intent_model: LinearModel, faq_model: LinearModel, low_confidence_threshold: float,
+                 faq_min_score: float, faq_intents: frozenset[str], faq_answers: dict[str, dict[str, Any]],
+                 model_meta: dict[str, Any]) -> None:
+        self.data_dir = data_dir
+        self.normalizer = normalizer
+        self.tokenizer = tokenizer
+        self.slot_extractor = slots
+        self.intent_model = intent_model
+        self.faq_model = faq_model
+        self.low_confidence_threshold = low_confidence_threshold
+        self.faq_min_score = faq_min_score
+        self.faq_intents = faq_intents
+        self.faq_answers = faq_answers
+        self.model_meta = model_meta
+
+    @property
+    def intents(self) -> list[str]:
+        return list(self.intent_model.classes)
+
+    @classmethod
+    def load(cls, data_dir: Path | str | None = None, *, model_path: Path | str | None = None) -> NLU:
+        """Load everything from *data_dir* (default: ``$INTENTS_DATA_DIR`` or ``config/nlu``).
+
+        Raises ModelError (with the file name and the train command) when the model is missing or corrupt."""
+        ddir = Path(data_dir) if data_dir is not None else default_data_dir()
+        mpath = Path(model_path) if model_path is not None else ddir / MODEL_FILE
+        model, intent_model, faq_model = read_model(mpath)
+        with (ddir / "faq.yaml").open(encoding="utf-8") as fh:
+            faq_raw: Any = yaml.safe_load(fh)
+        answers = {str(k): dict(v) for k, v in faq_raw["topics"].items()}
+        return cls(
+            data_dir=ddir,
+            normalizer=Normalizer.load(ddir),
+            tokenizer=Tokenizer(ddir / "jieba_userdict.txt"),
+            slots=SlotExtractor.load(ddir),
+            intent_model=intent_model,
+            faq_model=faq_model,
+            low_confidence_threshold=float(model["intent"]["threshold"]),
+            faq_min_score=float(faq_raw.get("min_score", 0.3)),
+            faq_intents=frozenset(str(i) for i in faq_raw.get("intents_with_faq", [])),
+            faq_answers=answers,
+            model_meta={k: v for k, v in model.items() if k not in ("intent", "faq")},
+        )
+
+    def analyse(self, text: str) -> tuple[str, list[str]]:
+        """Normalized text and its features."""
+        norm = self.normalizer(text[:MAX_CHARS])
+        return norm, features(norm, self.tokenizer.cut(norm) if norm else [])
+
+    def predict(self, text: str, now: datetime | None = None) -> Prediction:
+        """Intent, FAQ topic and slots of one message; *now* (aware) resolves relative dates."""
+        if now is None:
+            now = datetime.now(SHANGHAI)
+        elif now.tzinfo is not None:
+            now = now.astimezone(SHANGHAI)
+        norm, feats = self.analyse(text)
+        if not norm:
+            return Prediction(text=text, normalized=norm, intent="out_of_scope", confidence=0.0,
+                              faq_topic=None, faq_score=0.0, slots={})
+        probs = self.intent_model.proba(feats)
+        best = max(range(len(probs)), key=probs.__getitem__)
+        intent = self.intent_model.classes[best]
+        ranking = self._faq_ranking(feats)
+        topic: str | None = None
+        score = 0.0
+        if intent in self.faq_intents and ranking and ranking[0][1] >= self.faq_min_score:
+            topic, score = ranking[0]
+        slots = self.slot_extractor.extract(norm, now.date())
+        return Prediction(text=text, normalized=norm, intent=intent, confidence=probs[best],
+                          faq_topic=topic, faq_score=score, slots=slots, faq_ranking=tuple(ranking[:3]))
+
+    def _faq_ranking(self, feats: list[str]) -> list[tuple[str, float]]:
+        probs = self.faq_model.proba(feats)
+        pairs = sorted(zip(self.faq_model.classes, probs, strict=False), key=lambda p: -p[1])
+        return [(c, p) for c, p in pairs if not c.startswith("_")]
+
+    def top_intents(self, text: str, k: int = 3) -> list[tuple[str, float]]:
+        """The *k* most likely intents with their probabilities, best first."""
+        _, feats = self.analyse(text)
+        probs = self.intent_model.proba(feats)
+        return sorted(zip(self.intent_model.classes, probs, strict=False), key=lambda p: -p[1])[:k]
+
+    def faq_answer(self, topic_id: str, product: Mapping[str, Any]) -> str:
+        """The answer for *topic_id* rendered from *product* (the product YAML as a dict)."""
+        if topic_id not in self.faq_answers:
+            raise KeyError(f"unknown FAQ topic {topic_id!r}")
+        return render_answer(self.faq_answers[topic_id], product)
+
+
+def read_model(path: Path) -> tuple[dict[str, Any], LinearModel, LinearModel]:
+    """Read and check a model artefact; ModelError with a helpful message otherwise."""
+    hint = f"run `{TRAIN_COMMAND}` to create it"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"NLU model file not found: {path} ({hint})") from None
+    except OSError as exc:
+        raise ModelError(f"NLU model file cannot be read: {path}: {exc.strerror} ({hint})") from None
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+        if not isinstance(obj, dict) or obj.get("format") != MODEL_FORMAT:
+            raise ValueError(f"not a {MODEL_FORMAT} artefact")
+        intent_model = LinearModel.from_json(obj["intent"])
+        faq_model = LinearModel.from_json(obj["faq"])
+        float(obj["intent"]["threshold"])
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"NLU model file is corrupt: {path} ({exc}); {hint}") from None
+    return obj, intent_model, faq_model
