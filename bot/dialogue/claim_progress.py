@@ -1,14 +1,20 @@
-"""Claim progress: by case number, or by ID number plus name. Nothing is shown before it matches:
-a wrong number and a mismatching name get the same neutral "没有查到"."""
+"""Claim progress: by case number AND the insured's ID number (scheme facts), or by ID number plus name.
+
+A case number alone (date + sequence: guessable) shows the progress only to the WeChat user who
+reported that claim (same channel and openid on the claim), or for the claim already verified in this
+conversation; anyone else is asked for the insured's ID number too (``claim_for_enquiry``). Nothing
+is shown before it matches: an unknown number and a mismatch get the same neutral "没有查到".
+"""
 
 from __future__ import annotations
 
 from backend.claims.models import Claim
-from backend.claims.service import find_claims_by_id_number, get_claim
+from backend.claims.service import claim_for_enquiry, find_claims_by_id_number, get_claim
 from backend.errors import ServiceError
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
+from bot.dialogue.fields import id_number_answer, reported_by_this_user
 from bot.dialogue.parsing import parse_name
 from bot.dialogue.state import FlowFrame
 
@@ -39,14 +45,16 @@ class ClaimProgressFlow(Flow):
         slots = turn.pred.slots
         if slots.get("claim_no"):
             frame.data["case_no"] = str(slots["claim_no"])
-        elif slots.get("id_number"):
+        if slots.get("id_number"):
             turn.keep_secret(frame, "id_number", str(slots["id_number"]))
-        elif turn.state.claim:  # the claim this customer reported or found in this conversation
+        if not frame.data.get("case_no") and "id_number" not in frame.secret and turn.state.claim:
+            # the claim this customer reported, or already verified, in this conversation
             frame.data["case_no"] = str(turn.state.claim["case_no"])
+            frame.data["verified"] = True
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
         if frame.data.get("case_no"):
-            self._by_case(turn, str(frame.data["case_no"]))
+            self._by_case(turn, frame, str(frame.data["case_no"]))
         elif "id_number" not in frame.secret:
             frame.step = "key"
             turn.say("cp_ask")
@@ -70,6 +78,13 @@ class ClaimProgressFlow(Flow):
                 return "pass"
             self.ask(turn, frame)
             return "ok"
+        if frame.step == "verify_id":
+            number = id_number_answer(turn)
+            if number is None:
+                return "pass" if turn.interrupts(frame) else self._not_found(turn)
+            turn.keep_secret(frame, "id_number", number)
+            self._by_case(turn, frame, str(frame.data.get("case_no", "")))
+            return "ok"
         if frame.step == "name":
             name = parse_name(turn.text)
             if name is None:
@@ -85,13 +100,26 @@ class ClaimProgressFlow(Flow):
         self.finish(turn)
         return "ok"
 
-    def _by_case(self, turn: Turn, case_no: str) -> None:
-        try:
-            claim = get_claim(turn.session, case_no=case_no)
-        except ServiceError:
-            self._not_found(turn)
+    def _by_case(self, turn: Turn, frame: FlowFrame, case_no: str) -> None:
+        id_number = turn.secret(frame, "id_number")
+        if id_number:
+            try:
+                claim = claim_for_enquiry(turn.session, cipher=turn.engine.runtime.cipher, case_no=case_no,
+                                          id_number=id_number)
+            except ServiceError:  # unknown number, invalid or mismatching ID: the same answer
+                self._not_found(turn)
+                return
+            self._show(turn, [claim])
             return
-        self._show(turn, [claim])
+        try:
+            found: Claim | None = get_claim(turn.session, case_no=case_no)
+        except ServiceError:
+            found = None
+        if found is not None and (frame.data.get("verified") or reported_by_this_user(turn, found)):
+            self._show(turn, [found])
+            return
+        frame.step = "verify_id"  # asked whether or not the number exists: nothing is revealed
+        turn.say("cp_ask_id")
 
     def _by_id(self, turn: Turn, id_number: str, name: str) -> None:
         try:

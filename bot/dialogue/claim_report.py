@@ -12,19 +12,22 @@ import hashlib
 
 from backend.claims.service import report_claim
 from backend.conversations.turns import scrub_text
-from backend.errors import ServiceError
+from backend.errors import Forbidden, ServiceError
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
-from bot.dialogue import materials
+from bot.dialogue import consent, materials
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import claim_type_from_text, parse_name
 from bot.dialogue.state import FlowFrame
 
-STEPS = ("relation", "name", "id_number", "claim_type", "accident", "date", "place", "hospital", "phone")
+STEPS = ("relation", "name", "consent_id", "id_number", "claim_type", "accident", "date", "place", "hospital",
+         "phone")
 SECRET_STEPS = ("name", "id_number", "phone")
 _FIX_ORDER = ("name", "id_number", "claim_type", "date", "place", "hospital", "phone")
+
+
 def idempotency_key(turn: Turn, frame: FlowFrame) -> str:
     """One key per report conversation (channel, user, flow instance)."""
     raw = f"{turn.message.channel}\x00{turn.message.user_id}\x00{frame.conv_id}"
@@ -41,6 +44,8 @@ class ClaimReportFlow(Flow):
         turn.say("cr_start")
         if turn.text:
             frame.data["description"] = scrub_text(turn.text[:300])
+        if consent.granted(turn, "id_number"):  # agreed before (D-04): not asked again
+            frame.data["consent_id"] = True
         self._absorb(turn, frame)
 
     def _absorb(self, turn: Turn, frame: FlowFrame) -> None:
@@ -49,7 +54,8 @@ class ClaimReportFlow(Flow):
         data = frame.data
         if "relation" not in data and slots.get("relation"):
             data["relation"] = str(slots["relation"])
-        if "id_number" not in frame.secret and slots.get("id_number"):
+        # The ID number is taken only after the customer agreed to its use (D-04).
+        if "id_number" not in frame.secret and slots.get("id_number") and data.get("consent_id"):
             turn.keep_secret(frame, "id_number", str(slots["id_number"]))
         if "phone" not in frame.secret and slots.get("phone"):
             turn.keep_secret(frame, "phone", str(slots["phone"]))
@@ -73,6 +79,8 @@ class ClaimReportFlow(Flow):
     def _missing(self, frame: FlowFrame) -> str | None:
         for step in STEPS:
             have = step in frame.secret if step in SECRET_STEPS else step in frame.data
+            if step == "consent_id":
+                have = bool(frame.data.get("consent_id"))
             if not have:
                 return step
         return None
@@ -92,7 +100,13 @@ class ClaimReportFlow(Flow):
             return
         frame.step = step
         c = turn.copy
-        if step == "relation":
+        if step == "consent_id":
+            if consent.granted(turn, "id_number"):
+                frame.data["consent_id"] = True
+                self.ask(turn, frame)
+            else:
+                consent.ask(turn, frame, "id_number")
+        elif step == "relation":
             labels = [str(o["label"]) for o in c.table("relation_choices")]
             turn.ask_choice("cr_ask_relation", labels)
         elif step == "name":
@@ -166,6 +180,17 @@ class ClaimReportFlow(Flow):
             return "pass"
         turn.say("cr_bad_name")
         return "invalid"
+
+    def _answer_consent_id_number(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        agreed = consent.answer(turn, "id_number")
+        if agreed is None:
+            return "pass"
+        if agreed:
+            frame.data["consent_id"] = True
+        else:
+            consent.refused(turn, "id_number")
+            self.finish(turn)
+        return "ok"
 
     def _answer_id_number(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if turn.pred.slots.get("id_number"):
@@ -301,6 +326,10 @@ class ClaimReportFlow(Flow):
                 reporter_openid=turn.message.user_id,
                 roster_person_id=check.person_id if check.found else None,
             )
+        except Forbidden as exc:  # the consent was withdrawn meanwhile: nothing is stored
+            consent.refused(turn, str((exc.detail or {}).get("category", "id_number")))
+            self.finish(turn)
+            return
         except ServiceError as exc:
             turn.say("cr_failed", reason=exc.message + "。")
             frame.step = "fix"

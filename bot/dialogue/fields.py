@@ -1,7 +1,8 @@
-"""Shared question steps: a name, a mobile number, a case number (private values kept encrypted)."""
+"""Shared question steps: a name, a mobile number, an ID number (private values kept encrypted)."""
 
 from __future__ import annotations
 
+from backend.claims.models import Claim
 from bot.dialogue.base import Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import parse_name
@@ -38,3 +39,19 @@ def prefill_phone(turn: Turn, frame: FlowFrame) -> None:
     phone = turn.pred.slots.get("phone")
     if phone and "phone" not in frame.secret:
         turn.keep_secret(frame, "phone", str(phone))
+
+
+def id_number_answer(turn: Turn) -> str | None:
+    """The ID number a message carries (NLU slot, or ≥ 6 digits/X), not yet validated."""
+    slot = turn.pred.slots.get("id_number")
+    if slot:
+        return str(slot)
+    digits = "".join(ch for ch in turn.text if ch.isdigit() or ch in "xX")
+    return digits if len(digits) >= 6 else None
+
+
+def reported_by_this_user(turn: Turn, claim: Claim) -> bool:
+    """True when the WeChat user writing now reported ``claim`` (same channel and openid)."""
+    msg = turn.message
+    owner = (claim.channel, claim.reporter_openid)
+    return bool(claim.reporter_openid) and owner == (msg.channel, msg.user_id)

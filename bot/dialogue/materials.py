@@ -1,17 +1,26 @@
 """Claim materials: the checklist questions, and pictures attached to a claim.
 
-A picture sent during or after a report is attached to the claim: the bot asks which checklist item
-it is (numbered choices), ticks it, and keeps the WeChat media id in the turn log for the download
-job (media ids expire after 3 days, catalogue W-16).
+A picture sent during a report waits (its WeChat media id only, not private) until the claim exists.
+Then, once the customer agreed to the use of medical records (D-04, asked before the first one),
+each picture is recorded at once as a claim attachment (``backend.claims.attachments``: a download
+job must fetch it before WeChat deletes it after 3 days, W-16), and the bot asks which checklist item
+it is (numbered choices) and ticks it.
+
+A picture for a claim named by its case number goes to that claim only when this WeChat user
+reported it; anyone else must also give the insured's ID number (the same neutral "没有查到" for an
+unknown number and a mismatch).
 """
 
 from __future__ import annotations
 
+from backend.claims.attachments import assign_material, attach_media
 from backend.claims.models import Claim
-from backend.claims.service import get_claim, mark_material
+from backend.claims.service import claim_for_enquiry, get_claim, mark_material
 from backend.errors import ServiceError
+from bot.dialogue import consent
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
+from bot.dialogue.fields import id_number_answer, reported_by_this_user
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
 
@@ -72,6 +81,10 @@ def _claim(turn: Turn) -> Claim | None:
         return None
 
 
+def _remember(turn: Turn, claim: Claim) -> None:
+    turn.state.claim = {"id": claim.id, "case_no": claim.case_no, "claim_type": claim.claim_type}
+
+
 class AttachFlow(Flow):
     """Which document is this picture? (numbered choices from the claim's checklist)."""
 
@@ -81,37 +94,104 @@ class AttachFlow(Flow):
         if frame.step == "case_no" and not turn.state.claim:
             turn.say("mt_ask_case")
             return
+        if frame.step == "verify_id":
+            turn.say("mt_ask_id")
+            return
         claim = _claim(turn)
         if claim is None or not turn.state.pending_media:
             turn.state.pending_media = []
             self.finish(turn)
+            return
+        if not consent.granted(turn, "medical"):
+            consent.ask(turn, frame, "medical")
+            return
+        if not self._attach_pending(turn, claim):
             return
         frame.step = "which"
         items = sorted(claim.materials, key=lambda m: (m.received, m.id))
         frame.data["options"] = [m.material_id for m in items]
         turn.ask_choice("mt_which", [m.label for m in items])
 
+    def _attach_pending(self, turn: Turn, claim: Claim) -> bool:
+        """Record every waiting picture as an attachment of the claim at once (W-16)."""
+        msg = turn.message
+        try:
+            for entry in turn.state.pending_media:
+                if "attachment_id" in entry or not entry.get("media_id"):
+                    continue
+                row = attach_media(turn.session, claim_id=claim.id, channel=msg.channel,
+                                   media_id=entry["media_id"], actor=f"bot:{msg.channel}", now=turn.now)
+                entry.clear()
+                entry["attachment_id"] = str(row.id)
+        except ServiceError as exc:
+            turn.say("cr_failed", reason=exc.message + "。")
+            turn.state.pending_media = []
+            self.finish(turn)
+            return False
+        turn.state.pending_media = [e for e in turn.state.pending_media if e.get("attachment_id")]
+        if not turn.state.pending_media:
+            self.finish(turn)
+            return False
+        return True
+
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if frame.step == "case_no":
-            case_no = turn.pred.slots.get("claim_no")
-            if not case_no:
-                if sum(ch.isdigit() for ch in turn.text) >= 6:
-                    turn.say("mt_case_not_found")
-                    return "invalid"
+            return self._case_no(turn, frame)
+        if frame.step == "verify_id":
+            return self._verify(turn, frame)
+        if frame.step == "consent_medical":
+            agreed = consent.answer(turn, "medical")
+            if agreed is None:
                 return "pass"
-            try:
-                claim = get_claim(turn.session, case_no=str(case_no))
-            except ServiceError:
-                turn.say("mt_case_not_found")
-                return "invalid"
-            turn.state.claim = {"id": claim.id, "case_no": claim.case_no, "claim_type": claim.claim_type}
-            self.ask(turn, frame)
+            if agreed:
+                self.ask(turn, frame)
+            else:
+                consent.refused(turn, "medical")
+                turn.state.pending_media = []
+                self.finish(turn)
             return "ok"
         options = [str(o) for o in frame.data.get("options", [])]
         n = turn.digit(len(options))
         if n is None:
             return "pass"
         self._tick(turn, frame, options[n - 1])
+        return "ok"
+
+    def _case_no(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        case_no = turn.pred.slots.get("claim_no")
+        if not case_no:
+            if sum(ch.isdigit() for ch in turn.text) >= 6:
+                turn.say("mt_case_not_found")
+                return "invalid"
+            return "pass"
+        try:
+            claim: Claim | None = get_claim(turn.session, case_no=str(case_no))
+        except ServiceError:
+            claim = None
+        if claim is not None and reported_by_this_user(turn, claim):
+            _remember(turn, claim)
+        else:  # someone else's claim, or none: the same question either way
+            frame.data["case_no"] = str(case_no)
+            frame.step = "verify_id"
+        self.ask(turn, frame)
+        return "ok"
+
+    def _verify(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        number = id_number_answer(turn)
+        if number is None:
+            return "pass"
+        turn.private_values.append(number)
+        try:
+            claim = claim_for_enquiry(turn.session, cipher=turn.engine.runtime.cipher,
+                                      case_no=str(frame.data.get("case_no", "")), id_number=number)
+        except ServiceError:
+            turn.say("mt_case_not_found")
+            turn.state.pending_media = []
+            self.finish(turn)
+            return "ok"
+        _remember(turn, claim)
+        frame.step = None
+        self.ask(turn, frame)
         return "ok"
 
     def on_image(self, turn: Turn, frame: FlowFrame) -> bool:
@@ -121,8 +201,11 @@ class AttachFlow(Flow):
 
     def _tick(self, turn: Turn, frame: FlowFrame, material_id: str) -> None:
         ref = turn.state.claim or {}
-        media = turn.state.pending_media.pop(0) if turn.state.pending_media else {}
+        entry = turn.state.pending_media.pop(0) if turn.state.pending_media else {}
         try:
+            if entry.get("attachment_id"):
+                assign_material(turn.session, attachment_id=int(entry["attachment_id"]),
+                                material_id=material_id)
             claim = mark_material(turn.session, claim_id=int(ref["id"]), material_id=material_id,
                                   received=True, actor=f"bot:{turn.message.channel}", now=turn.now,
                                   calendar=turn.engine.calendar)
@@ -131,7 +214,7 @@ class AttachFlow(Flow):
             turn.state.pending_media = []
             self.finish(turn)
             return
-        turn.log_slots.update({"media_id": media.get("media_id", ""), "claim_id": claim.id,
+        turn.log_slots.update({"attachment_id": entry.get("attachment_id", ""), "claim_id": claim.id,
                                "material_id": material_id})
         label = next(m.label for m in claim.materials if m.material_id == material_id)
         turn.say("mt_ticked", label=label)

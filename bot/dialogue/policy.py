@@ -7,6 +7,7 @@ from backend.handoff.service import request_handoff
 from backend.roster.models import PURPOSE_NAME, RosterPerson
 from backend.roster.service import eligibility
 from backend.security.crypto import CryptoError
+from bot.dialogue import consent
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import parse_name
@@ -108,6 +109,8 @@ class InfoUpdateFlow(Flow):
         elif "field" not in frame.data:
             frame.step = "field"
             turn.say("iu_ask_what")
+        elif frame.data["field"] == "bank_account" and not consent.granted(turn, "bank_account"):
+            consent.ask(turn, frame, "bank_account")  # D-04: before the account number
         else:
             frame.step = "value"
             turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
@@ -131,6 +134,16 @@ class InfoUpdateFlow(Flow):
                 return "pass"
             frame.data["field"] = UPDATE_FIELDS[n - 1]
             self.ask(turn, frame)
+            return "ok"
+        if frame.step == "consent_bank_account":
+            agreed = consent.answer(turn, "bank_account")
+            if agreed is None:
+                return "pass"
+            if agreed:
+                self.ask(turn, frame)
+            else:
+                consent.refused(turn, "bank_account")
+                self.finish(turn)
             return "ok"
         if frame.step == "value":
             return self._value(turn, frame)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.claims.attachments import list_attachments
 from backend.claims.models import Claim
 from backend.conversations.turn_models import ConversationTurn
 from tests.bot.dialogue.conftest import LI_ID, ZHANG_ID, ZHANG_PHONE, Chat
@@ -21,7 +22,10 @@ def test_report_reuses_slots_from_first_message_and_creates_claim(
     first = chat.say("我妈昨天在家摔倒骨折住院了")
     # relation, date, accident type and claim type were in the message: not asked again
     assert "姓名" in first and "受伤的是谁" not in first
-    assert "身份证" in chat.say("张秀英")
+    consent = chat.say("张秀英")
+    # D-04: separate consent, in plain words with numbered answers, before the ID number is asked
+    assert "身份证号码" in consent and "同意请回复1" in consent and "不同意回复2" in consent
+    assert "发一下受伤老人的身份证" in chat.say("1")
     assert "在哪里" in chat.say(ZHANG_ID)
     assert "医院" in chat.say("在菜市场")
     assert "电话" in chat.say("潮南区人民医院")
@@ -45,6 +49,7 @@ def test_report_asks_everything_with_numbered_choices(chat: Chat, db: Session) -
     assert "受伤的是谁" in first and "1." in first and "回复数字即可" in first
     assert "姓名" in chat.say("2")
     chat.say("李阿婆")
+    chat.say("1")
     kind = chat.say(LI_ID)
     assert "什么情况" in kind and "3. 去世了" in kind
     assert "怎么受伤" in chat.say("1")
@@ -64,7 +69,7 @@ def test_report_asks_everything_with_numbered_choices(chat: Chat, db: Session) -
 
 def test_report_death_on_a_bus_is_transport_death(chat: Chat, db: Session) -> None:
     chat.say("我爸坐公交车出车祸去世了")
-    chat.talk("王大明", LI_ID, "昨天", "公交车上", "没有")
+    chat.talk("王大明", "1", LI_ID, "昨天", "公交车上", "没有")
     chat.say(ZHANG_PHONE)
     chat.say("1")
     [claim] = _claims(db, chat)
@@ -72,7 +77,7 @@ def test_report_death_on_a_bus_is_transport_death(chat: Chat, db: Session) -> No
 
 
 def test_report_deny_lets_the_customer_fix_one_item(chat: Chat, db: Session, roster: None) -> None:
-    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有")
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID, "家里", "没有")
     chat.say("13900001111")
     assert "哪一项不对" in chat.say("不对")
     assert "电话" in chat.say("7")
@@ -88,7 +93,7 @@ def test_report_deny_lets_the_customer_fix_one_item(chat: Chat, db: Session, ros
 
 
 def test_f_p2_repeated_confirmation_creates_one_claim(chat: Chat, db: Session, roster: None) -> None:
-    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
     state_before = chat.engine.store._client.get(chat.engine.store.key(chat.channel, chat.user))
     msg = chat.message("text", "1")
     first = chat.send_message(msg)
@@ -108,33 +113,42 @@ def test_f_p2_repeated_confirmation_creates_one_claim(chat: Chat, db: Session, r
 
 
 def test_invalid_id_number_is_explained_and_asked_again(chat: Chat) -> None:
-    chat.talk("我要报案", "1", "张秀英")
+    chat.talk("我要报案", "1", "张秀英", "1")
     reply = chat.say(ZHANG_ID[:-1] + ("0" if ZHANG_ID[-1] != "0" else "1"))
     assert "校验不对" in reply and "再发一次" in reply
 
 
 def test_pictures_during_and_after_a_report_tick_the_checklist(chat: Chat, db: Session, roster: None) -> None:
-    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID)
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID)
     during = chat.send("image", media_id="MEDIA-1", pic_url="http://x/1.jpg")
     assert "报案办完后" in during and "在哪里" in during  # the pending question again
     chat.talk("家里", "没有", ZHANG_PHONE)
     done = chat.say("1")
-    assert "哪份材料" in done and "1. 住院证明" in done
+    # D-04: the first picture may be a medical record: separate consent first, nothing attached yet
+    assert "病历、医院单据" in done and "同意请回复1" in done and "哪份材料" not in done
+    [claim] = _claims(db, chat)
+    assert list_attachments(db, claim_id=claim.id) == []
+    which = chat.say("1")
+    assert "哪份材料" in which and "1. 住院证明" in which
     ticked = chat.say("3")
     assert "病历" in ticked and "还差" in ticked
     after = chat.send("image", media_id="MEDIA-2")
-    assert "哪份材料" in after
+    assert "哪份材料" in after and "同意" not in after  # agreed once: not asked again
     chat.say("1")
-    [claim] = _claims(db, chat)
+    db.expire_all()
     received = {m.material_id for m in claim.materials if m.received}
     assert received == {"medical_record", "hospitalisation_proof"}
-    rows = db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user))
-    media = [t.slots.get("media_id") for t in rows if t.slots.get("media_id")]
-    assert media == ["MEDIA-1", "MEDIA-2"]
+    # W-16: each picture is a claim attachment waiting for the download job, not a turn-log slot
+    rows = [(a.media_id, a.material_id, a.status, a.channel)
+            for a in list_attachments(db, claim_id=claim.id)]
+    assert rows == [("MEDIA-1", "medical_record", "pending_fetch", "official_account"),
+                    ("MEDIA-2", "hospitalisation_proof", "pending_fetch", "official_account")]
+    turns = db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user))
+    assert not [t for t in turns if t.slots.get("media_id")]
 
 
 def test_d02_turn_log_masks_private_values(chat: Chat, db: Session, roster: None) -> None:
-    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
     rows = list(db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user)))
     dump = " ".join(f"{t.user_text} {t.reply_text} {t.slots}" for t in rows)
     assert ZHANG_ID not in dump and ZHANG_PHONE not in dump and "张秀英" not in dump
@@ -143,7 +157,7 @@ def test_d02_turn_log_masks_private_values(chat: Chat, db: Session, roster: None
 
 
 def test_d07_no_private_values_in_redis(chat: Chat, roster: None) -> None:
-    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
     client = chat.engine.store._client
     blob = b" ".join(client.get(k) or b"" for k in client.keys("*"))
     assert blob  # the state is there...

@@ -66,7 +66,7 @@ def test_two_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
 
 
 def test_two_misunderstandings_in_a_flow_hand_off(chat: Chat, db: Session) -> None:
-    chat.talk("我要报案", "1", "张秀英")
+    chat.talk("我要报案", "1", "张秀英", "1")
     assert "没太明白" in chat.say("4405")
     reply = chat.say("12345678")
     assert "工作人员" in reply

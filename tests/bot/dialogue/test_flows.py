@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.claims.numbers import format_case_number
 from backend.complaints.models import Complaint, HomeVisit
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import read_payload
@@ -12,7 +13,7 @@ from tests.bot.dialogue.conftest import LI_ID, ZHANG_ID, ZHANG_PHONE, Chat
 
 
 def _report(chat: Chat) -> str:
-    chat.talk("我妈昨天在家摔倒住院了", "张秀英", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
+    chat.talk("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID, "家里", "没有", ZHANG_PHONE)
     done = chat.say("1")
     import re
 
@@ -21,13 +22,36 @@ def _report(chat: Chat) -> str:
     return m.group(0)
 
 
-def test_progress_by_case_number(chat: Chat, dialogue, roster: None) -> None:  # type: ignore[no-untyped-def]
+def test_progress_by_case_number_alone_only_for_the_reporter(chat: Chat, dialogue, roster: None) -> None:  # type: ignore[no-untyped-def]
     case_no = _report(chat)
-    other = Chat(dialogue)
-    other.say("我的理赔到哪一步了")
-    reply = other.say(case_no)
+    # the reporter, in a later conversation (state expired): the case number is enough
+    chat.engine.store._client.delete(chat.engine.store.key(chat.channel, chat.user))
+    chat.say("我的理赔到哪一步了")
+    reply = chat.say(case_no)
     assert case_no in reply and "等您交材料" in reply
     assert "完成日期" in reply and "病历" in reply  # expected date and what is missing
+    # anyone else: the case number (guessable) is not enough, the insured's ID number is asked
+    other = Chat(dialogue)
+    other.say("我的理赔到哪一步了")
+    asked = other.say(case_no)
+    assert "身份证" in asked and case_no not in asked and "进度" not in asked
+    assert case_no in other.say(ZHANG_ID)
+    # the same user on another channel is someone else
+    mini = Chat(dialogue, user=chat.user, channel="mini_program")
+    mini.say("查理赔进度")
+    assert "身份证" in mini.say(case_no)
+
+
+def test_progress_by_case_number_wrong_id_same_answer_as_unknown_number(chat: Chat, dialogue, roster: None) -> None:  # type: ignore[no-untyped-def]
+    case_no = _report(chat)
+    wrong_id = Chat(dialogue)
+    wrong_id.talk("查理赔进度", case_no)
+    mismatch = wrong_id.say(LI_ID)
+    unknown = Chat(dialogue)
+    unknown.talk("查理赔进度", format_case_number("LP", "261121", 99))  # no such case: the same question...
+    assert "身份证" in unknown.last[0].text
+    answer = unknown.say(ZHANG_ID)  # ...and the same answer
+    assert mismatch == answer and "没有查到" in mismatch and case_no not in mismatch
 
 
 def test_progress_by_id_and_name_reveals_nothing_on_mismatch(chat: Chat, dialogue, roster: None) -> None:  # type: ignore[no-untyped-def]

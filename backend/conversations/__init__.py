@@ -1,0 +1,1 @@
+"""Conversations: inbound WeChat messages (inbox, dedupe source of truth), dialogue turns."""

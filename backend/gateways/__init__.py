@@ -1,0 +1,1 @@
+"""Adapters to outside systems (the one place where their client libraries are imported)."""

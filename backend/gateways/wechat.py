@@ -1,0 +1,319 @@
+"""The outbound WeChat Official Account API: the one module of backend/ that imports wechatpy.
+
+* The access token is shared by every process through Redis; a lock lets one process refresh it
+  (wechatpy's ``auto_retry`` would refresh in every process and invalidate the others' tokens, so it
+  is off). 40001/40014/42001 refresh once and retry once.
+* 45009/45011 (quota) open a circuit for a while; 45015/43101 (window closed, refused) and 45047
+  (reply count) are recorded per user and never retried; -1 (busy) backs off with jitter, 3 tries.
+* Every call has a timeout; timeouts, DNS failures and garbled answers are a :class:`WechatApiError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+QUOTA_ERRORS = {45009: 3600.0, 45011: 60.0}  # errcode → seconds the circuit stays open
+UNREACHABLE_ERRORS = frozenset({45015, 43101, 45047})
+BUSY = -1
+MEDIA_EXPIRED = 40007
+REDIS_ERRORS = (redis.RedisError, OSError)
+
+
+class WechatApiError(Exception):
+    """A WeChat API call failed; ``errcode`` is WeChat's code, or None for network/garbled answers."""
+
+    def __init__(self, errcode: int | None, message: str) -> None:
+        super().__init__(f"wechat api error {errcode}: {message}")
+        self.errcode = errcode
+        self.message = message
+
+
+class WechatUnreachable(WechatApiError):
+    """WeChat will not deliver to this user now (45015 window closed, 43101 refused, 45047 count)."""
+
+
+class WechatQuotaExceeded(WechatApiError):
+    """The account's API quota is used up (45009/45011); the circuit is open."""
+
+
+class WechatMediaExpired(WechatApiError):
+    """The media id expired (40007): ask the user to send the file again."""
+
+
+class _Client(WeChatClient):  # type: ignore[misc]
+    """wechatpy's client with our base URL, no auto-retry, and the token from the gateway."""
+
+    def __init__(self, gateway: WechatGateway, *, timeout: float) -> None:
+        super().__init__(gateway.app_id, gateway.app_secret, timeout=timeout, auto_retry=False)
+        self._gateway = gateway
+        self.API_BASE_URL = gateway.api_base_url + "/cgi-bin/"
+
+    @property
+    def access_token(self) -> str:
+        return self._gateway.access_token()
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        self._gateway.refresh_token(stale=None)
+        return {}
+
+
+class WechatGateway:
+    """Customer-service, template, menu and media calls with a shared token and a failure policy."""
+
+    def __init__(
+        self, *, app_id: str, app_secret: str, redis_client: redis.Redis | None,
+        api_base_url: str = "https://api.weixin.qq.com", timeout_s: float = 3.0,
+        sleep: Callable[[float], None] = time.sleep, lock_wait_s: float = 3.0,
+    ) -> None:
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.api_base_url = api_base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.redis = redis_client
+        self._sleep = sleep
+        self._lock_wait_s = lock_wait_s
+        self._memory_token: tuple[str, float] | None = None  # fallback when Redis is down
+        self._memory_circuit: tuple[int, float] | None = None
+        self._redis_down_until = 0.0
+        self._local_lock = threading.Lock()
+        self.client = _Client(self, timeout=timeout_s)
+        self.token_key = f"wx:token:{app_id}"
+        self.lock_key = f"wx:token-lock:{app_id}"
+        self.circuit_key = f"wx:circuit:{app_id}"
+
+    # -- Redis, with a small circuit so a dead Redis costs one timeout, not one per call -----------
+    def _redis(self) -> redis.Redis | None:
+        if self.redis is None or time.monotonic() < self._redis_down_until:
+            return None
+        return self.redis
+
+    def _redis_failed(self) -> None:
+        log.warning("redis unavailable for the WeChat gateway; using the process copy for 5 s")
+        self._redis_down_until = time.monotonic() + 5.0
+
+    # -- access token -------------------------------------------------------------------------
+    def _cached_token(self) -> str | None:
+        client = self._redis()
+        if client is not None:
+            try:
+                value = client.get(self.token_key)
+                if value:
+                    return value.decode() if isinstance(value, bytes) else str(value)
+            except REDIS_ERRORS:
+                self._redis_failed()
+        if self._memory_token and self._memory_token[1] > time.time():
+            return self._memory_token[0]
+        return None
+
+    def access_token(self) -> str:
+        """The shared access token, fetched once for all processes when there is none."""
+        return self._cached_token() or self.refresh_token(stale=None)
+
+    def refresh_token(self, *, stale: str | None) -> str:
+        """A new token, fetched by one process under a Redis lock; the others wait and reuse it."""
+        owner = secrets.token_hex(8)
+        deadline = time.monotonic() + self._lock_wait_s
+        with self._local_lock:
+            while True:
+                current = self._cached_token()
+                if current and current != stale:
+                    return current
+                got = True
+                client = self._redis()
+                if client is not None:
+                    try:
+                        got = bool(client.set(self.lock_key, owner, nx=True, px=10_000))
+                    except REDIS_ERRORS:
+                        self._redis_failed()  # no Redis: this process refreshes for itself
+                if got:
+                    try:
+                        return self._fetch_token(force=stale is not None)
+                    finally:
+                        self._release_lock(owner)
+                if time.monotonic() > deadline:
+                    raise WechatApiError(None, "token refresh lock timed out")
+                self._sleep(0.05)
+
+    def _release_lock(self, owner: str) -> None:
+        client = self._redis()
+        if client is None:
+            return
+        with contextlib.suppress(*REDIS_ERRORS):
+            client.eval(
+                "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+                "return 0", 1, self.lock_key, owner,
+            )
+
+    def _fetch_token(self, *, force: bool) -> str:
+        body = {"grant_type": "client_credential", "appid": self.app_id, "secret": self.app_secret,
+                "force_refresh": force}
+        try:
+            res = self.client._http.post(f"{self.api_base_url}/cgi-bin/stable_token", json=body,
+                                         timeout=self.timeout_s)
+            data = res.json()
+        except ValueError:  # requests' JSONDecodeError is also a RequestException: test it first
+            raise WechatApiError(None, "token answer is not JSON") from None
+        except requests.RequestException as exc:
+            raise WechatApiError(None, f"token request failed: {type(exc).__name__}") from None
+        if not isinstance(data, dict) or not data.get("access_token"):
+            code = data.get("errcode") if isinstance(data, dict) else None
+            raise WechatApiError(int(code) if code is not None else None, "token refused")
+        token = str(data["access_token"])
+        ttl = max(60, int(data.get("expires_in", 7200)) - 300)
+        self._memory_token = (token, time.time() + ttl)
+        client = self._redis()
+        if client is not None:
+            try:
+                client.set(self.token_key, token, ex=ttl)
+            except REDIS_ERRORS:
+                self._redis_failed()
+        log.info("wechat access token refreshed")
+        return token
+
+    # -- circuit and per-user records -----------------------------------------------------------
+    def circuit_open(self) -> int | None:
+        """The errcode that opened the quota circuit, or None when calls may go out."""
+        client = self._redis()
+        if client is not None:
+            try:
+                value = client.get(self.circuit_key)
+                return int(value) if value else None
+            except REDIS_ERRORS:
+                self._redis_failed()
+        if self._memory_circuit and self._memory_circuit[1] > time.time():
+            return self._memory_circuit[0]
+        return None
+
+    def _open_circuit(self, errcode: int) -> None:
+        seconds = QUOTA_ERRORS[errcode]
+        self._memory_circuit = (errcode, time.time() + seconds)
+        log.error("wechat quota exhausted (errcode %s): outbound calls paused for %ss", errcode, seconds)
+        client = self._redis()
+        if client is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                client.set(self.circuit_key, errcode, ex=int(seconds))
+
+    def unreachable_code(self, openid: str) -> int | None:
+        """The errcode recorded when WeChat last refused a message to this user (None if none)."""
+        client = self._redis()
+        if client is None:
+            return None
+        try:
+            value = client.get(f"wx:unreachable:{openid}")
+        except REDIS_ERRORS:
+            return None
+        return int(value) if value else None
+
+    def _record_unreachable(self, openid: str | None, errcode: int) -> None:
+        log.info("wechat will not deliver to a user now (errcode %s)", errcode)
+        client = self._redis()
+        if openid and client is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                client.set(f"wx:unreachable:{openid}", errcode, ex=7 * 86400)
+
+    # -- the call policy ---------------------------------------------------------------------------
+    def _call(self, fn: Callable[[], Any], *, openid: str | None = None) -> Any:
+        code = self.circuit_open()
+        if code is not None:
+            raise WechatQuotaExceeded(code, "quota circuit open")
+        refreshed = False
+        busy_tries = 0
+        while True:
+            token = self.access_token()
+            try:
+                result = fn()
+            except WeChatClientException as exc:
+                errcode = exc.errcode
+                if errcode is None:
+                    status = getattr(exc.response, "status_code", None)
+                    raise WechatApiError(None, f"http error {status}") from None
+                errcode = int(errcode)
+            except requests.Timeout:
+                raise WechatApiError(None, "timeout") from None
+            except requests.RequestException as exc:
+                raise WechatApiError(None, f"network error: {type(exc).__name__}") from None
+            except ValueError:
+                raise WechatApiError(None, "garbled answer") from None
+            else:
+                if isinstance(result, (dict, requests.Response)):
+                    return result
+                raise WechatApiError(None, "garbled answer")
+            if errcode in TOKEN_ERRORS and not refreshed:
+                refreshed = True
+                self.refresh_token(stale=token)
+                continue
+            if errcode in QUOTA_ERRORS:
+                self._open_circuit(errcode)
+                raise WechatQuotaExceeded(errcode, "quota exhausted")
+            if errcode in UNREACHABLE_ERRORS:
+                self._record_unreachable(openid, errcode)
+                raise WechatUnreachable(errcode, "user cannot be reached through WeChat now")
+            if errcode == MEDIA_EXPIRED:
+                raise WechatMediaExpired(errcode, "media expired")
+            if errcode == BUSY and busy_tries < 2:
+                busy_tries += 1
+                self._sleep(0.2 * 2 ** busy_tries * (0.5 + random.random()))
+                continue
+            if errcode == 48001:
+                log.error("wechat api: no permission (48001): check the account's configuration")
+            raise WechatApiError(errcode, "call refused")
+
+    def _json_call(self, fn: Callable[[], Any], *, openid: str | None = None) -> dict[str, Any]:
+        result = self._call(fn, openid=openid)
+        if not isinstance(result, dict):
+            raise WechatApiError(None, "garbled answer")
+        return result
+
+    # -- the API -------------------------------------------------------------------------------------
+    def send_text(self, openid: str, text: str) -> None:
+        """A customer-service text message."""
+        self._json_call(lambda: self.client.message.send_text(openid, text), openid=openid)
+
+    def send_image(self, openid: str, media_id: str) -> None:
+        """A customer-service picture message."""
+        self._json_call(lambda: self.client.message.send_image(openid, media_id), openid=openid)
+
+    def send_news(self, openid: str, articles: list[dict[str, str]]) -> None:
+        """A customer-service news message: dicts with title, description, url, image (picurl)."""
+        items = [{"title": a.get("title", ""), "description": a.get("description", ""),
+                  "url": a.get("url", ""), "image": a.get("image", a.get("picurl", ""))}
+                 for a in articles]
+        self._json_call(lambda: self.client.message.send_articles(openid, items), openid=openid)
+
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None,
+                      miniprogram: dict[str, str] | None = None) -> str:
+        """A template message; returns WeChat's msgid (matched later with TEMPLATESENDJOBFINISH)."""
+        result = self._json_call(
+            lambda: self.client.message.send_template(openid, template_id, data, url=url,
+                                                      mini_program=miniprogram),
+            openid=openid,
+        )
+        if "msgid" not in result:
+            raise WechatApiError(None, "template answer without msgid")
+        return str(result["msgid"])
+
+    def create_menu(self, menu: dict[str, Any]) -> None:
+        """Replace the account's custom menu."""
+        self._json_call(lambda: self.client.menu.create(menu))
+
+    def download_media(self, media_id: str) -> bytes:
+        """The bytes of a temporary media file (user images expire after 3 days: 40007)."""
+        result = self._call(lambda: self.client.media.download(media_id))
+        if isinstance(result, requests.Response):
+            return bytes(result.content)
+        raise WechatApiError(None, "media answer is not a file")

@@ -1,0 +1,54 @@
+"""The turn-handler contract between the WeChat webhook and the dialogue engine.
+
+The webhook turns each parsed WeChat message into an :class:`InboundMessage` and asks the handler
+registered in ``runtime.extras["turn_handler"]`` for a list of :class:`BotReply`. The same contract
+serves the mini-program chat (``channel="mini_program"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class NewsItem:
+    """One article of a news (图文) reply."""
+
+    title: str
+    description: str = ""
+    url: str = ""
+    image_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A channel-agnostic user message, built from the parsed WeChat message."""
+
+    channel: str  # "official_account" | "mini_program"
+    user_id: str  # openid
+    kind: str  # "text" | "voice" | "image" | "location" | "link" | "video" | "file" | "event" | "unknown"
+    text: str = ""  # text Content, or voice Recognition
+    media_id: str | None = None
+    pic_url: str | None = None
+    location: tuple[float, float, str] | None = None  # (lat, lon, label)
+    event: str | None = None  # subscribe, unsubscribe, click, view, scan, templatesendjobfinish, ...
+    event_key: str | None = None
+    msg_key: str = ""  # dedupe key: MsgId, or FromUserName+CreateTime for events
+    created_at: datetime | None = None  # aware UTC
+    raw_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BotReply:
+    """One reply to the user: a text, or news articles."""
+
+    text: str = ""
+    news: tuple[NewsItem, ...] = ()
+
+
+class TurnHandler(Protocol):
+    """Answers one inbound message (synchronous; runs in a worker thread; owns its DB transaction)."""
+
+    def handle(self, message: InboundMessage) -> list[BotReply]: ...

@@ -1,0 +1,44 @@
+"""Separate consent in chat (D-04): ask in plain words with numbered answers, record the answer.
+
+The consent subject is the WeChat user (channel + openid); the texts and versions come from
+``config/consent.yaml`` (``backend.privacy.service``). A user who already agreed is not asked again;
+a "no" is recorded too (a refusal is a withdrawal) and the flow ends kindly, offering a person.
+"""
+
+from __future__ import annotations
+
+from backend.privacy.service import consent_config, has_consent, record_consent, withdraw_consent
+from bot.dialogue.context import Turn
+from bot.dialogue.state import FlowFrame
+
+
+def granted(turn: Turn, category: str) -> bool:
+    """True when this WeChat user's latest decision about ``category`` is a grant."""
+    msg = turn.message
+    return has_consent(turn.session, category=category, channel=msg.channel, user_id=msg.user_id)
+
+
+def ask(turn: Turn, frame: FlowFrame, category: str) -> None:
+    """Ask for the consent (the frame waits at step ``consent_<category>``)."""
+    frame.step = f"consent_{category}"
+    turn.say("consent_ask", text=consent_config().texts[category].text)
+
+
+def answer(turn: Turn, category: str) -> bool | None:
+    """Record a 1 (yes) or 2 (no) answer; None when the message is no answer to the question."""
+    n = turn.digit(2)
+    yes = n == 1 or (n is None and turn.confident and turn.pred.intent == "affirm")
+    no = n == 2 or (n is None and turn.confident and turn.pred.intent == "deny")
+    if not (yes or no):
+        return None
+    msg = turn.message
+    record = record_consent if yes else withdraw_consent
+    record(turn.session, category=category, channel=msg.channel, user_id=msg.user_id, actor="customer",
+           now=turn.now)
+    turn.log_slots[f"consent_{category}"] = "granted" if yes else "refused"
+    return yes
+
+
+def refused(turn: Turn, category: str) -> None:
+    """Say kindly that nothing will be used, and how to go on with a person (the caller ends the flow)."""
+    turn.say("consent_refused", label=consent_config().texts[category].label)
