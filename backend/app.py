@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from backend.errors import install_error_handlers
-from backend.runtime import Runtime, build_runtime
+from backend.runtime import Runtime, StartupError, build_runtime
 from config.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def create_app(
         from backend.startup import on_startup
 
         on_startup(runtime)
+        _start_adapters(settings, runtime)
         worker = None
         if settings.run_worker:
             from backend.worker import WorkerThread
@@ -42,6 +43,7 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            _stop_adapters(runtime)
             runtime.close()
 
     app = FastAPI(
@@ -52,5 +54,32 @@ def create_app(
     install_error_handlers(app)
     from backend.routers import include_routers
 
-    include_routers(app)
+    include_routers(app, wechat=settings.wechat.configured)
+    if settings.wechat.configured:
+        from bot.webhook import BodyLimitMiddleware
+
+        app.add_middleware(BodyLimitMiddleware, limit=settings.wechat.max_body_bytes)
     return app
+
+
+def _start_adapters(settings: Settings, runtime: Runtime) -> None:
+    """The dialogue engine (with the NLU model) and, when configured, the WeChat webhook."""
+    from bot.dialogue.engine import build_engine
+
+    runtime.extras["turn_handler"] = build_engine(runtime)
+    if settings.wechat.configured:
+        from bot.startup import startup as wechat_startup
+
+        wechat_startup(runtime, settings.wechat)
+    elif settings.mode == "production":
+        raise StartupError("公众号未配置 / CS_WECHAT__TOKEN is not set")
+    else:
+        runtime.extras.setdefault("readiness_warnings", []).append(
+            lambda: ["公众号未配置（CS_WECHAT__TOKEN 为空）：/wechat 未开放"])
+
+
+def _stop_adapters(runtime: Runtime) -> None:
+    if "wechat" in runtime.extras:
+        from bot.startup import shutdown as wechat_shutdown
+
+        wechat_shutdown(runtime)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 
-def include_routers(app: FastAPI) -> None:
-    """Mount the routers of every domain and adapter."""
+def include_routers(app: FastAPI, *, wechat: bool = False) -> None:
+    """Mount the routers of every domain and adapter (the WeChat webhook only when configured)."""
     from backend import health
     from backend.audit import api as audit_api
     from backend.claims import api as claims_api
@@ -20,3 +20,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(claims_api.router)
     app.include_router(complaints_api.router)
     app.include_router(audit_api.router)
+    if wechat:
+        from bot.webhook import router as wechat_router
+
+        app.include_router(wechat_router)

@@ -41,9 +41,9 @@ def load_menu(path: Path | None = None) -> dict[str, Any]:
 def cmd_menu(args: argparse.Namespace) -> int:
     """Create the custom menu through the gateway."""
     from backend.gateways.wechat import WechatApiError, WechatGateway
-    from bot.settings import WechatSettings
+    from config.settings import get_settings
 
-    settings = WechatSettings()
+    settings = get_settings().wechat
     menu = load_menu(Path(args.file) if args.file else None)
     gateway = WechatGateway(app_id=settings.app_id, app_secret=settings.app_secret.get_secret_value(),
                             redis_client=None, api_base_url=settings.api_base_url,
@@ -63,9 +63,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from bot.crypto import MessageCrypto, sha1_signature
     from bot.inbound import parse_xml
-    from bot.settings import WechatSettings
+    from config.settings import get_settings
 
-    settings = WechatSettings()
+    settings = get_settings().wechat
     token = settings.token.get_secret_value()
     crypto = MessageCrypto(token=token, app_id=settings.app_id,
                            encoding_aes_key=settings.encoding_aes_key.get_secret_value())

@@ -56,6 +56,34 @@ class AuthSettings(BaseModel):
     password_max_age_days: int = 90
 
 
+class WechatSettings(BaseModel):
+    """The official account: token, AppId, keys, mode, and where its API lives (``CS_WECHAT__…``)."""
+
+    token: SecretStr = SecretStr("")
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    encoding_aes_key: SecretStr = SecretStr("")
+    # The key before the last rotation: messages WeChat encrypted with it still decrypt.
+    previous_encoding_aes_key: SecretStr = SecretStr("")
+    mode: Literal["plaintext", "compatible", "safe"] = "safe"
+    # Plaintext and compatible modes sign nothing of the body: local/development only.
+    allow_insecure_modes: bool = False
+    api_base_url: str = "https://api.weixin.qq.com"
+    api_timeout_s: float = 3.0
+    passive_reply_budget_s: float = 4.0
+    original_id: str = ""  # gh_... ; when set, the inner ToUserName must match
+    timestamp_window_s: int = 300
+    max_body_bytes: int = 256 * 1024
+    dedupe_ttl_s: int = 900
+    user_lock_ttl_s: float = 10.0
+    menu_file: str = ""  # default: config/wechat_menu.yaml
+
+    @property
+    def configured(self) -> bool:
+        """True when a token is set (the webhook is served only then)."""
+        return bool(self.token.get_secret_value())
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CS_", env_nested_delimiter="__", env_file=None, extra="ignore"
@@ -77,6 +105,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     crypto: CryptoSettings = CryptoSettings()
     auth: AuthSettings = AuthSettings()
+    wechat: WechatSettings = WechatSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

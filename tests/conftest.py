@@ -124,16 +124,26 @@ def catalog():  # type: ignore[no-untyped-def]
     return load_catalog(products_dir=CONFIG_DIR / "products", default_id="chaonan-elderly-accident")
 
 
+@pytest.fixture(scope="session")
+def nlu():  # type: ignore[no-untyped-def]
+    """The real NLU model, loaded once for the whole run."""
+    from intents import NLU
+
+    return NLU.load()
+
+
 @pytest.fixture
 def runtime(settings: Settings, connection: Connection, sessions: sessionmaker[Session],
             redis_server: RedisServer, redis_client: redis.Redis, cipher: FieldCipher,
-            catalog) -> Runtime:  # type: ignore[no-untyped-def]
-    """A runtime over the test transaction and the test Redis."""
-    return Runtime(
+            catalog, request: pytest.FixtureRequest) -> Runtime:  # type: ignore[no-untyped-def]
+    """A runtime over the test transaction and the test Redis (the NLU model shared by all tests)."""
+    rt = Runtime(
         settings=settings, engine=connection.engine, sessions=sessions,
         redis_handle=RedisHandle(url=redis_server.url), redis=redis_client,
         cipher=cipher, catalog=catalog,
     )
+    rt.extras["nlu"] = request.getfixturevalue("nlu")
+    return rt
 
 
 @pytest.fixture
