@@ -37,3 +37,10 @@ def test_d02_canary_catches_a_leaking_log_record() -> None:
 def test_d02_canary_is_quiet_for_masked_values(caplog: pytest.LogCaptureFixture) -> None:
     logging.getLogger("y").warning("phone %s", "138****5678")
     assert "138****5678" in caplog.text
+
+
+def test_d02_hex_digests_are_not_phones() -> None:
+    # A SHA-256 hex digest may contain a run of 11 digits; it is not a phone number.
+    assert find_pii("hash=ab13812345678cd token=f6222021234567890128e") == []
+    assert find_pii("call 13812345678, card 6222021234567890128.") == [
+        ("phone", "13812345678"), ("card", "6222021234567890128")]
