@@ -45,13 +45,16 @@ class Claim(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     insured_name: Mapped[str] = mapped_column(String(100))
-    insured_id_enc: Mapped[str] = mapped_column(Text)
-    insured_id_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    # Private columns are NULL once the record is anonymised (retention job, D-05).
+    insured_id_enc: Mapped[str | None] = mapped_column(Text)
+    insured_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     roster_person_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     reporter_relation: Mapped[str] = mapped_column(String(32))
-    reporter_phone_enc: Mapped[str] = mapped_column(Text)
-    reporter_phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    reporter_phone_enc: Mapped[str | None] = mapped_column(Text)
+    reporter_phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The reporter's identity on a customer channel (channel + openid): the consent subject (D-04)
+    # and who may see progress by case number alone.
     reporter_openid: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(24))
 
@@ -61,6 +64,11 @@ class Claim(Base):
     hospital: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     bank_account_enc: Mapped[str | None] = mapped_column(Text)
+    # D-03: the account holder's name must be the insured's or the beneficiary's, else it is flagged
+    # for an officer (accepted, not rejected).
+    bank_holder_name: Mapped[str | None] = mapped_column(String(100))
+    beneficiary_name: Mapped[str | None] = mapped_column(String(100))
+    bank_name_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
 
     is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
     complex_reason: Mapped[str | None] = mapped_column(Text)
@@ -77,6 +85,8 @@ class Claim(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set by the retention job when the personal data was removed (D-05).
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
 
     # The current deadline: kind (report_ack, materials_review, payment, complex_case), the local date
     # it falls on, whether it rests on weekend-only estimates, the instant it passes (UTC), and for
@@ -113,7 +123,8 @@ class ClaimEvent(Base):
     actor: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(
         String(24)
-    )  # reported, transition, complex_set, complex_unset, material
+    )  # reported, transition, complex_set, complex_unset, material, bank_account, flag, attachment,
+    # anonymised
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str | None] = mapped_column(String(24))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -134,3 +145,26 @@ class ClaimMaterial(Base):
     marked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     claim: Mapped[Claim] = relationship(back_populates="materials")
+
+
+class ClaimAttachment(Base):
+    """A file sent for a claim: a WeChat picture (media id, expires after 3 days: W-16) or a stored file.
+
+    ``pending_fetch`` → the download job fetches it and sets ``stored`` (with ``storage_key``), or
+    ``expired`` when WeChat no longer has it (the customer is asked to send it again).
+    """
+
+    __tablename__ = "claim_attachments"
+    __table_args__ = (UniqueConstraint("channel", "media_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    material_id: Mapped[str | None] = mapped_column(String(64))  # checklist item, once known
+    channel: Mapped[str] = mapped_column(String(24))
+    media_id: Mapped[str | None] = mapped_column(String(128))
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending_fetch | stored | expired
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from backend.calendar.service import WorkingCalendar
 from backend.conversations.turns import find_turn, record_turn
 from backend.db import session_scope, utcnow
 from backend.handoff.service import open_handoff
 from backend.runtime import Runtime
-from bot.contract import BotReply, InboundMessage
+from bot.contract import BotReply, InboundMessage, TurnResult
 from bot.dialogue import (
     claim_progress,
     claim_report,
@@ -84,36 +86,53 @@ class DialogueEngine:
             log.exception("dialogue turn failed: %s", type(exc).__name__)
             return [BotReply(text=self.copy.t("system_busy"))]
 
+    def handle_in(self, message: InboundMessage, *, session: Session) -> TurnResult:
+        """Answer one message in the caller's transaction (no commit); raises on failure.
+
+        The caller owns exactly-once (its inbox row commits with this turn), commits, and only then
+        applies the returned state write, so a failed transaction leaves the conversation untouched.
+        """
+        state, state_ok = self.store.load(message.channel, message.user_id)
+        turn = self._turn(session, message, state, state_ok)
+        writes = () if message.event == "unsubscribe" else (
+            self.store.write(message.channel, message.user_id, state),)
+        return TurnResult(self._replies(turn), writes)
+
     def _handle(self, message: InboundMessage) -> list[BotReply]:
         state, state_ok = self.store.load(message.channel, message.user_id)
-        now = message.created_at or utcnow()
-        product = self.runtime.catalog.get()
         with session_scope(self.runtime.sessions) as session:
             previous = find_turn(session, channel=message.channel, user_id=message.user_id,
                                  msg_key=message.msg_key)
             if previous is not None:  # a redelivery: same answer, nothing done twice
                 return [BotReply(text=previous.reply_text)] if previous.reply_text else []
-            turn = Turn(engine=self, session=session, message=message, state=state, now=now,
-                        product=product)
-            held = open_handoff(session, channel=message.channel, user_id=message.user_id)
-            if held is not None and held.status == "agent":
-                pass  # a person owns the conversation: the bot stays quiet
-            else:
-                self._dispatch(turn)
-            frame = state.frame
-            record_turn(
-                session, channel=message.channel, user_id=message.user_id, msg_key=message.msg_key,
-                kind=message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
-                text=message.text or "", intent=turn.pred.intent or None,
-                confidence=turn.pred.confidence if turn.pred.intent else None,
-                slots={**turn.pred.slots, **turn.log_slots},
-                flow=frame.flow if frame else None, step=frame.step if frame else None,
-                reply_text="\n\n".join(turn.replies), private_values=turn.private_values,
-                degraded=not state_ok, at=now,
-            )
+            turn = self._turn(session, message, state, state_ok)
         if message.event != "unsubscribe":
             self.store.save(message.channel, message.user_id, state)
         return self._replies(turn)
+
+    def _turn(self, session: Session, message: InboundMessage, state: State, state_ok: bool) -> Turn:
+        """Run the turn and log it in ``session`` (the caller commits, then saves ``state``)."""
+        now = message.created_at or utcnow()
+        product = self.runtime.catalog.get()
+        turn = Turn(engine=self, session=session, message=message, state=state, now=now,
+                    product=product)
+        held = open_handoff(session, channel=message.channel, user_id=message.user_id)
+        if held is not None and held.status == "agent":
+            pass  # a person owns the conversation: the bot stays quiet
+        else:
+            self._dispatch(turn)
+        frame = state.frame
+        record_turn(
+            session, channel=message.channel, user_id=message.user_id, msg_key=message.msg_key,
+            kind=message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
+            text=message.text or "", intent=turn.pred.intent or None,
+            confidence=turn.pred.confidence if turn.pred.intent else None,
+            slots={**turn.pred.slots, **turn.log_slots},
+            flow=frame.flow if frame else None, step=frame.step if frame else None,
+            reply_text="\n\n".join(turn.replies), private_values=turn.private_values,
+            degraded=not state_ok, at=now,
+        )
+        return turn
 
     def _replies(self, turn: Turn) -> list[BotReply]:
         emergency = self.copy.t("emergency")

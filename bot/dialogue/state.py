@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from backend.security.crypto import CryptoError, FieldCipher
+from bot.contract import StateWrite
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,10 @@ class StateStore:
         except (ValueError, TypeError, KeyError):
             log.warning("dialogue state unreadable; starting fresh")
             return State(), True
+
+    def write(self, channel: str, user_id: str, state: State) -> StateWrite:
+        """The save of ``state`` as a write for the caller to apply (after its commit)."""
+        return StateWrite(self.key(channel, user_id), state.to_json(), self._ttl)
 
     def save(self, channel: str, user_id: str, state: State) -> bool:
         """Store the state with the TTL; False when Redis failed."""

@@ -48,8 +48,10 @@ def report_kwargs(**overrides: Any) -> dict[str, Any]:
         "accident_date": dt.date(2026, 2, 27),
         "accident_type": "摔倒",
         "description": "在家里摔倒，送医院住院",
-        "channel": "official_account",
-        "actor": "customer:oABC",
+        # Entered by staff from a phone call: the consent given on the phone is recorded with the staff
+        # actor (D-04). Customer-channel reports need a recorded consent first (see test_privacy).
+        "channel": "phone",
+        "actor": "staff:3",
         "now": NOW,
     }
     kwargs.update(overrides)

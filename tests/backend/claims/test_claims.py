@@ -102,7 +102,7 @@ def test_report_claim_case_number_checklist_ack_deadline(
     minutes = product.service_standards.online_report_ack_minutes
     assert claim.due_at == NOW + dt.timedelta(minutes=minutes)
     events = svc.claim_history(db, claim_id=claim.id)
-    assert [(e.kind, e.to_state, e.actor) for e in events] == [("reported", "reported", "customer:oABC")]
+    assert [(e.kind, e.to_state, e.actor) for e in events] == [("reported", "reported", "staff:3")]
 
 
 def test_d01_private_fields_stored_encrypted_only(
@@ -203,6 +203,9 @@ def test_every_transition_valid_and_invalid(
             continue
         with pytest.raises(Conflict) as exc:
             move(db, claim, target)
+        if start in (S.CLOSED, S.WITHDRAWN):  # D-05: a closed record is frozen, read-only
+            assert exc.value.code == "record_frozen"
+            continue
         assert exc.value.code == "invalid_transition"
         assert exc.value.detail == {
             "from": start.value,

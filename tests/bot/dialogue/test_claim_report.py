@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from backend.claims.attachments import list_attachments
 from backend.claims.models import Claim
 from backend.conversations.turn_models import ConversationTurn
+from backend.privacy.models import ConsentEvent
 from tests.bot.dialogue.conftest import LI_ID, ZHANG_ID, ZHANG_PHONE, Chat
 
 
@@ -164,3 +165,46 @@ def test_d07_no_private_values_in_redis(chat: Chat, roster: None) -> None:
     for secret in (ZHANG_ID, ZHANG_PHONE, "张秀英"):
         assert secret.encode() not in blob  # ...but not in clear
     assert client.ttl(chat.engine.store.key(chat.channel, chat.user)) > 0
+
+
+def test_d04_no_to_consent_ends_kindly_and_offers_a_person(chat: Chat, db: Session) -> None:
+    chat.talk("我妈昨天在家摔倒住院了")
+    assert "同意请回复1" in chat.say("张秀英")
+    reply = chat.say("2")
+    assert "不会用您的身份证号码" in reply and "转人工" in reply
+    assert "身份证号码（18位）" not in reply  # the ID number is not asked
+    assert _claims(db, chat) == []
+    rows = db.scalars(select(ConsentEvent).where(ConsentEvent.user_id == chat.user)).all()
+    assert [(r.category, r.granted, r.channel) for r in rows] == [("id_number", False, "official_account")]
+    # next time: asked again; yes → the report goes on and the claim is created
+    chat.say("我要报案")
+    chat.say("1")
+    assert "同意请回复1" in chat.say("张秀英")
+    assert "身份证号码（18位）" in chat.say("1")
+    chat.talk(ZHANG_ID, "1", "在家里摔倒了", "昨天", "家里", "没有", ZHANG_PHONE, "1")
+    [claim] = _claims(db, chat)
+    assert claim.reporter_openid == chat.user
+
+
+def test_d04_agreed_once_not_asked_again_and_id_in_first_message_waits_for_consent(
+    chat: Chat, db: Session, roster: None
+) -> None:
+    # an ID number in the very first message is not kept before the customer agrees
+    first = chat.say(f"我妈昨天在家摔倒住院了，身份证{ZHANG_ID}")
+    assert ZHANG_ID not in first
+    chat.say("张秀英")
+    assert "发一下受伤老人的身份证" in chat.say("1")
+    chat.talk(ZHANG_ID, "家里", "没有", ZHANG_PHONE, "1")
+    second = Chat(chat.engine, user=chat.user)
+    second.say("我爸昨天摔倒住院了")
+    assert "身份证号码（18位）" in second.say("李阿公")  # consent given before: straight to the question
+
+
+def test_d04_bank_account_change_asks_consent_first(chat: Chat, db: Session, roster: None) -> None:
+    chat.talk("我要改银行卡", ZHANG_ID, "张秀英")
+    ask = chat.say("2")
+    assert "银行卡号" in ask and "同意请回复1" in ask
+    refused = chat.say("2")
+    assert "不会用您的银行卡号" in refused
+    chat.talk("我要改银行卡", ZHANG_ID, "张秀英", "2")
+    assert "新的银行卡号" in chat.say("1")

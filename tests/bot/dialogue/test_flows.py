@@ -9,6 +9,7 @@ from backend.claims.numbers import format_case_number
 from backend.complaints.models import Complaint, HomeVisit
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import read_payload
+from bot.dialogue.engine import DialogueEngine
 from tests.bot.dialogue.conftest import LI_ID, ZHANG_ID, ZHANG_PHONE, Chat
 
 
@@ -22,7 +23,9 @@ def _report(chat: Chat) -> str:
     return m.group(0)
 
 
-def test_progress_by_case_number_alone_only_for_the_reporter(chat: Chat, dialogue, roster: None) -> None:  # type: ignore[no-untyped-def]
+def test_progress_by_case_number_alone_only_for_the_reporter(
+    chat: Chat, dialogue: DialogueEngine, roster: None
+) -> None:
     case_no = _report(chat)
     # the reporter, in a later conversation (state expired): the case number is enough
     chat.engine.store._client.delete(chat.engine.store.key(chat.channel, chat.user))
@@ -42,7 +45,9 @@ def test_progress_by_case_number_alone_only_for_the_reporter(chat: Chat, dialogu
     assert "身份证" in mini.say(case_no)
 
 
-def test_progress_by_case_number_wrong_id_same_answer_as_unknown_number(chat: Chat, dialogue, roster: None) -> None:  # type: ignore[no-untyped-def]
+def test_progress_by_case_number_wrong_id_same_answer_as_unknown_number(
+    chat: Chat, dialogue: DialogueEngine, roster: None
+) -> None:
     case_no = _report(chat)
     wrong_id = Chat(dialogue)
     wrong_id.talk("查理赔进度", case_no)

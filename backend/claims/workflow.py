@@ -1,0 +1,218 @@
+"""Claims: the state machine in one place (:func:`apply_transition`), the complex flag, history
+events, optimistic locking, and the frozen rule (D-05).
+
+A claim that has been closed or withdrawn (``closed_at`` set) is FROZEN: it is kept for the legal
+retention period (``records_retention_years``) read-only — no transition, no material, no bank
+account, no attachment — and then anonymised by the retention job (``backend.privacy.retention``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from backend.calendar.service import WorkingCalendar
+from backend.claims import validation as v
+from backend.claims.deadlines import refresh_deadline
+from backend.claims.models import Claim, ClaimEvent
+from backend.claims.queries import get_claim
+from backend.claims.states import (
+    OPEN_STATES,
+    REASON_REQUIRED,
+    TRANSITIONS,
+    ClaimState,
+    allowed_targets,
+    label,
+)
+from backend.db import utcnow
+from backend.errors import Conflict, ServiceError
+
+
+def ensure_not_frozen(claim: Claim) -> None:
+    """Conflict("record_frozen") for a closed/withdrawn (or anonymised) claim: it is read-only."""
+    if claim.closed_at is not None or claim.anonymised_at is not None:
+        raise Conflict(
+            "record_frozen",
+            "这个案件已经办结，资料只保存备查，不能再修改",
+            detail={"claim_id": claim.id, "state": claim.state,
+                    "anonymised": claim.anonymised_at is not None},
+        )
+
+
+def check_version(claim: Claim, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != claim.version:
+        raise Conflict(
+            "version_conflict",
+            "这个案件刚被别人改过，请刷新后再操作",
+            detail={"expected_version": expected_version, "current_version": claim.version},
+        )
+
+
+def flush_claim(session: Session, claim: Claim) -> None:
+    claim_id = claim.id  # read before the flush: a failed flush expires the object
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "version_conflict", "这个案件刚被别人改过，请刷新后再操作", detail={"claim_id": claim_id}
+        ) from None
+
+
+def record_claim_event(
+    session: Session,
+    claim: Claim,
+    *,
+    kind: str,
+    actor: str,
+    at: dt.datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+) -> ClaimEvent:
+    event = ClaimEvent(
+        claim_id=claim.id,
+        claim_version=claim.version,
+        at=at,
+        actor=actor,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def apply_transition(
+    session: Session,
+    claim: Claim,
+    *,
+    calendar: WorkingCalendar,
+    to_state: str,
+    actor: str,
+    reason: str | None,
+    now: dt.datetime,
+    approved_amount_fen: int | None = None,
+) -> Claim:
+    """The one place a claim changes state: check, stamp, deadline, history (and later the outbox)."""
+    try:
+        target = ClaimState(to_state)
+    except ValueError:
+        raise ServiceError(
+            "unknown_state",
+            "没有这个案件状态",
+            detail={"to": to_state, "allowed": allowed_targets(claim.state)},
+        ) from None
+    current = ClaimState(claim.state)
+    if target not in TRANSITIONS[current]:
+        raise Conflict(
+            "invalid_transition",
+            f"案件现在是「{label(current)}」，不能改为「{label(target)}」",
+            detail={"from": current.value, "to": target.value, "allowed": allowed_targets(current)},
+        )
+    why = v.text(reason, field="reason", label="原因", max_len=1000, required=False)
+    back_for_materials = current is ClaimState.UNDER_REVIEW and target is ClaimState.MATERIALS_PENDING
+    if why is None and (target in REASON_REQUIRED or back_for_materials):
+        raise v.invalid("reason", "请填写原因", "reason_required")
+    if target is ClaimState.UNDER_REVIEW:
+        missing = [m.material_id for m in claim.materials if not m.received]
+        if missing:
+            raise Conflict(
+                "materials_incomplete", "材料还没有收齐，不能开始审核", detail={"missing": missing}
+            )
+    if target is ClaimState.APPROVED:
+        if approved_amount_fen is None or approved_amount_fen <= 0:
+            raise v.invalid("approved_amount_fen", "请填写核定的赔付金额", "amount_required")
+        claim.approved_amount_fen = approved_amount_fen
+    elif approved_amount_fen is not None:
+        raise v.invalid("approved_amount_fen", "只有同意赔付时才填写金额", "amount_not_expected")
+    if current is ClaimState.REPORTED and claim.acknowledged_at is None:
+        claim.acknowledged_at = now
+    if target is ClaimState.UNDER_REVIEW:
+        claim.review_started_at = now
+    elif target in (ClaimState.APPROVED, ClaimState.REJECTED):
+        claim.decided_at = now
+    elif target is ClaimState.PAID:
+        claim.paid_at = now
+        claim.paid_amount_fen = claim.approved_amount_fen
+    elif target in (ClaimState.CLOSED, ClaimState.WITHDRAWN):
+        claim.closed_at = now
+    claim.state = target.value
+    claim.updated_at = now
+    refresh_deadline(claim, calendar)
+    flush_claim(session, claim)
+    record_claim_event(
+        session,
+        claim,
+        kind="transition",
+        actor=actor,
+        at=now,
+        from_state=current.value,
+        to_state=target.value,
+        reason=why,
+    )
+    return claim
+
+
+def transition_claim(
+    session: Session,
+    *,
+    calendar: WorkingCalendar,
+    claim_id: int,
+    to_state: str,
+    actor: str,
+    reason: str | None,
+    expected_version: int | None = None,
+    approved_amount_fen: int | None = None,
+    now: dt.datetime | None = None,
+) -> Claim:
+    """Move a claim to ``to_state``; Conflict on an invalid transition or a stale version."""
+    claim = get_claim(session, claim_id=claim_id)
+    ensure_not_frozen(claim)
+    check_version(claim, expected_version)
+    return apply_transition(
+        session,
+        claim,
+        calendar=calendar,
+        to_state=to_state,
+        actor=v.actor(actor),
+        reason=reason,
+        now=now or utcnow(),
+        approved_amount_fen=approved_amount_fen,
+    )
+
+
+def set_complex(
+    session: Session,
+    *,
+    calendar: WorkingCalendar,
+    claim_id: int,
+    complex: bool,
+    actor: str,
+    reason: str,
+    now: dt.datetime | None = None,
+    expected_version: int | None = None,
+) -> Claim:
+    """Set or clear the complex-case flag (with a reason); the deadline follows. No change = no-op."""
+    now = now or utcnow()
+    who = v.actor(actor)
+    why = v.required_text(reason, field="reason", label="原因", max_len=1000)
+    claim = get_claim(session, claim_id=claim_id)
+    ensure_not_frozen(claim)
+    check_version(claim, expected_version)
+    if ClaimState(claim.state) not in OPEN_STATES:
+        raise Conflict("claim_not_open", "案件已办结，不能再改", detail={"state": claim.state})
+    if claim.is_complex == complex:
+        return claim
+    claim.is_complex = complex
+    claim.complex_reason = why if complex else None
+    claim.updated_at = now
+    refresh_deadline(claim, calendar)
+    flush_claim(session, claim)
+    kind = "complex_set" if complex else "complex_unset"
+    record_claim_event(session, claim, kind=kind, actor=who, at=now, reason=why)
+    return claim
+
