@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
@@ -134,6 +135,7 @@ class Product(_Open):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     version: int
+    scheme_start: dt.date | None = None  # first covered day of the scheme (default: 1 Jan of version)
     name: str
     short_name: str
     kind: str

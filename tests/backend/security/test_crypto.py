@@ -94,3 +94,11 @@ def test_blind_index_is_keyed_deterministic_and_purpose_bound() -> None:
 def test_bad_key_configuration_is_refused(keys: str, active: str, index_key: str) -> None:
     with pytest.raises(CryptoError):
         FieldCipher.from_config(keys_json=keys, active_key_id=active, blind_index_key=index_key)
+
+
+def test_bulk_indexer_equals_blind_index() -> None:
+    c = _cipher({"k1": K1}, "k1")
+    index = c.indexer("roster.id_number")
+    for value in ("44051419530101123X", "13812345678", ""):
+        assert index(value) == c.blind_index(value, purpose="roster.id_number")
+    assert c.indexer("other")("x") != index("x")
