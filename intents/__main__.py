@@ -1,4 +1,4 @@
-"""Command line: ``python -m intents train | eval [--file PATH] | predict [--now ISO]``."""
+"""Command line: ``python -m intents train | cv | eval [--file PATH] | predict [--now ISO]``."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None, help="data directory (default config/nlu)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("train", help="train and write the model artefact")
+    sub.add_parser("cv", help="5-fold cross-validation on the training data (needs scikit-learn)")
     ev = sub.add_parser("eval", help="evaluate on a YAML test set")
     ev.add_argument("--file", type=Path, default=DEFAULT_TESTSET)
     ev.add_argument("--quiet", action="store_true", help="do not list the errors")
@@ -47,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         from intents.train import train
 
         train(data_dir, log=lambda s: print(s, file=sys.stderr))
+        return 0
+    if args.cmd == "cv":
+        from intents.crossval import crossval
+
+        crossval(data_dir)
         return 0
     now = None
     if args.cmd == "predict" and args.now:

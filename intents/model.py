@@ -98,7 +98,9 @@ class NLU:
     def __init__(self, *, data_dir: Path, normalizer: Normalizer, tokenizer: Tokenizer, slots: SlotExtractor,
                  intent_model: LinearModel, faq_model: LinearModel, low_confidence_threshold: float,
                  faq_min_score: float, faq_intents: frozenset[str], faq_answers: dict[str, dict[str, Any]],
-                 model_meta: dict[str, Any]) -> None:
+                 model_meta: dict[str, Any],
+                 faq_min_score_by_intent: Mapping[str, float] | None = None,
+                 out_of_scope_min_probability: float = 0.0) -> None:
         self.data_dir = data_dir
         self.normalizer = normalizer
         self.tokenizer = tokenizer
@@ -107,9 +109,11 @@ class NLU:
         self.faq_model = faq_model
         self.low_confidence_threshold = low_confidence_threshold
         self.faq_min_score = faq_min_score
+        self.faq_min_score_by_intent = dict(faq_min_score_by_intent or {})
         self.faq_intents = faq_intents
         self.faq_answers = faq_answers
         self.model_meta = model_meta
+        self.out_of_scope_min_probability = out_of_scope_min_probability
 
     @property
     def intents(self) -> list[str]:
@@ -126,6 +130,10 @@ class NLU:
         with (ddir / "faq.yaml").open(encoding="utf-8") as fh:
             faq_raw: Any = yaml.safe_load(fh)
         answers = {str(k): dict(v) for k, v in faq_raw["topics"].items()}
+        decision: Any = {}
+        if (ddir / "decision.yaml").exists():
+            with (ddir / "decision.yaml").open(encoding="utf-8") as fh:
+                decision = yaml.safe_load(fh) or {}
         return cls(
             data_dir=ddir,
             normalizer=Normalizer.load(ddir),
@@ -138,6 +146,9 @@ class NLU:
             faq_intents=frozenset(str(i) for i in faq_raw.get("intents_with_faq", [])),
             faq_answers=answers,
             model_meta={k: v for k, v in model.items() if k not in ("intent", "faq")},
+            faq_min_score_by_intent={str(k): float(v)
+                                     for k, v in (faq_raw.get("min_score_by_intent") or {}).items()},
+            out_of_scope_min_probability=float(decision.get("out_of_scope_min_probability", 0.0)),
         )
 
     def analyse(self, text: str) -> tuple[str, list[str]]:
@@ -156,16 +167,25 @@ class NLU:
             return Prediction(text=text, normalized=norm, intent="out_of_scope", confidence=0.0,
                               faq_topic=None, faq_score=0.0, slots={})
         probs = self.intent_model.proba(feats)
-        best = max(range(len(probs)), key=probs.__getitem__)
+        best = self._best(probs)
         intent = self.intent_model.classes[best]
         ranking = self._faq_ranking(feats)
         topic: str | None = None
         score = 0.0
-        if intent in self.faq_intents and ranking and ranking[0][1] >= self.faq_min_score:
+        min_score = self.faq_min_score_by_intent.get(intent, self.faq_min_score)
+        if intent in self.faq_intents and ranking and ranking[0][1] >= min_score:
             topic, score = ranking[0]
         slots = self.slot_extractor.extract(norm, now.date())
         return Prediction(text=text, normalized=norm, intent=intent, confidence=probs[best],
                           faq_topic=topic, faq_score=score, slots=slots, faq_ranking=tuple(ranking[:3]))
+
+    def _best(self, probs: list[float]) -> int:
+        """The winning class: out_of_scope only when it is probable enough (decision.yaml)."""
+        order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)
+        if (self.intent_model.classes[order[0]] == "out_of_scope" and len(order) > 1
+                and probs[order[0]] < self.out_of_scope_min_probability):
+            return order[1]
+        return order[0]
 
     def _faq_ranking(self, feats: list[str]) -> list[tuple[str, float]]:
         probs = self.faq_model.proba(feats)

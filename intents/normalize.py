@@ -6,7 +6,8 @@ the mechanics. Order of steps (see docs/intents.md):
 
 1. control / zero-width characters → space, NFKC (full-width → half-width)
 2. traditional → simplified (character table ``t2s_chars.txt``)
-3. emoji, WeChat ``[表情]`` codes removed; repeated punctuation collapsed
+3. a message that is only one meaningful emoji becomes its word (``emoji_message``: 👍 → 好);
+   other emoji, WeChat ``[表情]`` codes removed; repeated punctuation collapsed
 4. dialect and homophone replacements (``normalize.yaml``, longest match first;
    an entry mapping a word to itself protects it, e.g. ``无锡: 无锡``)
 5. Chinese numerals inside numbers → digits (``三千五`` → ``3500``, ``1.5万`` → ``15000``)
@@ -32,6 +33,8 @@ _RE_CN_NUM = re.compile(r"[零〇一幺二两三四五六七八九十][零〇一
 _UNIT_AFTER = ("岁", "周岁", "天", "块", "元", "号", "日", "月", "年", "个月", "周",
                "星期", "礼拜", "次", "万", "千", "百", "多岁", "多天", "多块", "级")
 _RE_DIGIT_MULT = re.compile(r"(\d+(?:\.\d+)?)\s*([万千])")
+# variation selectors, zero-width joiner, skin tones: ignored when a whole message is one emoji
+_RE_EMOJI_MODIFIERS = re.compile("[\U0000FE00-\U0000FE0F\U0000200D\U0001F3FB-\U0001F3FF]+")
 _RE_EMOJI = re.compile(
     "[\U0001F000-\U0001FAFF\U00002600-\U000027BF\U0001F900-\U0001F9FF"
     "\U00002B00-\U00002BFF\U0000FE00-\U0000FE0F\U0000200D\U000020E3\U0001F1E6-\U0001F1FF"
@@ -130,8 +133,10 @@ class Normalizer:
     """Callable text normalizer configured from data files."""
 
     def __init__(
-        self, t2s: dict[int, str], replacements: dict[str, str], whole: dict[str, str] | None = None
+        self, t2s: dict[int, str], replacements: dict[str, str], whole: dict[str, str] | None = None,
+        emoji_words: dict[str, str] | None = None,
     ) -> None:
+        self._emoji_words = dict(emoji_words or {})
         table: dict[int, str] = dict(t2s)
         for ch in ("\u3000", "\xa0"):
             table[ord(ch)] = " "
@@ -162,10 +167,19 @@ class Normalizer:
             for k, v in entries.items():
                 repl[str(k)] = str(v)
         whole = {str(k): str(v) for k, v in (raw.get("whole_message") or {}).items()}
-        return cls(t2s, repl, whole)
+        emoji = {str(k): str(v) for k, v in (raw.get("emoji_message") or {}).items()}
+        return cls(t2s, repl, whole, emoji)
 
     def __call__(self, text: str) -> str:
         return self.normalize(text)
+
+    def _emoji_word(self, text: str) -> str | None:
+        """The word for a message made only of one meaningful emoji (👍 → 好, 🙏 → 谢谢), repeated or not;
+        None otherwise (other emoji are removed like everywhere else)."""
+        bare = _RE_EMOJI_MODIFIERS.sub("", text).replace(" ", "")
+        if not bare or len(set(bare)) != 1:
+            return None
+        return self._emoji_words.get(bare[0])
 
     def normalize(self, text: str) -> str:
         """Return the normalized form of *text* (may be empty)."""
@@ -174,6 +188,10 @@ class Normalizer:
         if not text.isprintable():
             text = "".join(" " if _is_control(c) else c for c in text)
         text = unicodedata.normalize("NFKC", text).translate(self._table)
+        if self._emoji_words:
+            word = self._emoji_word(text)
+            if word is not None:
+                return word
         text = _RE_EMOJI.sub("", text)
         text = _RE_WECHAT_FACE.sub(" ", text)
         text = text.lower()

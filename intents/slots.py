@@ -33,14 +33,16 @@ _RE_DAYS_AGO = re.compile(r"(\d{1,3})\s*(?:天|日)(?:以前|之前|前)")
 _RE_WEEKDAY = re.compile(r"(上上|上|这|本)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天1-7])")
 _REL_DAYS = (("大前天", -3), ("大前日", -3), ("前天", -2), ("昨天", -1), ("昨晚", -1), ("昨夜", -1),
              ("昨儿", -1), ("今天", 0), ("今早", 0), ("今晚", 0), ("今儿", 0), ("今天早上", 0), ("刚才", 0),
-             ("刚刚", 0))
+             ("刚刚", 0), ("大后天", 3), ("明天", 1), ("明早", 1), ("明晚", 1), ("后天", 2))
 
 _RE_AMOUNT_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s*多?\s*(?:元|块钱|块|圆|rmb|人民币)")
 _RE_AMOUNT_VERB = re.compile(
     r"(?:赔|赔了|赔偿|赔付|花了|花费|花|付了|交了|给了|报销|医药费|医疗费|药费|费用|拿到|收到|到账|欠|要赔|赔我)"
     r"\s*(?:了|我|大概|差不多|约)?\s*(\d{2,}(?:\.\d+)?)(?![\d岁天号月年])")
 _RE_AGE = re.compile(r"(?<![\d.])(\d{1,3})\s*多?\s*(?:周岁|岁)")
-_RE_AGE_CTX = re.compile(r"(?:今年|年龄|年纪|已经)\s*(\d{2,3})(?![\d年号元块天月.])")
+_RE_AGE_CTX = re.compile(r"(?:今年|年龄|年纪|已经|满)\s*(\d{2,3})(?![\d年号元块天月.个周])")
+# "奶奶95了": a bare number of 50–119 followed by 了 (amounts and durations carry a unit)
+_RE_AGE_LE = re.compile(r"(?<![\d.])([5-9]\d|1[01]\d)\s*了")
 _RE_DAYS = re.compile(r"(\d{1,3})\s*多?\s*(天|日|个星期|个礼拜|星期|礼拜|周|个月)(?!前|以前|之前|\d)")
 _RE_HALF_MONTH = re.compile(r"住[^,.!?，。]{0,4}半个月")
 
@@ -178,9 +180,11 @@ class SlotExtractor:
             slots["date"] = d.isoformat()
         for slot in VOCAB_SLOTS:
             pattern, lookup = self._vocab[slot]
-            vm = pattern.search(rest)
-            if vm:
-                slots[slot] = lookup[vm.group(0)]
+            # values starting with "_" are blockers: 电动车 is not 动车 (rail)
+            found = (lookup[m.group(0)] for m in pattern.finditer(rest))
+            value = next((v for v in found if not v.startswith("_")), None)
+            if value is not None:
+                slots[slot] = value
         if "relation" not in slots and self._self is not None and self._self.search(rest):
             slots["relation"] = "self"
         return slots
@@ -191,6 +195,10 @@ class SlotExtractor:
         if m:
             slots["amount"] = _number(m.group(1))
         am = _RE_AGE.search(rest) or _RE_AGE_CTX.search(rest)
+        if am is None:
+            am = _RE_AGE_LE.search(rest)
+            if am and m and am.start(1) == m.start(1):  # "交了80了": that number is the amount
+                am = None
         if am and 0 < int(am.group(1)) <= 130:
             slots["age"] = int(am.group(1))
         for dm in _RE_DAYS.finditer(rest):

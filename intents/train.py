@@ -23,13 +23,17 @@ FAQ_C = 20.0
 MIN_DF = 2
 DECIMALS = 3
 NONE_TOPIC = "_none"
+# faq.yaml ``product_questions``: general questions about a service rule (how long, which channels, who
+# can get a home visit...) train this intent; ``questions`` train the topic's own ``intent``.
+PRODUCT_QUESTION = "product_question"
 # Cost of accepting a wrong intent relative to asking back about a right one (threshold calibration).
 WRONG_COST = 3.0
 _QUESTION_MARKS = ("怎么", "吗", "多少", "哪", "什么", "能不能", "可以", "?", "有没有", "几")
 
 
 def load_training(data_dir: Path) -> list[tuple[str, str]]:
-    """(text, intent) pairs from ``training/*.yaml`` and the FAQ questions, deduplicated, sorted."""
+    """(text, intent) pairs from ``training/*.yaml`` and the FAQ questions (``questions`` → the topic's
+    intent, ``product_questions`` → product_question), deduplicated, sorted."""
     pairs: set[tuple[str, str]] = set()
     for path in sorted((data_dir / "training").glob("*.yaml")):
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -38,6 +42,8 @@ def load_training(data_dir: Path) -> list[tuple[str, str]]:
     for topic in load_faq(data_dir)["topics"].values():
         for q in topic["questions"]:
             pairs.add((str(q), str(topic["intent"])))
+        for q in topic.get("product_questions") or []:
+            pairs.add((str(q), PRODUCT_QUESTION))
     return sorted(pairs)
 
 
@@ -54,7 +60,7 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]]) -> list[tu
     pairs: set[tuple[str, str]] = set()
     for tid, topic in faq["topics"].items():
         by_intent.setdefault(str(topic["intent"]), []).append(str(tid))
-        for q in topic["questions"]:
+        for q in list(topic["questions"]) + list(topic.get("product_questions") or []):
             pairs.add((str(q), str(tid)))
     for text, intent in intent_pairs:
         topics = by_intent.get(intent, [])
@@ -117,11 +123,15 @@ def fit_linear(rows: list[list[str]], labels: list[str], c: float, min_df: int,
                always: set[str] | None = None) -> dict[str, Any]:
     """Fit multinomial LR; return the JSON-ready model (classes, bias, weights)."""
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     vocab = _vocab(rows, min_df, always)
     classes = sorted(set(labels))
     clf = LogisticRegression(C=c, max_iter=5000, tol=1e-6)
-    clf.fit(_matrix(rows, vocab), [classes.index(lab) for lab in labels])
+    # One thread: on a shared 2-core machine OpenMP/BLAS threads oversubscribe (measured 17× slower),
+    # and a single thread also keeps the floating-point reduction order, hence the artefact, fixed.
+    with threadpool_limits(limits=1):
+        clf.fit(_matrix(rows, vocab), [classes.index(lab) for lab in labels])
     coef = clf.coef_
     weights: dict[str, list[float]] = {}
     for f, i in vocab.items():

@@ -68,11 +68,34 @@ def test_null_values_rendered_honestly(nlu: NLU, product: dict[str, Any]) -> Non
     assert "20000元" in nlu.faq_answer("medical_expense", changed)
 
 
-@pytest.mark.skipif(not TESTSET.exists(), reason="held-out test set not written yet")
+def test_out_of_scope_needs_enough_probability(nlu: NLU) -> None:
+    """out_of_scope is the residual class: below its minimum probability the best in-scope intent wins."""
+    text = "今天天气怎么样"
+    assert nlu.predict(text, now=NOW).intent == "out_of_scope"
+    saved = nlu.out_of_scope_min_probability
+    try:
+        nlu.out_of_scope_min_probability = 1.01
+        p = nlu.predict(text, now=NOW)
+        assert p.intent != "out_of_scope"
+        assert p.intent == next(i for i, _ in nlu.top_intents(text, k=2) if i != "out_of_scope")
+        assert p.confidence < nlu.low_confidence_threshold  # so the caller asks with choices
+    finally:
+        nlu.out_of_scope_min_probability = saved
+    assert 0.0 < saved < 1.0  # read from config/nlu/decision.yaml
+
+
 def test_targets_on_testset(nlu: NLU) -> None:
+    # Only aggregate figures may appear in a failure message: never the held-out messages themselves
+    # (whoever reads the failure would otherwise be tempted to tune on them).
     res = evaluate(nlu, Path(TESTSET))
-    oos_p, oos_r, _, _ = res.per_intent["out_of_scope"]
-    assert res.macro_f1 >= 0.95
-    assert oos_p >= 0.90 and oos_r >= 0.90
-    assert res.faq_top1 >= 0.92
-    assert res.slot_exact >= 0.95
+    figures = {
+        "macro_f1": round(res.macro_f1, 4),
+        "oos_precision": round(res.per_intent["out_of_scope"][0], 4),
+        "oos_recall": round(res.per_intent["out_of_scope"][1], 4),
+        "faq_top1": round(res.faq_top1, 4),
+        "slot_exact": round(res.slot_exact, 4),
+    }
+    targets = {"macro_f1": 0.95, "oos_precision": 0.90, "oos_recall": 0.90, "faq_top1": 0.92,
+               "slot_exact": 0.95}
+    missed = sorted(k for k, v in targets.items() if figures[k] < v)
+    assert not missed, f"targets missed: {missed}; figures {figures}"

@@ -59,7 +59,7 @@ def test_low_confidence_gets_numbered_choices_and_digit_picks(chat: Chat, nlu: A
 
 def test_two_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
     assert "您是想" in chat.say("我那个钱")
-    reply = chat.say("asdf")
+    reply = chat.say("这个那个")  # another message the model is not sure about
     assert "工作人员" in reply and "3分钟" in reply  # the product's online response standard
     [row] = _handoffs(db, chat)
     assert row.reason == "misunderstood" and row.status == "queued"
