@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar
-from backend.conversations.turns import find_turn, record_turn
+from backend.conversations.service import insert_turn
+from backend.conversations.turns import find_turn
 from backend.db import session_scope, utcnow
 from backend.handoff.service import open_handoff
 from backend.runtime import Runtime
@@ -122,7 +123,7 @@ class DialogueEngine:
         else:
             self._dispatch(turn)
         frame = state.frame
-        record_turn(
+        insert_turn(  # one prepared Core insert (same masking as turns.record_turn)
             session, channel=message.channel, user_id=message.user_id, msg_key=message.msg_key,
             kind=message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
             text=message.text or "", intent=turn.pred.intent or None,
@@ -322,8 +323,24 @@ class DialogueEngine:
         elif intent == "contact_info":
             contact.answer(turn)
 
+    def _general_question(self, turn: Turn, intent: str) -> bool:
+        """Answer a general question about a service from the FAQ, offering the flow as choice 1."""
+        topic = getattr(turn.pred, "faq_topic", None)
+        state = turn.state
+        if self.copy.table("general_topics").get(topic) != intent or state.frame or state.suspended:
+            return False
+        slots = getattr(turn.pred, "slots", None) or {}
+        if "claim_no" in slots or "id_number" in slots or self.copy.contains_any("personal_words", turn.text):
+            return False
+        faq.answer_topic(turn, str(topic), follow_up=False)
+        turn.state.choice = {"kind": "intent", "options": [intent]}
+        turn.say("general_then_flow", label=self.copy.table("intent_labels")[intent])
+        return True
+
     def _start_intent(self, turn: Turn, intent: str) -> None:
         state = turn.state
+        if self._general_question(turn, intent):
+            return
         if intent in ONE_SHOT:
             self._answer_one_shot(turn, intent)
         elif intent == "human_agent":

@@ -123,3 +123,16 @@ def test_info_update_records_a_request_for_staff(chat: Chat, db: Session, roster
     assert row.reason == "info_update" and row.status == "queued"
     assert "13900002222" not in (row.payload_enc or "")
     assert read_payload(row, cipher=chat.engine.runtime.cipher)["value"] == "13900002222"
+
+
+def test_general_question_answered_from_faq_then_flow_offered(chat: Chat) -> None:
+    reply = chat.say("理赔一般要多久")
+    assert "工作日" in reply  # the claim_timeline answer, built from the product's standards
+    assert "回复1" in reply and "查理赔进度" in reply
+    follow = chat.say("1")
+    assert "案件号" in follow  # the progress flow for the customer's own claim
+
+
+def test_personal_question_goes_straight_into_the_flow(chat: Chat) -> None:
+    reply = chat.say("我的理赔到哪一步了")
+    assert "案件号" in reply and "工作日内审核" not in reply
