@@ -40,4 +40,4 @@ test: system-deps setup lint
 	$(PY) -m pytest -q
 
 bench: system-deps setup
-	$(PY) tests/bench/run_all.py
+	$(PY) tests/bench/run_all.py $(ARGS)
