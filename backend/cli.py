@@ -77,13 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database")
     dbsub = db.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("upgrade", help="apply migrations").set_defaults(handler=_db_upgrade)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for module in map(importlib.import_module, COMMAND_MODULES):
         module.register(sub)
     return parser
 

@@ -14,11 +14,5 @@ STARTUP_MODULES = ["backend.calendar.startup", "backend.claims.startup"]
 def on_startup(runtime: Runtime) -> None:
     """Run every domain's start-up hook."""
     runtime.extras.setdefault("readiness_warnings", [])
-    for name in STARTUP_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
+    for module in map(importlib.import_module, STARTUP_MODULES):
         module.startup(runtime)
