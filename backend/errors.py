@@ -13,7 +13,7 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -104,6 +104,13 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "5"},
         )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_req: Request, exc: IntegrityError) -> JSONResponse:
+        # A constraint said no (for example two requests creating the same thing at once): not an
+        # outage, so no 503; the client should reload and decide again.
+        log.warning("integrity error: %s", type(exc.orig).__name__ if exc.orig else "unknown")
+        return JSONResponse(error_body("conflict", "这条记录刚被别人改过或已经存在，请刷新后再试"), 409)
 
     for exc_type in (
         OperationalError,

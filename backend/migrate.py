@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +22,35 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
+# Any fixed number: the PostgreSQL advisory lock that serialises migrations across processes.
+_MIGRATION_LOCK = 7_140_514
+
+
 def upgrade_to_head(engine: Engine) -> None:
-    """Apply every pending migration to ``engine``'s database."""
-    command.upgrade(alembic_config(engine), "head")
+    """Apply every pending migration to ``engine``'s database (one process at a time)."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            command.upgrade(alembic_config(engine), "head")
+            return
+        # SQLite answers "database is locked" to a second migrating process: take a file lock.
+        with open(f"{database}.migrate-lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                command.upgrade(alembic_config(engine), "head")
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    # The API and the worker start together: the first takes the lock and migrates, the second
+    # waits, then finds nothing left to do.
+    with engine.connect() as lock_conn:
+        lock_conn.exec_driver_sql("SET LOCAL statement_timeout = 0")  # waiting may take a while
+        lock_conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            lock_conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+            lock_conn.commit()

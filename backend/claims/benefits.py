@@ -58,11 +58,12 @@ def hospital_allowance(
         raise BenefitInputError("出院日期不能早于入院日期", field="discharge")
     if paid_days_this_year < 0:
         raise BenefitInputError("今年已赔付天数不能是负数", field="paid_days_this_year")
-    stay_days = (discharge - admission).days + 1
+    stay_days = (discharge - admission).days + (1 if ha.day_count_rule == "inclusive" else 0)
     left_this_year = max(0, ha.max_days_per_year - paid_days_this_year)
     days = min(stay_days, ha.max_days_per_stay, left_this_year)
     per_day_fen = ha.per_day_yuan * 100
-    notes = [f"住院{stay_days}天（{ha.day_counting}，入院和出院当天都算）"]
+    counted = "入院和出院当天都算" if ha.day_count_rule == "inclusive" else "按住院晚数算"
+    notes = [f"住院{stay_days}天（{ha.day_counting}，{counted}）"]
     if stay_days > ha.max_days_per_stay:
         notes.append(f"每次住院最多赔{ha.max_days_per_stay}天")
     if days < min(stay_days, ha.max_days_per_stay):

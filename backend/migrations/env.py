@@ -15,6 +15,9 @@ def run_migrations_online() -> None:
     if engine is None:
         engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Schema changes on big tables may take longer than the service's statement timeout.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         context.configure(
             connection=connection,
             target_metadata=metadata,

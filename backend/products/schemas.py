@@ -76,6 +76,9 @@ class HospitalAllowance(_Open):
     max_days_per_year: PositiveInt
     hospital_requirement: str
     day_counting: str
+    # inclusive: admission and discharge day both count (a same-day stay is 1 day);
+    # nights: discharge minus admission (a same-day stay is 0 days).
+    day_count_rule: Literal["inclusive", "nights"] = "inclusive"
 
 
 class MedicalExpense(_Open):

@@ -46,11 +46,10 @@ def test_f_p2_kill_postgres_mid_transaction(own_postgres: tuple[PostgresServer, 
     sessions = make_sessionmaker(engine)
     kwargs = report_kwargs(idempotency_key="client-retry-1")
 
-    with pytest.raises(DBAPIError):
-        with session_scope(sessions) as s:
-            report_claim(s, cipher=cipher, catalog=catalog, calendar=calendar(), **kwargs)
-            s.flush()  # rows are written inside the open transaction...
-            server.kill_and_restart()  # ...when the server dies
+    with pytest.raises(DBAPIError), session_scope(sessions) as s:
+        report_claim(s, cipher=cipher, catalog=catalog, calendar=calendar(), **kwargs)
+        s.flush()  # rows are written inside the open transaction...
+        server.kill_and_restart()  # ...when the server dies
     assert _counts(engine) == (0, 0, 0)  # nothing half-written (pool_pre_ping reconnects)
 
     for _ in range(2):  # the client retries, twice, with the same key

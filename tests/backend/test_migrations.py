@@ -60,3 +60,24 @@ def test_migrations_are_idempotent(fresh_engine: Engine) -> None:
 def test_empty_database_differs_from_models(fresh_engine: Engine) -> None:
     """The comparison itself can fail: an unmigrated database shows every table missing."""
     assert len(_diff(fresh_engine)) >= len(metadata.tables)
+
+
+def test_concurrent_start_ups_migrate_once(fresh_engine: Engine) -> None:
+    """The API and the worker start together: both upgrade, neither fails, the schema is right."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            upgrade_to_head(fresh_engine)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _diff(fresh_engine) == []

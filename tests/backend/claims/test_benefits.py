@@ -35,6 +35,16 @@ def test_hospital_allowance_counts_both_ends_and_caps(catalog: ProductCatalog) -
     assert fen * ha.max_days_per_year == 540_000  # 5,400 元 a year, as the scheme says
 
 
+def test_hospital_allowance_nights_rule_from_product_data(catalog: ProductCatalog) -> None:
+    p = catalog.get()
+    ha = p.benefits.hospital_allowance.model_copy(update={"day_count_rule": "nights"})
+    nights = p.model_copy(update={"benefits": p.benefits.model_copy(update={"hospital_allowance": ha})})
+    fen = ha.per_day_yuan * 100
+    assert b.hospital_allowance(nights, admission=D, discharge=D).total_fen == 0
+    r = b.hospital_allowance(nights, admission=D, discharge=D + dt.timedelta(days=3))
+    assert r.total_fen == 3 * fen and any("晚数" in n for n in r.notes)
+
+
 def test_hospital_allowance_bad_input(catalog: ProductCatalog) -> None:
     p = catalog.get()
     with pytest.raises(b.BenefitInputError) as exc:

@@ -32,7 +32,7 @@ def test_progress_by_case_number_alone_only_for_the_reporter(
     chat.say("我的理赔到哪一步了")
     reply = chat.say(case_no)
     assert case_no in reply and "等您交材料" in reply
-    assert "完成日期" in reply and "病历" in reply  # expected date and what is missing
+    assert "前办完" in reply and "病历" in reply  # expected date and what is missing
     # anyone else: the case number (guessable) is not enough, the insured's ID number is asked
     other = Chat(dialogue)
     other.say("我的理赔到哪一步了")

@@ -1,0 +1,1 @@
+"""The channel-agnostic dialogue engine: state, flows (one module each), copy from config/dialogue.yaml."""
