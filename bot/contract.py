@@ -7,9 +7,13 @@ serves the mini-program chat (``channel="mini_program"``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +56,36 @@ class TurnHandler(Protocol):
     """Answers one inbound message (synchronous; runs in a worker thread; owns its DB transaction)."""
 
     def handle(self, message: InboundMessage) -> list[BotReply]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateWrite:
+    """A Redis ``SET key value EX ttl_s`` to apply only after the turn's transaction committed."""
+
+    key: str
+    value: str
+    ttl_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    """The replies of a turn run in the caller's transaction, and what to do once it committed.
+
+    ``state_writes`` are plain Redis writes the caller may batch with its own (one round trip);
+    ``after_commit`` callbacks run after them. Neither runs when the transaction fails.
+    """
+
+    replies: list[BotReply]
+    state_writes: tuple[StateWrite, ...] = ()
+    after_commit: tuple[Callable[[], None], ...] = field(default=())
+
+
+class TransactionalTurnHandler(TurnHandler, Protocol):
+    """A handler that can run a turn inside the caller's transaction (the webhook's exactly-once path).
+
+    ``handle_in`` uses ``session`` and never commits nor rolls back; the caller inserts its inbox
+    row in the same transaction and commits, so the turn's effects and the message's "processed" mark
+    are atomic. Nothing outside the database (Redis state) may change before that commit.
+    """
+
+    def handle_in(self, message: InboundMessage, *, session: Session) -> TurnResult: ...

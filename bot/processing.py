@@ -1,19 +1,25 @@
 """Exactly-once processing of WeChat pushes: dedupe, per-user order, the turn, the stored answer.
 
-* Dedupe (W-09): ``SET NX EX`` on the message key in Redis, the inbox table's unique ``msg_key`` as
-  the source of truth (and the only guard while Redis is down, F-R2). Copies arriving in this process
-  while the first is running share its future; copies elsewhere poll for the stored answer.
-* Order (W-17): a per-openid lock in Redis around the turn.
-* The turn runs in a worker thread; when it ends within the passive budget its first message is the
-  passive reply, otherwise the webhook answers ``success`` and the job sends everything through the
-  customer-service API. The inbox row and the turn log are written in one transaction; if that fails
-  (database down, F-P1) the claim is released and the webhook answers 503 so WeChat retries.
+* Dedupe (W-09): ``SET NX EX`` on the message key in Redis (with the per-user lock, one Lua call);
+  the inbox table's unique ``msg_key`` is the source of truth (and the only guard while Redis is down,
+  F-R2). Copies arriving in this process while the first is running share its future; copies
+  elsewhere poll for the stored answer.
+* Order (W-17): a per-openid lock in Redis around the turn, released together with the state write.
+* One transaction per turn: the processor opens the session, the handler (``handle_in``) runs the
+  turn in it without committing, the processor inserts the inbox row (the encrypted message and
+  answer) and commits. The message's effects and its "processed" mark commit atomically: if the
+  commit fails (database down, F-P1) nothing is written, the claim is released and the webhook
+  answers 503 so WeChat retries; if a concurrent copy committed first (unique violation), the turn is
+  rolled back and the winner's stored answer is returned.
+* After the commit, one Lua call stores the answer, applies the dialogue state write and unlocks.
+* The turn runs in a small thread pool (the GIL makes more threads slower); when it ends within the
+  passive budget its first message is the passive reply, otherwise the webhook answers ``success``
+  and the job sends everything through the customer-service API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
@@ -23,13 +29,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from backend.conversations import service as conv
 from backend.db import session_scope, utcnow
 from backend.runtime import Runtime
 from bot import messages as copy
-from bot.contract import BotReply, InboundMessage, NewsItem, TurnHandler
+from bot.contract import BotReply, InboundMessage, NewsItem, StateWrite, TurnResult
 from bot.redis_guard import RedisGuard, RedisUnavailable
 from bot.replies import OutMessage, plan_messages, render_passive
 from bot.settings import WechatSettings
@@ -48,12 +55,14 @@ local l = redis.call('set', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
 if l then return {1, '1'} end
 return {1, '0'}
 """
+# KEYS: message key, user lock, then state keys; ARGV: answer ('' releases the claim), its TTL, lock
+# owner, then (value, TTL) per state key. The state is written before the lock is released (W-17).
 _FINISH = """
 if ARGV[1] == '' then redis.call('del', KEYS[1]) else redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+for i = 3, #KEYS do redis.call('set', KEYS[i], ARGV[2 * i - 2], 'EX', ARGV[2 * i - 1]) end
 if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
 return 1
 """
-_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 class DatabaseDown(Exception):
@@ -69,6 +78,14 @@ class Answer:
 
 
 _DUPLICATE = object()
+
+
+class _NoLock:
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
 
 
 @dataclass
@@ -104,21 +121,30 @@ class Processor:
     """Runs each WeChat push through the turn handler exactly once."""
 
     def __init__(self, *, runtime: Runtime, settings: WechatSettings, guard: RedisGuard,
-                 gateway: Any = None, max_workers: int = 16) -> None:
+                 gateway: Any = None, max_workers: int = 2) -> None:
         self.runtime = runtime
         self.settings = settings
         self.guard = guard
         self.gateway = gateway
+        # Turns are CPU-bound under the GIL: a few threads, not many (more threads only add switching).
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="wx-turn")
+        # Customer-service sends wait on the network: their own pool, so they never hold up turns.
+        self.io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wx-send")
         self._inflight: dict[str, asyncio.Future[Answer]] = {}
         self._claim = guard.client.register_script(_CLAIM)
         self._finish = guard.client.register_script(_FINISH)
-        self._unlock = guard.client.register_script(_UNLOCK)
         self.our_id = settings.original_id or settings.app_id or "gh_service"
+        # SQLite (local mode) has one writer: a turn reads, then writes, and a write on a snapshot that
+        # another connection changed meanwhile fails at once ("database is locked"). Turns of this
+        # process take their transaction one at a time there (they share the GIL anyway);
+        # PostgreSQL needs no such lock.
+        sqlite = runtime.engine.dialect.name == "sqlite"
+        self._db_lock: threading.Lock | _NoLock = threading.Lock() if sqlite else _NoLock()
 
     def close(self) -> None:
         """Stop the worker threads (waits for running turns)."""
         self.executor.shutdown(wait=True)
+        self.io.shutdown(wait=True)
 
     # -- async entry point ----------------------------------------------------------------------
     async def process(self, message: InboundMessage) -> Answer:
@@ -180,13 +206,8 @@ class Processor:
             pass
         try:
             with session_scope(self.runtime.sessions) as session:
-                row = conv.get_inbox(session, msg_key=message.msg_key)
-                if row is None:
-                    return "gone", None
-                if row.status == "done":
-                    stored = conv.decrypt_replies(cipher=self.runtime.cipher, token=row.reply_enc)
-                    return "done", Answer(stored.get("xml"))  # type: ignore[arg-type]
-                return "pending", None
+                answer = self._stored(session, message)
+                return ("gone", None) if answer is None else ("done", answer)
         except SQLAlchemyError:
             return "pending", None
 
@@ -218,11 +239,28 @@ class Processor:
             log.warning("per-user lock not acquired in time; processing anyway")
         return True, held
 
-    def _release(self, message: InboundMessage, owner: str, *, value: str) -> None:
+    def _release(self, message: InboundMessage, owner: str, *, value: str,
+                 writes: tuple[StateWrite, ...] = ()) -> bool:
+        """One round trip: store the answer (or drop the claim), apply state writes, unlock."""
         keys = ["wx:msg:" + message.msg_key, "wx:user:" + message.user_id]
         args: list[str | int] = [value, self.settings.dedupe_ttl_s, owner]
-        with contextlib.suppress(RedisUnavailable):
+        for w in writes:
+            keys.append(w.key)
+            args += [w.value, w.ttl_s]
+        try:
             self.guard.call(lambda r: self._finish(keys=keys, args=args))
+        except RedisUnavailable:
+            if writes:
+                log.warning("dialogue state not saved after the turn committed (Redis unavailable)")
+            return False
+        return True
+
+    def _stored(self, session: Session, message: InboundMessage) -> Answer | None:
+        """The answer of the copy that committed first, if any."""
+        row = conv.stored_reply(session, msg_key=message.msg_key)
+        if row is None:
+            return None
+        return self._decode(row[1]) if row[1] else Answer(None)
 
     def _run_job(self, job: _Job) -> object:
         message = job.message
@@ -230,81 +268,105 @@ class Processor:
         claimed, _held = self._acquire(message, owner)
         if claimed is False:
             return _DUPLICATE
-        inbox_id: int | None = None
         cipher = self.runtime.cipher
-        if claimed is None:  # Redis down: the database's unique constraint decides (F-R2)
-            try:
-                with session_scope(self.runtime.sessions) as session:
-                    row = conv.claim_inbox(session, cipher=cipher, msg_key=message.msg_key,
-                                           openid=message.user_id, msg_type=message.raw_type,
-                                           event=message.event, content=message.text)
-                    inbox_id = None if row is None else row.id
-            except SQLAlchemyError:
-                raise DatabaseDown("inbox insert failed") from None
-            if inbox_id is None:
-                return _DUPLICATE
-        started = time.monotonic()
-        replies = self._run_handler(message)
-        outs = plan_messages(replies)
-        xml = render_passive(outs[0], to_user=message.user_id, from_user=self.our_id) if outs else None
-        stored: dict[str, object] = {"xml": xml, "messages": _dump_messages(outs)}
-        duration_ms = int((time.monotonic() - started) * 1000)
+        session = self.runtime.sessions()
+        self._db_lock.acquire()
         try:
-            with session_scope(self.runtime.sessions) as session:
-                if inbox_id is None:
-                    row = conv.claim_inbox(session, cipher=cipher, msg_key=message.msg_key,
-                                           openid=message.user_id, msg_type=message.raw_type,
-                                           event=message.event, content=message.text, replies=stored,
-                                           delivery="passive" if xml else "none")
-                    if row is None:  # processed elsewhere while Redis forgot it
-                        first = conv.get_inbox(session, msg_key=message.msg_key)
-                        got = conv.decrypt_replies(cipher=cipher, token=first.reply_enc if first else None)
-                        self._release(message, owner, value="")
-                        return Answer(got.get("xml"))  # type: ignore[arg-type]
-                    inbox_id = row.id
-                else:
-                    row_obj = conv.get_inbox(session, msg_key=message.msg_key)
-                    assert row_obj is not None
-                    conv.complete_inbox(session, cipher=cipher, inbox=row_obj, replies=stored,
-                                        delivery="passive" if xml else "none")
+            if claimed is None:  # Redis down: the database decides (F-R2)
+                try:
+                    done = self._stored(session, message)
+                    session.rollback()
+                except SQLAlchemyError:
+                    raise DatabaseDown("inbox read failed") from None
+                if done is not None:
+                    return done
+            try:
+                result = self._run_turn(message, session)
+                outs = plan_messages(result.replies)
+                first = outs[0] if outs else None
+                xml = render_passive(first, to_user=message.user_id, from_user=self.our_id) if first else None
+                # Encrypted once: the same token goes to the inbox row and to Redis.
+                reply_enc = cipher.encrypt(json.dumps({"xml": xml, "messages": _dump_messages(outs)},
+                                                      ensure_ascii=False), purpose=conv.REPLY_PURPOSE)
                 if message.event == "templatesendjobfinish" and message.text:
                     conv.record_template_receipt(
                         session, template_msgid=message.text, openid=message.user_id,
                         status=message.event_key or "", received_at=message.created_at or utcnow())
-                if message.kind != "unknown" and message.event != "templatesendjobfinish":
-                    conv.record_turn(session, cipher=cipher, channel=message.channel,
-                                     user_id=message.user_id, inbox_id=inbox_id,
-                                     inbound_kind=message.event or message.kind,
-                                     inbound_text=message.text,
-                                     reply_texts=[m.text for m in outs if m.text], duration_ms=duration_ms)
-        except SQLAlchemyError:
-            log.error("could not store a WeChat message; answering 503 so WeChat retries")
-            self._release(message, owner, value="")
-            raise DatabaseDown("inbox write failed") from None
-        value = "D" + cipher.encrypt(json.dumps(stored, ensure_ascii=False), purpose=conv.REPLY_PURPOSE)
-        self._release(message, owner, value=value)
+                conv.insert_inbox(
+                    session, msg_key=message.msg_key, openid=message.user_id, msg_type=message.raw_type,
+                    event=message.event, delivery="passive" if xml else "none", reply_enc=reply_enc,
+                    content_enc=cipher.encrypt(message.text, purpose=conv.INBOUND_PURPOSE)
+                    if message.text else None)
+                session.commit()
+            except IntegrityError:  # a concurrent copy committed first (Redis down or forgot)
+                session.rollback()
+                try:
+                    row = conv.stored_reply(session, msg_key=message.msg_key)
+                except SQLAlchemyError:
+                    row = None
+                if row is None:
+                    if claimed:
+                        self._release(message, owner, value="")
+                    raise DatabaseDown("conflict without a stored answer") from None
+                if claimed:  # Redis had forgotten the message: remember the winner's answer again
+                    self._release(message, owner, value="D" + row[1] if row[1] else "")
+                return self._decode(row[1]) if row[1] else Answer(None)
+            except SQLAlchemyError:
+                session.rollback()
+                log.error("could not store a WeChat message; answering 503 so WeChat retries")
+                if claimed:
+                    self._release(message, owner, value="")
+                raise DatabaseDown("inbox write failed") from None
+        except DatabaseDown:
+            raise
+        except Exception:  # a bug after the claim: release it so WeChat's retry is processed
+            session.rollback()
+            if claimed:
+                self._release(message, owner, value="")
+            raise
+        finally:
+            session.close()
+            self._db_lock.release()
+        if claimed:
+            self._release(message, owner, value="D" + reply_enc, writes=result.state_writes)
+        for callback in result.after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed")
         with job.lock:
             job.done = True
             abandoned = job.abandoned
         if abandoned:
             self._deliver(message.user_id, outs)
         elif len(outs) > 1:
-            self.executor.submit(self._deliver, message.user_id, outs[1:], 0.3)
+            self.io.submit(self._deliver, message.user_id, outs[1:], 0.3)
         return Answer(xml, tuple(outs[1:]))
 
-    def _run_handler(self, message: InboundMessage) -> list[BotReply]:
+    def _run_turn(self, message: InboundMessage, session: Session) -> TurnResult:
+        """The handler's turn in ``session`` (uncommitted); a failed turn is rolled back → BUSY."""
         if message.kind == "unknown" or (message.kind == "event" and message.event not in HANDLED_EVENTS):
             log.info("unhandled WeChat push type=%s event=%s", message.raw_type, message.event)
-            return []
-        handler: TurnHandler | None = self.runtime.extras.get("turn_handler")
+            return TurnResult([])
+        handler: Any = self.runtime.extras.get("turn_handler")
         if handler is None:
             log.error("no turn handler registered")
-            return [BotReply(text=copy.NO_HANDLER)]
+            return TurnResult([BotReply(text=copy.NO_HANDLER)])
         try:
-            return list(handler.handle(message))
+            if hasattr(handler, "handle_in"):
+                result: TurnResult = handler.handle_in(message, session=session)
+                return result
+            return TurnResult(list(handler.handle(message)))  # owns its own transaction
+        except IntegrityError:
+            session.rollback()
+            if conv.stored_reply(session, msg_key=message.msg_key) is not None:
+                raise  # a concurrent copy committed this message first: the caller answers its reply
+            log.error("turn handler failed: integrity error (kind=%s)", message.kind)
+            return TurnResult([BotReply(text=copy.BUSY)])
         except Exception:
             log.exception("turn handler failed (kind=%s)", message.kind)
-            return [BotReply(text=copy.BUSY)]
+            session.rollback()
+            return TurnResult([BotReply(text=copy.BUSY)])
 
     def _deliver(self, openid: str, outs: list[OutMessage], delay: float = 0.0) -> None:
         """Send messages through the customer-service API (after the passive reply, or instead)."""

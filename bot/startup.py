@@ -43,7 +43,7 @@ def check_settings(settings: WechatSettings) -> None:
 
 
 def build_context(runtime: Runtime, settings: WechatSettings, *, gateway: WechatGateway | None = None,
-                  guard_open_s: float = 5.0) -> WechatContext:
+                  guard_open_s: float = 5.0, turn_threads: int = 2) -> WechatContext:
     """The webhook context over this runtime."""
     check_settings(settings)
     try:
@@ -60,7 +60,8 @@ def build_context(runtime: Runtime, settings: WechatSettings, *, gateway: Wechat
             redis_client=runtime.redis, api_base_url=settings.api_base_url, timeout_s=settings.api_timeout_s,
         )
     guard = RedisGuard(runtime.redis, open_s=guard_open_s)
-    processor = Processor(runtime=runtime, settings=settings, guard=guard, gateway=gateway)
+    processor = Processor(runtime=runtime, settings=settings, guard=guard, gateway=gateway,
+                          max_workers=turn_threads)
     return WechatContext(settings=settings, crypto=crypto, processor=processor, guard=guard)
 
 

@@ -1,4 +1,8 @@
-"""Conversations: the inbox of received WeChat messages (dedupe source of truth) and the turn log.
+"""Conversations: the inbox of received WeChat messages (dedupe source of truth and stored answers).
+
+The dialogue's turn log (intent, confidence, slots) is ``conversation_turns`` (turn_models.py); the
+inbox row is written in the same transaction as the turn, so "processed" and the turn's effects commit
+together.
 
 Message text is private (people type ID and phone numbers), so it is stored only encrypted.
 """
@@ -7,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
@@ -25,33 +29,13 @@ class WechatInbox(Base):
     msg_type: Mapped[str] = mapped_column(String(32))
     event: Mapped[str | None] = mapped_column(String(64), default=None)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # processing → done | failed
+    # "done" (a row is written only when its turn commits)
     status: Mapped[str] = mapped_column(String(16), default="processing")
     # "passive" | "custom_service" | "none"
     delivery: Mapped[str] = mapped_column(String(16), default="none")
     content_enc: Mapped[str | None] = mapped_column(Text, default=None)
     reply_enc: Mapped[str | None] = mapped_column(Text, default=None)  # JSON list of messages
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
-
-
-class WebhookTurn(Base):
-    """One webhook exchange: what the user sent and what the bot answered (a service record, C-08).
-
-    NOTE from the lead: renamed from ConversationTurn, which the dialogue engineer defines in
-    backend/conversations/turn_models.py (intent, confidence, slots). Use WebhookTurn here.
-    """
-
-    __tablename__ = "webhook_turns"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32))
-    user_id: Mapped[str] = mapped_column(String(64), index=True)
-    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("wechat_inbox.id"), default=None)
-    inbound_kind: Mapped[str] = mapped_column(String(32))
-    inbound_enc: Mapped[str] = mapped_column(Text, default="")
-    replies_enc: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WechatTemplateReceipt(Base):

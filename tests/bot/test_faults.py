@@ -119,3 +119,83 @@ def test_fp1_database_and_redis_down_503(
         assert wx.handler.calls == []  # strict path: nothing runs before the message is stored
     rt.extras["wechat"].processor.close()
     dead.dispose()
+
+
+def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
+    engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat, nlu: object
+) -> None:
+    """The real dialogue engine, one transaction: a failed COMMIT leaves no inbox, turn or domain row."""
+    from sqlalchemy import event, func, select
+    from sqlalchemy.exc import OperationalError
+
+    from backend.conversations.turn_models import ConversationTurn
+    from backend.handoff.models import HandoffRequest
+    from bot.dialogue.engine import build_engine
+
+    wx, rt = _harness(engine, redis_server.url, runtime, fake_wechat)
+    dialogue = build_engine(rt, nlu=nlu)
+    rt.extras["turn_handler"] = dialogue
+    user, msg_id = "oCommit" + uid(), uid()
+    inner = inner_text_xml("转人工", msg_id=msg_id, user=user)  # the handoff flow writes a domain row
+
+    def fail_commit(_conn: object) -> None:
+        raise OperationalError("COMMIT", None, Exception("disk I/O error"))
+
+    def counts() -> tuple[int, int, int]:
+        with rt.sessions() as s:
+            turns = s.scalar(select(func.count()).select_from(ConversationTurn).where(
+                ConversationTurn.user_id == user))
+            handoffs = s.scalar(select(func.count()).select_from(HandoffRequest).where(
+                HandoffRequest.user_id == user))
+        return len(wx.inbox(f"m:{msg_id}")), int(turns or 0), int(handoffs or 0)
+
+    with wx.client:
+        event.listen(engine, "commit", fail_commit)
+        try:
+            r = wx.post(inner)
+        finally:
+            event.remove(engine, "commit", fail_commit)
+        assert r.status_code == 503 and r.content == b""
+        assert counts() == (0, 0, 0)  # neither the inbox row nor the turn nor the handoff
+        assert rt.redis.get(f"wx:msg:m:{msg_id}") is None  # claim released for WeChat's retry
+        assert rt.redis.get(dialogue.store.key("official_account", user)) is None  # state not saved
+        assert rt.redis.get(f"wx:user:{user}") is None  # lock released
+        retry = wx.post(inner)
+        answer = wx.reply_fields(retry)["Content"]
+        assert answer and counts() == (1, 1, 1)
+        assert dialogue.store.load("official_account", user)[0] is not None
+        rt.extras["wechat"].processor._inflight.clear()
+        again = wx.post(inner)  # a later redelivery: the stored answer, nothing processed twice
+        assert wx.reply_fields(again)["Content"] == answer and counts() == (1, 1, 1)
+    rt.extras["wechat"].processor.close()
+
+
+def test_fr2_copy_processed_while_redis_forgot_gets_the_winners_answer(
+    engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat, nlu: object
+) -> None:
+    """The unique msg_key decides: the late copy's turn rolls back and answers the stored reply."""
+    from sqlalchemy import func, select
+
+    from backend.conversations.turn_models import ConversationTurn
+    from bot.dialogue.engine import build_engine
+
+    wx, rt = _harness(engine, redis_server.url, runtime, fake_wechat)
+    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    user, msg_id = "oForgot" + uid(), uid()
+    inner = inner_text_xml("住院一天赔多少钱", msg_id=msg_id, user=user)
+
+    def turns() -> int:
+        with rt.sessions() as s:
+            return int(s.scalar(select(func.count()).select_from(ConversationTurn).where(
+                ConversationTurn.user_id == user)) or 0)
+
+    with wx.client:
+        first = wx.reply_fields(wx.post(inner))["Content"]
+        assert "30元" in first and turns() == 1
+        rt.redis.delete(f"wx:msg:m:{msg_id}")  # Redis forgot (restart, eviction): only the DB knows
+        rt.extras["wechat"].processor._inflight.clear()
+        again = wx.reply_fields(wx.post(inner))["Content"]
+        assert again == first and turns() == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
+        assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"  # remembered again
+        assert rt.redis.get(f"wx:user:{user}") is None
+    rt.extras["wechat"].processor.close()
