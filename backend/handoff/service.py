@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -16,20 +16,39 @@ from backend.security.crypto import FieldCipher
 _SUMMARY_MAX = 500
 
 
+# Statements built once: the dialogue engine asks on every turn, and building a statement costs more
+# than running it (measured with tests/bench/bench_webhook.py).
+_OPEN_HANDOFF = (
+    select(HandoffRequest)
+    .where(
+        HandoffRequest.channel == bindparam("channel"),
+        HandoffRequest.user_id == bindparam("user_id"),
+        HandoffRequest.status.in_(OPEN_STATUSES),
+        HandoffRequest.reason != "info_update",
+    )
+    .order_by(HandoffRequest.id.desc())
+    .limit(1)
+)
+_AGENT_OWNS = (
+    select(HandoffRequest.id)
+    .where(
+        HandoffRequest.channel == bindparam("channel"),
+        HandoffRequest.user_id == bindparam("user_id"),
+        HandoffRequest.status == "agent",
+    )
+    .limit(1)
+)
+
+
 def open_handoff(session: Session, *, channel: str, user_id: str) -> HandoffRequest | None:
     """The customer's open (queued or taken) conversation handoff, if any."""
-    stmt = (
-        select(HandoffRequest)
-        .where(
-            HandoffRequest.channel == channel,
-            HandoffRequest.user_id == user_id,
-            HandoffRequest.status.in_(OPEN_STATUSES),
-            HandoffRequest.reason != "info_update",
-        )
-        .order_by(HandoffRequest.id.desc())
-        .limit(1)
-    )
-    return session.scalars(stmt).first()
+    return session.scalars(_OPEN_HANDOFF, {"channel": channel, "user_id": user_id}).first()
+
+
+def agent_owns_conversation(session: Session, *, channel: str, user_id: str) -> bool:
+    """True while a person has taken over this customer's conversation (the bot stays quiet)."""
+    found = session.execute(_AGENT_OWNS, {"channel": channel, "user_id": user_id}).first()
+    return found is not None
 
 
 def request_handoff(

@@ -16,7 +16,7 @@ from backend.calendar.service import WorkingCalendar
 from backend.conversations.service import insert_turn
 from backend.conversations.turns import find_turn
 from backend.db import session_scope, utcnow
-from backend.handoff.service import open_handoff
+from backend.handoff.service import agent_owns_conversation
 from backend.runtime import Runtime
 from bot.contract import BotReply, InboundMessage, TurnResult
 from bot.dialogue import (
@@ -117,11 +117,8 @@ class DialogueEngine:
         product = self.runtime.catalog.get()
         turn = Turn(engine=self, session=session, message=message, state=state, now=now,
                     product=product)
-        held = open_handoff(session, channel=message.channel, user_id=message.user_id)
-        if held is not None and held.status == "agent":
-            pass  # a person owns the conversation: the bot stays quiet
-        else:
-            self._dispatch(turn)
+        if not agent_owns_conversation(session, channel=message.channel, user_id=message.user_id):
+            self._dispatch(turn)  # otherwise a person owns the conversation: the bot stays quiet
         frame = state.frame
         insert_turn(  # one prepared Core insert (same masking as turns.record_turn)
             session, channel=message.channel, user_id=message.user_id, msg_key=message.msg_key,

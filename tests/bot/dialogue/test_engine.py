@@ -136,3 +136,14 @@ def test_id_number_in_free_text_is_masked_in_the_log(chat: Chat, db: Session) ->
     chat.say(f"帮我查一下 {ZHANG_ID} 有没有参保")
     [turn] = db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user))
     assert ZHANG_ID not in turn.user_text and "4405**********" in turn.user_text
+
+
+def test_bot_stays_quiet_while_a_person_owns_the_conversation(chat: Chat, db: Session) -> None:
+    assert "3分钟内" in chat.say("转人工")
+    [row] = _handoffs(db, chat)
+    row.status = "agent"  # an agent took the conversation (the console comes with the handoff issue)
+    db.commit()
+    assert chat.say("住院一天赔多少钱") == ""
+    row.status = "closed"
+    db.commit()
+    assert "30元" in chat.say("住院一天赔多少钱")  # the bot answers again once the person is done
