@@ -12,11 +12,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from backend.audit.service import list_events, record_event, verify_chain
+from backend.conversations.turns import scrub_text
 from backend.deps import CipherDep, DbSession, RuntimeDep
 from backend.errors import error_body
 from backend.staff import cases_api
 from backend.staff.auth import login, logout, timeouts_from
-from backend.staff.deps import ClientIp, CurrentStaff, Now, StaffPrincipal, require_roles
+from backend.staff.deps import ClientIp, CurrentStaff, Now, RowId, StaffPrincipal, require_roles
 from backend.staff.models import Role, StaffSession
 from backend.staff.reveal import reveal_field
 from backend.staff.schemas import (
@@ -129,27 +130,27 @@ def staff_create(body: StaffCreateIn, admin: Admin, db: DbSession, runtime: Runt
 
 
 @router.post("/staff/{staff_id}/disable")
-def staff_disable(staff_id: int, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
+def staff_disable(staff_id: RowId, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
     """Disable an account and end its sessions."""
     return staff_view(set_disabled(db, staff_id=staff_id, disabled=True, actor=admin.username,
                                    ip=admin.ip, now=now), now=now)
 
 
 @router.post("/staff/{staff_id}/enable")
-def staff_enable(staff_id: int, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
+def staff_enable(staff_id: RowId, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
     """Re-enable an account."""
     return staff_view(set_disabled(db, staff_id=staff_id, disabled=False, actor=admin.username,
                                    ip=admin.ip, now=now), now=now)
 
 
 @router.post("/staff/{staff_id}/unlock")
-def staff_unlock(staff_id: int, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
+def staff_unlock(staff_id: RowId, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
     """Lift a lockout after failed logins."""
     return staff_view(unlock(db, staff_id=staff_id, actor=admin.username, ip=admin.ip, now=now), now=now)
 
 
 @router.post("/staff/{staff_id}/role")
-def staff_role(staff_id: int, body: RoleIn, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
+def staff_role(staff_id: RowId, body: RoleIn, admin: Admin, db: DbSession, now: Now) -> dict[str, Any]:
     """Change an account's role (privilege change, audited)."""
     user = set_role(db, staff_id=staff_id, role=body.role, actor=admin.username, actor_id=admin.id,
                     ip=admin.ip, now=now)
@@ -178,17 +179,24 @@ def audit_verify(auditor: Auditor, db: DbSession, now: Now) -> dict[str, Any]:
 @router.get("/audit/events")
 def audit_events(
     auditor: Auditor, db: DbSession, now: Now,
-    object_type: str | None = None, object_id: str | None = None, actor: str | None = None,
-    action: str | None = None, before_seq: int | None = None,
+    object_type: Annotated[str | None, Query(max_length=64)] = None,
+    object_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    before_seq: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Audit records, newest first (auditors only; reading the log is itself audited)."""
+    """Audit records, newest first (auditors only; reading the log is itself audited).
+
+    A number typed into a free-text purpose (e.g. a reveal reason) is shown masked.
+    """
     rows = list_events(db, object_type=object_type, object_id=object_id, actor=actor, action=action,
                        before_seq=before_seq, limit=limit)
     record_event(db, actor=auditor.username, action="audit_read", ip=auditor.ip, at=now)
     return {"items": [
         {"seq": r.seq, "at": r.at, "actor": r.actor, "ip": r.ip, "action": r.action,
-         "object_type": r.object_type, "object_id": r.object_id, "field": r.field, "purpose": r.purpose,
+         "object_type": r.object_type, "object_id": r.object_id, "field": r.field,
+         "purpose": scrub_text(r.purpose) if r.purpose else r.purpose,
          "result": r.result, "hash": r.hash} for r in rows
     ]}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
@@ -21,7 +21,7 @@ from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
 from backend.errors import ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number
-from backend.staff.deps import Now, StaffPrincipal, require_roles
+from backend.staff.deps import Limit, Now, Offset, RowId, StaffPrincipal, require_roles
 from backend.staff.models import Role
 from backend.staff.schemas import (
     CancelIn,
@@ -45,8 +45,9 @@ _CLAIM_WRITE = (Role.CLAIMS_OFFICER, Role.SUPERVISOR, Role.ADMIN)
 Reader = Annotated[StaffPrincipal, Depends(require_roles(*_READ))]
 ClaimWriter = Annotated[StaffPrincipal, Depends(require_roles(*_CLAIM_WRITE))]
 ServiceWriter = Annotated[StaffPrincipal, Depends(require_roles(*_READ))]
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
+DueWorkingDays = Annotated[int | None, Query(ge=0, le=60)]
+DueHours = Annotated[float | None, Query(ge=0, le=720, allow_inf_nan=False)]
+MaterialId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def get_calendar(runtime: RuntimeDep) -> WorkingCalendar:
@@ -82,7 +83,7 @@ def _claim_detail(db: Session, staff: StaffPrincipal, cipher: Any, claim_id: int
 @router.get("/claims")
 def claims_list(
     staff: Reader, db: DbSession, cipher: CipherDep, calendar: Calendar, now: Now,
-    state: str | None = None, overdue: bool | None = None, due_within_working_days: int | None = None,
+    state: str | None = None, overdue: bool | None = None, due_within_working_days: DueWorkingDays = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """Claims by state / overdue / due soon, most urgent first (masked)."""
@@ -108,13 +109,13 @@ def claims_search(body: ClaimSearchIn, staff: Reader, db: DbSession, cipher: Cip
 
 
 @router.get("/claims/{claim_id}")
-def claims_get(claim_id: int, staff: Reader, db: DbSession, cipher: CipherDep, now: Now) -> dict[str, Any]:
+def claims_get(claim_id: RowId, staff: Reader, db: DbSession, cipher: CipherDep, now: Now) -> dict[str, Any]:
     """One claim with its history, materials checklist and deadline (masked)."""
     return _claim_detail(db, staff, cipher, claim_id, now)
 
 
 @router.post("/claims/{claim_id}/transition")
-def claims_transition(claim_id: int, body: TransitionIn, staff: ClaimWriter, db: DbSession,
+def claims_transition(claim_id: RowId, body: TransitionIn, staff: ClaimWriter, db: DbSession,
                       cipher: CipherDep, calendar: Calendar, now: Now) -> dict[str, Any]:
     """Move a claim (409 on a stale ``expected_version`` or an invalid transition)."""
     claims.transition_claim(db, calendar=calendar, claim_id=claim_id, to_state=body.to_state,
@@ -125,8 +126,8 @@ def claims_transition(claim_id: int, body: TransitionIn, staff: ClaimWriter, db:
 
 
 @router.post("/claims/{claim_id}/materials/{material_id}")
-def claims_material(claim_id: int, material_id: str, body: MaterialIn, staff: ClaimWriter, db: DbSession,
-                    cipher: CipherDep, calendar: Calendar, now: Now) -> dict[str, Any]:
+def claims_material(claim_id: RowId, material_id: MaterialId, body: MaterialIn, staff: ClaimWriter,
+                    db: DbSession, cipher: CipherDep, calendar: Calendar, now: Now) -> dict[str, Any]:
     """Mark one checklist item received (or missing again)."""
     claims.mark_material(db, claim_id=claim_id, material_id=material_id, received=body.received,
                          actor=staff.username, now=now, calendar=calendar)
@@ -134,7 +135,7 @@ def claims_material(claim_id: int, material_id: str, body: MaterialIn, staff: Cl
 
 
 @router.post("/claims/{claim_id}/complex")
-def claims_complex(claim_id: int, body: ComplexIn, staff: ClaimWriter, db: DbSession, cipher: CipherDep,
+def claims_complex(claim_id: RowId, body: ComplexIn, staff: ClaimWriter, db: DbSession, cipher: CipherDep,
                    calendar: Calendar, now: Now) -> dict[str, Any]:
     """Set or clear the complex-case flag (with a reason)."""
     claims.set_complex(db, calendar=calendar, claim_id=claim_id, complex=body.complex,
@@ -157,7 +158,7 @@ def _complaint_detail(db: Session, staff: StaffPrincipal, cipher: Any, complaint
 @router.get("/complaints")
 def complaints_list(
     staff: Reader, db: DbSession, cipher: CipherDep, now: Now,
-    state: str | None = None, overdue: bool | None = None, due_within_hours: float | None = None,
+    state: str | None = None, overdue: bool | None = None, due_within_hours: DueHours = None,
     category: str | None = None, severity: str | None = None, limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """Complaints by state / overdue / due soon, most urgent first (masked)."""
@@ -169,14 +170,14 @@ def complaints_list(
 
 
 @router.get("/complaints/{complaint_id}")
-def complaints_get(complaint_id: int, staff: Reader, db: DbSession, cipher: CipherDep,
+def complaints_get(complaint_id: RowId, staff: Reader, db: DbSession, cipher: CipherDep,
                    now: Now) -> dict[str, Any]:
     """One complaint with its history (masked)."""
     return _complaint_detail(db, staff, cipher, complaint_id, now)
 
 
 @router.post("/complaints/{complaint_id}/transition")
-def complaints_transition(complaint_id: int, body: ComplaintTransitionIn, staff: ServiceWriter,
+def complaints_transition(complaint_id: RowId, body: ComplaintTransitionIn, staff: ServiceWriter,
                           db: DbSession, cipher: CipherDep, now: Now) -> dict[str, Any]:
     """Move a complaint along 受理 → 调查 → 反馈 → 结案."""
     complaints.transition_complaint(db, complaint_id=complaint_id, to_state=body.to_state,
@@ -186,7 +187,7 @@ def complaints_transition(complaint_id: int, body: ComplaintTransitionIn, staff:
 
 
 @router.post("/complaints/{complaint_id}/acknowledge")
-def complaints_ack(complaint_id: int, body: NoteIn, staff: ServiceWriter, db: DbSession, cipher: CipherDep,
+def complaints_ack(complaint_id: RowId, body: NoteIn, staff: ServiceWriter, db: DbSession, cipher: CipherDep,
                    now: Now) -> dict[str, Any]:
     """Record that the complainant was told the complaint is being handled."""
     complaints.acknowledge_complaint(db, complaint_id=complaint_id, actor=staff.username, note=body.note,
@@ -195,7 +196,7 @@ def complaints_ack(complaint_id: int, body: NoteIn, staff: ServiceWriter, db: Db
 
 
 @router.post("/complaints/{complaint_id}/followup")
-def complaints_followup(complaint_id: int, body: FollowupIn, staff: ServiceWriter, db: DbSession,
+def complaints_followup(complaint_id: RowId, body: FollowupIn, staff: ServiceWriter, db: DbSession,
                         cipher: CipherDep, now: Now) -> dict[str, Any]:
     """Record the follow-up visit (回访) of a closed complaint."""
     complaints.record_followup(db, complaint_id=complaint_id, actor=staff.username, result=body.result,
@@ -209,7 +210,7 @@ def complaints_followup(complaint_id: int, body: FollowupIn, staff: ServiceWrite
 @router.get("/home-visits")
 def home_visits_list(
     staff: Reader, db: DbSession, cipher: CipherDep, now: Now,
-    state: str | None = None, overdue: bool | None = None, due_within_hours: float | None = None,
+    state: str | None = None, overdue: bool | None = None, due_within_hours: DueHours = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> dict[str, Any]:
     """Home-visit requests by state / overdue / due soon (masked)."""
@@ -226,7 +227,7 @@ def _visit_done(db: Session, staff: StaffPrincipal, cipher: Any, visit_id: int, 
 
 
 @router.post("/home-visits/{visit_id}/contacted")
-def home_visits_contacted(visit_id: int, body: NoteIn, staff: ServiceWriter, db: DbSession,
+def home_visits_contacted(visit_id: RowId, body: NoteIn, staff: ServiceWriter, db: DbSession,
                           cipher: CipherDep, now: Now) -> dict[str, Any]:
     """The customer was called about the visit."""
     visits.mark_contacted(db, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
@@ -234,7 +235,7 @@ def home_visits_contacted(visit_id: int, body: NoteIn, staff: ServiceWriter, db:
 
 
 @router.post("/home-visits/{visit_id}/visited")
-def home_visits_visited(visit_id: int, body: NoteIn, staff: ServiceWriter, db: DbSession,
+def home_visits_visited(visit_id: RowId, body: NoteIn, staff: ServiceWriter, db: DbSession,
                         cipher: CipherDep, now: Now) -> dict[str, Any]:
     """The visit took place."""
     visits.mark_visited(db, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
@@ -242,7 +243,7 @@ def home_visits_visited(visit_id: int, body: NoteIn, staff: ServiceWriter, db: D
 
 
 @router.post("/home-visits/{visit_id}/cancel")
-def home_visits_cancel(visit_id: int, body: CancelIn, staff: ServiceWriter, db: DbSession,
+def home_visits_cancel(visit_id: RowId, body: CancelIn, staff: ServiceWriter, db: DbSession,
                        cipher: CipherDep, now: Now) -> dict[str, Any]:
     """Cancel an open request (with a reason)."""
     visits.cancel_home_visit(db, visit_id=visit_id, actor=staff.username, reason=body.reason, now=now)

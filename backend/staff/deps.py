@@ -13,13 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.db import utcnow
 from backend.deps import DbSession, RuntimeDep
 from backend.errors import Forbidden
 from backend.staff.auth import authenticate, timeouts_from
+
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL INTEGER: a larger id cannot exist and would overflow the driver
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="记录编号")]
+"""A record id in the URL: out of range → 422 (never an overflow deep in the database driver)."""
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 _bearer = HTTPBearer(auto_error=False, description="员工登录后得到的令牌")
 

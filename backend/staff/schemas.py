@@ -7,7 +7,7 @@ only available through ``POST /staff/api/reveal`` with a reason, which is audite
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -19,11 +19,16 @@ from backend.claims.models import (
     ClaimEvent,
 )
 from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, PURPOSE_VISIT_PHONE, Complaint, HomeVisit
+from backend.conversations.turns import scrub_text
 from backend.security.crypto import CryptoError, FieldCipher
 from backend.security.masking import mask_bank_account, mask_id_number, mask_name, mask_phone
 from backend.staff.models import StaffUser
 
 # --- requests ------------------------------------------------------------------------------------
+
+_MAX_ROW_ID = 2**31 - 1  # INTEGER columns (ids, versions): larger numbers would overflow the driver
+_MAX_BIGINT = 2**63 - 1  # BIGINT columns (amounts in fen)
+Version = Annotated[int | None, Field(ge=1, le=_MAX_ROW_ID)]
 
 
 class LoginIn(BaseModel):
@@ -55,15 +60,15 @@ class RoleIn(BaseModel):
 class TransitionIn(BaseModel):
     to_state: str = Field(max_length=32)
     reason: str | None = Field(default=None, max_length=1000)
-    expected_version: int | None = None
-    approved_amount_fen: int | None = None
+    expected_version: Version = None
+    approved_amount_fen: int | None = Field(default=None, le=_MAX_BIGINT)
 
 
 class ComplaintTransitionIn(BaseModel):
     to_state: str = Field(max_length=32)
     reason: str | None = Field(default=None, max_length=1000)
     response: str | None = Field(default=None, max_length=4000)
-    expected_version: int | None = None
+    expected_version: Version = None
 
 
 class MaterialIn(BaseModel):
@@ -73,7 +78,7 @@ class MaterialIn(BaseModel):
 class ComplexIn(BaseModel):
     complex: bool
     reason: str = Field(max_length=1000)
-    expected_version: int | None = None
+    expected_version: Version = None
 
 
 class NoteIn(BaseModel):
@@ -100,7 +105,7 @@ class ClaimSearchIn(BaseModel):
 
 class RevealIn(BaseModel):
     object_type: str = Field(max_length=32)
-    object_id: int
+    object_id: int = Field(ge=1, le=_MAX_ROW_ID)
     field: str = Field(max_length=32)
     reason: str = Field(max_length=500)
 
@@ -115,6 +120,19 @@ def _decrypt(cipher: FieldCipher, token: str | None, purpose: str) -> str | None
         return cipher.decrypt(token, purpose=purpose)
     except CryptoError:
         return "(无法解密)"
+
+
+def _text(value: str | None) -> str | None:
+    """Free text as shown to staff: any ID, phone or card number written into it is masked too."""
+    return scrub_text(value) if value else value
+
+
+def _history(events: list[Any] | None) -> list[dict[str, Any]]:
+    return [
+        {"at": e.at, "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
+         "to_state": e.to_state, "reason": _text(e.reason)}
+        for e in (events or [])
+    ]
 
 
 def staff_view(staff: StaffUser, *, now: dt.datetime) -> dict[str, Any]:
@@ -147,9 +165,10 @@ def claim_view(claim: Claim, *, cipher: FieldCipher, detail: bool = False,
     }
     if detail:
         out.update({
-            "place": claim.place, "hospital": claim.hospital, "description": claim.description,
+            "place": _text(claim.place), "hospital": _text(claim.hospital),
+            "description": _text(claim.description),
             "bank_account": mask_bank_account(_decrypt(cipher, claim.bank_account_enc, PURPOSE_BANK_ACCOUNT)),
-            "complex_reason": claim.complex_reason,
+            "complex_reason": _text(claim.complex_reason),
             "claimed_amount_fen": claim.claimed_amount_fen,
             "approved_amount_fen": claim.approved_amount_fen, "paid_amount_fen": claim.paid_amount_fen,
             "acknowledged_at": claim.acknowledged_at, "review_started_at": claim.review_started_at,
@@ -159,11 +178,7 @@ def claim_view(claim: Claim, *, cipher: FieldCipher, detail: bool = False,
                  "marked_by": m.marked_by, "marked_at": m.marked_at}
                 for m in claim.materials
             ],
-            "history": [
-                {"at": e.at, "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
-                 "to_state": e.to_state, "reason": e.reason}
-                for e in (history or [])
-            ],
+            "history": _history(history),
         })
     return out
 
@@ -184,13 +199,9 @@ def complaint_view(c: Complaint, *, cipher: FieldCipher, detail: bool = False,
     }
     if detail:
         out.update({
-            "content": c.content, "response": c.response, "responded_at": c.responded_at,
-            "followup_result": c.followup_result, "followup_satisfied": c.followup_satisfied,
-            "history": [
-                {"at": e.at, "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
-                 "to_state": e.to_state, "reason": e.reason}
-                for e in (history or [])
-            ],
+            "content": _text(c.content), "response": _text(c.response), "responded_at": c.responded_at,
+            "followup_result": _text(c.followup_result), "followup_satisfied": c.followup_satisfied,
+            "history": _history(history),
         })
     return out
 
@@ -201,9 +212,9 @@ def home_visit_view(visit: HomeVisit, *, cipher: FieldCipher) -> dict[str, Any]:
         "id": visit.id, "visit_no": visit.visit_no, "state": visit.state, "version": visit.version,
         "name": mask_name(visit.name),
         "phone": mask_phone(_decrypt(cipher, visit.phone_enc, PURPOSE_VISIT_PHONE)),
-        "address": "（需查看请申请显示）", "purpose": visit.purpose, "channel": visit.channel,
+        "address": "（需查看请申请显示）", "purpose": _text(visit.purpose), "channel": visit.channel,
         "related_case_no": visit.related_case_no, "requested_at": visit.requested_at,
         "contact_due_at": visit.contact_due_at, "visit_due_at": visit.visit_due_at,
         "contacted_at": visit.contacted_at, "visited_at": visit.visited_at,
-        "cancelled_at": visit.cancelled_at, "note": visit.note,
+        "cancelled_at": visit.cancelled_at, "note": _text(visit.note),
     }
