@@ -6,6 +6,8 @@
     python -m backend roster import FILE               import a roster CSV
     python -m backend staff create USERNAME --role admin
     python -m backend audit verify                     verify the audit hash chain
+    python -m backend crypto rotate [--batch 500]      re-encrypt private data with the active key
+    python -m backend crypto status                    values per encryption key id
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ COMMAND_MODULES = [
     "backend.staff.cli",
     "backend.audit.cli",
     "backend.calendar.cli",
+    "backend.security.cli",
 ]
 
 Handler = Callable[[argparse.Namespace, Runtime], int]

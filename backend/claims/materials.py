@@ -19,14 +19,19 @@ from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar
 from backend.claims import validation as v
-from backend.claims.models import PURPOSE_BANK_ACCOUNT, Claim
-from backend.claims.queries import get_claim
+from backend.claims.models import (
+    PURPOSE_BANK_ACCOUNT,
+    PURPOSE_BANK_HOLDER_NAME,
+    PURPOSE_BENEFICIARY_NAME,
+    Claim,
+)
+from backend.claims.queries import get_claim, insured_name_of
 from backend.claims.states import OPEN_STATES, ClaimState
 from backend.claims.workflow import apply_transition, ensure_not_frozen, flush_claim, record_claim_event
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound
 from backend.privacy.service import check_claim_consent, is_medical_material
-from backend.security.crypto import FieldCipher
+from backend.security.crypto import CryptoError, FieldCipher
 
 _MATERIAL_STATES = (ClaimState.REPORTED, ClaimState.MATERIALS_PENDING, ClaimState.UNDER_REVIEW)
 
@@ -122,6 +127,15 @@ def _same_name(a: str | None, b: str | None) -> bool:
     return _NAME_NOISE.sub("", a).casefold() == _NAME_NOISE.sub("", b).casefold()
 
 
+def _decrypt(cipher: FieldCipher, token: str | None, purpose: str) -> str | None:
+    if not token:
+        return None
+    try:
+        return cipher.decrypt(token, purpose=purpose)
+    except CryptoError:
+        return None  # treated as "no name": the account is flagged for an officer
+
+
 def set_bank_account(
     session: Session,
     *,
@@ -148,11 +162,14 @@ def set_bank_account(
         raise Conflict("claim_not_open", "案件已办结，不能再改", detail={"state": claim.state})
     check_claim_consent(session, claim=claim, category="bank_account", actor=who, now=now)
     if beneficiary is not None:
-        claim.beneficiary_name = beneficiary
+        claim.beneficiary_name_enc = cipher.encrypt(beneficiary, purpose=PURPOSE_BENEFICIARY_NAME)
     was_flagged = claim.bank_name_mismatch
-    matches = _same_name(holder, claim.insured_name) or _same_name(holder, claim.beneficiary_name)
+    known = (insured_name_of(claim, cipher=cipher), _decrypt(cipher, claim.beneficiary_name_enc,
+                                                              PURPOSE_BENEFICIARY_NAME))
+    matches = any(_same_name(holder, name) for name in known)
     claim.bank_account_enc = cipher.encrypt(digits, purpose=PURPOSE_BANK_ACCOUNT)
-    claim.bank_holder_name = holder
+    claim.bank_holder_name_enc = (None if holder is None
+                                  else cipher.encrypt(holder, purpose=PURPOSE_BANK_HOLDER_NAME))
     claim.bank_name_mismatch = not matches
     claim.updated_at = now
     flush_claim(session, claim)

@@ -1,7 +1,9 @@
 """Claims: the claim, its history, its materials checklist, and the daily case-number counters.
 
-Private data (ID number, phone, bank account) is stored only encrypted (``*_enc``, FieldCipher with a
-purpose per column) plus an HMAC blind index (``*_bidx``) where lookups are needed.
+Private data (names, ID number, phone, bank account) is stored only encrypted (``*_enc``, FieldCipher
+with a purpose per column) plus an HMAC blind index (``*_bidx``) where lookups are needed. The
+insured's name also has a masked copy in clear (``insured_name_masked``, e.g. 张*明) for lists.
+Every ``*_enc`` column is listed in ``backend.security.rotation.ENCRYPTED_COLUMNS`` (key rotation).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from backend.db import Base, UTCDateTime, utcnow
 PURPOSE_INSURED_ID = "claims.insured_id_number"
 PURPOSE_REPORTER_PHONE = "claims.reporter_phone"
 PURPOSE_BANK_ACCOUNT = "claims.bank_account"
+PURPOSE_INSURED_NAME = "claims.insured_name"
+PURPOSE_BANK_HOLDER_NAME = "claims.bank_holder_name"
+PURPOSE_BENEFICIARY_NAME = "claims.beneficiary_name"
 
 
 class CaseCounter(Base):
@@ -44,8 +49,9 @@ class Claim(Base):
     state: Mapped[str] = mapped_column(String(24), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    insured_name: Mapped[str] = mapped_column(String(100))
     # Private columns are NULL once the record is anonymised (retention job, D-05).
+    insured_name_enc: Mapped[str | None] = mapped_column(Text)
+    insured_name_masked: Mapped[str] = mapped_column(String(100))
     insured_id_enc: Mapped[str | None] = mapped_column(Text)
     insured_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     roster_person_id: Mapped[int | None] = mapped_column(Integer, index=True)
@@ -66,8 +72,8 @@ class Claim(Base):
     bank_account_enc: Mapped[str | None] = mapped_column(Text)
     # D-03: the account holder's name must be the insured's or the beneficiary's, else it is flagged
     # for an officer (accepted, not rejected).
-    bank_holder_name: Mapped[str | None] = mapped_column(String(100))
-    beneficiary_name: Mapped[str | None] = mapped_column(String(100))
+    bank_holder_name_enc: Mapped[str | None] = mapped_column(Text)
+    beneficiary_name_enc: Mapped[str | None] = mapped_column(Text)
     bank_name_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
 
     is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -109,6 +115,7 @@ class Claim(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
 
 
 class ClaimEvent(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -10,11 +11,13 @@ from sqlalchemy.orm import Session
 from backend.calendar.service import WorkingCalendar, local_date
 from backend.claims import validation as v
 from backend.claims.deadlines import recompute
-from backend.claims.models import PURPOSE_INSURED_ID, Claim, ClaimEvent
+from backend.claims.models import PURPOSE_INSURED_ID, PURPOSE_INSURED_NAME, Claim, ClaimEvent
 from backend.claims.states import ClaimState
 from backend.db import utcnow
 from backend.errors import NotFound
-from backend.security.crypto import FieldCipher
+from backend.security.crypto import CryptoError, FieldCipher
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 200
 
@@ -39,6 +42,17 @@ def find_claims_by_id_number(session: Session, *, cipher: FieldCipher, id_number
     return list(session.scalars(select(Claim).where(Claim.insured_id_bidx == bidx).order_by(Claim.id.desc())))
 
 
+def insured_name_of(claim: Claim, *, cipher: FieldCipher) -> str | None:
+    """The insured's name in clear (None once anonymised or when it cannot be decrypted)."""
+    if not claim.insured_name_enc:
+        return None
+    try:
+        return cipher.decrypt(claim.insured_name_enc, purpose=PURPOSE_INSURED_NAME)
+    except CryptoError:
+        log.warning("claim %s: the insured's name cannot be decrypted", claim.id)
+        return None
+
+
 def claim_for_enquiry(session: Session, *, cipher: FieldCipher, case_no: str, id_number: str) -> Claim:
     """A progress enquiry: the claim only when case number and insured ID number match (else NotFound)."""
     number = v.id_number(id_number)
@@ -49,7 +63,6 @@ def claim_for_enquiry(session: Session, *, cipher: FieldCipher, case_no: str, id
     if claim is None or claim.insured_id_bidx != cipher.blind_index(number, purpose=PURPOSE_INSURED_ID):
         raise NotFound("claim_not_found", "案件号或身份证号不对，请核对后再查")
     return claim
-
 
 
 def _filtered(

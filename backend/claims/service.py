@@ -25,6 +25,7 @@ from backend.claims.deadlines import refresh_deadline, standards_snapshot
 from backend.claims.materials import mark_material, set_bank_account
 from backend.claims.models import (
     PURPOSE_INSURED_ID,
+    PURPOSE_INSURED_NAME,
     PURPOSE_REPORTER_PHONE,
     Claim,
     ClaimMaterial,
@@ -36,6 +37,7 @@ from backend.claims.queries import (
     claim_history,
     find_claims_by_id_number,
     get_claim,
+    insured_name_of,
     list_claims,
     recompute_provisional_deadlines,
 )
@@ -46,6 +48,7 @@ from backend.errors import Conflict, ServiceError
 from backend.privacy.service import ensure_consent
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
+from backend.security.masking import mask_name
 
 __all__ = [
     "MAX_PAGE",
@@ -54,6 +57,7 @@ __all__ = [
     "ensure_not_frozen",
     "find_claims_by_id_number",
     "get_claim",
+    "insured_name_of",
     "list_claims",
     "mark_material",
     "recompute_provisional_deadlines",
@@ -99,10 +103,8 @@ def report_claim(
         )
     id_number = v.id_number(insured_id_number, field="insured_id_number")
     phone = v.phone_number(reporter_phone, field="reporter_phone")
+    name = v.required_text(insured_name, field="insured_name", label="被保险人姓名", max_len=100)
     fields = {
-        "insured_name": v.required_text(
-            insured_name, field="insured_name", label="被保险人姓名", max_len=100
-        ),
         "reporter_relation": v.required_text(
             reporter_relation, field="reporter_relation", label="与被保险人的关系", max_len=32
         ),
@@ -131,6 +133,8 @@ def report_claim(
                 product_id=product.id,
                 claim_type=claim_type,
                 state=ClaimState.REPORTED.value,
+                insured_name_enc=cipher.encrypt(name, purpose=PURPOSE_INSURED_NAME),
+                insured_name_masked=mask_name(name) or "*",
                 insured_id_enc=cipher.encrypt(id_number, purpose=PURPOSE_INSURED_ID),
                 insured_id_bidx=id_bidx,
                 roster_person_id=roster_person_id,

@@ -1,7 +1,8 @@
 """Home-visit requests (上门服务): requested → contacted → visited, or cancelled.
 
 Contact due within ``home_visit_contact_hours`` and the visit within ``home_visit_visit_hours``,
-both clock hours counted from the request. Address and phone are stored encrypted.
+both clock hours counted from the request. Name, address and phone are stored encrypted (the name
+also masked, for lists).
 """
 
 from __future__ import annotations
@@ -15,11 +16,17 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from backend.claims import validation as v
 from backend.claims.numbers import next_case_number
-from backend.complaints.models import PURPOSE_VISIT_ADDRESS, PURPOSE_VISIT_PHONE, HomeVisit
+from backend.complaints.models import (
+    PURPOSE_VISIT_ADDRESS,
+    PURPOSE_VISIT_NAME,
+    PURPOSE_VISIT_PHONE,
+    HomeVisit,
+)
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
+from backend.security.masking import mask_name
 
 MAX_PAGE = 200
 
@@ -68,7 +75,8 @@ def request_home_visit(
             visit_no=next_case_number(session, prefix="SM", at=now),
             product_id=product.id,
             state=VisitState.REQUESTED.value,
-            name=clean_name,
+            name_enc=cipher.encrypt(clean_name, purpose=PURPOSE_VISIT_NAME),
+            name_masked=mask_name(clean_name) or "*",
             phone_enc=cipher.encrypt(clean_phone, purpose=PURPOSE_VISIT_PHONE),
             phone_bidx=cipher.blind_index(clean_phone, purpose=PURPOSE_VISIT_PHONE),
             address_enc=cipher.encrypt(clean_address, purpose=PURPOSE_VISIT_ADDRESS),

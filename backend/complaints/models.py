@@ -1,4 +1,9 @@
-"""Complaints (投诉) with their history and follow-up visit, and home-visit requests (上门服务)."""
+"""Complaints (投诉) with their history and follow-up visit, and home-visit requests (上门服务).
+
+Names, phones and addresses are stored only encrypted (``*_enc``, a FieldCipher purpose per column);
+names also have a masked copy in clear (``*_masked``, e.g. 张*明) for lists. Every ``*_enc`` column is
+listed in ``backend.security.rotation.ENCRYPTED_COLUMNS`` (key rotation).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db import Base, UTCDateTime, utcnow
 
 PURPOSE_COMPLAINT_PHONE = "complaints.contact_phone"
+PURPOSE_COMPLAINANT_NAME = "complaints.complainant_name"
+PURPOSE_VISIT_NAME = "home_visits.name"
 PURPOSE_VISIT_PHONE = "home_visits.phone"
 PURPOSE_VISIT_ADDRESS = "home_visits.address"
 
@@ -28,7 +35,9 @@ class Complaint(Base):
     category: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(24))
-    complainant_name: Mapped[str] = mapped_column(String(100))
+    # The name is NULL once the record is anonymised (retention job, D-05); the mask stays "***".
+    complainant_name_enc: Mapped[str | None] = mapped_column(Text)
+    complainant_name_masked: Mapped[str] = mapped_column(String(100))
     contact_phone_enc: Mapped[str] = mapped_column(Text)
     contact_phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
     openid: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -61,6 +70,7 @@ class Complaint(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
+
 class ComplaintEvent(Base):
     """One entry of a complaint's history."""
 
@@ -87,7 +97,8 @@ class HomeVisit(Base):
     product_id: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    name: Mapped[str] = mapped_column(String(100))
+    name_enc: Mapped[str | None] = mapped_column(Text)  # NULL once anonymised
+    name_masked: Mapped[str] = mapped_column(String(100))
     phone_enc: Mapped[str] = mapped_column(Text)
     phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
     address_enc: Mapped[str] = mapped_column(Text)
@@ -109,3 +120,4 @@ class HomeVisit(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+

@@ -21,11 +21,17 @@ from backend.calendar.service import WorkingCalendar, end_of_local_day, local_da
 from backend.claims import validation as v
 from backend.claims.models import Claim
 from backend.claims.numbers import next_case_number
-from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, Complaint, ComplaintEvent
+from backend.complaints.models import (
+    PURPOSE_COMPLAINANT_NAME,
+    PURPOSE_COMPLAINT_PHONE,
+    Complaint,
+    ComplaintEvent,
+)
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ServiceError
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
+from backend.security.masking import mask_name
 
 MAX_PAGE = 200
 
@@ -174,7 +180,8 @@ def file_complaint(
             category=cat,
             severity=sev,
             channel=chan,
-            complainant_name=name,
+            complainant_name_enc=cipher.encrypt(name, purpose=PURPOSE_COMPLAINANT_NAME),
+            complainant_name_masked=mask_name(name) or "*",
             contact_phone_enc=cipher.encrypt(phone, purpose=PURPOSE_COMPLAINT_PHONE),
             contact_phone_bidx=cipher.blind_index(phone, purpose=PURPOSE_COMPLAINT_PHONE),
             openid=openid,

@@ -5,8 +5,8 @@ product's service standard; Insurance Law Art. 87: ≥ 5 years for 1-year polici
 (``closed_at``; for a home visit, visited or cancelled). Until then they are FROZEN: read-only
 (``backend.claims.workflow.ensure_not_frozen``; a closed complaint has no transition left but its
 follow-up visit). After the period :func:`apply_retention` anonymises them: encrypted columns and
-blind indexes removed (NULL, or an encrypted empty string where the column cannot be NULL), names
-replaced by a mask, free text and openids cleared; the case number, type, dates, amounts and
+blind indexes removed (NULL, or an encrypted empty string where the column cannot be NULL), masked
+names replaced by ``***``, free text and openids cleared; the case number, type, dates, amounts and
 states stay for statistics. Each record gets a history event, an audit record and a row in
 ``anonymisations`` (the idempotency key): running twice changes nothing.
 """
@@ -77,12 +77,13 @@ def _register(session: Session, *, object_type: str, object_id: int, closed_at: 
 
 
 def _anonymise_claim(session: Session, claim: Claim, now: dt.datetime) -> None:
-    claim.insured_name = ANON_NAME
+    claim.insured_name_enc = None
+    claim.insured_name_masked = ANON_NAME
     claim.insured_id_enc = claim.insured_id_bidx = None
     claim.reporter_phone_enc = claim.reporter_phone_bidx = None
     claim.reporter_openid = None
     claim.roster_person_id = None
-    claim.bank_account_enc = claim.bank_holder_name = claim.beneficiary_name = None
+    claim.bank_account_enc = claim.bank_holder_name_enc = claim.beneficiary_name_enc = None
     claim.place = None
     claim.description = ANON_TEXT
     claim.idempotency_key = None  # derived from the openid in chat
@@ -103,7 +104,8 @@ def _anonymise_claim(session: Session, claim: Claim, now: dt.datetime) -> None:
 
 
 def _anonymise_complaint(session: Session, c: Complaint, cipher: FieldCipher, now: dt.datetime) -> None:
-    c.complainant_name = ANON_NAME
+    c.complainant_name_enc = None
+    c.complainant_name_masked = ANON_NAME
     c.contact_phone_enc = cipher.encrypt("", purpose=PURPOSE_COMPLAINT_PHONE)  # the column is NOT NULL
     c.contact_phone_bidx = ""
     c.openid = None
@@ -121,7 +123,8 @@ def _anonymise_complaint(session: Session, c: Complaint, cipher: FieldCipher, no
 
 def _anonymise_visit(session: Session, hv: HomeVisit, closed_at: dt.datetime, cipher: FieldCipher,
                      now: dt.datetime) -> None:
-    hv.name = ANON_NAME
+    hv.name_enc = None
+    hv.name_masked = ANON_NAME
     hv.phone_enc = cipher.encrypt("", purpose=PURPOSE_VISIT_PHONE)
     hv.phone_bidx = ""
     hv.address_enc = cipher.encrypt("", purpose=PURPOSE_VISIT_ADDRESS)

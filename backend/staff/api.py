@@ -19,7 +19,7 @@ from backend.staff import cases_api
 from backend.staff.auth import login, logout, timeouts_from
 from backend.staff.deps import ClientIp, CurrentStaff, Now, RowId, StaffPrincipal, require_roles
 from backend.staff.models import Role, StaffSession
-from backend.staff.reveal import reveal_field
+from backend.staff.reveal import reveal_outcome
 from backend.staff.schemas import (
     ExpiredPasswordChangeIn,
     LoginIn,
@@ -158,12 +158,15 @@ def staff_role(staff_id: RowId, body: RoleIn, admin: Admin, db: DbSession, now: 
 
 
 @router.post("/reveal")
-def reveal(body: RevealIn, staff: Revealer, db: DbSession, cipher: CipherDep, now: Now) -> dict[str, Any]:
-    """One private field in clear; needs a reason, written to the audit log."""
-    value = reveal_field(db, cipher=cipher, object_type=body.object_type, object_id=body.object_id,
+def reveal(body: RevealIn, staff: Revealer, db: DbSession, cipher: CipherDep, now: Now) -> Any:
+    """One private field in clear; needs a reason; every attempt, refused ones too, is audited."""
+    out = reveal_outcome(db, cipher=cipher, object_type=body.object_type, object_id=body.object_id,
                          field=body.field, reason=body.reason, actor=staff.username, ip=staff.ip, now=now)
+    if out.error is not None:  # answered without raising, so the refusal record is committed (A-04)
+        return JSONResponse(error_body(out.error.code, out.error.message, out.error.detail),
+                            status_code=out.error.status_code)
     return {"object_type": body.object_type, "object_id": body.object_id, "field": body.field,
-            "value": value}
+            "value": out.value}
 
 
 @router.get("/audit/verify")

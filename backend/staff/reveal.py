@@ -1,4 +1,10 @@
-"""Reveal one private field in clear, with a reason, written to the audit log (catalogue A-03/A-04)."""
+"""Reveal one private field in clear, with a reason, written to the audit log (catalogue A-03/A-04).
+
+Every attempt is audited (A-04), refused ones too: ``result`` is ``ok`` or ``refused: <code>``.
+:func:`reveal_outcome` never raises for a refusal and never commits: it returns the refusal, the way
+``backend.staff.auth.login`` does, and the API answers it as an error response without raising, so
+the request's transaction (with the refusal record) still commits.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,20 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
-from backend.claims.models import PURPOSE_BANK_ACCOUNT, PURPOSE_INSURED_ID, PURPOSE_REPORTER_PHONE, Claim
+from backend.claims.models import (
+    PURPOSE_BANK_ACCOUNT,
+    PURPOSE_BANK_HOLDER_NAME,
+    PURPOSE_BENEFICIARY_NAME,
+    PURPOSE_INSURED_ID,
+    PURPOSE_INSURED_NAME,
+    PURPOSE_REPORTER_PHONE,
+    Claim,
+)
 from backend.complaints.models import (
+    PURPOSE_COMPLAINANT_NAME,
     PURPOSE_COMPLAINT_PHONE,
     PURPOSE_VISIT_ADDRESS,
+    PURPOSE_VISIT_NAME,
     PURPOSE_VISIT_PHONE,
     Complaint,
     HomeVisit,
@@ -32,21 +48,24 @@ MIN_REASON_LENGTH = 4
 
 @dataclass(frozen=True)
 class Revealable:
-    """Where a field lives: the model, the column attribute, and its cipher purpose (None = clear)."""
+    """Where a field lives: the model, the encrypted column attribute, and its cipher purpose."""
 
     model: type[Base]
     attr: str
-    purpose: str | None
+    purpose: str
 
 
 REVEALABLE: dict[tuple[str, str], Revealable] = {
     ("claim", "insured_id_number"): Revealable(Claim, "insured_id_enc", PURPOSE_INSURED_ID),
-    ("claim", "insured_name"): Revealable(Claim, "insured_name", None),
+    ("claim", "insured_name"): Revealable(Claim, "insured_name_enc", PURPOSE_INSURED_NAME),
     ("claim", "reporter_phone"): Revealable(Claim, "reporter_phone_enc", PURPOSE_REPORTER_PHONE),
     ("claim", "bank_account"): Revealable(Claim, "bank_account_enc", PURPOSE_BANK_ACCOUNT),
-    ("complaint", "complainant_name"): Revealable(Complaint, "complainant_name", None),
+    ("claim", "bank_holder_name"): Revealable(Claim, "bank_holder_name_enc", PURPOSE_BANK_HOLDER_NAME),
+    ("claim", "beneficiary_name"): Revealable(Claim, "beneficiary_name_enc", PURPOSE_BENEFICIARY_NAME),
+    ("complaint", "complainant_name"): Revealable(Complaint, "complainant_name_enc",
+                                                  PURPOSE_COMPLAINANT_NAME),
     ("complaint", "contact_phone"): Revealable(Complaint, "contact_phone_enc", PURPOSE_COMPLAINT_PHONE),
-    ("home_visit", "name"): Revealable(HomeVisit, "name", None),
+    ("home_visit", "name"): Revealable(HomeVisit, "name_enc", PURPOSE_VISIT_NAME),
     ("home_visit", "phone"): Revealable(HomeVisit, "phone_enc", PURPOSE_VISIT_PHONE),
     ("home_visit", "address"): Revealable(HomeVisit, "address_enc", PURPOSE_VISIT_ADDRESS),
     ("roster_person", "id_number"): Revealable(RosterPerson, "id_number_enc", PURPOSE_ID_NUMBER),
@@ -56,13 +75,18 @@ REVEALABLE: dict[tuple[str, str], Revealable] = {
 }
 
 
-def reveal_field(
-    session: Session, *, cipher: FieldCipher, object_type: str, object_id: int, field: str, reason: str,
-    actor: str, ip: str | None = None, now: dt.datetime | None = None,
-) -> str | None:
-    """The clear value of one field; the reason (≥ 4 characters) goes into the audit record."""
-    now = now or utcnow()
-    why = (reason or "").strip()
+@dataclass(frozen=True)
+class RevealOutcome:
+    """``ok`` with the clear ``value`` (None when the field is empty), or the refusal ``error``."""
+
+    ok: bool
+    value: str | None = None
+    error: ServiceError | None = None
+
+
+def _check(session: Session, cipher: FieldCipher, object_type: str, object_id: int, field: str,
+           why: str) -> str | None:
+    """The clear value, or a ServiceError saying why it may not / cannot be shown."""
     if len(why) < MIN_REASON_LENGTH:
         raise ServiceError("reason_required", f"请写明查看原因（至少 {MIN_REASON_LENGTH} 个字）",
                            detail={"field": "reason"}, status_code=422)
@@ -73,15 +97,28 @@ def reveal_field(
     obj = session.get(spec.model, object_id)
     if obj is None:
         raise NotFound("not_found", "找不到这条记录")
-    stored = getattr(obj, spec.attr)
-    value: str | None
-    if stored is None or spec.purpose is None:
-        value = stored
-    else:
-        try:
-            value = cipher.decrypt(stored, purpose=spec.purpose)
-        except CryptoError:
-            raise ServiceError("cannot_decrypt", "这项数据无法解密，请联系管理员", status_code=500) from None
+    stored: str | None = getattr(obj, spec.attr)
+    if stored is None:
+        return None
+    try:
+        return cipher.decrypt(stored, purpose=spec.purpose)
+    except CryptoError:
+        raise ServiceError("cannot_decrypt", "这项数据无法解密，请联系管理员", status_code=500) from None
+
+
+def reveal_outcome(
+    session: Session, *, cipher: FieldCipher, object_type: str, object_id: int, field: str, reason: str,
+    actor: str, ip: str | None = None, now: dt.datetime | None = None,
+) -> RevealOutcome:
+    """Reveal one field; every attempt, allowed or refused, gets an audit record (flushed, not committed)."""
+    now = now or utcnow()
+    why = (reason or "").strip()
+    try:
+        value = _check(session, cipher, object_type, object_id, field, why)
+    except ServiceError as exc:
+        record_event(session, actor=actor, action="reveal", object_type=object_type, object_id=object_id,
+                     field=field, purpose=why or None, ip=ip, result=f"refused: {exc.code}", at=now)
+        return RevealOutcome(ok=False, error=exc)
     record_event(session, actor=actor, action="reveal", object_type=object_type, object_id=object_id,
                  field=field, purpose=why, ip=ip, at=now)
-    return value
+    return RevealOutcome(ok=True, value=value)

@@ -21,7 +21,7 @@ from backend.claims.models import (
 from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, PURPOSE_VISIT_PHONE, Complaint, HomeVisit
 from backend.conversations.turns import scrub_text
 from backend.security.crypto import CryptoError, FieldCipher
-from backend.security.masking import mask_bank_account, mask_id_number, mask_name, mask_phone
+from backend.security.masking import mask_bank_account, mask_id_number, mask_phone
 from backend.staff.models import StaffUser
 
 # --- requests ------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def claim_view(claim: Claim, *, cipher: FieldCipher, detail: bool = False,
     out: dict[str, Any] = {
         "id": claim.id, "case_no": claim.case_no, "product_id": claim.product_id,
         "claim_type": claim.claim_type, "state": claim.state, "version": claim.version,
-        "insured_name": mask_name(claim.insured_name),
+        "insured_name": claim.insured_name_masked,
         "insured_id_number": mask_id_number(_decrypt(cipher, claim.insured_id_enc, PURPOSE_INSURED_ID)),
         "reporter_relation": claim.reporter_relation,
         "reporter_phone": mask_phone(_decrypt(cipher, claim.reporter_phone_enc, PURPOSE_REPORTER_PHONE)),
@@ -189,7 +189,7 @@ def complaint_view(c: Complaint, *, cipher: FieldCipher, detail: bool = False,
     out: dict[str, Any] = {
         "id": c.id, "complaint_no": c.complaint_no, "state": c.state, "version": c.version,
         "category": c.category, "severity": c.severity, "channel": c.channel,
-        "complainant_name": mask_name(c.complainant_name),
+        "complainant_name": c.complainant_name_masked,
         "contact_phone": mask_phone(_decrypt(cipher, c.contact_phone_enc, PURPOSE_COMPLAINT_PHONE)),
         "related_case_no": c.related_case_no, "received_at": c.received_at,
         "acknowledged_at": c.acknowledged_at, "due_at": c.due_at, "due_kind": c.due_kind,
@@ -210,7 +210,7 @@ def home_visit_view(visit: HomeVisit, *, cipher: FieldCipher) -> dict[str, Any]:
     """A home-visit request; name and phone masked, the address only through reveal."""
     return {
         "id": visit.id, "visit_no": visit.visit_no, "state": visit.state, "version": visit.version,
-        "name": mask_name(visit.name),
+        "name": visit.name_masked,
         "phone": mask_phone(_decrypt(cipher, visit.phone_enc, PURPOSE_VISIT_PHONE)),
         "address": "（需查看请申请显示）", "purpose": _text(visit.purpose), "channel": visit.channel,
         "related_case_no": visit.related_case_no, "requested_at": visit.requested_at,

@@ -9,7 +9,7 @@ is shown before it matches: an unknown number and a mismatch get the same neutra
 from __future__ import annotations
 
 from backend.claims.models import Claim
-from backend.claims.service import claim_for_enquiry, find_claims_by_id_number, get_claim
+from backend.claims.service import claim_for_enquiry, find_claims_by_id_number, get_claim, insured_name_of
 from backend.errors import ServiceError
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from bot.dialogue.base import Flow, Outcome
@@ -128,7 +128,7 @@ class ClaimProgressFlow(Flow):
             claims = find_claims_by_id_number(turn.session, cipher=cipher, id_number=number)
         except (InvalidIdNumber, ServiceError):
             claims = []
-        matching = [c for c in claims if c.insured_name == name]
+        matching = [c for c in claims if insured_name_of(c, cipher=turn.engine.runtime.cipher) == name]
         if not matching:
             self._not_found(turn)
             return

@@ -165,7 +165,7 @@ def test_a03_claims_masked_and_reveal_audited(client: TestClient, db: Session, r
     assert short.status_code == 422 and short.json()["error"]["code"] == "reason_required"
     r = client.post("/staff/api/reveal", json=dict(req, reason="核对理赔申请人身份"), headers=officer)
     assert r.status_code == 200 and r.json()["value"] == id_number
-    rec = db.scalars(select(AuditRecord).where(AuditRecord.action == "reveal",
+    rec = db.scalars(select(AuditRecord).where(AuditRecord.action == "reveal", AuditRecord.result == "ok",
                                                AuditRecord.object_id == str(claim_id))).one()
     assert rec.field == "insured_id_number" and rec.purpose == "核对理赔申请人身份"
 

@@ -7,7 +7,12 @@ from sqlalchemy.orm import Session
 
 from backend.claims import attachments as att
 from backend.claims import service as svc
-from backend.claims.models import PURPOSE_BANK_ACCOUNT, Claim
+from backend.claims.models import (
+    PURPOSE_BANK_ACCOUNT,
+    PURPOSE_BANK_HOLDER_NAME,
+    PURPOSE_BENEFICIARY_NAME,
+    Claim,
+)
 from backend.errors import Conflict, NotFound, ServiceError
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
@@ -34,13 +39,15 @@ def test_d03_holder_not_insured_is_accepted_but_flagged_for_an_officer(
 ) -> None:
     c = claim(db, cipher, catalog)
     bank(db, cipher, c, holder_name="王大明")
-    assert c.bank_name_mismatch is True and c.bank_holder_name == "王大明"
+    assert c.bank_name_mismatch is True and c.bank_holder_name_enc is not None
+    assert cipher.decrypt(c.bank_holder_name_enc, purpose=PURPOSE_BANK_HOLDER_NAME) == "王大明"
     assert cipher.decrypt(c.bank_account_enc or "", purpose=PURPOSE_BANK_ACCOUNT) == CARD  # accepted
     [(kind, reason)] = flags(db, c)
     assert kind == "flag" and reason is not None and "bank_name_mismatch" in reason
     # the beneficiary (e.g. the heir in a death claim) is a valid holder: the flag clears
     bank(db, cipher, c, holder_name="王 大明", beneficiary_name="王大明")
-    assert c.bank_name_mismatch is False
+    assert c.bank_name_mismatch is False and c.beneficiary_name_enc is not None
+    assert cipher.decrypt(c.beneficiary_name_enc, purpose=PURPOSE_BENEFICIARY_NAME) == "王大明"
     assert [k for k, _ in flags(db, c)] == ["flag", "flag_cleared"]
 
 

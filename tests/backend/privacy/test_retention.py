@@ -14,6 +14,7 @@ from backend.calendar.service import WorkingCalendar
 from backend.claims import service as svc
 from backend.claims.attachments import attach_media
 from backend.claims.models import Claim, ClaimAttachment
+from backend.complaints import home_visits
 from backend.complaints import service as complaints
 from backend.complaints.models import Complaint
 from backend.errors import Conflict
@@ -106,8 +107,10 @@ def test_d05_retention_anonymises_after_the_period_keeps_statistics_and_is_idemp
     db.expire_all()
     row = row_of(db, "claims", claim.id)
     for column in ("insured_id_enc", "insured_id_bidx", "reporter_phone_enc", "reporter_phone_bidx",
-                   "bank_account_enc", "bank_holder_name", "reporter_openid", "place"):
+                   "bank_account_enc", "bank_holder_name_enc", "beneficiary_name_enc", "insured_name_enc",
+                   "reporter_openid", "place"):
         assert row[column] is None, column
+    assert row["insured_name_masked"] == "***"
     dump = " ".join(str(v) for v in row.values())
     for secret in (ID, "13800138000", "陈阿婆", "6222021234567890"):
         assert secret not in dump
@@ -123,6 +126,7 @@ def test_d05_retention_anonymises_after_the_period_keeps_statistics_and_is_idemp
     assert "王大明" not in cdump and "13912345678" not in cdump and crow["openid"] is None
     assert crow["complaint_no"] == complaint.complaint_no and crow["state"] == "closed"
     assert crow["contact_phone_bidx"] == ""
+    assert crow["complainant_name_enc"] is None and crow["complainant_name_masked"] == "***"
     # the open claim is untouched
     assert still_open.insured_id_enc is not None and still_open.anonymised_at is None
     audits = db.scalars(select(AuditRecord).where(AuditRecord.action == "anonymise")).all()
@@ -148,3 +152,19 @@ def test_d05_retention_job_is_registered_daily() -> None:
 def test_d05_add_years_handles_29_february() -> None:
     leap = dt.datetime(2028, 2, 29, 12, tzinfo=dt.UTC)
     assert add_years(leap, 5) == dt.datetime(2033, 2, 28, 12, tzinfo=dt.UTC)
+
+
+def test_d05_home_visit_anonymised_removes_the_encrypted_name(
+    db: Session, cipher: FieldCipher, catalog: ProductCatalog
+) -> None:
+    visit = home_visits.request_home_visit(db, cipher=cipher, catalog=catalog, name="郑美玲",
+                                           phone="15812349876", address="潮南区峡山街道广场路12号",
+                                           purpose="交材料", channel="phone", actor="staff:1", now=NOW)
+    assert visit.name_masked == "郑*玲" and visit.name_enc is not None
+    home_visits.cancel_home_visit(db, visit_id=visit.id, actor="staff:1", reason="不需要了", now=NOW)
+    years = catalog.get().service_standards.records_retention_years
+    apply_retention(db, cipher=cipher, catalog=catalog, now=add_years(NOW, years) + dt.timedelta(days=1))
+    db.expire_all()
+    row = row_of(db, "home_visits", visit.id)
+    assert row["name_enc"] is None and row["name_masked"] == "***"
+    assert "郑美玲" not in " ".join(str(v) for v in row.values())
