@@ -81,3 +81,21 @@ def test_concurrent_start_ups_migrate_once(fresh_engine: Engine) -> None:
         t.join()
     assert errors == []
     assert _diff(fresh_engine) == []
+
+
+def test_a04_migrated_audit_log_refuses_update_and_delete(fresh_engine: Engine) -> None:
+    """The triggers that make the audit log append-only come with the migrations, not only create_all."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from backend.audit.service import record_event
+    from backend.db import make_sessionmaker, session_scope
+
+    upgrade_to_head(fresh_engine)
+    with session_scope(make_sessionmaker(fresh_engine)) as s:
+        record_event(s, actor="test", action="login")
+    for statement in ("UPDATE audit_records SET actor = 'mallory'", "DELETE FROM audit_records"):
+        with pytest.raises(DBAPIError, match="append-only"), fresh_engine.begin() as conn:
+            conn.execute(text(statement))
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT actor FROM audit_records")).scalar_one() == "test"
