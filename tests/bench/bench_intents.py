@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 MESSAGES = ["我妈昨天在家跋倒了", "钱呢", "住院一天给多少钱", "我要投诉你们办事太慢了", "转人工", "你好",
-            "我爸70岁有没有这个保险", "理赔要准备什么材料", "我换手机号了 新号码是13812345678", "今天天气怎么样",
-            "阿嬷在厝跋倒 脚骨断了 欲报案", "我的理赔到哪一步了", "能上门办吗 我腿脚不方便", "不是", "好的谢谢"]
+            "我爸70岁有没有这个保险", "理赔要准备什么材料", "我换手机号了 新号码是13812345678",
+            "今天天气怎么样", "阿嬷在厝跋倒 脚骨断了 欲报案", "我的理赔到哪一步了", "能上门办吗 我腿脚不方便",
+            "不是", "好的谢谢"]
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -66,7 +67,8 @@ def main() -> None:
     import psutil
 
     rss = psutil.Process(os.getpid()).memory_info().rss / 2**20
-    print(f"messages: {len(MESSAGES)} × 100 × 5 repetitions, mean length {statistics.mean(map(len, MESSAGES)):.1f} chars")
+    mean_len = statistics.mean(map(len, MESSAGES))
+    print(f"messages: {len(MESSAGES)} × 100 × 5 repetitions, mean length {mean_len:.1f} chars")
     print(f"end-to-end predict: p50 {p50:.1f} µs  p99 {p99:.1f} µs")
     print(f"bare jieba.lcut:    p50 {c50:.1f} µs  p99 {c99:.1f} µs")
     print(f"ratio to jieba.lcut: p50 {p50 / c50:.2f}×  p99 {p99 / c99:.2f}×")
@@ -82,8 +84,8 @@ def alternatives(nlu: object) -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.naive_bayes import MultinomialNB
 
-    from intents.train import Featurizer, MIN_DF, INTENT_C, _matrix, _vocab, load_training
     from intents.model import default_data_dir
+    from intents.train import INTENT_C, MIN_DF, Featurizer, _matrix, _vocab, load_training
 
     ddir = default_data_dir()
     fz = Featurizer(ddir)
@@ -101,7 +103,7 @@ def alternatives(nlu: object) -> None:
         for name, clf in (("logreg (chosen)", LogisticRegression(C=INTENT_C, max_iter=5000)),
                           ("naive Bayes", MultinomialNB(alpha=0.1))):
             clf.fit(xtr, ytr)
-            res[name] += [p == labels[i] for p, i in zip(clf.predict(xte), te)]
+            res[name] += [p == labels[i] for p, i in zip(clf.predict(xte), te, strict=True)]
     for name, oks in res.items():
         print(f"5-fold CV accuracy, {name}: {sum(oks) / len(oks):.4f}")
     vocab = _vocab(rows, MIN_DF)
@@ -118,7 +120,8 @@ def alternatives(nlu: object) -> None:
             t = time.perf_counter_ns()
             sk_predict(m)
             lat.append((time.perf_counter_ns() - t) / 1000)
-    print(f"sklearn predict_proba at inference (same features): p50 {pct(lat, 0.5):.0f} µs  p99 {pct(lat, 0.99):.0f} µs")
+    print(f"sklearn predict_proba at inference (same features): p50 {pct(lat, 0.5):.0f} µs  "
+          f"p99 {pct(lat, 0.99):.0f} µs")
 
 
 if __name__ == "__main__":
