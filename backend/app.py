@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from backend.errors import install_error_handlers
+from backend.logs import quiet_noisy_loggers
 from backend.runtime import Runtime, StartupError, build_runtime
 from config.settings import Settings, get_settings
 
@@ -23,6 +24,7 @@ def create_app(
     """The app; its lifespan opens the runtime (database, Redis, keys, products) and closes it."""
     settings = settings or get_settings()
     factory = runtime_factory or build_runtime
+    quiet_noisy_loggers()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

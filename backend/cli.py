@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Callable, Sequence
 
+from backend.logs import configure_logging
 from backend.runtime import Runtime, StartupError, build_runtime
 from config.settings import get_settings
 
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, build the runtime (migrating), run the command; clear messages, no tracebacks."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "plain", None):

@@ -164,12 +164,14 @@ def client(runtime: Runtime, settings: Settings) -> Iterator[TestClient]:
 # --- D-02: a canary over every log record of the whole suite -----------------------------------
 import logging  # noqa: E402
 
+from backend.logs import quiet_noisy_loggers  # noqa: E402
 from tests.support.pii import PiiCanary  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def d02_no_private_data_in_logs() -> Iterator[None]:
     """Fails any test during which a log record carried an ID number, a phone or a bank card."""
+    quiet_noisy_loggers()  # as in production: SQL parameters and request URLs are never logged
     canary = PiiCanary()
     root = logging.getLogger()
     old_level = root.level

@@ -44,3 +44,16 @@ def test_d02_hex_digests_are_not_phones() -> None:
     assert find_pii("hash=ab13812345678cd token=f6222021234567890128e") == []
     assert find_pii("call 13812345678, card 6222021234567890128.") == [
         ("phone", "13812345678"), ("card", "6222021234567890128")]
+
+
+def test_d02_sql_parameters_never_logged_even_with_root_at_info(engine, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    """A root logger at INFO (what `python -m backend` sets) must not make SQLAlchemy print parameters."""
+    from sqlalchemy import text
+
+    from backend.logs import configure_logging
+
+    configure_logging(logging.INFO)
+    with caplog.at_level(logging.INFO), engine.connect() as conn:
+        conn.execute(text("SELECT :phone"), {"phone": "13812345678"})
+    assert "13812345678" not in caplog.text
+    assert not logging.getLogger("sqlalchemy.engine.Engine").isEnabledFor(logging.INFO)
