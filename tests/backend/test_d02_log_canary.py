@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.support.pii import PiiCanary, find_pii
 
@@ -46,7 +47,9 @@ def test_d02_hex_digests_are_not_phones() -> None:
         ("phone", "13812345678"), ("card", "6222021234567890128")]
 
 
-def test_d02_sql_parameters_never_logged_even_with_root_at_info(engine, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_d02_sql_parameters_never_logged_even_with_root_at_info(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     """A root logger at INFO (what `python -m backend` sets) must not make SQLAlchemy print parameters."""
     from sqlalchemy import text
 
