@@ -24,6 +24,7 @@ from backend.claims.workflow import ensure_not_frozen, record_claim_event
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ServiceError
 from backend.privacy.service import check_claim_consent
+from backend.security.crypto import FieldCipher
 
 
 class AttachmentStatus(StrEnum):
@@ -37,6 +38,7 @@ class AttachmentStatus(StrEnum):
 def attach_media(
     session: Session,
     *,
+    cipher: FieldCipher,
     claim_id: int,
     channel: str,
     actor: str,
@@ -85,7 +87,8 @@ def attach_media(
         if again is None or again.claim_id != claim.id:
             raise
         return again
-    record_claim_event(session, claim, kind="attachment", actor=who, at=now, reason="收到材料文件")
+    record_claim_event(session, claim, cipher=cipher, kind="attachment", actor=who, at=now,
+                       reason="收到材料文件")
     return row
 
 

@@ -39,6 +39,7 @@ _MATERIAL_STATES = (ClaimState.REPORTED, ClaimState.MATERIALS_PENDING, ClaimStat
 def mark_material(
     session: Session,
     *,
+    cipher: FieldCipher,
     claim_id: int,
     material_id: str,
     received: bool,
@@ -70,6 +71,7 @@ def mark_material(
     record_claim_event(
         session,
         claim,
+        cipher=cipher,
         kind="material",
         actor=who,
         at=now,
@@ -82,6 +84,7 @@ def mark_material(
             apply_transition(
                 session,
                 claim,
+                cipher=cipher,
                 calendar=cal,
                 to_state=ClaimState.MATERIALS_PENDING,
                 actor=who,
@@ -91,6 +94,7 @@ def mark_material(
         apply_transition(
             session,
             claim,
+            cipher=cipher,
             calendar=cal,
             to_state=ClaimState.UNDER_REVIEW,
             actor=who,
@@ -101,6 +105,7 @@ def mark_material(
         apply_transition(
             session,
             claim,
+            cipher=cipher,
             calendar=cal,
             to_state=ClaimState.MATERIALS_PENDING,
             actor=who,
@@ -173,12 +178,13 @@ def set_bank_account(
     claim.bank_name_mismatch = not matches
     claim.updated_at = now
     flush_claim(session, claim)
-    record_claim_event(session, claim, kind="bank_account", actor=who, at=now, reason="更新收款银行卡")
+    record_claim_event(session, claim, cipher=cipher, kind="bank_account", actor=who, at=now,
+                       reason="更新收款银行卡")
     if not matches:
         why = "没有填写持卡人姓名" if holder is None else "持卡人不是被保险人或受益人"
-        record_claim_event(session, claim, kind="flag", actor=who, at=now,
+        record_claim_event(session, claim, cipher=cipher, kind="flag", actor=who, at=now,
                            reason=f"bank_name_mismatch：{why}，请人工核对")
     elif was_flagged:
-        record_claim_event(session, claim, kind="flag_cleared", actor=who, at=now,
+        record_claim_event(session, claim, cipher=cipher, kind="flag_cleared", actor=who, at=now,
                            reason="bank_name_mismatch：持卡人姓名已核对一致")
     return claim

@@ -3,13 +3,17 @@
 Private data (names, ID number, phone, bank account) is stored only encrypted (``*_enc``, FieldCipher
 with a purpose per column) plus an HMAC blind index (``*_bidx``) where lookups are needed. The
 insured's name also has a masked copy in clear (``insured_name_masked``, e.g. 张*明) for lists.
+Free text (place, hospital, description, complex reason, event reasons) is encrypted too (catalogue
+D-01, C-01: people type phone and ID numbers and health details into it; hospital and injury are health
+information): ``FREE_TEXT`` maps each field to its column and purpose, read and written only through
+``backend.privacy.freetext`` (``free_text`` / ``set_free_text``).
 Every ``*_enc`` column is listed in ``backend.security.rotation.ENCRYPTED_COLUMNS`` (key rotation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -23,6 +27,11 @@ PURPOSE_BANK_ACCOUNT = "claims.bank_account"
 PURPOSE_INSURED_NAME = "claims.insured_name"
 PURPOSE_BANK_HOLDER_NAME = "claims.bank_holder_name"
 PURPOSE_BENEFICIARY_NAME = "claims.beneficiary_name"
+PURPOSE_PLACE = "claims.place"
+PURPOSE_HOSPITAL = "claims.hospital"
+PURPOSE_DESCRIPTION = "claims.description"
+PURPOSE_COMPLEX_REASON = "claims.complex_reason"
+PURPOSE_EVENT_REASON = "claim_events.reason"
 
 
 class CaseCounter(Base):
@@ -66,9 +75,10 @@ class Claim(Base):
 
     accident_date: Mapped[dt.date] = mapped_column(Date)
     accident_type: Mapped[str] = mapped_column(String(64))
-    place: Mapped[str | None] = mapped_column(String(200))
-    hospital: Mapped[str | None] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text)
+    # Free text, encrypted (FREE_TEXT): clear lengths are checked before encryption.
+    place_enc: Mapped[str | None] = mapped_column(Text)
+    hospital_enc: Mapped[str | None] = mapped_column(Text)
+    description_enc: Mapped[str] = mapped_column(Text)
     bank_account_enc: Mapped[str | None] = mapped_column(Text)
     # D-03: the account holder's name must be the insured's or the beneficiary's, else it is flagged
     # for an officer (accepted, not rejected).
@@ -77,7 +87,7 @@ class Claim(Base):
     bank_name_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
 
     is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
-    complex_reason: Mapped[str | None] = mapped_column(Text)
+    complex_reason_enc: Mapped[str | None] = mapped_column(Text)
 
     # Money in integer fen (分): exact.
     claimed_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
@@ -116,6 +126,12 @@ class Claim(Base):
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
+    FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {
+        "place": ("place_enc", PURPOSE_PLACE),
+        "hospital": ("hospital_enc", PURPOSE_HOSPITAL),
+        "description": ("description_enc", PURPOSE_DESCRIPTION),
+        "complex_reason": ("complex_reason_enc", PURPOSE_COMPLEX_REASON),
+    }
 
 
 class ClaimEvent(Base):
@@ -134,7 +150,9 @@ class ClaimEvent(Base):
     # anonymised
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str | None] = mapped_column(String(24))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason_enc: Mapped[str | None] = mapped_column(Text)  # encrypted free text (FREE_TEXT)
+
+    FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {"reason": ("reason_enc", PURPOSE_EVENT_REASON)}
 
 
 class ClaimMaterial(Base):

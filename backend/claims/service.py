@@ -45,6 +45,7 @@ from backend.claims.states import ClaimState
 from backend.claims.workflow import ensure_not_frozen, record_claim_event, set_complex, transition_claim
 from backend.db import utcnow
 from backend.errors import Conflict, ServiceError
+from backend.privacy.freetext import free_text, sealed_fields
 from backend.privacy.service import ensure_consent
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_PAGE",
     "claim_for_enquiry",
     "claim_history",
+    "claim_text",
     "ensure_not_frozen",
     "find_claims_by_id_number",
     "get_claim",
@@ -109,6 +111,8 @@ def report_claim(
             reporter_relation, field="reporter_relation", label="与被保险人的关系", max_len=32
         ),
         "accident_type": v.required_text(accident_type, field="accident_type", label="意外类型", max_len=64),
+    }
+    free = {  # encrypted at rest (D-01, C-01): checked in clear first
         "description": v.required_text(description, field="description", label="事情经过", max_len=2000),
         "place": v.text(place, field="place", label="出事地点", max_len=200, required=False),
         "hospital": v.text(hospital, field="hospital", label="医院", max_len=200, required=False),
@@ -149,6 +153,7 @@ def report_claim(
                 idempotency_key=key,
                 is_complex=False,
                 **fields,
+                **sealed_fields(Claim, free, cipher=cipher),
             )
             claim.materials = [
                 ClaimMaterial(material_id=m.id, label=m.label, received=False)
@@ -157,7 +162,8 @@ def report_claim(
             refresh_deadline(claim, calendar)
             session.add(claim)
             session.flush()
-            record_claim_event(session, claim, kind="reported", actor=who, to_state=claim.state, at=now)
+            record_claim_event(session, claim, cipher=cipher, kind="reported", actor=who,
+                               to_state=claim.state, at=now)
     except IntegrityError:
         if key is None:
             raise
@@ -166,6 +172,11 @@ def report_claim(
             raise
         return _same_report(existing, id_bidx=id_bidx, product_id=product.id, claim_type=claim_type)
     return claim
+
+
+def claim_text(claim: Claim, field: str, *, cipher: FieldCipher) -> str | None:
+    """The clear text of a claim's free-text field (place, hospital, description, complex_reason)."""
+    return free_text(claim, field, cipher=cipher)
 
 
 def _same_report(claim: Claim, *, id_bidx: str, product_id: str, claim_type: str) -> Claim:

@@ -28,6 +28,8 @@ from backend.claims.states import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, ServiceError
+from backend.privacy.freetext import seal, set_free_text
+from backend.security.crypto import FieldCipher
 
 
 def ensure_not_frozen(claim: Claim) -> None:
@@ -64,6 +66,7 @@ def record_claim_event(
     session: Session,
     claim: Claim,
     *,
+    cipher: FieldCipher,
     kind: str,
     actor: str,
     at: dt.datetime,
@@ -71,6 +74,7 @@ def record_claim_event(
     to_state: str | None = None,
     reason: str | None = None,
 ) -> ClaimEvent:
+    """Add one history entry; its reason (free text) is stored encrypted."""
     event = ClaimEvent(
         claim_id=claim.id,
         claim_version=claim.version,
@@ -79,7 +83,7 @@ def record_claim_event(
         kind=kind,
         from_state=from_state,
         to_state=to_state,
-        reason=reason,
+        reason_enc=seal(reason, cipher=cipher, purpose=ClaimEvent.FREE_TEXT["reason"][1]),
     )
     session.add(event)
     session.flush()
@@ -90,6 +94,7 @@ def apply_transition(
     session: Session,
     claim: Claim,
     *,
+    cipher: FieldCipher,
     calendar: WorkingCalendar,
     to_state: str,
     actor: str,
@@ -147,6 +152,7 @@ def apply_transition(
     record_claim_event(
         session,
         claim,
+        cipher=cipher,
         kind="transition",
         actor=actor,
         at=now,
@@ -160,6 +166,7 @@ def apply_transition(
 def transition_claim(
     session: Session,
     *,
+    cipher: FieldCipher,
     calendar: WorkingCalendar,
     claim_id: int,
     to_state: str,
@@ -176,6 +183,7 @@ def transition_claim(
     return apply_transition(
         session,
         claim,
+        cipher=cipher,
         calendar=calendar,
         to_state=to_state,
         actor=v.actor(actor),
@@ -188,6 +196,7 @@ def transition_claim(
 def set_complex(
     session: Session,
     *,
+    cipher: FieldCipher,
     calendar: WorkingCalendar,
     claim_id: int,
     complex: bool,
@@ -208,11 +217,11 @@ def set_complex(
     if claim.is_complex == complex:
         return claim
     claim.is_complex = complex
-    claim.complex_reason = why if complex else None
+    set_free_text(claim, "complex_reason", why if complex else None, cipher=cipher)
     claim.updated_at = now
     refresh_deadline(claim, calendar)
     flush_claim(session, claim)
     kind = "complex_set" if complex else "complex_unset"
-    record_claim_event(session, claim, kind=kind, actor=who, at=now, reason=why)
+    record_claim_event(session, claim, cipher=cipher, kind=kind, actor=who, at=now, reason=why)
     return claim
 

@@ -24,6 +24,7 @@ from backend.complaints.models import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound
+from backend.privacy.freetext import free_text, sealed_fields, set_free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
 from backend.security.masking import mask_name
@@ -82,7 +83,7 @@ def request_home_visit(
             address_enc=cipher.encrypt(clean_address, purpose=PURPOSE_VISIT_ADDRESS),
             openid=openid,
             channel=chan,
-            purpose=clean_purpose,
+            **sealed_fields(HomeVisit, {"purpose": clean_purpose}, cipher=cipher),
             related_case_no=case_no.upper() if case_no else None,
             requested_at=now,
             updated_at=now,
@@ -126,41 +127,56 @@ def _move(session: Session, visit: HomeVisit, allowed_from: tuple[VisitState, ..
         raise Conflict("version_conflict", "这条申请刚被别人改过，请刷新后再操作") from None
 
 
+def visit_text(visit: HomeVisit, field: str, *, cipher: FieldCipher) -> str | None:
+    """The clear text of a visit's free-text field (purpose, note)."""
+    return free_text(visit, field, cipher=cipher)
+
+
+def _set_note(visit: HomeVisit, note: str | None, cipher: FieldCipher) -> None:
+    """A new staff note replaces the old one; no note keeps it."""
+    if note is not None:
+        set_free_text(visit, "note", note, cipher=cipher)
+
+
 def mark_contacted(
-    session: Session, *, visit_id: int, actor: str, note: str | None = None, now: dt.datetime | None = None
+    session: Session, *, cipher: FieldCipher, visit_id: int, actor: str, note: str | None = None,
+    now: dt.datetime | None = None,
 ) -> HomeVisit:
     """The customer was contacted (phone call) about the visit."""
     now = now or utcnow()
     who = v.actor(actor)
     visit = get_home_visit(session, visit_id=visit_id)
     visit.contacted_at, visit.contacted_by, visit.updated_at = now, who, now
-    visit.note = v.text(note, field="note", label="备注", max_len=1000, required=False) or visit.note
+    _set_note(visit, v.text(note, field="note", label="备注", max_len=1000, required=False), cipher)
     _move(session, visit, (VisitState.REQUESTED,), VisitState.CONTACTED)
     return visit
 
 
 def mark_visited(
-    session: Session, *, visit_id: int, actor: str, note: str | None = None, now: dt.datetime | None = None
+    session: Session, *, cipher: FieldCipher, visit_id: int, actor: str, note: str | None = None,
+    now: dt.datetime | None = None,
 ) -> HomeVisit:
     """The visit took place."""
     now = now or utcnow()
     who = v.actor(actor)
     visit = get_home_visit(session, visit_id=visit_id)
     visit.visited_at, visit.visited_by, visit.updated_at = now, who, now
-    visit.note = v.text(note, field="note", label="备注", max_len=1000, required=False) or visit.note
+    _set_note(visit, v.text(note, field="note", label="备注", max_len=1000, required=False), cipher)
     _move(session, visit, (VisitState.CONTACTED,), VisitState.VISITED)
     return visit
 
 
 def cancel_home_visit(
-    session: Session, *, visit_id: int, actor: str, reason: str, now: dt.datetime | None = None
+    session: Session, *, cipher: FieldCipher, visit_id: int, actor: str, reason: str,
+    now: dt.datetime | None = None,
 ) -> HomeVisit:
     """Cancel an open request (with a reason)."""
     now = now or utcnow()
     who = v.actor(actor)
     why = v.required_text(reason, field="reason", label="取消原因", max_len=1000)
     visit = get_home_visit(session, visit_id=visit_id)
-    visit.cancelled_at, visit.cancelled_by, visit.note, visit.updated_at = now, who, why, now
+    visit.cancelled_at, visit.cancelled_by, visit.updated_at = now, who, now
+    _set_note(visit, why, cipher)
     _move(session, visit, (VisitState.REQUESTED, VisitState.CONTACTED), VisitState.CANCELLED)
     return visit
 

@@ -2,13 +2,16 @@
 
 Names, phones and addresses are stored only encrypted (``*_enc``, a FieldCipher purpose per column);
 names also have a masked copy in clear (``*_masked``, e.g. 张*明) for lists. Every ``*_enc`` column is
-listed in ``backend.security.rotation.ENCRYPTED_COLUMNS`` (key rotation).
+listed in ``backend.security.rotation.ENCRYPTED_COLUMNS`` (key rotation). Free text (complaint content,
+answer, follow-up result, event reasons, a visit's purpose and staff note) is encrypted too (catalogue
+D-01, C-01): ``FREE_TEXT`` maps each field to its column and purpose, read and written only through
+``backend.privacy.freetext`` (``free_text`` / ``set_free_text``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,6 +23,12 @@ PURPOSE_COMPLAINANT_NAME = "complaints.complainant_name"
 PURPOSE_VISIT_NAME = "home_visits.name"
 PURPOSE_VISIT_PHONE = "home_visits.phone"
 PURPOSE_VISIT_ADDRESS = "home_visits.address"
+PURPOSE_COMPLAINT_CONTENT = "complaints.content"
+PURPOSE_COMPLAINT_RESPONSE = "complaints.response"
+PURPOSE_FOLLOWUP_RESULT = "complaints.followup_result"
+PURPOSE_COMPLAINT_EVENT_REASON = "complaint_events.reason"
+PURPOSE_VISIT_PURPOSE = "home_visits.purpose"
+PURPOSE_VISIT_NOTE = "home_visits.note"
 
 
 class Complaint(Base):
@@ -42,8 +51,8 @@ class Complaint(Base):
     contact_phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
     openid: Mapped[str | None] = mapped_column(String(64), index=True)
     related_case_no: Mapped[str | None] = mapped_column(String(16), index=True)
-    content: Mapped[str] = mapped_column(Text)
-    response: Mapped[str | None] = mapped_column(Text)
+    content_enc: Mapped[str] = mapped_column(Text)
+    response_enc: Mapped[str | None] = mapped_column(Text)
     standards: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -64,11 +73,16 @@ class Complaint(Base):
 
     followup_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     followup_by: Mapped[str | None] = mapped_column(String(100))
-    followup_result: Mapped[str | None] = mapped_column(Text)
+    followup_result_enc: Mapped[str | None] = mapped_column(Text)
     followup_satisfied: Mapped[bool | None] = mapped_column(Boolean)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
+    FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {
+        "content": ("content_enc", PURPOSE_COMPLAINT_CONTENT),
+        "response": ("response_enc", PURPOSE_COMPLAINT_RESPONSE),
+        "followup_result": ("followup_result_enc", PURPOSE_FOLLOWUP_RESULT),
+    }
 
 
 class ComplaintEvent(Base):
@@ -84,7 +98,10 @@ class ComplaintEvent(Base):
     kind: Mapped[str] = mapped_column(String(24))  # filed, acknowledged, transition, followup
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str | None] = mapped_column(String(24))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason_enc: Mapped[str | None] = mapped_column(Text)  # encrypted free text (FREE_TEXT)
+
+    FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {
+        "reason": ("reason_enc", PURPOSE_COMPLAINT_EVENT_REASON)}
 
 
 class HomeVisit(Base):
@@ -104,7 +121,7 @@ class HomeVisit(Base):
     address_enc: Mapped[str] = mapped_column(Text)
     openid: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(24))
-    purpose: Mapped[str] = mapped_column(Text)
+    purpose_enc: Mapped[str] = mapped_column(Text)
     related_case_no: Mapped[str | None] = mapped_column(String(16))
 
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -117,7 +134,12 @@ class HomeVisit(Base):
     visited_by: Mapped[str | None] = mapped_column(String(100))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(100))
-    note: Mapped[str | None] = mapped_column(Text)
+    note_enc: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {
+        "purpose": ("purpose_enc", PURPOSE_VISIT_PURPOSE),
+        "note": ("note_enc", PURPOSE_VISIT_NOTE),
+    }
 

@@ -29,6 +29,7 @@ from backend.complaints.models import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ServiceError
+from backend.privacy.freetext import free_text, seal, sealed_fields, set_free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
 from backend.security.masking import mask_name
@@ -95,6 +96,7 @@ def _record(
     session: Session,
     c: Complaint,
     *,
+    cipher: FieldCipher,
     kind: str,
     actor: str,
     at: dt.datetime,
@@ -111,7 +113,7 @@ def _record(
             kind=kind,
             from_state=from_state,
             to_state=to_state,
-            reason=reason,
+            reason_enc=seal(reason, cipher=cipher, purpose=ComplaintEvent.FREE_TEXT["reason"][1]),
         )
     )
     session.flush()
@@ -186,7 +188,7 @@ def file_complaint(
             contact_phone_bidx=cipher.blind_index(phone, purpose=PURPOSE_COMPLAINT_PHONE),
             openid=openid,
             related_case_no=case_no,
-            content=body,
+            **sealed_fields(Complaint, {"content": body}, cipher=cipher),
             standards=standards,
             received_at=now,
             updated_at=now,
@@ -199,7 +201,7 @@ def file_complaint(
         _refresh_due(c)
         session.add(c)
         session.flush()
-        _record(session, c, kind="filed", actor=who, at=now, to_state=c.state)
+        _record(session, c, cipher=cipher, kind="filed", actor=who, at=now, to_state=c.state)
     return c
 
 
@@ -231,6 +233,7 @@ def _check_version(c: Complaint, expected_version: int | None) -> None:
 def acknowledge_complaint(
     session: Session,
     *,
+    cipher: FieldCipher,
     complaint_id: int,
     actor: str,
     note: str | None = None,
@@ -246,13 +249,14 @@ def acknowledge_complaint(
     _refresh_due(c)
     _flush(session)
     why = v.text(note, field="note", label="备注", max_len=1000, required=False)
-    _record(session, c, kind="acknowledged", actor=who, at=now, reason=why)
+    _record(session, c, cipher=cipher, kind="acknowledged", actor=who, at=now, reason=why)
     return c
 
 
 def transition_complaint(
     session: Session,
     *,
+    cipher: FieldCipher,
     complaint_id: int,
     to_state: str,
     actor: str,
@@ -276,7 +280,8 @@ def transition_complaint(
         )
     why = v.text(reason, field="reason", label="原因", max_len=1000, required=False)
     if target is _S.RESPONDED:
-        c.response = v.required_text(response, field="response", label="给投诉人的答复", max_len=4000)
+        answer = v.required_text(response, field="response", label="给投诉人的答复", max_len=4000)
+        set_free_text(c, "response", answer, cipher=cipher)
         c.responded_at = now
     if current is _S.RESPONDED and target is _S.INVESTIGATING:
         if why is None:
@@ -292,6 +297,7 @@ def transition_complaint(
     _record(
         session,
         c,
+        cipher=cipher,
         kind="transition",
         actor=who,
         at=now,
@@ -305,6 +311,7 @@ def transition_complaint(
 def record_followup(
     session: Session,
     *,
+    cipher: FieldCipher,
     complaint_id: int,
     actor: str,
     result: str,
@@ -320,11 +327,17 @@ def record_followup(
         raise Conflict("complaint_not_closed", "投诉结案后才能回访", detail={"state": c.state})
     if c.followup_at is not None:
         raise Conflict("followup_exists", "这条投诉已经回访过了")
-    c.followup_at, c.followup_by, c.followup_result, c.followup_satisfied = now, who, text, satisfied
+    c.followup_at, c.followup_by, c.followup_satisfied = now, who, satisfied
+    set_free_text(c, "followup_result", text, cipher=cipher)
     c.updated_at = now
     _flush(session)
-    _record(session, c, kind="followup", actor=who, at=now, reason=text)
+    _record(session, c, cipher=cipher, kind="followup", actor=who, at=now, reason=text)
     return c
+
+
+def complaint_text(c: Complaint, field: str, *, cipher: FieldCipher) -> str | None:
+    """The clear text of a complaint's free-text field (content, response, followup_result)."""
+    return free_text(c, field, cipher=cipher)
 
 
 def list_complaints(

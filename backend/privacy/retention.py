@@ -6,7 +6,9 @@ product's service standard; Insurance Law Art. 87: ≥ 5 years for 1-year polici
 (``backend.claims.workflow.ensure_not_frozen``; a closed complaint has no transition left but its
 follow-up visit). After the period :func:`apply_retention` anonymises them: encrypted columns and
 blind indexes removed (NULL, or an encrypted empty string where the column cannot be NULL), masked
-names replaced by ``***``, free text and openids cleared; the case number, type, dates, amounts and
+names replaced by ``***``, free text (encrypted too: place, hospital, description, complaint texts,
+every history reason, a visit's purpose and note) and openids cleared — a NOT NULL text becomes the
+encrypted ``（已匿名化）``; the case number, type, dates, amounts and
 states stay for statistics. Each record gets a history event, an audit record and a row in
 ``anonymisations`` (the idempotency key): running twice changes nothing.
 """
@@ -31,6 +33,7 @@ from backend.complaints.models import (
     HomeVisit,
 )
 from backend.errors import NotFound
+from backend.privacy.freetext import seal, set_free_text
 from backend.privacy.models import Anonymisation
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
@@ -41,6 +44,7 @@ ACTOR = "system:retention"
 ANON_NAME = "***"
 ANON_TEXT = "（已匿名化）"
 ANON_CUSTOMER = "customer:anonymised"
+ANON_EVENT_REASON = "保存期满，已删除个人信息"
 
 
 @dataclass
@@ -76,7 +80,7 @@ def _register(session: Session, *, object_type: str, object_id: int, closed_at: 
                  purpose="保存期满，删除个人信息", at=now)
 
 
-def _anonymise_claim(session: Session, claim: Claim, now: dt.datetime) -> None:
+def _anonymise_claim(session: Session, claim: Claim, cipher: FieldCipher, now: dt.datetime) -> None:
     claim.insured_name_enc = None
     claim.insured_name_masked = ANON_NAME
     claim.insured_id_enc = claim.insured_id_bidx = None
@@ -84,23 +88,29 @@ def _anonymise_claim(session: Session, claim: Claim, now: dt.datetime) -> None:
     claim.reporter_openid = None
     claim.roster_person_id = None
     claim.bank_account_enc = claim.bank_holder_name_enc = claim.beneficiary_name_enc = None
-    claim.place = None
-    claim.description = ANON_TEXT
+    for field in ("place", "hospital", "complex_reason"):
+        set_free_text(claim, field, None, cipher=cipher)
+    set_free_text(claim, "description", ANON_TEXT, cipher=cipher)
     claim.idempotency_key = None  # derived from the openid in chat
-    if claim.complex_reason:
-        claim.complex_reason = ANON_TEXT
     claim.anonymised_at = now
     customer_events = select(ClaimEvent).where(ClaimEvent.claim_id == claim.id,
                                                ClaimEvent.actor.like("customer:%"))
     for event in session.scalars(customer_events).all():
         event.actor = ANON_CUSTOMER
+    for event in session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id)).all():
+        event.reason_enc = None  # staff and customers type names and numbers into reasons
     for att in session.scalars(select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id)).all():
         att.media_id = att.storage_key = None
     session.flush()
     session.add(ClaimEvent(claim_id=claim.id, claim_version=claim.version, at=now, actor=ACTOR,
-                           kind="anonymised", reason="保存期满，已删除个人信息"))
+                           kind="anonymised", reason_enc=_reason(ClaimEvent, cipher)))
     assert claim.closed_at is not None
     _register(session, object_type="claim", object_id=claim.id, closed_at=claim.closed_at, now=now)
+
+
+def _reason(event: type[ClaimEvent | ComplaintEvent], cipher: FieldCipher) -> str | None:
+    """The anonymisation event's reason, encrypted like every history reason."""
+    return seal(ANON_EVENT_REASON, cipher=cipher, purpose=event.FREE_TEXT["reason"][1])
 
 
 def _anonymise_complaint(session: Session, c: Complaint, cipher: FieldCipher, now: dt.datetime) -> None:
@@ -109,14 +119,14 @@ def _anonymise_complaint(session: Session, c: Complaint, cipher: FieldCipher, no
     c.contact_phone_enc = cipher.encrypt("", purpose=PURPOSE_COMPLAINT_PHONE)  # the column is NOT NULL
     c.contact_phone_bidx = ""
     c.openid = None
-    c.content = ANON_TEXT
-    if c.response:
-        c.response = ANON_TEXT
-    if c.followup_result:
-        c.followup_result = ANON_TEXT
+    set_free_text(c, "content", ANON_TEXT, cipher=cipher)
+    set_free_text(c, "response", None, cipher=cipher)
+    set_free_text(c, "followup_result", None, cipher=cipher)
+    for event in session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)).all():
+        event.reason_enc = None
     session.flush()
     session.add(ComplaintEvent(complaint_id=c.id, complaint_version=c.version, at=now, actor=ACTOR,
-                               kind="anonymised", reason="保存期满，已删除个人信息"))
+                               kind="anonymised", reason_enc=_reason(ComplaintEvent, cipher)))
     assert c.closed_at is not None
     _register(session, object_type="complaint", object_id=c.id, closed_at=c.closed_at, now=now)
 
@@ -129,8 +139,8 @@ def _anonymise_visit(session: Session, hv: HomeVisit, closed_at: dt.datetime, ci
     hv.phone_bidx = ""
     hv.address_enc = cipher.encrypt("", purpose=PURPOSE_VISIT_ADDRESS)
     hv.openid = None
-    hv.purpose = ANON_TEXT
-    hv.note = None
+    set_free_text(hv, "purpose", ANON_TEXT, cipher=cipher)
+    set_free_text(hv, "note", None, cipher=cipher)
     session.flush()
     _register(session, object_type="home_visit", object_id=hv.id, closed_at=closed_at, now=now)
 
@@ -150,7 +160,7 @@ def apply_retention(session: Session, *, cipher: FieldCipher, catalog: ProductCa
     for claim in claims:
         assert claim.closed_at is not None
         if result.anonymised["claim"] < limit and _expired(catalog, claim.product_id, claim.closed_at, now):
-            _anonymise_claim(session, claim, now)
+            _anonymise_claim(session, claim, cipher, now)
             result.anonymised["claim"] += 1
         else:
             result.frozen["claim"] += 1

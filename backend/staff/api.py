@@ -6,6 +6,7 @@ counter and the audit record are committed with the request.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -41,6 +42,7 @@ from backend.staff.service import (
     verify_password,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/staff/api", tags=["staff"])
 
 Admin = Annotated[StaffPrincipal, Depends(require_roles(Role.ADMIN))]
@@ -59,7 +61,10 @@ def auth_login(body: LoginIn, db: DbSession, runtime: RuntimeDep, ip: ClientIp, 
                 totp_code=body.totp_code, limits=timeouts_from(runtime.settings.auth),
                 policy=policy_from(runtime.settings.auth), ip=ip, now=now)
     if not out.ok or out.token is None or out.staff is None or out.session is None:
+        # For monitoring (brute force shows up here too); never the username or what was typed.
+        log.warning("staff login refused: %s from %s", out.code, ip)
         return _login_failure(out.code, out.message)
+    log.info("staff login: staff id %s from %s", out.staff.id, ip)
     return {
         "token": out.token, "token_type": "bearer", "expires_at": out.session.expires_at,
         "idle_timeout_s": runtime.settings.auth.idle_timeout_s,

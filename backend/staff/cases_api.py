@@ -118,7 +118,7 @@ def claims_get(claim_id: RowId, staff: Reader, db: DbSession, cipher: CipherDep,
 def claims_transition(claim_id: RowId, body: TransitionIn, staff: ClaimWriter, db: DbSession,
                       cipher: CipherDep, calendar: Calendar, now: Now) -> dict[str, Any]:
     """Move a claim (409 on a stale ``expected_version`` or an invalid transition)."""
-    claims.transition_claim(db, calendar=calendar, claim_id=claim_id, to_state=body.to_state,
+    claims.transition_claim(db, cipher=cipher, calendar=calendar, claim_id=claim_id, to_state=body.to_state,
                             actor=staff.username, reason=body.reason,
                             expected_version=body.expected_version,
                             approved_amount_fen=body.approved_amount_fen, now=now)
@@ -129,8 +129,8 @@ def claims_transition(claim_id: RowId, body: TransitionIn, staff: ClaimWriter, d
 def claims_material(claim_id: RowId, material_id: MaterialId, body: MaterialIn, staff: ClaimWriter,
                     db: DbSession, cipher: CipherDep, calendar: Calendar, now: Now) -> dict[str, Any]:
     """Mark one checklist item received (or missing again)."""
-    claims.mark_material(db, claim_id=claim_id, material_id=material_id, received=body.received,
-                         actor=staff.username, now=now, calendar=calendar)
+    claims.mark_material(db, cipher=cipher, claim_id=claim_id, material_id=material_id,
+                         received=body.received, actor=staff.username, now=now, calendar=calendar)
     return _claim_detail(db, staff, cipher, claim_id, now, purpose="after_material")
 
 
@@ -138,7 +138,7 @@ def claims_material(claim_id: RowId, material_id: MaterialId, body: MaterialIn, 
 def claims_complex(claim_id: RowId, body: ComplexIn, staff: ClaimWriter, db: DbSession, cipher: CipherDep,
                    calendar: Calendar, now: Now) -> dict[str, Any]:
     """Set or clear the complex-case flag (with a reason)."""
-    claims.set_complex(db, calendar=calendar, claim_id=claim_id, complex=body.complex,
+    claims.set_complex(db, cipher=cipher, calendar=calendar, claim_id=claim_id, complex=body.complex,
                        actor=staff.username, reason=body.reason, now=now,
                        expected_version=body.expected_version)
     return _claim_detail(db, staff, cipher, claim_id, now, purpose="after_complex")
@@ -180,7 +180,7 @@ def complaints_get(complaint_id: RowId, staff: Reader, db: DbSession, cipher: Ci
 def complaints_transition(complaint_id: RowId, body: ComplaintTransitionIn, staff: ServiceWriter,
                           db: DbSession, cipher: CipherDep, now: Now) -> dict[str, Any]:
     """Move a complaint along 受理 → 调查 → 反馈 → 结案."""
-    complaints.transition_complaint(db, complaint_id=complaint_id, to_state=body.to_state,
+    complaints.transition_complaint(db, cipher=cipher, complaint_id=complaint_id, to_state=body.to_state,
                                     actor=staff.username, reason=body.reason, response=body.response,
                                     expected_version=body.expected_version, now=now)
     return _complaint_detail(db, staff, cipher, complaint_id, now, purpose="after_transition")
@@ -190,8 +190,8 @@ def complaints_transition(complaint_id: RowId, body: ComplaintTransitionIn, staf
 def complaints_ack(complaint_id: RowId, body: NoteIn, staff: ServiceWriter, db: DbSession, cipher: CipherDep,
                    now: Now) -> dict[str, Any]:
     """Record that the complainant was told the complaint is being handled."""
-    complaints.acknowledge_complaint(db, complaint_id=complaint_id, actor=staff.username, note=body.note,
-                                     now=now)
+    complaints.acknowledge_complaint(db, cipher=cipher, complaint_id=complaint_id, actor=staff.username,
+                                     note=body.note, now=now)
     return _complaint_detail(db, staff, cipher, complaint_id, now, purpose="after_ack")
 
 
@@ -199,8 +199,8 @@ def complaints_ack(complaint_id: RowId, body: NoteIn, staff: ServiceWriter, db: 
 def complaints_followup(complaint_id: RowId, body: FollowupIn, staff: ServiceWriter, db: DbSession,
                         cipher: CipherDep, now: Now) -> dict[str, Any]:
     """Record the follow-up visit (回访) of a closed complaint."""
-    complaints.record_followup(db, complaint_id=complaint_id, actor=staff.username, result=body.result,
-                               satisfied=body.satisfied, now=now)
+    complaints.record_followup(db, cipher=cipher, complaint_id=complaint_id, actor=staff.username,
+                               result=body.result, satisfied=body.satisfied, now=now)
     return _complaint_detail(db, staff, cipher, complaint_id, now, purpose="after_followup")
 
 
@@ -230,7 +230,7 @@ def _visit_done(db: Session, staff: StaffPrincipal, cipher: Any, visit_id: int, 
 def home_visits_contacted(visit_id: RowId, body: NoteIn, staff: ServiceWriter, db: DbSession,
                           cipher: CipherDep, now: Now) -> dict[str, Any]:
     """The customer was called about the visit."""
-    visits.mark_contacted(db, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
+    visits.mark_contacted(db, cipher=cipher, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
     return _visit_done(db, staff, cipher, visit_id, now)  # type: ignore[no-any-return]
 
 
@@ -238,7 +238,7 @@ def home_visits_contacted(visit_id: RowId, body: NoteIn, staff: ServiceWriter, d
 def home_visits_visited(visit_id: RowId, body: NoteIn, staff: ServiceWriter, db: DbSession,
                         cipher: CipherDep, now: Now) -> dict[str, Any]:
     """The visit took place."""
-    visits.mark_visited(db, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
+    visits.mark_visited(db, cipher=cipher, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
     return _visit_done(db, staff, cipher, visit_id, now)  # type: ignore[no-any-return]
 
 
@@ -246,7 +246,8 @@ def home_visits_visited(visit_id: RowId, body: NoteIn, staff: ServiceWriter, db:
 def home_visits_cancel(visit_id: RowId, body: CancelIn, staff: ServiceWriter, db: DbSession,
                        cipher: CipherDep, now: Now) -> dict[str, Any]:
     """Cancel an open request (with a reason)."""
-    visits.cancel_home_visit(db, visit_id=visit_id, actor=staff.username, reason=body.reason, now=now)
+    visits.cancel_home_visit(db, cipher=cipher, visit_id=visit_id, actor=staff.username, reason=body.reason,
+                             now=now)
     return _visit_done(db, staff, cipher, visit_id, now)  # type: ignore[no-any-return]
 
 

@@ -22,6 +22,7 @@ from backend.claims.models import (
     PURPOSE_INSURED_NAME,
     PURPOSE_REPORTER_PHONE,
     Claim,
+    ClaimEvent,
 )
 from backend.complaints.models import (
     PURPOSE_COMPLAINANT_NAME,
@@ -30,6 +31,7 @@ from backend.complaints.models import (
     PURPOSE_VISIT_NAME,
     PURPOSE_VISIT_PHONE,
     Complaint,
+    ComplaintEvent,
     HomeVisit,
 )
 from backend.db import Base, utcnow
@@ -72,6 +74,13 @@ REVEALABLE: dict[tuple[str, str], Revealable] = {
     ("roster_person", "name"): Revealable(RosterPerson, "name_enc", PURPOSE_NAME),
     ("roster_person", "phone"): Revealable(RosterPerson, "phone_enc", PURPOSE_PHONE),
     ("roster_person", "address"): Revealable(RosterPerson, "address_enc", PURPOSE_ADDRESS),
+    # Free text (D-01, C-01): shown masked; the clear text (numbers, health details) only here.
+    **{
+        (object_type, field): Revealable(model, attr, purpose)
+        for object_type, model in (("claim", Claim), ("claim_event", ClaimEvent), ("complaint", Complaint),
+                                   ("complaint_event", ComplaintEvent), ("home_visit", HomeVisit))
+        for field, (attr, purpose) in model.FREE_TEXT.items()
+    },
 }
 
 

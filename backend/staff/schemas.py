@@ -20,6 +20,7 @@ from backend.claims.models import (
 )
 from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, PURPOSE_VISIT_PHONE, Complaint, HomeVisit
 from backend.conversations.turns import scrub_text
+from backend.privacy.freetext import HasFreeText, free_text
 from backend.security.crypto import CryptoError, FieldCipher
 from backend.security.masking import mask_bank_account, mask_id_number, mask_phone
 from backend.staff.models import StaffUser
@@ -122,15 +123,20 @@ def _decrypt(cipher: FieldCipher, token: str | None, purpose: str) -> str | None
         return "(无法解密)"
 
 
-def _text(value: str | None) -> str | None:
-    """Free text as shown to staff: any ID, phone or card number written into it is masked too."""
+def _text(obj: HasFreeText, field: str, cipher: FieldCipher) -> str | None:
+    """Free text (stored encrypted) as shown to staff: any ID, phone or card number in it is masked;
+    the clear text only through reveal."""
+    try:
+        value = free_text(obj, field, cipher=cipher)
+    except CryptoError:
+        return "(无法解密)"
     return scrub_text(value) if value else value
 
 
-def _history(events: list[Any] | None) -> list[dict[str, Any]]:
+def _history(events: list[Any] | None, cipher: FieldCipher) -> list[dict[str, Any]]:
     return [
-        {"at": e.at, "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
-         "to_state": e.to_state, "reason": _text(e.reason)}
+        {"id": e.id, "at": e.at, "actor": e.actor, "kind": e.kind, "from_state": e.from_state,
+         "to_state": e.to_state, "reason": _text(e, "reason", cipher)}
         for e in (events or [])
     ]
 
@@ -165,10 +171,10 @@ def claim_view(claim: Claim, *, cipher: FieldCipher, detail: bool = False,
     }
     if detail:
         out.update({
-            "place": _text(claim.place), "hospital": _text(claim.hospital),
-            "description": _text(claim.description),
+            "place": _text(claim, "place", cipher), "hospital": _text(claim, "hospital", cipher),
+            "description": _text(claim, "description", cipher),
             "bank_account": mask_bank_account(_decrypt(cipher, claim.bank_account_enc, PURPOSE_BANK_ACCOUNT)),
-            "complex_reason": _text(claim.complex_reason),
+            "complex_reason": _text(claim, "complex_reason", cipher),
             "claimed_amount_fen": claim.claimed_amount_fen,
             "approved_amount_fen": claim.approved_amount_fen, "paid_amount_fen": claim.paid_amount_fen,
             "acknowledged_at": claim.acknowledged_at, "review_started_at": claim.review_started_at,
@@ -178,7 +184,7 @@ def claim_view(claim: Claim, *, cipher: FieldCipher, detail: bool = False,
                  "marked_by": m.marked_by, "marked_at": m.marked_at}
                 for m in claim.materials
             ],
-            "history": _history(history),
+            "history": _history(history, cipher),
         })
     return out
 
@@ -199,9 +205,10 @@ def complaint_view(c: Complaint, *, cipher: FieldCipher, detail: bool = False,
     }
     if detail:
         out.update({
-            "content": _text(c.content), "response": _text(c.response), "responded_at": c.responded_at,
-            "followup_result": _text(c.followup_result), "followup_satisfied": c.followup_satisfied,
-            "history": _history(history),
+            "content": _text(c, "content", cipher), "response": _text(c, "response", cipher),
+            "responded_at": c.responded_at, "followup_result": _text(c, "followup_result", cipher),
+            "followup_satisfied": c.followup_satisfied,
+            "history": _history(history, cipher),
         })
     return out
 
@@ -212,9 +219,10 @@ def home_visit_view(visit: HomeVisit, *, cipher: FieldCipher) -> dict[str, Any]:
         "id": visit.id, "visit_no": visit.visit_no, "state": visit.state, "version": visit.version,
         "name": visit.name_masked,
         "phone": mask_phone(_decrypt(cipher, visit.phone_enc, PURPOSE_VISIT_PHONE)),
-        "address": "（需查看请申请显示）", "purpose": _text(visit.purpose), "channel": visit.channel,
+        "address": "（需查看请申请显示）", "purpose": _text(visit, "purpose", cipher),
+        "channel": visit.channel,
         "related_case_no": visit.related_case_no, "requested_at": visit.requested_at,
         "contact_due_at": visit.contact_due_at, "visit_due_at": visit.visit_due_at,
         "contacted_at": visit.contacted_at, "visited_at": visit.visited_at,
-        "cancelled_at": visit.cancelled_at, "note": _text(visit.note),
+        "cancelled_at": visit.cancelled_at, "note": _text(visit, "note", cipher),
     }

@@ -119,8 +119,9 @@ class AttachFlow(Flow):
             for entry in turn.state.pending_media:
                 if "attachment_id" in entry or not entry.get("media_id"):
                     continue
-                row = attach_media(turn.session, claim_id=claim.id, channel=msg.channel,
-                                   media_id=entry["media_id"], actor=f"bot:{msg.channel}", now=turn.now)
+                row = attach_media(turn.session, cipher=turn.engine.runtime.cipher, claim_id=claim.id,
+                                   channel=msg.channel, media_id=entry["media_id"],
+                                   actor=f"bot:{msg.channel}", now=turn.now)
                 entry.clear()
                 entry["attachment_id"] = str(row.id)
         except ServiceError as exc:
@@ -206,9 +207,9 @@ class AttachFlow(Flow):
             if entry.get("attachment_id"):
                 assign_material(turn.session, attachment_id=int(entry["attachment_id"]),
                                 material_id=material_id)
-            claim = mark_material(turn.session, claim_id=int(ref["id"]), material_id=material_id,
-                                  received=True, actor=f"bot:{turn.message.channel}", now=turn.now,
-                                  calendar=turn.engine.calendar)
+            claim = mark_material(turn.session, cipher=turn.engine.runtime.cipher, claim_id=int(ref["id"]),
+                                  material_id=material_id, received=True, actor=f"bot:{turn.message.channel}",
+                                  now=turn.now, calendar=turn.engine.calendar)
         except ServiceError as exc:
             turn.say("cr_failed", reason=exc.message + "。")
             turn.state.pending_media = []

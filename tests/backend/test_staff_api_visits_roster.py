@@ -100,7 +100,8 @@ def test_a02_home_visit_contacted_visited(client: TestClient, db: Session, runti
     again = client.post(f"{base}/contacted", json={"note": "再次联系"}, headers=staff("supervisor"))
     assert_error(again, 409, "invalid_transition")
     db.refresh(visit)
-    assert visit.contacted_by == staff.username("agent") and "再次联系" not in (visit.note or "")
+    note = hv.visit_text(visit, "note", cipher=runtime.cipher) or ""
+    assert visit.contacted_by == staff.username("agent") and "再次联系" not in note and "已约好" in note
     done = assert_ok(client.post(f"{base}/visited", json={}, headers=staff("claims_officer")))
     assert done["state"] == "visited" and done["visited_at"] is not None
     assert_error(client.post(f"{base}/cancel", json={"reason": "客户不需要了"}, headers=agent), 409,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-21 22:37:07.892577
+Create Date: 2026-11-21 23:04:50.643076
 """
 
 from __future__ import annotations
@@ -100,15 +100,15 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=24), nullable=False),
     sa.Column('accident_date', sa.Date(), nullable=False),
     sa.Column('accident_type', sa.String(length=64), nullable=False),
-    sa.Column('place', sa.String(length=200), nullable=True),
-    sa.Column('hospital', sa.String(length=200), nullable=True),
-    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('place_enc', sa.Text(), nullable=True),
+    sa.Column('hospital_enc', sa.Text(), nullable=True),
+    sa.Column('description_enc', sa.Text(), nullable=False),
     sa.Column('bank_account_enc', sa.Text(), nullable=True),
     sa.Column('bank_holder_name_enc', sa.Text(), nullable=True),
     sa.Column('beneficiary_name_enc', sa.Text(), nullable=True),
     sa.Column('bank_name_mismatch', sa.Boolean(), nullable=False),
     sa.Column('is_complex', sa.Boolean(), nullable=False),
-    sa.Column('complex_reason', sa.Text(), nullable=True),
+    sa.Column('complex_reason_enc', sa.Text(), nullable=True),
     sa.Column('claimed_amount_fen', sa.BigInteger(), nullable=True),
     sa.Column('approved_amount_fen', sa.BigInteger(), nullable=True),
     sa.Column('paid_amount_fen', sa.BigInteger(), nullable=True),
@@ -157,8 +157,8 @@ def upgrade() -> None:
     sa.Column('contact_phone_bidx', sa.String(length=64), nullable=False),
     sa.Column('openid', sa.String(length=64), nullable=True),
     sa.Column('related_case_no', sa.String(length=16), nullable=True),
-    sa.Column('content', sa.Text(), nullable=False),
-    sa.Column('response', sa.Text(), nullable=True),
+    sa.Column('content_enc', sa.Text(), nullable=False),
+    sa.Column('response_enc', sa.Text(), nullable=True),
     sa.Column('standards', sa.JSON(), nullable=False),
     sa.Column('received_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
@@ -175,7 +175,7 @@ def upgrade() -> None:
     sa.Column('due_kind', sa.String(length=16), nullable=True),
     sa.Column('followup_at', backend.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('followup_by', sa.String(length=100), nullable=True),
-    sa.Column('followup_result', sa.Text(), nullable=True),
+    sa.Column('followup_result_enc', sa.Text(), nullable=True),
     sa.Column('followup_satisfied', sa.Boolean(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints')),
     sa.UniqueConstraint('complaint_no', name=op.f('uq_complaints_complaint_no'))
@@ -239,7 +239,7 @@ def upgrade() -> None:
     sa.Column('address_enc', sa.Text(), nullable=False),
     sa.Column('openid', sa.String(length=64), nullable=True),
     sa.Column('channel', sa.String(length=24), nullable=False),
-    sa.Column('purpose', sa.Text(), nullable=False),
+    sa.Column('purpose_enc', sa.Text(), nullable=False),
     sa.Column('related_case_no', sa.String(length=16), nullable=True),
     sa.Column('requested_at', backend.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', backend.db.UTCDateTime(timezone=True), nullable=False),
@@ -251,7 +251,7 @@ def upgrade() -> None:
     sa.Column('visited_by', sa.String(length=100), nullable=True),
     sa.Column('cancelled_at', backend.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancelled_by', sa.String(length=100), nullable=True),
-    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('note_enc', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_home_visits')),
     sa.UniqueConstraint('visit_no', name=op.f('uq_home_visits_visit_no'))
     )
@@ -368,7 +368,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('from_state', sa.String(length=24), nullable=True),
     sa.Column('to_state', sa.String(length=24), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('reason_enc', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['claim_id'], ['claims.id'], name=op.f('fk_claim_events_claim_id_claims')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_claim_events'))
     )
@@ -399,7 +399,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('from_state', sa.String(length=24), nullable=True),
     sa.Column('to_state', sa.String(length=24), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('reason_enc', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_complaint_events_complaint_id_complaints')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_events'))
     )

@@ -14,6 +14,7 @@ from backend.claims.models import (
     Claim,
 )
 from backend.errors import Conflict, NotFound, ServiceError
+from backend.privacy.freetext import free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
 from tests.backend.claims.support import NOW, calendar, report_kwargs
@@ -30,8 +31,9 @@ def bank(db: Session, cipher: FieldCipher, c: Claim, number: str = CARD, **kw: s
                                 now=NOW, **kw)
 
 
-def flags(db: Session, c: Claim) -> list[tuple[str, str | None]]:
-    return [(e.kind, e.reason) for e in svc.claim_history(db, claim_id=c.id) if e.kind.startswith("flag")]
+def flags(db: Session, c: Claim, cipher: FieldCipher) -> list[tuple[str, str | None]]:
+    return [(e.kind, free_text(e, "reason", cipher=cipher)) for e in svc.claim_history(db, claim_id=c.id)
+            if e.kind.startswith("flag")]
 
 
 def test_d03_holder_not_insured_is_accepted_but_flagged_for_an_officer(
@@ -42,13 +44,13 @@ def test_d03_holder_not_insured_is_accepted_but_flagged_for_an_officer(
     assert c.bank_name_mismatch is True and c.bank_holder_name_enc is not None
     assert cipher.decrypt(c.bank_holder_name_enc, purpose=PURPOSE_BANK_HOLDER_NAME) == "王大明"
     assert cipher.decrypt(c.bank_account_enc or "", purpose=PURPOSE_BANK_ACCOUNT) == CARD  # accepted
-    [(kind, reason)] = flags(db, c)
+    [(kind, reason)] = flags(db, c, cipher)
     assert kind == "flag" and reason is not None and "bank_name_mismatch" in reason
     # the beneficiary (e.g. the heir in a death claim) is a valid holder: the flag clears
     bank(db, cipher, c, holder_name="王 大明", beneficiary_name="王大明")
     assert c.bank_name_mismatch is False and c.beneficiary_name_enc is not None
     assert cipher.decrypt(c.beneficiary_name_enc, purpose=PURPOSE_BENEFICIARY_NAME) == "王大明"
-    assert [k for k, _ in flags(db, c)] == ["flag", "flag_cleared"]
+    assert [k for k, _ in flags(db, c, cipher)] == ["flag", "flag_cleared"]
 
 
 def test_d03_insured_holder_is_not_flagged_and_missing_holder_is(
@@ -56,10 +58,10 @@ def test_d03_insured_holder_is_not_flagged_and_missing_holder_is(
 ) -> None:
     c = claim(db, cipher, catalog)
     bank(db, cipher, c, holder_name="陈阿婆")
-    assert c.bank_name_mismatch is False and flags(db, c) == []
+    assert c.bank_name_mismatch is False and flags(db, c, cipher) == []
     other = claim(db, cipher, catalog)
     bank(db, cipher, other)  # no holder name given: cannot be checked, so an officer looks
-    assert other.bank_name_mismatch is True and "没有填写持卡人姓名" in (flags(db, other)[0][1] or "")
+    assert other.bank_name_mismatch is True and "没有填写持卡人姓名" in (flags(db, other, cipher)[0][1] or "")
 
 
 @pytest.mark.parametrize("number", ["6222 0212 3456", "6222-0212-3456-7890-123", "6222021234567891"])
@@ -89,13 +91,15 @@ def test_w16_attachments_recorded_once_fetched_or_expired(
     db: Session, cipher: FieldCipher, catalog: ProductCatalog
 ) -> None:
     c = claim(db, cipher, catalog)
-    first = att.attach_media(db, claim_id=c.id, channel="official_account", media_id="MEDIA-A",
+    first = att.attach_media(db, cipher=cipher, claim_id=c.id, channel="official_account", media_id="MEDIA-A",
                              actor="staff:2", now=NOW)
-    again = att.attach_media(db, claim_id=c.id, channel="official_account", media_id="MEDIA-A",
+    again = att.attach_media(db, cipher=cipher, claim_id=c.id, channel="official_account", media_id="MEDIA-A",
                              actor="staff:2", now=NOW)  # redelivered: one row
-    second = att.attach_media(db, claim_id=c.id, channel="official_account", media_id="MEDIA-B",
+    second = att.attach_media(db, cipher=cipher,
+                              claim_id=c.id, channel="official_account", media_id="MEDIA-B",
                               actor="staff:2", material_id="medical_record", now=NOW)
-    upload = att.attach_media(db, claim_id=c.id, channel="mini_program", storage_key="k/abc.jpg",
+    upload = att.attach_media(db, cipher=cipher,
+                              claim_id=c.id, channel="mini_program", storage_key="k/abc.jpg",
                               actor="staff:2", now=NOW)
     assert again.id == first.id
     assert [a.status for a in att.list_attachments(db, claim_id=c.id)] == ["pending_fetch", "pending_fetch",
@@ -112,8 +116,9 @@ def test_w16_attachments_recorded_once_fetched_or_expired(
         att.assign_material(db, attachment_id=first.id, material_id="death_certificate")
     other = claim(db, cipher, catalog)
     with pytest.raises(Conflict):
-        att.attach_media(db, claim_id=other.id, channel="official_account", media_id="MEDIA-A",
+        att.attach_media(db, cipher=cipher, claim_id=other.id, channel="official_account", media_id="MEDIA-A",
                          actor="staff:2", now=NOW)
     with pytest.raises(ServiceError):
-        att.attach_media(db, claim_id=c.id, channel="official_account", actor="staff:2", now=NOW)
+        att.attach_media(db, cipher=cipher,
+                         claim_id=c.id, channel="official_account", actor="staff:2", now=NOW)
     assert len(att.list_attachments(db, claim_id=c.id)) == 3

@@ -16,6 +16,7 @@ from backend.claims.models import CaseCounter, Claim, ClaimEvent, ClaimMaterial
 from backend.claims.numbers import format_case_number, is_valid_case_number
 from backend.claims.states import TRANSITIONS, ClaimState
 from backend.errors import Conflict, NotFound, ServiceError
+from backend.privacy.freetext import free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
 from tests.backend.claims.support import HOLIDAYS_2027, NOW, calendar, make_id, report_kwargs
@@ -34,10 +35,11 @@ def counts(db: Session) -> tuple[int, ...]:
     )
 
 
-def complete_materials(db: Session, claim: Claim, actor: str = "staff:1") -> None:
+def complete_materials(db: Session, cipher: FieldCipher, claim: Claim, actor: str = "staff:1") -> None:
     for m in list(claim.materials):
         svc.mark_material(
             db,
+            cipher=cipher,
             claim_id=claim.id,
             material_id=m.material_id,
             received=True,
@@ -59,7 +61,9 @@ PATH = {
 }
 
 
-def move(db: Session, claim: Claim, to: ClaimState, *, amount: int | None = None) -> Claim:
+def move(
+    db: Session, cipher: FieldCipher, claim: Claim, to: ClaimState, *, amount: int | None = None
+) -> Claim:
     if to is S.UNDER_REVIEW:
         for m in claim.materials:
             m.received = True
@@ -67,6 +71,7 @@ def move(db: Session, claim: Claim, to: ClaimState, *, amount: int | None = None
         amount = 90_000
     return svc.transition_claim(
         db,
+        cipher=cipher,
         calendar=calendar(),
         claim_id=claim.id,
         to_state=to,
@@ -80,7 +85,7 @@ def move(db: Session, claim: Claim, to: ClaimState, *, amount: int | None = None
 def claim_in(db: Session, cipher: FieldCipher, catalog: ProductCatalog, state: ClaimState) -> Claim:
     claim = report(db, cipher, catalog)
     for step in PATH[state]:
-        move(db, claim, step)
+        move(db, cipher, claim, step)
     assert claim.state == state
     return claim
 
@@ -202,7 +207,7 @@ def test_every_transition_valid_and_invalid(
         if target in TRANSITIONS[start]:
             continue
         with pytest.raises(Conflict) as exc:
-            move(db, claim, target)
+            move(db, cipher, claim, target)
         if start in (S.CLOSED, S.WITHDRAWN):  # D-05: a closed record is frozen, read-only
             assert exc.value.code == "record_frozen"
             continue
@@ -215,10 +220,10 @@ def test_every_transition_valid_and_invalid(
     assert claim.state == start
     for target in TRANSITIONS[start]:
         fresh = claim_in(db, cipher, catalog, start)
-        move(db, fresh, target)
+        move(db, cipher, fresh, target)
         assert fresh.state == target
         last = svc.claim_history(db, claim_id=fresh.id)[-1]
-        assert (last.from_state, last.to_state, last.actor, last.reason) == (
+        assert (last.from_state, last.to_state, last.actor, free_text(last, "reason", cipher=cipher)) == (
             start,
             target,
             "staff:7",
@@ -231,17 +236,23 @@ def test_reason_and_amount_rules(db: Session, cipher: FieldCipher, catalog: Prod
     for to in (S.REJECTED, S.WITHDRAWN, S.MATERIALS_PENDING):
         with pytest.raises(ServiceError) as exc:
             svc.transition_claim(
-                db, calendar=calendar(), claim_id=claim.id, to_state=to, actor="staff:1", reason=" "
+                db,
+                cipher=cipher,
+                calendar=calendar(), claim_id=claim.id, to_state=to, actor="staff:1", reason=" "
             )
         assert exc.value.code == "reason_required"
     with pytest.raises(ServiceError) as exc:
         svc.transition_claim(
-            db, calendar=calendar(), claim_id=claim.id, to_state="approved", actor="staff:1", reason=None
+            db,
+            cipher=cipher,
+            calendar=calendar(), claim_id=claim.id, to_state="approved", actor="staff:1", reason=None
         )
     assert exc.value.code == "amount_required"
     with pytest.raises(ServiceError) as exc:
         svc.transition_claim(
-            db, calendar=calendar(), claim_id=claim.id, to_state="flying", actor="staff:1", reason=None
+            db,
+            cipher=cipher,
+            calendar=calendar(), claim_id=claim.id, to_state="flying", actor="staff:1", reason=None
         )
     assert exc.value.code == "unknown_state"
     assert claim.state == "under_review"
@@ -253,7 +264,9 @@ def test_under_review_needs_complete_materials(
     claim = claim_in(db, cipher, catalog, S.MATERIALS_PENDING)
     with pytest.raises(Conflict) as exc:
         svc.transition_claim(
-            db, calendar=calendar(), claim_id=claim.id, to_state="under_review", actor="staff:1", reason=None
+            db,
+            cipher=cipher,
+            calendar=calendar(), claim_id=claim.id, to_state="under_review", actor="staff:1", reason=None
         )
     assert exc.value.code == "materials_incomplete" and "bank_account" in exc.value.detail["missing"]
 
@@ -261,11 +274,12 @@ def test_under_review_needs_complete_materials(
 def test_optimistic_lock_expected_version(db: Session, cipher: FieldCipher, catalog: ProductCatalog) -> None:
     claim = claim_in(db, cipher, catalog, S.REPORTED)
     stale = claim.version
-    move(db, claim, S.MATERIALS_PENDING)
+    move(db, cipher, claim, S.MATERIALS_PENDING)
     assert claim.version == stale + 1
     with pytest.raises(Conflict) as exc:
         svc.transition_claim(
             db,
+            cipher=cipher,
             calendar=calendar(),
             claim_id=claim.id,
             to_state="withdrawn",
@@ -282,8 +296,9 @@ def test_materials_complete_starts_review_and_missing_goes_back(
 ) -> None:
     claim = report(db, cipher, catalog)
     with pytest.raises(NotFound):
-        svc.mark_material(db, claim_id=claim.id, material_id="passport", received=True, actor="staff:1")
-    complete_materials(db, claim)
+        svc.mark_material(db, cipher=cipher,
+                          claim_id=claim.id, material_id="passport", received=True, actor="staff:1")
+    complete_materials(db, cipher, claim)
     assert claim.state == "under_review" and claim.acknowledged_at == NOW
     assert claim.deadline_kind == "materials_review"
     n = catalog.get().service_standards.materials_review_working_days
@@ -292,6 +307,7 @@ def test_materials_complete_starts_review_and_missing_goes_back(
     assert (item.received, item.marked_by, item.marked_at) == (True, "staff:1", NOW)
     svc.mark_material(
         db,
+        cipher=cipher,
         claim_id=claim.id,
         material_id="medical_record",
         received=False,
@@ -314,7 +330,7 @@ def test_payment_deadline_by_threshold(
     db: Session, cipher: FieldCipher, catalog: ProductCatalog, amount_fen: int, key: str
 ) -> None:
     claim = claim_in(db, cipher, catalog, S.UNDER_REVIEW)
-    move(db, claim, S.APPROVED, amount=amount_fen)
+    move(db, cipher, claim, S.APPROVED, amount=amount_fen)
     n = getattr(catalog.get().service_standards, key)
     expected = calendar().add_working_days(dt.date(2026, 3, 2), n)
     assert (claim.deadline_kind, claim.deadline_date, claim.deadline_provisional) == (
@@ -323,29 +339,34 @@ def test_payment_deadline_by_threshold(
         False,
     )
     assert claim.due_at == end_of_local_day(expected.date)
-    move(db, claim, S.PAID)
+    move(db, cipher, claim, S.PAID)
     assert claim.paid_amount_fen == amount_fen and claim.due_at is None
 
 
 def test_complex_case_overall_limit(db: Session, cipher: FieldCipher, catalog: ProductCatalog) -> None:
     claim = claim_in(db, cipher, catalog, S.UNDER_REVIEW)
     with pytest.raises(ServiceError):
-        svc.set_complex(db, calendar=calendar(), claim_id=claim.id, complex=True, actor="staff:1", reason="")
+        svc.set_complex(db, cipher=cipher,
+                        calendar=calendar(), claim_id=claim.id, complex=True, actor="staff:1", reason="")
     svc.set_complex(
-        db, calendar=calendar(), claim_id=claim.id, complex=True, actor="staff:1", reason="需要调查"
+        db,
+        cipher=cipher,
+        calendar=calendar(), claim_id=claim.id, complex=True, actor="staff:1", reason="需要调查"
     )
     n = catalog.get().service_standards.complex_case_max_working_days
     assert claim.deadline_kind == "complex_case"
     assert claim.deadline_date == calendar().add_working_days(dt.date(2026, 3, 2), n).date
     svc.set_complex(
-        db, calendar=calendar(), claim_id=claim.id, complex=False, actor="staff:1", reason="已查清"
+        db,
+        cipher=cipher, calendar=calendar(), claim_id=claim.id, complex=False, actor="staff:1", reason="已查清"
     )
     assert claim.deadline_kind == "materials_review" and not claim.is_complex
     assert [e.kind for e in svc.claim_history(db, claim_id=claim.id)][-2:] == ["complex_set", "complex_unset"]
     closed = claim_in(db, cipher, catalog, S.CLOSED)
     with pytest.raises(Conflict):
         svc.set_complex(
-            db, calendar=calendar(), claim_id=closed.id, complex=True, actor="staff:1", reason="x"
+            db,
+            cipher=cipher, calendar=calendar(), claim_id=closed.id, complex=True, actor="staff:1", reason="x"
         )
 
 
@@ -381,6 +402,7 @@ def test_provisional_deadline_recomputed_when_2027_loads(
     for m in claim.materials:
         svc.mark_material(
             db,
+            cipher=cipher,
             claim_id=claim.id,
             material_id=m.material_id,
             received=True,

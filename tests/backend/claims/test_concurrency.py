@@ -116,6 +116,7 @@ def test_two_officers_same_claim_only_one_wins(
         pg.echo = True
         svc.transition_claim(
             a,
+            cipher=cipher,
             calendar=calendar(),
             claim_id=claim.id,
             to_state="materials_pending",
@@ -127,6 +128,7 @@ def test_two_officers_same_claim_only_one_wins(
         with pytest.raises(Conflict) as exc:
             svc.transition_claim(
                 b,
+                cipher=cipher,
                 calendar=calendar(),
                 claim_id=claim.id,
                 to_state="withdrawn",

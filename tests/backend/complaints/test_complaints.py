@@ -43,27 +43,30 @@ def test_complaint_flow_with_followup_and_due_times(
     late = NOW + dt.timedelta(hours=std.complaint_ack_hours + 1)
     assert [x.id for x in cs.list_complaints(db, overdue=True, now=late)] == [c.id]
     assert [x.id for x in cs.list_complaints(db, due_within_hours=std.complaint_ack_hours, now=NOW)] == [c.id]
-    cs.acknowledge_complaint(db, complaint_id=c.id, actor="staff:3", now=NOW)
+    cs.acknowledge_complaint(db, cipher=cipher, complaint_id=c.id, actor="staff:3", now=NOW)
     assert c.due_kind == "resolution" and c.due_at == end_of_local_day(expected.date)
     assert cs.list_complaints(db, overdue=True, now=late) == []
     with pytest.raises(Conflict) as exc:
-        cs.transition_complaint(db, complaint_id=c.id, to_state="closed", actor="staff:3")
+        cs.transition_complaint(db, cipher=cipher, complaint_id=c.id, to_state="closed", actor="staff:3")
     assert exc.value.code == "invalid_transition"
     with pytest.raises(Conflict):
-        cs.record_followup(db, complaint_id=c.id, actor="staff:3", result="满意")
-    cs.transition_complaint(db, complaint_id=c.id, to_state="investigating", actor="staff:3", now=NOW)
+        cs.record_followup(db, cipher=cipher, complaint_id=c.id, actor="staff:3", result="满意")
+    cs.transition_complaint(db, cipher=cipher,
+                            complaint_id=c.id, to_state="investigating", actor="staff:3", now=NOW)
     with pytest.raises(ServiceError) as exc2:
-        cs.transition_complaint(db, complaint_id=c.id, to_state="responded", actor="staff:3")
+        cs.transition_complaint(db, cipher=cipher, complaint_id=c.id, to_state="responded", actor="staff:3")
     assert exc2.value.code == "invalid_input"  # the answer is required
     cs.transition_complaint(
-        db, complaint_id=c.id, to_state="responded", actor="staff:3", response="已加快处理"
+        db,
+        cipher=cipher, complaint_id=c.id, to_state="responded", actor="staff:3", response="已加快处理"
     )
     assert c.due_at is None
-    cs.transition_complaint(db, complaint_id=c.id, to_state="closed", actor="staff:3")
-    cs.record_followup(db, complaint_id=c.id, actor="staff:4", result="客户满意", satisfied=True)
+    cs.transition_complaint(db, cipher=cipher, complaint_id=c.id, to_state="closed", actor="staff:3")
+    cs.record_followup(db, cipher=cipher,
+                       complaint_id=c.id, actor="staff:4", result="客户满意", satisfied=True)
     assert (c.followup_by, c.followup_satisfied) == ("staff:4", True)
     with pytest.raises(Conflict):
-        cs.record_followup(db, complaint_id=c.id, actor="staff:4", result="again")
+        cs.record_followup(db, cipher=cipher, complaint_id=c.id, actor="staff:4", result="again")
     kinds = [(e.kind, e.to_state) for e in cs.complaint_history(db, complaint_id=c.id)]
     assert kinds == [
         ("filed", "received"),
@@ -94,7 +97,8 @@ def test_complaint_bad_input_and_stale_version(
     assert "13800138000" not in c.contact_phone_enc
     with pytest.raises(Conflict) as exc:
         cs.transition_complaint(
-            db, complaint_id=c.id, to_state="investigating", actor="s", expected_version=9
+            db,
+            cipher=cipher, complaint_id=c.id, to_state="investigating", actor="s", expected_version=9
         )
     assert exc.value.code == "version_conflict"
 
@@ -124,12 +128,12 @@ def test_home_visit_due_times_and_flow(db: Session, cipher: FieldCipher, catalog
         x.id for x in hv.list_home_visits(db, due_within_hours=std.home_visit_contact_hours, now=NOW)
     ] == [v.id]
     with pytest.raises(Conflict):
-        hv.mark_visited(db, visit_id=v.id, actor="staff:1")
-    hv.mark_contacted(db, visit_id=v.id, actor="staff:1", now=NOW)
+        hv.mark_visited(db, cipher=cipher, visit_id=v.id, actor="staff:1")
+    hv.mark_contacted(db, cipher=cipher, visit_id=v.id, actor="staff:1", now=NOW)
     assert hv.list_home_visits(db, overdue=True, now=after_contact_due) == []
     after_visit_due = v.visit_due_at + dt.timedelta(minutes=1)
     assert [x.id for x in hv.list_home_visits(db, overdue=True, now=after_visit_due)] == [v.id]
-    hv.mark_visited(db, visit_id=v.id, actor="staff:2", now=NOW)
+    hv.mark_visited(db, cipher=cipher, visit_id=v.id, actor="staff:2", now=NOW)
     assert v.state == "visited" and hv.list_home_visits(db, overdue=True, now=after_visit_due) == []
     with pytest.raises(Conflict):
-        hv.cancel_home_visit(db, visit_id=v.id, actor="staff:1", reason="不需要了")
+        hv.cancel_home_visit(db, cipher=cipher, visit_id=v.id, actor="staff:1", reason="不需要了")

@@ -78,12 +78,13 @@ def test_d04_withdraw_blocks_the_next_claim_step_and_regrant_allows_it(
     history = select(func.count()).select_from(ClaimEvent).where(ClaimEvent.claim_id == claim.id)
     events_before = db.scalar(history)
     with pytest.raises(Forbidden) as exc:
-        svc.mark_material(db, claim_id=claim.id, material_id="medical_record", received=True,
+        svc.mark_material(db, cipher=cipher, claim_id=claim.id, material_id="medical_record", received=True,
                           actor="staff:1", now=later, calendar=calendar())
     assert exc.value.detail == {"category": "medical"}
     assert not next(m for m in claim.materials if m.material_id == "medical_record").received
     with pytest.raises(Forbidden):
-        attach_media(db, claim_id=claim.id, channel="official_account", media_id="M-1", actor="bot:x",
+        attach_media(db, cipher=cipher,
+                     claim_id=claim.id, channel="official_account", media_id="M-1", actor="bot:x",
                      now=later)
     # bank account: blocked, nothing stored
     with pytest.raises(Forbidden) as exc:
@@ -93,12 +94,14 @@ def test_d04_withdraw_blocks_the_next_claim_step_and_regrant_allows_it(
     assert claim.bank_account_enc is None
     assert db.scalar(history) == events_before
     # a non-medical item is not medical data: still allowed
-    svc.mark_material(db, claim_id=claim.id, material_id="insured_id", received=True, actor="staff:1",
+    svc.mark_material(db, cipher=cipher,
+                      claim_id=claim.id, material_id="insured_id", received=True, actor="staff:1",
                       now=later, calendar=calendar())
     # re-granted: allowed again
     grant(db, "medical", at=later + dt.timedelta(minutes=5))
     grant(db, "bank_account", at=later + dt.timedelta(minutes=5))
-    svc.mark_material(db, claim_id=claim.id, material_id="medical_record", received=True, actor="staff:1",
+    svc.mark_material(db, cipher=cipher,
+                      claim_id=claim.id, material_id="medical_record", received=True, actor="staff:1",
                       now=later, calendar=calendar())
     svc.set_bank_account(db, cipher=cipher, claim_id=claim.id, bank_account="6222021234567890",
                          holder_name="陈阿婆", actor="staff:1", now=later)
@@ -143,11 +146,12 @@ def test_d04_phone_claim_records_the_consent_given_on_the_phone_with_the_staff_a
     privacy.withdraw_consent(db, category="medical", channel="phone", id_bidx=claim.insured_id_bidx,
                              actor="staff:5", now=NOW)
     with pytest.raises(Forbidden):
-        svc.mark_material(db, claim_id=claim.id, material_id="itemised_bill", received=True,
+        svc.mark_material(db, cipher=cipher, claim_id=claim.id, material_id="itemised_bill", received=True,
                           actor="staff:4", now=NOW, calendar=calendar())
     privacy.record_consent(db, category="medical", channel="phone", id_bidx=claim.insured_id_bidx,
                            actor="staff:5", now=NOW + dt.timedelta(minutes=1))
-    svc.mark_material(db, claim_id=claim.id, material_id="itemised_bill", received=True, actor="staff:4",
+    svc.mark_material(db, cipher=cipher,
+                      claim_id=claim.id, material_id="itemised_bill", received=True, actor="staff:4",
                       now=NOW, calendar=calendar())
 
 

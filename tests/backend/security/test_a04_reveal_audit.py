@@ -80,7 +80,7 @@ def test_a04_refused_reveals_are_audited_and_committed(client: TestClient, db: S
     base = {"object_type": "claim", "object_id": claim.id, "field": "insured_id_number"}
     attempts = [
         (dict(base, reason="看"), 422, "reason_required"),
-        (dict(base, field="description", reason="核对理赔申请"), 422, "not_revealable"),
+        (dict(base, field="password", reason="核对理赔申请"), 422, "not_revealable"),
         (dict(base, object_id=claim.id + 10_000, reason="核对理赔申请"), 404, "not_found"),
     ]
     for body, status, code in attempts:
@@ -96,7 +96,7 @@ def test_a04_refused_reveals_are_audited_and_committed(client: TestClient, db: S
     records = _records(db, officer["X-User"])
     assert [rec.result for rec in records] == ["refused: reason_required", "refused: not_revealable",
                                                "refused: not_found", "refused: cannot_decrypt"]
-    assert [rec.field for rec in records] == ["insured_id_number", "description", "insured_id_number",
+    assert [rec.field for rec in records] == ["insured_id_number", "password", "insured_id_number",
                                               "insured_id_number"]
     assert records[2].object_id == str(claim.id + 10_000) and records[0].purpose == "看"
     assert all(rec.ip for rec in records)

@@ -56,16 +56,26 @@ def test_d01_registry_lists_every_encrypted_column_once() -> None:
 
 def populate(db: Session, catalog: ProductCatalog, cipher: FieldCipher) -> None:
     """At least one value in every registered column, encrypted with ``cipher``."""
-    claim = claims.report_claim(db, cipher=cipher, catalog=catalog, calendar=calendar(), **report_kwargs())
+    claim = claims.report_claim(db, cipher=cipher, catalog=catalog, calendar=calendar(),
+                                **report_kwargs(place="峡山", hospital="潮南民生医院"))
+    claims.set_complex(db, cipher=cipher, calendar=calendar(), claim_id=claim.id, complex=True,
+                       actor="staff:1", reason="需要调查", now=NOW)
     claims.set_bank_account(db, cipher=cipher, claim_id=claim.id, bank_account="6222021234567890",
                             holder_name="陈阿婆", beneficiary_name="陈阿伯", actor="staff:1", now=NOW)
     for name in ("林伯", "王大明", "郑美玲"):
-        complaints.file_complaint(db, cipher=cipher, catalog=catalog, calendar=calendar(), category="other",
-                                  severity="normal", channel="phone", complainant_name=name,
-                                  contact_phone="13800138123", content="态度不好", actor="staff:1", now=NOW)
-    home_visits.request_home_visit(db, cipher=cipher, catalog=catalog, name="郑美玲", phone="15812349876",
-                                   address="峡山街道广场路12号", purpose="交材料", channel="phone",
-                                   actor="staff:1", now=NOW)
+        complaint = complaints.file_complaint(
+            db, cipher=cipher, catalog=catalog, calendar=calendar(), category="other", severity="normal",
+            channel="phone", complainant_name=name, contact_phone="13800138123", content="态度不好",
+            actor="staff:1", now=NOW)
+    for state, response in (("investigating", None), ("responded", "已道歉"), ("closed", None)):
+        complaints.transition_complaint(db, cipher=cipher, complaint_id=complaint.id, to_state=state,
+                                        actor="staff:1", reason="处理", response=response, now=NOW)
+    complaints.record_followup(db, cipher=cipher, complaint_id=complaint.id, actor="staff:1", result="满意")
+    visit = home_visits.request_home_visit(db, cipher=cipher, catalog=catalog, name="郑美玲",
+                                           phone="15812349876", address="峡山街道广场路12号",
+                                           purpose="交材料", channel="phone", actor="staff:1", now=NOW)
+    home_visits.mark_contacted(db, cipher=cipher, visit_id=visit.id, actor="staff:1", note="周三上午",
+                               now=NOW)
     person = f"欧阳晓明,{make_id(dt.date(1948, 8, 8), seq=555)},潮南区,13912345678,两英镇和平路88号"
     import_roster(db, cipher=cipher, product=catalog.get(), file_name="roster.csv", actor="test",
                   today=dt.date(2026, 6, 15), data=csv_bytes(person))
@@ -99,7 +109,7 @@ def test_d01_rotate_to_new_key_then_only_new_key_reads_everything(
     assert all(set(counts) == {"k1"} for counts in status.values()), status
 
     # resumable: a run stopped after one batch of one column keeps that batch
-    first = ENCRYPTED_COLUMNS[6]  # complaints.complainant_name_enc: 3 values
+    [first] = [c for c in ENCRYPTED_COLUMNS if c.label == "complaints.complainant_name_enc"]  # 3 values
     with sessions.begin() as s:
         res = rotate_batch(s, cipher=BOTH, spec=first, after_id=0, batch=2)
     assert res.rotated == 2 and key_status(db, cipher=BOTH)[first.label]["k2"] == 2
