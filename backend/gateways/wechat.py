@@ -142,6 +142,10 @@ class WechatGateway:
                         self._redis_failed()  # no Redis: this process refreshes for itself
                 if got:
                     try:
+                        # Another process may have refreshed between our read and our lock.
+                        latest = self._cached_token() if client is not None else None
+                        if latest and latest != stale and latest != current:
+                            return latest
                         return self._fetch_token(force=stale is not None)
                     finally:
                         self._release_lock(owner)

@@ -113,7 +113,6 @@ def test_two_officers_same_claim_only_one_wins(
         seen_by_a = svc.get_claim(a, claim_id=claim.id)
         seen_by_b = svc.get_claim(b, claim_id=claim.id)  # both hold version 1 (B's request is mid-way)
         assert seen_by_a.version == seen_by_b.version == 1
-        pg.echo = True
         svc.transition_claim(
             a,
             cipher=cipher,
