@@ -342,7 +342,7 @@ def breakdown(redis_url: str, db_url: str, n: int = 400) -> dict[str, float]:
     wrap(engine.nlu, "predict", "  engine: NLU predict")
     import bot.dialogue.engine as engine_module
 
-    wrap(engine_module, "open_handoff", "  engine: open handoff? (1 select)")
+    wrap(engine_module, "agent_owns_conversation", "  engine: person owns the chat? (1 select)")
     wrap(engine_module, "insert_turn", "  engine: record turn (Core insert, masking)")
     reqs = make_requests(n + 50)
     for i, raw in enumerate(reqs):
