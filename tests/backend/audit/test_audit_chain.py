@@ -8,7 +8,7 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,12 +78,16 @@ def test_a04_tampering_refused(db: Session, statement: str) -> None:
     assert db.scalar(select(AuditRecord.actor).where(AuditRecord.seq == base + 1)) == "user0"
 
 
-def test_a04_truncate_refused_on_postgres(db: Session) -> None:
-    if db.bind is None or db.get_bind().dialect.name != "postgresql":
-        pytest.skip("TRUNCATE exists only on PostgreSQL")
-    _append_some(db, 1)
-    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
-        db.execute(text("TRUNCATE audit_records"))
+def test_a04_truncate_refused_on_postgres(postgres_engine: Engine) -> None:
+    """TRUNCATE exists only on PostgreSQL, so this test uses that engine alone (rolled back)."""
+    with postgres_engine.connect() as conn:
+        outer = conn.begin()
+        db = Session(bind=conn, join_transaction_mode="create_savepoint")
+        _append_some(db, 1)
+        with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+            db.execute(text("TRUNCATE audit_records"))
+        db.close()
+        outer.rollback()
 
 
 def _drop_triggers(db: Session) -> None:
