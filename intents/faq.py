@@ -71,6 +71,10 @@ def _value(product: Mapping[str, Any], expr: str) -> Any:
     return lookup(product, expr)
 
 
+# YAML folds a long answer's lines with spaces; Chinese sets no space after a character or a full stop.
+_RE_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff01-\uff1f])[ \t]+")
+
+
 def render_answer(spec: Mapping[str, Any], product: Mapping[str, Any]) -> str:
     """Render one FAQ topic spec (``answer`` and optional ``when_missing``) with *product*."""
     for path, alternative in (spec.get("when_missing") or {}).items():
@@ -91,4 +95,4 @@ def render_text(template: str, product: Mapping[str, Any]) -> str:
             raise RenderError(f"product data has no value for {m.group(1)!r}")
         return format_value(v)
 
-    return _RE_PLACEHOLDER.sub(sub, template).strip()
+    return _RE_CJK_GAP.sub("", _RE_PLACEHOLDER.sub(sub, template)).strip()

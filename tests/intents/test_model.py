@@ -99,3 +99,11 @@ def test_targets_on_testset(nlu: NLU) -> None:
                "slot_exact": 0.95}
     missed = sorted(k for k, v in targets.items() if figures[k] < v)
     assert not missed, f"targets missed: {missed}; figures {figures}"
+
+
+def test_answers_have_no_stray_spaces_between_chinese_sentences(nlu: NLU, product: dict[str, Any]) -> None:
+    import re
+
+    for topic in nlu.faq_answers:
+        answer = nlu.faq_answer(topic, product)
+        assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff01-\uff1f] ", answer), (topic, answer)
