@@ -60,29 +60,32 @@ class Prediction:
 class LinearModel:
     """Multinomial logistic regression over binary, L2-normalised sparse features."""
 
-    def __init__(self, classes: list[str], bias: list[float], weights: dict[str, list[float]]) -> None:
+    def __init__(self, classes: list[str], bias: list[float], weights: dict[str, list[float]],
+                 unit: float = 1.0) -> None:
         self.classes = classes
         self.bias = bias
-        self.weights = weights
+        self.weights = weights  # in units of ``unit`` (the artefact stores integers: it is half the size)
+        self.unit = unit
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> LinearModel:
         classes = [str(c) for c in obj["classes"]]
-        bias = [float(b) for b in obj["bias"]]
+        unit = 1.0 / float(obj.get("scale", 1))
+        bias = [float(b) * unit for b in obj["bias"]]
         weights: dict[str, list[float]] = obj["weights"]
         if not isinstance(weights, dict):
             raise ValueError("weights must be an object")
         n = len(classes)
         if len(bias) != n or any(type(v) is not list or len(v) != n for v in weights.values()):
             raise ValueError("weight rows do not match the class list")
-        return cls(classes, bias, weights)
+        return cls(classes, bias, weights, unit)
 
     def proba(self, feats: list[str]) -> list[float]:
         """Softmax probabilities for each class, in ``classes`` order."""
         w = self.weights
         rows = [w[f] for f in feats if f in w]
         if rows:
-            scale = 1.0 / math.sqrt(len(rows))
+            scale = self.unit / math.sqrt(len(rows))
             scores = [b + scale * sum(col) for b, col in zip(self.bias, zip(*rows, strict=False), strict=False)]  # noqa: E501
         else:
             scores = list(self.bias)

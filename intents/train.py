@@ -133,12 +133,13 @@ def fit_linear(rows: list[list[str]], labels: list[str], c: float, min_df: int,
     with threadpool_limits(limits=1):
         clf.fit(_matrix(rows, vocab), [classes.index(lab) for lab in labels])
     coef = clf.coef_
-    weights: dict[str, list[float]] = {}
+    scale = 10**DECIMALS  # weights are stored as integers in units of 1/scale
+    weights: dict[str, list[int]] = {}
     for f, i in vocab.items():
-        row = [round(float(x), DECIMALS) for x in coef[:, i]]
-        if any(abs(x) >= 10 ** -DECIMALS for x in row):
-            weights[f] = [x + 0.0 for x in row]
-    return {"classes": classes, "bias": [round(float(b), DECIMALS) + 0.0 for b in clf.intercept_],
+        row = [round(float(x) * scale) for x in coef[:, i]]
+        if any(row):
+            weights[f] = row
+    return {"classes": classes, "scale": scale, "bias": [round(float(b) * scale) for b in clf.intercept_],
             "weights": weights}
 
 
