@@ -78,40 +78,18 @@ def mark_material(
         reason=f"{item.label}：{'已收到' if received else '缺少'}",
     )
     cal = calendar or _default_calendar()
+
+    def move(to_state: ClaimState, why: str) -> None:
+        apply_transition(session, claim, cipher=cipher, calendar=cal, to_state=to_state, actor=who,
+                         reason=why, now=now)
+
     state = ClaimState(claim.state)
     if received and all(m.received for m in claim.materials) and state is not ClaimState.UNDER_REVIEW:
         if state is ClaimState.REPORTED:
-            apply_transition(
-                session,
-                claim,
-                cipher=cipher,
-                calendar=cal,
-                to_state=ClaimState.MATERIALS_PENDING,
-                actor=who,
-                reason="开始收取材料",
-                now=now,
-            )
-        apply_transition(
-            session,
-            claim,
-            cipher=cipher,
-            calendar=cal,
-            to_state=ClaimState.UNDER_REVIEW,
-            actor=who,
-            reason="材料已齐全",
-            now=now,
-        )
+            move(ClaimState.MATERIALS_PENDING, "开始收取材料")
+        move(ClaimState.UNDER_REVIEW, "材料已齐全")
     elif not received and state is ClaimState.UNDER_REVIEW:
-        apply_transition(
-            session,
-            claim,
-            cipher=cipher,
-            calendar=cal,
-            to_state=ClaimState.MATERIALS_PENDING,
-            actor=who,
-            reason=f"需补充材料：{item.label}",
-            now=now,
-        )
+        move(ClaimState.MATERIALS_PENDING, f"需补充材料：{item.label}")
     return claim
 
 

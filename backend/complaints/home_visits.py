@@ -138,18 +138,29 @@ def _set_note(visit: HomeVisit, note: str | None, cipher: FieldCipher) -> None:
         set_free_text(visit, "note", note, cipher=cipher)
 
 
+def _mark_step(
+    session: Session, *, cipher: FieldCipher, visit_id: int, actor: str, note: str | None,
+    now: dt.datetime | None, step: str, came_from: VisitState, to: VisitState,
+) -> HomeVisit:
+    """Stamp ``<step>_at``/``<step>_by``, keep an optional note, and move the visit on."""
+    now = now or utcnow()
+    who = v.actor(actor)
+    visit = get_home_visit(session, visit_id=visit_id)
+    setattr(visit, f"{step}_at", now)
+    setattr(visit, f"{step}_by", who)
+    visit.updated_at = now
+    _set_note(visit, v.text(note, field="note", label="备注", max_len=1000, required=False), cipher)
+    _move(session, visit, (came_from,), to)
+    return visit
+
+
 def mark_contacted(
     session: Session, *, cipher: FieldCipher, visit_id: int, actor: str, note: str | None = None,
     now: dt.datetime | None = None,
 ) -> HomeVisit:
     """The customer was contacted (phone call) about the visit."""
-    now = now or utcnow()
-    who = v.actor(actor)
-    visit = get_home_visit(session, visit_id=visit_id)
-    visit.contacted_at, visit.contacted_by, visit.updated_at = now, who, now
-    _set_note(visit, v.text(note, field="note", label="备注", max_len=1000, required=False), cipher)
-    _move(session, visit, (VisitState.REQUESTED,), VisitState.CONTACTED)
-    return visit
+    return _mark_step(session, cipher=cipher, visit_id=visit_id, actor=actor, note=note, now=now,
+                      step="contacted", came_from=VisitState.REQUESTED, to=VisitState.CONTACTED)
 
 
 def mark_visited(
@@ -157,13 +168,8 @@ def mark_visited(
     now: dt.datetime | None = None,
 ) -> HomeVisit:
     """The visit took place."""
-    now = now or utcnow()
-    who = v.actor(actor)
-    visit = get_home_visit(session, visit_id=visit_id)
-    visit.visited_at, visit.visited_by, visit.updated_at = now, who, now
-    _set_note(visit, v.text(note, field="note", label="备注", max_len=1000, required=False), cipher)
-    _move(session, visit, (VisitState.CONTACTED,), VisitState.VISITED)
-    return visit
+    return _mark_step(session, cipher=cipher, visit_id=visit_id, actor=actor, note=note, now=now,
+                      step="visited", came_from=VisitState.CONTACTED, to=VisitState.VISITED)
 
 
 def cancel_home_visit(
