@@ -19,7 +19,7 @@ from backend.runtime import Runtime
 log = logging.getLogger(__name__)
 
 # Modules with ``JOBS: list[PeriodicJob]`` (each listed module must exist).
-JOB_MODULES = ["backend.claims.jobs"]
+JOB_MODULES = ["backend.claims.jobs", "backend.handoff.jobs"]
 
 
 @dataclass(frozen=True)

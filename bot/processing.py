@@ -20,6 +20,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import json
 import logging
 import secrets
@@ -34,10 +36,13 @@ from sqlalchemy.orm import Session
 
 from backend.conversations import service as conv
 from backend.db import session_scope, utcnow
+from backend.handoff.service import AGENT_OWNED_KEY, conversation_digest
 from backend.runtime import Runtime
 from bot import messages as copy
 from bot.contract import BotReply, InboundMessage, NewsItem, StateWrite, TurnResult
-from bot.redis_guard import RedisGuard, RedisUnavailable
+from bot.dialogue.engine import NeedsDatabase
+from bot.group_commit import CommitFailed, CommitItem, GroupCommitter
+from bot.redis_guard import BatchScript, RedisGuard, RedisUnavailable
 from bot.replies import OutMessage, plan_messages, render_passive
 from bot.settings import WechatSettings
 
@@ -54,6 +59,21 @@ if not c then return {0, redis.call('get', KEYS[1]) or ''} end
 local l = redis.call('set', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
 if l then return {1, '1'} end
 return {1, '0'}
+"""
+# The fast path's claim: the same, and when the user lock is ours, the dialogue state and whether a
+# person owns the conversation, all in one round trip.
+# KEYS: message key, user lock, state key, agent-owned set; ARGV: dedupe TTL, owner, lock ms, member.
+_CLAIM_READ = """
+local c = redis.call('set', KEYS[1], 'P', 'NX', 'EX', ARGV[1])
+if not c then return {0, redis.call('get', KEYS[1]) or ''} end
+local l = redis.call('set', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
+if not l then return {1, '0'} end
+return {1, '1', redis.call('get', KEYS[3]) or '', redis.call('sismember', KEYS[4], ARGV[4])}
+"""
+# Waiting for the user lock held by the same user's previous message (W-17). Same KEYS[2..4], ARGV[2..4].
+_LOCK_READ = """
+local l = redis.call('set', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
+return {1, l and '1' or '0', redis.call('get', KEYS[3]) or '', redis.call('sismember', KEYS[4], ARGV[4])}
 """
 # KEYS: message key, user lock, then state keys; ARGV: answer ('' releases the claim), its TTL, lock
 # owner, then (value, TTL) per state key. The state is written before the lock is released (W-17).
@@ -87,10 +107,35 @@ class _NoLock:
     def release(self) -> None:
         return None
 
+    def __enter__(self) -> bool:
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_RedisCall = tuple[BatchScript, list[str], list[Any], "asyncio.Future[Any]"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Slow:
+    """The fast path handed the message to the full path, with the claim it already holds, if any."""
+
+    claim: tuple[bool, str] | None  # (claimed, lock owner)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """What an abandoned fast-path turn still has to deliver through the customer-service API."""
+
+    user_id: str
+    outs: list[OutMessage]
+
 
 @dataclass
 class _Job:
     message: InboundMessage
+    claim: tuple[bool, str] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     done: bool = False
     abandoned: bool = False
@@ -121,7 +166,7 @@ class Processor:
     """Runs each WeChat push through the turn handler exactly once."""
 
     def __init__(self, *, runtime: Runtime, settings: WechatSettings, guard: RedisGuard,
-                 gateway: Any = None, max_workers: int = 2) -> None:
+                 gateway: Any = None, max_workers: int = 2, fast_path: bool = True) -> None:
         self.runtime = runtime
         self.settings = settings
         self.guard = guard
@@ -140,9 +185,21 @@ class Processor:
         # PostgreSQL needs no such lock.
         sqlite = runtime.engine.dialect.name == "sqlite"
         self._db_lock: threading.Lock | _NoLock = threading.Lock() if sqlite else _NoLock()
+        # The fast path (see fast_process): claim batches in the loop, group commit in a thread.
+        self._claim_read = BatchScript(_CLAIM_READ)
+        self._lock_read = BatchScript(_LOCK_READ)
+        self._pending_claims: dict[asyncio.AbstractEventLoop, list[_RedisCall]] = {}
+        self._owner_prefix = secrets.token_hex(6)
+        self._owner_seq = itertools.count()
+        self._finish_script = BatchScript(_FINISH)
+        self.committer = GroupCommitter(
+            engine=runtime.engine, guard=guard, finish=self._finish_script, db_lock=self._db_lock,
+            on_abandoned=self._deliver_abandoned, inline=sqlite) if fast_path else None
 
     def close(self) -> None:
         """Stop the worker threads (waits for running turns)."""
+        if self.committer is not None:
+            self.committer.close()
         self.executor.shutdown(wait=True)
         self.io.shutdown(wait=True)
 
@@ -160,8 +217,23 @@ class Processor:
     async def _process_once(self, message: InboundMessage) -> Answer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.passive_reply_budget_s
+        claim: tuple[bool, str] | None = None
+        handler = self._offline_handler(message)
+        if handler is not None:
+            outcome = await self._fast(handler, message, deadline)
+            if isinstance(outcome, Answer):
+                return outcome
+            if isinstance(outcome, _Slow):
+                claim = outcome.claim
+            else:  # a copy: its first delivery is under way
+                waited = await self._wait_for_answer(message, deadline)
+                if waited is not None:
+                    return waited
+                if loop.time() >= deadline:
+                    return Answer(None)
         for _attempt in range(3):
-            job = _Job(message)
+            job = _Job(message, claim)
+            claim = None
             fut = loop.run_in_executor(self.executor, self._run_job, job)
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())
             try:
@@ -215,6 +287,153 @@ class Processor:
         stored = json.loads(self.runtime.cipher.decrypt(token, purpose=conv.REPLY_PURPOSE))
         return Answer(stored.get("xml"))
 
+    # -- the fast path (event loop + group commit) ---------------------------------------------------
+    # A turn that needs no database read runs in the event loop: no thread hand-off, no connection
+    # checkout. Its claim rides in a pipeline with the other claims of the same loop iteration and
+    # brings back the dialogue state and the "a person owns this chat" mark; its rows and its Redis
+    # finish go to the group committer. A turn that reaches for the database (reports, look-ups,
+    # consent...) raises NeedsDatabase before anything changed and runs the full way with its claim.
+    def _offline_handler(self, message: InboundMessage) -> Any:
+        if self.committer is None or not self.guard.available:
+            return None
+        if message.kind == "unknown" or (message.kind == "event" and (
+                message.event not in HANDLED_EVENTS or message.event == "templatesendjobfinish")):
+            return None
+        handler = self.runtime.extras.get("turn_handler")
+        return handler if hasattr(handler, "handle_offline") else None
+
+    def _new_owner(self) -> str:
+        return f"{self._owner_prefix}{next(self._owner_seq):x}"
+
+    async def _batched(self, script: BatchScript, keys: list[str], args: list[Any]) -> Any:
+        """``script`` for these keys, in one pipeline with the other calls of this loop iteration."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        pending = self._pending_claims.setdefault(loop, [])
+        pending.append((script, keys, args, fut))
+        if len(pending) == 1:
+            loop.call_soon(self._flush_redis, loop)
+        return await fut
+
+    def _flush_redis(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Send the Redis calls of this loop iteration in one pipeline: finishes first, then claims
+        (so a claim sees the lock and the state its user's previous turn just left).
+
+        With the blocking client, in the loop: a local Redis answers a pipeline in about 0.1 ms, less
+        than the asyncio client's own overhead per call (measured: 80-100 µs of CPU a call, 12-23 µs
+        pipelined), and a dead Redis blocks the loop once for the short socket timeout before the
+        guard's circuit opens and the fast path steps aside.
+        """
+        batch = self._pending_claims.pop(loop, [])
+        batch.sort(key=lambda call: call[0] is not self._finish_script)  # stable: finishes first
+        calls = [(script, keys, args) for script, keys, args, _ in batch]
+        try:
+            results = self.guard.call(functools.partial(BatchScript.run_many, calls=calls))
+        except Exception as exc:  # RedisUnavailable, or a script error (a bug): the full path decides
+            for *_, fut in batch:
+                if not fut.done():
+                    fut.set_exception(RedisUnavailable(type(exc).__name__))
+            return
+        for (*_, fut), result in zip(batch, results, strict=True):
+            if not fut.done():
+                fut.set_result(result)
+
+    async def _fast(self, handler: Any, message: InboundMessage, deadline: float) -> Answer | _Slow | object:
+        """The answer, ``_DUPLICATE``, or ``_Slow`` when the turn must run the full way."""
+        owner = self._new_owner()
+        keys = ["wx:msg:" + message.msg_key, "wx:user:" + message.user_id, handler.state_key(message),
+                AGENT_OWNED_KEY]
+        lock_ms = int(self.settings.user_lock_ttl_s * 1000)
+        args: list[Any] = [int(self.settings.dedupe_ttl_s), owner, lock_ms,
+                           conversation_digest(message.channel, message.user_id)]
+        try:
+            claimed = await self._batched(self._claim_read, keys, args)
+            if not int(claimed[0]):
+                return _DUPLICATE
+            if claimed[1] != b"1":  # the same user's previous message is still being answered (W-17)
+                claimed = await self._wait_user_lock(keys, args)
+        except RedisUnavailable:
+            return _Slow(None)
+        try:
+            offline = handler.handle_offline(message, state_raw=claimed[2], agent_owns=bool(int(claimed[3])))
+        except NeedsDatabase:
+            return _Slow((True, owner))
+        except Exception:
+            log.exception("offline turn failed (kind=%s); running it the full way", message.kind)
+            return _Slow((True, owner))
+        result: TurnResult = offline.result
+        outs = plan_messages(result.replies)
+        xml = render_passive(outs[0], to_user=message.user_id, from_user=self.our_id) if outs else None
+        cipher = self.runtime.cipher
+        reply_enc = cipher.encrypt(json.dumps({"xml": xml, "messages": _dump_messages(outs)},
+                                              ensure_ascii=False), purpose=conv.REPLY_PURPOSE)
+        content_enc = cipher.encrypt(message.text, purpose=conv.INBOUND_PURPOSE) if message.text else None
+        item = CommitItem(
+            msg_key=message.msg_key, turn_row=offline.turn_row,
+            inbox_row=conv.inbox_row(
+                msg_key=message.msg_key, openid=message.user_id, msg_type=message.raw_type,
+                event=message.event, delivery="passive" if xml else "none", reply_enc=reply_enc,
+                content_enc=content_enc),
+            finish_keys=keys[:2] + [w.key for w in result.state_writes],
+            finish_args=["D" + reply_enc, self.settings.dedupe_ttl_s, owner,
+                         *(v for w in result.state_writes for v in (w.value, w.ttl_s))],
+            reply_enc=reply_enc, context=_Pending(message.user_id, outs),
+        )
+        fut = self.committer.submit(item) if self.committer is not None else None
+        assert fut is not None
+        timer = asyncio.get_running_loop().call_at(deadline, self._give_up, item)
+        try:
+            await fut
+        except CommitFailed:
+            await self._finish_inline(item)  # releases the claim so WeChat's retry is processed
+            raise DatabaseDown("inbox write failed") from None
+        finally:
+            timer.cancel()
+        if item.abandoned:
+            return Answer(None)  # "success"; the committer finishes and hands the messages to the 客服 API
+        await self._finish_inline(item)
+        if item.duplicate_of is not None:  # a copy elsewhere committed first: its answer
+            return self._decode(item.duplicate_of) if item.duplicate_of else Answer(None)
+        for callback in result.after_commit:
+            self.io.submit(callback)
+        if len(outs) > 1:
+            self.io.submit(self._deliver, message.user_id, outs[1:], 0.3)
+        return Answer(xml, tuple(outs[1:]))
+
+    async def _finish_inline(self, item: CommitItem) -> None:
+        """With an inline committer, the Redis finish rides in the loop's next pipeline."""
+        if self.committer is None or not self.committer.inline:
+            return  # the committer's thread did it
+        keys, args = item.finish_call()
+        try:
+            await self._batched(self._finish_script, keys, args)
+        except RedisUnavailable:
+            log.warning("dialogue state and answer not saved in Redis after the commit (Redis unavailable)")
+
+    async def _wait_user_lock(self, keys: list[str], args: list[Any]) -> Any:
+        """Wait (up to 3 s) for the per-user lock; then the state as it is (lock or not)."""
+        loop = asyncio.get_running_loop()
+        wait_until = loop.time() + min(3.0, self.settings.passive_reply_budget_s / 2)
+        while True:
+            await asyncio.sleep(0.01)
+            got = await self._batched(self._lock_read, keys, args)
+            if got[1] == b"1":
+                return got
+            if loop.time() >= wait_until:
+                log.warning("per-user lock not acquired in time; processing anyway")
+                return got
+
+    @staticmethod
+    def _give_up(item: CommitItem) -> None:
+        """The passive-reply budget ran out before the commit: answer ``success`` now."""
+        if item.abandon() and item.future is not None and not item.future.done():
+            item.future.set_result(item)
+
+    def _deliver_abandoned(self, item: CommitItem) -> None:
+        pending = item.context
+        if isinstance(pending, _Pending):
+            self.io.submit(self._deliver, pending.user_id, pending.outs)
+
     # -- the job (worker thread) ---------------------------------------------------------------------
     def _acquire(self, message: InboundMessage, owner: str) -> tuple[bool | None, bool]:
         """(claimed: True/False/None when Redis is down, user lock held)."""
@@ -264,8 +483,12 @@ class Processor:
 
     def _run_job(self, job: _Job) -> object:
         message = job.message
-        owner = secrets.token_hex(8)
-        claimed, _held = self._acquire(message, owner)
+        claimed: bool | None
+        if job.claim is not None:  # claimed by the fast path, which handed the turn over
+            claimed, owner = job.claim
+        else:
+            owner = self._new_owner()
+            claimed, _held = self._acquire(message, owner)
         if claimed is False:
             return _DUPLICATE
         cipher = self.runtime.cipher

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,51 +50,67 @@ _STORED_REPLY = select(_INBOX.c.status, _INBOX.c.reply_enc).where(_INBOX.c.msg_k
 _INSERT_INBOX = insert(cast(Table, WechatInbox.__table__))  # Core: no ORM flush or bulk path
 
 
-def stored_reply(session: Session, *, msg_key: str) -> tuple[str, str | None] | None:
+def stored_reply(session: Session | Connection, *, msg_key: str) -> tuple[str, str | None] | None:
     """(status, encrypted answer) of a message already processed, or None (one Core select)."""
     row = session.execute(_STORED_REPLY, {"msg_key": msg_key}).first()
     return None if row is None else (row[0], row[1])
 
 
-def insert_inbox(
-    session: Session, *, msg_key: str, openid: str, msg_type: str, event: str | None,
-    content_enc: str | None, reply_enc: str | None, delivery: str, channel: str = "official_account",
-) -> None:
-    """Mark a message processed with its (already encrypted) answer, in the turn's transaction.
+def inbox_row(
+    *, msg_key: str, openid: str, msg_type: str, event: str | None, content_enc: str | None,
+    reply_enc: str | None, delivery: str, channel: str = "official_account",
+) -> dict[str, Any]:
+    """The inbox row marking a message processed with its (already encrypted) answer."""
+    now = utcnow()
+    return {
+        "msg_key": msg_key, "channel": channel, "openid": openid, "msg_type": msg_type, "event": event,
+        "status": "done", "delivery": delivery, "received_at": now, "completed_at": now,
+        "content_enc": content_enc, "reply_enc": reply_enc,
+    }
+
+
+def insert_inbox(session: Session, **values: Any) -> None:
+    """Insert :func:`inbox_row` (same keywords) in the turn's transaction.
 
     A plain Core insert, no savepoint: a duplicate raises IntegrityError and the caller rolls the
     whole turn back (a concurrent copy won).
     """
-    now = utcnow()
-    session.execute(_INSERT_INBOX, {
-        "msg_key": msg_key, "channel": channel, "openid": openid, "msg_type": msg_type, "event": event,
-        "status": "done", "delivery": delivery, "received_at": now, "completed_at": now,
-        "content_enc": content_enc, "reply_enc": reply_enc,
-    })
+    session.execute(_INSERT_INBOX, inbox_row(**values))
 
 
 _INSERT_TURN = insert(cast(Table, ConversationTurn.__table__))
 
 
-def insert_turn(
-    session: Session, *, channel: str, user_id: str, msg_key: str, kind: str, text: str,
+def turn_row(
+    *, channel: str, user_id: str, msg_key: str, kind: str, text: str,
     intent: str | None, confidence: float | None, slots: Mapping[str, Any], flow: str | None,
     step: str | None, reply_text: str, private_values: Iterable[str] = (), degraded: bool = False,
     at: dt.datetime | None = None,
-) -> None:
-    """:func:`backend.conversations.turns.record_turn` as one prepared Core insert (no ORM flush).
-
-    Same masking and truncation (it uses the same scrubbers); about 400 µs cheaper per turn.
-    """
+) -> dict[str, Any]:
+    """The conversation-turn row, masked and truncated as :func:`backend.conversations.turns.record_turn`
+    does (it uses the same scrubbers)."""
     values = list(private_values)
-    session.execute(_INSERT_TURN, {
+    return {
         "channel": channel, "user_id": user_id, "msg_key": msg_key or None, "at": at or utcnow(),
         "kind": kind,
         "user_text": scrub_text(text[: TEXT_MAX * 2], private_values=values)[:TEXT_MAX],
         "intent": intent, "confidence": None if confidence is None else round(float(confidence), 4),
         "slots": scrub_slots(slots), "flow": flow, "step": step,
         "reply_text": scrub_text(reply_text, private_values=values)[:REPLY_MAX], "degraded": degraded,
-    })
+    }
+
+
+def insert_turn(session: Session, **values: Any) -> None:
+    """:func:`turn_row` (same keywords) as one prepared Core insert (no ORM flush)."""
+    session.execute(_INSERT_TURN, turn_row(**values))
+
+
+def insert_rows(connection: Connection, *, turns: list[dict[str, Any]], inbox: list[dict[str, Any]]) -> None:
+    """Many turn and inbox rows in the caller's transaction (executemany: the webhook's group commit)."""
+    if turns:
+        connection.execute(_INSERT_TURN, turns)
+    if inbox:
+        connection.execute(_INSERT_INBOX, inbox)
 
 
 def record_template_receipt(

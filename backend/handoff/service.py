@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import logging
 
+import redis
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,16 @@ from backend.handoff.models import OPEN_STATUSES, PURPOSE_PAYLOAD, REASONS, Hand
 from backend.security.crypto import FieldCipher
 
 _SUMMARY_MAX = 500
+log = logging.getLogger(__name__)
+
+# Conversations a person has taken over, mirrored in Redis (the database stays the truth) so the
+# webhook's fast path learns it in the same round trip as its dedupe claim, without a select.
+AGENT_OWNED_KEY = "handoff:agent-owned"
+
+
+def conversation_digest(channel: str, user_id: str) -> str:
+    """A conversation's id in Redis keys and sets (the openid itself is not stored there)."""
+    return hashlib.sha256(f"{channel}\x00{user_id}".encode()).hexdigest()[:32]
 
 
 # Statements built once: the dialogue engine asks on every turn, and building a statement costs more
@@ -49,6 +62,43 @@ def agent_owns_conversation(session: Session, *, channel: str, user_id: str) -> 
     """True while a person has taken over this customer's conversation (the bot stays quiet)."""
     found = session.execute(_AGENT_OWNS, {"channel": channel, "user_id": user_id}).first()
     return found is not None
+
+
+def _agent_owned_members(session: Session) -> list[str]:
+    rows = session.execute(
+        select(HandoffRequest.channel, HandoffRequest.user_id).where(HandoffRequest.status == "agent"))
+    return sorted({conversation_digest(channel, user_id) for channel, user_id in rows})
+
+
+def mirror_agent_owned(session: Session, client: redis.Redis) -> int:
+    """Rebuild the Redis mirror of agent-owned conversations from the database; returns its size.
+
+    Built under a temporary key and renamed over the old one, so readers never see it half-built.
+    Run at start-up and periodically by the worker; :func:`set_agent_owned` updates it at once.
+    """
+    members = _agent_owned_members(session)
+    tmp = f"{AGENT_OWNED_KEY}:building"
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(tmp)
+    if members:
+        pipe.sadd(tmp, *members)
+        pipe.rename(tmp, AGENT_OWNED_KEY)
+    else:
+        pipe.delete(AGENT_OWNED_KEY)
+    pipe.execute()
+    return len(members)
+
+
+def set_agent_owned(client: redis.Redis, *, channel: str, user_id: str, owned: bool) -> None:
+    """Update the mirror for one conversation (call after the status change committed)."""
+    member = conversation_digest(channel, user_id)
+    try:
+        if owned:
+            client.sadd(AGENT_OWNED_KEY, member)
+        else:
+            client.srem(AGENT_OWNED_KEY, member)
+    except redis.RedisError as exc:  # the periodic mirror repairs it
+        log.warning("agent-owned mirror not updated: %s", type(exc).__name__)
 
 
 def request_handoff(

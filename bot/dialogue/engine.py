@@ -8,17 +8,18 @@ only after that transaction commits, so a failed turn can simply be sent again.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar
-from backend.conversations.service import insert_turn
+from backend.conversations.service import insert_turn, turn_row
 from backend.conversations.turns import find_turn
 from backend.db import session_scope, utcnow
 from backend.handoff.service import agent_owns_conversation
 from backend.runtime import Runtime
-from bot.contract import BotReply, InboundMessage, TurnResult
+from bot.contract import BotReply, InboundMessage, StateWrite, TurnResult
 from bot.dialogue import (
     claim_progress,
     claim_report,
@@ -61,6 +62,28 @@ _QUIET_EVENTS = frozenset({"unsubscribe", "view", "templatesendjobfinish", "loca
                            "subscribe_msg_sent_event", "view_miniprogram"})
 
 
+class NeedsDatabase(BaseException):
+    """An offline turn reached for the database (see :meth:`DialogueEngine.handle_offline`).
+
+    A BaseException so that no ``except Exception`` in a flow can swallow it.
+    """
+
+
+class _NoSession:
+    """Stands in for the session of an offline turn: any use raises NeedsDatabase."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise NeedsDatabase(name)
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineTurn:
+    """An offline turn's replies and state writes, and its conversation-turn row to insert."""
+
+    result: TurnResult
+    turn_row: dict[str, Any]
+
+
 class DialogueEngine:
     """Answers customer messages; safe to call from several worker threads."""
 
@@ -77,6 +100,21 @@ class DialogueEngine:
         if calendar is None:
             calendar = WorkingCalendar.load(runtime.settings.holidays_file)
         self.calendar: WorkingCalendar = calendar
+        self._faq_cache: dict[tuple[str, str], tuple[object, str]] = {}
+
+    def faq_text(self, product_id: str, topic: str) -> str:
+        """The FAQ answer of ``topic`` rendered from the product (KeyError for an unknown topic).
+
+        Cached for as long as the catalog holds the same product data: rendering costs more than
+        the rest of a FAQ turn, and the answer depends on nothing else.
+        """
+        data = self.runtime.catalog.raw_data(product_id)
+        hit = self._faq_cache.get((product_id, topic))
+        if hit is not None and hit[0] is data:
+            return hit[1]
+        text = str(self.nlu.faq_answer(topic, data)).strip()
+        self._faq_cache[(product_id, topic)] = (data, text)
+        return text
 
     # ------------------------------------------------------------------ entry point
     def handle(self, message: InboundMessage) -> list[BotReply]:
@@ -95,9 +133,30 @@ class DialogueEngine:
         """
         state, state_ok = self.store.load(message.channel, message.user_id)
         turn = self._turn(session, message, state, state_ok)
-        writes = () if message.event == "unsubscribe" else (
-            self.store.write(message.channel, message.user_id, state),)
-        return TurnResult(self._replies(turn), writes)
+        return TurnResult(self._replies(turn), self._writes(message, state))
+
+    def handle_offline(self, message: InboundMessage, *, state_raw: bytes | str | None,
+                       agent_owns: bool) -> OfflineTurn:
+        """Answer a message that needs no database, from what the caller read from Redis.
+
+        ``state_raw`` is the stored state (:meth:`state_key`) and ``agent_owns`` the Redis mirror of
+        :func:`agent_owns_conversation`. Returns the replies and the turn row for the caller to insert
+        with its own rows. Raises :class:`NeedsDatabase` as soon as the turn reaches for the
+        database; nothing has changed anywhere then, and the caller runs it with :meth:`handle_in`.
+        """
+        state = self.store.parse(state_raw)
+        turn = self._run(cast(Session, _NoSession()), message, state, agent_owns=agent_owns)
+        return OfflineTurn(TurnResult(self._replies(turn), self._writes(message, state)),
+                           turn_row(**self._turn_values(turn, state_ok=True)))
+
+    def state_key(self, message: InboundMessage) -> str:
+        """The Redis key of this customer's dialogue state."""
+        return self.store.key(message.channel, message.user_id)
+
+    def _writes(self, message: InboundMessage, state: State) -> tuple[StateWrite, ...]:
+        if message.event == "unsubscribe":
+            return ()
+        return (self.store.write(message.channel, message.user_id, state),)
 
     def _handle(self, message: InboundMessage) -> list[BotReply]:
         state, state_ok = self.store.load(message.channel, message.user_id)
@@ -113,24 +172,32 @@ class DialogueEngine:
 
     def _turn(self, session: Session, message: InboundMessage, state: State, state_ok: bool) -> Turn:
         """Run the turn and log it in ``session`` (the caller commits, then saves ``state``)."""
-        now = message.created_at or utcnow()
-        product = self.runtime.catalog.get()
-        turn = Turn(engine=self, session=session, message=message, state=state, now=now,
-                    product=product)
-        if not agent_owns_conversation(session, channel=message.channel, user_id=message.user_id):
-            self._dispatch(turn)  # otherwise a person owns the conversation: the bot stays quiet
-        frame = state.frame
-        insert_turn(  # one prepared Core insert (same masking as turns.record_turn)
-            session, channel=message.channel, user_id=message.user_id, msg_key=message.msg_key,
-            kind=message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
-            text=message.text or "", intent=turn.pred.intent or None,
-            confidence=turn.pred.confidence if turn.pred.intent else None,
-            slots={**turn.pred.slots, **turn.log_slots},
-            flow=frame.flow if frame else None, step=frame.step if frame else None,
-            reply_text="\n\n".join(turn.replies), private_values=turn.private_values,
-            degraded=not state_ok, at=now,
-        )
+        owned = agent_owns_conversation(session, channel=message.channel, user_id=message.user_id)
+        turn = self._run(session, message, state, agent_owns=owned)
+        insert_turn(session, **self._turn_values(turn, state_ok=state_ok))
         return turn
+
+    def _run(self, session: Session, message: InboundMessage, state: State, *, agent_owns: bool) -> Turn:
+        turn = Turn(engine=self, session=session, message=message, state=state,
+                    now=message.created_at or utcnow(), product=self.runtime.catalog.get())
+        if not agent_owns:
+            self._dispatch(turn)  # otherwise a person owns the conversation: the bot stays quiet
+        return turn
+
+    @staticmethod
+    def _turn_values(turn: Turn, *, state_ok: bool) -> dict[str, Any]:
+        """The turn log's values (masked by the conversations service)."""
+        message, frame = turn.message, turn.state.frame
+        return {
+            "channel": message.channel, "user_id": message.user_id, "msg_key": message.msg_key,
+            "kind": message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
+            "text": message.text or "", "intent": turn.pred.intent or None,
+            "confidence": turn.pred.confidence if turn.pred.intent else None,
+            "slots": {**turn.pred.slots, **turn.log_slots},
+            "flow": frame.flow if frame else None, "step": frame.step if frame else None,
+            "reply_text": "\n\n".join(turn.replies), "private_values": turn.private_values,
+            "degraded": not state_ok, "at": turn.now,
+        }
 
     def _replies(self, turn: Turn) -> list[BotReply]:
         emergency = self.copy.t("emergency")

@@ -19,14 +19,13 @@ def answer(turn: Turn, *, follow_up: bool = True) -> None:
 
 def answer_topic(turn: Turn, topic: str, *, follow_up: bool = True) -> None:
     """Say the answer of ``topic`` and offer its follow-up as choice 1."""
-    data = turn.engine.runtime.catalog.raw_data(turn.product.id)
     try:
-        text = turn.engine.nlu.faq_answer(topic, data)
+        text = turn.engine.faq_text(turn.product.id, topic)
     except KeyError:
         log.warning("no FAQ answer for topic %s", topic)
         turn.say("faq_none")
         return
-    turn.say_text(str(text).strip())
+    turn.say_text(text)
     nxt = turn.copy.table("faq_followups").get(topic)
     if follow_up and nxt and turn.state.frame is None:
         label = turn.copy.table("faq_topic_labels").get(nxt, nxt)

@@ -7,15 +7,15 @@ state and says so in the turn log (``degraded``); it never fails the turn.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import redis
 
+from backend.handoff.service import conversation_digest
 from backend.security.crypto import CryptoError, FieldCipher
 from bot.contract import StateWrite
 
@@ -52,8 +52,9 @@ class State:
     pending_media: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> str:
-        """The Redis value."""
-        return json.dumps({"v": _VERSION, **asdict(self)}, ensure_ascii=False)
+        """The Redis value (the same as ``asdict``, without its deep copy: this runs every turn)."""
+        return json.dumps({"v": _VERSION, **{f.name: _plain(getattr(self, f.name)) for f in fields(self)}},
+                          ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> State:
@@ -65,6 +66,12 @@ class State:
             if data.get(key) is not None:
                 data[key] = FlowFrame(**data[key])
         return cls(**data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, FlowFrame):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
+    return value
 
 
 class SecretBox:
@@ -99,8 +106,7 @@ class StateStore:
 
     def key(self, channel: str, user_id: str) -> str:
         """The Redis key of a conversation (the openid is hashed, not stored)."""
-        digest = hashlib.sha256(f"{channel}\x00{user_id}".encode()).hexdigest()[:32]
-        return f"{self._prefix}{digest}"
+        return f"{self._prefix}{conversation_digest(channel, user_id)}"
 
     def load(self, channel: str, user_id: str) -> tuple[State, bool]:
         """The state and ``ok`` (False when Redis failed and the state is fresh)."""
@@ -109,13 +115,18 @@ class StateStore:
         except redis.RedisError as exc:
             log.warning("dialogue state unavailable: %s", type(exc).__name__)
             return State(), False
-        if raw is None:
-            return State(), True
+        return self.parse(raw), True
+
+    @staticmethod
+    def parse(raw: str | bytes | None) -> State:
+        """The state in a Redis value (fresh when there is none or it is unreadable)."""
+        if not raw:
+            return State()
         try:
-            return State.from_json(raw), True
+            return State.from_json(raw)
         except (ValueError, TypeError, KeyError):
             log.warning("dialogue state unreadable; starting fresh")
-            return State(), True
+            return State()
 
     def write(self, channel: str, user_id: str, state: State) -> StateWrite:
         """The save of ``state`` as a write for the caller to apply (after its commit)."""
