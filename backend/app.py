@@ -30,10 +30,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = factory(settings)
         app.state.runtime = runtime
-        from backend.startup import on_startup
+        from backend.startup import freeze_startup_objects, on_startup
 
         on_startup(runtime)
         _start_adapters(settings, runtime)
+        freeze_startup_objects()
         worker = None
         if settings.run_worker:
             from backend.worker import WorkerThread

@@ -14,13 +14,13 @@ def include_routers(app: FastAPI, *, wechat: bool = False) -> None:
     from backend.roster import api as roster_api
     from backend.staff import api as staff_api
 
+    if wechat:  # first: routes are matched in order, and the webhook takes most of the traffic
+        from bot.webhook import router as wechat_router
+
+        app.include_router(wechat_router)
     app.include_router(health.router)
     app.include_router(staff_api.router)
     app.include_router(roster_api.router)
     app.include_router(claims_api.router)
     app.include_router(complaints_api.router)
     app.include_router(audit_api.router)
-    if wechat:
-        from bot.webhook import router as wechat_router
-
-        app.include_router(wechat_router)

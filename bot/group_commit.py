@@ -26,6 +26,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,8 @@ class GroupCommitter:
 
     def __init__(self, *, engine: Engine, guard: RedisGuard, finish: BatchScript,
                  db_lock: Any, on_abandoned: Callable[[CommitItem], None], max_batch: int = 64,
-                 inline: bool = False) -> None:
+                 inline: bool = False, window_s: float = 0.0,
+                 more_coming: Callable[[], bool] = lambda: False) -> None:
         self.engine = engine
         self.guard = guard
         self._finish = finish
@@ -102,7 +104,10 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[CommitItem | None] = queue.SimpleQueue()
         self._conn: Connection | None = None
         self.inline = inline
+        self.window_s = window_s
+        self._more_coming = more_coming  # are other turns under way that will commit soon?
         self._inline: dict[asyncio.AbstractEventLoop, list[CommitItem]] = {}
+        self._timers: dict[asyncio.AbstractEventLoop, asyncio.Handle] = {}
         self._thread: threading.Thread | None = None
         if not inline:
             self._thread = threading.Thread(target=self._run, name="wx-commit", daemon=True)
@@ -116,10 +121,8 @@ class GroupCommitter:
         item.loop = loop
         item.future = loop.create_future()
         if self.inline:
-            pending = self._inline.setdefault(loop, [])
-            pending.append(item)
-            if len(pending) == 1:
-                loop.call_soon(self._flush_inline, loop)
+            self._inline.setdefault(loop, []).append(item)
+            self.nudge(loop)
         else:
             self._queue.put(item)
         return item.future
@@ -133,7 +136,23 @@ class GroupCommitter:
             self._conn.close()
             self._conn = None
 
+    def nudge(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Schedule the inline commit: in this loop iteration's end when the batch is full or no other
+        turn is under way, otherwise at the end of the window (the turns under way join it)."""
+        pending = self._inline.get(loop)
+        if not pending:
+            return
+        timer = self._timers.get(loop)
+        if len(pending) >= self.max_batch or self.window_s <= 0 or not self._more_coming():
+            if timer is None or isinstance(timer, asyncio.TimerHandle):
+                if timer is not None:
+                    timer.cancel()
+                self._timers[loop] = loop.call_soon(self._flush_inline, loop)
+        elif timer is None:
+            self._timers[loop] = loop.call_later(self.window_s, self._flush_inline, loop)
+
     def _flush_inline(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timers.pop(loop, None)
         batch = self._inline.pop(loop, [])
         for start in range(0, len(batch), self.max_batch):
             self._process(batch[start:start + self.max_batch], inline=True)
@@ -146,11 +165,18 @@ class GroupCommitter:
                 return
             batch = [first]
             stop = False
+            deadline = time.monotonic() + self.window_s
             while len(batch) < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._more_coming():
+                        break
+                    try:
+                        nxt = self._queue.get(timeout=min(left, 0.002))
+                    except queue.Empty:
+                        continue
                 if nxt is None:
                     stop = True
                     break

@@ -130,6 +130,8 @@ class _Pending:
 
     user_id: str
     outs: list[OutMessage]
+    after_commit: tuple[Any, ...] = ()
+    passive_xml: str | None = None
 
 
 @dataclass
@@ -162,6 +164,12 @@ def _load_messages(raw: Any) -> list[OutMessage]:
     return out
 
 
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    """Mark a shared outcome's exception as seen (its first copy re-raises it itself)."""
+    if not fut.cancelled():
+        fut.exception()
+
+
 class Processor:
     """Runs each WeChat push through the turn handler exactly once."""
 
@@ -192,9 +200,12 @@ class Processor:
         self._owner_prefix = secrets.token_hex(6)
         self._owner_seq = itertools.count()
         self._finish_script = BatchScript(_FINISH)
+        self._underway = 0  # fast-path turns between their claim and their commit
         self.committer = GroupCommitter(
             engine=runtime.engine, guard=guard, finish=self._finish_script, db_lock=self._db_lock,
-            on_abandoned=self._deliver_abandoned, inline=sqlite) if fast_path else None
+            on_abandoned=self._deliver_abandoned, inline=sqlite,
+            window_s=settings.group_commit_window_ms / 1000, more_coming=lambda: self._underway > 0,
+        ) if fast_path else None
 
     def close(self) -> None:
         """Stop the worker threads (waits for running turns)."""
@@ -207,12 +218,27 @@ class Processor:
     async def process(self, message: InboundMessage) -> Answer:
         """The answer to this push; concurrent copies in this process share one turn."""
         key = message.msg_key
-        fut = self._inflight.get(key)
-        if fut is None:
-            fut = asyncio.ensure_future(self._process_once(message))
-            self._inflight[key] = fut
-            fut.add_done_callback(lambda _f: self._inflight.pop(key, None))
-        return await asyncio.shield(fut)
+        shared = self._inflight.get(key)
+        if shared is not None:
+            return await asyncio.shield(shared)
+        # The first copy runs the turn in its own request (no extra task: servers do not cancel a
+        # request when its client goes away) and shares the outcome with the copies meanwhile.
+        shared = asyncio.get_running_loop().create_future()
+        shared.add_done_callback(_retrieve)
+        self._inflight[key] = shared
+        try:
+            answer = await self._process_once(message)
+        except asyncio.CancelledError:
+            shared.cancel()
+            raise
+        except BaseException as exc:
+            shared.set_exception(exc)
+            raise
+        else:
+            shared.set_result(answer)
+        finally:
+            del self._inflight[key]
+        return answer
 
     async def _process_once(self, message: InboundMessage) -> Answer:
         loop = asyncio.get_running_loop()
@@ -340,6 +366,19 @@ class Processor:
 
     async def _fast(self, handler: Any, message: InboundMessage, deadline: float) -> Answer | _Slow | object:
         """The answer, ``_DUPLICATE``, or ``_Slow`` when the turn must run the full way."""
+        self._underway += 1
+        try:
+            item = await self._answer_offline(handler, message)
+        finally:
+            self._underway -= 1
+        if not isinstance(item, CommitItem):
+            if self.committer is not None and self.committer.inline:
+                self.committer.nudge(asyncio.get_running_loop())  # do not wait for this one
+            return item
+        return await self._commit_offline(item, deadline)
+
+    async def _answer_offline(self, handler: Any, message: InboundMessage) -> CommitItem | _Slow | object:
+        """Claim and run the turn; the rows and the Redis finish to commit (or why not)."""
         owner = self._new_owner()
         keys = ["wx:msg:" + message.msg_key, "wx:user:" + message.user_id, handler.state_key(message),
                 AGENT_OWNED_KEY]
@@ -368,7 +407,7 @@ class Processor:
         reply_enc = cipher.encrypt(json.dumps({"xml": xml, "messages": _dump_messages(outs)},
                                               ensure_ascii=False), purpose=conv.REPLY_PURPOSE)
         content_enc = cipher.encrypt(message.text, purpose=conv.INBOUND_PURPOSE) if message.text else None
-        item = CommitItem(
+        return CommitItem(
             msg_key=message.msg_key, turn_row=offline.turn_row,
             inbox_row=conv.inbox_row(
                 msg_key=message.msg_key, openid=message.user_id, msg_type=message.raw_type,
@@ -377,10 +416,12 @@ class Processor:
             finish_keys=keys[:2] + [w.key for w in result.state_writes],
             finish_args=["D" + reply_enc, self.settings.dedupe_ttl_s, owner,
                          *(v for w in result.state_writes for v in (w.value, w.ttl_s))],
-            reply_enc=reply_enc, context=_Pending(message.user_id, outs),
+            reply_enc=reply_enc, context=_Pending(message.user_id, outs, result.after_commit, xml),
         )
-        fut = self.committer.submit(item) if self.committer is not None else None
-        assert fut is not None
+
+    async def _commit_offline(self, item: CommitItem, deadline: float) -> Answer:
+        assert self.committer is not None
+        fut = self.committer.submit(item)
         timer = asyncio.get_running_loop().call_at(deadline, self._give_up, item)
         try:
             await fut
@@ -394,11 +435,12 @@ class Processor:
         await self._finish_inline(item)
         if item.duplicate_of is not None:  # a copy elsewhere committed first: its answer
             return self._decode(item.duplicate_of) if item.duplicate_of else Answer(None)
-        for callback in result.after_commit:
+        pending: _Pending = item.context
+        for callback in pending.after_commit:
             self.io.submit(callback)
-        if len(outs) > 1:
-            self.io.submit(self._deliver, message.user_id, outs[1:], 0.3)
-        return Answer(xml, tuple(outs[1:]))
+        if len(pending.outs) > 1:
+            self.io.submit(self._deliver, pending.user_id, pending.outs[1:], 0.3)
+        return Answer(pending.passive_xml, tuple(pending.outs[1:]))
 
     async def _finish_inline(self, item: CommitItem) -> None:
         """With an inline committer, the Redis finish rides in the loop's next pipeline."""

@@ -76,6 +76,9 @@ class WechatSettings(BaseModel):
     max_body_bytes: int = 256 * 1024
     dedupe_ttl_s: int = 900
     user_lock_ttl_s: float = 10.0
+    # Group commit: a finished turn waits at most this long for the turns still being answered, so
+    # they share one transaction (never when no other turn is under way).
+    group_commit_window_ms: float = Field(default=10.0, ge=0, le=500)
     menu_file: str = ""  # default: config/wechat_menu.yaml
 
     @property

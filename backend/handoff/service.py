@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 AGENT_OWNED_KEY = "handoff:agent-owned"
 
 
+@functools.lru_cache(maxsize=16384)  # a conversation is several messages: computed once for them
 def conversation_digest(channel: str, user_id: str) -> str:
     """A conversation's id in Redis keys and sets (the openid itself is not stored there)."""
     return hashlib.sha256(f"{channel}\x00{user_id}".encode()).hexdigest()[:32]

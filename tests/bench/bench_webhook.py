@@ -116,7 +116,10 @@ def serve(kind: str, port: int, redis_url: str, db_url: str, server: str) -> Non
         async def bare() -> Response:
             return Response(FIXED, media_type="application/xml")
     else:
+        from backend.startup import freeze_startup_objects
+
         app, _rt = build_webhook_app(redis_url, db_url)
+        freeze_startup_objects()  # as the app's lifespan does
     uvicorn.run(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1, **SERVERS[server]
     )
