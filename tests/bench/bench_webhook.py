@@ -362,7 +362,8 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
         inner, _ = timed("3 AES decrypt", lambda: crypto.decrypt(outer["Encrypt"]))
         msg = timed("4 parse inner XML + InboundMessage", lambda: to_inbound(parse_xml(inner)))
         owner = proc._new_owner()
-        keys = ["wx:msg:" + msg.msg_key, "wx:user:" + msg.user_id, engine.state_key(msg), "handoff:agent-owned"]
+        keys = ["wx:msg:" + msg.msg_key, "wx:user:" + msg.user_id, engine.state_key(msg),
+                "handoff:agent-owned"]
         args = [3600, owner, 5000, "x"]
         pending.append((msg, keys, owner, args))
         if len(pending) < batch:
@@ -374,7 +375,8 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
             off = timed("6 dialogue turn (handle_offline), total",
                         lambda: engine.handle_offline(msg, state_raw=claimed[2], agent_owns=False))
             outs = plan_messages(off.result.replies)
-            xml = timed("7 render reply XML", lambda: render_passive(outs[0], to_user=msg.user_id, from_user=GH))
+            xml = timed("7 render reply XML",
+                        lambda: render_passive(outs[0], to_user=msg.user_id, from_user=GH))
 
             def encrypt() -> tuple[str, str]:
                 enc = runtime.cipher.encrypt(json.dumps({"xml": xml, "messages": _dump_messages(outs)},
@@ -390,9 +392,11 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
                 finish_args=["D" + enc, 3600, owner,
                              *(v for w in off.result.state_writes for v in (w.value, w.ttl_s))],
                 reply_enc=enc))
-            timed("11 AES encrypt reply envelope", lambda: crypto.encrypt_reply(xml, nonce="n", timestamp="1"))
+            timed("11 AES encrypt reply envelope",
+                  lambda: crypto.encrypt_reply(xml, nonce="n", timestamp="1"))
         timed(f"9 group commit: insert rows + COMMIT (x{batch})", lambda: committer._commit(items))
-        timed(f"10 Redis answers + state + unlock (pipelined x{batch})", lambda: committer._finish_redis(items))
+        timed(f"10 Redis answers + state + unlock (pipelined x{batch})",
+              lambda: committer._finish_redis(items))
         assert not any(it.failed for it in items)
         pending = []
     proc.close()
