@@ -57,11 +57,11 @@ def create_app(
     install_error_handlers(app)
     from backend.routers import include_routers
 
-    include_routers(app, wechat=settings.wechat.configured)
-    if settings.wechat.configured:
-        from bot.webhook import BodyLimitMiddleware
+    if settings.wechat.configured:  # first: it takes most of the traffic
+        from bot.webhook import install_webhook
 
-        app.add_middleware(BodyLimitMiddleware, limit=settings.wechat.max_body_bytes)
+        install_webhook(app, max_body_bytes=settings.wechat.max_body_bytes)
+    include_routers(app)
     return app
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 
-def include_routers(app: FastAPI, *, wechat: bool = False) -> None:
-    """Mount the routers of every domain and adapter (the WeChat webhook only when configured)."""
+def include_routers(app: FastAPI) -> None:
+    """Mount the routers of every domain (``bot.webhook.install_webhook`` mounts the webhook)."""
     from backend import health
     from backend.audit import api as audit_api
     from backend.claims import api as claims_api
@@ -14,10 +14,6 @@ def include_routers(app: FastAPI, *, wechat: bool = False) -> None:
     from backend.roster import api as roster_api
     from backend.staff import api as staff_api
 
-    if wechat:  # first: routes are matched in order, and the webhook takes most of the traffic
-        from bot.webhook import router as wechat_router
-
-        app.include_router(wechat_router)
     app.include_router(health.router)
     app.include_router(staff_api.router)
     app.include_router(roster_api.router)

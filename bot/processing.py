@@ -201,6 +201,7 @@ class Processor:
         self._owner_seq = itertools.count()
         self._finish_script = BatchScript(_FINISH)
         self._underway = 0  # fast-path turns between their claim and their commit
+        self.redis_pipelines = self.redis_calls = 0  # counters for the benchmark and tests
         self.committer = GroupCommitter(
             engine=runtime.engine, guard=guard, finish=self._finish_script, db_lock=self._db_lock,
             on_abandoned=self._deliver_abandoned, inline=sqlite,
@@ -351,6 +352,8 @@ class Processor:
         guard's circuit opens and the fast path steps aside.
         """
         batch = self._pending_claims.pop(loop, [])
+        self.redis_pipelines += 1
+        self.redis_calls += len(batch)
         batch.sort(key=lambda call: call[0] is not self._finish_script)  # stable: finishes first
         calls = [(script, keys, args) for script, keys, args, _ in batch]
         try:

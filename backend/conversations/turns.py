@@ -23,6 +23,9 @@ _RE_ID = re.compile(r"(?<![0-9A-Za-z])[1-9](?:[ \-]?\d){16}[ \-]?[\dXx](?![0-9A-
 _RE_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d(?:[ \-]?\d){8}(?!\d)")
 _RE_CARD = re.compile(r"(?<![0-9A-Za-z])\d(?:[ \-]?\d){11,18}(?!\d)")
 _RE_SEP = re.compile(r"[ \-]")
+# Each of the three needs at least 11 digits in a row (single spaces or dashes allowed between):
+# one search decides whether the three substitutions can change anything (most texts have none).
+_RE_ELEVEN_DIGITS = re.compile(r"\d(?:[ \-]?\d){10}")
 
 # Slot names whose values are private, and how to mask them.
 _SLOT_MASKS = {
@@ -34,6 +37,12 @@ _SLOT_MASKS = {
 }
 
 
+def _scrub_numbers(text: str) -> str:
+    out = _RE_ID.sub(_mask_match(mask_id_number), text)
+    out = _RE_PHONE.sub(_mask_match(mask_phone), out)
+    return _RE_CARD.sub(_mask_match(mask_bank_account), out)
+
+
 def _mask_match(masker: Any) -> Any:
     def repl(m: re.Match[str]) -> str:
         return str(masker(_RE_SEP.sub("", m.group(0))))
@@ -43,9 +52,7 @@ def _mask_match(masker: Any) -> Any:
 
 def scrub_text(text: str, *, private_values: Iterable[str] = ()) -> str:
     """``text`` with ID numbers, phones, card numbers and the given private values masked."""
-    out = _RE_ID.sub(_mask_match(mask_id_number), text)
-    out = _RE_PHONE.sub(_mask_match(mask_phone), out)
-    out = _RE_CARD.sub(_mask_match(mask_bank_account), out)
+    out = _scrub_numbers(text) if _RE_ELEVEN_DIGITS.search(text) else text
     for value in sorted({v for v in private_values if v and len(v) >= 2}, key=len, reverse=True):
         out = out.replace(value, str(mask_name(value)))
     return out

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 from config.settings import CONFIG_DIR
 
 DEFAULT_PATH = CONFIG_DIR / "dialogue.yaml"
+_NEVER = re.compile(r"(?!)")  # an empty word list matches nothing
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class Copy:
     """The dialogue's texts and word lists."""
 
     data: dict[str, Any]
+    _word_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> Copy:
@@ -46,7 +49,12 @@ class Copy:
 
     def contains_any(self, key: str, text: str) -> bool:
         """True when ``text`` contains one of the words of list ``key``."""
-        return any(w in text for w in self.words(key))
+        pattern = self._word_patterns.get(key)
+        if pattern is None:  # one regex alternation per list, built once: several lists are tried a turn
+            words = sorted(set(self.words(key)), key=len, reverse=True)
+            pattern = re.compile("|".join(map(re.escape, words))) if words else _NEVER
+            self._word_patterns[key] = pattern
+        return pattern.search(text) is not None
 
     def numbered(self, labels: list[str]) -> str:
         """``1. a`` lines and the "reply with a digit" hint."""

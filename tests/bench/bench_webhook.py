@@ -67,7 +67,7 @@ def build_webhook_app(redis_url: str, db_url: str):  # type: ignore[no-untyped-d
     from bot.dialogue.engine import build_engine
     from bot.settings import WechatSettings
     from bot.startup import build_context
-    from bot.webhook import router
+    from bot.webhook import install_webhook
     from config.settings import CONFIG_DIR, Settings
     from intents import NLU
 
@@ -94,13 +94,14 @@ def build_webhook_app(redis_url: str, db_url: str):  # type: ignore[no-untyped-d
     )
     runtime.extras["turn_handler"] = build_engine(runtime, nlu=NLU.load())
     app = FastAPI()
-    app.include_router(router)
+    install_webhook(app, max_body_bytes=wx.max_body_bytes)
     app.state.runtime = runtime
-    committer = runtime.extras["wechat"].processor.committer
+    processor = runtime.extras["wechat"].processor
 
     @app.get("/stats")
-    async def stats() -> dict[str, int]:  # turns per group commit, read by the load generator
-        return {"batches": committer.batches, "items": committer.items}
+    async def stats() -> dict[str, int]:  # batching counters, read by the load generator
+        return {"commits": processor.committer.batches, "committed_turns": processor.committer.items,
+                "redis_pipelines": processor.redis_pipelines, "redis_calls": processor.redis_calls}
 
     return app, runtime
 
@@ -231,6 +232,23 @@ def cpu_seconds(pid: int) -> float:
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else float("nan")
+
+
+def fetch_stats(port: int) -> dict[str, int]:
+    """The webhook server's batching counters."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as resp:
+        stats: dict[str, int] = json.loads(resp.read())
+    return stats
+
+
+def batching(before: dict[str, int], after: dict[str, int]) -> str:
+    """Turns per group commit and Redis calls per pipeline between two counter readings."""
+    commits = max(1, after["commits"] - before["commits"])
+    pipelines = max(1, after["redis_pipelines"] - before["redis_pipelines"])
+    return (f"{(after['committed_turns'] - before['committed_turns']) / commits:.1f} turns/commit, "
+            f"{(after['redis_calls'] - before['redis_calls']) / pipelines:.1f} calls/Redis pipeline")
 
 
 def run_load(
@@ -412,7 +430,13 @@ def main() -> int:
 
     server = os.environ.get("BENCH_SERVER", "standard")
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
-    n = int(os.environ.get("BENCH_N", "3000"))
+    n = int(os.environ.get("BENCH_N", "6000"))
+    # Servers on the first CPU, load generator and Redis on the others: CPU per request is then the
+    # servers' own, not disturbed by sharing a core with the clients (halves the bare figure's noise).
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpus = {cpus[0]} if len(cpus) >= 2 and os.environ.get("BENCH_PIN", "1") == "1" else set(cpus)
+    if server_cpus != set(cpus):
+        os.sched_setaffinity(0, set(cpus) - server_cpus)
     steady_s = float(os.environ.get("BENCH_STEADY_S", "10"))
     redis = start_redis()
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-webhook-{uuid.uuid4().hex[:6]}.sqlite3"
@@ -425,7 +449,8 @@ def main() -> int:
         db_url = pg.url
     procs: list[subprocess.Popen[bytes]] = []
     print(
-        f"load before: {os.getloadavg()[0]:.2f}  cpus: {os.cpu_count()}  server: {server} "
+        f"load before: {os.getloadavg()[0]:.2f}  cpus: {os.cpu_count()} (servers on {sorted(server_cpus)})  "
+        f"server: {server} "
         f"{SERVERS[server]}  db: {db_url.split(':')[0]}  redis: {redis.url}",
         flush=True,
     )
@@ -436,7 +461,8 @@ def main() -> int:
         for kind, port in ports.items():
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, __file__, "serve", kind, str(port), redis.url, db_url, server]
+                    [sys.executable, __file__, "serve", kind, str(port), redis.url, db_url, server],
+                    preexec_fn=lambda: os.sched_setaffinity(0, server_cpus),
                 )
             )
         pids = {k: p.pid for k, p in zip(ports, procs, strict=True)}
@@ -447,15 +473,19 @@ def main() -> int:
             for r in range(repeat):
                 out: dict[str, Any] = {}
                 for kind in ("bare", "webhook"):
+                    before = fetch_stats(ports[kind]) if kind == "webhook" else {}
                     out[kind] = run_load(
                         pool, ports[kind], pids[kind], make_requests(n), clients=2, concurrency=16
                     )
+                    if kind == "webhook":
+                        out[kind]["batching"] = batching(before, fetch_stats(ports[kind]))
                     answers = out[kind].pop("answers")
                     out[kind]["wrong"] = wrong_answers(answers) if kind == "webhook" else 0
                 out["ratio_cpu"] = (
                     out["bare"]["server_cpu_us_per_req"] / out["webhook"]["server_cpu_us_per_req"]
                 )
                 out["ratio_rps"] = out["webhook"]["rps"] / out["bare"]["rps"]
+                before = fetch_stats(ports["webhook"])
                 steady = run_load(
                     pool,
                     ports["webhook"],
@@ -466,6 +496,7 @@ def main() -> int:
                     rate=STEADY_RATE,
                 )
                 steady["wrong"] = wrong_answers(steady.pop("answers"))
+                steady["batching"] = batching(before, fetch_stats(ports["webhook"]))
                 out["steady"] = steady
                 copies_reqs = make_requests(64, same_msg_id=True)
                 copies = run_load(
@@ -488,6 +519,7 @@ def main() -> int:
                     f"{out['bare']['rps']:.0f} req/s  steady p50 {steady['p50_ms']:.1f} ms p99 "
                     f"{steady['p99_ms']:.1f} ms ({steady['rps']:.0f}/s, {steady['status']})  "
                     f"wrong answers {out['webhook']['wrong']}+{steady['wrong']}  "
+                    f"batching: closed loop {out['webhook']['batching']}; steady {steady['batching']}  "
                     f"copies {out['copies']}",
                     flush=True,
                 )

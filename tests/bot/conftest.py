@@ -26,7 +26,7 @@ from bot.crypto import MessageCrypto, sha1_signature
 from bot.inbound import parse_xml
 from bot.settings import WechatSettings
 from bot.startup import build_context
-from bot.webhook import router
+from bot.webhook import install_webhook
 from tests.support.fake_wechat import FakeWechat
 
 TOKEN = "spamtest"
@@ -225,7 +225,7 @@ def build_harness(
     runtime.extras["wechat"] = ctx
     runtime.extras["turn_handler"] = handler
     app = FastAPI()
-    app.include_router(router)
+    install_webhook(app, max_body_bytes=settings.max_body_bytes)
     app.state.runtime = runtime
     client = TestClient(app, raise_server_exceptions=False)
     return Harness(app, client, runtime, handler, fake, settings), client

@@ -175,7 +175,7 @@ def test_w05_oversized_body_413(wx: Harness) -> None:
 
 
 def test_w05_lying_content_length_413(wx: Harness) -> None:
-    from bot.webhook import BodyLimitMiddleware
+    from bot.webhook import WechatFrontDoor
 
     async def call(app, headers):  # type: ignore[no-untyped-def]
         sent: list[dict] = []
@@ -206,8 +206,10 @@ def test_w05_lying_content_length_413(wx: Harness) -> None:
         return sent[0]["status"]
 
     assert asyncio.run(call(wx.app, [(b"content-length", b"10")])) == 413
-    assert asyncio.run(call(BodyLimitMiddleware(wx.app), [(b"content-length", b"10")])) == 413
-    assert asyncio.run(call(BodyLimitMiddleware(wx.app), [])) == 413
+    assert asyncio.run(call(wx.app, [])) == 413
+    inner = WechatFrontDoor(wx.app.router, limit=1000)  # the front door alone, in front of the routes
+    assert asyncio.run(call(inner, [(b"content-length", b"10")])) == 413
+    assert asyncio.run(call(inner, [])) == 413
 
 
 @pytest.mark.parametrize("encrypt", ["!!!notbase64", "aGVsbG8", "AAAAAAAAAAAAAAAAAAAAAA==", ""])
