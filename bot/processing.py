@@ -202,6 +202,7 @@ class Processor:
         self._finish_script = BatchScript(_FINISH)
         self._underway = 0  # fast-path turns between their claim and their commit
         self.redis_pipelines = self.redis_calls = 0  # counters for the benchmark and tests
+        self.redis_wait_s = 0.0  # time the loop spent waiting for those pipelines
         self.committer = GroupCommitter(
             engine=runtime.engine, guard=guard, finish=self._finish_script, db_lock=self._db_lock,
             on_abandoned=self._deliver_abandoned, inline=sqlite,
@@ -356,6 +357,7 @@ class Processor:
         self.redis_calls += len(batch)
         batch.sort(key=lambda call: call[0] is not self._finish_script)  # stable: finishes first
         calls = [(script, keys, args) for script, keys, args, _ in batch]
+        started = time.perf_counter()
         try:
             results = self.guard.call(functools.partial(BatchScript.run_many, calls=calls))
         except Exception as exc:  # RedisUnavailable, or a script error (a bug): the full path decides
@@ -363,6 +365,8 @@ class Processor:
                 if not fut.done():
                     fut.set_exception(RedisUnavailable(type(exc).__name__))
             return
+        finally:
+            self.redis_wait_s += time.perf_counter() - started
         for (*_, fut), result in zip(batch, results, strict=True):
             if not fut.done():
                 fut.set_result(result)

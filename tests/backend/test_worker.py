@@ -35,3 +35,32 @@ def test_redis_down_skips_jobs(runtime: Runtime) -> None:
     calls: list[int] = []
     assert run_due_jobs(runtime, [PeriodicJob("c", 10, lambda rt: calls.append(1))], {}, now=50.0) == []
     assert calls == []
+
+
+def test_agent_owned_mirror_job_is_discovered_and_rebuilds_the_set(runtime: Runtime, db) -> None:  # type: ignore[no-untyped-def]
+    from backend.handoff.jobs import run_mirror
+    from backend.handoff.models import HandoffRequest
+    from backend.handoff.service import AGENT_OWNED_KEY, conversation_digest
+    from backend.worker import discover_jobs
+
+    assert "handoff.mirror_agent_owned" in {j.name for j in discover_jobs()}
+    db.add(HandoffRequest(channel="official_account", user_id="oMirrorJob", reason="asked", status="agent"))
+    db.add(HandoffRequest(channel="official_account", user_id="oQueued", reason="asked", status="queued"))
+    db.commit()
+    runtime.redis.sadd(AGENT_OWNED_KEY, "gone")
+    assert run_mirror(runtime) >= 1
+    members = runtime.redis.smembers(AGENT_OWNED_KEY)
+    assert conversation_digest("official_account", "oMirrorJob").encode() in members
+    assert conversation_digest("official_account", "oQueued").encode() not in members
+    assert b"gone" not in members
+
+
+def test_start_up_objects_are_frozen_once() -> None:
+    import gc
+
+    from backend import startup
+
+    startup._frozen = False
+    assert startup.freeze_startup_objects() is True
+    assert gc.get_freeze_count() > 0
+    assert startup.freeze_startup_objects() is False  # once per process

@@ -101,7 +101,8 @@ def build_webhook_app(redis_url: str, db_url: str):  # type: ignore[no-untyped-d
     @app.get("/stats")
     async def stats() -> dict[str, int]:  # batching counters, read by the load generator
         return {"commits": processor.committer.batches, "committed_turns": processor.committer.items,
-                "redis_pipelines": processor.redis_pipelines, "redis_calls": processor.redis_calls}
+                "redis_pipelines": processor.redis_pipelines, "redis_calls": processor.redis_calls,
+                "redis_wait_us": int(processor.redis_wait_s * 1e6)}
 
     return app, runtime
 
@@ -247,8 +248,10 @@ def batching(before: dict[str, int], after: dict[str, int]) -> str:
     """Turns per group commit and Redis calls per pipeline between two counter readings."""
     commits = max(1, after["commits"] - before["commits"])
     pipelines = max(1, after["redis_pipelines"] - before["redis_pipelines"])
-    return (f"{(after['committed_turns'] - before['committed_turns']) / commits:.1f} turns/commit, "
-            f"{(after['redis_calls'] - before['redis_calls']) / pipelines:.1f} calls/Redis pipeline")
+    turns = max(1, after["committed_turns"] - before["committed_turns"])
+    return (f"{turns / commits:.1f} turns/commit, "
+            f"{(after['redis_calls'] - before['redis_calls']) / pipelines:.1f} calls/Redis pipeline, "
+            f"loop waited {(after['redis_wait_us'] - before['redis_wait_us']) / turns:.0f} µs/turn on Redis")
 
 
 def run_load(

@@ -1,0 +1,270 @@
+"""The webhook's fast path with the real dialogue engine (real NLU, Redis, SQLite and PostgreSQL).
+
+Turns that need no database read run in the event loop; their claim is pipelined with the others of
+the loop iteration and brings back the dialogue state and the "a person owns this chat" mark; their
+rows are group-committed (catalogue W-09, W-17, F-R2, F-P1 on this path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, select
+from sqlalchemy.exc import OperationalError
+
+from backend.conversations.turn_models import ConversationTurn
+from backend.handoff.models import HandoffRequest
+from backend.handoff.service import AGENT_OWNED_KEY, mirror_agent_owned, set_agent_owned
+from backend.runtime import Runtime
+from bot.dialogue.engine import build_engine
+from bot.processing import Processor
+from tests.bot.conftest import Harness, build_harness, inner_text_xml, make_runtime
+from tests.support.fake_wechat import FakeWechat
+from tests.support.servers import RedisServer
+
+FAQ = "住院一天赔多少钱"
+FAQ_MARK = "30元"
+
+
+def uid() -> str:
+    return str(uuid.uuid4().int % 10**18)
+
+
+@pytest.fixture
+def live(engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
+         nlu: Any) -> Iterator[tuple[Harness, Runtime]]:
+    rt = make_runtime(engine, redis_server.url, runtime)
+    wx, client = build_harness(rt, fake_wechat)
+    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    with client:
+        yield wx, rt
+    rt.extras["wechat"].processor.close()
+    rt.redis.close()
+
+
+def processor(rt: Runtime) -> Processor:
+    proc: Processor = rt.extras["wechat"].processor
+    return proc
+
+
+def turns_of(rt: Runtime, user: str) -> list[ConversationTurn]:
+    with rt.sessions() as s:
+        return list(s.scalars(select(ConversationTurn).where(ConversationTurn.user_id == user)
+                              .order_by(ConversationTurn.id)).all())
+
+
+def test_faq_turn_is_answered_stored_and_finished_without_a_worker_thread(
+        live: tuple[Harness, Runtime]) -> None:
+    wx, rt = live
+    proc = processor(rt)
+    assert proc.committer is not None
+    before = proc.committer.items
+    user, msg_id = "oFast" + uid(), uid()
+    answer = wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user)))["Content"]
+    assert FAQ_MARK in answer
+    assert proc.committer.items == before + 1  # group-committed, not run by the full path
+    [turn] = turns_of(rt, user)
+    assert turn.intent == "product_question" and turn.msg_key == f"m:{msg_id}"
+    assert [row.status for row in wx.inbox(f"m:{msg_id}")] == ["done"]
+    assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"  # a retry gets the same answer
+    assert rt.redis.get(f"wx:user:{user}") is None  # per-user lock released
+    engine = rt.extras["turn_handler"]
+    state, ok = engine.store.load("official_account", user)
+    assert ok and state.choice is not None  # the follow-up offer is remembered for the next turn
+
+
+def test_turn_needing_the_database_runs_the_full_way_with_its_claim(live: tuple[Harness, Runtime]) -> None:
+    wx, rt = live
+    proc = processor(rt)
+    assert proc.committer is not None
+    before = proc.committer.items
+    user, msg_id = "oFull" + uid(), uid()
+    answer = wx.reply_fields(wx.post(inner_text_xml("转人工", msg_id=msg_id, user=user)))["Content"]
+    assert answer
+    assert proc.committer.items == before  # the handoff writes a row: full path
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(HandoffRequest).where(
+            HandoffRequest.user_id == user)) == 1
+    assert len(turns_of(rt, user)) == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
+    assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"
+    assert rt.redis.get(f"wx:user:{user}") is None
+
+
+def test_bot_stays_quiet_while_a_person_owns_the_chat(live: tuple[Harness, Runtime]) -> None:
+    wx, rt = live
+    user = "oAgent" + uid()
+    with rt.sessions() as s:
+        s.add(HandoffRequest(channel="official_account", user_id=user, reason="asked", status="agent"))
+        s.commit()
+        assert mirror_agent_owned(s, rt.redis) >= 1
+    r = wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user))
+    assert r.status_code == 200 and r.text == "success"  # no bot reply: the agent answers
+    assert len(turns_of(rt, user)) == 1  # the message is still logged for the agent
+    set_agent_owned(rt.redis, channel="official_account", user_id=user, owned=False)
+    answer = wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user)))["Content"]
+    assert FAQ_MARK in answer
+
+
+def test_mirror_is_rebuilt_from_the_database(live: tuple[Harness, Runtime]) -> None:
+    _wx, rt = live
+    user = "oMirror" + uid()
+    rt.redis.sadd(AGENT_OWNED_KEY, "stale-member")
+    with rt.sessions() as s:
+        row = HandoffRequest(channel="official_account", user_id=user, reason="asked", status="agent")
+        s.add(row)
+        s.commit()
+        mirror_agent_owned(s, rt.redis)
+        members = rt.redis.smembers(AGENT_OWNED_KEY)
+        assert b"stale-member" not in members and len(members) >= 1
+        row.status = "closed"
+        s.commit()
+        mirror_agent_owned(s, rt.redis)
+    from backend.handoff.service import conversation_digest
+
+    assert not rt.redis.sismember(AGENT_OWNED_KEY, conversation_digest("official_account", user))
+
+
+def test_concurrent_turns_share_commits_and_copies_share_one_turn(live: tuple[Harness, Runtime]) -> None:
+    """W-09 on the fast path: 20 users and 8 copies of one message, all at once."""
+    wx, rt = live
+    proc = processor(rt)
+    assert proc.committer is not None
+    batches, items = proc.committer.batches, proc.committer.items
+    users = [f"oMany{uid()}" for _ in range(20)]
+    copy_user, copy_id = "oCopies" + uid(), uid()
+    requests = [wx.request_args(inner_text_xml(FAQ, msg_id=uid(), user=u)) for u in users]
+    copy = wx.request_args(inner_text_xml(FAQ, msg_id=copy_id, user=copy_user))
+    responses = asyncio.run(wx.concurrent(requests + [copy] * 8))
+    answers = [wx.reply_fields(r)["Content"] for r in responses]
+    assert all(FAQ_MARK in a for a in answers)
+    assert len(set(answers[20:])) == 1  # the copies: one answer
+    assert proc.committer.items - items == 21  # 20 users + 1 for all copies
+    assert proc.committer.batches - batches <= 5  # committed together, not one by one
+    assert len(turns_of(rt, copy_user)) == 1 and len(wx.inbox(f"m:{copy_id}")) == 1
+    assert all(len(turns_of(rt, u)) == 1 for u in users)
+
+
+def test_w17_same_user_turns_run_in_order_on_the_fast_path(live: tuple[Harness, Runtime]) -> None:
+    """The second message ("1": take the offered follow-up) needs the state the first one leaves."""
+    wx, rt = live
+    user = "oOrder" + uid()
+    first = wx.request_args(inner_text_xml(FAQ, msg_id=uid(), user=user))
+    second = wx.request_args(inner_text_xml("1", msg_id=uid(), user=user))
+    r1, r2 = asyncio.run(wx.concurrent([first, second]))
+    assert FAQ_MARK in wx.reply_fields(r1)["Content"]
+    follow_up = wx.reply_fields(r2)["Content"]
+    turns = turns_of(rt, user)
+    assert [t.user_text for t in turns] == [FAQ, "1"]
+    assert turns[1].slots.get("choice")  # answered as the pick of the offered follow-up
+    assert follow_up and FAQ_MARK not in follow_up
+
+
+def test_fp1_group_commit_fails_nothing_written_claim_released_then_retry(
+        live: tuple[Harness, Runtime], engine: Engine) -> None:
+    wx, rt = live
+    user, msg_id = "oFail" + uid(), uid()
+    inner = inner_text_xml(FAQ, msg_id=msg_id, user=user)
+
+    def fail_commit(_conn: object) -> None:
+        raise OperationalError("COMMIT", None, Exception("disk I/O error"))
+
+    event.listen(engine, "commit", fail_commit)
+    try:
+        r = wx.post(inner)
+    finally:
+        event.remove(engine, "commit", fail_commit)
+    assert r.status_code == 503 and r.content == b""
+    assert turns_of(rt, user) == [] and wx.inbox(f"m:{msg_id}") == []
+    assert rt.redis.get(f"wx:msg:m:{msg_id}") is None and rt.redis.get(f"wx:user:{user}") is None
+    engine_ = rt.extras["turn_handler"]
+    assert rt.redis.get(engine_.store.key("official_account", user)) is None  # state not saved
+    assert FAQ_MARK in wx.reply_fields(wx.post(inner))["Content"]  # WeChat's retry
+    assert len(turns_of(rt, user)) == 1
+
+
+def test_dropped_database_connection_is_reopened_without_failing_the_turn(
+        live: tuple[Harness, Runtime]) -> None:
+    """After a database restart the committer's kept connection is dead: the batch is retried once."""
+    wx, rt = live
+    proc = processor(rt)
+    assert proc.committer is not None
+    assert FAQ_MARK in wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid())))["Content"]
+    conn = proc.committer._conn
+    assert conn is not None
+    conn.invalidate()  # what a server restart does to it: the next use fails as a disconnect
+    proc.committer._conn = _Disconnecting(conn)  # type: ignore[assignment]
+    user = "oReopen" + uid()
+    assert FAQ_MARK in wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user)))["Content"]
+    assert len(turns_of(rt, user)) == 1
+
+
+class _Disconnecting:
+    """A connection whose next transaction fails as a dropped connection (once)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def begin(self) -> Any:
+        from sqlalchemy.exc import DBAPIError
+
+        err = DBAPIError("BEGIN", None, Exception("server closed the connection unexpectedly"),
+                         connection_invalidated=True)
+        raise err
+
+    def invalidate(self) -> None:
+        self.real.invalidate()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_scripts_are_loaded_again_after_a_redis_script_flush(live: tuple[Harness, Runtime]) -> None:
+    wx, rt = live
+    assert FAQ_MARK in wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid())))["Content"]
+    rt.redis.script_flush()  # what a Redis restart does
+    user = "oFlush" + uid()
+    assert FAQ_MARK in wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user)))["Content"]
+    assert rt.redis.get(f"wx:user:{user}") is None
+
+
+def test_slow_commit_answers_success_and_sends_through_the_customer_service_api(
+        engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
+        nlu: Any) -> None:
+    """Past the passive budget: "success" at once, the reply follows through the 客服 API.
+
+    PostgreSQL commits in the committer's thread, so the budget can run out while it waits. SQLite
+    commits in the loop itself (a local file write), so its turn is answered when the commit ends.
+    """
+    rt = make_runtime(engine, redis_server.url, runtime)
+    wx, client = build_harness(rt, fake_wechat, passive_reply_budget_s=0.2)
+    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    user = "oSlow" + uid()
+    fake_wechat.user_wrote(user)
+
+    def slow_commit(_conn: object) -> None:
+        time.sleep(0.6)
+
+    with client:
+        event.listen(engine, "commit", slow_commit)
+        try:
+            r = wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user))
+            deadline = time.time() + 5
+            while time.time() < deadline and not (fake_wechat.sent and turns_of(rt, user)):
+                if engine.dialect.name != "postgresql":
+                    break
+                time.sleep(0.05)
+        finally:  # (after the commit: the committer's thread may be running the listeners)
+            event.remove(engine, "commit", slow_commit)
+        if engine.dialect.name == "postgresql":
+            assert r.status_code == 200 and r.text == "success"
+            assert FAQ_MARK in fake_wechat.sent[0]["text"]["content"]
+        else:
+            assert FAQ_MARK in wx.reply_fields(r)["Content"] and not fake_wechat.sent
+        assert len(turns_of(rt, user)) == 1
+    rt.extras["wechat"].processor.close()
+    rt.redis.close()

@@ -1,0 +1,74 @@
+"""Offline turns (no database), the FAQ answer cache, word lists and the XML parser of the fast path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.dialogue.copy import Copy
+from bot.dialogue.engine import NeedsDatabase, build_engine
+from bot.inbound import MalformedMessage, parse_xml
+from tests.bot.dialogue.conftest import Chat
+
+
+def test_faq_runs_offline_with_a_masked_turn_row(runtime: Any, nlu: Any) -> None:
+    engine = build_engine(runtime, nlu=nlu)
+    chat = Chat(engine)
+    offline = engine.handle_offline(chat.message(text="住院一天赔多少钱，我电话13812345678"),
+                                    state_raw=None, agent_owns=False)
+    assert "30元" in offline.result.replies[0].text
+    row = offline.turn_row
+    assert row["intent"] == "product_question" and "13812345678" not in row["user_text"]
+    assert offline.result.state_writes  # the follow-up offer goes into the state
+
+
+@pytest.mark.parametrize("text", ["转人工", "我要投诉你们，太慢了，我很生气"])
+def test_turns_that_write_rows_ask_for_the_database(runtime: Any, nlu: Any, text: str) -> None:
+    engine = build_engine(runtime, nlu=nlu)
+    with pytest.raises(NeedsDatabase):
+        engine.handle_offline(Chat(engine).message(text=text), state_raw=None, agent_owns=False)
+
+
+def test_agent_owned_offline_turn_says_nothing(runtime: Any, nlu: Any) -> None:
+    engine = build_engine(runtime, nlu=nlu)
+    offline = engine.handle_offline(Chat(engine).message(text="住院一天赔多少钱"), state_raw=None,
+                                    agent_owns=True)
+    assert offline.result.replies == [] and offline.turn_row["reply_text"] == ""
+
+
+def test_faq_text_is_cached_per_product_data(runtime: Any, nlu: Any) -> None:
+    engine = build_engine(runtime, nlu=nlu)
+    product_id = runtime.catalog.get().id
+    first = engine.faq_text(product_id, "hospital_allowance")
+    assert engine.faq_text(product_id, "hospital_allowance") is first  # cached
+    changed = dict(runtime.catalog.raw[product_id])
+    changed["benefits"] = {**changed["benefits"]}
+    changed["benefits"]["hospital_allowance"] = {**changed["benefits"]["hospital_allowance"],
+                                                 "per_day_yuan": 45}
+    runtime.catalog.raw[product_id] = changed  # a reloaded product file: new data, new answer
+    assert "45" in engine.faq_text(product_id, "hospital_allowance")
+    with pytest.raises(KeyError):
+        engine.faq_text(product_id, "no_such_topic")
+
+
+def test_word_lists_match_literally_and_empty_lists_never_match() -> None:
+    copy = Copy(data={"text": {}, "a": ["a.b", "转人工"], "empty": []})
+    assert copy.contains_any("a", "请帮我转人工") and copy.contains_any("a", "xa.by")
+    assert not copy.contains_any("a", "axb")  # the dot is not a wildcard
+    assert not copy.contains_any("empty", "anything") and not copy.contains_any("missing", "x")
+
+
+def test_parser_reads_utf8_whatever_the_declaration_says() -> None:
+    body = '<?xml version="1.0" encoding="GBK"?><xml><Content><![CDATA[住院]]></Content></xml>'.encode()
+    assert parse_xml(body) == {"Content": "住院"}
+
+
+def test_parser_skips_structured_event_payloads_and_refuses_duplicates() -> None:
+    event = (b"<xml><MsgType>event</MsgType><SendLocationInfo><Location_X>23</Location_X>"
+             b"</SendLocationInfo></xml>")
+    assert parse_xml(event) == {"MsgType": "event"}
+    for bad in (b"<xml><A>1</A><A>2</A></xml>", b"<xml><A><B>1</B></A></xml>", b"<root><A>1</A></root>",
+                b"<xml><A>1</A>", "<xml><A>\u00e9</A></xml>".encode("latin-1")):
+        with pytest.raises(MalformedMessage):
+            parse_xml(bad)
