@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import os
@@ -190,10 +191,11 @@ class NLU:
             return order[1]
         return order[0]
 
-    def _faq_ranking(self, feats: list[str]) -> list[tuple[str, float]]:
+    def _faq_ranking(self, feats: list[str], k: int = 3) -> list[tuple[str, float]]:
+        """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics)."""
         probs = self.faq_model.proba(feats)
-        pairs = sorted(zip(self.faq_model.classes, probs, strict=False), key=lambda p: -p[1])
-        return [(c, p) for c, p in pairs if not c.startswith("_")]
+        pairs = [(c, p) for c, p in zip(self.faq_model.classes, probs, strict=False) if not c.startswith("_")]
+        return heapq.nlargest(k, pairs, key=lambda pair: pair[1])
 
     def top_intents(self, text: str, k: int = 3) -> list[tuple[str, float]]:
         """The *k* most likely intents with their probabilities, best first."""

@@ -53,8 +53,13 @@ class State:
 
     def to_json(self) -> str:
         """The Redis value (the same as ``asdict``, without its deep copy: this runs every turn)."""
-        return json.dumps({"v": _VERSION, **{f.name: _plain(getattr(self, f.name)) for f in fields(self)}},
-                          ensure_ascii=False)
+        values: dict[str, Any] = {"v": _VERSION}
+        for name in _STATE_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, FlowFrame):
+                value = {n: getattr(value, n) for n in _FRAME_FIELDS}
+            values[name] = value
+        return json.dumps(values, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> State:
@@ -68,10 +73,8 @@ class State:
         return cls(**data)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, FlowFrame):
-        return {f.name: getattr(value, f.name) for f in fields(value)}
-    return value
+_STATE_FIELDS = tuple(f.name for f in fields(State))
+_FRAME_FIELDS = tuple(f.name for f in fields(FlowFrame))
 
 
 class SecretBox:
