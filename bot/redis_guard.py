@@ -46,7 +46,7 @@ class RedisGuard:
         try:
             return fn(self.client)
         except REDIS_ERRORS as exc:
-            self._trip(exc)
+            self.trip(exc)
             raise RedisUnavailable(type(exc).__name__) from None
 
     async def acall(self, fn: Callable[[], Awaitable[T]]) -> T:
@@ -56,10 +56,11 @@ class RedisGuard:
         try:
             return await fn()
         except REDIS_ERRORS as exc:
-            self._trip(exc)
+            self.trip(exc)
             raise RedisUnavailable(type(exc).__name__) from None
 
-    def _trip(self, exc: BaseException) -> None:
+    def trip(self, exc: BaseException) -> None:
+        """Open the circuit after ``exc`` (logged once per opening)."""
         with self._lock:
             if self.available:
                 log.warning("redis unavailable (%s): degraded mode for %ss", type(exc).__name__, self.open_s)

@@ -60,6 +60,7 @@ def build_context(runtime: Runtime, settings: WechatSettings, *, gateway: Wechat
             redis_client=runtime.redis, api_base_url=settings.api_base_url, timeout_s=settings.api_timeout_s,
         )
     guard = RedisGuard(runtime.redis, open_s=guard_open_s)
+    runtime.extras["redis_guard"] = guard  # shared with the dialogue state store (one circuit)
     processor = Processor(runtime=runtime, settings=settings, guard=guard, gateway=gateway,
                           max_workers=turn_threads)
     return WechatContext(settings=settings, crypto=crypto, processor=processor, guard=guard)

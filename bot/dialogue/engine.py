@@ -92,7 +92,8 @@ class DialogueEngine:
         self.nlu = nlu
         self.copy = copy or Copy.load()
         self.box = SecretBox(runtime.cipher)
-        self.store = StateStore(runtime.redis, ttl_seconds=int(self.copy.table("state_ttl_seconds")))
+        self.store = StateStore(runtime.redis, ttl_seconds=int(self.copy.table("state_ttl_seconds")),
+                                guard=lambda: runtime.extras.get("redis_guard"))
         self.threshold = float(getattr(nlu, "low_confidence_threshold", 0.5))
         self.interrupt_intents = INTERRUPT_INTENTS
         self.max_misses = int(self.copy.table("max_misunderstandings"))

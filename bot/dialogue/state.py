@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -18,6 +19,7 @@ import redis
 from backend.handoff.service import conversation_digest
 from backend.security.crypto import CryptoError, FieldCipher
 from bot.contract import StateWrite
+from bot.redis_guard import REDIS_ERRORS, RedisGuard
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +104,14 @@ class SecretBox:
 class StateStore:
     """Load and save states in Redis; any Redis failure degrades to a fresh, unsaved state."""
 
-    def __init__(self, client: redis.Redis, *, ttl_seconds: int, prefix: str = "dlg:state:") -> None:
+    def __init__(self, client: redis.Redis, *, ttl_seconds: int, prefix: str = "dlg:state:",
+                 guard: Callable[[], RedisGuard | None] = lambda: None) -> None:
         self._client = client
         self._ttl = ttl_seconds
         self._prefix = prefix
+        # The webhook's circuit breaker, when there is one: while it is open (Redis just failed),
+        # the state is not even asked for, so a dead Redis costs one timeout, not one per turn.
+        self._guard = guard
 
     def key(self, channel: str, user_id: str) -> str:
         """The Redis key of a conversation (the openid is hashed, not stored)."""
@@ -113,10 +119,15 @@ class StateStore:
 
     def load(self, channel: str, user_id: str) -> tuple[State, bool]:
         """The state and ``ok`` (False when Redis failed and the state is fresh)."""
+        guard = self._guard()
+        if guard is not None and not guard.available:
+            return State(), False
         try:
             raw = self._client.get(self.key(channel, user_id))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("dialogue state unavailable: %s", type(exc).__name__)
+            if guard is not None:
+                guard.trip(exc)
             return State(), False
         return self.parse(raw), True
 
@@ -137,9 +148,14 @@ class StateStore:
 
     def save(self, channel: str, user_id: str, state: State) -> bool:
         """Store the state with the TTL; False when Redis failed."""
+        guard = self._guard()
+        if guard is not None and not guard.available:
+            return False
         try:
             self._client.set(self.key(channel, user_id), state.to_json(), ex=self._ttl)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("dialogue state not saved: %s", type(exc).__name__)
+            if guard is not None:
+                guard.trip(exc)
             return False
         return True

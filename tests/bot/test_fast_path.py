@@ -268,3 +268,43 @@ def test_slow_commit_answers_success_and_sends_through_the_customer_service_api(
         assert len(turns_of(rt, user)) == 1
     rt.extras["wechat"].processor.close()
     rt.redis.close()
+
+
+@pytest.mark.parametrize("fault", ["blackhole", "stopped"])
+def test_fr1_redis_fault_on_the_fast_path_still_answers_once(
+        engine: Engine, runtime: Runtime, fake_wechat: FakeWechat, nlu: Any, fault: str) -> None:
+    """F-R1/F-R2 with the real engine: the claim pipeline times out or is refused, the full path
+    answers (the database's unique msg_key dedupes), well inside WeChat's 5 s."""
+    import socket
+
+    from tests.support.servers import start_redis
+
+    server = start_redis()
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(1)
+    rt = make_runtime(engine, server.url, runtime)
+    wx, client = build_harness(rt, fake_wechat)
+    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    try:
+        with client:
+            assert FAQ_MARK in wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid())))["Content"]
+            if fault == "stopped":
+                server.stop()
+            else:  # every new connection goes to a port that accepts and never answers
+                rt.redis.connection_pool.reset()
+                rt.redis.connection_pool.connection_kwargs["port"] = hole.getsockname()[1]
+            user, msg_id = "oFault" + uid(), uid()
+            started = time.monotonic()
+            r = wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user))
+            # one socket timeout (0.3 s) for the claim, the same for the new connection's handshake
+            assert time.monotonic() - started < 1.5
+            assert FAQ_MARK in wx.reply_fields(r)["Content"]
+            processor(rt)._inflight.clear()
+            again = wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user))  # WeChat's retry
+            assert FAQ_MARK in wx.reply_fields(again)["Content"]
+            assert len(turns_of(rt, user)) == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
+    finally:
+        rt.extras["wechat"].processor.close()
+        hole.close()
+        server.stop()
