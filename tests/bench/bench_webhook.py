@@ -16,7 +16,8 @@ Phases, repeated ``BENCH_REPEAT`` times (default 3; the spread is the noise):
 
 1. closed loop, max throughput: server CPU µs per request (from /proc) and req/s for both servers
    (bare measured before and after the webhook, the cheaper one used); the ratio bare/webhook CPU
-   per request is the throughput ratio on equal CPU (target ≥ 15 %). Servers run on the first CPU,
+   per request is the throughput ratio on equal CPU, req/s the ratio as served (target ≥ 15 % for
+   both; ``BENCH_CONCURRENCY`` connections per load process, default 32). Servers run on the first CPU,
    the load generator (uvloop) and Redis on the others (``BENCH_PIN=0`` turns that off);
 2. open loop, a steady 500 msg/s for ``BENCH_STEADY_S`` seconds: latency from the scheduled send time,
    p50/p99 (target p99 ≤ 50 ms);
@@ -54,6 +55,9 @@ FIXED = (
 )
 TARGET_RATIO, TARGET_P99_MS = 0.15, 50.0
 STEADY_RATE = float(os.environ.get("BENCH_RATE", "500"))  # the target is stated at 500 msg/s
+# Connections per load process (2 processes): enough to keep both servers busy (with 16 the webhook
+# idles while all its turns wait on the same Redis round trip; the bare endpoint is the same either way).
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 SERVERS = {"standard": {"loop": "uvloop", "http": "httptools"}, "asyncio": {"loop": "asyncio", "http": "h11"}}
 
 
@@ -485,7 +489,7 @@ def main() -> int:
                 for kind in ("bare", "webhook", "bare"):
                     before = fetch_stats(ports[kind]) if kind == "webhook" else {}
                     result = run_load(
-                        pool, ports[kind], pids[kind], make_requests(n), clients=2, concurrency=16
+                        pool, ports[kind], pids[kind], make_requests(n), clients=2, concurrency=CONCURRENCY
                     )
                     if kind == "webhook":
                         result["batching"] = batching(before, fetch_stats(ports[kind]))
@@ -569,7 +573,7 @@ def main() -> int:
             "ratio, CPU per request (target ≥ 15 %)",
             spread([r["ratio_cpu"] * 100 for r in runs], ".1f") + " %",
         ),
-        ("ratio, req/s", spread([r["ratio_rps"] * 100 for r in runs], ".1f") + " %"),
+        ("ratio, req/s (target ≥ 15 %)", spread([r["ratio_rps"] * 100 for r in runs], ".1f") + " %"),
         (f"{STEADY_RATE:.0f} msg/s steady: p50 ms", spread([r["steady"]["p50_ms"] for r in runs], ".1f")),
         (
             f"{STEADY_RATE:.0f} msg/s steady: p99 ms (target ≤ 50)",
@@ -603,7 +607,9 @@ def main() -> int:
     )
 
     if statistics.median([r["ratio_cpu"] for r in runs]) < TARGET_RATIO:
-        failures.append("throughput ratio below 15 %")
+        failures.append("CPU-per-request ratio below 15 %")
+    if statistics.median([r["ratio_rps"] for r in runs]) < TARGET_RATIO:
+        failures.append("req/s ratio below 15 %")
     if statistics.median([r["steady"]["p99_ms"] for r in runs]) > TARGET_P99_MS:
         failures.append(f"p99 above 50 ms at {STEADY_RATE:.0f} msg/s")
     for r in runs:
