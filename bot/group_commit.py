@@ -1,12 +1,12 @@
-"""Group commit for the webhook's fast path: many turns, one transaction and one Redis round trip.
+"""Group commit for the webhook's fast path: many turns, one transaction.
 
 Turns that need no database read (FAQ answers, questions asked, numbered choices: most messages)
-run in the event loop and hand their rows to this committer. Its thread takes everything queued
-(up to ``max_batch``), inserts all turn and inbox rows in ONE transaction (executemany), commits, then
-stores the answers, applies the dialogue-state writes and releases the per-user locks in ONE Redis
-pipeline, and wakes the waiting requests with one call into the loop. Each request still waits for
-its own commit before it is answered (nothing is acknowledged that is not in the database); under
-load, batches grow and the per-turn cost of commit and round trips shrinks.
+run in the event loop and hand their rows to this committer. It takes everything queued (up to
+``max_batch``; a turn waits at most ``window_s`` for the turns still under way, and not at all when
+none is), inserts all turn and inbox rows in ONE transaction (executemany per table), commits, and
+wakes the waiting requests. Each request is answered only after its own commit (nothing is
+acknowledged that is not in the database) and then sends its Redis finish (answer, state, unlock)
+in the loop's next pipeline. Under load, batches grow and the per-turn cost shrinks.
 
 Failures keep the per-turn semantics of the slow path:
 
@@ -192,11 +192,6 @@ class GroupCommitter:
             log.exception("group commit failed")
             for item in batch:
                 item.failed = True
-        # Inline, the waiting requests send their finish in the loop's next Redis pipeline (with
-        # the claims queued meanwhile); a request that stopped waiting no longer can.
-        late = [item for item in batch if item.abandoned] if inline else batch
-        if late:
-            self._finish_redis(late)
         self._wake(batch, inline=inline)
         self.batches += 1
         self.items += len(batch)
@@ -269,16 +264,24 @@ class GroupCommitter:
             log.warning("dialogue state and answers not saved in Redis after the commit (Redis unavailable)")
 
     def _wake(self, batch: list[CommitItem], *, inline: bool) -> None:
+        """Hand each outcome to its waiting request, which then sends its own Redis finish in the
+        loop's next pipeline (with the claims queued meanwhile). A request that stopped waiting (past
+        the passive budget) no longer can: its finish and its messages are sent from here."""
         by_loop: dict[asyncio.AbstractEventLoop, list[CommitItem]] = {}
+        late: list[CommitItem] = []
         for item in batch:
-            with item.lock:
+            with item.lock:  # after this, the request can no longer give up: exactly one side finishes
                 item.done = True
                 abandoned = item.abandoned
             if abandoned:
-                if not item.failed:
-                    self._on_abandoned(item)
+                late.append(item)
             elif item.loop is not None:
                 by_loop.setdefault(item.loop, []).append(item)
+        if late:
+            self._finish_redis(late)
+            for item in late:
+                if not item.failed:
+                    self._on_abandoned(item)
         for loop, items in by_loop.items():
             if inline:
                 _resolve(items)

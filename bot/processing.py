@@ -518,9 +518,7 @@ class Processor:
         return Answer(pending.passive_xml, tuple(pending.outs[1:]))
 
     async def _finish_inline(self, item: CommitItem) -> None:
-        """With an inline committer, the Redis finish rides in the loop's next pipeline."""
-        if self.committer is None or not self.committer.inline:
-            return  # the committer's thread did it
+        """After the commit, the Redis finish rides in the loop's next pipeline (with new claims)."""
         keys, args = item.finish_call()
         try:
             await self._batched(self._finish_script, keys, args)
