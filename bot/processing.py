@@ -2,19 +2,23 @@
 
 * Dedupe (W-09): ``SET NX EX`` on the message key in Redis (with the per-user lock, one Lua call);
   the inbox table's unique ``msg_key`` is the source of truth (and the only guard while Redis is down,
-  F-R2). Copies arriving in this process while the first is running share its future; copies
+  F-R2). Copies arriving in this process while the first is running share its outcome; copies
   elsewhere poll for the stored answer.
 * Order (W-17): a per-openid lock in Redis around the turn, released together with the state write.
-* One transaction per turn: the processor opens the session, the handler (``handle_in``) runs the
-  turn in it without committing, the processor inserts the inbox row (the encrypted message and
-  answer) and commits. The message's effects and its "processed" mark commit atomically: if the
-  commit fails (database down, F-P1) nothing is written, the claim is released and the webhook
-  answers 503 so WeChat retries; if a concurrent copy committed first (unique violation), the turn is
-  rolled back and the winner's stored answer is returned.
-* After the commit, one Lua call stores the answer, applies the dialogue state write and unlocks.
-* The turn runs in a small thread pool (the GIL makes more threads slower); when it ends within the
-  passive budget its first message is the passive reply, otherwise the webhook answers ``success``
-  and the job sends everything through the customer-service API.
+* Fast path (most messages): the claim also returns the dialogue state and whether a person owns the
+  conversation; the turn runs in the event loop with no database session (``handle_offline``); its
+  turn and inbox rows are group-committed (``bot.group_commit``), and after the commit its Redis
+  finish (answer, state, unlock) goes in the loop's next pipeline. The Redis calls of the loop are
+  pipelined: written at once, read when the socket is readable.
+* Full path (a turn that needs the database, Redis down, handlers without ``handle_offline``): one
+  transaction per turn. The handler (``handle_in``) runs the turn in the processor's session without
+  committing, the processor inserts the inbox row and commits: the message's effects and its
+  "processed" mark commit atomically. If the commit fails (database down, F-P1) nothing is written,
+  the claim is released and the webhook answers 503 so WeChat retries; if a concurrent copy committed
+  first (unique violation), the turn is rolled back and the winner's stored answer is returned. It
+  runs in a small thread pool (the GIL makes more threads slower).
+* When a turn ends within the passive budget its first message is the passive reply, otherwise the
+  webhook answers ``success`` and everything goes through the customer-service API.
 """
 
 from __future__ import annotations
