@@ -104,10 +104,11 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[CommitItem | None] = queue.SimpleQueue()
         self._conn: Connection | None = None
         self.inline = inline
+        self._lock_held = False  # the inline flush holds ``db_lock`` already
         self.window_s = window_s
         self._more_coming = more_coming  # are other turns under way that will commit soon?
         self._inline: dict[asyncio.AbstractEventLoop, list[CommitItem]] = {}
-        self._timers: dict[asyncio.AbstractEventLoop, asyncio.Handle] = {}
+        self._timers: dict[asyncio.AbstractEventLoop, tuple[asyncio.Handle, bool]] = {}
         self._thread: threading.Thread | None = None
         if not inline:
             self._thread = threading.Thread(target=self._run, name="wx-commit", daemon=True)
@@ -142,20 +143,30 @@ class GroupCommitter:
         pending = self._inline.get(loop)
         if not pending:
             return
-        timer = self._timers.get(loop)
+        scheduled = self._timers.get(loop)  # (handle, is the window timer)
         if len(pending) >= self.max_batch or self.window_s <= 0 or not self._more_coming():
-            if timer is None or isinstance(timer, asyncio.TimerHandle):
-                if timer is not None:
-                    timer.cancel()
-                self._timers[loop] = loop.call_soon(self._flush_inline, loop)
-        elif timer is None:
-            self._timers[loop] = loop.call_later(self.window_s, self._flush_inline, loop)
+            if scheduled is None or scheduled[1]:  # nothing yet, or a window to cut short
+                if scheduled is not None:
+                    scheduled[0].cancel()
+                self._timers[loop] = (loop.call_soon(self._flush_inline, loop), False)
+        elif scheduled is None:
+            self._timers[loop] = (loop.call_later(self.window_s, self._flush_inline, loop), True)
 
     def _flush_inline(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timers.pop(loop, None)
-        batch = self._inline.pop(loop, [])
-        for start in range(0, len(batch), self.max_batch):
-            self._process(batch[start:start + self.max_batch], inline=True)
+        if not self._db_lock.acquire(blocking=False):
+            # A full-path turn holds SQLite's one write transaction: try again in a moment rather
+            # than stop the loop (and every other request) until that turn ends.
+            self._timers[loop] = (loop.call_later(0.002, self._flush_inline, loop), False)
+            return
+        try:
+            self._lock_held = True
+            batch = self._inline.pop(loop, [])
+            for start in range(0, len(batch), self.max_batch):
+                self._process(batch[start:start + self.max_batch], inline=True)
+        finally:
+            self._lock_held = False
+            self._db_lock.release()
 
     # -- the thread ----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -217,7 +228,7 @@ class GroupCommitter:
                              inbox=[i.inbox_row for i in items])
 
     def _commit(self, batch: list[CommitItem]) -> None:
-        with self._db_lock:
+        with contextlib.nullcontext() if self._lock_held else self._db_lock:
             for attempt in (1, 2):
                 try:
                     self._insert(batch)
@@ -249,8 +260,9 @@ class GroupCommitter:
                     row = None
                 if row is None:
                     item.failed = True
-                else:
+                elif row[1] != item.reply_enc:  # another copy's row (the ciphertext is unique)
                     item.duplicate_of = row[1] or ""
+                # else: our own row, committed by a first try whose acknowledgement was lost
             except SQLAlchemyError:
                 self._drop_connection()
                 item.failed = True
@@ -280,7 +292,7 @@ class GroupCommitter:
         if late:
             self._finish_redis(late)
             for item in late:
-                if not item.failed:
+                if not item.failed and item.duplicate_of is None:  # a duplicate's answer went out already
                     self._on_abandoned(item)
         for loop, items in by_loop.items():
             if inline:

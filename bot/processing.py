@@ -107,7 +107,7 @@ _DUPLICATE = object()
 
 
 class _NoLock:
-    def acquire(self) -> bool:
+    def acquire(self, blocking: bool = True) -> bool:
         return True
 
     def release(self) -> None:
@@ -462,23 +462,31 @@ class Processor:
         keys = ["wx:msg:" + message.msg_key, "wx:user:" + message.user_id, handler.state_key(message),
                 AGENT_OWNED_KEY]
         lock_ms = int(self.settings.user_lock_ttl_s * 1000)
-        args: list[Any] = [int(self.settings.dedupe_ttl_s), owner, lock_ms,
+        args: list[Any] = [int(self.settings.claim_ttl_s), owner, lock_ms,
                            conversation_digest(message.channel, message.user_id)]
         try:
             claimed = await self._batched(self._claim_read, keys, args)
-            if not int(claimed[0]):
-                return _DUPLICATE
-            if claimed[1] != b"1":  # the same user's previous message is still being answered (W-17)
-                claimed = await self._wait_user_lock(keys, args)
-        except RedisUnavailable:
+        except RedisUnavailable:  # (if Redis ran the claim after all, its short TTL lets it go)
             return _Slow(None)
+        if not int(claimed[0]):
+            return _DUPLICATE
+        if claimed[1] != b"1":  # the same user's previous message is still being answered (W-17)
+            try:
+                claimed = await self._wait_user_lock(keys, args)
+            except RedisUnavailable:
+                return _Slow((True, owner))
         try:
-            offline = handler.handle_offline(message, state_raw=claimed[2], agent_owns=bool(int(claimed[3])))
+            return self._offline_item(handler, message, claimed, keys, owner)
         except NeedsDatabase:
             return _Slow((True, owner))
-        except Exception:
+        except Exception:  # the full path runs it again (and answers "busy" if it fails there too)
             log.exception("offline turn failed (kind=%s); running it the full way", message.kind)
             return _Slow((True, owner))
+
+    def _offline_item(self, handler: Any, message: InboundMessage, claimed: Any, keys: list[str],
+                      owner: str) -> CommitItem:
+        """Run the turn offline (NeedsDatabase when it cannot) and build what to commit."""
+        offline = handler.handle_offline(message, state_raw=claimed[2], agent_owns=bool(int(claimed[3])))
         result: TurnResult = offline.result
         outs = plan_messages(result.replies)
         xml = render_passive(outs[0], to_user=message.user_id, from_user=self.our_id) if outs else None
@@ -560,7 +568,7 @@ class Processor:
         lock_ms = int(self.settings.user_lock_ttl_s * 1000)
         try:
             claimed, locked = self.guard.call(
-                lambda r: self._claim(keys=keys, args=[int(self.settings.dedupe_ttl_s), owner, lock_ms]))
+                lambda r: self._claim(keys=keys, args=[int(self.settings.claim_ttl_s), owner, lock_ms]))
         except RedisUnavailable:
             return None, False
         if not int(claimed):

@@ -74,7 +74,11 @@ class WechatSettings(BaseModel):
     original_id: str = ""  # gh_... ; when set, the inner ToUserName must match
     timestamp_window_s: int = 300
     max_body_bytes: int = 256 * 1024
-    dedupe_ttl_s: int = 900
+    dedupe_ttl_s: int = 900  # how long an answered message is remembered in Redis (retries, copies)
+    # How long the "being processed" mark lives: a mark left behind by a failure (a 503 while Redis
+    # was also failing) must not outlive WeChat's next retry, which would otherwise wait for an answer
+    # that never comes. Safe because the inbox's unique msg_key, not Redis, decides exactly-once.
+    claim_ttl_s: int = Field(default=3, ge=1, le=60)
     user_lock_ttl_s: float = 10.0
     # Group commit: a finished turn waits at most this long for the turns still being answered, so
     # they share one transaction (never when no other turn is under way).

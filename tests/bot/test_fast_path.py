@@ -308,3 +308,155 @@ def test_fr1_redis_fault_on_the_fast_path_still_answers_once(
         rt.extras["wechat"].processor.close()
         hole.close()
         server.stop()
+
+
+# -- review fixes: leftover claims, lost commit acknowledgements, loop never blocked -----------------
+def _item(msg_key: str, reply_enc: str) -> Any:
+    from backend.conversations import service as conv
+    from bot.group_commit import CommitItem
+
+    user = "oItem" + uid()
+    return CommitItem(
+        msg_key=msg_key, turn_row=None,
+        inbox_row=conv.inbox_row(msg_key=msg_key, openid=user, msg_type="text", event=None,
+                                 content_enc=None, reply_enc=reply_enc, delivery="passive"),
+        finish_keys=[f"wx:msg:{msg_key}", f"wx:user:{user}"], finish_args=["D" + reply_enc, 900, "owner"],
+        reply_enc=reply_enc)
+
+
+def test_leftover_claim_expires_before_the_retry_gives_up(
+        engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
+        nlu: Any) -> None:
+    """A "being processed" mark left by a failure (a 503 while Redis also failed) must not make
+    WeChat's retry answer "success" for a message nobody processed: the mark is short-lived."""
+    rt = make_runtime(engine, redis_server.url, runtime)
+    wx, client = build_harness(rt, fake_wechat, claim_ttl_s=1)
+    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    user, msg_id = "oLeft" + uid(), uid()
+    seen: list[int] = []
+
+    def claim_ttl_during_commit(_conn: object) -> None:
+        seen.append(int(rt.redis.ttl(f"wx:msg:m:{msg_id}")))
+
+    with client:
+        event.listen(engine, "commit", claim_ttl_during_commit)
+        try:  # both paths: the mark written while the message is processed is short-lived
+            wx.post(inner_text_xml("转人工", msg_id=msg_id, user=user))
+            msg_id = uid()
+            wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user))
+        finally:
+            event.remove(engine, "commit", claim_ttl_during_commit)
+        assert seen and all(0 < ttl <= 1 for ttl in seen), seen
+        user, msg_id = "oLeft" + uid(), uid()
+        rt.redis.set(f"wx:msg:m:{msg_id}", "P", ex=1)  # left behind by the failed first delivery
+        answer = wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user)))["Content"]
+        assert FAQ_MARK in answer and len(turns_of(rt, user)) == 1
+        ttl = rt.redis.ttl(f"wx:msg:m:{msg_id}")
+        assert ttl > 60  # the answer itself is remembered for the dedupe TTL
+    rt.extras["wechat"].processor.close()
+    rt.redis.close()
+
+
+def test_lost_commit_acknowledgement_is_not_taken_for_a_duplicate(live: tuple[Harness, Runtime]) -> None:
+    _wx, rt = live
+    committer = processor(rt).committer
+    assert committer is not None
+    key = "m:" + uid()
+    first = _item(key, "token-A")
+    committer._commit([first])  # committed; suppose its acknowledgement never arrived
+    assert not first.failed and first.duplicate_of is None
+    again = _item(key, "token-A")  # the retry of the same batch
+    committer._commit([again])
+    assert not again.failed and again.duplicate_of is None  # our own row: committed
+    other = _item(key, "token-B")  # a real copy processed elsewhere
+    committer._commit([other])
+    assert other.duplicate_of == "token-A"
+
+
+def test_abandoned_duplicate_is_not_delivered_twice(live: tuple[Harness, Runtime]) -> None:
+    _wx, rt = live
+    from bot.group_commit import GroupCommitter
+
+    delivered: list[Any] = []
+    proc = processor(rt)
+    committer = GroupCommitter(engine=rt.engine, guard=proc.guard, finish=proc._finish_script,
+                               db_lock=proc._db_lock, on_abandoned=delivered.append, inline=True)
+    dup, fresh = _item("m:" + uid(), "token-C"), _item("m:" + uid(), "token-D")
+    dup.duplicate_of = "winner"
+    for item in (dup, fresh):
+        assert item.abandon()
+    committer._wake([dup, fresh], inline=True)
+    assert delivered == [fresh]
+    assert rt.redis.get(dup.finish_keys[0]) == b"Dwinner"  # the winner's answer remembered
+
+
+def test_window_is_cut_short_when_no_other_turn_is_under_way(live: tuple[Harness, Runtime]) -> None:
+    """With uvloop too: a pending 10 s window is replaced by an immediate commit."""
+    import uvloop
+
+    from bot.group_commit import GroupCommitter
+
+    _wx, rt = live
+    proc = processor(rt)
+    under_way = [True]
+    committer = GroupCommitter(engine=rt.engine, guard=proc.guard, finish=proc._finish_script,
+                               db_lock=proc._db_lock, on_abandoned=lambda item: None, inline=True,
+                               window_s=10.0, more_coming=lambda: under_way[0])
+
+    async def scenario() -> float:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        fut = committer.submit(_item("m:" + uid(), "token-E"))
+        await asyncio.sleep(0.05)
+        assert not fut.done()  # waiting for the turns under way
+        under_way[0] = False
+        committer.nudge(loop)
+        await asyncio.wait_for(fut, 2.0)
+        return loop.time() - started
+
+    assert uvloop.run(scenario()) < 1.0
+
+
+def test_loop_keeps_answering_while_a_full_path_turn_holds_sqlite(live: tuple[Harness, Runtime]) -> None:
+    """The inline commit does not wait in the loop for the full path's SQLite lock."""
+    import threading
+
+    wx, rt = live
+    lock = processor(rt)._db_lock
+    user = "oLocked" + uid()
+    held = threading.Event()
+    released_at: list[float] = []
+
+    def hold() -> None:
+        lock.acquire()
+        held.set()
+        time.sleep(0.8)
+        released_at.append(time.monotonic())
+        lock.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    ts = str(int(time.time()))
+    verify = {"params": {**wx.signed_params(None, aes=False, nonce="77"), "timestamp": ts, "echostr": "42"}}
+    from bot.crypto import sha1_signature
+    from tests.bot.conftest import TOKEN
+
+    verify["params"]["signature"] = sha1_signature(TOKEN, ts, "77")
+
+    async def both() -> tuple[float, Any, Any]:
+        import httpx
+
+        transport = httpx.ASGITransport(app=wx.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
+            push = asyncio.ensure_future(ac.post("/wechat", **wx.request_args(
+                inner_text_xml(FAQ, msg_id=uid(), user=user))))
+            await asyncio.sleep(0.1)  # the push is waiting to commit by now
+            check = await ac.get("/wechat", **verify)
+            return time.monotonic(), check, await push
+
+    answered_at, check, push = asyncio.run(both())
+    holder.join()
+    assert check.status_code == 200 and check.text == "42"
+    assert answered_at < released_at[0]  # answered while the lock was still held
+    assert FAQ_MARK in wx.reply_fields(push)["Content"] and len(turns_of(rt, user)) == 1
