@@ -44,8 +44,32 @@ class CommitFailed(Exception):
     """The turn's rows could not be stored (database down): the webhook answers 503."""
 
 
+@dataclass(kw_only=True)
+class Handover:
+    """Work a waiting request may give up on (the passive-reply budget): exactly one side finishes it,
+    the request (it got the outcome in time) or the worker (the request had given up)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    done: bool = False
+    abandoned: bool = False
+
+    def abandon(self) -> bool:
+        """The request stops waiting; False when the work finished first (the request finishes it)."""
+        with self.lock:
+            if self.done:
+                return False
+            self.abandoned = True
+            return True
+
+    def complete(self) -> bool:
+        """The work is done; True when the request had given up (the caller finishes it)."""
+        with self.lock:
+            self.done = True
+            return self.abandoned
+
+
 @dataclass
-class CommitItem:
+class CommitItem(Handover):
     """One turn to store: its rows and the Redis finish (answer, state writes, unlock)."""
 
     msg_key: str
@@ -58,9 +82,6 @@ class CommitItem:
     # Set by the committer: None (committed), or the winner's encrypted answer ("" for none).
     duplicate_of: str | None = None
     failed: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    done: bool = False
-    abandoned: bool = False
     future: asyncio.Future[CommitItem] | None = None
     loop: asyncio.AbstractEventLoop | None = None
 
@@ -73,14 +94,6 @@ class CommitItem:
         if self.duplicate_of is not None:  # remember the winner's answer, no state write
             return keys[:2], ["D" + self.duplicate_of if self.duplicate_of else "", *args[1:3]]
         return keys, list(args)
-
-    def abandon(self) -> bool:
-        """The request stopped waiting (passive-reply budget): False when the commit finished first."""
-        with self.lock:
-            if self.done:
-                return False
-            self.abandoned = True
-            return True
 
 
 class GroupCommitter:
@@ -282,10 +295,7 @@ class GroupCommitter:
         by_loop: dict[asyncio.AbstractEventLoop, list[CommitItem]] = {}
         late: list[CommitItem] = []
         for item in batch:
-            with item.lock:  # after this, the request can no longer give up: exactly one side finishes
-                item.done = True
-                abandoned = item.abandoned
-            if abandoned:
+            if item.complete():  # after this the request can no longer give up
                 late.append(item)
             elif item.loop is not None:
                 by_loop.setdefault(item.loop, []).append(item)

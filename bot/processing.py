@@ -32,7 +32,7 @@ import secrets
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -47,8 +47,8 @@ from backend.runtime import Runtime
 from bot import messages as copy
 from bot.contract import BotReply, InboundMessage, NewsItem, StateWrite, TurnResult
 from bot.dialogue.engine import NeedsDatabase
-from bot.group_commit import CommitFailed, CommitItem, GroupCommitter
-from bot.redis_guard import BatchScript, RedisGuard, RedisUnavailable
+from bot.group_commit import CommitFailed, CommitItem, GroupCommitter, Handover
+from bot.redis_guard import BatchScript, CircuitOpen, RedisGuard, RedisUnavailable
 from bot.replies import OutMessage, plan_messages, render_passive
 from bot.settings import WechatSettings
 
@@ -141,20 +141,9 @@ class _Pending:
 
 
 @dataclass
-class _Job:
+class _Job(Handover):
     message: InboundMessage
     claim: tuple[bool, str] | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    done: bool = False
-    abandoned: bool = False
-
-    def abandon(self) -> bool:
-        """Give up waiting; False when the job finished meanwhile."""
-        with self.lock:
-            if self.done:
-                return False
-            self.abandoned = True
-            return True
 
 
 def _dump_messages(messages: list[OutMessage]) -> list[dict[str, object]]:
@@ -190,8 +179,6 @@ class Processor:
         # Customer-service sends wait on the network: their own pool, so they never hold up turns.
         self.io = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wx-send")
         self._inflight: dict[str, asyncio.Future[Answer]] = {}
-        self._claim = guard.client.register_script(_CLAIM)
-        self._finish = guard.client.register_script(_FINISH)
         self.our_id = settings.original_id or settings.app_id or "gh_service"
         # SQLite (local mode) has one writer: a turn reads, then writes, and a write on a snapshot that
         # another connection changed meanwhile fails at once ("database is locked"). Turns of this
@@ -199,14 +186,16 @@ class Processor:
         # PostgreSQL needs no such lock.
         sqlite = runtime.engine.dialect.name == "sqlite"
         self._db_lock: threading.Lock | _NoLock = threading.Lock() if sqlite else _NoLock()
-        # The fast path (see fast_process): claim batches in the loop, group commit in a thread.
+        # The Lua scripts: the full path's claim, the fast path's claim and lock wait, the finish.
+        self._claim_script = BatchScript(_CLAIM)
         self._claim_read = BatchScript(_CLAIM_READ)
         self._lock_read = BatchScript(_LOCK_READ)
-        self._pending_claims: dict[asyncio.AbstractEventLoop, list[_RedisCall]] = {}
+        self._finish_script = BatchScript(_FINISH)
+        # The fast path: Redis calls pipelined per loop, group commit.
+        self._pending_redis: dict[asyncio.AbstractEventLoop, list[_RedisCall]] = {}
         self._redis_busy: set[asyncio.AbstractEventLoop] = set()
         self._owner_prefix = secrets.token_hex(6)
         self._owner_seq = itertools.count()
-        self._finish_script = BatchScript(_FINISH)
         self._underway = 0  # fast-path turns between their claim and their commit
         self.redis_pipelines = self.redis_calls = 0  # counters for the benchmark and tests
         self.redis_wait_s = 0.0  # time the loop spent reading their answers
@@ -344,7 +333,7 @@ class Processor:
         """``script`` for these keys, in one pipeline with the other calls queued meanwhile."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
-        pending = self._pending_claims.setdefault(loop, [])
+        pending = self._pending_redis.setdefault(loop, [])
         pending.append((script, keys, args, fut))
         if len(pending) == 1 and loop not in self._redis_busy:
             loop.call_soon(self._flush_redis, loop)
@@ -362,7 +351,7 @@ class Processor:
         """
         if loop in self._redis_busy:
             return  # sent when the pipeline in flight completes
-        batch = self._pending_claims.pop(loop, [])
+        batch = self._pending_redis.pop(loop, [])
         if not batch:
             return
         self.redis_pipelines += 1
@@ -372,7 +361,7 @@ class Processor:
         conn: Any = None
         try:
             if not self.guard.available:
-                raise RedisUnavailable("circuit open")
+                raise CircuitOpen("circuit open")
             conn = pool.get_connection()
             conn.send_packed_command(conn.pack_commands(
                 [("EVALSHA", script.sha, len(keys), *keys, *args) for script, keys, args, _ in batch]))
@@ -567,8 +556,8 @@ class Processor:
         keys = ["wx:msg:" + message.msg_key, "wx:user:" + message.user_id]
         lock_ms = int(self.settings.user_lock_ttl_s * 1000)
         try:
-            claimed, locked = self.guard.call(
-                lambda r: self._claim(keys=keys, args=[int(self.settings.claim_ttl_s), owner, lock_ms]))
+            claimed, locked = self.guard.call(lambda r: self._claim_script.run(
+                r, [(keys, [int(self.settings.claim_ttl_s), owner, lock_ms])])[0])
         except RedisUnavailable:
             return None, False
         if not int(claimed):
@@ -594,7 +583,7 @@ class Processor:
             keys.append(w.key)
             args += [w.value, w.ttl_s]
         try:
-            self.guard.call(lambda r: self._finish(keys=keys, args=args))
+            self.guard.call(lambda r: self._finish_script.run(r, [(keys, args)]))
         except RedisUnavailable:
             if writes:
                 log.warning("dialogue state not saved after the turn committed (Redis unavailable)")
@@ -684,10 +673,7 @@ class Processor:
                 callback()
             except Exception:
                 log.exception("after-commit callback failed")
-        with job.lock:
-            job.done = True
-            abandoned = job.abandoned
-        if abandoned:
+        if job.complete():  # the request gave up: deliver through the customer-service API
             self._deliver(message.user_id, outs)
         elif len(outs) > 1:
             self.io.submit(self._deliver, message.user_id, outs[1:], 0.3)

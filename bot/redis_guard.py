@@ -10,7 +10,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
@@ -23,6 +23,10 @@ REDIS_ERRORS = (redis.RedisError, OSError)
 
 class RedisUnavailable(Exception):
     """Redis is down or the circuit is open."""
+
+
+class CircuitOpen(RedisUnavailable):
+    """Redis failed a moment ago: not even tried (the failure was logged when the circuit opened)."""
 
 
 class RedisGuard:
@@ -42,19 +46,9 @@ class RedisGuard:
     def call(self, fn: Callable[[redis.Redis], T]) -> T:
         """``fn(client)``, or RedisUnavailable when Redis fails or the circuit is open."""
         if not self.available:
-            raise RedisUnavailable("circuit open")
+            raise CircuitOpen("circuit open")
         try:
             return fn(self.client)
-        except REDIS_ERRORS as exc:
-            self.trip(exc)
-            raise RedisUnavailable(type(exc).__name__) from None
-
-    async def acall(self, fn: Callable[[], Awaitable[T]]) -> T:
-        """``await fn()`` under the same circuit (for redis.asyncio calls)."""
-        if not self.available:
-            raise RedisUnavailable("circuit open")
-        try:
-            return await fn()
         except REDIS_ERRORS as exc:
             self.trip(exc)
             raise RedisUnavailable(type(exc).__name__) from None

@@ -62,11 +62,16 @@ def _fresh(ctx: WechatContext, timestamp: str, nonce: str) -> bool:
     return abs(time.time() - int(timestamp)) <= ctx.settings.timestamp_window_s
 
 
+def _declared_too_large(scope: Scope, limit: int) -> bool:
+    """The Content-Length header is over ``limit`` or not a number."""
+    return any(name == b"content-length" and (not value.isdigit() or int(value) > limit)
+               for name, value in scope.get("headers", ()))
+
+
 async def _read_capped(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The body, or BodyTooLarge as soon as it passes ``limit`` bytes (chunked or lying length)."""
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-            raise BodyTooLarge
+    if _declared_too_large(scope, limit):
+        raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -111,10 +116,9 @@ class WechatFrontDoor:
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
-                await Response(status_code=413)(scope, receive, send)
-                return
+        if _declared_too_large(scope, self.limit):
+            await Response(status_code=413)(scope, receive, send)
+            return
         seen = 0
         limit = self.limit
 

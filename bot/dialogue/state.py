@@ -12,16 +12,17 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
 from backend.handoff.service import conversation_digest
 from backend.security.crypto import CryptoError, FieldCipher
 from bot.contract import StateWrite
-from bot.redis_guard import REDIS_ERRORS, RedisGuard
+from bot.redis_guard import REDIS_ERRORS, CircuitOpen, RedisGuard, RedisUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PURPOSE_STATE = "dialogue.state"
 _VERSION = 1
@@ -119,17 +120,25 @@ class StateStore:
 
     def load(self, channel: str, user_id: str) -> tuple[State, bool]:
         """The state and ``ok`` (False when Redis failed and the state is fresh)."""
-        guard = self._guard()
-        if guard is not None and not guard.available:
-            return State(), False
+        key = self.key(channel, user_id)
         try:
-            raw = self._client.get(self.key(channel, user_id))
-        except REDIS_ERRORS as exc:
-            log.warning("dialogue state unavailable: %s", type(exc).__name__)
-            if guard is not None:
-                guard.trip(exc)
+            raw = self._call(lambda r: r.get(key))
+        except RedisUnavailable as exc:
+            if not isinstance(exc, CircuitOpen):
+                log.warning("dialogue state unavailable: %s", exc)
             return State(), False
         return self.parse(raw), True
+
+    def _call(self, fn: Callable[[redis.Redis], T]) -> T:
+        """``fn(client)`` through the webhook's circuit breaker when there is one; RedisUnavailable
+        when Redis fails (or failed a moment ago)."""
+        guard = self._guard()
+        if guard is not None:
+            return guard.call(fn)
+        try:
+            return fn(self._client)
+        except REDIS_ERRORS as exc:
+            raise RedisUnavailable(type(exc).__name__) from None
 
     @staticmethod
     def parse(raw: str | bytes | None) -> State:
@@ -148,14 +157,11 @@ class StateStore:
 
     def save(self, channel: str, user_id: str, state: State) -> bool:
         """Store the state with the TTL; False when Redis failed."""
-        guard = self._guard()
-        if guard is not None and not guard.available:
-            return False
+        key, value = self.key(channel, user_id), state.to_json()
         try:
-            self._client.set(self.key(channel, user_id), state.to_json(), ex=self._ttl)
-        except REDIS_ERRORS as exc:
-            log.warning("dialogue state not saved: %s", type(exc).__name__)
-            if guard is not None:
-                guard.trip(exc)
+            self._call(lambda r: r.set(key, value, ex=self._ttl))
+        except RedisUnavailable as exc:
+            if not isinstance(exc, CircuitOpen):
+                log.warning("dialogue state not saved: %s", exc)
             return False
         return True

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -15,7 +16,8 @@ import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import OperationalError
 
 from backend.conversations.models import WechatInbox
 from backend.db import make_sessionmaker
@@ -178,6 +180,19 @@ class Harness:
         transport = httpx.ASGITransport(app=self.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
             return list(await asyncio.gather(*(ac.post("/wechat", **r) for r in requests)))
+
+
+@contextmanager
+def failing_commits(engine: Engine) -> Iterator[None]:
+    """Every COMMIT on ``engine`` fails as a dying disk would (catalogue F-P1), until the block ends."""
+    def fail_commit(_conn: object) -> None:
+        raise OperationalError("COMMIT", None, Exception("disk I/O error"))
+
+    event.listen(engine, "commit", fail_commit)
+    try:
+        yield
+    finally:
+        event.remove(engine, "commit", fail_commit)
 
 
 def make_runtime(engine: Engine, redis_url: str, base: Runtime) -> Runtime:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.exc import OperationalError
 
 from backend.conversations.turn_models import ConversationTurn
 from backend.handoff.models import HandoffRequest
@@ -23,7 +22,7 @@ from backend.handoff.service import AGENT_OWNED_KEY, mirror_agent_owned, set_age
 from backend.runtime import Runtime
 from bot.dialogue.engine import build_engine
 from bot.processing import Processor
-from tests.bot.conftest import Harness, build_harness, inner_text_xml, make_runtime
+from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime
 from tests.support.fake_wechat import FakeWechat
 from tests.support.servers import RedisServer
 
@@ -170,14 +169,8 @@ def test_fp1_group_commit_fails_nothing_written_claim_released_then_retry(
     user, msg_id = "oFail" + uid(), uid()
     inner = inner_text_xml(FAQ, msg_id=msg_id, user=user)
 
-    def fail_commit(_conn: object) -> None:
-        raise OperationalError("COMMIT", None, Exception("disk I/O error"))
-
-    event.listen(engine, "commit", fail_commit)
-    try:
+    with failing_commits(engine):
         r = wx.post(inner)
-    finally:
-        event.remove(engine, "commit", fail_commit)
     assert r.status_code == 503 and r.content == b""
     assert turns_of(rt, user) == [] and wx.inbox(f"m:{msg_id}") == []
     assert rt.redis.get(f"wx:msg:m:{msg_id}") is None and rt.redis.get(f"wx:user:{user}") is None

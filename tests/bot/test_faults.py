@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from backend.db import make_engine, make_sessionmaker
 from backend.runtime import Runtime
-from tests.bot.conftest import Harness, build_harness, inner_text_xml, make_runtime
+from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime
 from tests.support.fake_wechat import FakeWechat
 from tests.support.servers import RedisServer, free_port, start_redis
 
@@ -125,8 +125,7 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
     engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat, nlu: object
 ) -> None:
     """The real dialogue engine, one transaction: a failed COMMIT leaves no inbox, turn or domain row."""
-    from sqlalchemy import event, func, select
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy import func, select
 
     from backend.conversations.turn_models import ConversationTurn
     from backend.handoff.models import HandoffRequest
@@ -138,9 +137,6 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
     user, msg_id = "oCommit" + uid(), uid()
     inner = inner_text_xml("转人工", msg_id=msg_id, user=user)  # the handoff flow writes a domain row
 
-    def fail_commit(_conn: object) -> None:
-        raise OperationalError("COMMIT", None, Exception("disk I/O error"))
-
     def counts() -> tuple[int, int, int]:
         with rt.sessions() as s:
             turns = s.scalar(select(func.count()).select_from(ConversationTurn).where(
@@ -150,11 +146,8 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
         return len(wx.inbox(f"m:{msg_id}")), int(turns or 0), int(handoffs or 0)
 
     with wx.client:
-        event.listen(engine, "commit", fail_commit)
-        try:
+        with failing_commits(engine):
             r = wx.post(inner)
-        finally:
-            event.remove(engine, "commit", fail_commit)
         assert r.status_code == 503 and r.content == b""
         assert counts() == (0, 0, 0)  # neither the inbox row nor the turn nor the handoff
         assert rt.redis.get(f"wx:msg:m:{msg_id}") is None  # claim released for WeChat's retry
