@@ -6,7 +6,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,13 +26,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += dt.timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(runtime: Runtime) -> Clock:
-    c = Clock()
-    runtime.extras["clock"] = c
-    return c
 
 
 def _user(db: Session, runtime: Runtime, role: str) -> tuple[str, str]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from backend.runtime import Runtime
-from tests.backend.test_staff_api_auth import Clock
 from tests.backend.test_staff_api_cases import Staff, assert_error, assert_ok, new_claim, new_complaint
 
 HUGE = str(10**30)
@@ -45,18 +43,6 @@ BAD_QUERIES: list[tuple[str, dict[str, str]]] = [
     ("/staff/api/complaints/" + HUGE, {}),
     ("/staff/api/complaints/2147483648", {}),
 ]
-
-
-@pytest.fixture
-def clock(runtime: Runtime) -> Clock:
-    c = Clock()
-    runtime.extras["clock"] = c
-    return c
-
-
-@pytest.fixture
-def staff(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> Staff:
-    return Staff(client, db, runtime, clock)
 
 
 def test_staff_query_bounds_answer_422(client: TestClient, staff: Staff) -> None:

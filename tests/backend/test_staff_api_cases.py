@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,18 +46,6 @@ class Staff:
     def username(self, role: str) -> str:
         me = self.client.get("/staff/api/auth/me", headers=self(role))
         return str(me.json()["username"])
-
-
-@pytest.fixture
-def clock(runtime: Runtime) -> Clock:
-    c = Clock()
-    runtime.extras["clock"] = c
-    return c
-
-
-@pytest.fixture
-def staff(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> Staff:
-    return Staff(client, db, runtime, clock)
 
 
 def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:

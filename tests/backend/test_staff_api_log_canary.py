@@ -18,13 +18,6 @@ from tests.support.pii import find_pii
 CARD = "6222021234567890128"  # Luhn-valid
 
 
-@pytest.fixture
-def clock(runtime: Runtime) -> Clock:
-    c = Clock()
-    runtime.extras["clock"] = c
-    return c
-
-
 def test_d02_staff_flows_log_no_private_numbers(client: TestClient, db: Session, runtime: Runtime,
                                                  clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)

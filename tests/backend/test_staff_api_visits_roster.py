@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +16,6 @@ from backend.runtime import Runtime
 from tests.backend.claims.support import NOW
 from tests.backend.roster.helpers import csv_bytes
 from tests.backend.roster.helpers import make_id as roster_id
-from tests.backend.test_staff_api_auth import Clock
 from tests.backend.test_staff_api_cases import (
     PHONE,
     READERS,
@@ -31,18 +29,6 @@ from tests.backend.test_staff_api_cases import (
 )
 
 ADDRESS = "潮南区陈店镇某村1号"
-
-
-@pytest.fixture
-def clock(runtime: Runtime) -> Clock:
-    c = Clock()
-    runtime.extras["clock"] = c
-    return c
-
-
-@pytest.fixture
-def staff(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> Staff:
-    return Staff(client, db, runtime, clock)
 
 
 def new_visit(db: Session, runtime: Runtime, *, name: str = "黄婆婆", phone: str = PHONE) -> HomeVisit:

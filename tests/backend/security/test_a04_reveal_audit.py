@@ -3,10 +3,6 @@ refused ones included, leaves an audit record although the refused request fails
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,21 +14,6 @@ from backend.complaints import home_visits
 from backend.complaints import service as complaints
 from backend.runtime import Runtime
 from tests.backend.claims.support import NOW, calendar, report_kwargs
-from tests.backend.staff.helpers import PASSWORD, T0, code_at, make_staff
-
-
-@pytest.fixture
-def officer(client: TestClient, db: Session, runtime: Runtime) -> dict[str, str]:
-    now = [T0]
-    runtime.extras["clock"] = lambda: now[0]
-    name = f"off{uuid.uuid4().hex[:8]}"
-    secret = make_staff(db, runtime.cipher, name, "claims_officer").totp_secret
-    db.flush()
-    now[0] += dt.timedelta(seconds=31)
-    r = client.post("/staff/api/auth/login",
-                    json={"username": name, "password": PASSWORD, "totp_code": code_at(secret, now[0])})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}", "X-User": name}
 
 
 def _records(db: Session, actor: str) -> list[AuditRecord]:

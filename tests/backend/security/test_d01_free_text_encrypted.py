@@ -5,9 +5,6 @@ audited."""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -25,7 +22,6 @@ from backend.runtime import Runtime
 from backend.security.crypto import CryptoError, FieldCipher
 from tests.backend.claims.support import NOW, calendar, make_id, report_kwargs
 from tests.backend.security.test_d01_names_encrypted import dump_database
-from tests.backend.staff.helpers import PASSWORD, T0, code_at, make_staff
 
 PHONE = "13712348765"
 ID_NUMBER = make_id("44051419480808555")
@@ -101,20 +97,6 @@ def test_d01_free_text_rejected_in_clear_before_encryption(
             claims.report_claim(db, cipher=cipher, catalog=catalog, calendar=calendar(),
                                 **report_kwargs(description=bad))
         assert exc.value.code == "invalid_input" and exc.value.detail["field"] == "description"
-
-
-@pytest.fixture
-def officer(client: TestClient, db: Session, runtime: Runtime) -> dict[str, str]:
-    now = [T0]
-    runtime.extras["clock"] = lambda: now[0]
-    name = f"off{uuid.uuid4().hex[:8]}"
-    secret = make_staff(db, runtime.cipher, name, "claims_officer").totp_secret
-    db.flush()
-    now[0] += dt.timedelta(seconds=31)
-    r = client.post("/staff/api/auth/login",
-                    json={"username": name, "password": PASSWORD, "totp_code": code_at(secret, now[0])})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}", "X-User": name}
 
 
 def test_d01_staff_see_free_text_masked_and_reveal_it_audited(

@@ -1,0 +1,23 @@
+"""Fixtures shared by the staff API tests: a settable clock and logged-in staff accounts."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from backend.runtime import Runtime
+from tests.backend.test_staff_api_auth import Clock
+from tests.backend.test_staff_api_cases import Staff
+
+
+@pytest.fixture
+def clock(runtime: Runtime) -> Clock:
+    c = Clock()
+    runtime.extras["clock"] = c
+    return c
+
+
+@pytest.fixture
+def staff(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> Staff:
+    return Staff(client, db, runtime, clock)
