@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from typing import Any
+
+from config.settings import CONFIG_DIR
 
 from tests.eval.records import Records
 
@@ -12,8 +15,15 @@ DEATH_TYPES = {"accidental_death", "transport_death"}
 _EXACT = ("insured_name", "id_number", "phone", "relation", "accident_type", "accident_date")
 
 
+@cache
+def _t2s() -> dict[int, str]:
+    """Traditional → simplified characters (the NLU's own table), so 醫院 matches 医院."""
+    lines = (CONFIG_DIR / "nlu" / "t2s_chars.txt").read_text(encoding="utf-8").splitlines()
+    return {ord(line[0]): line[1] for line in lines if len(line) >= 2 and not line.startswith("#")}
+
+
 def _norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = unicodedata.normalize("NFKC", text).lower().translate(_t2s())
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)  # 30,000 → 30000
     return re.sub(r"\s+", "", text)
 
