@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any
 
 from config.settings import CONFIG_DIR
-
 from tests.eval.records import Records
 
 DEATH_TYPES = {"accidental_death", "transport_death"}
