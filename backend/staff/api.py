@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from backend.audit.service import list_events, record_event, verify_chain
-from backend.conversations.turns import scrub_text
 from backend.deps import CipherDep, DbSession, RuntimeDep
 from backend.errors import error_body
+from backend.security.masking import scrub_text
 from backend.staff import cases_api
 from backend.staff.auth import login, logout, timeouts_from
 from backend.staff.deps import ClientIp, CurrentStaff, Now, RowId, StaffPrincipal, require_roles

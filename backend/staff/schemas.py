@@ -19,10 +19,9 @@ from backend.claims.models import (
     ClaimEvent,
 )
 from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, PURPOSE_VISIT_PHONE, Complaint, HomeVisit
-from backend.conversations.turns import scrub_text
 from backend.privacy.freetext import HasFreeText, free_text
 from backend.security.crypto import CryptoError, FieldCipher
-from backend.security.masking import mask_bank_account, mask_id_number, mask_phone
+from backend.security.masking import mask_bank_account, mask_id_number, mask_phone, scrub_text
 from backend.staff.models import StaffUser
 
 # --- requests ------------------------------------------------------------------------------------
