@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.conversations.models import (
+    INBOUND_PURPOSE,
+    REPLY_PURPOSE,
     WechatInbox,
     WechatTemplateReceipt,
     WechatUnreachable,
@@ -20,6 +22,11 @@ from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import REPLY_MAX, TEXT_MAX
 from backend.db import utcnow
 from backend.security.masking import scrub_slots, scrub_text
+
+__all__ = [  # the purposes too: bot/ encrypts the message text and the stored answer with them
+    "INBOUND_PURPOSE", "REPLY_PURPOSE", "inbox_row", "insert_inbox", "insert_rows", "insert_turn",
+    "record_template_receipt", "record_unreachable", "stored_reply", "turn_row",
+]
 
 _INBOX = WechatInbox.__table__
 # Built once: executing a prepared statement with a parameter dict skips SQLAlchemy's per-call
