@@ -35,7 +35,7 @@ def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
-    for provider in runtime.extras.get("readiness_warnings", []):
+    for provider in runtime.readiness_warnings:
         body["warnings"].extend(provider())
     ok = all(v == "ok" for v in checks.values())
     body["status"] = "ready" if ok else "unavailable"

@@ -14,7 +14,6 @@ STARTUP_MODULES = ["backend.calendar.startup", "backend.claims.startup"]
 
 def on_startup(runtime: Runtime) -> None:
     """Run every domain's start-up hook."""
-    runtime.extras.setdefault("readiness_warnings", [])
     for module in map(importlib.import_module, STARTUP_MODULES):
         module.startup(runtime)
 

@@ -19,7 +19,7 @@ def _reload(_args: argparse.Namespace, runtime: Runtime) -> int:
     except CalendarFileError as exc:
         print(f"节假日文件有误 / holidays file invalid: {exc}")
         return 1
-    runtime.extras["calendar"] = calendar
+    runtime.calendar = calendar
     claims, complaints = recompute_all(runtime, calendar)
     print(f"已重新计算暂定期限 / recomputed provisional deadlines: {claims} 个案件, {complaints} 条投诉")
     for warning in missing_year_warnings(calendar, today=dt.datetime.now(SHANGHAI).date()):

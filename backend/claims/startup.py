@@ -24,10 +24,6 @@ def recompute_all(runtime: Runtime, calendar: WorkingCalendar) -> tuple[int, int
 
 def startup(runtime: Runtime) -> None:
     """Recompute provisional deadlines (the calendar start-up hook ran first)."""
-    calendar: WorkingCalendar | None = runtime.extras.get("calendar")
-    if calendar is None:
-        calendar = WorkingCalendar.load(runtime.settings.holidays_file)
-        runtime.extras["calendar"] = calendar
-    claims, complaints = recompute_all(runtime, calendar)
+    claims, complaints = recompute_all(runtime, runtime.calendar)
     if claims or complaints:
         log.info("recomputed provisional deadlines: %d claims, %d complaints", claims, complaints)

@@ -52,11 +52,7 @@ MaterialId = Annotated[str, Path(min_length=1, max_length=64)]
 
 def get_calendar(runtime: RuntimeDep) -> WorkingCalendar:
     """The working-day calendar loaded at start-up (loaded on demand if absent)."""
-    calendar = runtime.extras.get("calendar")
-    if calendar is None:
-        calendar = WorkingCalendar.load(runtime.settings.holidays_file)
-        runtime.extras["calendar"] = calendar
-    return calendar
+    return runtime.calendar
 
 
 Calendar = Annotated[WorkingCalendar, Depends(get_calendar)]

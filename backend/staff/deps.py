@@ -3,7 +3,7 @@
     @router.post("/claims/{claim_id}/transition")
     def move(staff: Annotated[StaffPrincipal, Depends(require_roles("claims_officer", "admin"))]): ...
 
-Time comes from ``runtime.extras["clock"]`` when set (tests inject it), else the real UTC clock.
+Time comes from ``runtime.clock`` (the real UTC clock; tests set their own).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.db import utcnow
 from backend.deps import DbSession, RuntimeDep
 from backend.errors import Forbidden
 from backend.staff.auth import authenticate, timeouts_from
@@ -51,9 +50,8 @@ ClientIp = Annotated[str | None, Depends(client_ip)]
 
 
 def get_now(runtime: RuntimeDep) -> dt.datetime:
-    """The current UTC time (injectable through ``runtime.extras["clock"]``)."""
-    clock: Callable[[], dt.datetime] = runtime.extras.get("clock", utcnow)
-    return clock()
+    """The current UTC time (``runtime.clock``: tests set their own)."""
+    return runtime.clock()
 
 
 Now = Annotated[dt.datetime, Depends(get_now)]

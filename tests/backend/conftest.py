@@ -14,7 +14,7 @@ from tests.backend.test_staff_api_cases import Staff
 @pytest.fixture
 def clock(runtime: Runtime) -> Clock:
     c = Clock()
-    runtime.extras["clock"] = c
+    runtime.clock = c
     return c
 
 

@@ -82,7 +82,7 @@ def setup(own_postgres: tuple[PostgresServer, Engine], settings: Settings, redis
         claim_id = claim.id
     rt = Runtime(settings=settings, engine=engine, sessions=sessions, redis=redis_client, cipher=cipher,
                  redis_handle=RedisHandle(url=redis_server.url), catalog=catalog)
-    rt.extras["clock"] = clock
+    rt.clock = clock
     rt.close = lambda: None  # type: ignore[method-assign]
     app = create_app(settings, runtime_factory=lambda _s: rt)
     with TestClient(app, raise_server_exceptions=False) as client:
