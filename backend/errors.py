@@ -13,6 +13,7 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -61,6 +62,29 @@ class Unauthorized(ServiceError):
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     """The JSON body of an error response."""
     return {"error": {"code": code, "message": message, "detail": detail}}
+
+
+class ErrorDetail(BaseModel):
+    """``code`` is stable (for programs), ``message`` plain Chinese, ``detail`` for developers."""
+
+    code: str
+    message: str
+    detail: Any = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response (for the OpenAPI schema)."""
+
+    error: ErrorDetail
+
+
+# The error answers of the staff API, for the OpenAPI schema (422 replaces FastAPI's own shape).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in ((401, "Not logged in, or the session ended"), (403, "Not allowed"),
+                         (404, "Not found"), (409, "Conflicts with the current state"),
+                         (422, "Invalid input"))
+}
 
 
 _HTTP_MESSAGES = {

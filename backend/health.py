@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from backend.deps import RuntimeDep
@@ -13,13 +14,26 @@ from backend.deps import RuntimeDep
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
+class HealthOut(BaseModel):
+    status: str
+
+
+class ReadinessOut(BaseModel):
+    """``checks``: ``ok`` or why a dependency is unreachable; ``warnings`` keep the service ready."""
+
+    checks: dict[str, str]
+    warnings: list[str]
+    status: str  # ready | unavailable
+
+
+@router.get("/healthz", response_model=HealthOut)
+def healthz() -> HealthOut:
     """Alive: the process answers."""
-    return {"status": "ok"}
+    return HealthOut(status="ok")
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=ReadinessOut,
+            responses={503: {"model": ReadinessOut, "description": "Database or Redis unreachable"}})
 def readyz(runtime: RuntimeDep) -> JSONResponse:
     """Ready: the database and Redis answer; warnings (e.g. missing holiday data) keep it 200."""
     checks: dict[str, str] = {}
