@@ -7,8 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from backend.runtime import Runtime
-from tests.backend.test_staff_api_auth import Clock
-from tests.backend.test_staff_api_cases import Staff
+from tests.backend.staff.helpers import Clock, Staff
 
 
 @pytest.fixture

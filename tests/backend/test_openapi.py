@@ -39,4 +39,5 @@ def test_staff_api_errors_have_the_one_error_shape(client: TestClient) -> None:
         for status in ("401", "403", "422"):
             ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             assert ref == "#/components/schemas/ErrorOut", (method, path, status)
-    assert set(_schema(spec, "#/components/schemas/ErrorDetail")["properties"]) == {"code", "message", "detail"}
+    detail = _schema(spec, "#/components/schemas/ErrorDetail")
+    assert set(detail["properties"]) == {"code", "message", "detail"}

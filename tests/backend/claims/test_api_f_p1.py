@@ -28,9 +28,7 @@ from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
 from config.settings import Settings
 from tests.backend.claims.support import calendar, make_id, report_kwargs
-from tests.backend.staff.helpers import PASSWORD, code_at, make_staff
-from tests.backend.test_staff_api_auth import Clock
-from tests.backend.test_staff_api_cases import assert_error
+from tests.backend.staff.helpers import PASSWORD, Clock, assert_error, code_at, make_staff
 from tests.support.servers import PostgresServer, RedisServer, _as_postgres, _pg_bin, start_postgres
 
 
