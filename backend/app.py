@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backend.errors import install_error_handlers
+from backend.errors import StartupError, install_error_handlers
 from backend.logs import quiet_noisy_loggers
-from backend.runtime import Runtime, StartupError, build_runtime
+from backend.runtime import Runtime, build_runtime
 from config.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

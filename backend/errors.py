@@ -1,7 +1,15 @@
-"""The one error shape of every API: ``{"error": {"code", "message", "detail"}}``.
+"""The exceptions every part of backend/ raises, and the one error shape of every API:
+``{"error": {"code", "message", "detail"}}``.
 
 ``message`` is plain Chinese a customer can read; ``detail`` is for developers and never echoes
-private input.
+private input. A :class:`ServiceError` (and its subclasses) becomes that shape with its status code;
+:class:`StartupError` stops the process with a message saying what to fix.
+
+Exceptions that belong to one module stay with it: ``CryptoError`` (``backend.security.crypto``),
+``CalendarFileError`` (``backend.calendar.service``), ``ProductFileError`` (``backend.products.service``),
+``InvalidIdNumber`` (``backend.roster.idcard``), ``RosterFileError`` (``backend.roster.csvfile``),
+``BenefitInputError`` (``backend.claims.benefits``) and the WeChat API errors
+(``backend.gateways.exceptions``).
 """
 
 from __future__ import annotations
@@ -19,6 +27,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A dependency is missing or unreachable at start-up; the message says which and how to fix it."""
 
 
 class ServiceError(Exception):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.calendar.service import WorkingCalendar
 from backend.db import make_engine, make_sessionmaker, utcnow
+from backend.errors import StartupError
 from backend.products.service import ProductCatalog, load_catalog
 from backend.redis_conn import RedisHandle, open_redis
 from backend.security.crypto import FieldCipher
@@ -30,9 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-class StartupError(Exception):
-    """A dependency is missing or unreachable at start-up; the message says which and how to fix it."""
+# StartupError too: bot/ imports it from here.
+__all__ = ["Runtime", "StartupError", "build_runtime", "check_database", "check_redis"]
 
 
 ReadinessWarnings = Callable[[], list[str]]
