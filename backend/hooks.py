@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,12 +25,13 @@ from backend.security.crypto import FieldCipher
 @dataclass(frozen=True)
 class JobContext:
     """What a job may use: database sessions (one ``session_scope`` per unit of work), Redis, the
-    field cipher and the product catalog."""
+    field cipher, the product catalog, and where the audit checkpoints go (outside the database)."""
 
     sessions: sessionmaker[Session]
     redis: redis.Redis
     cipher: FieldCipher
     catalog: ProductCatalog
+    audit_anchor_dir: Path | None = None
 
 
 @dataclass(frozen=True)

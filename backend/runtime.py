@@ -164,7 +164,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=make_sessionmaker(engine, audit_key=settings.audit.chain_key.get_secret_value().encode()),
         redis_handle=handle,
         redis=client,
         cipher=cipher,

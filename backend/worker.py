@@ -18,7 +18,7 @@ from backend.runtime import Runtime
 log = logging.getLogger(__name__)
 
 # Modules with ``JOBS: list[PeriodicJob]`` (each listed module must exist).
-JOB_MODULES = ["backend.handoff.jobs", "backend.privacy.jobs"]
+JOB_MODULES = ["backend.audit.jobs", "backend.handoff.jobs", "backend.privacy.jobs"]
 
 __all__ = ["JOB_MODULES", "PeriodicJob", "WorkerThread", "discover_jobs", "job_context", "run_due_jobs"]
 
@@ -34,7 +34,7 @@ def discover_jobs() -> list[PeriodicJob]:
 def job_context(runtime: Runtime) -> JobContext:
     """The part of the runtime a job may use."""
     return JobContext(sessions=runtime.sessions, redis=runtime.redis, cipher=runtime.cipher,
-                      catalog=runtime.catalog)
+                      catalog=runtime.catalog, audit_anchor_dir=runtime.settings.audit_anchor_dir)
 
 
 def run_due_jobs(runtime: Runtime, jobs: list[PeriodicJob], last_run: dict[str, float],

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from backend.db import make_engine
 from backend.migrate import upgrade_to_head
 from backend.model_registry import metadata
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.servers import PostgresServer
 
 
@@ -92,7 +93,7 @@ def test_a04_migrated_audit_log_refuses_update_and_delete(fresh_engine: Engine) 
     from backend.db import make_sessionmaker, session_scope
 
     upgrade_to_head(fresh_engine)
-    with session_scope(make_sessionmaker(fresh_engine)) as s:
+    with session_scope(make_sessionmaker(fresh_engine, audit_key=TEST_AUDIT_KEY)) as s:
         record_event(s, actor="test", action="login")
     for statement in ("UPDATE audit_records SET actor = 'mallory'", "DELETE FROM audit_records"):
         with pytest.raises(DBAPIError, match="append-only"), fresh_engine.begin() as conn:
