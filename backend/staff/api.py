@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from backend.audit.service import record_event
-from backend.deps import CipherDep, ClientIp, DbSession, Now, RowId, RuntimeDep
+from backend.deps import CipherDep, ClientIp, DbSession, Now, RedisDep, RowId, RuntimeDep
 from backend.errors import ERROR_RESPONSES, error_body
+from backend.security.throttle import Window
 from backend.staff.auth import login, logout, timeouts_from
 from backend.staff.deps import CurrentStaff, StaffPrincipal, require_roles
 from backend.staff.models import Role, StaffSession
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/staff/api", tags=["staff"], responses=ERROR_RESPONSES)
 
 Admin = Annotated[StaffPrincipal, Depends(require_roles(Role.ADMIN))]
-Revealer = Annotated[StaffPrincipal, Depends(require_roles(Role.CLAIMS_OFFICER, Role.SUPERVISOR, Role.ADMIN))]
 
 
 def _login_failure(code: str, message: str) -> JSONResponse:
@@ -166,13 +166,20 @@ def staff_role(staff_id: RowId, body: RoleIn, admin: Admin, db: DbSession, now: 
 
 
 @router.post("/reveal", response_model=RevealOut)
-def reveal(body: RevealIn, staff: Revealer, db: DbSession, cipher: CipherDep,
-           now: Now) -> RevealOut | JSONResponse:
-    """One private field in clear; needs a reason; every attempt, refused ones too, is audited."""
-    out = reveal_outcome(db, cipher=cipher, object_type=body.object_type, object_id=body.object_id,
-                         field=body.field, reason=body.reason, actor=staff.username, ip=staff.ip, now=now)
+def reveal(body: RevealIn, staff: CurrentStaff, db: DbSession, cipher: CipherDep, redis_client: RedisDep,
+           runtime: RuntimeDep, now: Now) -> RevealOut | JSONResponse:
+    """One private field in clear (claims officers, supervisors, admins); needs a reason; throttled per
+    staff member; every attempt, refused ones too (a role that may not reveal included), is audited."""
+    auth = runtime.settings.auth
+    out = reveal_outcome(db, cipher=cipher, redis_client=redis_client,
+                         window=Window(auth.reveals_per_window, auth.reveal_window_s),
+                         object_type=body.object_type, object_id=body.object_id, field=body.field,
+                         reason=body.reason, actor=staff.username, actor_id=staff.id, role=staff.role,
+                         ip=staff.ip, now=now)
     if out.error is not None:  # answered without raising, so the refusal record is committed (A-04)
+        retry = (out.error.detail or {}).get("retry_after_s") if isinstance(out.error.detail, dict) else None
         return JSONResponse(error_body(out.error.code, out.error.message, out.error.detail),
-                            status_code=out.error.status_code)
+                            status_code=out.error.status_code,
+                            headers={"Retry-After": str(retry)} if retry else None)
     return RevealOut(object_type=body.object_type, object_id=body.object_id, field=body.field,
                      value=out.value)
