@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_sessionmaker
+from backend.embedded_redis import EmbeddedRedisError
 from backend.products.service import ProductCatalog, load_catalog
 from backend.redis_conn import RedisHandle, open_redis
 from backend.security.crypto import FieldCipher
@@ -113,6 +114,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
             socket_timeout=settings.redis.socket_timeout_s,
             connect_timeout=settings.redis.connect_timeout_s,
         )
+    except EmbeddedRedisError as exc:
+        engine.dispose()
+        raise StartupError(f"内置 Redis 启动失败 / embedded Redis: {exc}") from exc
     except Exception:
         engine.dispose()
         raise
