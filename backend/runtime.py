@@ -83,10 +83,21 @@ def check_redis(client: redis.Redis, url: str) -> None:
         ) from exc
 
 
+def check_secrets(settings: Settings) -> None:
+    """Raise StartupError when production runs on a development value published with the source."""
+    published = settings.published_development_values() if settings.mode == "production" else []
+    if published:
+        raise StartupError(
+            "生产模式不能使用公开的开发密钥 / production mode refuses the development values published in "
+            f"config/settings.py: {', '.join(published)}. Set your own secret values."
+        )
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Open everything, check it answers, and bring the schema up to date."""
     from backend.migrate import upgrade_to_head
 
+    check_secrets(settings)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     try:
         catalog = load_catalog(
