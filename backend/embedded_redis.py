@@ -13,6 +13,7 @@ var folder, shared by the service and the admin commands, supervised.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import logging
@@ -32,6 +33,7 @@ from redis.retry import Retry
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL_S = 0.5
+RETRY_S = 5.0  # wait between failed restarts
 START_TIMEOUT_S = 15.0
 AOF_FILE = "appendonly.aof"
 RDB_FILE = "dump.rdb"
@@ -89,6 +91,7 @@ class EmbeddedRedis:
         self._stop = threading.Event()
         self._mutex = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._retry_at = 0.0
 
     @property
     def url(self) -> str:
@@ -112,6 +115,7 @@ class EmbeddedRedis:
         while True:
             if self._take_ownership():
                 self._start()
+                atexit.register(self.close)  # a process that ends without closing still stops its server
                 log.info("embedded redis started at %s (pid %s)", self.socket, self.pid)
                 return
             if self._answers():
@@ -135,6 +139,7 @@ class EmbeddedRedis:
 
     def close(self) -> None:
         """Stop supervising; stop the server only if this process started it."""
+        atexit.unregister(self.close)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -163,13 +168,21 @@ class EmbeddedRedis:
                 log.exception("embedded redis supervisor: check failed")
 
     def _check_own_server(self) -> None:
-        assert self._proc is not None
-        code = self._proc.poll()
-        if code is None:
+        if self._proc is not None:
+            code = self._proc.poll()
+            if code is None:
+                return
+            log.error("embedded redis died (exit code %s); restarting it at %s", code, self.socket)
+            self._proc = None
+        if time.monotonic() < self._retry_at:
             return
-        log.error("embedded redis died (exit code %s); restarting it at %s", code, self.socket)
         started = time.monotonic()
-        self._start()
+        try:
+            self._start()
+        except EmbeddedRedisError as exc:
+            self._retry_at = time.monotonic() + RETRY_S
+            log.error("embedded redis could not be restarted (%s); next try in %s s", exc, RETRY_S)
+            return
         log.warning("embedded redis restarted (pid %s) in %.1f s; data restored from %s",
                     self.pid, time.monotonic() - started, self.dir / AOF_FILE)
         self._reconnect_clients()

@@ -18,6 +18,7 @@ import psutil
 import pytest
 import redis
 
+from backend import embedded_redis
 from backend.embedded_redis import EmbeddedRedis, socket_path
 from tests.support.service import ROOT, ServiceProcess, admin, clean_env, simulate, start_service
 
@@ -144,6 +145,30 @@ def test_a_server_left_by_a_killed_owner_is_restarted_by_the_next(tmp_path: Path
             owner.kill()
             owner.wait(timeout=10)
         owner.stdout.close()  # type: ignore[union-attr]
+
+
+def test_a_server_that_fails_to_restart_is_tried_again(tmp_path: Path, servers: list[EmbeddedRedis],
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    server = _open(servers, tmp_path)
+    server.supervise()
+    monkeypatch.setattr(embedded_redis, "RETRY_S", 0.5)
+    monkeypatch.setattr(embedded_redis, "redis_server_binary", lambda: "/bin/false")  # cannot start
+    first = server.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    assert _wait(lambda: "could not be restarted" in caplog.text)
+    monkeypatch.undo()  # the binary is back
+    assert _wait(lambda: server.pid not in (None, first) and server._answers())
+
+
+def test_a_process_that_ends_without_closing_stops_its_server(tmp_path: Path) -> None:
+    script = ("import sys; from pathlib import Path; from backend.embedded_redis import EmbeddedRedis; "
+              "s = EmbeddedRedis(Path(sys.argv[1])); s.open(); print(s.pid)")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True)
+    server = int(out.stdout)
+    assert _wait(lambda: not psutil.pid_exists(server) or psutil.Process(server).status() == "zombie")
 
 
 def test_the_snapshot_of_the_earlier_layout_is_kept(tmp_path: Path, servers: list[EmbeddedRedis]) -> None:
