@@ -19,8 +19,9 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
+from backend.errors import StartupError
 from backend.logs import configure_logging
-from backend.runtime import Runtime, StartupError, build_runtime
+from backend.runtime import Runtime, build_runtime
 from config.settings import get_settings
 
 # Domains that add commands: each module has register(subparsers) -> None, and its handlers take

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import redis
-import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -53,16 +52,6 @@ class RedisHandle:
         if self.embedded is not None:
             self.embedded.track(client)
         return client
-
-    def async_client(self) -> redis.asyncio.Redis:
-        """An asyncio client with short timeouts and one retry."""
-        from redis.asyncio.retry import Retry as AsyncRetry
-
-        return redis.asyncio.Redis.from_url(
-            self.url,
-            retry=AsyncRetry(NoBackoff(), 1),
-            **client_kwargs(socket_timeout=self.socket_timeout, connect_timeout=self.connect_timeout),
-        )
 
     def close(self) -> None:
         """Let go of the embedded server: stopped only if this process started it."""

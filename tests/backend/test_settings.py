@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from backend.app import create_app
-from backend.runtime import Runtime, StartupError, build_runtime
+from backend.errors import StartupError
+from backend.runtime import Runtime, build_runtime
 from config.settings import Settings
 from tests.support.service import admin, clean_env
 
