@@ -63,14 +63,13 @@ def count_event(client: redis.Redis, *, kind: str, who: str, window: Window) -> 
     return Count(count=int(count), retry_after_s=max(1, int(ttl)), limit=window.limit)
 
 
-def peek(client: redis.Redis, *, kind: str, who: str, window: Window) -> Count:
-    """The events counted so far in the current window, without counting one."""
-    key = throttle_key(kind, who)
+def release(client: redis.Redis, *, key: str) -> None:
+    """Give back one counted event (never below zero; the window's expiry is kept)."""
     try:
-        pipe = client.pipeline(transaction=False)
-        pipe.get(key)
-        pipe.ttl(key)
-        raw, ttl = pipe.execute()
+        client.eval(_RELEASE, 1, key)
     except redis.RedisError as exc:
         raise ThrottleUnavailable(type(exc).__name__) from exc
-    return Count(count=int(raw or 0), retry_after_s=max(1, int(ttl)), limit=window.limit)
+
+
+_RELEASE = ("local n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+            "if n > 0 then redis.call('DECR', KEYS[1]) end")
