@@ -170,7 +170,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     try:
         check_redis(client, handle.url)
         if migrate:
-            upgrade_to_head(engine)
+            upgrade_to_head(engine, cipher=cipher)
     except Exception:
         client.close()
         engine.dispose()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar
 from backend.conversations.service import insert_turn, turn_row
-from backend.conversations.turns import find_turn
+from backend.conversations.turns import find_turn, turn_text
 from backend.db import session_scope, utcnow
 from backend.handoff.service import agent_owns_conversation
 from backend.runtime import Runtime
@@ -162,7 +162,8 @@ class DialogueEngine:
             previous = find_turn(session, channel=message.channel, user_id=message.user_id,
                                  msg_key=message.msg_key)
             if previous is not None:  # a redelivery: same answer, nothing done twice
-                return [BotReply(text=previous.reply_text)] if previous.reply_text else []
+                reply = turn_text(previous, "reply_text", cipher=self.runtime.cipher)
+                return [BotReply(text=reply)] if reply else []
             turn = self._turn(session, message, state, state_ok)
         if message.event != "unsubscribe":
             self.store.save(message.channel, message.user_id, state)
@@ -182,12 +183,11 @@ class DialogueEngine:
             self._dispatch(turn)  # otherwise a person owns the conversation: the bot stays quiet
         return turn
 
-    @staticmethod
-    def _turn_values(turn: Turn, *, state_ok: bool) -> dict[str, Any]:
-        """The turn log's values (masked by the conversations service)."""
+    def _turn_values(self, turn: Turn, *, state_ok: bool) -> dict[str, Any]:
+        """The turn log's values (masked and encrypted by the conversations service)."""
         message, frame = turn.message, turn.state.frame
         return {
-            "channel": message.channel, "user_id": message.user_id, "msg_key": message.msg_key,
+            "cipher": self.runtime.cipher, "channel": message.channel, "user_id": message.user_id, "msg_key": message.msg_key,
             "kind": message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
             "text": message.text or "", "intent": turn.pred.intent or None,
             "confidence": turn.pred.confidence if turn.pred.intent else None,
