@@ -322,9 +322,14 @@ class PdfSanitizer(Sanitizer):
 
     def feed(self, chunk: bytes) -> bytes:
         if not self._started:
-            self._started = True
-            if not chunk.startswith(b"%PDF-"):
+            head = self._tail + chunk
+            if len(head) < 5:
+                self._tail = head
+                return b""
+            if not head.startswith(b"%PDF-"):
                 raise FileRejected("not_pdf")
+            self._started = True
+            self._tail, chunk = b"", head
         # Scan the overlap with the previous chunk too; a name wholly inside the tail is seen twice
         # (harmless: the check has no state).
         self._scan(self._tail + chunk)
