@@ -6,19 +6,28 @@ product catalog from the settings, and :meth:`Runtime.close` releases them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db import make_engine, make_sessionmaker
+from backend.calendar.service import WorkingCalendar
+from backend.db import make_engine, make_sessionmaker, utcnow
 from backend.products.service import ProductCatalog, load_catalog
 from backend.redis_conn import RedisHandle, open_redis
 from backend.security.crypto import FieldCipher
+from backend.storage import FileStore, LocalFileStore
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from backend.gateways.miniprogram import MiniProgramGateway
+    from intents import NLU
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,29 @@ class Runtime:
     cipher: FieldCipher
     catalog: ProductCatalog
     extras: dict[str, Any] = field(default_factory=dict)
+    # The current UTC time; tests set a controllable clock.
+    clock: Callable[[], dt.datetime] = utcnow
+    # The intent model, loaded once (the FAQ search loads it on first use if absent).
+    nlu: NLU | None = None
+    # Where files live (claim documents, WeChat media): encrypted local disk under var/files by default.
+    files: FileStore | None = None
+    # The mini-program's WeChat API (jscode2session, phone numbers), when its AppId and secret are set.
+    miniprogram_gateway: MiniProgramGateway | None = None
+
+    def __post_init__(self) -> None:
+        if self.files is None:
+            self.files = LocalFileStore(self.settings.var_dir / "files", self.cipher)
+
+    @property
+    def file_store(self) -> FileStore:
+        """The file store (always set after construction)."""
+        assert self.files is not None
+        return self.files
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar of the settings' holidays file, loaded on first use."""
+        return WorkingCalendar.load(self.settings.holidays_file)
 
     def close(self) -> None:
         """Release connections and stop the embedded Redis."""

@@ -26,6 +26,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.audit.service import record_event
+from backend.accounts import models as accounts
 from backend.claims import models as claims
 from backend.complaints import models as complaints
 from backend.conversations.service import INBOUND_PURPOSE, REPLY_PURPOSE
@@ -69,6 +70,9 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn("complaints", "content_enc", complaints.PURPOSE_COMPLAINT_CONTENT),
     EncryptedColumn("complaints", "response_enc", complaints.PURPOSE_COMPLAINT_RESPONSE),
     EncryptedColumn("complaints", "followup_result_enc", complaints.PURPOSE_FOLLOWUP_RESULT),
+    EncryptedColumn("complaints", "rating_comment_enc", complaints.PURPOSE_RATING_COMMENT),
+    EncryptedColumn("customer_accounts", "session_key_enc", accounts.PURPOSE_SESSION_KEY),
+    EncryptedColumn("customer_accounts", "phone_enc", accounts.PURPOSE_PHONE),
     EncryptedColumn("complaint_events", "reason_enc", complaints.PURPOSE_COMPLAINT_EVENT_REASON),
     EncryptedColumn("home_visits", "name_enc", complaints.PURPOSE_VISIT_NAME),
     EncryptedColumn("home_visits", "phone_enc", complaints.PURPOSE_VISIT_PHONE),
