@@ -34,15 +34,26 @@ _NAME_NOISE = re.compile(r"[\s·•.\u00b7\u30fb-]")
 
 
 def _not_matched() -> NotFound:
-    return NotFound("insured_not_matched", "姓名和身份证号对不上，或者不在参保名单里。请核对后再试，或拨打客服电话。")
+    return NotFound(
+        "insured_not_matched", "姓名和身份证号对不上，或者不在参保名单里。请核对后再试，或拨打客服电话。"
+    )
 
 
 def _same_name(a: str, b: str) -> bool:
     return _NAME_NOISE.sub("", a).casefold() == _NAME_NOISE.sub("", b).casefold()
 
 
-def bind_insured(session: Session, *, cipher: FieldCipher, product: Product, account: CustomerAccount,
-                 name: str, id_number: str, relation: str, now: dt.datetime | None = None) -> Delegation:
+def bind_insured(
+    session: Session,
+    *,
+    cipher: FieldCipher,
+    product: Product,
+    account: CustomerAccount,
+    name: str,
+    id_number: str,
+    relation: str,
+    now: dt.datetime | None = None,
+) -> Delegation:
     """Prove the insured's name + ID number and record the delegation (again after a revocation)."""
     now = now or utcnow()
     require_privacy_notice(session, channel=account.channel, user_id=account.openid)
@@ -50,9 +61,12 @@ def bind_insured(session: Session, *, cipher: FieldCipher, product: Product, acc
     who = v.required_text(name, field="name", label="姓名", max_len=100)
     number = v.id_number(id_number, field="id_number")
     rel = v.required_text(relation, field="relation", label="与被保险人的关系", max_len=32)
-    person = session.scalar(select(RosterPerson).where(
-        RosterPerson.product_id == product.id,
-        RosterPerson.id_number_bidx == id_number_index(cipher=cipher, number=number)))
+    person = session.scalar(
+        select(RosterPerson).where(
+            RosterPerson.product_id == product.id,
+            RosterPerson.id_number_bidx == id_number_index(cipher=cipher, number=number),
+        )
+    )
     if person is None:
         raise _not_matched()
     try:
@@ -63,17 +77,32 @@ def bind_insured(session: Session, *, cipher: FieldCipher, product: Product, acc
         raise _not_matched()
     scope = "own" if rel == "self" else "reported"
     if scope == "own":
-        other_self = session.scalar(select(Delegation).where(
-            Delegation.account_id == account.id, Delegation.scope == "own", Delegation.revoked_at.is_(None),
-            Delegation.roster_person_id != person.id))
+        other_self = session.scalar(
+            select(Delegation).where(
+                Delegation.account_id == account.id,
+                Delegation.scope == "own",
+                Delegation.revoked_at.is_(None),
+                Delegation.roster_person_id != person.id,
+            )
+        )
         if other_self is not None:
             raise Conflict("self_already_bound", "这个微信已经绑定了本人身份。如需更改，请先解除原来的绑定。")
-    row = session.scalar(select(Delegation).where(Delegation.account_id == account.id,
-                                                  Delegation.roster_person_id == person.id))
+    row = session.scalar(
+        select(Delegation).where(
+            Delegation.account_id == account.id, Delegation.roster_person_id == person.id
+        )
+    )
     if row is None:
-        row = Delegation(account_id=account.id, roster_person_id=person.id, product_id=product.id,
-                         insured_id_bidx=cipher.blind_index(number, purpose=PURPOSE_INSURED_ID),
-                         insured_name_masked=person.name_masked, relation=rel, scope=scope, proven_at=now)
+        row = Delegation(
+            account_id=account.id,
+            roster_person_id=person.id,
+            product_id=product.id,
+            insured_id_bidx=cipher.blind_index(number, purpose=PURPOSE_INSURED_ID),
+            insured_name_masked=person.name_masked,
+            relation=rel,
+            scope=scope,
+            proven_at=now,
+        )
         session.add(row)
     else:
         if row.revoked_at is None and row.scope == "all" and scope == "reported":
@@ -102,8 +131,11 @@ def get_delegation(session: Session, *, account_id: int, delegation_id: int) -> 
 
 def self_delegation(session: Session, *, account_id: int) -> Delegation | None:
     """The account holder's own insured identity, if bound."""
-    return session.scalar(select(Delegation).where(Delegation.account_id == account_id,
-                                                   Delegation.scope == "own", Delegation.revoked_at.is_(None)))
+    return session.scalar(
+        select(Delegation).where(
+            Delegation.account_id == account_id, Delegation.scope == "own", Delegation.revoked_at.is_(None)
+        )
+    )
 
 
 def delegates_of_insured(session: Session, *, account_id: int) -> list[Delegation]:
@@ -111,9 +143,17 @@ def delegates_of_insured(session: Session, *, account_id: int) -> list[Delegatio
     me = self_delegation(session, account_id=account_id)
     if me is None:
         return []
-    return list(session.scalars(select(Delegation).where(
-        Delegation.roster_person_id == me.roster_person_id, Delegation.account_id != account_id,
-        Delegation.revoked_at.is_(None)).order_by(Delegation.id)))
+    return list(
+        session.scalars(
+            select(Delegation)
+            .where(
+                Delegation.roster_person_id == me.roster_person_id,
+                Delegation.account_id != account_id,
+                Delegation.revoked_at.is_(None),
+            )
+            .order_by(Delegation.id)
+        )
+    )
 
 
 def _delegate_row(session: Session, *, insured_account_id: int, delegation_id: int) -> Delegation:
@@ -123,11 +163,20 @@ def _delegate_row(session: Session, *, insured_account_id: int, delegation_id: i
     raise NotFound("delegation_not_found", "找不到这位家人的授权")
 
 
-def set_delegate_scope(session: Session, *, insured_account_id: int, delegation_id: int, scope: str,
-                       actor: str, now: dt.datetime | None = None) -> Delegation:
+def set_delegate_scope(
+    session: Session,
+    *,
+    insured_account_id: int,
+    delegation_id: int,
+    scope: str,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> Delegation:
     """The insured lets a family member see everything (``all``) or only what they reported."""
     if scope not in ("reported", "all"):
-        raise ServiceError("invalid_scope", "授权范围不对", detail={"field": "scope", "allowed": ["reported", "all"]})
+        raise ServiceError(
+            "invalid_scope", "授权范围不对", detail={"field": "scope", "allowed": ["reported", "all"]}
+        )
     row = _delegate_row(session, insured_account_id=insured_account_id, delegation_id=delegation_id)
     row.scope = scope
     row.granted_at, row.granted_by = (now or utcnow(), v.actor(actor)) if scope == "all" else (None, None)
@@ -135,8 +184,9 @@ def set_delegate_scope(session: Session, *, insured_account_id: int, delegation_
     return row
 
 
-def revoke(session: Session, *, account_id: int, delegation_id: int, actor: str,
-           now: dt.datetime | None = None) -> Delegation:
+def revoke(
+    session: Session, *, account_id: int, delegation_id: int, actor: str, now: dt.datetime | None = None
+) -> Delegation:
     """End a delegation: by the account that holds it, or by the insured it is about."""
     row = session.get(Delegation, delegation_id)
     mine = row is not None and row.account_id == account_id and row.revoked_at is None

@@ -31,8 +31,9 @@ def _b64(value: str) -> bytes:
         raise OpenDataError("not_base64") from None
 
 
-def decrypt_open_data(*, session_key: str, encrypted_data: str, iv: str, app_id: str, now_ts: float,
-                      max_age_s: int) -> dict[str, Any]:
+def decrypt_open_data(
+    *, session_key: str, encrypted_data: str, iv: str, app_id: str, now_ts: float, max_age_s: int
+) -> dict[str, Any]:
     """The decrypted JSON object, after the watermark checks."""
     key, ivb, data = _b64(session_key), _b64(iv), _b64(encrypted_data)
     if len(key) != 16 or len(ivb) != 16 or not data or len(data) % 16:

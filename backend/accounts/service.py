@@ -26,12 +26,21 @@ class Identity:
 
 
 def _find(session: Session, channel: str, openid: str) -> CustomerAccount | None:
-    return session.scalar(select(CustomerAccount).where(CustomerAccount.channel == channel,
-                                                        CustomerAccount.openid == openid))
+    return session.scalar(
+        select(CustomerAccount).where(CustomerAccount.channel == channel, CustomerAccount.openid == openid)
+    )
 
 
-def record_login(session: Session, *, cipher: FieldCipher, channel: str, openid: str, unionid: str | None,
-                 session_key: str | None, now: dt.datetime | None = None) -> CustomerAccount:
+def record_login(
+    session: Session,
+    *,
+    cipher: FieldCipher,
+    channel: str,
+    openid: str,
+    unionid: str | None,
+    session_key: str | None,
+    now: dt.datetime | None = None,
+) -> CustomerAccount:
     """The account of (channel, openid), created on first login; the session key is replaced (encrypted)."""
     now = now or utcnow()
     chan = v.channel(channel)
@@ -57,8 +66,9 @@ def record_login(session: Session, *, cipher: FieldCipher, channel: str, openid:
     return account
 
 
-def link_identity(session: Session, *, channel: str, openid: str, unionid: str,
-                  now: dt.datetime | None = None) -> CustomerAccount:
+def link_identity(
+    session: Session, *, channel: str, openid: str, unionid: str, now: dt.datetime | None = None
+) -> CustomerAccount:
     """Record that (channel, openid) has ``unionid`` (e.g. the official account learnt it)."""
     account = _find(session, v.channel(channel), openid)
     if account is None:
@@ -87,8 +97,14 @@ def session_key_of(account: CustomerAccount, *, cipher: FieldCipher) -> str | No
         return None
 
 
-def set_phone(session: Session, *, cipher: FieldCipher, account: CustomerAccount, phone: str,
-              now: dt.datetime | None = None) -> CustomerAccount:
+def set_phone(
+    session: Session,
+    *,
+    cipher: FieldCipher,
+    account: CustomerAccount,
+    phone: str,
+    now: dt.datetime | None = None,
+) -> CustomerAccount:
     """Store the phone number WeChat verified (encrypted, with a blind index)."""
     number = v.phone_number(phone, field="phone")
     account.phone_enc = cipher.encrypt(number, purpose=PURPOSE_PHONE)
@@ -113,6 +129,9 @@ def identities(session: Session, *, account: CustomerAccount) -> list[Identity]:
     own = Identity(account.channel, account.openid)
     if not account.unionid:
         return [own]
-    rows = session.execute(select(CustomerAccount.channel, CustomerAccount.openid)
-                           .where(CustomerAccount.unionid == account.unionid)).all()
+    rows = session.execute(
+        select(CustomerAccount.channel, CustomerAccount.openid).where(
+            CustomerAccount.unionid == account.unionid
+        )
+    ).all()
     return [own, *(Identity(c, o) for c, o in rows if (c, o) != (own.channel, own.openid))]

@@ -26,10 +26,12 @@ from backend.privacy.service import is_medical_material
 from backend.security.crypto import CryptoError, FieldCipher
 from config.settings import CONFIG_DIR
 
-FINISHED = frozenset({ClaimState.PAID.value, ClaimState.CLOSED.value, ClaimState.WITHDRAWN.value,
-                      ClaimState.REJECTED.value})
-_REASON_SHOWN = frozenset({ClaimState.REJECTED.value, ClaimState.WITHDRAWN.value,
-                           ClaimState.MATERIALS_PENDING.value})
+FINISHED = frozenset(
+    {ClaimState.PAID.value, ClaimState.CLOSED.value, ClaimState.WITHDRAWN.value, ClaimState.REJECTED.value}
+)
+_REASON_SHOWN = frozenset(
+    {ClaimState.REJECTED.value, ClaimState.WITHDRAWN.value, ClaimState.MATERIALS_PENDING.value}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,34 +125,56 @@ def next_step(claim: Claim, *, calendar: WorkingCalendar, now: dt.datetime) -> N
     if claim.state in FINISHED:
         return NextStep(kind="none", text=words["none"])
     waiting = claim.state in (ClaimState.REPORTED.value, ClaimState.MATERIALS_PENDING.value)
-    if claim.deadline_kind is None or (waiting and claim.deadline_kind != "report_ack"
-                                       and any(not m.received for m in claim.materials)):
+    if claim.deadline_kind is None or (
+        waiting and claim.deadline_kind != "report_ack" and any(not m.received for m in claim.materials)
+    ):
         return NextStep(kind="materials", text=words["materials"])
     due = claim.deadline_date
     left = None
     if due is not None:
         today = local_date(now)
         left = 0 if due <= today else calendar.working_days_between(today, due)
-    return NextStep(kind=claim.deadline_kind, text=words.get(claim.deadline_kind, words["none"]), due_date=due,
-                    provisional=claim.deadline_provisional, working_days_left=left)
+    return NextStep(
+        kind=claim.deadline_kind,
+        text=words.get(claim.deadline_kind, words["none"]),
+        due_date=due,
+        provisional=claim.deadline_provisional,
+        working_days_left=left,
+    )
 
 
-def claim_progress(session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar,
-                   now: dt.datetime) -> ClaimProgress:
+def claim_progress(
+    session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar, now: dt.datetime
+) -> ClaimProgress:
     """The stage, next step, checklist (with files per item) and timeline of one claim."""
     files: dict[str | None, int] = {}
-    for material_id in session.scalars(select(ClaimAttachment.material_id)
-                                       .where(ClaimAttachment.claim_id == claim.id)):
+    for material_id in session.scalars(
+        select(ClaimAttachment.material_id).where(ClaimAttachment.claim_id == claim.id)
+    ):
         files[material_id] = files.get(material_id, 0) + 1
-    checklist = [ChecklistItem(material_id=m.material_id, label=m.label, received=m.received,
-                               medical=is_medical_material(m.material_id), files=files.get(m.material_id, 0))
-                 for m in claim.materials]
-    events = session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id))
+    checklist = [
+        ChecklistItem(
+            material_id=m.material_id,
+            label=m.label,
+            received=m.received,
+            medical=is_medical_material(m.material_id),
+            files=files.get(m.material_id, 0),
+        )
+        for m in claim.materials
+    ]
+    events = session.scalars(
+        select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)
+    )
     timeline = [e for e in (_event_entry(ev, cipher) for ev in events) if e is not None]
     for source in _SOURCES:
         timeline.extend(source(session, claim))
     timeline.sort(key=lambda e: e.at)
     return ClaimProgress(
-        claim=claim, stage=claim.state, stage_label=label(claim.state),
+        claim=claim,
+        stage=claim.state,
+        stage_label=label(claim.state),
         stage_text=_copy()["stage_words"].get(claim.state, label(claim.state)),
-        next_step=next_step(claim, calendar=calendar, now=now), checklist=checklist, timeline=timeline)
+        next_step=next_step(claim, calendar=calendar, now=now),
+        checklist=checklist,
+        timeline=timeline,
+    )

@@ -17,8 +17,16 @@ from backend.security.crypto import FieldCipher
 RATABLE = (ComplaintState.RESPONDED.value, ComplaintState.CLOSED.value)
 
 
-def rate_complaint(session: Session, *, cipher: FieldCipher, complaint_id: int, rating: int, actor: str,
-                   comment: str | None = None, now: dt.datetime | None = None) -> Complaint:
+def rate_complaint(
+    session: Session,
+    *,
+    cipher: FieldCipher,
+    complaint_id: int,
+    rating: int,
+    actor: str,
+    comment: str | None = None,
+    now: dt.datetime | None = None,
+) -> Complaint:
     """Record the rating once the complaint was answered; rating again is refused (409)."""
     now = now or utcnow()
     who = v.actor(actor)
@@ -32,8 +40,19 @@ def rate_complaint(session: Session, *, cipher: FieldCipher, complaint_id: int, 
         raise Conflict("already_rated", "您已经评价过了，谢谢")
     c.rating, c.rated_at, c.updated_at = rating, now, now
     set_free_text(c, "rating_comment", text, cipher=cipher)
-    session.add(ComplaintEvent(complaint_id=c.id, complaint_version=c.version, at=now, actor=who, kind="rated",
-                               reason_enc=seal(f"{rating}星" + (f"：{text}" if text else ""), cipher=cipher,
-                                               purpose=ComplaintEvent.FREE_TEXT["reason"][1])))
+    session.add(
+        ComplaintEvent(
+            complaint_id=c.id,
+            complaint_version=c.version,
+            at=now,
+            actor=who,
+            kind="rated",
+            reason_enc=seal(
+                f"{rating}星" + (f"：{text}" if text else ""),
+                cipher=cipher,
+                purpose=ComplaintEvent.FREE_TEXT["reason"][1],
+            ),
+        )
+    )
     session.flush()
     return c

@@ -62,21 +62,38 @@ class PhoneInfo:
 class MiniProgramGateway:
     """Login and phone-number calls of one mini-program."""
 
-    def __init__(self, *, app_id: str, app_secret: str, redis_client: redis.Redis | None,
-                 api_base_url: str = "https://api.weixin.qq.com", timeout_s: float = 3.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        app_secret: str,
+        redis_client: redis.Redis | None,
+        api_base_url: str = "https://api.weixin.qq.com",
+        timeout_s: float = 3.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.app_id = app_id
         self._secret = app_secret
-        self.api = WechatGateway(app_id=app_id, app_secret=app_secret, redis_client=redis_client,
-                                 api_base_url=api_base_url, timeout_s=timeout_s, sleep=sleep)
+        self.api = WechatGateway(
+            app_id=app_id,
+            app_secret=app_secret,
+            redis_client=redis_client,
+            api_base_url=api_base_url,
+            timeout_s=timeout_s,
+            sleep=sleep,
+        )
         self._http = requests.Session()
         self._sleep = sleep
         self.timeout_s = timeout_s
         self.base = api_base_url.rstrip("/")
 
     def _get_session(self, code: str) -> dict[str, Any]:
-        params = {"appid": self.app_id, "secret": self._secret, "js_code": code,
-                  "grant_type": "authorization_code"}
+        params = {
+            "appid": self.app_id,
+            "secret": self._secret,
+            "js_code": code,
+            "grant_type": "authorization_code",
+        }
         try:
             res = self._http.get(f"{self.base}/sns/jscode2session", params=params, timeout=self.timeout_s)
             res.raise_for_status()
@@ -96,8 +113,11 @@ class MiniProgramGateway:
             errcode = int(data.get("errcode") or 0)
             if errcode == 0 and data.get("openid") and data.get("session_key"):
                 unionid = data.get("unionid")
-                return CodeSession(openid=str(data["openid"]), session_key=str(data["session_key"]),
-                                   unionid=str(unionid) if unionid else None)
+                return CodeSession(
+                    openid=str(data["openid"]),
+                    session_key=str(data["session_key"]),
+                    unionid=str(unionid) if unionid else None,
+                )
             if errcode == -1 and attempt == 0:
                 self._sleep(0.2)
                 continue
@@ -123,5 +143,9 @@ class MiniProgramGateway:
             raise WechatApiError(None, "phone answer without a number")
         mark = info.get("watermark") if isinstance(info.get("watermark"), dict) else {}
         ts = mark.get("timestamp")
-        return PhoneInfo(phone=str(info["purePhoneNumber"]), country_code=str(info.get("countryCode", "86")),
-                         watermark_appid=mark.get("appid"), watermark_timestamp=int(ts) if ts else None)
+        return PhoneInfo(
+            phone=str(info["purePhoneNumber"]),
+            country_code=str(info.get("countryCode", "86")),
+            watermark_appid=mark.get("appid"),
+            watermark_timestamp=int(ts) if ts else None,
+        )

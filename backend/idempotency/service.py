@@ -35,8 +35,11 @@ def fingerprint(operation: str, payload: Any) -> str:
 
 
 def _reused() -> Conflict:
-    return Conflict("idempotency_key_reused", "这个请求编号已经用于另一次提交，请刷新后重新提交",
-                    detail={"field": "Idempotency-Key"})
+    return Conflict(
+        "idempotency_key_reused",
+        "这个请求编号已经用于另一次提交，请刷新后重新提交",
+        detail={"field": "Idempotency-Key"},
+    )
 
 
 def _replay(row: IdempotencyKey, operation: str, fp: str) -> int:
@@ -47,20 +50,27 @@ def _replay(row: IdempotencyKey, operation: str, fp: str) -> int:
     return row.resource_id
 
 
-def begin(session: Session, *, owner: str, key: str, operation: str, fp: str,
-          now: dt.datetime | None = None) -> int | None:
+def begin(
+    session: Session, *, owner: str, key: str, operation: str, fp: str, now: dt.datetime | None = None
+) -> int | None:
     """The id made by an earlier request with this key, or None after reserving the key for this one."""
-    found = session.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
+    found = session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+    )
     if found is not None:
         return _replay(found, operation, fp)
     try:
         with session.begin_nested():
-            session.add(IdempotencyKey(owner=owner, key=key, operation=operation, fingerprint=fp,
-                                       created_at=now or utcnow()))
+            session.add(
+                IdempotencyKey(
+                    owner=owner, key=key, operation=operation, fingerprint=fp, created_at=now or utcnow()
+                )
+            )
             session.flush()
     except IntegrityError:  # a concurrent request with the same key committed first
-        found = session.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner,
-                                                            IdempotencyKey.key == key))
+        found = session.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+        )
         if found is None:
             raise
         return _replay(found, operation, fp)
@@ -69,7 +79,9 @@ def begin(session: Session, *, owner: str, key: str, operation: str, fp: str,
 
 def finish(session: Session, *, owner: str, key: str, resource_id: int) -> None:
     """Record what the request made (same transaction as the thing itself)."""
-    row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
+    row = session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+    )
     if row is None:
         raise LookupError("idempotency key not reserved")
     row.resource_id = resource_id

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.audit.service import record_event
 from backend.accounts import models as accounts
+from backend.audit.service import record_event
 from backend.claims import models as claims
 from backend.complaints import models as complaints
 from backend.conversations.service import INBOUND_PURPOSE, REPLY_PURPOSE

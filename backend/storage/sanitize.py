@@ -28,12 +28,31 @@ from typing import ClassVar
 from backend.storage.sniff import PNG_SIGNATURE, FileKind
 
 MAX_PIXELS = 40_000_000  # project choice (M-07): Pillow warns at 89 MP; phone cameras make ≤ 50 MP
-PNG_KEEP = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP",
-                      b"sBIT", b"pHYs", b"bKGD"})
+PNG_KEEP = frozenset(
+    {
+        b"IHDR",
+        b"PLTE",
+        b"IDAT",
+        b"IEND",
+        b"tRNS",
+        b"gAMA",
+        b"cHRM",
+        b"sRGB",
+        b"iCCP",
+        b"sBIT",
+        b"pHYs",
+        b"bKGD",
+    }
+)
 PDF_FORBIDDEN = {
-    b"JavaScript": "pdf_javascript", b"JS": "pdf_javascript", b"EmbeddedFile": "pdf_embedded_file",
-    b"EmbeddedFiles": "pdf_embedded_file", b"Launch": "pdf_launch", b"RichMedia": "pdf_javascript",
-    b"XFA": "pdf_javascript", b"Encrypt": "pdf_encrypted",
+    b"JavaScript": "pdf_javascript",
+    b"JS": "pdf_javascript",
+    b"EmbeddedFile": "pdf_embedded_file",
+    b"EmbeddedFiles": "pdf_embedded_file",
+    b"Launch": "pdf_launch",
+    b"RichMedia": "pdf_javascript",
+    b"XFA": "pdf_javascript",
+    b"Encrypt": "pdf_encrypted",
 }
 
 
@@ -84,9 +103,9 @@ def _orientation(exif: bytes) -> int | None:
     end = "<" if order == b"II" else ">"
     try:
         (ifd,) = struct.unpack(end + "I", tiff[4:8])
-        (count,) = struct.unpack(end + "H", tiff[ifd:ifd + 2])
+        (count,) = struct.unpack(end + "H", tiff[ifd : ifd + 2])
         for i in range(min(count, 256)):
-            entry = tiff[ifd + 2 + 12 * i: ifd + 14 + 12 * i]
+            entry = tiff[ifd + 2 + 12 * i : ifd + 14 + 12 * i]
             tag, typ, _n = struct.unpack(end + "HHI", entry[:8])
             if tag == 0x0112 and typ == 3:
                 (value,) = struct.unpack(end + "H", entry[8:10])
@@ -172,19 +191,19 @@ class JpegSanitizer(Sanitizer):
                     pos = len(buf)  # anything after the end of the image is dropped
                     break
                 if marker in _STANDALONE:
-                    out += buf[pos:pos + 2]
+                    out += buf[pos : pos + 2]
                     pos += 2
                     continue
                 if marker in (0x00, 0xD8):
                     raise FileRejected("image_corrupt", "unexpected marker")
                 if len(buf) - pos < 4:
                     break
-                (length,) = struct.unpack(">H", buf[pos + 2:pos + 4])
+                (length,) = struct.unpack(">H", buf[pos + 2 : pos + 4])
                 if length < 2:
                     raise FileRejected("image_corrupt", "bad segment length")
                 if len(buf) - pos < 2 + length:
                     break
-                payload = bytes(buf[pos + 4:pos + 2 + length])
+                payload = bytes(buf[pos + 4 : pos + 2 + length])
                 pos += 2 + length
                 if marker == 0xDA:
                     if not self._seen_frame:
@@ -201,7 +220,7 @@ class JpegSanitizer(Sanitizer):
                     out += buf[pos:end]
                     pos = end
                     break
-                out += buf[pos:found.start()]
+                out += buf[pos : found.start()]
                 pos = found.start()
                 self._state = "marker"
         del buf[:pos]
@@ -248,13 +267,13 @@ class PngSanitizer(Sanitizer):
                 first = self._chunks == 0
                 if len(buf) - pos < (8 + 13 if first else 8):
                     break
-                length, ctype = struct.unpack(">I4s", buf[pos:pos + 8])
+                length, ctype = struct.unpack(">I4s", buf[pos : pos + 8])
                 if length > 0x7FFFFFFF or not ctype.isalpha():
                     raise FileRejected("image_corrupt", "bad chunk")
                 if first:
                     if ctype != b"IHDR" or length != 13:
                         raise FileRejected("image_corrupt", "IHDR first")
-                    width, height = struct.unpack(">II", buf[pos + 8:pos + 16])
+                    width, height = struct.unpack(">II", buf[pos + 8 : pos + 16])
                     self.pixels = _check_pixels(width, height)
                 self._chunks += 1
                 self._type = ctype
@@ -262,13 +281,13 @@ class PngSanitizer(Sanitizer):
                 self._crc = zlib.crc32(ctype)
                 self._remaining = length
                 if self._keep_chunk:
-                    out += buf[pos:pos + 8]
+                    out += buf[pos : pos + 8]
                 pos += 8
                 self._state = "data"
             elif self._state == "data":
                 take = min(self._remaining, len(buf) - pos)
                 if take:
-                    piece = buf[pos:pos + take]
+                    piece = buf[pos : pos + take]
                     self._crc = zlib.crc32(piece, self._crc)
                     if self._keep_chunk:
                         out += piece
@@ -278,11 +297,11 @@ class PngSanitizer(Sanitizer):
                     break
                 if len(buf) - pos < 4:
                     break
-                (crc,) = struct.unpack(">I", buf[pos:pos + 4])
+                (crc,) = struct.unpack(">I", buf[pos : pos + 4])
                 if crc != self._crc:
                     raise FileRejected("image_corrupt", "chunk checksum")
                 if self._keep_chunk:
-                    out += buf[pos:pos + 4]
+                    out += buf[pos : pos + 4]
                 pos += 4
                 if self._type == b"IEND":
                     self._state = "done"

@@ -1,0 +1,57 @@
+"""Shared pieces of the mini-program API's models: the error shape, pages, money and dates."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+class In(BaseModel):
+    """Request bodies: unknown fields are ignored (never assigned: no mass assignment, M-04)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["claim_not_found"], description="稳定的错误代码，前端据此判断")
+    message: str = Field(examples=["找不到这个案件"], description="可以直接给用户看的中文说明")
+    detail: Any = Field(default=None, description="给开发者看的细节（不含用户填写的内容）")
+
+
+class ErrorOut(BaseModel):
+    """Every error of every endpoint has this shape."""
+
+    error: ErrorBody
+
+
+class Page(BaseModel, Generic[T]):
+    """One page, newest first; pass ``next_before`` as ``before`` for the next page (null: no more)."""
+
+    items: list[T]
+    next_before: int | None = Field(default=None, examples=[None])
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "输入有误"),
+        (401, "没有登录或登录已过期：请重新登录"),
+        (403, "需要先同意或没有权限"),
+        (404, "不存在，或不是您的"),
+        (409, "状态冲突（如重复提交、已经处理）"),
+        (413, "文件太大或太多"),
+        (422, "字段格式不对"),
+        (429, "太频繁：按 Retry-After 秒后再试"),
+        (503, "系统正忙：稍后再试"),
+    )
+}
+
+
+def yuan(fen: int | None) -> str | None:
+    """Fen as a yuan string (``12345`` → ``"123.45"``)."""
+    if fen is None:
+        return None
+    return f"{fen // 100}.{fen % 100:02d}"
