@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 
 
+def _has_control(value: Any) -> bool:
+    if isinstance(value, str):
+        return any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_control(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_control(v) for v in value)
+    return False
+
+
 class In(BaseModel):
-    """Request bodies: unknown fields are ignored (never assigned: no mass assignment, M-04)."""
+    """Request bodies: unknown fields are ignored (never assigned: no mass assignment, M-04); control
+    characters (NUL…) are refused in every text."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        if _has_control(data):
+            raise ValueError("control characters are not allowed")
+        return data
 
 
 class ErrorBody(BaseModel):

@@ -163,12 +163,21 @@ async def _receive_file(request: Request, ingest: Ingest) -> None:
         raise ServiceError("file_missing", "请选择要上传的文件", detail={"field": "file"})
 
 
+ATTACHMENT_LINKS = {
+    "Download": {"operationId": "download_mp_v1_claims__claim_id__attachments__attachment_id__content_get",
+                 "parameters": {"claim_id": "$request.path.claim_id", "attachment_id": "$response.body#/id"}},
+    "ClaimDetail": {"operationId": "claim_detail_mp_v1_claims__claim_id__get",
+                    "parameters": {"claim_id": "$request.path.claim_id"}},
+}
+
+
 @router.post(
     "/claims/{claim_id}/attachments",
     response_model=AttachmentOut,
     status_code=201,
     openapi_extra={"requestBody": UPLOAD_BODY},
     summary="上传材料（照片或 PDF）",
+    responses={201: {"description": "收好的文件", "links": ATTACHMENT_LINKS}},
 )
 async def upload(
     claim_id: RowId,
