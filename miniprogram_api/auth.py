@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from backend.accounts import service as accounts
 from backend.accounts.delegation import delegations_of
+from backend.accounts.models import CustomerAccount
 from backend.accounts.opendata import OpenDataError, decrypt_open_data
 from backend.accounts.sessions import close_session, open_session
 from backend.deps import CipherDep, DbSession, RuntimeDep
@@ -95,7 +96,7 @@ def gateway(runtime: RuntimeDep) -> MiniProgramGateway:
 Gateway = Annotated[MiniProgramGateway, Depends(gateway)]
 
 
-def me_view(db: DbSession, account: accounts.CustomerAccount, cipher: CipherDep) -> MeOut:
+def me_view(db: DbSession, account: CustomerAccount, cipher: CipherDep) -> MeOut:
     insured = [
         InsuredOut(id=d.id, name_masked=d.insured_name_masked, relation=d.relation, scope=d.scope)
         for d in delegations_of(db, account_id=account.id)

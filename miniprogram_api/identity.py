@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from backend.accounts import delegation as dl
+from backend.accounts.models import Delegation
 from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
 from miniprogram_api.deps import CurrentCustomer, Now, RowId, limit
 from miniprogram_api.schemas import In
@@ -43,7 +44,7 @@ class ScopeIn(In):
     scope: Literal["reported", "all"] = Field(examples=["all"], description="all：让这位家人看到您的全部案件")
 
 
-def _person(d: dl.Delegation) -> InsuredPerson:
+def _person(d: Delegation) -> InsuredPerson:
     return InsuredPerson(
         id=d.id,
         name_masked=d.insured_name_masked,
@@ -53,7 +54,7 @@ def _person(d: dl.Delegation) -> InsuredPerson:
     )
 
 
-def _delegate(d: dl.Delegation) -> Delegate:
+def _delegate(d: Delegation) -> Delegate:
     return Delegate(id=d.id, relation=d.relation, scope=d.scope, since=d.proven_at.isoformat())
 
 

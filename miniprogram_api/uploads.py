@@ -148,7 +148,7 @@ async def _receive_file(request: Request, ingest: Ingest) -> None:
 
     parser = MultipartParser(
         boundary,
-        callbacks={  # type: ignore[arg-type]
+        callbacks={
             "on_header_field": on_header_field,
             "on_header_value": on_header_value,
             "on_header_end": on_header_end,

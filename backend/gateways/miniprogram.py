@@ -141,7 +141,8 @@ class MiniProgramGateway:
         info = data.get("phone_info")
         if not isinstance(info, dict) or not info.get("purePhoneNumber"):
             raise WechatApiError(None, "phone answer without a number")
-        mark = info.get("watermark") if isinstance(info.get("watermark"), dict) else {}
+        raw_mark = info.get("watermark")
+        mark: dict[str, Any] = raw_mark if isinstance(raw_mark, dict) else {}
         ts = mark.get("timestamp")
         return PhoneInfo(
             phone=str(info["purePhoneNumber"]),

@@ -43,9 +43,14 @@ def fake_wx() -> Iterator[FakeWechat]:
 
 @pytest.fixture
 def settings(tmp_path: Path, fake_wx: FakeWechat) -> Settings:
-    return Settings(mode="local", var_dir=tmp_path / "var", run_worker=False,
-                    miniprogram=MiniProgramSettings(app_id=fake_wx.app_id, app_secret=fake_wx.app_secret,
-                                                    api_base_url=fake_wx.url, api_timeout_s=1.0))
+    return Settings(
+        mode="local",
+        var_dir=tmp_path / "var",
+        run_worker=False,
+        miniprogram=MiniProgramSettings(
+            app_id=fake_wx.app_id, app_secret=fake_wx.app_secret, api_base_url=fake_wx.url, api_timeout_s=1.0
+        ),
+    )
 
 
 @pytest.fixture
@@ -66,7 +71,9 @@ class MP:
     def __init__(self, client: TestClient, db: Session, runtime: Runtime, fake: FakeWechat) -> None:
         self.client, self.db, self.runtime, self.fake = client, db, runtime, fake
 
-    def login(self, openid: str | None = None, *, unionid: str | None = None, consent: bool = True) -> dict[str, str]:
+    def login(
+        self, openid: str | None = None, *, unionid: str | None = None, consent: bool = True
+    ) -> dict[str, str]:
         """Log a customer in (and accept the privacy notice and every consent unless told not to)."""
         code = self.fake.issue_login_code(openid or f"o{uuid.uuid4().hex[:20]}", unionid=unionid)
         r = self.client.post(f"{API}/auth/login", json={"code": code})
@@ -78,42 +85,69 @@ class MP:
 
     def accept_all(self, headers: dict[str, str]) -> None:
         state = self.client.get(f"{API}/consents", headers=headers).json()
-        r = self.client.post(f"{API}/consents/privacy-notice", headers=headers,
-                             json={"version": state["privacy_notice"]["version"]})
+        r = self.client.post(
+            f"{API}/consents/privacy-notice",
+            headers=headers,
+            json={"version": state["privacy_notice"]["version"]},
+        )
         assert r.status_code == 200, r.text
         for item in state["consents"]:
-            r = self.client.put(f"{API}/consents/{item['category']}", headers=headers,
-                                json={"granted": True, "version": item["version"]})
+            r = self.client.put(
+                f"{API}/consents/{item['category']}",
+                headers=headers,
+                json={"granted": True, "version": item["version"]},
+            )
             assert r.status_code == 200, r.text
 
     def person(self, name: str = "陈阿婆", id_number: str | None = None) -> str:
         """Put one insured person on the roster; returns the ID number."""
         number = id_number or new_id()
         data = csv_bytes(f"{name},{number},潮南区,,潮南区峡山街道")
-        report = import_roster(self.db, cipher=self.runtime.cipher, product=self.runtime.catalog.get(),
-                               data=data, file_name="roster.csv", actor="test", today=dt.date(2026, 1, 1))
+        report = import_roster(
+            self.db,
+            cipher=self.runtime.cipher,
+            product=self.runtime.catalog.get(),
+            data=data,
+            file_name="roster.csv",
+            actor="test",
+            today=dt.date(2026, 1, 1),
+        )
         assert report.rejected == 0, report.rejections
         self.db.commit()
         return number
 
-    def bind(self, headers: dict[str, str], *, name: str = "陈阿婆", id_number: str | None = None,
-             relation: str = "parent") -> int:
+    def bind(
+        self,
+        headers: dict[str, str],
+        *,
+        name: str = "陈阿婆",
+        id_number: str | None = None,
+        relation: str = "parent",
+    ) -> int:
         number = id_number or self.person(name)
-        r = self.client.post(f"{API}/insured", headers=headers,
-                             json={"name": name, "id_number": number, "relation": relation})
+        r = self.client.post(
+            f"{API}/insured", headers=headers, json={"name": name, "id_number": number, "relation": relation}
+        )
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
 
-    def report(self, headers: dict[str, str], insured_id: int, *, key: str | None = None,
-               **overrides: Any) -> httpx.Response:
+    def report(
+        self, headers: dict[str, str], insured_id: int, *, key: str | None = None, **overrides: Any
+    ) -> httpx.Response:
         body: dict[str, Any] = {
-            "insured_id": insured_id, "claim_type": "hospital_allowance", "accident_type": "fall",
+            "insured_id": insured_id,
+            "claim_type": "hospital_allowance",
+            "accident_type": "fall",
             "accident_date": (dt.date.today() - dt.timedelta(days=2)).isoformat(),
-            "description": "在家里摔倒，送医院住院", "place": "家里", "hospital": "潮南区人民医院",
-            "reporter_phone": "13800138000"}
+            "description": "在家里摔倒，送医院住院",
+            "place": "家里",
+            "hospital": "潮南区人民医院",
+            "reporter_phone": "13800138000",
+        }
         body.update(overrides)
-        return self.client.post(f"{API}/claims", headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
-                                json=body)
+        return self.client.post(
+            f"{API}/claims", headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}, json=body
+        )
 
     def claim(self, headers: dict[str, str] | None = None) -> tuple[dict[str, str], dict[str, Any]]:
         """A logged-in customer with one reported claim."""

@@ -65,15 +65,23 @@ def test_m01_wechat_rate_limit_is_429_and_busy_is_retried_once_then_503(mp: MP) 
     assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
     mp.fake.login_limit_per_min = 100
     mp.fake.inject(-1, "/sns/jscode2session")
-    assert mp.client.post(f"{API}/auth/login", json={"code": mp.fake.issue_login_code("o-b2")}).status_code == 200
+    assert (
+        mp.client.post(f"{API}/auth/login", json={"code": mp.fake.issue_login_code("o-b2")}).status_code
+        == 200
+    )
     mp.fake.inject(-1, "/sns/jscode2session", times=2)
     r = mp.client.post(f"{API}/auth/login", json={"code": mp.fake.issue_login_code("o-b3")})
     assert r.status_code == 503 and r.json()["error"]["code"] == "wechat_unavailable"
 
 
 def test_m01_two_concurrent_logins_with_one_code(fake_wx: FakeWechat) -> None:
-    gw = MiniProgramGateway(app_id=fake_wx.app_id, app_secret=fake_wx.app_secret, redis_client=None,
-                            api_base_url=fake_wx.url, timeout_s=2.0)
+    gw = MiniProgramGateway(
+        app_id=fake_wx.app_id,
+        app_secret=fake_wx.app_secret,
+        redis_client=None,
+        api_base_url=fake_wx.url,
+        timeout_s=2.0,
+    )
     code = fake_wx.issue_login_code("o-race")
     results: list[object] = []
 
@@ -106,7 +114,9 @@ def test_m02_session_key_is_stored_encrypted_replaced_at_login_and_never_returne
     row = mp.db.scalar(select(CustomerAccount).where(CustomerAccount.openid == "o-key"))
     assert row is not None and row.session_key_enc and CANARY_SESSION_KEY not in row.session_key_enc
     first = row.session_key_enc
-    mp.client.post(f"{API}/auth/login", json={"code": mp.fake.issue_login_code("o-key", session_key=DEMO_KEY)})
+    mp.client.post(
+        f"{API}/auth/login", json={"code": mp.fake.issue_login_code("o-key", session_key=DEMO_KEY)}
+    )
     mp.db.expire_all()
     row = mp.db.scalar(select(CustomerAccount).where(CustomerAccount.openid == "o-key"))
     assert row is not None and row.session_key_enc != first
@@ -114,20 +124,39 @@ def test_m02_session_key_is_stored_encrypted_replaced_at_login_and_never_returne
 
     assert session_key_of(row, cipher=mp.runtime.cipher) == DEMO_KEY
     token = r.json()["token"]
-    assert CANARY_SESSION_KEY not in token and "o-key" not in base64.urlsafe_b64decode(token + "==").decode("latin1")
+    assert CANARY_SESSION_KEY not in token and "o-key" not in base64.urlsafe_b64decode(token + "==").decode(
+        "latin1"
+    )
 
 
 # --- M-03 ------------------------------------------------------------------------------------------------
 def test_m03_official_demo_vector_decrypts_and_its_watermark_is_checked() -> None:
-    data = decrypt_open_data(session_key=DEMO_KEY, encrypted_data=DEMO_DATA, iv=DEMO_IV, app_id=DEMO_APPID,
-                             now_ts=DEMO_TS + 60, max_age_s=600)
-    assert data["openId"] == "oGZUI0egBJY1zhBYw2KhdUfwVJJE" and data["unionId"] == "ocMvos6NjeKLIBqg5Mr9QjxrP1FA"
+    data = decrypt_open_data(
+        session_key=DEMO_KEY,
+        encrypted_data=DEMO_DATA,
+        iv=DEMO_IV,
+        app_id=DEMO_APPID,
+        now_ts=DEMO_TS + 60,
+        max_age_s=600,
+    )
+    assert (
+        data["openId"] == "oGZUI0egBJY1zhBYw2KhdUfwVJJE" and data["unionId"] == "ocMvos6NjeKLIBqg5Mr9QjxrP1FA"
+    )
     assert data["watermark"] == {"timestamp": DEMO_TS, "appid": DEMO_APPID}
-    for kwargs, code in (({"app_id": "wx0000000000000000"}, "wrong_appid"),
-                         ({"now_ts": DEMO_TS + 601}, "stale"),
-                         ({"session_key": "BVe374/rie5Mf+w7kM5bYQ=="}, "does_not_decrypt")):
-        args = {"session_key": DEMO_KEY, "encrypted_data": DEMO_DATA, "iv": DEMO_IV, "app_id": DEMO_APPID,
-                "now_ts": DEMO_TS + 60, "max_age_s": 600, **kwargs}
+    for kwargs, code in (
+        ({"app_id": "wx0000000000000000"}, "wrong_appid"),
+        ({"now_ts": DEMO_TS + 601}, "stale"),
+        ({"session_key": "BVe374/rie5Mf+w7kM5bYQ=="}, "does_not_decrypt"),
+    ):
+        args = {
+            "session_key": DEMO_KEY,
+            "encrypted_data": DEMO_DATA,
+            "iv": DEMO_IV,
+            "app_id": DEMO_APPID,
+            "now_ts": DEMO_TS + 60,
+            "max_age_s": 600,
+            **kwargs,
+        }
         with pytest.raises(OpenDataError) as err:
             decrypt_open_data(**args)  # type: ignore[arg-type]
         assert err.value.code == code
@@ -144,15 +173,22 @@ def test_m03_phone_by_button_code(mp: MP) -> None:
 
 def test_m03_legacy_phone_form_checks_appid_freshness_and_session_key(mp: MP, clock: Clock) -> None:
     code = mp.fake.issue_login_code("o-legacy", session_key=DEMO_KEY)
-    headers = {"Authorization": "Bearer " + mp.client.post(f"{API}/auth/login", json={"code": code}).json()["token"]}
+    headers = {
+        "Authorization": "Bearer " + mp.client.post(f"{API}/auth/login", json={"code": code}).json()["token"]
+    }
     now = int(time.time())
-    good = {"purePhoneNumber": "13912345678", "countryCode": "86",
-            "watermark": {"appid": mp.fake.app_id, "timestamp": now}}
+    good = {
+        "purePhoneNumber": "13912345678",
+        "countryCode": "86",
+        "watermark": {"appid": mp.fake.app_id, "timestamp": now},
+    }
     data, iv = encrypt_open_data(good, DEMO_KEY)
     r = mp.client.post(f"{API}/auth/phone", headers=headers, json={"encrypted_data": data, "iv": iv})
     assert r.status_code == 200 and r.json()["phone_masked"] == "139****5678"
     other_app = encrypt_open_data({**good, "watermark": {"appid": "wxother", "timestamp": now}}, DEMO_KEY)
-    r = mp.client.post(f"{API}/auth/phone", headers=headers, json=dict(zip(("encrypted_data", "iv"), other_app)))
+    r = mp.client.post(
+        f"{API}/auth/phone", headers=headers, json=dict(zip(("encrypted_data", "iv"), other_app, strict=True))
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_open_data"
     clock.at = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)  # the watermark is an hour old
     r = mp.client.post(f"{API}/auth/phone", headers=headers, json={"encrypted_data": data, "iv": iv})
@@ -163,7 +199,9 @@ def test_m03_legacy_phone_form_checks_appid_freshness_and_session_key(mp: MP, cl
     r = mp.client.post(f"{API}/auth/phone", headers=headers, json={"encrypted_data": data, "iv": iv})
     assert r.status_code == 409 and r.json()["error"]["message"] == "请重新登录后再获取手机号"
     # The demo vector itself (someone else's app and time) is refused, never a 500.
-    r = mp.client.post(f"{API}/auth/phone", headers=headers, json={"encrypted_data": DEMO_DATA, "iv": DEMO_IV})
+    r = mp.client.post(
+        f"{API}/auth/phone", headers=headers, json={"encrypted_data": DEMO_DATA, "iv": DEMO_IV}
+    )
     assert r.status_code in (400, 409)
 
 
@@ -171,8 +209,13 @@ def test_m03_legacy_phone_form_checks_appid_freshness_and_session_key(mp: MP, cl
 def test_m10_tokens_are_opaque_revocable_and_expire(mp: MP) -> None:
     headers = mp.login(consent=False)
     assert mp.client.get(f"{API}/me", headers=headers).status_code == 200
-    for bad in ("", "Bearer", "Bearer x", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
-                "Basic " + base64.b64encode(b"a:b").decode()):
+    for bad in (
+        "",
+        "Bearer",
+        "Bearer x",
+        "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+        "Basic " + base64.b64encode(b"a:b").decode(),
+    ):
         r = mp.client.get(f"{API}/me", headers={"Authorization": bad})
         assert r.status_code == 401 and r.json()["error"]["message"] == "请重新登录", bad
     assert mp.client.post(f"{API}/auth/logout", headers=headers).status_code == 204
@@ -198,11 +241,15 @@ def test_m09_per_user_and_per_ip_limits_answer_429_with_retry_after(mp: MP) -> N
     headers = mp.login()
     number = mp.person("陈阿婆")
     for _ in range(2):
-        r = mp.client.post(f"{API}/insured", headers=headers, json={"name": "王五", "id_number": number,
-                                                                   "relation": "parent"})
+        r = mp.client.post(
+            f"{API}/insured",
+            headers=headers,
+            json={"name": "王五", "id_number": number, "relation": "parent"},
+        )
         assert r.status_code == 404
-    r = mp.client.post(f"{API}/insured", headers=headers, json={"name": "陈阿婆", "id_number": number,
-                                                               "relation": "parent"})
+    r = mp.client.post(
+        f"{API}/insured", headers=headers, json={"name": "陈阿婆", "id_number": number, "relation": "parent"}
+    )
     assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 3601
     assert r.json()["error"]["code"] == "rate_limited"
     mp.runtime.settings.miniprogram.rate_login_per_ip = (1, 60)
@@ -215,8 +262,9 @@ def test_m09_redis_down_login_fails_closed_products_fail_open(mp: MP) -> None:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2,
-                       retry=Retry(NoBackoff(), 0))
+    dead = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     mp.runtime.redis = dead
     r = mp.client.post(f"{API}/auth/login", json={"code": mp.fake.issue_login_code("o-down")})
     assert r.status_code == 503 and "Retry-After" in r.headers  # closed: no unlimited tries

@@ -26,8 +26,13 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from tests.backend.storage import images
 from tests.miniprogram_api.conftest import MP
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 EXAMPLES = 8
 
 
@@ -56,12 +61,19 @@ def customer(fuzz_mp: MP) -> dict[str, str]:
 
 
 def good_claim(insured: int) -> dict[str, Any]:
-    return {"insured_id": insured, "claim_type": "hospital_allowance", "accident_type": "fall",
-            "accident_date": "2026-01-05", "description": "摔倒住院", "reporter_phone": "13800138000"}
+    return {
+        "insured_id": insured,
+        "claim_type": "hospital_allowance",
+        "accident_type": "fall",
+        "accident_date": "2026-01-05",
+        "description": "摔倒住院",
+        "reporter_phone": "13800138000",
+    }
 
 
-def test_m11_every_operation_answers_within_its_schema(api_schema: OpenApiSchema, customer: dict[str, str],
-                                                      fuzz_mp: MP) -> None:
+def test_m11_every_operation_answers_within_its_schema(
+    api_schema: OpenApiSchema, customer: dict[str, str], fuzz_mp: MP
+) -> None:
     """Each operation, its examples and generated cases, as the logged-in customer (and anonymously)."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 25  # the whole API, not a part of it
@@ -70,8 +82,13 @@ def test_m11_every_operation_answers_within_its_schema(api_schema: OpenApiSchema
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: Any) -> None:
             # Logging out would end the shared session: it gets a session of its own each time.
             auth = fuzz_mp.login(consent=False) if case.path.endswith("/auth/logout") else customer
@@ -85,8 +102,9 @@ def test_m11_every_operation_answers_within_its_schema(api_schema: OpenApiSchema
     assert any(200 in codes or 201 in codes for p, codes in statuses.items() if p.startswith("/mp/v1/claims"))
 
 
-def test_m11_stateful_claim_upload_detail(api_schema: OpenApiSchema, customer: dict[str, str],
-                                          fuzz_mp: MP) -> None:
+def test_m11_stateful_claim_upload_detail(
+    api_schema: OpenApiSchema, customer: dict[str, str], fuzz_mp: MP
+) -> None:
     machine = api_schema.include(path_regex="^/mp/v1/claims").as_state_machine()  # the claim resources' links
     seen: set[tuple[str, str, int]] = set()
     photo = images.jpeg()
@@ -111,8 +129,16 @@ def test_m11_stateful_claim_upload_detail(api_schema: OpenApiSchema, customer: d
             seen.add((case.method, case.path, response.status_code))
             case.validate_response(response, checks=CHECKS)
 
-    Customer.run(settings=settings(max_examples=EXAMPLES * 2, stateful_step_count=6, deadline=None,
-                                   derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
+    Customer.run(
+        settings=settings(
+            max_examples=EXAMPLES * 2,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
     assert any(m == "POST" and p == "/mp/v1/claims" and code == 201 for m, p, code in seen), seen
 
 
@@ -127,8 +153,11 @@ def _resolve(expr: str, request_path: dict[str, Any], body: dict[str, Any]) -> A
 def test_m11_links_claim_upload_detail(api_schema: OpenApiSchema, customer: dict[str, str]) -> None:
     """Follow the schema's own links: report → upload (generated and real files) → detail and download."""
     raw = api_schema.raw_schema
-    by_id = {op["operationId"]: (path, method.upper()) for path, item in raw["paths"].items()
-             for method, op in item.items()}
+    by_id = {
+        op["operationId"]: (path, method.upper())
+        for path, item in raw["paths"].items()
+        for method, op in item.items()
+    }
     report_links = raw["paths"]["/mp/v1/claims"]["post"]["responses"]["201"]["links"]
     upload_links = raw["paths"]["/mp/v1/claims/{claim_id}/attachments"]["post"]["responses"]["201"]["links"]
     photo = images.jpeg()
@@ -144,22 +173,33 @@ def test_m11_links_claim_upload_detail(api_schema: OpenApiSchema, customer: dict
         return case, response
 
     @given(data=st.data())
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def walk(data: Any) -> None:
-        _case, made = call("report_mp_v1_claims_post", data, {}, body=good_claim(int(customer["X-Test-Insured"])))
+        _case, made = call(
+            "report_mp_v1_claims_post", data, {}, body=good_claim(int(customer["X-Test-Insured"]))
+        )
         assert made.status_code == 201, made.text
         claim = made.json()
         for name, link in report_links.items():
             params = {k: _resolve(v, {}, claim) for k, v in link["parameters"].items()}
             real = name == "UploadAttachment" and data.draw(st.booleans())
-            extra = {"body": {"file": photo}, "headers": {"Idempotency-Key": uuid.uuid4().hex}} if real else {}
+            extra = (
+                {"body": {"file": photo}, "headers": {"Idempotency-Key": uuid.uuid4().hex}} if real else {}
+            )
             case, response = call(link["operationId"], data, params, **extra)
             if name == "UploadAttachment":  # always the same draws, whatever the server answered
                 made_file = response.json() if response.status_code == 201 else {"id": 2**31 - 1}
                 for link2 in upload_links.values():
-                    params2 = {k: _resolve(v, case.path_parameters, made_file)
-                               for k, v in link2["parameters"].items()}
+                    params2 = {
+                        k: _resolve(v, case.path_parameters, made_file)
+                        for k, v in link2["parameters"].items()
+                    }
                     call(link2["operationId"], data, params2)
 
     walk()

@@ -24,7 +24,9 @@ def test_double_tap_reports_one_claim(mp: MP) -> None:
     second = mp.report(headers, insured, key="tap-tap-0001")
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"] and second.headers["Idempotent-Replayed"] == "true"
-    assert mp.db.scalar(select(func.count()).select_from(Claim).where(Claim.reporter_openid.is_not(None))) == 1
+    assert (
+        mp.db.scalar(select(func.count()).select_from(Claim).where(Claim.reporter_openid.is_not(None))) == 1
+    )
     assert len(mp.client.get(f"{API}/claims", headers=headers).json()["items"]) == 1
     other = mp.report(headers, insured, key="tap-tap-0001", description="另一件事")
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
@@ -38,21 +40,34 @@ def test_double_tap_files_one_complaint_one_visit_one_upload(mp: MP) -> None:
     complaint = {"category": "claim_speed", "content": "太慢", "name": "陈小明", "phone": "13800138000"}
     visit = {"name": "陈阿婆", "phone": "13800138000", "address": "峡山", "purpose": "收材料"}
     for path, body in (("/complaints", complaint), ("/visits", visit)):
-        ids = {mp.client.post(API + path, headers={**headers, "Idempotency-Key": f"same-key{path[1:5]}"}, json=body).json()["id"]
-               for _ in range(2)}
+        ids = {
+            mp.client.post(
+                API + path, headers={**headers, "Idempotency-Key": f"same-key{path[1:5]}"}, json=body
+            ).json()["id"]
+            for _ in range(2)
+        }
         assert len(ids) == 1
         assert len(mp.client.get(API + path, headers=headers).json()["items"]) == 1
     data = images.jpeg()
-    ups = {mp.client.post(f"{API}/claims/{claim['id']}/attachments", headers={**headers, "Idempotency-Key": "same-upload-1"},
-                          files={"file": ("a.jpg", data, "image/jpeg")}).json()["id"] for _ in range(2)}
+    ups = {
+        mp.client.post(
+            f"{API}/claims/{claim['id']}/attachments",
+            headers={**headers, "Idempotency-Key": "same-upload-1"},
+            files={"file": ("a.jpg", data, "image/jpeg")},
+        ).json()["id"]
+        for _ in range(2)
+    }
     assert len(ups) == 1
     assert len(mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json()) == 1
 
 
 def test_a_key_is_required_on_creates(mp: MP) -> None:
     headers = mp.login()
-    r = mp.client.post(f"{API}/complaints", headers=headers,
-                       json={"category": "other", "content": "x", "name": "甲", "phone": "13800138000"})
+    r = mp.client.post(
+        f"{API}/complaints",
+        headers=headers,
+        json={"category": "other", "content": "x", "name": "甲", "phone": "13800138000"},
+    )
     assert r.status_code == 422 and r.json()["error"]["detail"][0]["loc"] == ["header", "Idempotency-Key"]
 
 

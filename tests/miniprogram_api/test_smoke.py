@@ -14,11 +14,16 @@ def test_report_upload_and_follow_a_claim(mp: MP) -> None:
     headers, claim = mp.claim()
     assert claim["case_no"].startswith("LP") and claim["stage"] == "reported"
     assert claim["coverage"]["covered"] is True
-    assert [c["material_id"] for c in claim["checklist"]][:3] == ["hospitalisation_proof", "itemised_bill",
-                                                                  "medical_record"]
-    up = mp.client.post(f"{API}/claims/{claim['id']}/attachments?material_id=medical_record",
-                        headers={**headers, "Idempotency-Key": "upload-0001"},
-                        files={"file": ("photo.png", images.jpeg(), "image/png")})
+    assert [c["material_id"] for c in claim["checklist"]][:3] == [
+        "hospitalisation_proof",
+        "itemised_bill",
+        "medical_record",
+    ]
+    up = mp.client.post(
+        f"{API}/claims/{claim['id']}/attachments?material_id=medical_record",
+        headers={**headers, "Idempotency-Key": "upload-0001"},
+        files={"file": ("photo.png", images.jpeg(), "image/png")},
+    )
     assert up.status_code == 201, up.text
     assert up.json()["content_type"] == "image/jpeg"
     detail = mp.client.get(f"{API}/claims/{claim['id']}", headers=headers).json()

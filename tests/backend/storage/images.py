@@ -10,8 +10,15 @@ from PIL import Image, PngImagePlugin
 GPS_MAKER = "CanaryPhone"  # a string written into EXIF: must not survive the clean-up
 
 
-def jpeg(width: int = 64, height: int = 48, *, orientation: int | None = 6, noise: bool = False,
-         quality: int = 85, progressive: bool = False) -> bytes:
+def jpeg(
+    width: int = 64,
+    height: int = 48,
+    *,
+    orientation: int | None = 6,
+    noise: bool = False,
+    quality: int = 85,
+    progressive: bool = False,
+) -> bytes:
     """A JPEG with EXIF (GPS, maker, orientation) and a comment."""
     raw = os.urandom(width * height * 3) if noise else bytes([180, 40, 40]) * (width * height)
     img = Image.frombytes("RGB", (width, height), raw)
@@ -21,8 +28,9 @@ def jpeg(width: int = 64, height: int = 48, *, orientation: int | None = 6, nois
     if orientation is not None:
         exif[0x0112] = orientation
     out = io.BytesIO()
-    img.save(out, "JPEG", exif=exif.tobytes(), comment=b"secret comment", quality=quality,
-             progressive=progressive)
+    img.save(
+        out, "JPEG", exif=exif.tobytes(), comment=b"secret comment", quality=quality, progressive=progressive
+    )
     return out.getvalue()
 
 
@@ -42,7 +50,7 @@ def jpeg_header_only(width: int, height: int) -> bytes:
     """A JPEG whose frame header claims ``width`` × ``height`` (an image bomb's header)."""
     small = jpeg(8, 8, orientation=None)
     i = small.index(b"\xff\xc0")
-    return small[:i + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + small[i + 9:]
+    return small[: i + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + small[i + 9 :]
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -60,5 +68,7 @@ def png_header_only(width: int, height: int) -> bytes:
 
 def minimal_pdf(extra: bytes = b"") -> bytes:
     """A tiny valid-looking PDF (never parsed by the service)."""
-    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R " + extra + b">> endobj\n"
-            b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R " + extra + b">> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )

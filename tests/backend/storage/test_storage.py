@@ -23,7 +23,7 @@ def _clean(data: bytes, chunk: int = 4096, kind: FileKind | None = None) -> byte
     kind = kind or sniff(data)
     assert kind is not None
     s = sanitizer_for(kind)
-    out = b"".join(s.feed(data[i:i + chunk]) for i in range(0, len(data), chunk))
+    out = b"".join(s.feed(data[i : i + chunk]) for i in range(0, len(data), chunk))
     return out + s.close()
 
 
@@ -33,7 +33,7 @@ def test_round_trip_at_segment_boundaries(tmp_path: Path, cipher: FieldCipher, s
     data = bytes(range(256)) * (size // 256) + bytes(size % 256)
     w = store.writer(namespace="claims")
     for i in range(0, size, 10_000):
-        w.write(data[i:i + 10_000])
+        w.write(data[i : i + 10_000])
     stored = w.commit()
     assert stored.size == size and store.exists(stored.key)
     assert b"".join(store.open(stored.key)) == data
@@ -95,8 +95,11 @@ def test_tampered_files_do_not_read(tmp_path: Path, cipher: FieldCipher, damage:
 
 
 def test_a_file_written_under_another_keyring_does_not_read(tmp_path: Path, cipher: FieldCipher) -> None:
-    other = FieldCipher.from_config(keys_json='{"k9": "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMzI="}',
-                                    active_key_id="k9", blind_index_key="another-index-key-0123")
+    other = FieldCipher.from_config(
+        keys_json='{"k9": "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktMzI="}',
+        active_key_id="k9",
+        blind_index_key="another-index-key-0123",
+    )
     w = _store(tmp_path, other).writer(namespace="claims")
     w.write(b"hello")
     key = w.commit().key
@@ -109,8 +112,16 @@ def test_m05_sniffing_ignores_names_and_refuses_other_types() -> None:
     assert sniff(images.jpeg()) is FileKind.JPEG
     assert sniff(images.png()) is FileKind.PNG
     assert sniff(images.minimal_pdf()) is FileKind.PDF
-    for other in (b"<svg xmlns='http://www.w3.org/2000/svg'>", b"<html><script>", b"GIF89a....",
-                  b"PK\x03\x04zip", b"RIFF....WEBP", b" %PDF-1.4", b"", b"\xff\xd8"):
+    for other in (
+        b"<svg xmlns='http://www.w3.org/2000/svg'>",
+        b"<html><script>",
+        b"GIF89a....",
+        b"PK\x03\x04zip",
+        b"RIFF....WEBP",
+        b" %PDF-1.4",
+        b"",
+        b"\xff\xd8",
+    ):
         assert sniff(other) is None
 
 
@@ -168,12 +179,15 @@ def test_m07_truncated_or_corrupt_pictures_are_refused(keep: float) -> None:
 
 
 # --- M-08: PDFs are scanned as bytes, never parsed ----------------------------------------------------
-@pytest.mark.parametrize(("extra", "code"), [
-    (b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", "pdf_javascript"),
-    (b"/Names << /EmbeddedFiles 3 0 R >>", "pdf_embedded_file"),
-    (b"/OpenAction << /S /J#61vaScript >>", "pdf_javascript"),
-    (b"/AA << /O << /S /Launch /F (cmd.exe) >> >>", "pdf_launch"),
-])
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        (b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", "pdf_javascript"),
+        (b"/Names << /EmbeddedFiles 3 0 R >>", "pdf_embedded_file"),
+        (b"/OpenAction << /S /J#61vaScript >>", "pdf_javascript"),
+        (b"/AA << /O << /S /Launch /F (cmd.exe) >> >>", "pdf_launch"),
+    ],
+)
 def test_m08_pdf_with_active_content_is_refused(extra: bytes, code: str) -> None:
     with pytest.raises(FileRejected) as err:
         _clean(images.minimal_pdf(extra), 5)
