@@ -19,6 +19,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.security.columns import encrypted
 
 PURPOSE_SESSION_KEY = "accounts.session_key"
 PURPOSE_PHONE = "accounts.phone"
@@ -34,9 +35,9 @@ class CustomerAccount(Base):
     channel: Mapped[str] = mapped_column(String(24))  # mini_program | official_account
     openid: Mapped[str] = mapped_column(String(64))
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
-    session_key_enc: Mapped[str | None] = mapped_column(Text)
+    session_key_enc: Mapped[str | None] = mapped_column(Text, info=encrypted(PURPOSE_SESSION_KEY))
     session_key_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    phone_enc: Mapped[str | None] = mapped_column(Text)
+    phone_enc: Mapped[str | None] = mapped_column(Text, info=encrypted(PURPOSE_PHONE))
     phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
