@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
 from backend.accounts import service as accounts
@@ -195,11 +195,15 @@ def phone(
     return me_view(db, account, cipher)
 
 
-@router.post("/auth/logout", status_code=204, response_class=Response, summary="退出登录")
-def logout(customer: CurrentCustomer, runtime: RuntimeDep) -> Response:
+class LogoutOut(BaseModel):
+    logged_out: bool = Field(examples=[True])
+
+
+@router.post("/auth/logout", response_model=LogoutOut, summary="退出登录")
+def logout(customer: CurrentCustomer, runtime: RuntimeDep) -> LogoutOut:
     """The token stops working at once."""
     close_session(runtime.redis, token=customer.token)
-    return Response(status_code=204)
+    return LogoutOut(logged_out=True)
 
 
 @router.get("/me", response_model=MeOut, summary="我的账号")

@@ -264,19 +264,32 @@ def _report(
 
 
 CLAIM_LINKS = {
-    "GetClaim": {"operationId": "claim_detail_mp_v1_claims__claim_id__get",
-                 "parameters": {"claim_id": "$response.body#/id"}},
-    "UploadAttachment": {"operationId": "upload_mp_v1_claims__claim_id__attachments_post",
-                         "parameters": {"claim_id": "$response.body#/id"}},
-    "ListAttachments": {"operationId": "attachments_mp_v1_claims__claim_id__attachments_get",
-                        "parameters": {"claim_id": "$response.body#/id"}},
-    "WithdrawClaim": {"operationId": "withdraw_mp_v1_claims__claim_id__withdraw_post",
-                      "parameters": {"claim_id": "$response.body#/id"}},
+    "GetClaim": {
+        "operationId": "claim_detail_mp_v1_claims__claim_id__get",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
+    "UploadAttachment": {
+        "operationId": "upload_mp_v1_claims__claim_id__attachments_post",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
+    "ListAttachments": {
+        "operationId": "attachments_mp_v1_claims__claim_id__attachments_get",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
+    "WithdrawClaim": {
+        "operationId": "withdraw_mp_v1_claims__claim_id__withdraw_post",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
 }
 
 
-@router.post("/claims", response_model=ClaimOut, status_code=201, summary="报案",
-             responses={201: {"description": "报好的案件", "links": CLAIM_LINKS}})
+@router.post(
+    "/claims",
+    response_model=ClaimOut,
+    status_code=201,
+    summary="报案",
+    responses={201: {"description": "报好的案件", "links": CLAIM_LINKS}},
+)
 def report(
     body: ClaimIn,
     key: IdempotencyKey,

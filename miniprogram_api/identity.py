@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from backend.accounts import delegation as dl
 from backend.accounts.models import Delegation
 from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
 from miniprogram_api.deps import CurrentCustomer, Now, RowId, limit
-from miniprogram_api.schemas import In
+from miniprogram_api.schemas import In, Items
 
 router = APIRouter(tags=["身份"])
 Relation = Literal["self", "parent", "spouse", "child", "relative", "other"]
@@ -58,10 +58,18 @@ def _delegate(d: Delegation) -> Delegate:
     return Delegate(id=d.id, relation=d.relation, scope=d.scope, since=d.proven_at.isoformat())
 
 
-@router.get("/insured", response_model=list[InsuredPerson], summary="我绑定的被保险人")
-def insured(customer: CurrentCustomer, db: DbSession) -> list[InsuredPerson]:
+def _people(db: DbSession, account_id: int) -> Items[InsuredPerson]:
+    return Items[InsuredPerson](items=[_person(d) for d in dl.delegations_of(db, account_id=account_id)])
+
+
+def _delegates(db: DbSession, account_id: int) -> Items[Delegate]:
+    return Items[Delegate](items=[_delegate(d) for d in dl.delegates_of_insured(db, account_id=account_id)])
+
+
+@router.get("/insured", response_model=Items[InsuredPerson], summary="我绑定的被保险人")
+def insured(customer: CurrentCustomer, db: DbSession) -> Items[InsuredPerson]:
     """Yourself (relation self) and the relatives you act for."""
-    return [_person(d) for d in dl.delegations_of(db, account_id=customer.id)]
+    return _people(db, customer.id)
 
 
 @router.post("/insured", response_model=InsuredPerson, status_code=201, summary="绑定被保险人")
@@ -90,8 +98,8 @@ def bind(
     return _person(row)
 
 
-@router.delete("/insured/{insured_id}", status_code=204, response_class=Response, summary="解除绑定")
-def unbind(insured_id: RowId, customer: CurrentCustomer, db: DbSession, now: Now) -> Response:
+@router.delete("/insured/{insured_id}", response_model=Items[InsuredPerson], summary="解除绑定")
+def unbind(insured_id: RowId, customer: CurrentCustomer, db: DbSession, now: Now) -> Items[InsuredPerson]:
     """Stop acting for this person (the claims already reported stay)."""
     dl.get_delegation(db, account_id=customer.id, delegation_id=insured_id)
     dl.revoke(
@@ -101,13 +109,13 @@ def unbind(insured_id: RowId, customer: CurrentCustomer, db: DbSession, now: Now
         actor=f"customer:{customer.account.openid}",
         now=now,
     )
-    return Response(status_code=204)
+    return _people(db, customer.id)
 
 
-@router.get("/delegates", response_model=list[Delegate], summary="代我办事的家人")
-def delegates(customer: CurrentCustomer, db: DbSession) -> list[Delegate]:
+@router.get("/delegates", response_model=Items[Delegate], summary="代我办事的家人")
+def delegates(customer: CurrentCustomer, db: DbSession) -> Items[Delegate]:
     """For an insured person bound as ``self``: the family members acting for them (empty otherwise)."""
-    return [_delegate(d) for d in dl.delegates_of_insured(db, account_id=customer.id)]
+    return _delegates(db, customer.id)
 
 
 @router.put("/delegates/{delegate_id}", response_model=Delegate, summary="授权家人看全部案件")
@@ -126,8 +134,10 @@ def set_scope(
     return _delegate(row)
 
 
-@router.delete("/delegates/{delegate_id}", status_code=204, response_class=Response, summary="取消家人代办")
-def remove_delegate(delegate_id: RowId, customer: CurrentCustomer, db: DbSession, now: Now) -> Response:
+@router.delete("/delegates/{delegate_id}", response_model=Items[Delegate], summary="取消家人代办")
+def remove_delegate(
+    delegate_id: RowId, customer: CurrentCustomer, db: DbSession, now: Now
+) -> Items[Delegate]:
     """The family member can no longer act for you."""
     dl.revoke(
         db,
@@ -136,4 +146,4 @@ def remove_delegate(delegate_id: RowId, customer: CurrentCustomer, db: DbSession
         actor=f"customer:{customer.account.openid}",
         now=now,
     )
-    return Response(status_code=204)
+    return _delegates(db, customer.id)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from backend.deps import DbSession
 from backend.notifications import subscriptions as subs
 from miniprogram_api.deps import CurrentCustomer, Now
-from miniprogram_api.schemas import In
+from miniprogram_api.schemas import In, Items
 
 router = APIRouter(tags=["通知"])
 
@@ -45,15 +45,17 @@ class PreferencesOut(BaseModel):
     sms: bool
 
 
-def _balances(rows: list[subs.TemplateBalance]) -> list[Balance]:
-    return [
-        Balance(template_id=b.template_id, available=b.available, status=b.status, always=b.always)
-        for b in rows
-    ]
+def _balances(rows: list[subs.TemplateBalance]) -> Items[Balance]:
+    return Items[Balance](
+        items=[
+            Balance(template_id=b.template_id, available=b.available, status=b.status, always=b.always)
+            for b in rows
+        ]
+    )
 
 
-@router.post("/notifications/subscriptions", response_model=list[Balance], summary="报告订阅消息的选择")
-def report(body: SubscribeIn, customer: CurrentCustomer, db: DbSession, now: Now) -> list[Balance]:
+@router.post("/notifications/subscriptions", response_model=Items[Balance], summary="报告订阅消息的选择")
+def report(body: SubscribeIn, customer: CurrentCustomer, db: DbSession, now: Now) -> Items[Balance]:
     """Call after every ``wx.requestSubscribeMessage``: each ``accept`` allows one notice."""
     acc = customer.account
     rows = subs.record_choices(
@@ -69,8 +71,8 @@ def report(body: SubscribeIn, customer: CurrentCustomer, db: DbSession, now: Now
     return _balances(rows)
 
 
-@router.get("/notifications/subscriptions", response_model=list[Balance], summary="订阅消息还能发几次")
-def balances(customer: CurrentCustomer, db: DbSession) -> list[Balance]:
+@router.get("/notifications/subscriptions", response_model=Items[Balance], summary="订阅消息还能发几次")
+def balances(customer: CurrentCustomer, db: DbSession) -> Items[Balance]:
     """Per template: sends left and the latest choice (use it to decide whether to ask again)."""
     return _balances(subs.balances(db, channel=customer.account.channel, openid=customer.account.openid))
 

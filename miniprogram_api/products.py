@@ -14,7 +14,7 @@ from backend.errors import ServiceError
 from backend.products.faq import search_faq
 from backend.products.schemas import Product, TransportBenefit
 from miniprogram_api.deps import ClientIp, limit
-from miniprogram_api.schemas import In, yuan
+from miniprogram_api.schemas import In, Items, yuan
 
 router = APIRouter(tags=["产品"])
 
@@ -141,13 +141,15 @@ def _cover(p: Product) -> CoverOut:
     )
 
 
-@router.get("/products", response_model=list[ProductSummary], dependencies=[Public], summary="保险产品列表")
-def products(catalog: CatalogDep) -> list[ProductSummary]:
+@router.get("/products", response_model=Items[ProductSummary], dependencies=[Public], summary="保险产品列表")
+def products(catalog: CatalogDep) -> Items[ProductSummary]:
     """Every product, the default one marked."""
-    return [
-        ProductSummary(id=p.id, name=p.name, short_name=p.short_name, default=p.id == catalog.default_id)
-        for p in catalog.products.values()
-    ]
+    return Items[ProductSummary](
+        items=[
+            ProductSummary(id=p.id, name=p.name, short_name=p.short_name, default=p.id == catalog.default_id)
+            for p in catalog.products.values()
+        ]
+    )
 
 
 @router.get("/products/{product_id}", response_model=CoverOut, dependencies=[Public], summary="保障内容")
@@ -156,20 +158,22 @@ def cover(product_id: PathProductId, catalog: CatalogDep) -> CoverOut:
     return _cover(catalog.get(product_id))
 
 
-@router.get("/faq", response_model=list[FaqOut], dependencies=[Public], summary="常见问题搜索")
+@router.get("/faq", response_model=Items[FaqOut], dependencies=[Public], summary="常见问题搜索")
 def faq(
     q: Annotated[str, Query(min_length=1, max_length=200, examples=["住院一天赔多少钱"])],
     runtime: RuntimeDep,
     catalog: CatalogDep,
     product_id: ProductId | None = None,
-) -> list[FaqOut]:
+) -> Items[FaqOut]:
     """Up to three answers to a question in everyday words (Teochew words and typos are fine)."""
     if runtime.nlu is None:
         from intents import NLU
 
         runtime.nlu = NLU.load()
     hits = search_faq(nlu=runtime.nlu, catalog=catalog, text=q, product_id=product_id)
-    return [FaqOut(topic=h.topic, title=h.title, answer=h.answer, score=h.score) for h in hits]
+    return Items[FaqOut](
+        items=[FaqOut(topic=h.topic, title=h.title, answer=h.answer, score=h.score) for h in hits]
+    )
 
 
 @router.post(

@@ -1,10 +1,13 @@
-"""Shared pieces of the mini-program API's models: the error shape, pages, money and dates."""
+"""Shared pieces of the mini-program API's models: the error responses (``backend.errors.ErrorOut``:
+``{"error": {"code", "message", "detail"}}``, ``message`` in Chinese), lists, pages, money."""
 
 from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backend.errors import ErrorOut
 
 T = TypeVar("T")
 
@@ -33,16 +36,10 @@ class In(BaseModel):
         return data
 
 
-class ErrorBody(BaseModel):
-    code: str = Field(examples=["claim_not_found"], description="稳定的错误代码，前端据此判断")
-    message: str = Field(examples=["找不到这个案件"], description="可以直接给用户看的中文说明")
-    detail: Any = Field(default=None, description="给开发者看的细节（不含用户填写的内容）")
+class Items(BaseModel, Generic[T]):
+    """A short, complete list (no paging)."""
 
-
-class ErrorOut(BaseModel):
-    """Every error of every endpoint has this shape."""
-
-    error: ErrorBody
+    items: list[T]
 
 
 class Page(BaseModel, Generic[T]):

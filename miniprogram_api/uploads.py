@@ -30,6 +30,7 @@ from backend.storage.ingest import FileTooLarge, Ingest
 from backend.storage.sanitize import FileRejected
 from miniprogram_api.claims import AttachmentOut, attachment_view
 from miniprogram_api.deps import CurrentCustomer, IdempotencyKey, Now, RowId, limit
+from miniprogram_api.schemas import Items
 
 router = APIRouter(tags=["材料"])
 MaterialQuery = Annotated[
@@ -164,10 +165,14 @@ async def _receive_file(request: Request, ingest: Ingest) -> None:
 
 
 ATTACHMENT_LINKS = {
-    "Download": {"operationId": "download_mp_v1_claims__claim_id__attachments__attachment_id__content_get",
-                 "parameters": {"claim_id": "$request.path.claim_id", "attachment_id": "$response.body#/id"}},
-    "ClaimDetail": {"operationId": "claim_detail_mp_v1_claims__claim_id__get",
-                    "parameters": {"claim_id": "$request.path.claim_id"}},
+    "Download": {
+        "operationId": "download_mp_v1_claims__claim_id__attachments__attachment_id__content_get",
+        "parameters": {"claim_id": "$request.path.claim_id", "attachment_id": "$response.body#/id"},
+    },
+    "ClaimDetail": {
+        "operationId": "claim_detail_mp_v1_claims__claim_id__get",
+        "parameters": {"claim_id": "$request.path.claim_id"},
+    },
 }
 
 
@@ -239,11 +244,11 @@ async def upload(
     return attachment_view(row)
 
 
-@router.get("/claims/{claim_id}/attachments", response_model=list[AttachmentOut], summary="案件的材料文件")
-def attachments(claim_id: RowId, customer: CurrentCustomer, db: DbSession) -> list[AttachmentOut]:
+@router.get("/claims/{claim_id}/attachments", response_model=Items[AttachmentOut], summary="案件的材料文件")
+def attachments(claim_id: RowId, customer: CurrentCustomer, db: DbSession) -> Items[AttachmentOut]:
     """Every file of a claim you may see, oldest first."""
     access.visible_claim(db, account=customer.account, claim_id=claim_id)
-    return [attachment_view(r) for r in list_attachments(db, claim_id=claim_id)]
+    return Items[AttachmentOut](items=[attachment_view(r) for r in list_attachments(db, claim_id=claim_id)])
 
 
 _EXT = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}

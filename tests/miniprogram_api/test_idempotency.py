@@ -58,7 +58,7 @@ def test_double_tap_files_one_complaint_one_visit_one_upload(mp: MP) -> None:
         for _ in range(2)
     }
     assert len(ups) == 1
-    assert len(mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json()) == 1
+    assert len(mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json()["items"]) == 1
 
 
 def test_a_key_is_required_on_creates(mp: MP) -> None:

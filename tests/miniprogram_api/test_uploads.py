@@ -45,7 +45,7 @@ def test_m05_type_is_read_from_the_content_not_the_name_or_header(mp: MP) -> Non
     ):
         r = _upload(mp, headers, claim["id"], data, name=name, ctype="image/jpeg")
         assert r.status_code == 400 and r.json()["error"]["code"] == "file_unsupported_type", r.text
-    assert len(mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json()) == 1
+    assert len(mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json()["items"]) == 1
 
 
 def test_m05_polyglot_tail_is_not_stored(mp: MP) -> None:
@@ -107,7 +107,7 @@ def test_m06_chunked_body_over_the_cap_is_cut_off_and_nothing_is_kept(mp: MP) ->
         },
     )
     assert r.status_code == 413, r.text
-    assert mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json() == []
+    assert mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json()["items"] == []
     files = mp.runtime.settings.var_dir / "files"
     assert not [p for p in files.rglob("*") if p.is_file()]
 
@@ -126,7 +126,7 @@ def test_m07_image_bomb_is_refused_and_nothing_is_stored(mp: MP) -> None:
     for data in (images.jpeg_header_only(12_000, 12_000), images.png_header_only(50_000, 50_000)):
         r = _upload(mp, headers, claim["id"], data)
         assert r.status_code == 400 and r.json()["error"]["code"] == "file_image_too_large"
-    assert mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json() == []
+    assert mp.client.get(f"{API}/claims/{claim['id']}/attachments", headers=headers).json()["items"] == []
 
 
 def test_m07_location_and_camera_data_are_removed(mp: MP) -> None:
