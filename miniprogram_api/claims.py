@@ -185,10 +185,12 @@ def claim_view(
     coverage: CoverageOut | None = None,
 ) -> ClaimOut:
     """The full detail of one claim (the account's visibility is checked by the caller)."""
-    p = claim_progress(db, claim=claim, cipher=cipher, calendar=calendar, now=now)
-    rows = db.scalars(
-        select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id).order_by(ClaimAttachment.id)
+    rows = list(
+        db.scalars(
+            select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id).order_by(ClaimAttachment.id)
+        )
     )
+    p = claim_progress(db, claim=claim, cipher=cipher, calendar=calendar, now=now, attachments=rows)
     ns = p.next_step
     return ClaimOut(
         **summary(claim).model_dump(),

@@ -148,9 +148,11 @@ def claim_progress(
 ) -> ClaimProgress:
     """The stage, next step, checklist (with files per item) and timeline of one claim."""
     files: dict[str | None, int] = {}
-    for material_id in session.scalars(
-        select(ClaimAttachment.material_id).where(ClaimAttachment.claim_id == claim.id)
-    ):
+    if attachments is None:
+        attachments = list(
+            session.scalars(select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id))
+        )
+    for material_id in (a.material_id for a in attachments):
         files[material_id] = files.get(material_id, 0) + 1
     checklist = [
         ChecklistItem(

@@ -1,4 +1,4 @@
-"""Mini-program API benchmark (a script, not collected by pytest): ``python tests/bench/bench_miniprogram.py``.
+"""Mini-program API benchmark (a script, not pytest): ``python tests/bench/bench_miniprogram.py``.
 
 Two targets, each against a throw-away PostgreSQL server and a real Redis, one uvicorn worker
 (uvloop + httptools, the production choice), the load generator in another process:
@@ -207,7 +207,7 @@ def serve(kind: str, port: int, redis_url: str, db_url: str, var_dir: str, body_
 # ------------------------------------------------------------------------------------------ load
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
