@@ -144,7 +144,8 @@ def next_step(claim: Claim, *, calendar: WorkingCalendar, now: dt.datetime) -> N
 
 
 def claim_progress(
-    session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar, now: dt.datetime
+    session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar, now: dt.datetime,
+    attachments: list[ClaimAttachment] | None = None,
 ) -> ClaimProgress:
     """The stage, next step, checklist (with files per item) and timeline of one claim."""
     files: dict[str | None, int] = {}
