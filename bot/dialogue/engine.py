@@ -187,7 +187,8 @@ class DialogueEngine:
         """The turn log's values (masked and encrypted by the conversations service)."""
         message, frame = turn.message, turn.state.frame
         return {
-            "cipher": self.runtime.cipher, "channel": message.channel, "user_id": message.user_id, "msg_key": message.msg_key,
+            "cipher": self.runtime.cipher,
+            "channel": message.channel, "user_id": message.user_id, "msg_key": message.msg_key,
             "kind": message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
             "text": message.text or "", "intent": turn.pred.intent or None,
             "confidence": turn.pred.confidence if turn.pred.intent else None,
