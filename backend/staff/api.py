@@ -21,14 +21,14 @@ from sqlalchemy.orm import Session
 from backend.audit.service import record_event
 from backend.deps import CipherDep, ClientIp, DbSession, Now, RedisDep, RowId, RuntimeDep
 from backend.errors import ERROR_RESPONSES, error_body
+from backend.ratelimit import Limit
 from backend.runtime import Runtime
-from backend.security.throttle import Window
 from backend.staff.auth import LoginOutcome, count_failure, login, logout, open_session, timeouts_from
 from backend.staff.deps import CurrentStaff, StaffPrincipal, require_roles
 from backend.staff.enrolment import finish_enrolment, start_enrolment
 from backend.staff.login_guard import LoginGuard
 from backend.staff.models import Role, StaffSession
-from backend.staff.reveal import reveal_outcome
+from backend.staff.reveal import reveal_limit, reveal_outcome
 from backend.staff.schemas import (
     ExpiredPasswordChangeIn,
     LoginIn,
@@ -77,8 +77,9 @@ def _checked(body: LoginIn, db: Session, redis_client: redis.Redis, runtime: Run
              pending_totp: bool = False) -> LoginOutcome | JSONResponse:
     """Both factors checked through the per-source throttle (429 when the source is over its limit)."""
     auth = runtime.settings.auth
-    guard = LoginGuard(db, redis_client, ip=ip, window=Window(auth.login_failures_per_source,
-                                                              auth.login_window_s), now=now)
+    guard = LoginGuard(db, redis_client, ip=ip, limit=Limit(name="staff:login-source",
+                                                            count=auth.login_failures_per_source,
+                                                            window_s=auth.login_window_s), now=now)
     refused = guard.enter()
     if refused is not None:
         return JSONResponse(error_body("login_throttled", "登录尝试太多，请稍后再试",
@@ -257,7 +258,8 @@ def reveal(body: RevealIn, staff: CurrentStaff, db: DbSession, cipher: CipherDep
     staff member; every attempt, refused ones too (a role that may not reveal included), is audited."""
     auth = runtime.settings.auth
     out = reveal_outcome(db, cipher=cipher, redis_client=redis_client,
-                         window=Window(auth.reveals_per_window, auth.reveal_window_s),
+                         limit=reveal_limit(per_window=auth.reveals_per_window,
+                                            window_s=auth.reveal_window_s),
                          object_type=body.object_type, object_id=body.object_id, field=body.field,
                          reason=body.reason, actor=staff.username, actor_id=staff.id, role=staff.role,
                          ip=staff.ip, now=now)

@@ -7,9 +7,10 @@ refusal is recorded): ``result`` is ``ok`` or ``refused: <code>``. The reason is
 and card numbers masked (people type the number they look for into it).
 
 Bulk reveal is throttled per staff member (A-03: a few values at a time, never a roster): at most
-``Window.limit`` attempts per window, counted in Redis across processes. Over the limit: 429, audited,
-and an error log line (an alert) once per window. Redis down: reveals are refused (503, audited):
-failing closed, since the limit is what keeps one account from dumping every ID number.
+``limit.count`` attempts per window, counted in Redis across processes (``backend.ratelimit``).
+Over the limit: 429, audited, and an error log line (an alert) once per window. Redis down: reveals
+are refused (503, audited): failing closed, since the limit is what keeps one account from dumping
+every ID number.
 :func:`reveal_outcome` never raises for a refusal and never commits: it returns the refusal, the way
 ``backend.staff.auth.login`` does, and the API answers it as an error response without raising, so
 the request's transaction (with the refusal record) still commits.
@@ -27,10 +28,10 @@ from sqlalchemy.orm import Session
 from backend.audit.service import record_event
 from backend.db import Base, utcnow
 from backend.errors import Forbidden, NotFound, ServiceError
+from backend.ratelimit import Limit, LimiterUnavailable, count
 from backend.security.columns import revealable_fields
 from backend.security.crypto import CryptoError, FieldCipher
 from backend.security.masking import scrub_text
-from backend.security.throttle import ThrottleUnavailable, Window, count_event
 from backend.staff.models import Role
 
 log = logging.getLogger(__name__)
@@ -48,21 +49,26 @@ class RevealOutcome:
     error: ServiceError | None = None
 
 
-def _throttle(client: redis.Redis, *, window: Window, staff_id: int) -> None:
+def reveal_limit(*, per_window: int, window_s: int) -> Limit:
+    """The per-staff-member reveal limit (fails closed: no counting, no reveal)."""
+    return Limit(name="staff:reveal", count=per_window, window_s=window_s, fail_open=False)
+
+
+def _throttle(client: redis.Redis, *, limit: Limit, staff_id: int, now: dt.datetime) -> None:
     """Count this attempt against the staff member's window; refuse over the limit or without Redis."""
     try:
-        counted = count_event(client, kind="reveal", who=str(staff_id), window=window)
-    except ThrottleUnavailable as exc:
-        log.error("reveal refused: the reveal limit cannot be checked (redis %s)", exc)
+        counted = count(client, limit, str(staff_id), now=now.timestamp())
+    except LimiterUnavailable:
+        log.error("reveal refused: the reveal limit cannot be checked (redis unavailable)")
         raise ServiceError("reveal_unavailable", "暂时不能查看，请稍后再试", status_code=503) from None
-    if counted.allowed:
+    if not counted.over:
         return
-    if counted.first_refusal:
+    if counted.first_over:
         log.error("ALERT bulk reveal: staff id %s reached %s reveals in %s s; refused until the window ends",
-                  staff_id, window.limit, window.seconds)
+                  staff_id, limit.count, limit.window_s)
     raise ServiceError("reveal_throttled", "查看太频繁，请稍后再试",
-                       detail={"retry_after_s": counted.retry_after_s, "limit": window.limit,
-                               "window_s": window.seconds}, status_code=429)
+                       detail={"retry_after_s": counted.retry_after, "limit": limit.count,
+                               "window_s": limit.window_s}, status_code=429)
 
 
 def _check(session: Session, cipher: FieldCipher, object_type: str, object_id: int, field: str) -> str | None:
@@ -85,7 +91,7 @@ def _check(session: Session, cipher: FieldCipher, object_type: str, object_id: i
 
 
 def reveal_outcome(
-    session: Session, *, cipher: FieldCipher, redis_client: redis.Redis, window: Window, object_type: str,
+    session: Session, *, cipher: FieldCipher, redis_client: redis.Redis, limit: Limit, object_type: str,
     object_id: int, field: str, reason: str, actor: str, actor_id: int, role: str, ip: str | None = None,
     now: dt.datetime | None = None,
 ) -> RevealOutcome:
@@ -100,7 +106,7 @@ def reveal_outcome(
         if len(why) < MIN_REASON_LENGTH:
             raise ServiceError("reason_required", f"请写明查看原因（至少 {MIN_REASON_LENGTH} 个字）",
                                detail={"field": "reason"}, status_code=422)
-        _throttle(redis_client, window=window, staff_id=actor_id)
+        _throttle(redis_client, limit=limit, staff_id=actor_id, now=now)
         value = _check(session, cipher, object_type, object_id, field)
     except ServiceError as exc:
         record_event(session, actor=actor, action="reveal", object_type=object_type, object_id=object_id,

@@ -79,8 +79,8 @@ def test_a03_bulk_reveal_is_throttled_per_staff_member(
     assert r.status_code == 200  # counted per person
     results = [rec.result for rec in _reveals(db, staff.username("claims_officer"))]
     assert results == ["ok"] * 3 + ["refused: reveal_throttled"] * 3
-    keys = [k.decode() for k in runtime.redis.keys("throttle:reveal:*")]  # a digest, not who (D-07)
-    assert len(keys) == 2 and all(re.fullmatch(r"throttle:reveal:[0-9a-f]{24}", k) for k in keys)
+    keys = sorted(k.decode() for k in runtime.redis.keys("rl:staff:reveal:*"))  # one window per person
+    assert len(keys) == 2 and all(re.fullmatch(r"rl:staff:reveal:\d+:\d+", k) for k in keys)
 
 
 def test_a03_reveal_fails_closed_when_redis_is_down(client: TestClient, db: Session, runtime: Runtime,
