@@ -10,7 +10,9 @@ from pathlib import Path
 
 from intents.model import NLU, ModelError, Prediction, default_data_dir
 
-DEFAULT_TESTSET = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data" / "testset.yaml"
+_TEST_DATA = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data"
+DEFAULT_TESTSET = _TEST_DATA / "testset.yaml"
+DEFAULT_BLIND = _TEST_DATA / "blind"
 
 
 def _fallback(text: str) -> dict[str, object]:
@@ -37,8 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("train", help="train and write the model artefact")
     sub.add_parser("cv", help="5-fold cross-validation on the training data (needs scikit-learn)")
+    cr = sub.add_parser("cross", help="leave-one-author-out evaluation of the blind message sets")
+    cr.add_argument("--blind-dir", type=Path, default=DEFAULT_BLIND)
+    cr.add_argument("--errors", action="store_true", help="list the errors too")
     ev = sub.add_parser("eval", help="evaluate on a YAML test set")
-    ev.add_argument("--file", type=Path, default=DEFAULT_TESTSET)
+    ev.add_argument("--file", type=Path, action="append", default=None,
+                    help="YAML test file or directory of them (repeatable; default the test set)")
     ev.add_argument("--quiet", action="store_true", help="do not list the errors")
     pr = sub.add_parser("predict", help="JSON line per stdin line")
     pr.add_argument("--now", default=None, help="reference time, ISO 8601 with offset")
@@ -53,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         from intents.crossval import crossval
 
         crossval(data_dir)
+        return 0
+    if args.cmd == "cross":
+        from intents.crossval import crossauthor
+
+        crossauthor(data_dir, args.blind_dir, show_errors=args.errors)
         return 0
     now = None
     if args.cmd == "predict" and args.now:
@@ -70,10 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_predict(nlu, now)
     from intents.evaluate import evaluate, format_report
 
-    if not args.file.exists():
-        print(f"error: test file not found: {args.file}", file=sys.stderr)
+    files = args.file or [DEFAULT_TESTSET]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        print(f"error: test file not found: {', '.join(missing)}", file=sys.stderr)
         return 2
-    print(format_report(evaluate(nlu, args.file), show_errors=not args.quiet))
+    print(format_report(evaluate(nlu, files), show_errors=not args.quiet))
     return 0
 
 

@@ -31,14 +31,35 @@ WRONG_COST = 3.0
 _QUESTION_MARKS = ("怎么", "吗", "多少", "哪", "什么", "能不能", "可以", "?", "有没有", "几")
 
 
-def load_training(data_dir: Path) -> list[tuple[str, str]]:
-    """(text, intent) pairs from ``training/*.yaml`` and the FAQ questions (``questions`` → the topic's
-    intent, ``product_questions`` → product_question), deduplicated, sorted."""
+MESSAGES_DIR = "messages"  # training/messages/*.yaml: labelled messages in the evaluation format
+
+
+def message_files(data_dir: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
+    """``training/messages/*.yaml`` (labelled messages: text, intent, faq, slots), sorted; files whose
+    name starts with one of *exclude* (an author's prefix such as ``A-``) are left out."""
+    return [p for p in sorted((data_dir / "training" / MESSAGES_DIR).glob("*.yaml"))
+            if not p.name.startswith(exclude)]
+
+
+def load_messages(data_dir: Path, exclude: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    """(text, intent, FAQ label) of the labelled messages; the FAQ label is ``_none`` when null."""
+    out: list[tuple[str, str, str]] = []
+    for path in message_files(data_dir, exclude):
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for m in raw["messages"]:
+            out.append((str(m["text"]), str(m["intent"]), str(m.get("faq") or NONE_TOPIC)))
+    return out
+
+
+def load_training(data_dir: Path, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(text, intent) pairs from ``training/<intent>.yaml``, the labelled messages and the FAQ questions
+    (``questions`` → the topic's intent, ``product_questions`` → product_question), deduplicated, sorted."""
     pairs: set[tuple[str, str]] = set()
     for path in sorted((data_dir / "training").glob("*.yaml")):
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         for ex in raw["examples"]:
             pairs.add((str(ex), str(raw["intent"])))
+    pairs.update((t, i) for t, i, _ in load_messages(data_dir, exclude))
     for topic in load_faq(data_dir)["topics"].values():
         for q in topic["questions"]:
             pairs.add((str(q), str(topic["intent"])))
@@ -52,8 +73,10 @@ def load_faq(data_dir: Path) -> dict[str, Any]:
     return raw
 
 
-def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(text, topic) pairs: FAQ questions, plus intent examples mapped to a topic or to ``_none``."""
+def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]],
+                 exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(text, topic) pairs: FAQ questions, the labelled messages with their own FAQ label, plus the other
+    intent examples mapped to their intent's single topic or to ``_none``."""
     faq = load_faq(data_dir)
     with_faq = set(faq["intents_with_faq"])
     by_intent: dict[str, list[str]] = {}
@@ -62,7 +85,12 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]]) -> list[tu
         by_intent.setdefault(str(topic["intent"]), []).append(str(tid))
         for q in list(topic["questions"]) + list(topic.get("product_questions") or []):
             pairs.add((str(q), str(tid)))
+    labelled = load_messages(data_dir, exclude)
+    pairs.update((t, lab) for t, _, lab in labelled)
+    known = {t for t, _, _ in labelled} | {t for t, _ in pairs}
     for text, intent in intent_pairs:
+        if text in known:
+            continue
         topics = by_intent.get(intent, [])
         if intent not in with_faq or (intent == "claim_report" and not any(m in text for m in _QUESTION_MARKS)):  # noqa: E501
             pairs.add((text, NONE_TOPIC))
@@ -73,7 +101,7 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]]) -> list[tu
 
 def data_digest(data_dir: Path) -> str:
     h = hashlib.sha256()
-    files = sorted((data_dir / "training").glob("*.yaml")) + [
+    files = sorted((data_dir / "training").glob("*.yaml")) + message_files(data_dir) + [
         data_dir / n for n in ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt")]
     for p in files:
         h.update(p.name.encode())
@@ -188,33 +216,47 @@ def dump_artefact(obj: dict[str, Any], depth: int = 0) -> str:
     return "{\n" + ",\n".join(parts) + "\n}"
 
 
-def train(data_dir: Path, out: Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """Train both models and write the artefact; returns its path."""
-    out = out or data_dir / MODEL_FILE
+def build_artefact(data_dir: Path, *, exclude: tuple[str, ...] = (), calibrate: bool = True,
+                   log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train both models; the artefact as a dict. *exclude*: labelled-message file prefixes to leave out
+    (cross-author evaluation); without *calibrate* the threshold is not cross-validated (faster)."""
     fz = Featurizer(data_dir)
-    pairs = load_training(data_dir)
+    pairs = load_training(data_dir, exclude)
     rows = [fz(t) for t, _ in pairs]
     labels = [lab for _, lab in pairs]
     log(f"intent examples: {len(pairs)}")
     intent_model = fit_linear(rows, labels, INTENT_C, MIN_DF)
-    threshold, stats = calibrate_threshold(rows, labels)
-    intent_model["threshold"] = threshold
-    intent_model["calibration"] = stats
-    log(f"threshold {threshold} {stats}")
-    fpairs = faq_training(data_dir, pairs)
+    if calibrate:
+        threshold, stats = calibrate_threshold(rows, labels)
+        intent_model["threshold"] = threshold
+        intent_model["calibration"] = stats
+        log(f"threshold {threshold} {stats}")
+    else:
+        intent_model["threshold"] = 0.5
+    fpairs = faq_training(data_dir, pairs, exclude)
     frows = [fz(t) for t, _ in fpairs]
     faq_feats = {f for (t, lab), r in zip(fpairs, frows, strict=False) if lab != NONE_TOPIC for f in r}
     faq_model = fit_linear(frows, [lab for _, lab in fpairs], FAQ_C, MIN_DF, always=faq_feats)
     log(f"faq examples: {len(fpairs)}")
-    artefact = {"format": MODEL_FORMAT, "version": 1, "data_sha256": data_digest(data_dir),
-                "examples": {"intent": len(pairs), "faq": len(fpairs)},
-                "params": {"intent_C": INTENT_C, "faq_C": FAQ_C, "min_df": MIN_DF, "decimals": DECIMALS},
-                "intent": intent_model, "faq": faq_model}
+    return {"format": MODEL_FORMAT, "version": 1, "data_sha256": data_digest(data_dir),
+            "examples": {"intent": len(pairs), "faq": len(fpairs)},
+            "params": {"intent_C": INTENT_C, "faq_C": FAQ_C, "min_df": MIN_DF, "decimals": DECIMALS},
+            "intent": intent_model, "faq": faq_model}
+
+
+def write_artefact(artefact: dict[str, Any], out: Path) -> Path:
+    """Write *artefact* atomically to *out* (one entry per line)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = dump_artefact(artefact)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.write_text(dump_artefact(artefact) + "\n", encoding="utf-8")
     tmp.replace(out)
-    log(f"wrote {out} ({out.stat().st_size} bytes, {len(intent_model['weights'])} intent features, "
-        f"{len(faq_model['weights'])} faq features)")
+    return out
+
+
+def train(data_dir: Path, out: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """Train both models and write the artefact; returns its path."""
+    out = write_artefact(build_artefact(data_dir, log=log), out or data_dir / MODEL_FILE)
+    obj = json.loads(out.read_text(encoding="utf-8"))
+    log(f"wrote {out} ({out.stat().st_size} bytes, {len(obj['intent']['weights'])} intent features, "
+        f"{len(obj['faq']['weights'])} faq features)")
     return out
