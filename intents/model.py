@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from intents.context import Context, FollowUp
+from intents.facts import MessageFacts, read_facts
 from intents.faq import render_answer
 from intents.features import MAX_CHARS, Tokenizer, features
 from intents.normalize import Normalizer
@@ -50,6 +52,8 @@ class Prediction:
     faq_score: float
     slots: dict[str, SlotValue] = field(default_factory=dict)
     faq_ranking: tuple[tuple[str, float], ...] = ()
+    facts: MessageFacts = field(default_factory=MessageFacts)
+    follow_up: FollowUp = FollowUp.NONE  # how the previous turn's context was used (NONE: not at all)
 
     def to_json(self) -> dict[str, Any]:
         """The contract JSON object (a JSON-serialisable dict)."""
@@ -160,8 +164,9 @@ class NLU:
         norm = self.normalizer(text[:MAX_CHARS])
         return norm, features(norm, self.tokenizer.cut(norm) if norm else [])
 
-    def predict(self, text: str, now: datetime | None = None) -> Prediction:
-        """Intent, FAQ topic and slots of one message; *now* (aware) resolves relative dates."""
+    def predict(self, text: str, now: datetime | None = None, context: Context | None = None) -> Prediction:
+        """Intent, FAQ topic, slots and facts of one message; *now* (aware) resolves relative dates;
+        *context* (the previous turn) helps read short follow-ups such as 那住院呢."""
         if now is None:
             now = datetime.now(SHANGHAI)
         elif now.tzinfo is not None:
@@ -171,17 +176,22 @@ class NLU:
             return Prediction(text=text, normalized=norm, intent="out_of_scope", confidence=0.0,
                               faq_topic=None, faq_score=0.0, slots={})
         probs = self.intent_model.proba(feats)
+        follow = FollowUp.NONE if context is None else context.follow_up_kind(norm)
+        if follow is not FollowUp.NONE and context is not None:
+            probs = context.reweigh_intents(self.intent_model.classes, probs, follow)
         best = self._best(probs)
         intent = self.intent_model.classes[best]
-        ranking = self._faq_ranking(feats)
+        ranking = self._faq_ranking(feats, context if follow is not FollowUp.NONE else None)
         topic: str | None = None
         score = 0.0
         min_score = self.faq_min_score_by_intent.get(intent, self.faq_min_score)
         if intent in self.faq_intents and ranking and ranking[0][1] >= min_score:
             topic, score = ranking[0]
-        slots = self.slot_extractor.extract(norm, now.date())
+        reading = self.slot_extractor.read(norm, now.date(), intent)
+        facts = read_facts(norm, lunar_date=reading.date.lunar, corrected=reading.corrected)
         return Prediction(text=text, normalized=norm, intent=intent, confidence=probs[best],
-                          faq_topic=topic, faq_score=score, slots=slots, faq_ranking=tuple(ranking[:3]))
+                          faq_topic=topic, faq_score=score, slots=reading.slots, faq_ranking=tuple(ranking[:3]),
+                          facts=facts, follow_up=follow)
 
     def _best(self, probs: list[float]) -> int:
         """The winning class: out_of_scope only when it is probable enough (decision.yaml)."""
@@ -191,9 +201,12 @@ class NLU:
             return order[1]
         return order[0]
 
-    def _faq_ranking(self, feats: list[str], k: int = 3) -> list[tuple[str, float]]:
-        """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics)."""
+    def _faq_ranking(self, feats: list[str], context: Context | None = None, k: int = 3) -> list[tuple[str, float]]:
+        """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics); a follow-up's
+        *context* favours the previous topic."""
         probs = self.faq_model.proba(feats)
+        if context is not None:
+            probs = context.reweigh_topics(self.faq_model.classes, probs)
         pairs = [(c, p) for c, p in zip(self.faq_model.classes, probs, strict=False) if not c.startswith("_")]
         return heapq.nlargest(k, pairs, key=lambda pair: pair[1])
 

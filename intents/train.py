@@ -28,7 +28,6 @@ NONE_TOPIC = "_none"
 PRODUCT_QUESTION = "product_question"
 # Cost of accepting a wrong intent relative to asking back about a right one (threshold calibration).
 WRONG_COST = 3.0
-_QUESTION_MARKS = ("怎么", "吗", "多少", "哪", "什么", "能不能", "可以", "?", "有没有", "几")
 
 
 MESSAGES_DIR = "messages"  # training/messages/*.yaml: labelled messages in the evaluation format
@@ -76,26 +75,26 @@ def load_faq(data_dir: Path) -> dict[str, Any]:
 def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]],
                  exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(text, topic) pairs: FAQ questions, the labelled messages with their own FAQ label, plus the other
-    intent examples mapped to their intent's single topic or to ``_none``."""
+    intent examples: an intent listed in ``faq.yaml: intent_topics`` (every message of it is about that
+    topic, e.g. claim_materials) trains its topic, the rest train ``_none``. A complaint, a home-visit
+    request or a request for the phone number is not a question about the complaint process, the home
+    service rules or the opening hours; only the topic's own questions and labelled messages teach that."""
     faq = load_faq(data_dir)
-    with_faq = set(faq["intents_with_faq"])
-    by_intent: dict[str, list[str]] = {}
+    intent_topics = {str(k): str(v) for k, v in (faq.get("intent_topics") or {}).items()}
     pairs: set[tuple[str, str]] = set()
     for tid, topic in faq["topics"].items():
-        by_intent.setdefault(str(topic["intent"]), []).append(str(tid))
         for q in list(topic["questions"]) + list(topic.get("product_questions") or []):
             pairs.add((str(q), str(tid)))
     labelled = load_messages(data_dir, exclude)
     pairs.update((t, lab) for t, _, lab in labelled)
-    known = {t for t, _, _ in labelled} | {t for t, _ in pairs}
+    known = {t for t, _ in pairs}
     for text, intent in intent_pairs:
         if text in known:
             continue
-        topics = by_intent.get(intent, [])
-        if intent not in with_faq or (intent == "claim_report" and not any(m in text for m in _QUESTION_MARKS)):  # noqa: E501
+        if intent in intent_topics:
+            pairs.add((text, intent_topics[intent]))
+        elif intent != PRODUCT_QUESTION:
             pairs.add((text, NONE_TOPIC))
-        elif len(topics) == 1 and intent != "product_question":
-            pairs.add((text, topics[0]))
     return sorted(pairs)
 
 

@@ -1,0 +1,78 @@
+"""The previous turn as context for reading a follow-up message (那住院呢, 坐车出事呢, 那我妈呢 她五十八).
+
+The dialogue passes what it knew after the previous turn::
+
+    ctx = Context(intent="product_question", faq_topic="accident_death")
+    nlu.predict("那住院呢", now=now, context=ctx)   # product_question / hospital_allowance
+
+A message is read as a follow-up when it is elliptical: it opens with 那/那么/还有/要是…, or ends with
+呢, or is very short. The previous intent then acts as a prior: its probability is multiplied by
+``STRONG_BOOST`` (marked follow-up) or ``WEAK_BOOST`` (short message) and renormalised, so strong
+evidence in the text still wins (那算了 stays cancel). The previous FAQ topic gets ``TOPIC_BOOST``, so
+a follow-up that names a new topic (住院) moves to it and one that names none (那我妈呢) keeps it.
+``expects`` names the intents the current flow step waits for (a confirmation: affirm, deny, cancel);
+they get ``WEAK_BOOST`` for short messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+STRONG_BOOST = 6.0
+WEAK_BOOST = 2.5
+TOPIC_BOOST = 2.0
+SHORT_CHARS = 6  # a message of at most this many characters (punctuation and spaces excluded) is short
+_RE_MARKED = re.compile(r"^(?:那|那么|那要是|那如果|还有|另外|再问一下|如果是|要是|假如是|换成|换了)|呢\s*[?]?\s*$|咧\s*$")
+_RE_NOISE = re.compile(r"[\s,.;:!?~、，。；：！？…]+")
+
+
+class FollowUp(Enum):
+    """How a message was read against its context."""
+
+    NONE = "none"        # no context given, or the message stands on its own
+    SHORT = "short"      # a very short message: the context is a mild prior
+    MARKED = "marked"    # an elliptical follow-up (那…呢): the context is a strong prior
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the dialogue knew after the previous turn."""
+
+    intent: str | None = None
+    faq_topic: str | None = None
+    expects: tuple[str, ...] = ()
+    flow_step: str | None = None  # the dialogue's own name for the step (informational, kept for logs)
+
+    def follow_up_kind(self, norm: str) -> FollowUp:
+        """How strongly the normalized message *norm* leans on this context."""
+        if self.intent is None and self.faq_topic is None and not self.expects:
+            return FollowUp.NONE
+        if _RE_MARKED.search(norm):
+            return FollowUp.MARKED
+        if len(_RE_NOISE.sub("", norm)) <= SHORT_CHARS:
+            return FollowUp.SHORT
+        return FollowUp.NONE
+
+    def reweigh_intents(self, classes: list[str], probs: list[float], kind: FollowUp) -> list[float]:
+        """Intent probabilities with the previous intent (and the expected ones) favoured."""
+        weights = [1.0] * len(classes)
+        for i, c in enumerate(classes):
+            if c == self.intent:
+                weights[i] *= STRONG_BOOST if kind is FollowUp.MARKED else WEAK_BOOST
+            if c in self.expects:
+                weights[i] *= WEAK_BOOST
+        return _renormalise([p * w for p, w in zip(probs, weights, strict=True)])
+
+    def reweigh_topics(self, classes: list[str], probs: list[float]) -> list[float]:
+        """FAQ topic probabilities with the previous topic favoured."""
+        if self.faq_topic is None:
+            return probs
+        return _renormalise([p * (TOPIC_BOOST if c == self.faq_topic else 1.0)
+                             for c, p in zip(classes, probs, strict=True)])
+
+
+def _renormalise(xs: list[float]) -> list[float]:
+    total = sum(xs)
+    return [x / total for x in xs] if total > 0 else xs
