@@ -18,12 +18,13 @@ import yaml
 from intents.context import Context, FollowUp
 from intents.facts import MessageFacts, read_facts
 from intents.faq import render_answer
-from intents.features import MAX_CHARS, Tokenizer, features
+from intents.features import MAX_CHARS, Lexicon, Tokenizer, features
 from intents.normalize import Normalizer
 from intents.slots import SlotExtractor, SlotValue
 
 MODEL_FORMAT = "intents-linear-v1"
 MODEL_FILE = "model/intent-model-v1.json"
+LEXICON_FILE = "lexicon.yaml"
 TRAIN_COMMAND = "python -m intents train"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -108,8 +109,9 @@ class NLU:
                  faq_min_score: float, faq_intents: frozenset[str], faq_answers: dict[str, dict[str, Any]],
                  model_meta: dict[str, Any],
                  faq_min_score_by_intent: Mapping[str, float] | None = None,
-                 out_of_scope_min_probability: float = 0.0) -> None:
+                 out_of_scope_min_probability: float = 0.0, lexicon: Lexicon | None = None) -> None:
         self.data_dir = data_dir
+        self.lexicon = lexicon or Lexicon({})
         self.normalizer = normalizer
         self.tokenizer = tokenizer
         self.slot_extractor = slots
@@ -157,12 +159,13 @@ class NLU:
             faq_min_score_by_intent={str(k): float(v)
                                      for k, v in (faq_raw.get("min_score_by_intent") or {}).items()},
             out_of_scope_min_probability=float(decision.get("out_of_scope_min_probability", 0.0)),
+            lexicon=Lexicon.load(ddir / LEXICON_FILE),
         )
 
     def analyse(self, text: str) -> tuple[str, list[str]]:
         """Normalized text and its features."""
         norm = self.normalizer(text[:MAX_CHARS])
-        return norm, features(norm, self.tokenizer.cut(norm) if norm else [])
+        return norm, features(norm, self.tokenizer.cut(norm) if norm else [], self.lexicon)
 
     def predict(self, text: str, now: datetime | None = None, context: Context | None = None) -> Prediction:
         """Intent, FAQ topic, slots and facts of one message; *now* (aware) resolves relative dates;

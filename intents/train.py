@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from intents.features import Tokenizer, features
-from intents.model import MODEL_FILE, MODEL_FORMAT
+from intents.features import Lexicon, Tokenizer, features
+from intents.model import LEXICON_FILE, MODEL_FILE, MODEL_FORMAT
 from intents.normalize import Normalizer
 
 INTENT_C = 20.0
@@ -101,7 +101,8 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]],
 def data_digest(data_dir: Path) -> str:
     h = hashlib.sha256()
     files = sorted((data_dir / "training").glob("*.yaml")) + message_files(data_dir) + [
-        data_dir / n for n in ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt")]
+        data_dir / n for n in ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt", LEXICON_FILE)
+        if (data_dir / n).exists()]
     for p in files:
         h.update(p.name.encode())
         h.update(p.read_bytes())
@@ -112,12 +113,13 @@ class Featurizer:
     def __init__(self, data_dir: Path) -> None:
         self.norm = Normalizer.load(data_dir)
         self.tok = Tokenizer(data_dir / "jieba_userdict.txt")
+        self.lexicon = Lexicon.load(data_dir / LEXICON_FILE)
         self._cache: dict[str, list[str]] = {}
 
     def __call__(self, text: str) -> list[str]:
         if text not in self._cache:
             n = self.norm(text)
-            self._cache[text] = features(n, self.tok.cut(n) if n else [])
+            self._cache[text] = features(n, self.tok.cut(n) if n else [], self.lexicon)
         return self._cache[text]
 
 
