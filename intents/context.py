@@ -24,7 +24,8 @@ STRONG_BOOST = 6.0
 WEAK_BOOST = 2.5
 TOPIC_BOOST = 2.0
 SHORT_CHARS = 6  # a message of at most this many characters (punctuation and spaces excluded) is short
-_RE_MARKED = re.compile(r"^(?:那|那么|那要是|那如果|还有|另外|再问一下|如果是|要是|假如是|换成|换了)|呢\s*[?]?\s*$|咧\s*$")
+_RE_MARKED = re.compile(r"^(?:那|那么|那要是|那如果|还有|另外|再问一下|如果是|要是|假如是|换成|换了)"
+                        r"|呢\s*[?]?\s*$|咧\s*$")
 _RE_NOISE = re.compile(r"[\s,.;:!?~、，。；：！？…]+")
 
 

@@ -18,11 +18,13 @@ from typing import Any
 
 _RE_GRADE = re.compile(r"(?:伤残|残疾)\s*(?:等级)?\s*(?:是|评了|评为|评定为|评上|定为)?\s*(\d{1,2})\s*级"
                        r"|(\d{1,2})\s*级\s*(?:伤残|残疾)")
-_RE_YEAR_DAYS = re.compile(r"今年\s*(?:已经|都|总共|一共|累计)?\s*住(?:了|院|过)?\s*(?:院)?\s*(\d{1,3})\s*(?:多)?\s*(?:天|日)")
+_RE_YEAR_DAYS = re.compile(r"今年\s*(?:已经|都|总共|一共|累计)?\s*住(?:了|院|过)?\s*(?:院)?\s*"
+                           r"(\d{1,3})\s*(?:多)?\s*(?:天|日)")
 _RE_DEATH = re.compile(
     r"去世|过世|身故|死亡|死了|走了|没了|人没了|遇难|丧命|过身|淹死|撞死|摔死|没抢救过来|抢救无效|不在了|往生|仙逝|走去|离世")
 # the same words in a question about the benefit (死亡赔多少) do not say that someone died
-_RE_DEATH_HYPOTHETICAL = re.compile(r"万一|如果|要是|假如|假设|是不是|算不算|赔多少|赔几多|能赔|有赔|赔吗|多少钱|几多钱|怎么赔|赔偿金额")
+_RE_DEATH_HYPOTHETICAL = re.compile(r"万一|如果|要是|假如|假设|是不是|算不算|赔多少|赔几多|能赔|有赔|赔吗|"
+                                    r"多少钱|几多钱|怎么赔|赔偿金额")
 _RE_EMERGENCY = re.compile(
     r"起不来|爬不起来|站不起来|站不起|动不了|流血不止|一直流血|流好多血|流了很多血|血流不止|昏迷|不省人事|叫不醒|没反应|"
     r"没有呼吸|喘不过气|救护车|叫120|打120|要不要送医院|怎么办啊|快来人|救命")

@@ -99,9 +99,11 @@ class Lexicon:
         return {c for m in self._re.finditer(norm) for c in self._classes[m.group(0)]}
 
 
-def features(norm: str, words: list[str], lexicon: Lexicon | None = None) -> list[str]:
+def features(norm: str, words: list[str], lexicon: Lexicon | None = None,
+             extra: list[str] | None = None) -> list[str]:
     """Distinct features of a normalized message: char 1-3-grams (with ^/$ edges for 2-grams),
-    jieba words (``_`` prefix), lexicon classes (``@`` prefix) and a length bucket. Digit runs become
+    jieba words (``_`` prefix), lexicon classes (``@`` prefix), *extra* features (the slots found, ``$``
+    prefix) and a length bucket. Digit runs become
     ``0``."""
     s = _RE_DROP.sub("", _RE_DIGITS.sub("0", norm))
     feats: set[str] = set()
@@ -116,5 +118,7 @@ def features(norm: str, words: list[str], lexicon: Lexicon | None = None) -> lis
             feats.add("_" + w)
     if lexicon is not None:
         feats.update(lexicon.classes(norm))
+    if extra:
+        feats.update(extra)
     feats.add("_L" + ("0" if n == 0 else "1" if n <= 2 else "2" if n <= 5 else "3" if n <= 12 else "4" if n <= 30 else "5"))  # noqa: E501
     return sorted(feats)

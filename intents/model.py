@@ -8,7 +8,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from intents.facts import MessageFacts, read_facts
 from intents.faq import render_answer
 from intents.features import MAX_CHARS, Lexicon, Tokenizer, features
 from intents.normalize import Normalizer
-from intents.slots import SlotExtractor, SlotValue
+from intents.slots import Draft, SlotExtractor, SlotValue
 
 MODEL_FORMAT = "intents-linear-v1"
 MODEL_FILE = "model/intent-model-v1.json"
@@ -162,10 +162,12 @@ class NLU:
             lexicon=Lexicon.load(ddir / LEXICON_FILE),
         )
 
-    def analyse(self, text: str) -> tuple[str, list[str]]:
-        """Normalized text and its features."""
+    def analyse(self, text: str, today: date | None = None) -> tuple[str, list[str], Draft]:
+        """Normalized text, its features and the intent-independent slots."""
         norm = self.normalizer(text[:MAX_CHARS])
-        return norm, features(norm, self.tokenizer.cut(norm) if norm else [], self.lexicon)
+        draft = self.slot_extractor.draft(norm, today or datetime.now(SHANGHAI).date())
+        words = self.tokenizer.cut(norm) if norm else []
+        return norm, features(norm, words, self.lexicon, draft.features()), draft
 
     def predict(self, text: str, now: datetime | None = None, context: Context | None = None) -> Prediction:
         """Intent, FAQ topic, slots and facts of one message; *now* (aware) resolves relative dates;
@@ -174,7 +176,7 @@ class NLU:
             now = datetime.now(SHANGHAI)
         elif now.tzinfo is not None:
             now = now.astimezone(SHANGHAI)
-        norm, feats = self.analyse(text)
+        norm, feats, draft = self.analyse(text, now.date())
         if not norm:
             return Prediction(text=text, normalized=norm, intent="out_of_scope", confidence=0.0,
                               faq_topic=None, faq_score=0.0, slots={})
@@ -190,11 +192,11 @@ class NLU:
         min_score = self.faq_min_score_by_intent.get(intent, self.faq_min_score)
         if intent in self.faq_intents and ranking and ranking[0][1] >= min_score:
             topic, score = ranking[0]
-        reading = self.slot_extractor.read(norm, now.date(), intent)
+        reading = self.slot_extractor.finish(draft, intent)
         facts = read_facts(norm, lunar_date=reading.date.lunar, corrected=reading.corrected)
         return Prediction(text=text, normalized=norm, intent=intent, confidence=probs[best],
-                          faq_topic=topic, faq_score=score, slots=reading.slots, faq_ranking=tuple(ranking[:3]),
-                          facts=facts, follow_up=follow)
+                          faq_topic=topic, faq_score=score, slots=reading.slots,
+                          faq_ranking=tuple(ranking[:3]), facts=facts, follow_up=follow)
 
     def _best(self, probs: list[float]) -> int:
         """The winning class: out_of_scope only when it is probable enough (decision.yaml)."""
@@ -204,7 +206,8 @@ class NLU:
             return order[1]
         return order[0]
 
-    def _faq_ranking(self, feats: list[str], context: Context | None = None, k: int = 3) -> list[tuple[str, float]]:
+    def _faq_ranking(self, feats: list[str], context: Context | None = None,
+                     k: int = 3) -> list[tuple[str, float]]:
         """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics); a follow-up's
         *context* favours the previous topic."""
         probs = self.faq_model.proba(feats)
@@ -215,7 +218,7 @@ class NLU:
 
     def top_intents(self, text: str, k: int = 3) -> list[tuple[str, float]]:
         """The *k* most likely intents with their probabilities, best first."""
-        _, feats = self.analyse(text)
+        _, feats, _ = self.analyse(text)
         probs = self.intent_model.proba(feats)
         return sorted(zip(self.intent_model.classes, probs, strict=False), key=lambda p: -p[1])[:k]
 

@@ -30,8 +30,8 @@ _NUM_CHARS = "零〇一幺二两三四五六七八九十百千万亿"
 
 # A numeral run must start with a digit or 十 (so 千万别/万一 are left alone).
 _RE_CN_NUM = re.compile(r"[零〇一幺二两三四五六七八九十][零〇一幺二两三四五六七八九十百千万亿]*")
-_UNIT_AFTER = ("岁", "周岁", "天", "块", "元", "号", "日", "月", "年", "个月", "周",
-               "星期", "礼拜", "个星期", "个礼拜", "个钟", "次", "万", "千", "百", "多岁", "多天", "多块", "级")
+_UNIT_AFTER = ("岁", "周岁", "天", "块", "元", "号", "日", "月", "年", "个月", "周", "星期", "礼拜",
+               "个星期", "个礼拜", "个钟", "次", "万", "千", "百", "多岁", "多天", "多块", "级")
 _RE_DIGIT_MULT = re.compile(r"(\d+(?:\.\d+)?)\s*([万千])")
 # variation selectors, zero-width joiner, skin tones: ignored when a whole message is one emoji
 _RE_EMOJI_MODIFIERS = re.compile("[\U0000FE00-\U0000FE0F\U0000200D\U0001F3FB-\U0001F3FF]+")

@@ -23,7 +23,8 @@ _RE_AGE_PERSON = re.compile(
     r"(?:我|他|她|奶奶|爷爷|外婆|外公|妈妈|爸爸|我妈|我爸|母亲|父亲|老伴|老婆|老公|伯伯|阿伯|阿婶|婶婶|姑姑|舅舅|姨妈|"
     r"岳母|岳父|婆婆|公公|阿婆)\s*([5-9]\d|1[01]\d)(?![\d年号元块天月.个周日岁%级几多])")
 # thresholds and plural/generic ages are not a person's age
-_RE_AGE_GENERIC_AFTER = re.compile(r"^\s*(?:周岁|岁)?\s*(?:以上|以下|以内|以后|以前|之后|的人|的老人|的要|的话|的才|老人|就有|才有|开始)")
+_RE_AGE_GENERIC_AFTER = re.compile(r"^\s*(?:周岁|岁)?\s*(?:以上|以下|以内|以后|以前|之后|的人|的老人|"
+                                   r"的要|的话|的才|老人|就有|才有|开始)")
 _RE_AGE_GENERIC_BEFORE = re.compile(r"(?:下个月|下月|明年|快|还差|新|都|年满|不满|未满|超过|到了)\s*满?\s*$")
 _RE_DAYS = re.compile(r"(\d{1,3})\s*多?\s*(天|日|个星期|个礼拜|星期|礼拜|周|个月)(?!前|以前|之前|\d)")
 _RE_HALF_MONTH = re.compile(r"住[^,.!?，。]{0,4}半个月")
@@ -38,12 +39,12 @@ def read_amount(text: str) -> int | float | None:
     """The first sum of money stated in *text*."""
     for m in _RE_AMOUNT_UNIT.finditer(text):
         value = _number(m.group(1))
-        if value == 1 and not text[m.end(): m.end() + 1] == "钱" and "钱" not in text[m.start(): m.end()]:
+        if value == 1 and text[m.end(): m.end() + 1] != "钱" and "钱" not in text[m.start(): m.end()]:
             continue  # 手黑去一块 = a patch, not 1 yuan
         return value
-    m = _RE_AMOUNT_VERB.search(text)
-    if m:
-        return _number(m.group(1))
+    vm = _RE_AMOUNT_VERB.search(text)
+    if vm:
+        return _number(vm.group(1))
     return None
 
 
@@ -71,8 +72,7 @@ def read_days(text: str) -> int | None:
     for dm in _RE_DAYS.finditer(text):
         before = text[max(0, dm.start() - 8): dm.start()]
         after = text[dm.end(): dm.end() + 3]
-        per_day = before.endswith(("每", "一")) and dm.group(1) == "1" or before.endswith("每") or (
-            dm.group(1) == "1" and not after.startswith(("院", "的院")))
+        per_day = before.endswith("每") or (dm.group(1) == "1" and not after.startswith(("院", "的院")))
         if not per_day and ("住" in before or after.startswith(("院", "的院", "医院"))):
             n = int(dm.group(1))
             unit = dm.group(2)

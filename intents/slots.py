@@ -32,6 +32,8 @@ _EVENT_INTENTS = frozenset({"claim_report"})
 # the writer's own accident is assumed when an accident is told with nobody named (Chinese drops "I")
 _SELF_DEFAULT_INTENTS = frozenset({"claim_report"})
 _SELF_DEFAULT_MIN_CHARS = 6
+_ORDER = ("claim_no", "id_number", "phone", "date", "amount", "age", "days", "accident_type", "transport",
+          "relation")
 _RE_DEATH = re.compile(r"去世|过世|身故|死|走了|没了|不在了|过身|遇难")
 
 
@@ -68,7 +70,7 @@ class _Vocab:
                     words.setdefault(entry, value)
         keys = sorted(words, key=lambda k: (-len(k), k))
         self._words = words
-        alternatives = patterns + ["|".join(re.escape(k) for k in keys)] if keys else patterns
+        alternatives = [*patterns, "|".join(re.escape(k) for k in keys)] if keys else patterns
         self._re = re.compile("|".join(f"(?:{a})" for a in alternatives))
         self.order = list(table)
 
@@ -76,8 +78,8 @@ class _Vocab:
         """(position, value) of every non-overlapping match, left to right; blockers as ``_none``."""
         out: list[tuple[int, str]] = []
         for m in self._re.finditer(text):
-            value = next((self._pattern_values[int(k[1:])] for k, v in m.groupdict().items() if v is not None),
-                         None)
+            groups = m.groupdict().items()
+            value = next((self._pattern_values[int(k[1:])] for k, v in groups if v is not None), None)
             out.append((m.start(), value if value is not None else self._words[m.group(0)]))
         return out
 
@@ -97,6 +99,22 @@ class SlotReading:
     slots: dict[str, SlotValue]
     date: DateReading
     corrected: bool
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The slots that do not depend on the intent (first phase of :meth:`SlotExtractor.read`)."""
+
+    rest: str  # the text with case number, ID and phone masked
+    today: date
+    slots: dict[str, SlotValue]  # identifiers, amount, age, days, accident_type, transport
+
+    def features(self) -> list[str]:
+        """Slot-presence features for the intent and FAQ models (``$slot`` and ``$accident_type=…``)."""
+        out = ["$" + k for k in self.slots]
+        if "accident_type" in self.slots:
+            out.append(f"$accident_type={self.slots['accident_type']}")
+        return out
 
 
 class SlotExtractor:
@@ -126,18 +144,14 @@ class SlotExtractor:
 
     def read(self, text: str, today: date, intent: str | None = None) -> SlotReading:
         """Slots of normalized *text*; *intent* (when known) tells whether the message reports an event."""
+        return self.finish(self.draft(text, today), intent)
+
+    def draft(self, text: str, today: date) -> Draft:
+        """First phase: everything but the date and the relation (which depend on the intent)."""
         slots: dict[str, SlotValue] = {}
-        if not text:
-            return SlotReading(slots, DateReading(None), False)
         rest = text
         if any(c.isdigit() for c in text):
             rest = self._identifiers(rest, slots)
-        accident = self._vocab["accident_type"].by_priority(rest)
-        event = intent in _EVENT_INTENTS or (intent is None and accident is not None)
-        reading = read_date(rest, today, event=event)
-        if reading.date is not None:
-            slots["date"] = reading.date.isoformat()
-        if any(c.isdigit() for c in rest):
             amount = read_amount(rest)
             if amount is not None:
                 slots["amount"] = amount
@@ -147,15 +161,30 @@ class SlotExtractor:
         days = read_days(rest)
         if days is not None:
             slots["days"] = days
+        accident = self._vocab["accident_type"].by_priority(rest)
         if accident is not None:
             slots["accident_type"] = accident
         transport = self._vocab["transport"].first(rest)
         if transport is not None:
             slots["transport"] = transport
-        relation, corrected = self._relation(rest, accident is not None and intent in _SELF_DEFAULT_INTENTS)
+        return Draft(rest, today, slots)
+
+    def finish(self, draft: Draft, intent: str | None) -> SlotReading:
+        """Second phase: the date ("today" words only for an event) and the relation ("self" by default
+        for a reported accident)."""
+        slots = dict(draft.slots)
+        if not draft.rest:
+            return SlotReading(slots, DateReading(None), False)
+        accident = "accident_type" in slots
+        event = intent in _EVENT_INTENTS or (intent is None and accident)
+        reading = read_date(draft.rest, draft.today, event=event)
+        if reading.date is not None:
+            slots["date"] = reading.date.isoformat()
+        relation, corrected = self._relation(draft.rest, accident and intent in _SELF_DEFAULT_INTENTS)
         if relation is not None:
             slots["relation"] = relation
-        return SlotReading(slots, reading, corrected)
+        ordered = {k: slots[k] for k in _ORDER if k in slots}
+        return SlotReading(ordered, reading, corrected)
 
     @staticmethod
     def _identifiers(rest: str, slots: dict[str, SlotValue]) -> str:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,17 @@ import yaml
 from intents.features import Lexicon, Tokenizer, features
 from intents.model import LEXICON_FILE, MODEL_FILE, MODEL_FORMAT
 from intents.normalize import Normalizer
+from intents.slots import SlotExtractor
 
-INTENT_C = 20.0
-FAQ_C = 20.0
+# the reference day for slot features at training time (only whether a slot is present matters)
+FEATURE_DAY = date(2026, 6, 15)
+INTENT_C = 40.0
+FAQ_C = 40.0
 MIN_DF = 2
+# a message phrased as a question (能上门吗) rather than a request (请上门): see faq.yaml question_topics
+_RE_QUESTION = re.compile(r"吗|嘛|[?？]|无$|能不能|可不可以|可以不|会不会|有没有|行不行|多久|几时|"
+                          r"几天|怎么|什么|哪|收费|要钱")
+CLASS_WEIGHT = ""  # "" (every example counts the same) or "balanced"
 DECIMALS = 3
 NONE_TOPIC = "_none"
 # faq.yaml ``product_questions``: general questions about a service rule (how long, which channels, who
@@ -76,11 +85,13 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]],
                  exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(text, topic) pairs: FAQ questions, the labelled messages with their own FAQ label, plus the other
     intent examples: an intent listed in ``faq.yaml: intent_topics`` (every message of it is about that
-    topic, e.g. claim_materials) trains its topic, the rest train ``_none``. A complaint, a home-visit
-    request or a request for the phone number is not a question about the complaint process, the home
-    service rules or the opening hours; only the topic's own questions and labelled messages teach that."""
+    topic, e.g. claim_materials) trains its topic; one listed in ``question_topics`` trains its topic when
+    the example is a question (能上门吗) and ``_none`` when it is a request (请上门); the rest ``_none``.
+    A complaint or a request for the phone number is not a question about the complaint process or the
+    opening hours; only the topic's own questions and labelled messages teach that."""
     faq = load_faq(data_dir)
     intent_topics = {str(k): str(v) for k, v in (faq.get("intent_topics") or {}).items()}
+    question_topics = {str(k): str(v) for k, v in (faq.get("question_topics") or {}).items()}
     pairs: set[tuple[str, str]] = set()
     for tid, topic in faq["topics"].items():
         for q in list(topic["questions"]) + list(topic.get("product_questions") or []):
@@ -93,6 +104,8 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]],
             continue
         if intent in intent_topics:
             pairs.add((text, intent_topics[intent]))
+        elif intent in question_topics and _RE_QUESTION.search(text):
+            pairs.add((text, question_topics[intent]))
         elif intent != PRODUCT_QUESTION:
             pairs.add((text, NONE_TOPIC))
     return sorted(pairs)
@@ -100,9 +113,9 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]],
 
 def data_digest(data_dir: Path) -> str:
     h = hashlib.sha256()
+    names = ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt", LEXICON_FILE, "slots.yaml")
     files = sorted((data_dir / "training").glob("*.yaml")) + message_files(data_dir) + [
-        data_dir / n for n in ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt", LEXICON_FILE)
-        if (data_dir / n).exists()]
+        data_dir / n for n in names if (data_dir / n).exists()]
     for p in files:
         h.update(p.name.encode())
         h.update(p.read_bytes())
@@ -114,12 +127,14 @@ class Featurizer:
         self.norm = Normalizer.load(data_dir)
         self.tok = Tokenizer(data_dir / "jieba_userdict.txt")
         self.lexicon = Lexicon.load(data_dir / LEXICON_FILE)
+        self.slots = SlotExtractor.load(data_dir)
         self._cache: dict[str, list[str]] = {}
 
     def __call__(self, text: str) -> list[str]:
         if text not in self._cache:
             n = self.norm(text)
-            self._cache[text] = features(n, self.tok.cut(n) if n else [], self.lexicon)
+            self._cache[text] = features(n, self.tok.cut(n) if n else [], self.lexicon,
+                                         self.slots.draft(n, FEATURE_DAY).features())
         return self._cache[text]
 
 
@@ -156,7 +171,7 @@ def fit_linear(rows: list[list[str]], labels: list[str], c: float, min_df: int,
 
     vocab = _vocab(rows, min_df, always)
     classes = sorted(set(labels))
-    clf = LogisticRegression(C=c, max_iter=5000, tol=1e-6)
+    clf = LogisticRegression(C=c, max_iter=5000, tol=1e-6, class_weight=CLASS_WEIGHT or None)
     # One thread: on a shared 2-core machine OpenMP/BLAS threads oversubscribe (measured 17× slower),
     # and a single thread also keeps the floating-point reduction order, hence the artefact, fixed.
     with threadpool_limits(limits=1):
