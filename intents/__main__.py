@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--file", type=Path, action="append", default=None,
                     help="YAML test file or directory of them (repeatable; default the test set)")
     ev.add_argument("--quiet", action="store_true", help="do not list the errors")
+    ev.add_argument("--either-convention", action="store_true",
+                    help="accept product_question or the topic's own intent for service-rule questions")
     pr = sub.add_parser("predict", help="JSON line per stdin line")
     pr.add_argument("--now", default=None, help="reference time, ISO 8601 with offset")
     args = ap.parse_args(argv)
@@ -86,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"error: test file not found: {', '.join(missing)}", file=sys.stderr)
         return 2
-    print(format_report(evaluate(nlu, files), show_errors=not args.quiet))
+    res = evaluate(nlu, files, either_convention=args.either_convention)
+    print(format_report(res, show_errors=not args.quiet))
     return 0
 
 

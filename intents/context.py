@@ -7,9 +7,12 @@ The dialogue passes what it knew after the previous turn::
 
 A message is read as a follow-up when it is elliptical: it opens with 那/那么/还有/要是…, or ends with
 呢, or is very short. The previous intent then acts as a prior: its probability is multiplied by
-``STRONG_BOOST`` (marked follow-up) or ``WEAK_BOOST`` (short message) and renormalised, so strong
-evidence in the text still wins (那算了 stays cancel). The previous FAQ topic gets ``TOPIC_BOOST``, so
-a follow-up that names a new topic (住院) moves to it and one that names none (那我妈呢) keeps it.
+``STRONG_BOOST`` (marked follow-up) or ``WEAK_BOOST`` (short message), out_of_scope's by ``OOS_DAMP``
+(a marked follow-up continues the conversation), and they are renormalised, so strong evidence in the
+text still wins (那算了 stays cancel). A bare follow-up with no content of its own (还有呢, 那呢) takes
+the previous intent (``BARE_BOOST``). The previous FAQ topic gets ``TOPIC_BOOST``, so a follow-up that
+names a new topic (住院) moves to it and one that names none (那我妈呢) keeps it; the follow-up of a
+turn that had a topic gets one (its probabilities renormalised without "_none").
 ``expects`` names the intents the current flow step waits for (a confirmation: affirm, deny, cancel);
 they get ``WEAK_BOOST`` for short messages.
 """
@@ -20,13 +23,18 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-STRONG_BOOST = 6.0
+STRONG_BOOST = 30.0
 WEAK_BOOST = 2.5
-TOPIC_BOOST = 2.0
+BARE_BOOST = 50.0
+OOS_DAMP = 0.25
+TOPIC_BOOST = 4.0
 SHORT_CHARS = 6  # a message of at most this many characters (punctuation and spaces excluded) is short
+OUT_OF_SCOPE = "out_of_scope"
 _RE_MARKED = re.compile(r"^(?:那|那么|那要是|那如果|还有|另外|再问一下|如果是|要是|假如是|换成|换了)"
                         r"|呢\s*[?]?\s*$|咧\s*$")
 _RE_NOISE = re.compile(r"[\s,.;:!?~、，。；：！？…]+")
+# what is left of a bare follow-up once its markers are gone: nothing
+_RE_BARE = re.compile(r"^(?:那|那么|然后|还有|另外|那还有|其他|别的|其它|的)*(?:呢|吗|咧|嘞|啊|哩)*$")
 
 
 class FollowUp(Enum):
@@ -35,6 +43,7 @@ class FollowUp(Enum):
     NONE = "none"        # no context given, or the message stands on its own
     SHORT = "short"      # a very short message: the context is a mild prior
     MARKED = "marked"    # an elliptical follow-up (那…呢): the context is a strong prior
+    BARE = "bare"        # a follow-up with no content of its own (还有呢): the previous intent
 
 
 @dataclass(frozen=True)
@@ -50,20 +59,26 @@ class Context:
         """How strongly the normalized message *norm* leans on this context."""
         if self.intent is None and self.faq_topic is None and not self.expects:
             return FollowUp.NONE
+        bare = _RE_NOISE.sub("", norm)
+        if self.intent is not None and _RE_BARE.match(bare):
+            return FollowUp.BARE
         if _RE_MARKED.search(norm):
             return FollowUp.MARKED
-        if len(_RE_NOISE.sub("", norm)) <= SHORT_CHARS:
+        if len(bare) <= SHORT_CHARS:
             return FollowUp.SHORT
         return FollowUp.NONE
 
     def reweigh_intents(self, classes: list[str], probs: list[float], kind: FollowUp) -> list[float]:
         """Intent probabilities with the previous intent (and the expected ones) favoured."""
+        boost = {FollowUp.BARE: BARE_BOOST, FollowUp.MARKED: STRONG_BOOST}.get(kind, WEAK_BOOST)
         weights = [1.0] * len(classes)
         for i, c in enumerate(classes):
             if c == self.intent:
-                weights[i] *= STRONG_BOOST if kind is FollowUp.MARKED else WEAK_BOOST
+                weights[i] *= boost
             if c in self.expects:
                 weights[i] *= WEAK_BOOST
+            if c == OUT_OF_SCOPE and kind in (FollowUp.MARKED, FollowUp.BARE):
+                weights[i] *= OOS_DAMP
         return _renormalise([p * w for p, w in zip(probs, weights, strict=True)])
 
     def reweigh_topics(self, classes: list[str], probs: list[float]) -> list[float]:

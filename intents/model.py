@@ -109,9 +109,11 @@ class NLU:
                  faq_min_score: float, faq_intents: frozenset[str], faq_answers: dict[str, dict[str, Any]],
                  model_meta: dict[str, Any],
                  faq_min_score_by_intent: Mapping[str, float] | None = None,
-                 out_of_scope_min_probability: float = 0.0, lexicon: Lexicon | None = None) -> None:
+                 out_of_scope_min_probability: float = 0.0, lexicon: Lexicon | None = None,
+                 faq_always: frozenset[str] = frozenset()) -> None:
         self.data_dir = data_dir
         self.lexicon = lexicon or Lexicon({})
+        self.faq_always = faq_always
         self.normalizer = normalizer
         self.tokenizer = tokenizer
         self.slot_extractor = slots
@@ -160,6 +162,7 @@ class NLU:
                                      for k, v in (faq_raw.get("min_score_by_intent") or {}).items()},
             out_of_scope_min_probability=float(decision.get("out_of_scope_min_probability", 0.0)),
             lexicon=Lexicon.load(ddir / LEXICON_FILE),
+            faq_always=frozenset(str(i) for i in faq_raw.get("intents_always_with_faq") or []),
         )
 
     def analyse(self, text: str, today: date | None = None) -> tuple[str, list[str], Draft]:
@@ -186,7 +189,9 @@ class NLU:
             probs = context.reweigh_intents(self.intent_model.classes, probs, follow)
         best = self._best(probs)
         intent = self.intent_model.classes[best]
-        ranking = self._faq_ranking(feats, context if follow is not FollowUp.NONE else None)
+        on_topic = follow in (FollowUp.MARKED, FollowUp.BARE) and bool(context and context.faq_topic)
+        ranking = self._faq_ranking(feats, context if follow is not FollowUp.NONE else None,
+                                    topics_only=intent in self.faq_always or on_topic)
         topic: str | None = None
         score = 0.0
         min_score = self.faq_min_score_by_intent.get(intent, self.faq_min_score)
@@ -206,14 +211,18 @@ class NLU:
             return order[1]
         return order[0]
 
-    def _faq_ranking(self, feats: list[str], context: Context | None = None,
-                     k: int = 3) -> list[tuple[str, float]]:
+    def _faq_ranking(self, feats: list[str], context: Context | None = None, k: int = 3,
+                     topics_only: bool = False) -> list[tuple[str, float]]:
         """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics); a follow-up's
-        *context* favours the previous topic."""
+        *context* favours the previous topic. *topics_only*: probabilities renormalised over the topics
+        (the message is known to be about one, e.g. a product question)."""
         probs = self.faq_model.proba(feats)
         if context is not None:
             probs = context.reweigh_topics(self.faq_model.classes, probs)
         pairs = [(c, p) for c, p in zip(self.faq_model.classes, probs, strict=False) if not c.startswith("_")]
+        if topics_only:
+            total = sum(p for _, p in pairs) or 1.0
+            pairs = [(c, p / total) for c, p in pairs]
         return heapq.nlargest(k, pairs, key=lambda pair: pair[1])
 
     def top_intents(self, text: str, k: int = 3) -> list[tuple[str, float]]:
