@@ -10,9 +10,8 @@ A message is read as a follow-up when it is elliptical: it opens with 那/那么
 ``STRONG_BOOST`` (marked follow-up) or ``WEAK_BOOST`` (short message), out_of_scope's by ``OOS_DAMP``
 (a marked follow-up continues the conversation), and they are renormalised, so strong evidence in the
 text still wins (那算了 stays cancel). A bare follow-up with no content of its own (还有呢, 那呢) takes
-the previous intent (``BARE_BOOST``). The previous FAQ topic gets ``TOPIC_BOOST``, so a follow-up that
-names a new topic (住院) moves to it and one that names none (那我妈呢) keeps it; the follow-up of a
-turn that had a topic gets one (its probabilities renormalised without "_none").
+the previous intent (``BARE_BOOST``). A follow-up that names a new topic clearly (住院) moves to it; one that
+names none (那我妈呢, 还有呢) keeps the previous topic; the follow-up of a turn that had a topic gets one.
 ``expects`` names the intents the current flow step waits for (a confirmation: affirm, deny, cancel);
 they get ``WEAK_BOOST`` for short messages.
 """
@@ -28,6 +27,7 @@ WEAK_BOOST = 2.5
 BARE_BOOST = 50.0
 OOS_DAMP = 0.25
 TOPIC_BOOST = 4.0
+TEXT_TOPIC_SHARE = 0.6
 SHORT_CHARS = 6  # a message of at most this many characters (punctuation and spaces excluded) is short
 OUT_OF_SCOPE = "out_of_scope"
 _RE_MARKED = re.compile(r"^(?:那|那么|那要是|那如果|还有|另外|再问一下|如果是|要是|假如是|换成|换了)"
@@ -81,12 +81,24 @@ class Context:
                 weights[i] *= OOS_DAMP
         return _renormalise([p * w for p, w in zip(probs, weights, strict=True)])
 
-    def reweigh_topics(self, classes: list[str], probs: list[float]) -> list[float]:
-        """FAQ topic probabilities with the previous topic favoured."""
-        if self.faq_topic is None:
+    def reweigh_topics(self, classes: list[str], probs: list[float], kind: FollowUp) -> list[float]:
+        """FAQ topic probabilities for a follow-up. When the text names a topic clearly (its best topic
+        has at least ``TEXT_TOPIC_SHARE`` of the topic probability: 那住院呢) that topic stays; otherwise
+        (还有呢, 那我妈呢) the previous topic is ranked first. Short messages: the previous topic gets
+        ``TOPIC_BOOST``."""
+        if self.faq_topic is None or self.faq_topic not in classes:
             return probs
-        return _renormalise([p * (TOPIC_BOOST if c == self.faq_topic else 1.0)
-                             for c, p in zip(classes, probs, strict=True)])
+        ctx = classes.index(self.faq_topic)
+        if kind is FollowUp.SHORT:
+            return _renormalise([p * (TOPIC_BOOST if i == ctx else 1.0) for i, p in enumerate(probs)])
+        topic_probs = [p for c, p in zip(classes, probs, strict=True) if not c.startswith("_")]
+        total = sum(topic_probs)
+        best = max(topic_probs, default=0.0)
+        if kind is FollowUp.MARKED and total > 0 and best / total >= TEXT_TOPIC_SHARE:
+            return probs
+        out = list(probs)
+        out[ctx] += best
+        return _renormalise(out)
 
 
 def _renormalise(xs: list[float]) -> list[float]:

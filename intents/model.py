@@ -191,7 +191,7 @@ class NLU:
         intent = self.intent_model.classes[best]
         on_topic = follow in (FollowUp.MARKED, FollowUp.BARE) and bool(context and context.faq_topic)
         ranking = self._faq_ranking(feats, context if follow is not FollowUp.NONE else None,
-                                    topics_only=intent in self.faq_always or on_topic)
+                                    topics_only=intent in self.faq_always or on_topic, follow=follow)
         topic: str | None = None
         score = 0.0
         min_score = self.faq_min_score_by_intent.get(intent, self.faq_min_score)
@@ -212,13 +212,13 @@ class NLU:
         return order[0]
 
     def _faq_ranking(self, feats: list[str], context: Context | None = None, k: int = 3,
-                     topics_only: bool = False) -> list[tuple[str, float]]:
+                     topics_only: bool = False, follow: FollowUp = FollowUp.NONE) -> list[tuple[str, float]]:
         """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics); a follow-up's
         *context* favours the previous topic. *topics_only*: probabilities renormalised over the topics
         (the message is known to be about one, e.g. a product question)."""
         probs = self.faq_model.proba(feats)
         if context is not None:
-            probs = context.reweigh_topics(self.faq_model.classes, probs)
+            probs = context.reweigh_topics(self.faq_model.classes, probs, follow)
         pairs = [(c, p) for c, p in zip(self.faq_model.classes, probs, strict=False) if not c.startswith("_")]
         if topics_only:
             total = sum(p for _, p in pairs) or 1.0

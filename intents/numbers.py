@@ -72,7 +72,9 @@ def read_days(text: str) -> int | None:
     for dm in _RE_DAYS.finditer(text):
         before = text[max(0, dm.start() - 8): dm.start()]
         after = text[dm.end(): dm.end() + 3]
-        per_day = before.endswith("每") or (dm.group(1) == "1" and not after.startswith(("院", "的院")))
+        # 住院1天给多少 / 每天: a rate; 住了1个礼拜 is a stay
+        per_day = before.endswith("每") or (dm.group(1) == "1" and dm.group(2) in ("天", "日")
+                                             and not after.startswith(("院", "的院")))
         if not per_day and ("住" in before or after.startswith(("院", "的院", "医院"))):
             n = int(dm.group(1))
             unit = dm.group(2)
