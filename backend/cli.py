@@ -17,8 +17,9 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from backend.errors import StartupError
 from backend.logs import configure_logging
-from backend.runtime import Runtime, StartupError, build_runtime
+from backend.runtime import Runtime, build_runtime
 from config.settings import get_settings
 
 # Domains that add commands: each module has register(subparsers) -> None, and its handlers take

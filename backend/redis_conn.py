@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -43,16 +42,6 @@ class RedisHandle:
         return redis.Redis.from_url(
             self.url,
             retry=Retry(NoBackoff(), 1),
-            **client_kwargs(socket_timeout=self.socket_timeout, connect_timeout=self.connect_timeout),
-        )
-
-    def async_client(self) -> redis.asyncio.Redis:
-        """An asyncio client with short timeouts and one retry."""
-        from redis.asyncio.retry import Retry as AsyncRetry
-
-        return redis.asyncio.Redis.from_url(
-            self.url,
-            retry=AsyncRetry(NoBackoff(), 1),
             **client_kwargs(socket_timeout=self.socket_timeout, connect_timeout=self.connect_timeout),
         )
 

@@ -1,8 +1,8 @@
 """The job worker: periodic jobs, run in the API process locally or as ``python -m backend worker``.
 
-Jobs take no objects, only the runtime, and may run twice (every side effect has its own
-idempotency key). A Redis lock per job and period keeps several workers from running the same job
-at the same time; if Redis is down the job is skipped for that period and retried later.
+Each domain declares its jobs (``backend.hooks.PeriodicJob``) in the module named here. A Redis lock
+per job and period keeps several workers from running the same job at the same time; if Redis is
+down the job is skipped for that period and retried later.
 """
 
 from __future__ import annotations
@@ -11,24 +11,16 @@ import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
+from backend.hooks import JobContext, PeriodicJob
 from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 # Modules with ``JOBS: list[PeriodicJob]`` (each listed module must exist).
-JOB_MODULES = ["backend.claims.jobs", "backend.handoff.jobs"]
+JOB_MODULES = ["backend.handoff.jobs", "backend.privacy.jobs"]
 
-
-@dataclass(frozen=True)
-class PeriodicJob:
-    """A job run every ``interval_s`` seconds."""
-
-    name: str
-    interval_s: float
-    run: Callable[[Runtime], object]
+__all__ = ["JOB_MODULES", "PeriodicJob", "WorkerThread", "discover_jobs", "job_context", "run_due_jobs"]
 
 
 def discover_jobs() -> list[PeriodicJob]:
@@ -39,10 +31,17 @@ def discover_jobs() -> list[PeriodicJob]:
     return jobs
 
 
+def job_context(runtime: Runtime) -> JobContext:
+    """The part of the runtime a job may use."""
+    return JobContext(sessions=runtime.sessions, redis=runtime.redis, cipher=runtime.cipher,
+                      catalog=runtime.catalog)
+
+
 def run_due_jobs(runtime: Runtime, jobs: list[PeriodicJob], last_run: dict[str, float],
                  *, now: float | None = None) -> list[str]:
     """Run the jobs whose interval has passed; returns the names that ran."""
     now = time.time() if now is None else now
+    context = job_context(runtime)
     ran = []
     for job in jobs:
         if now - last_run.get(job.name, 0.0) < job.interval_s:
@@ -57,7 +56,7 @@ def run_due_jobs(runtime: Runtime, jobs: list[PeriodicJob], last_run: dict[str, 
         if not acquired:
             continue
         try:
-            job.run(runtime)
+            job.run(context)
             ran.append(job.name)
         except Exception:
             log.exception("job %s failed", job.name)

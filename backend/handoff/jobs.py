@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from backend.db import session_scope
 from backend.handoff.service import mirror_agent_owned
-from backend.runtime import Runtime
-from backend.worker import PeriodicJob
+from backend.hooks import JobContext, PeriodicJob
 
 # How stale the Redis mirror of agent-owned conversations may get if an update was lost.
 MIRROR_INTERVAL_S = 30.0
 
 
-def run_mirror(runtime: Runtime) -> int:
+def run_mirror(ctx: JobContext) -> int:
     """Rebuild the Redis mirror of conversations a person has taken over."""
-    with session_scope(runtime.sessions) as session:
-        return mirror_agent_owned(session, runtime.redis)
+    with session_scope(ctx.sessions) as session:
+        return mirror_agent_owned(session, ctx.redis)
 
 
 JOBS: list[PeriodicJob] = [
