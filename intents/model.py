@@ -190,13 +190,14 @@ class NLU:
         best = self._best(probs)
         intent = self.intent_model.classes[best]
         on_topic = follow in (FollowUp.MARKED, FollowUp.BARE) and bool(context and context.faq_topic)
-        ranking = self._faq_ranking(feats, context if follow is not FollowUp.NONE else None,
-                                    topics_only=intent in self.faq_always or on_topic, follow=follow)
+        ranking: list[tuple[str, float]] = []
         topic: str | None = None
         score = 0.0
-        min_score = self.faq_min_score_by_intent.get(intent, self.faq_min_score)
-        if intent in self.faq_intents and ranking and ranking[0][1] >= min_score:
-            topic, score = ranking[0]
+        if intent in self.faq_intents:  # the FAQ model only runs when the intent can have a topic
+            ranking = self._faq_ranking(feats, context if follow is not FollowUp.NONE else None,
+                                        topics_only=intent in self.faq_always or on_topic, follow=follow)
+            if ranking and ranking[0][1] >= self.faq_min_score_by_intent.get(intent, self.faq_min_score):
+                topic, score = ranking[0]
         reading = self.slot_extractor.finish(draft, intent)
         facts = read_facts(norm, lunar_date=reading.date.lunar, corrected=reading.corrected)
         return Prediction(text=text, normalized=norm, intent=intent, confidence=probs[best],
