@@ -386,11 +386,14 @@ class DialogueEngine:
             contact.answer(turn)
 
     def _general_question(self, turn: Turn, intent: str) -> bool:
-        """Answer a general question about a service from the FAQ, offering the flow as choice 1."""
+        """Answer a general question about a service from the FAQ, offering the flow as choice 1.
+        The NLU reads such a question (理赔要多久) as product_question or as the flow's own intent."""
         topic = getattr(turn.pred, "faq_topic", None)
         state = turn.state
-        if self.copy.table("general_topics").get(topic) != intent or state.frame or state.suspended:
+        flow = self.copy.table("general_topics").get(topic)
+        if flow is None or intent not in (flow, "product_question") or state.frame or state.suspended:
             return False
+        intent = str(flow)
         slots = getattr(turn.pred, "slots", None) or {}
         if "claim_no" in slots or "id_number" in slots or self.copy.contains_any("personal_words", turn.text):
             return False
