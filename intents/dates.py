@@ -43,7 +43,8 @@ _RE_LUNAR = re.compile(r"农历|阴历|旧历|初[一二三四五六七八九十
 
 
 # every date form above contains one of these (a cheap test before the dozen searches)
-_RE_ANY_DATE_CHAR = re.compile(r"[\d天日号月周礼拜星期今昨前明后刚元五一六七八国圣母父节初农阴旧腊正除春端中重冬夜晚早]")
+_RE_ANY_DATE_CHAR = re.compile(r"[\d天日号月周礼拜星期今昨前明后刚元五一六七八国圣母父节"
+                               r"初农阴旧腊正除春端中重冬夜晚早]")
 
 
 @dataclass(frozen=True)

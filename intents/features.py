@@ -10,6 +10,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from intents.wordre import words_pattern
+
 _RE_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _RE_DROP = re.compile(r"[\s,.;:~\-、，。；：…·—_*#=+'\"“”‘’()（）【】\[\]<>《》/\\|@&%^$]+")
 MAX_CHARS = 1000  # longer messages are cut before classification and slot extraction
@@ -78,8 +80,7 @@ class Lexicon:
         for name, words in classes.items():
             for w in words:
                 self._classes.setdefault(str(w), []).append("@" + str(name))
-        keys = sorted(self._classes, key=lambda k: (-len(k), k))
-        self._re = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+        self._re = re.compile(words_pattern(self._classes)) if self._classes else None
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:

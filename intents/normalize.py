@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from intents.wordre import words_pattern
+
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4,
            "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -142,11 +144,13 @@ class Normalizer:
             table[ord(ch)] = " "
         self._table = table
         self._repl = replacements
-        keys = sorted(replacements, key=lambda k: (-len(k), k))
+        # CJK keys as one trie (longest match first); ASCII keys as whole words
+        cjk = [k for k in replacements if not (k.isascii() and k[:1].isalnum())]
+        ascii_words = sorted((k for k in replacements if k.isascii() and k[:1].isalnum()),
+                             key=lambda k: (-len(k), k))
+        parts = ([words_pattern(cjk)] if cjk else []) + [_pattern_for(k) for k in ascii_words]
         self._whole = dict(whole or {})
-        self._re_repl: re.Pattern[str] | None = (
-            re.compile("|".join(_pattern_for(k) for k in keys)) if keys else None
-        )
+        self._re_repl: re.Pattern[str] | None = re.compile("|".join(parts)) if parts else None
 
     @classmethod
     def load(cls, data_dir: Path) -> Normalizer:

@@ -18,6 +18,7 @@ import yaml
 from intents.case_numbers import parse_case_number
 from intents.dates import DateReading, read_date
 from intents.numbers import read_age, read_amount, read_days
+from intents.wordre import words_pattern
 
 SlotValue = str | int | float
 VOCAB_SLOTS = ("accident_type", "transport", "relation")
@@ -68,9 +69,8 @@ class _Vocab:
                     self._pattern_values.append(value)
                 else:
                     words.setdefault(entry, value)
-        keys = sorted(words, key=lambda k: (-len(k), k))
         self._words = words
-        alternatives = [*patterns, "|".join(re.escape(k) for k in keys)] if keys else patterns
+        alternatives = [*patterns, words_pattern(words)] if words else patterns
         self._re = re.compile("|".join(f"(?:{a})" for a in alternatives))
         self.order = list(table)
 

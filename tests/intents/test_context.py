@@ -33,7 +33,8 @@ def test_the_issue_examples_are_read_with_the_previous_topic(nlu: NLU) -> None:
     assert (p.intent, p.faq_topic, p.follow_up) == ("product_question", "hospital_allowance", FollowUp.MARKED)
     p = nlu.predict("坐车出事呢", now=NOW, context=death)
     assert (p.intent, p.faq_topic) == ("product_question", "transport_death")
-    p = nlu.predict("那我妈呢 她五十八", now=NOW, context=Context(intent="product_question", faq_topic="eligibility"))
+    eligibility = Context(intent="product_question", faq_topic="eligibility")
+    p = nlu.predict("那我妈呢 她五十八", now=NOW, context=eligibility)
     assert (p.intent, p.faq_topic) == ("product_question", "eligibility")
     assert p.slots == {"age": 58, "relation": "mother"}
 

@@ -39,7 +39,8 @@ def test_api(nlu: NLU) -> None:
     assert nlu.predict("今天天气怎么样", now=NOW).faq_topic is None
     assert nlu.predict("住院一天给多少钱", now=NOW).faq_topic == "hospital_allowance"
     p = nlu.predict("十级伤残赔多少", now=NOW)
-    assert p.facts.disability_grade == 10 and set(p.to_json()) == {"text", "intent", "confidence", "faq", "slots"}
+    assert p.facts.disability_grade == 10
+    assert set(p.to_json()) == {"text", "intent", "confidence", "faq", "slots"}
 
 
 def test_product_questions_always_get_a_topic(nlu: NLU) -> None:

@@ -69,3 +69,20 @@ def test_cn_to_int(cn: str, value: int) -> None:
 def test_mixed_scripts_and_long(nlu: NLU) -> None:
     out = nlu.normalizer("Hello 你好 こんにちは 안녕 Привет" * 500)
     assert "你好" in out and "こんにちは" in out and "привет" in out
+
+
+def test_words_pattern_matches_the_longest_word_like_a_sorted_alternation() -> None:
+    import random
+    import re
+
+    from intents.wordre import words_pattern
+
+    words = ["阿", "阿公", "阿公个", "阿嬷", "跋", "跋倒", "跋落", "跋落来", "无", "无锡", "a.b", "(x)"]
+    trie = re.compile(words_pattern(words))
+    plain = re.compile("|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w))))
+    rng = random.Random(7)
+    alphabet = "阿公个嬷跋倒落来无锡a.b(x) "
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert [m.group(0) for m in trie.finditer(text)] == [m.group(0) for m in plain.finditer(text)], text
+    assert words_pattern([]) == ""
