@@ -104,8 +104,8 @@ def features(norm: str, words: list[str], lexicon: Lexicon | None = None,
              extra: list[str] | None = None) -> list[str]:
     """Distinct features of a normalized message: char 1-3-grams (with ^/$ edges for 2-grams),
     jieba words (``_`` prefix), lexicon classes (``@`` prefix), *extra* features (the slots found, ``$``
-    prefix) and a length bucket. Digit runs become
-    ``0``."""
+    prefix) and a length bucket. Digit runs become ``0``. In no particular order (the models' integer
+    weights sum the same in any order; training sorts what it needs)."""
     s = _RE_DROP.sub("", _RE_DIGITS.sub("0", norm))
     feats: set[str] = set()
     n = len(s)
@@ -114,7 +114,8 @@ def features(norm: str, words: list[str], lexicon: Lexicon | None = None,
     feats.update(padded[i: i + 2] for i in range(n + 1))
     feats.update(s[i: i + 3] for i in range(n - 2))
     for w in words:
-        w = _RE_DROP.sub("", _RE_DIGITS.sub("0", w))
+        if not w.isalpha():  # most words are Chinese characters only: nothing to replace
+            w = _RE_DROP.sub("", _RE_DIGITS.sub("0", w))
         if len(w) > 1:
             feats.add("_" + w)
     if lexicon is not None:
@@ -122,4 +123,4 @@ def features(norm: str, words: list[str], lexicon: Lexicon | None = None,
     if extra:
         feats.update(extra)
     feats.add("_L" + ("0" if n == 0 else "1" if n <= 2 else "2" if n <= 5 else "3" if n <= 12 else "4" if n <= 30 else "5"))  # noqa: E501
-    return sorted(feats)
+    return list(feats)

@@ -88,8 +88,7 @@ class LinearModel:
 
     def proba(self, feats: list[str]) -> list[float]:
         """Softmax probabilities for each class, in ``classes`` order."""
-        w = self.weights
-        rows = [w[f] for f in feats if f in w]
+        rows = [r for r in map(self.weights.get, feats) if r is not None]
         if rows:
             scale = self.unit / math.sqrt(len(rows))
             scores = [b + scale * sum(col) for b, col in zip(self.bias, zip(*rows, strict=False), strict=False)]  # noqa: E501
