@@ -49,12 +49,12 @@ def create_app(
             _stop_adapters(runtime)
             runtime.close()
 
-    app = FastAPI(
-        title="潮南意外险客服后端",
-        lifespan=lifespan,
-        docs_url="/docs" if settings.mode == "local" else None,
-    )
+    app = FastAPI(title="潮南意外险客服后端", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    if settings.mode == "local":  # /docs and /redoc, their assets served here (no CDN)
+        from backend.api_docs import install_api_docs
+
+        install_api_docs(app)
     from backend.routers import include_routers
 
     if settings.wechat.configured:  # first: it takes most of the traffic

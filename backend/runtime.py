@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.calendar.service import WorkingCalendar
 from backend.db import make_engine, make_sessionmaker, utcnow
+from backend.embedded_redis import EmbeddedRedisError
 from backend.errors import StartupError
 from backend.products.service import ProductCatalog, load_catalog
 from backend.redis_conn import RedisHandle, open_redis
@@ -117,10 +118,21 @@ def check_redis(client: redis.Redis, url: str) -> None:
         ) from exc
 
 
+def check_secrets(settings: Settings) -> None:
+    """Raise StartupError when production runs on a development value published with the source."""
+    published = settings.published_development_values() if settings.mode == "production" else []
+    if published:
+        raise StartupError(
+            "生产模式不能使用公开的开发密钥 / production mode refuses the development values published in "
+            f"config/settings.py: {', '.join(published)}. Set your own secret values."
+        )
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Open everything, check it answers, and bring the schema up to date."""
     from backend.migrate import upgrade_to_head
 
+    check_secrets(settings)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     try:
         catalog = load_catalog(
@@ -148,6 +160,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
             socket_timeout=settings.redis.socket_timeout_s,
             connect_timeout=settings.redis.connect_timeout_s,
         )
+    except EmbeddedRedisError as exc:
+        engine.dispose()
+        raise StartupError(f"内置 Redis 启动失败 / embedded Redis: {exc}") from exc
     except Exception:
         engine.dispose()
         raise

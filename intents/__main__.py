@@ -1,4 +1,5 @@
-"""Command line: ``python -m intents train | cv | eval [--file PATH] | predict [--now ISO]``."""
+"""Command line: ``python -m intents train | check [--set PATH]... | cv | eval [--file PATH] |
+predict [--now ISO]``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pathlib import Path
 
 from intents.model import NLU, ModelError, Prediction, default_data_dir
 
-_TEST_DATA = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data"
-DEFAULT_TESTSET = _TEST_DATA / "testset.yaml"
-DEFAULT_BLIND = _TEST_DATA / "blind"
+EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data"
+DEFAULT_TESTSET = EVAL_DIR / "testset.yaml"
+DEFAULT_BLIND = EVAL_DIR / "blind"
 
 
 def _fallback(text: str) -> dict[str, object]:
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None, help="data directory (default config/nlu)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("train", help="train and write the model artefact")
+    ck = sub.add_parser("check", help="is the committed model current; does retraining give the same model")
+    ck.add_argument("--set", type=Path, action="append", dest="sets", default=None,
+                    help="evaluation set whose predictions must not change (default: the dev and test sets)")
     sub.add_parser("cv", help="5-fold cross-validation on the training data (needs scikit-learn)")
     cr = sub.add_parser("cross", help="leave-one-author-out evaluation of the blind message sets")
     cr.add_argument("--blind-dir", type=Path, default=DEFAULT_BLIND)
@@ -57,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
 
         train(data_dir, log=lambda s: print(s, file=sys.stderr))
         return 0
+    if args.cmd == "check":
+        from intents.reproduce import check
+
+        sets = args.sets or [EVAL_DIR / "devset.yaml", DEFAULT_TESTSET]
+        return check(data_dir, sets)
     if args.cmd == "cv":
         from intents.crossval import crossval
 
