@@ -40,17 +40,14 @@ def blind_messages() -> list[str]:
     return out
 
 
-def timed(fn: object, msgs: list[str], rounds: int, clock: object = time.perf_counter_ns) -> list[float]:
-    """Per-call times in µs; *clock* ``time.thread_time_ns`` counts CPU time only (a call preempted by
-    another process on a shared machine is not charged for the wait)."""
+def timed(fn: object, msgs: list[str], rounds: int) -> list[float]:
     out: list[float] = []
     f = fn  # type: ignore[assignment]
-    now = clock  # type: ignore[assignment]
     for _ in range(rounds):
         for m in msgs:
-            t = now()  # type: ignore[operator]
+            t = time.perf_counter_ns()
             f(m)  # type: ignore[operator]
-            out.append((now() - t) / 1000)  # type: ignore[operator]
+            out.append((time.perf_counter_ns() - t) / 1000)
     return out
 
 
@@ -76,8 +73,6 @@ def main() -> None:
         cut = timed(tok.lcut, MESSAGES, 100)
         reps.append((pct(e2e, 0.99), pct(e2e, 0.5), pct(cut, 0.5), pct(cut, 0.99)))
     p99, p50, c50, c99 = min(reps)
-    cpu = [timed(nlu.predict, MESSAGES, 100, time.thread_time_ns) for _ in range(3)]
-    cpu_p = min(cpu, key=lambda xs: pct(xs, 0.99))
     blind = blind_messages()
     timed(nlu.predict, blind, 2)
     long_reps = [timed(nlu.predict, blind, 3) for _ in range(3)]
@@ -92,8 +87,6 @@ def main() -> None:
     print(f"end-to-end predict: p50 {p50:.1f} µs  p99 {p99:.1f} µs")
     print(f"bare jieba.lcut:    p50 {c50:.1f} µs  p99 {c99:.1f} µs")
     print(f"ratio to jieba.lcut: p50 {p50 / c50:.2f}×  p99 {p99 / c99:.2f}×")
-    print(f"end-to-end predict, CPU time of the thread: p50 {pct(cpu_p, 0.5):.1f} µs  "
-          f"p99 {pct(cpu_p, 0.99):.1f} µs")
     mean_blind = statistics.mean(map(len, blind))
     print(f"blind-set messages ({len(blind)}, mean length {mean_blind:.1f} chars, quietest of 3 × 3 rounds): "
           f"p50 {pct(long_p, 0.5):.1f} µs  p99 {pct(long_p, 0.99):.1f} µs")
