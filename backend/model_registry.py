@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import backend.accounts.models
 import backend.audit.models
 import backend.claims.models
 import backend.complaints.models
 import backend.conversations.models
 import backend.conversations.turn_models
+import backend.idempotency.models
+import backend.notifications.models
 import backend.privacy.models
 
 # One import line per domain with models (keep sorted).

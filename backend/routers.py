@@ -20,3 +20,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(complaints_api.router)
     app.include_router(roster_api.router)
     app.include_router(audit_api.router)
+    from miniprogram_api.router import build_router
+
+    app.include_router(build_router())
