@@ -66,6 +66,7 @@ class Turn:
     now: dt.datetime
     product: Product
     pred: Prediction = field(default_factory=NoPrediction)
+    reading: Prediction | None = None  # the NLU's reading of the text, once made
     replies: list[str] = field(default_factory=list)
     private_values: list[str] = field(default_factory=list)
     log_slots: dict[str, Any] = field(default_factory=dict)

@@ -19,7 +19,7 @@ from backend.conversations.turns import find_turn
 from backend.db import session_scope, utcnow
 from backend.handoff.service import agent_owns_conversation
 from backend.runtime import Runtime
-from bot.contract import BotReply, InboundMessage, StateWrite, TurnResult
+from bot.contract import BotReply, InboundMessage, NeedsDatabase, OfflineTurn, StateWrite, TurnResult
 from bot.dialogue import (
     claim_progress,
     claim_report,
@@ -32,7 +32,7 @@ from bot.dialogue import (
     policy,
 )
 from bot.dialogue.base import Flow
-from bot.dialogue.context import NoPrediction, Turn
+from bot.dialogue.context import NoPrediction, Prediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.state import FlowFrame, SecretBox, State, StateStore
 
@@ -62,13 +62,6 @@ _QUIET_EVENTS = frozenset({"unsubscribe", "view", "templatesendjobfinish", "loca
                            "subscribe_msg_sent_event", "view_miniprogram"})
 
 
-class NeedsDatabase(BaseException):
-    """An offline turn reached for the database (see :meth:`DialogueEngine.handle_offline`).
-
-    A BaseException so that no ``except Exception`` in a flow can swallow it.
-    """
-
-
 class _NoSession:
     """Stands in for the session of an offline turn: any use raises NeedsDatabase."""
 
@@ -76,12 +69,15 @@ class _NoSession:
         raise NeedsDatabase(name)
 
 
-@dataclass(frozen=True, slots=True)
-class OfflineTurn:
-    """An offline turn's replies and state writes, and its conversation-turn row to insert."""
+_NO_SESSION = _NoSession()
 
-    result: TurnResult
-    turn_row: dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class _Resume:
+    """What an offline attempt already read, for the same turn in the caller's transaction."""
+
+    state_raw: bytes | str | None
+    reading: Prediction | None  # the NLU's, when the attempt got that far
 
 
 class DialogueEngine:
@@ -126,14 +122,20 @@ class DialogueEngine:
             log.exception("dialogue turn failed: %s", type(exc).__name__)
             return [BotReply(text=self.copy.t("system_busy"))]
 
-    def handle_in(self, message: InboundMessage, *, session: Session) -> TurnResult:
+    def handle_in(self, message: InboundMessage, *, session: Session, resume: object = None) -> TurnResult:
         """Answer one message in the caller's transaction (no commit); raises on failure.
 
         The caller owns exactly-once (its inbox row commits with this turn), commits, and only then
         applies the returned state write, so a failed transaction leaves the conversation untouched.
+        ``resume`` (from :class:`NeedsDatabase`) carries the state and the NLU reading an offline
+        attempt already read, so neither is read again.
         """
-        state, state_ok = self.store.load(message.channel, message.user_id)
-        turn = self._turn(session, message, state, state_ok)
+        reading = None
+        if isinstance(resume, _Resume):
+            state, state_ok, reading = self.store.parse(resume.state_raw), True, resume.reading
+        else:
+            state, state_ok = self.store.load(message.channel, message.user_id)
+        turn = self._turn(session, message, state, state_ok, reading)
         return TurnResult(self._replies(turn), self._writes(message, state))
 
     def handle_offline(self, message: InboundMessage, *, state_raw: bytes | str | None,
@@ -146,7 +148,12 @@ class DialogueEngine:
         database; nothing has changed anywhere then, and the caller runs it with :meth:`handle_in`.
         """
         state = self.store.parse(state_raw)
-        turn = self._run(cast(Session, _NoSession()), message, state, agent_owns=agent_owns)
+        turn = self._new_turn(cast(Session, _NO_SESSION), message, state)
+        try:
+            self._run(turn, agent_owns=agent_owns)
+        except NeedsDatabase as need:
+            need.resume = _Resume(state_raw, turn.reading)
+            raise
         return OfflineTurn(TurnResult(self._replies(turn), self._writes(message, state)),
                            turn_row(**self._turn_values(turn, state_ok=True)))
 
@@ -171,19 +178,23 @@ class DialogueEngine:
             self.store.save(message.channel, message.user_id, state)
         return self._replies(turn)
 
-    def _turn(self, session: Session, message: InboundMessage, state: State, state_ok: bool) -> Turn:
+    def _turn(self, session: Session, message: InboundMessage, state: State, state_ok: bool,
+              reading: Prediction | None = None) -> Turn:
         """Run the turn and log it in ``session`` (the caller commits, then saves ``state``)."""
         owned = agent_owns_conversation(session, channel=message.channel, user_id=message.user_id)
-        turn = self._run(session, message, state, agent_owns=owned)
+        turn = self._new_turn(session, message, state)
+        turn.reading = reading
+        self._run(turn, agent_owns=owned)
         insert_turn(session, **self._turn_values(turn, state_ok=state_ok))
         return turn
 
-    def _run(self, session: Session, message: InboundMessage, state: State, *, agent_owns: bool) -> Turn:
-        turn = Turn(engine=self, session=session, message=message, state=state,
+    def _new_turn(self, session: Session, message: InboundMessage, state: State) -> Turn:
+        return Turn(engine=self, session=session, message=message, state=state,
                     now=message.created_at or utcnow(), product=self.runtime.catalog.get())
+
+    def _run(self, turn: Turn, *, agent_owns: bool) -> None:
         if not agent_owns:
             self._dispatch(turn)  # otherwise a person owns the conversation: the bot stays quiet
-        return turn
 
     @staticmethod
     def _turn_values(turn: Turn, *, state_ok: bool) -> dict[str, Any]:
@@ -271,7 +282,9 @@ class DialogueEngine:
             if n is not None:
                 self._pick(turn, choice, choice["options"][n - 1])
                 return
-        turn.pred = self.nlu.predict(text[:500], now=turn.now)
+        if turn.reading is None:  # (a turn handed over by its offline attempt was read already)
+            turn.reading = self.nlu.predict(text[:500], now=turn.now)
+        turn.pred = turn.reading
         intent = turn.pred.intent
         short = len(text) <= 8
         if (short and self.copy.contains_any("human_words", text)) or (

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from backend.db import make_engine, make_sessionmaker
 from backend.runtime import Runtime
+from bot.inbox_protocol import DONE, message_key, user_lock_key
 from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime
 from tests.support.fake_wechat import FakeWechat
 from tests.support.servers import RedisServer, free_port, start_redis
@@ -96,7 +97,8 @@ def test_fp1_database_down_503_nothing_written_then_retry_processed(
         r = wx.post(inner)
         assert r.status_code == 503 and r.content == b""
         assert time.monotonic() - started < 3
-        assert rt.redis.get(f"wx:msg:m:{msg_id}") is None  # claim released so WeChat's retry is processed
+        # claim released so WeChat's retry is processed
+        assert rt.redis.get(message_key(f"m:{msg_id}")) is None
         rt.sessions = live_sessions
         assert wx.inbox(f"m:{msg_id}") == []  # nothing half-written
         retry = wx.post(inner)
@@ -150,9 +152,9 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
             r = wx.post(inner)
         assert r.status_code == 503 and r.content == b""
         assert counts() == (0, 0, 0)  # neither the inbox row nor the turn nor the handoff
-        assert rt.redis.get(f"wx:msg:m:{msg_id}") is None  # claim released for WeChat's retry
+        assert rt.redis.get(message_key(f"m:{msg_id}")) is None  # claim released for WeChat's retry
         assert rt.redis.get(dialogue.store.key("official_account", user)) is None  # state not saved
-        assert rt.redis.get(f"wx:user:{user}") is None  # lock released
+        assert rt.redis.get(user_lock_key(user)) is None  # lock released
         retry = wx.post(inner)
         answer = wx.reply_fields(retry)["Content"]
         assert answer and counts() == (1, 1, 1)
@@ -185,10 +187,10 @@ def test_fr2_copy_processed_while_redis_forgot_gets_the_winners_answer(
     with wx.client:
         first = wx.reply_fields(wx.post(inner))["Content"]
         assert "30元" in first and turns() == 1
-        rt.redis.delete(f"wx:msg:m:{msg_id}")  # Redis forgot (restart, eviction): only the DB knows
+        rt.redis.delete(message_key(f"m:{msg_id}"))  # Redis forgot (restart, eviction): only the DB knows
         rt.extras["wechat"].processor._inflight.clear()
         again = wx.reply_fields(wx.post(inner))["Content"]
         assert again == first and turns() == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
-        assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"  # remembered again
-        assert rt.redis.get(f"wx:user:{user}") is None
+        assert (rt.redis.get(message_key(f"m:{msg_id}")) or b"")[:1] == DONE.encode()  # remembered again
+        assert rt.redis.get(user_lock_key(user)) is None
     rt.extras["wechat"].processor.close()

@@ -10,6 +10,7 @@ import pytest
 
 from backend.runtime import Runtime, StartupError
 from bot.crypto import MessageCrypto, sha1_signature
+from bot.inbox_protocol import message_key
 from bot.replies import MAX_TEXT_BYTES
 from tests.bot.conftest import (
     AES_KEY,
@@ -290,7 +291,7 @@ def test_w09_duplicate_seen_by_another_process_gets_stored_answer(wx: Harness) -
 
 @pytest.mark.parametrize("msg_id", ["9223372036854775807", "18446744073709551615"])
 def test_w10_msgid_range_kept_as_text(wx: Harness, msg_id: str) -> None:
-    wx.runtime.redis.delete(f"wx:msg:m:{msg_id}")
+    wx.runtime.redis.delete(message_key(f"m:{msg_id}"))
     r = wx.post(inner_text_xml("大号", msg_id=msg_id))
     assert r.status_code == 200
     assert wx.inbox(f"m:{msg_id}") and wx.handler.calls[-1].msg_key == f"m:{msg_id}"
