@@ -155,13 +155,3 @@ class StateStore:
         """The save of ``state`` as a write for the caller to apply (after its commit)."""
         return StateWrite(self.key(channel, user_id), state.to_json(), self._ttl)
 
-    def save(self, channel: str, user_id: str, state: State) -> bool:
-        """Store the state with the TTL; False when Redis failed."""
-        key, value = self.key(channel, user_id), state.to_json()
-        try:
-            self._call(lambda r: r.set(key, value, ex=self._ttl))
-        except RedisUnavailable as exc:
-            if not isinstance(exc, CircuitOpen):
-                log.warning("dialogue state not saved: %s", exc)
-            return False
-        return True

@@ -20,6 +20,7 @@ from backend.conversations.turn_models import ConversationTurn
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import AGENT_OWNED_KEY, mirror_agent_owned, set_agent_owned
 from backend.runtime import Runtime
+from bot.contract import InboundMessage
 from bot.dialogue.engine import build_engine
 from bot.inbox_protocol import DONE, PENDING, message_key, user_lock_key
 from bot.processing import Processor
@@ -165,6 +166,44 @@ def test_w17_same_user_turns_run_in_order_on_the_fast_path(live: tuple[Harness, 
     assert follow_up and FAQ_MARK not in follow_up
 
 
+def test_f_p2_repeated_confirmation_creates_one_claim(live: tuple[Harness, Runtime]) -> None:
+    """A redelivered "yes" and a "yes" sent again after the state was lost create one claim (moved here
+    from the dialogue tests: a redelivery is deduplicated by the webhook, not by the engine)."""
+    from backend.claims.models import Claim
+    from tests.bot.dialogue.conftest import ZHANG_ID, ZHANG_PHONE
+
+    wx, rt = live
+    user = "oRepeat" + uid()
+
+    def say(text: str, msg_id: str | None = None) -> str:
+        r = wx.post(inner_text_xml(text, msg_id=msg_id or uid(), user=user))
+        return wx.reply_fields(r)["Content"]
+
+    for text in ("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID, "家里", "没有", ZHANG_PHONE):
+        say(text)
+    state_key = rt.extras["turn_handler"].state_key(wx_message(user))
+    state_before = rt.redis.get(state_key)
+    msg_id = uid()
+    first = say("1", msg_id)
+    # WeChat redelivers the same message: same answer, nothing done twice (W-09)
+    again = say("1", msg_id)
+    assert again == first
+    # the state was lost after the commit (e.g. Redis hiccup): the same "yes" is sent again
+    rt.redis.set(state_key, state_before)
+    third = say("1")
+    with rt.sessions() as s:
+        claims = list(s.scalars(select(Claim).where(Claim.reporter_openid == user)))
+        turns = s.scalar(select(func.count()).select_from(ConversationTurn).where(
+            ConversationTurn.msg_key == f"m:{msg_id}"))
+    assert len(claims) == 1
+    assert claims[0].case_no in third
+    assert turns == 1
+
+
+def wx_message(user: str) -> InboundMessage:
+    return InboundMessage(channel="official_account", user_id=user, kind="text")
+
+
 def test_fp1_group_commit_fails_nothing_written_claim_released_then_retry(
         live: tuple[Harness, Runtime], engine: Engine) -> None:
     wx, rt = live
@@ -295,7 +334,6 @@ def test_fr1_redis_fault_on_the_fast_path_still_answers_once(
             # one socket timeout (0.3 s) for the claim, the same for the new connection's handshake
             assert time.monotonic() - started < 1.5
             assert FAQ_MARK in wx.reply_fields(r)["Content"]
-            processor(rt)._inflight.clear()
             again = wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user))  # WeChat's retry
             assert FAQ_MARK in wx.reply_fields(again)["Content"]
             assert len(turns_of(rt, user)) == 1 and len(wx.inbox(f"m:{msg_id}")) == 1

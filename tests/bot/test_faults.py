@@ -58,14 +58,13 @@ def test_fr1_redis_stopped_rst_still_answers_fast_and_once(
         assert time.monotonic() - started < 1.0
         assert wx.reply_fields(r)["Content"] == "收到：Redis停了"
         # F-R2: dedupe falls back to the database's unique constraint
-        wx.runtime.extras["wechat"].processor._inflight.clear()
         again = wx.post(inner_text_xml("Redis停了", msg_id=msg_id))
         assert wx.reply_fields(again)["Content"] == "收到：Redis停了"
         assert [c.text for c in wx.handler.calls].count("Redis停了") == 1
         assert len(wx.inbox(f"m:{msg_id}")) == 1
         # F-R3: Redis comes back; new messages are deduped through it again, nothing sent twice
         own_redis.start()
-        rt.extras["wechat"].guard._open_until = 0.0
+        rt.extras["wechat"].guard.reset()
         assert wx.reply_fields(wx.post(inner_text_xml("恢复了")))["Content"] == "收到：恢复了"
     rt.extras["wechat"].processor.close()
 
@@ -159,7 +158,6 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
         answer = wx.reply_fields(retry)["Content"]
         assert answer and counts() == (1, 1, 1)
         assert dialogue.store.load("official_account", user)[0] is not None
-        rt.extras["wechat"].processor._inflight.clear()
         again = wx.post(inner)  # a later redelivery: the stored answer, nothing processed twice
         assert wx.reply_fields(again)["Content"] == answer and counts() == (1, 1, 1)
     rt.extras["wechat"].processor.close()
@@ -188,7 +186,6 @@ def test_fr2_copy_processed_while_redis_forgot_gets_the_winners_answer(
         first = wx.reply_fields(wx.post(inner))["Content"]
         assert "30元" in first and turns() == 1
         rt.redis.delete(message_key(f"m:{msg_id}"))  # Redis forgot (restart, eviction): only the DB knows
-        rt.extras["wechat"].processor._inflight.clear()
         again = wx.reply_fields(wx.post(inner))["Content"]
         assert again == first and turns() == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
         assert (rt.redis.get(message_key(f"m:{msg_id}")) or b"")[:1] == DONE.encode()  # remembered again

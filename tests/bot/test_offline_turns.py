@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from bot.contract import NeedsDatabase
 from bot.dialogue.copy import Copy
-from bot.dialogue.engine import NeedsDatabase, build_engine
+from bot.dialogue.engine import build_engine
 from bot.inbound import MalformedMessage, parse_xml
 from tests.bot.dialogue.conftest import Chat
 
