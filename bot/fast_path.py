@@ -155,7 +155,10 @@ class FastPath:
             timer.cancel()
         if outcome is None:
             return SUCCESS  # "success"; the turn is finished and delivered through the 客服 API later
-        await self._finish(turn, outcome)
+        # The outcome may come after the budget ran out (SQLite commits in the loop, whose timers wait
+        # meanwhile): then a passive reply might no longer be read, the 客服 API sends it instead.
+        late = loop.time() > deadline
+        sent_elsewhere = await self._finish(turn, outcome, late=late)
         if isinstance(outcome, Failed):
             raise DatabaseDown("inbox write failed")  # the claim is released: WeChat's retry is processed
         if isinstance(outcome, Duplicate):  # a copy elsewhere committed first: its answer
@@ -163,6 +166,9 @@ class FastPath:
         for callback in turn.result.after_commit:
             self.delivery.pool.submit(callback)
         outs = turn.sealed.outs
+        if sent_elsewhere:
+            self.delivery.later(turn.message.user_id, outs)
+            return SUCCESS
         if len(outs) > 1:
             self.delivery.later(turn.message.user_id, outs[1:], 0.3)
         return Answer(turn.sealed.xml, tuple(outs[1:]))
@@ -178,24 +184,33 @@ class FastPath:
 
     async def _finish_late(self, turn: _Prepared, late: asyncio.Future[Outcome]) -> None:
         outcome = await late
-        await self._finish(turn, outcome)
+        await self._finish(turn, outcome, late=True)
         if isinstance(outcome, Committed):  # a duplicate's answer went out already
             self.delivery.later(turn.message.user_id, turn.sealed.outs)
 
-    async def _finish(self, turn: _Prepared, outcome: Outcome) -> None:
+    async def _finish(self, turn: _Prepared, outcome: Outcome, *, late: bool) -> bool:
         """The Redis finish of the outcome, in the loop's next pipeline (with the new claims): answer,
         state writes and unlock once committed; the winner's answer for a duplicate; the claim
-        released when the commit failed (WeChat's retry is processed)."""
+        released when the commit failed (WeChat's retry is processed).
+
+        True when the turn's answer goes through the customer-service API: the request is ``late``
+        (past its budget), or a copy of the message answered ``success`` meanwhile. Copies then get
+        ``success`` too, not a second reply.
+        """
+        own = isinstance(outcome, Committed) and bool(turn.sealed.outs)
         if isinstance(outcome, Committed):
-            answer, writes = proto.done(turn.sealed.reply_enc), turn.result.state_writes
+            answer = proto.SENT_ELSEWHERE if late and own else proto.done(turn.sealed.reply_enc)
+            writes = turn.result.state_writes
         elif isinstance(outcome, Duplicate):  # remember the winner's answer, no state write
             answer, writes = (proto.done(outcome.winner) if outcome.winner else proto.RELEASE), ()
         else:
             answer, writes = proto.RELEASE, ()
         finish = proto.Finish(turn.message.msg_key, turn.message.user_id, turn.owner, answer,
-                              self.settings.dedupe_ttl_s, writes)
+                              self.settings.dedupe_ttl_s, writes, own=own)
         keys, args = finish.call()
         try:
-            await self.pipeline.run(proto.FINISH, keys, args, first=True)
+            copy_gave_up = await self.pipeline.run(proto.FINISH, keys, args, first=True) == 1
         except RedisUnavailable:
             log.warning("dialogue state and answer not saved in Redis after the commit (Redis unavailable)")
+            copy_gave_up = False
+        return own and (late or copy_gave_up)

@@ -11,6 +11,7 @@ A concurrent copy committed first (unique violation): the turn is rolled back, t
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from backend.db import utcnow
 from backend.runtime import Runtime
 from bot import inbox_protocol as proto
 from bot import messages as fallback
-from bot.answers import Answer, DatabaseDown, open_answer, seal
+from bot.answers import SUCCESS, Answer, DatabaseDown, open_answer, seal
 from bot.contract import BotReply, InboundMessage, StateWrite, TurnHandler, TurnResult, reaches_handler
 from bot.delivery import Delivery
 from bot.group_commit import WriteLock
@@ -73,6 +74,7 @@ class FullPathJob(Handover):
     message: InboundMessage
     claim: tuple[bool, str] | None = None  # (claimed, lock owner)
     resume: object = None  # from the handler's NeedsDatabase
+    deadline: float = math.inf  # the end of the request's passive budget, in time.monotonic()
 
 
 class FullPath:
@@ -148,17 +150,28 @@ class FullPath:
         finally:
             session.close()
             self.db_lock.release()
+        outs = sealed.outs
+        taken_over = job.finish_or_take_over()  # the request gave up: the worker delivers
+        # Past the budget, a passive reply might no longer be read: the 客服 API sends it instead, and
+        # so when a copy of the message answered "success" meanwhile (WeChat listens to nobody now).
+        late = bool(outs) and (taken_over or time.monotonic() > job.deadline)
+        copy_gave_up = False
         if claimed:
-            self._release(message, owner, answer=proto.done(sealed.reply_enc), writes=result.state_writes)
+            copy_gave_up = self._release(
+                message, owner, answer=proto.SENT_ELSEWHERE if late else proto.done(sealed.reply_enc),
+                writes=result.state_writes, own=bool(outs))
         for callback in result.after_commit:
             try:
                 callback()
             except Exception:
                 log.exception("after-commit callback failed")
-        outs = sealed.outs
-        if job.finish_or_take_over():  # the request gave up: deliver through the customer-service API
+        if taken_over:
             self.delivery.send(message.user_id, outs)
-        elif len(outs) > 1:
+            return SUCCESS
+        if late or copy_gave_up:
+            self.delivery.later(message.user_id, outs)
+            return SUCCESS
+        if len(outs) > 1:
             self.delivery.later(message.user_id, outs[1:], 0.3)
         return Answer(sealed.xml, tuple(outs[1:]))
 
@@ -193,17 +206,18 @@ class FullPath:
         return True
 
     def _release(self, message: InboundMessage, owner: str, *, answer: str,
-                 writes: tuple[StateWrite, ...] = ()) -> bool:
-        """One round trip: store the answer (or drop the claim), apply state writes, unlock."""
+                 writes: tuple[StateWrite, ...] = (), own: bool = False) -> bool:
+        """One round trip: store the answer (or drop the claim), apply state writes, unlock. True
+        when a copy of the message answered "success" meanwhile (``own``: the answer is this turn's)."""
         finish = proto.Finish(message.msg_key, message.user_id, owner, answer, self.settings.dedupe_ttl_s,
-                              writes)
+                              writes, own=own)
         try:
-            self.guard.call(lambda r: proto.FINISH.run(r, [finish.call()]))
+            [late] = self.guard.call(lambda r: proto.FINISH.run(r, [finish.call()]))
         except RedisUnavailable:
             if writes:
                 log.warning("dialogue state not saved after the turn committed (Redis unavailable)")
             return False
-        return True
+        return bool(own and late == 1)
 
     def _run_turn(self, message: InboundMessage, session: Session, resume: object) -> TurnResult:
         """The handler's turn in ``session`` (uncommitted); a failed turn is rolled back → BUSY."""

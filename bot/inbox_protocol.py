@@ -3,7 +3,11 @@
 One owner for the Redis side of exactly-once processing (``docs/wechat.md``, "Two paths"):
 
 * ``wx:msg:<msg_key>``, the message's mark: ``P`` while a delivery processes it (a short TTL,
-  ``CLAIM_TTL_S``), then ``D`` + the encrypted answer (:mod:`bot.answers`) for the dedupe TTL.
+  ``CLAIM_TTL_S``), then ``D`` + the encrypted answer (:mod:`bot.answers`) for the dedupe TTL; ``D``
+  alone when the answer went through the customer-service API (a copy then answers ``success``).
+* ``wx:late:<msg_key>``: a copy of the message answered ``success`` while its first delivery was
+  still at work; WeChat listens to nobody any more, so that delivery sends its answer through the
+  customer-service API (its finish takes the mark).
 * ``wx:user:<openid>``, the per-user lock (W-17); its value is the owner's token.
 * ``dlg:state:<digest>``, the dialogue state (:mod:`bot.dialogue.state`); the openid is hashed.
 * ``handoff:agent-owned``, the handoff domain's mirror of the conversations a person owns (read here,
@@ -24,12 +28,14 @@ MESSAGE_PREFIX = "wx:msg:"
 USER_LOCK_PREFIX = "wx:user:"
 STATE_PREFIX = "dlg:state:"
 NONCE_PREFIX = "wx:nonce:"
+LATE_PREFIX = "wx:late:"
 PENDING = "P"  # the message's mark while a delivery processes it
 DONE = "D"  # + the encrypted answer: the message was processed
+SENT_ELSEWHERE = DONE  # processed, the answer went through the customer-service API: copies say success
 RELEASE = ""  # a finish with this answer drops the mark: WeChat's retry is processed again
 
-__all__ = ["AGENT_OWNED_KEY", "CLAIM", "CLAIM_READ", "FINISH", "LOCK_READ", "Claim", "Finish", "Mark",
-           "conversation_digest"]
+__all__ = ["AGENT_OWNED_KEY", "CLAIM", "CLAIM_READ", "FINISH", "GIVE_UP", "LOCK_READ", "Claim", "Finish",
+           "Mark", "conversation_digest"]
 
 
 def message_key(msg_key: str) -> str:
@@ -45,6 +51,11 @@ def user_lock_key(user_id: str) -> str:
 def state_key(channel: str, user_id: str, prefix: str = STATE_PREFIX) -> str:
     """The Redis key of a conversation's dialogue state (the openid is hashed, not stored)."""
     return prefix + conversation_digest(channel, user_id)
+
+
+def late_key(msg_key: str) -> str:
+    """The Redis key of the "a copy answered success" mark of a message."""
+    return LATE_PREFIX + msg_key
 
 
 def nonce_key(timestamp: str, nonce: str, signature: str) -> str:
@@ -99,13 +110,27 @@ LOCK_READ = BatchScript("""
 local l = redis.call('set', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3])
 return {1, l and '1' or '0', redis.call('get', KEYS[3]) or '', redis.call('sismember', KEYS[4], ARGV[4])}
 """)
-# KEYS: message key, user lock, then state keys; ARGV: answer ('' releases the claim), its TTL, lock
-# owner, then (value, TTL) per state key. The state is written before the lock is released (W-17).
+# KEYS: message key, user lock, late mark, then state keys; ARGV: answer ('' releases the claim), its
+# TTL, lock owner, '1' when the answer is this delivery's own (it takes the late mark), then (value,
+# TTL) per state key. The state is written before the lock is released (W-17). Returns 1 when a copy
+# had answered success (the late mark was there): the answer is then stored as sent elsewhere.
 FINISH = BatchScript("""
-if ARGV[1] == '' then redis.call('del', KEYS[1]) else redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
-for i = 3, #KEYS do redis.call('set', KEYS[i], ARGV[2 * i - 2], 'EX', ARGV[2 * i - 1]) end
+local late = 0
+if ARGV[1] == '' then redis.call('del', KEYS[1]) else
+  if ARGV[4] == '1' then late = redis.call('del', KEYS[3]) end
+  redis.call('set', KEYS[1], late == 1 and 'D' or ARGV[1], 'EX', ARGV[2])
+end
+for i = 4, #KEYS do redis.call('set', KEYS[i], ARGV[2 * i - 3], 'EX', ARGV[2 * i - 2]) end
 if redis.call('get', KEYS[2]) == ARGV[3] then redis.call('del', KEYS[2]) end
-return 1
+return late
+""")
+# A copy stops waiting for the first delivery: the stored answer if there is one by now, else ''
+# after leaving the late mark. KEYS: message key, late mark; ARGV: the mark's TTL.
+GIVE_UP = BatchScript("""
+local v = redis.call('get', KEYS[1])
+if v and string.sub(v, 1, 1) == 'D' then return v end
+redis.call('set', KEYS[2], '1', 'EX', ARGV[1])
+return ''
 """)
 
 
@@ -148,14 +173,15 @@ class Finish:
     msg_key: str
     user_id: str
     owner: str
-    answer: str  # :func:`done` (token), or :data:`RELEASE`
+    answer: str  # :func:`done` (token), :data:`SENT_ELSEWHERE` or :data:`RELEASE`
     ttl_s: int  # of the stored answer
     writes: tuple[StateWrite, ...] = ()
+    own: bool = False  # the answer is this delivery's turn (not a winner's): it takes the late mark
 
     def call(self) -> tuple[list[str], list[Any]]:
         """KEYS and ARGV."""
-        keys = [message_key(self.msg_key), user_lock_key(self.user_id)]
-        args: list[Any] = [self.answer, self.ttl_s, self.owner]
+        keys = [message_key(self.msg_key), user_lock_key(self.user_id), late_key(self.msg_key)]
+        args: list[Any] = [self.answer, self.ttl_s, self.owner, "1" if self.own else "0"]
         for w in self.writes:
             keys.append(w.key)
             args += [w.value, w.ttl_s]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -137,7 +138,8 @@ class Processor:
                 if loop.time() >= deadline:
                     return SUCCESS
         for _attempt in range(3):
-            job = FullPathJob(message=message, claim=handed.claim, resume=handed.resume)
+            job = FullPathJob(message=message, claim=handed.claim, resume=handed.resume,
+                              deadline=time.monotonic() + deadline - loop.time())
             handed = _UNCLAIMED
             fut = loop.run_in_executor(self.executor, self.full.run, job)
             fut.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -158,7 +160,8 @@ class Processor:
         return SUCCESS
 
     async def _wait_for_answer(self, message: InboundMessage, deadline: float) -> Answer | None:
-        """Poll for the first delivery's answer; ``success`` at the deadline, None if it vanished."""
+        """Poll for the first delivery's answer; None if it vanished. At the deadline, ``success``, and
+        the first delivery then sends its answer through the customer-service API (``_give_up``)."""
         loop = asyncio.get_running_loop()
         while True:
             state, answer = await loop.run_in_executor(self.executor, self._stored_answer, message)
@@ -167,8 +170,20 @@ class Processor:
             if state == "gone":
                 return None
             if loop.time() >= deadline:
-                return SUCCESS
+                return await loop.run_in_executor(self.executor, self._give_up, message)
             await asyncio.sleep(0.03)
+
+    def _give_up(self, message: InboundMessage) -> Answer:
+        """Stop waiting: the answer if it came meanwhile, else ``success``, leaving the late mark. WeChat
+        takes this ``success`` as the message's answer and stops listening, so the first delivery must
+        not rely on its passive reply any more (issue 8, item 15)."""
+        keys = [proto.message_key(message.msg_key), proto.late_key(message.msg_key)]
+        try:
+            [value] = self.guard.call(lambda r: proto.GIVE_UP.run(r, [(keys, [self.settings.dedupe_ttl_s])]))
+        except RedisUnavailable:
+            return SUCCESS
+        mark = proto.Mark.read(value)
+        return open_answer(self.runtime.cipher, mark.token) if mark is not None else SUCCESS
 
     def _stored_answer(self, message: InboundMessage) -> tuple[str, Answer | None]:
         """("done", answer), ("pending", None) while the first delivery runs, ("gone", None)."""

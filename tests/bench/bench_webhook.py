@@ -423,7 +423,7 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
                                          content_enc=content, reply_enc=enc, delivery="passive"),
                 reply_enc=enc))
             finishes.append(proto.Finish(msg.msg_key, msg.user_id, owner, proto.done(enc), 3600,
-                                         off.result.state_writes).call())
+                                         off.result.state_writes, own=True).call())
             timed("11 AES encrypt reply envelope",
                   lambda: crypto.encrypt_reply(xml, nonce="n", timestamp="1"))
         outcomes = timed(f"9 group commit: insert rows + COMMIT (x{batch})", lambda: committer.store(items))
