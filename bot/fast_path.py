@@ -28,6 +28,7 @@ from bot.group_commit import CommitItem, Committed, Duplicate, Failed, Outcome, 
 from bot.loop_pipeline import LoopPipeline
 from bot.redis_guard import RedisGuard, RedisUnavailable
 from bot.replies import plan_messages
+from bot.safe_log import log_failure
 from bot.settings import WechatSettings
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,8 @@ class FastPath:
                               inbox_row=conv.inbox_row(**sealed.inbox_values), reply_enc=sealed.reply_enc)
         except NeedsDatabase as need:
             return HandOver((True, owner), need.resume)
-        except Exception:  # the full path runs it again (and answers "busy" if it fails there too)
-            log.exception("offline turn failed (kind=%s); running it the full way", message.kind)
+        except Exception as exc:  # the full path runs it again (and answers "busy" if it fails there too)
+            log_failure(log, f"offline turn failed (kind={message.kind}); running it the full way", exc)
             return HandOver((True, owner))
         return _Prepared(message, owner, offline.result, sealed, item)
 

@@ -31,6 +31,7 @@ from bot.delivery import Delivery
 from bot.group_commit import WriteLock
 from bot.redis_guard import RedisGuard, RedisUnavailable
 from bot.replies import plan_messages
+from bot.safe_log import log_failure
 from bot.settings import WechatSettings
 
 log = logging.getLogger(__name__)
@@ -163,8 +164,8 @@ class FullPath:
         for callback in result.after_commit:
             try:
                 callback()
-            except Exception:
-                log.exception("after-commit callback failed")
+            except Exception as exc:
+                log_failure(log, "after-commit callback failed", exc)
         if taken_over:
             self.delivery.send(message.user_id, outs)
             return SUCCESS
@@ -236,7 +237,7 @@ class FullPath:
                 raise  # a concurrent copy committed this message first: the caller answers its reply
             log.error("turn handler failed: integrity error (kind=%s)", message.kind)
             return TurnResult([BotReply(text=fallback.BUSY)])
-        except Exception:
-            log.exception("turn handler failed (kind=%s)", message.kind)
+        except Exception as exc:
+            log_failure(log, f"turn handler failed (kind={message.kind})", exc)
             session.rollback()
             return TurnResult([BotReply(text=fallback.BUSY)])

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from backend.conversations import service as conv
+from bot.safe_log import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +153,8 @@ class _Committer:
     def _stored(self, batch: list[CommitItem]) -> list[Outcome]:
         try:
             outcomes = self.store(batch)
-        except Exception:  # a bug here must not stop the committer: fail the batch, keep going
-            log.exception("group commit failed")
+        except Exception as exc:  # a bug here must not stop the committer: fail the batch, keep going
+            log_failure(log, "group commit failed", exc)
             outcomes = [FAILED] * len(batch)
         self.batches += 1
         self.items += len(batch)

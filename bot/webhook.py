@@ -24,6 +24,7 @@ from bot.inbound import MalformedMessage, parse_xml, to_inbound
 from bot.inbox_protocol import nonce_key
 from bot.processing import Processor
 from bot.redis_guard import RedisGuard, RedisUnavailable
+from bot.safe_log import quiet_access_log
 from bot.settings import WechatSettings
 
 log = logging.getLogger(__name__)
@@ -138,10 +139,12 @@ class WechatFrontDoor:
             await Response(status_code=413)(scope, receive, send)
 
 
-def install_webhook(app: FastAPI, *, max_body_bytes: int) -> None:
-    """Mount the webhook on ``app``: the URL check route and the front door for pushes."""
+def install_webhook(app: FastAPI, *, max_body_bytes: int, path: str = "/wechat") -> None:
+    """Mount the webhook on ``app``: the URL check route and the front door for pushes; the access log
+    keeps no query string of it (it carries the sender's openid)."""
     app.include_router(router)
-    app.add_middleware(WechatFrontDoor, limit=max_body_bytes)
+    app.add_middleware(WechatFrontDoor, limit=max_body_bytes, path=path)
+    quiet_access_log(path)
 
 
 @router.get("/wechat", include_in_schema=False)
