@@ -24,7 +24,7 @@ from bot.answers import SUCCESS, Answer, DatabaseDown, Sealed, open_answer, seal
 from bot.contract import InboundMessage, NeedsDatabase, TurnHandler, TurnResult, reaches_handler
 from bot.delivery import Delivery
 from bot.full_path import COPY_UNDER_WAY, CopyUnderWay
-from bot.group_commit import CommitItem, Committed, Duplicate, Failed, Outcome, Ticket, _Committer
+from bot.group_commit import CommitItem, Committed, Committer, Duplicate, Failed, Outcome, Ticket
 from bot.loop_pipeline import LoopPipeline
 from bot.redis_guard import RedisGuard, RedisUnavailable
 from bot.replies import plan_messages
@@ -69,7 +69,7 @@ class FastPath:
     """Claims, runs and commits offline turns (see the module docstring)."""
 
     def __init__(self, *, runtime: Runtime, settings: WechatSettings, guard: RedisGuard,
-                 pipeline: LoopPipeline, committer: _Committer, delivery: Delivery, our_id: str,
+                 pipeline: LoopPipeline, committer: Committer, delivery: Delivery, our_id: str,
                  new_owner: Owners) -> None:
         self.runtime = runtime
         self.settings = settings

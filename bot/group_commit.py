@@ -3,7 +3,7 @@
 The committer stores the turn and inbox rows of the turns queued and resolves each waiting request
 with an outcome: :class:`Committed`, :class:`Duplicate` (a copy committed elsewhere first: the
 winner's answer) or :class:`Failed`. It knows nothing of Redis nor of the requests: what follows a
-commit (the Redis finish, the replies) is the caller's. Two strategies share :meth:`_Committer.store`:
+commit (the Redis finish, the replies) is the caller's. Two strategies share :meth:`Committer.store`:
 :class:`InlineCommitter` (SQLite: the commit is a local file write, done in the event loop) and
 :class:`ThreadCommitter` (PostgreSQL: a commit waits on the network, a thread does it).
 """
@@ -96,8 +96,8 @@ class WriteLock(Protocol):
     def release(self) -> None: ...
 
 
-class _Committer:
-    """Stores batches of turns (see the module docstring)."""
+class Committer:
+    """Stores batches of turns (see the module docstring); :func:`make_committer` picks the strategy."""
 
     inline = False
 
@@ -204,7 +204,7 @@ class _Committer:
         return outcomes
 
 
-class InlineCommitter(_Committer):
+class InlineCommitter(Committer):
     """Commits in the event loop itself, once per loop iteration: no thread, no GIL hand-offs."""
 
     inline = True
@@ -258,7 +258,7 @@ class InlineCommitter(_Committer):
             self.db_lock.release()
 
 
-class ThreadCommitter(_Committer):
+class ThreadCommitter(Committer):
     """Commits in its own thread; the outcomes are handed to each request's loop."""
 
     def __init__(self, **kw: Any) -> None:
@@ -323,7 +323,7 @@ def _resolve_all(resolved: list[tuple[Ticket, Outcome]]) -> None:
         ticket.resolve(outcome)
 
 
-def make_committer(*, engine: Engine, db_lock: WriteLock, inline: bool, window_s: float) -> _Committer:
+def make_committer(*, engine: Engine, db_lock: WriteLock, inline: bool, window_s: float) -> Committer:
     """The committer for this database: inline for SQLite, a thread otherwise."""
     cls = InlineCommitter if inline else ThreadCommitter
     return cls(engine=engine, db_lock=db_lock, window_s=window_s)
