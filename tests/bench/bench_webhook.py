@@ -438,6 +438,22 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
     }
 
 
+def wait_for_ports(ports: list[int], timeout_s: float = 120.0) -> None:
+    """Until every server accepts connections."""
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
 # ---------------------------------------------------------------------------------- main
 def main() -> int:
     from tests.support.servers import free_port, start_redis
@@ -480,7 +496,7 @@ def main() -> int:
                 )
             )
         pids = {k: p.pid for k, p in zip(ports, procs, strict=True)}
-        time.sleep(6)
+        wait_for_ports(list(ports.values()))  # loading the NLU takes a few seconds, more on a busy machine
         with multiprocessing.get_context("spawn").Pool(2) as pool:
             for kind in ("bare", "webhook"):  # warm-up
                 run_load(pool, ports[kind], pids[kind], make_requests(500), clients=1, concurrency=16)
