@@ -38,7 +38,7 @@ def dump_messages(messages: list[OutMessage]) -> list[dict[str, object]]:
             for m in messages]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (not frozen: built for every message)
 class Sealed:
     """A turn's answer, rendered and encrypted once for the inbox row, Redis and the reply."""
 

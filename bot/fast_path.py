@@ -43,7 +43,7 @@ class HandOver:
     resume: object = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (not frozen: built for every message)
 class _Prepared:
     """A turn run offline, waiting for its commit."""
 

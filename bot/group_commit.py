@@ -49,7 +49,7 @@ Outcome = Committed | Duplicate | Failed
 COMMITTED, FAILED = Committed(), Failed()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (not frozen: built for every message)
 class CommitItem:
     """One turn to store."""
 

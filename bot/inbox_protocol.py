@@ -147,7 +147,7 @@ def claim_read_call(msg_key: str, user_id: str, *, state: str, member: str, owne
             [claim_ttl_s, owner, lock_ms, member])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (not frozen: built for every message, and a frozen init costs more)
 class Claim:
     """The answer of a claim script, with named fields."""
 
@@ -166,7 +166,7 @@ class Claim:
                    agent_owns=bool(int(reply[3])) if len(reply) > 3 else False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # (not frozen: built for every message)
 class Finish:
     """One call of :data:`FINISH`: store the answer (or release the claim), write the state, unlock."""
 
