@@ -16,6 +16,10 @@ class ComplaintFlow(Flow):
 
     name = "complaint"
 
+    def start(self, turn: Turn, frame: FlowFrame) -> None:
+        turn.state.complaints += 1  # a second complaint in a conversation goes to a person
+        super().start(turn, frame)
+
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         text = turn.text
         # A message that already says what is wrong (not just "我要投诉") is the complaint itself.
@@ -80,12 +84,12 @@ class ComplaintFlow(Flow):
         return "other"
 
     def _file(self, turn: Turn, frame: FlowFrame) -> None:
-        rt = turn.engine.runtime
+        svc = turn.services
         content = str(frame.data["content"])
         angry = bool(frame.data.get("angry"))
         try:
             c = file_complaint(
-                turn.session, cipher=rt.cipher, catalog=rt.catalog, calendar=turn.engine.calendar,
+                turn.session, cipher=svc.cipher, catalog=svc.catalog, calendar=svc.calendar,
                 category=self._category(turn, content), severity="serious" if angry else "normal",
                 channel=turn.message.channel, complainant_name=turn.secret(frame, "name") or "",
                 contact_phone=turn.secret(frame, "phone") or "", content=content,

@@ -18,7 +18,7 @@ def hand_off(turn: Turn, reason: str) -> None:
     flow = state.frame.flow if state.frame else None
     request_handoff(turn.session, channel=msg.channel, user_id=msg.user_id, reason=reason, flow=flow,
                     summary=_summary(turn), private_values=turn.private_values,
-                    cipher=turn.engine.runtime.cipher, now=turn.now)
+                    cipher=turn.services.cipher, now=turn.now)
     state.frame = state.suspended = None
     state.choice = None
     state.misses = 0

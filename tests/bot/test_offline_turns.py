@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from backend.conversations.turn_models import PURPOSE_USER_TEXT
+from bot.contract import NeedsDatabase
 from bot.dialogue.copy import Copy
-from bot.dialogue.engine import NeedsDatabase, build_engine
+from bot.dialogue.engine import build_engine
 from bot.inbound import MalformedMessage, parse_xml
 from tests.bot.dialogue.conftest import Chat
 
@@ -30,6 +31,34 @@ def test_turns_that_write_rows_ask_for_the_database(runtime: Any, nlu: Any, text
     engine = build_engine(runtime, nlu=nlu)
     with pytest.raises(NeedsDatabase):
         engine.handle_offline(Chat(engine).message(text=text), state_raw=None, agent_owns=False)
+
+
+class CountingNLU:
+    """The real NLU, counting its readings."""
+
+    def __init__(self, nlu: Any) -> None:
+        self.nlu = nlu
+        self.predictions = 0
+
+    def predict(self, *args: Any, **kw: Any) -> Any:
+        self.predictions += 1
+        return self.nlu.predict(*args, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.nlu, name)
+
+
+def test_turn_handed_to_the_database_reads_the_text_once(runtime: Any, nlu: Any) -> None:
+    counting = CountingNLU(nlu)
+    engine = build_engine(runtime, nlu=counting)
+    message = Chat(engine).message(text="我要报案")  # the report asks about consent: the database
+    with pytest.raises(NeedsDatabase) as need:
+        engine.handle_offline(message, state_raw=None, agent_owns=False)
+    assert counting.predictions == 1
+    with runtime.sessions() as session:
+        result = engine.handle_in(message, session=session, resume=need.value.resume)
+    assert counting.predictions == 1  # the offline attempt's reading is reused
+    assert "受伤的是谁" in result.replies[0].text
 
 
 def test_agent_owned_offline_turn_says_nothing(runtime: Any, nlu: Any) -> None:
