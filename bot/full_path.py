@@ -164,10 +164,10 @@ class FullPath:
             except Exception as exc:
                 log_failure(log, "after-commit callback failed", exc)
         if taken_over:
-            self.delivery.send(message.user_id, outs)
+            self.delivery.send(message.user_id, outs, msg_key=message.msg_key)
             return SUCCESS
         if late or copy_gave_up:
-            self.delivery.later(message.user_id, outs)
+            self.delivery.later(message.user_id, outs, msg_key=message.msg_key)
             return SUCCESS
         if len(outs) > 1:
             self.delivery.later(message.user_id, outs[1:], 0.3)

@@ -366,9 +366,9 @@ def _delivery_of(wx: Harness, msg_key: str, *, changes_from: str = "passive") ->
     """The inbox row's delivery, once it is no longer ``changes_from`` (or after 5 s)."""
     deadline = time.time() + 5
     while True:
-        [row] = wx.inbox(msg_key)
-        if row.delivery != changes_from or time.time() > deadline:
-            return row.delivery
+        rows = wx.inbox(msg_key)
+        if (rows and rows[0].delivery != changes_from) or time.time() > deadline:
+            return rows[0].delivery if rows else "no inbox row"
         time.sleep(0.05)
 
 
