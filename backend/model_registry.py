@@ -7,6 +7,7 @@ import backend.claims.models
 import backend.complaints.models
 import backend.conversations.models
 import backend.conversations.turn_models
+import backend.jobs.models
 import backend.privacy.models
 
 # One import line per domain with models (keep sorted).

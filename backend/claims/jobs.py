@@ -1,11 +1,7 @@
-"""Periodic jobs of the claims domain (discovered by ``backend.worker``)."""
+"""Jobs of the claims domain (registered with ``backend.jobs.registry``)."""
 
 from __future__ import annotations
 
-from backend.privacy.jobs import RETENTION_INTERVAL_S, run_retention
-from backend.worker import PeriodicJob
+from backend.jobs.registry import JobKind
 
-JOBS: list[PeriodicJob] = [
-    # D-05: claims, complaints and home visits closed longer than the retention period.
-    PeriodicJob(name="privacy.retention", interval_s=RETENTION_INTERVAL_S, run=run_retention),
-]
+KINDS: list[JobKind] = []

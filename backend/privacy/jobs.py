@@ -1,22 +1,29 @@
-"""The daily retention job (D-05): anonymise closed records past the retention period."""
+"""Jobs of the privacy domain: the daily retention job (D-05) anonymises closed records past the
+retention period (registered with ``backend.jobs.registry``)."""
 
 from __future__ import annotations
 
 import logging
 
-from backend.db import session_scope, utcnow
+from backend.db import session_scope
+from backend.jobs.registry import JobContext, PeriodicJob
 from backend.privacy.retention import RetentionResult, apply_retention
-from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 RETENTION_INTERVAL_S = 24 * 3600.0
 
 
-def run_retention(runtime: Runtime) -> RetentionResult:
+def run_retention(ctx: JobContext) -> RetentionResult:
     """One run in its own transaction (idempotent: a second run the same day changes nothing)."""
-    with session_scope(runtime.sessions) as session:
-        result = apply_retention(session, cipher=runtime.cipher, catalog=runtime.catalog, now=utcnow())
+    with session_scope(ctx.sessions) as session:
+        result = apply_retention(session, cipher=ctx.cipher, catalog=ctx.catalog, now=ctx.now())
     if any(result.anonymised.values()):
         log.info("retention: anonymised %s", result.anonymised)
     return result
+
+
+PERIODIC: list[PeriodicJob] = [
+    # D-05: claims, complaints and home visits closed longer than the retention period.
+    PeriodicJob(name="privacy.retention", interval_s=RETENTION_INTERVAL_S, run=run_retention),
+]

@@ -1,0 +1,37 @@
+"""The outside services a job may call, built once per process from the settings.
+
+``build_services(runtime)`` returns a dict: ``"wechat"`` (the official account's API), ``"sms"``
+(Aliyun SMS) — each present only when configured. The API process shares the gateway the WeChat
+adapter built (``runtime.extras["wechat_gateway"]``); a worker process builds its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.runtime import Runtime
+
+
+def build_services(runtime: Runtime) -> dict[str, Any]:
+    """The configured outside services of this process (cached in ``runtime.extras["services"]``)."""
+    cached: dict[str, Any] | None = runtime.extras.get("services")
+    if cached is not None:
+        return cached
+    settings = runtime.settings
+    services: dict[str, Any] = {}
+    gateway = runtime.extras.get("wechat_gateway")
+    wechat = settings.wechat
+    if gateway is None and wechat.app_id and wechat.app_secret.get_secret_value():
+        from backend.gateways.wechat import WechatGateway
+
+        gateway = WechatGateway(app_id=wechat.app_id, app_secret=wechat.app_secret.get_secret_value(),
+                                redis_client=runtime.redis, api_base_url=wechat.api_base_url,
+                                timeout_s=wechat.api_timeout_s)
+    if gateway is not None:
+        services["wechat"] = gateway
+    if settings.sms.configured:
+        from backend.gateways.sms import SmsGateway
+
+        services["sms"] = SmsGateway.from_settings(settings.sms)
+    runtime.extras["services"] = services
+    return services
