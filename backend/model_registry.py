@@ -8,6 +8,7 @@ import backend.complaints.models
 import backend.conversations.models
 import backend.conversations.turn_models
 import backend.jobs.models
+import backend.notifications.models
 import backend.privacy.models
 
 # One import line per domain with models (keep sorted).

@@ -137,8 +137,18 @@ class NoticesSettings(BaseModel):
     sms_daily_limit_per_number: int = Field(default=10, ge=1, le=50)  # Aliyun allows 50 notices/day
     quiet_start_hour: int = Field(default=21, ge=0, le=23)  # no SMS from 21:00 …
     quiet_end_hour: int = Field(default=8, ge=0, le=23)  # … to 08:00 (Asia/Shanghai) unless urgent
-    progress_every_working_days: int = Field(default=3, ge=1, le=30)
     wechat_attempts: int = Field(default=3, ge=1, le=10)  # transient errors before the next channel
+    # Staff told every working morning what falls due (an official-account openid / a phone number).
+    staff_openids: list[str] = Field(default_factory=list)
+    staff_phones: list[str] = Field(default_factory=list)
+
+
+class MiniProgramSettings(BaseModel):
+    """The mini-program (``CS_MINIPROGRAM__…``): its AppID and AppSecret (subscribe messages)."""
+
+    app_id: str = ""
+    app_secret: SecretStr = SecretStr("")
+    state: Literal["formal", "trial", "developer"] = "formal"
 
 
 class Settings(BaseSettings):
@@ -166,6 +176,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     sms: SmsSettings = SmsSettings()
     notices: NoticesSettings = NoticesSettings()
+    miniprogram: MiniProgramSettings = MiniProgramSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

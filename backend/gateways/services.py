@@ -1,7 +1,8 @@
 """The outside services a job may call, built once per process from the settings.
 
-``build_services(runtime)`` returns a dict: ``"wechat"`` (the official account's API), ``"sms"``
-(Aliyun SMS) — each present only when configured. The API process shares the gateway the WeChat
+``build_services(runtime)`` returns a dict: ``"wechat"`` (the official account's API),
+``"miniprogram"`` (the mini-program's API: same protocol, its own AppID and token), ``"sms"`` (Aliyun
+SMS) — each present only when configured. The API process shares the gateway the WeChat
 adapter built (``runtime.extras["wechat_gateway"]``); a worker process builds its own.
 """
 
@@ -29,6 +30,13 @@ def build_services(runtime: Runtime) -> dict[str, Any]:
                                 timeout_s=wechat.api_timeout_s)
     if gateway is not None:
         services["wechat"] = gateway
+    mp = settings.miniprogram
+    if mp.app_id and mp.app_secret.get_secret_value():
+        from backend.gateways.wechat import WechatGateway as MiniProgramGateway
+
+        services["miniprogram"] = MiniProgramGateway(
+            app_id=mp.app_id, app_secret=mp.app_secret.get_secret_value(), redis_client=runtime.redis,
+            api_base_url=wechat.api_base_url, timeout_s=wechat.api_timeout_s)
     if settings.sms.configured:
         from backend.gateways.sms import SmsGateway
 

@@ -67,7 +67,8 @@ class JobContext:
 # A handler returns None (the row is done) or a time: the row is armed again for then (a recurring
 # timer that moves itself on).
 Handler = Callable[[JobContext, Session, "JobRow"], "dt.datetime | None"]
-BatchHandler = Callable[[JobContext, Session, "list[JobRow]"], "dt.datetime | None"]
+# A batch handler may also return ``{row id: time}``: those rows are armed again, the others done.
+BatchHandler = Callable[[JobContext, Session, "list[JobRow]"], "dt.datetime | dict[int, dt.datetime] | None"]
 DeadHandler = Callable[[JobContext, Session, "JobRow"], None]
 
 

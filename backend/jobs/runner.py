@@ -102,6 +102,9 @@ _DONE = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.sta
 _REARM = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
           .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=0, last_error=None,
                   updated_at=bindparam("now")))
+_REARM_ONE = (update(Job).where(Job.id == bindparam("jid"), Job.state == RUNNING)
+              .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=0, last_error=None,
+                      updated_at=bindparam("now")))
 _LATER = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
           .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=Job.attempts - 1,
                   last_error=bindparam("err"), updated_at=bindparam("now")))
@@ -151,7 +154,15 @@ class Executor:
                     return 0
                 if kind.every_s is not None and again is None:
                     again = now + dt.timedelta(seconds=kind.every_s)
-                if again is not None:
+                if isinstance(again, dict):  # a batch: some rows armed again, each for its time
+                    rearm = [{"jid": i, "due": due, "now": now} for i, due in again.items() if i in tokens]
+                    if rearm:
+                        conn.execute(_REARM_ONE, rearm)
+                    rest = [i for i in ids if i not in again]
+                    done = len(rearm)
+                    if rest:
+                        done += conn.execute(_DONE, {"ids": rest, "now": now}).rowcount
+                elif again is not None:
                     done = conn.execute(_REARM, {"ids": ids, "due": again, "now": now}).rowcount
                 else:
                     done = conn.execute(_DONE, {"ids": ids, "now": now}).rowcount

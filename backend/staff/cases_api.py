@@ -28,6 +28,7 @@ from backend.staff.schemas import (
     ClaimSearchIn,
     ComplaintTransitionIn,
     ComplexIn,
+    ContactedIn,
     FollowupIn,
     IdNumberIn,
     MaterialIn,
@@ -227,10 +228,11 @@ def _visit_done(db: Session, staff: StaffPrincipal, cipher: Any, visit_id: int, 
 
 
 @router.post("/home-visits/{visit_id}/contacted")
-def home_visits_contacted(visit_id: RowId, body: NoteIn, staff: ServiceWriter, db: DbSession,
+def home_visits_contacted(visit_id: RowId, body: ContactedIn, staff: ServiceWriter, db: DbSession,
                           cipher: CipherDep, now: Now) -> dict[str, Any]:
-    """The customer was called about the visit."""
-    visits.mark_contacted(db, cipher=cipher, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
+    """The customer was called about the visit (with the time agreed: confirmation and reminder)."""
+    visits.mark_contacted(db, cipher=cipher, visit_id=visit_id, actor=staff.username, note=body.note, now=now,
+                          appointment_at=body.appointment_at)
     return _visit_done(db, staff, cipher, visit_id, now)  # type: ignore[no-any-return]
 
 

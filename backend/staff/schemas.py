@@ -86,6 +86,12 @@ class NoteIn(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
+class ContactedIn(NoteIn):
+    # The visit time agreed on the phone (aware, e.g. 2026-12-03T09:30:00+08:00): the customer gets a
+    # confirmation now and a reminder the day before.
+    appointment_at: dt.datetime | None = None
+
+
 class FollowupIn(BaseModel):
     result: str = Field(max_length=2000)
     satisfied: bool | None = None
@@ -223,6 +229,7 @@ def home_visit_view(visit: HomeVisit, *, cipher: FieldCipher) -> dict[str, Any]:
         "channel": visit.channel,
         "related_case_no": visit.related_case_no, "requested_at": visit.requested_at,
         "contact_due_at": visit.contact_due_at, "visit_due_at": visit.visit_due_at,
-        "contacted_at": visit.contacted_at, "visited_at": visit.visited_at,
+        "contacted_at": visit.contacted_at, "appointment_at": visit.appointment_at,
+        "visited_at": visit.visited_at,
         "cancelled_at": visit.cancelled_at, "note": _text(visit, "note", cipher),
     }

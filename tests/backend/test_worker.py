@@ -30,7 +30,7 @@ def test_periodic_jobs_run_once_per_period_across_workers(runtime: Runtime, db: 
 
     def tick(at: dt.datetime) -> int:
         with session_scope(runtime.sessions) as s:
-            claimed = claim_due(s, now=at, limit=10, lease_s=30)
+            claimed = claim_due(s, now=at, limit=10, lease_s=30, kinds=["periodic:t"])
         return sum(executor.execute([c]) for c in claimed)
 
     assert tick(now) == 1
@@ -59,7 +59,7 @@ def test_failing_periodic_job_retries_and_does_not_stop_others(runtime: Runtime)
     arm_periodic(runtime, registry)
     executor = Executor(job_context(runtime), registry)
     with session_scope(runtime.sessions) as s:
-        claimed = claim_due(s, now=now, limit=10, lease_s=30)
+        claimed = claim_due(s, now=now, limit=10, lease_s=30, kinds=["periodic:a", "periodic:b"])
     assert sum(executor.execute([c]) for c in claimed) == 1
     assert calls == [1]
     with session_scope(runtime.sessions) as s:
