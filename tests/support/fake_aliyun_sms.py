@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlparse
@@ -170,7 +170,8 @@ class FakeAliyunSms:
             self.requests[action] += 1
         problem = self._check_signature(method, params)
         if problem:
-            self._error(h, problem[0], problem[1], status=400 if problem[0] != "InvalidAccessKeyId.NotFound" else 404)
+            status = 404 if problem[0] == "InvalidAccessKeyId.NotFound" else 400
+            self._error(h, problem[0], problem[1], status=status)
             return
         fault = self._take_fault(action)
         if fault == "timeout":
@@ -198,7 +199,8 @@ class FakeAliyunSms:
             return ("SignatureDoesNotMatch", "Specified signature does not match our calculation. "
                     f"server string to sign is:{string_to_sign(method, params)}")
         try:
-            stamp = dt.datetime.strptime(params.get("Timestamp", ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+            stamp = dt.datetime.strptime(params.get("Timestamp", ""), "%Y-%m-%dT%H:%M:%SZ")
+            stamp = stamp.replace(tzinfo=dt.UTC)
         except ValueError:
             return ("InvalidTimeStamp.Format", "Specified time stamp is not valid.")
         if abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) > 900:

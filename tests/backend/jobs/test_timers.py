@@ -18,7 +18,6 @@ from backend.jobs.runner import Claimed, Executor, backoff_s, claim_due, in_flig
 from backend.runtime import Runtime
 from tests.backend.jobs.conftest import Clock
 
-
 # Only this file's kinds: other tests' rows (committed by tests of real processes) are not ours.
 TEST_KINDS = ("test.fire", "test.boom", "test.later", "test.never", "test.batch", "test.every")
 
