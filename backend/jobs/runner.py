@@ -71,7 +71,7 @@ def claim_due(session: Session, *, now: dt.datetime, limit: int, lease_s: float,
     pick = select(Job.id).where(due)
     if kinds is not None:
         pick = pick.where(Job.kind.in_(list(kinds)))
-    pick = pick.order_by(Job.due_at).limit(limit)
+    pick = pick.order_by(Job.due_at, Job.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     stmt = (update(Job).where(Job.id.in_(pick.scalar_subquery()))

@@ -106,6 +106,23 @@ def cancel(session: Session, *, kind: str, key: str, now: dt.datetime | None = N
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def cancel_waiting(session: Session, *, kind: str, key_prefix: str, key_suffix: str = "", keep: str = "",
+                   now: dt.datetime | None = None) -> int:
+    """Disarm every pending ``kind`` row whose key starts with ``key_prefix`` (and ends with
+    ``key_suffix``), except ``keep``; running ones are left to finish. How many."""
+    pattern = f"{_like_escape(key_prefix)}%{_like_escape(key_suffix)}"
+    result = session.execute(
+        update(Job).where(Job.kind == kind, Job.key.like(pattern, escape="\\"), Job.key != keep,
+                          Job.state == PENDING)
+        .values(state=CANCELLED, finished_at=now or utcnow(), updated_at=now or utcnow(), token=Job.token + 1)
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def get_job(session: Session, *, kind: str, key: str) -> Job | None:
     """The row of ``(kind, key)``, if any."""
     return session.scalar(select(Job).where(Job.kind == kind, Job.key == key))

@@ -73,7 +73,7 @@ def enqueue_notice(
 ) -> None:
     """Write one notice into the outbox (once per key: a second call changes nothing)."""
     payload = {"kind": kind, "subject": [subject_type, subject_id], "params": params,
-               "to": recipient.as_payload(), "urgent": urgent}
+               "to": recipient.as_payload(), "urgent": urgent, "at": now.isoformat()}
     jobs.schedule(session, kind=SEND_KIND, key=key, due_at=due_at or now, payload=payload, replace=False,
                   now=now)
 
@@ -108,9 +108,13 @@ def next_progress_at(claim: ClaimLike, *, calendar: WorkingCalendar,
 
 def notify_claim_change(session: Session, *, claim: ClaimLike, calendar: WorkingCalendar, now: dt.datetime,
                         phone_purpose: str, followup_days: int | None = None) -> None:
-    """After a claim changed state: a notice now, and the periodic progress timer moved on (or
-    stopped when the claim is no longer open; a follow-up question is due after it closed)."""
-    enqueue_notice(session, key=f"claim:{claim.id}:v{claim.version}:update", kind="claim_update",
+    """After a claim changed state: a notice now (replacing one about an earlier state not sent yet:
+    two changes in a row are one notice), and the periodic progress timer moved on (or stopped when
+    the claim is no longer open; a follow-up question is due after it closed)."""
+    key = f"claim:{claim.id}:v{claim.version}:update"
+    jobs.cancel_waiting(session, kind=SEND_KIND, key_prefix=f"claim:{claim.id}:v", key_suffix=":update", keep=key,
+                        now=now)
+    enqueue_notice(session, key=key, kind="claim_update",
                    subject_type="claim", subject_id=claim.id, params=claim_params(claim),
                    recipient=claim_recipient(claim, phone_purpose=phone_purpose), now=now)
     if claim.state in OPEN_CLAIM_STATES:

@@ -48,7 +48,7 @@ def progress_batch(ctx: JobContext, session: Session, rows: list[JobRow]) -> dic
         row = by_claim[claim.id]
         recipient = claim_recipient(claim, phone_purpose=row.payload.get("phone_purpose", DEFAULT_PURPOSE))
         payload = {"kind": "claim_progress", "subject": ["claim", claim.id], "params": claim_params(claim),
-                   "to": recipient.as_payload(), "urgent": False}
+                   "to": recipient.as_payload(), "urgent": False, "at": now.isoformat()}
         notices.append((f"claim:{claim.id}:progress:{today.isoformat()}", now, payload))
         again[row.id] = local_time_on(ctx.calendar.add_working_days(today, progress_every(claim)).date)
     jobs.schedule_many(session, kind=SEND_KIND, items=notices, replace=False, now=now)

@@ -53,9 +53,11 @@ def _notice(session: Session, row: JobRow, now: dt.datetime) -> Notice:
         return found
     p = row.payload
     subject_type, subject_id = p["subject"]
+    # Its time is the change's (when the outbox row was written), not the first send's.
+    created = dt.datetime.fromisoformat(p["at"]) if p.get("at") else now
     notice = Notice(key=row.key, kind=p["kind"], subject_type=subject_type, subject_id=int(subject_id),
                     params=p.get("params", {}), urgent=bool(p.get("urgent")), state="pending", attempts=[],
-                    created_at=now, updated_at=now)
+                    created_at=created, updated_at=now)
     try:
         with session.begin_nested():
             session.add(notice)
@@ -122,7 +124,7 @@ def send_notice(ctx: JobContext, session: Session, row: JobRow) -> None:
     notice.updated_at = now
     if outcome.result == "sent":
         notice.state, notice.channel, notice.sent_at = "sent", channel, now
-        notice.provider_id = outcome.provider_id
+        notice.provider_id, notice.receipt_status, notice.receipt_at = outcome.provider_id, None, None
         status = _early_receipt(session, notice)
         if status is None or not status.startswith("failed"):
             return

@@ -21,7 +21,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlparse
@@ -68,6 +69,8 @@ class FakeAliyunSms:
     sign_name: str = "潮南意外险"
     daily_limit: int = 50  # notices per number, signature and template per day
     timeout_sleep_s: float = 2.0
+    # The time a message is recorded as sent (QuerySendDetails' day, the daily limit); a test clock.
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -233,7 +236,7 @@ class FakeAliyunSms:
         if any(len(str(v)) > 35 for v in values.values()):
             self._error(h, "isv.PARAM_LENGTH_LIMIT", "参数超出长度限制")
             return
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         with self.lock:
             today = [s for s in self.sent if s.phone == phone and s.template_code == p["TemplateCode"]
                      and now - s.at < dt.timedelta(hours=24)]

@@ -103,7 +103,8 @@ class FakeWechat:
             return out
 
     def inject(self, fault: Any, path: str = "*", times: int = 1) -> None:
-        """The next call(s) to ``path`` fail: an errcode int, "timeout", "truncated" or "http500"."""
+        """The next call(s) to ``path`` fail: an errcode int, "timeout" (nothing done, no answer),
+        "late" (done, the answer too late), "truncated" or "http500"."""
         with self.lock:
             self.faults.extend([(path, fault)] * times)
 
@@ -152,6 +153,8 @@ class FakeWechat:
         content_type: str = "application/json",
     ) -> None:
         body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
+        if getattr(h, "late", False):  # the call was carried out; its answer comes too late
+            time.sleep(self.timeout_sleep_s)
         try:
             h.send_response(status)
             h.send_header("Content-Type", content_type)
@@ -204,6 +207,8 @@ class FakeWechat:
             time.sleep(self.timeout_sleep_s)
             self._reply(h, {"errcode": 0, "errmsg": "ok"})
             return
+        if fault == "late":
+            h.late = True  # type: ignore[attr-defined]
         if fault == "truncated":
             self._reply(h, None, raw=b'{"errcode":0,"errm')
             return
