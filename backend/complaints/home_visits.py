@@ -186,7 +186,7 @@ def _notify_appointment(session: Session, visit: HomeVisit, *, now: dt.datetime)
     recipient = Recipient(openid=visit.openid if app else None, app=app, phone_enc=visit.phone_enc,
                           phone_purpose=PURPOSE_VISIT_PHONE)
     params = {"visit_no": visit.visit_no, "when": _when(visit.appointment_at)}
-    stamp = visit.appointment_at.isoformat()
+    stamp = visit.appointment_at.astimezone(dt.UTC).isoformat()
     enqueue_notice(session, key=f"visit:{visit.id}:confirmed:{stamp}", kind="visit_confirmed",
                    subject_type="home_visit", subject_id=visit.id, params=params, recipient=recipient,
                    now=now)
@@ -219,7 +219,7 @@ def cancel_home_visit(
     _set_note(visit, why, cipher)
     _move(session, visit, (VisitState.REQUESTED, VisitState.CONTACTED), VisitState.CANCELLED)
     if visit.appointment_at is not None:  # no reminder of a cancelled visit
-        stamp = visit.appointment_at.isoformat()
+        stamp = visit.appointment_at.astimezone(dt.UTC).isoformat()
         jobs.cancel(session, kind=SEND_KIND, key=f"visit:{visit.id}:reminder:{stamp}", now=now)
     return visit
 

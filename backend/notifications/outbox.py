@@ -24,7 +24,7 @@ SEND_KIND = "notices.send"
 PROGRESS_KIND = "notices.claim_progress"
 NOTICE_HOUR = 10  # scheduled notices go out at 10:00 Asia/Shanghai
 OPEN_CLAIM_STATES = frozenset({"reported", "materials_pending", "under_review", "approved"})
-APPS = {"official_account": "official_account", "miniprogram": "miniprogram"}
+APPS = {"official_account": "official_account", "mini_program": "miniprogram"}  # channel → app
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,8 @@ def notify_claim_change(session: Session, *, claim: ClaimLike, calendar: Working
     two changes in a row are one notice), and the periodic progress timer moved on (or stopped when
     the claim is no longer open; a follow-up question is due after it closed)."""
     key = f"claim:{claim.id}:v{claim.version}:update"
-    jobs.cancel_waiting(session, kind=SEND_KIND, key_prefix=f"claim:{claim.id}:v", key_suffix=":update", keep=key,
-                        now=now)
+    jobs.cancel_waiting(session, kind=SEND_KIND, key_prefix=f"claim:{claim.id}:v", key_suffix=":update",
+                        keep=key, now=now)
     enqueue_notice(session, key=key, kind="claim_update",
                    subject_type="claim", subject_id=claim.id, params=claim_params(claim),
                    recipient=claim_recipient(claim, phone_purpose=phone_purpose), now=now)

@@ -53,7 +53,8 @@ def clock(runtime: Runtime) -> Clock:
 
 
 @pytest.fixture
-def services(runtime: Runtime, fake_wechat: FakeWechat, fake_sms: FakeAliyunSms, clock: Clock) -> dict[str, Any]:
+def services(runtime: Runtime, fake_wechat: FakeWechat, fake_sms: FakeAliyunSms,
+             clock: Clock) -> dict[str, Any]:
     fake_sms.clock = clock
     wechat = WechatGateway(app_id=fake_wechat.app_id, app_secret=fake_wechat.app_secret,
                            redis_client=runtime.redis, api_base_url=fake_wechat.url, timeout_s=0.5,
