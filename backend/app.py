@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from backend.errors import install_error_handlers
+from backend.errors import StartupError, install_error_handlers
 from backend.logs import quiet_noisy_loggers
-from backend.runtime import Runtime, StartupError, build_runtime
+from backend.runtime import Runtime, build_runtime
 from config.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,12 @@ def create_app(
             _stop_adapters(runtime)
             runtime.close()
 
-    app = FastAPI(
-        title="潮南意外险客服后端",
-        lifespan=lifespan,
-        docs_url="/docs" if settings.mode == "local" else None,
-    )
+    app = FastAPI(title="潮南意外险客服后端", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
+    if settings.mode == "local":  # /docs and /redoc, their assets served here (no CDN)
+        from backend.api_docs import install_api_docs
+
+        install_api_docs(app)
     from backend.routers import include_routers
 
     if settings.wechat.configured:  # first: it takes most of the traffic
@@ -69,7 +69,7 @@ def _start_adapters(settings: Settings, runtime: Runtime) -> None:
     """The dialogue engine (with the NLU model) and, when configured, the WeChat webhook."""
     from bot.dialogue.engine import build_engine
 
-    runtime.extras["turn_handler"] = build_engine(runtime)
+    runtime.turn_handler = build_engine(runtime)
     if settings.wechat.configured:
         from bot.startup import startup as wechat_startup
 
@@ -77,12 +77,12 @@ def _start_adapters(settings: Settings, runtime: Runtime) -> None:
     elif settings.mode == "production":
         raise StartupError("公众号未配置 / CS_WECHAT__TOKEN is not set")
     else:
-        runtime.extras.setdefault("readiness_warnings", []).append(
+        runtime.readiness_warnings.append(
             lambda: ["公众号未配置（CS_WECHAT__TOKEN 为空）：/wechat 未开放"])
 
 
 def _stop_adapters(runtime: Runtime) -> None:
-    if "wechat" in runtime.extras:
+    if runtime.wechat is not None:
         from bot.startup import shutdown as wechat_shutdown
 
         wechat_shutdown(runtime)

@@ -17,8 +17,11 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+from pydantic import ValidationError
+
+from backend.errors import StartupError
 from backend.logs import configure_logging
-from backend.runtime import Runtime, StartupError, build_runtime
+from backend.runtime import Runtime, build_runtime
 from config.settings import get_settings
 
 # Domains that add commands: each module has register(subparsers) -> None, and its handlers take
@@ -101,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime = build_runtime(get_settings())
     except StartupError as exc:
         print(f"启动失败 / cannot start: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # the settings (e.g. a secret missing in production)
+        problems = "; ".join(str(e["msg"]) for e in exc.errors(include_input=False))
+        print(f"启动失败 / cannot start: settings invalid: {problems}", file=sys.stderr)
         return 2
     try:
         return int(args.handler(args, runtime))

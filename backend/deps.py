@@ -1,18 +1,26 @@
-"""Annotated FastAPI dependencies handing out what the lifespan built."""
+"""Annotated FastAPI dependencies handing out what the lifespan built, and the request values every
+API uses (the time, the client's IP, bounded record ids and paging)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated
 
 import redis
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from backend.db import session_scope
+from backend.calendar.service import WorkingCalendar
+from backend.db import MAX_INTEGER, session_scope
 from backend.products.service import ProductCatalog
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
+
+RowId = Annotated[int, Path(ge=1, le=MAX_INTEGER, description="记录编号")]
+"""A record id in the URL: out of range → 422 (never an overflow deep in the database driver)."""
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -55,3 +63,27 @@ def get_catalog(runtime: RuntimeDep) -> ProductCatalog:
 
 
 CatalogDep = Annotated[ProductCatalog, Depends(get_catalog)]
+
+
+def get_calendar(runtime: RuntimeDep) -> WorkingCalendar:
+    """The working-day calendar loaded at start-up."""
+    return runtime.calendar
+
+
+CalendarDep = Annotated[WorkingCalendar, Depends(get_calendar)]
+
+
+def get_now(runtime: RuntimeDep) -> dt.datetime:
+    """The current UTC time (``runtime.clock``: tests set their own)."""
+    return runtime.clock()
+
+
+Now = Annotated[dt.datetime, Depends(get_now)]
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's IP as seen by the app (uvicorn applies trusted proxy headers)."""
+    return request.client.host if request.client else None
+
+
+ClientIp = Annotated[str | None, Depends(client_ip)]

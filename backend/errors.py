@@ -1,7 +1,15 @@
-"""The one error shape of every API: ``{"error": {"code", "message", "detail"}}``.
+"""The exceptions every part of backend/ raises, and the one error shape of every API:
+``{"error": {"code", "message", "detail"}}``.
 
 ``message`` is plain Chinese a customer can read; ``detail`` is for developers and never echoes
-private input.
+private input. A :class:`ServiceError` (and its subclasses) becomes that shape with its status code;
+:class:`StartupError` stops the process with a message saying what to fix.
+
+Exceptions that belong to one module stay with it: ``CryptoError`` (``backend.security.crypto``),
+``CalendarFileError`` (``backend.calendar.service``), ``ProductFileError`` (``backend.products.service``),
+``InvalidIdNumber`` (``backend.roster.idcard``), ``RosterFileError`` (``backend.roster.csvfile``),
+``BenefitInputError`` (``backend.claims.benefits``) and the WeChat API errors
+(``backend.gateways.exceptions``).
 """
 
 from __future__ import annotations
@@ -13,11 +21,16 @@ import redis.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A dependency is missing or unreachable at start-up; the message says which and how to fix it."""
 
 
 class ServiceError(Exception):
@@ -61,6 +74,29 @@ class Unauthorized(ServiceError):
 def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     """The JSON body of an error response."""
     return {"error": {"code": code, "message": message, "detail": detail}}
+
+
+class ErrorDetail(BaseModel):
+    """``code`` is stable (for programs), ``message`` plain Chinese, ``detail`` for developers."""
+
+    code: str
+    message: str
+    detail: Any = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response (for the OpenAPI schema)."""
+
+    error: ErrorDetail
+
+
+# The error answers of the staff API, for the OpenAPI schema (422 replaces FastAPI's own shape).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in ((401, "Not logged in, or the session ended"), (403, "Not allowed"),
+                         (404, "Not found"), (409, "Conflicts with the current state"),
+                         (422, "Invalid input"))
+}
 
 
 _HTTP_MESSAGES = {

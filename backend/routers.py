@@ -18,9 +18,9 @@ def include_routers(app: FastAPI) -> None:
 
     app.include_router(health.router)
     app.include_router(staff_api.router)
-    app.include_router(roster_api.router)
     app.include_router(claims_api.router)
     app.include_router(complaints_api.router)
+    app.include_router(roster_api.router)
     app.include_router(audit_api.router)
     app.include_router(jobs_api.router)
     app.include_router(notifications_api.staff_router)

@@ -6,30 +6,47 @@ product catalog from the settings, and :meth:`Runtime.close` releases them.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db import make_engine, make_sessionmaker
+from backend.calendar.service import WorkingCalendar
+from backend.db import make_engine, make_sessionmaker, utcnow
+from backend.embedded_redis import EmbeddedRedisError
+from backend.errors import StartupError
 from backend.products.service import ProductCatalog, load_catalog
 from backend.redis_conn import RedisHandle, open_redis
 from backend.security.crypto import FieldCipher
 from config.settings import Settings
 
+if TYPE_CHECKING:
+    from backend.gateways.wechat import WechatGateway
+    from intents import NLU
+
 log = logging.getLogger(__name__)
 
+# StartupError too: bot/ imports it from here.
+__all__ = ["Runtime", "StartupError", "build_runtime", "check_database", "check_redis"]
 
-class StartupError(Exception):
-    """A dependency is missing or unreachable at start-up; the message says which and how to fix it."""
+
+ReadinessWarnings = Callable[[], list[str]]
 
 
 @dataclass
 class Runtime:
-    """Long-lived resources of one process."""
+    """Long-lived resources of one process.
+
+    The first seven are built by :func:`build_runtime`; the rest are filled in at start-up. The
+    WeChat adapter's objects are typed ``Any`` because ``backend`` may not import ``bot`` (their
+    types are named in the comments).
+    """
 
     settings: Settings
     engine: Engine
@@ -38,7 +55,26 @@ class Runtime:
     redis: redis.Redis
     cipher: FieldCipher
     catalog: ProductCatalog
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The current UTC time; tests set a controllable clock.
+    clock: Callable[[], dt.datetime] = utcnow
+    # The intent model, loaded once (``bot.dialogue.engine.build_engine`` loads it if absent).
+    nlu: NLU | None = None
+    # /readyz warnings: each callable returns the current warnings (e.g. missing holiday data).
+    readiness_warnings: list[ReadinessWarnings] = field(default_factory=list)
+    # The dialogue engine answering each inbound message (bot.dialogue.engine.DialogueEngine).
+    turn_handler: Any = None
+    # The webhook context, when WeChat is configured (bot.webhook.WechatContext).
+    wechat: Any = None
+    # The outbound WeChat API client, when the AppSecret is set.
+    wechat_gateway: WechatGateway | None = None
+    # The Redis circuit breaker shared by the webhook and the dialogue state (bot.redis_guard.RedisGuard).
+    redis_guard: Any = None
+
+    @cached_property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar of the settings' holidays file, loaded on first use (at start-up);
+        ``python -m backend calendar reload`` assigns a new one."""
+        return WorkingCalendar.load(self.settings.holidays_file)
 
     def close(self) -> None:
         """Release connections and stop the embedded Redis."""
@@ -82,10 +118,21 @@ def check_redis(client: redis.Redis, url: str) -> None:
         ) from exc
 
 
+def check_secrets(settings: Settings) -> None:
+    """Raise StartupError when production runs on a development value published with the source."""
+    published = settings.published_development_values() if settings.mode == "production" else []
+    if published:
+        raise StartupError(
+            "生产模式不能使用公开的开发密钥 / production mode refuses the development values published in "
+            f"config/settings.py: {', '.join(published)}. Set your own secret values."
+        )
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Open everything, check it answers, and bring the schema up to date."""
     from backend.migrate import upgrade_to_head
 
+    check_secrets(settings)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     try:
         catalog = load_catalog(
@@ -113,6 +160,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
             socket_timeout=settings.redis.socket_timeout_s,
             connect_timeout=settings.redis.connect_timeout_s,
         )
+    except EmbeddedRedisError as exc:
+        engine.dispose()
+        raise StartupError(f"内置 Redis 启动失败 / embedded Redis: {exc}") from exc
     except Exception:
         engine.dispose()
         raise

@@ -21,8 +21,9 @@ from typing import Any
 from taskiq.api import run_receiver_task
 
 from backend.db import session_scope
+from backend.hooks import JobContext
 from backend.jobs import queue
-from backend.jobs.registry import PERIODIC_PREFIX, JobContext, Registry, discover
+from backend.jobs.registry import PERIODIC_PREFIX, Registry, discover
 from backend.jobs.runner import Claimed, Executor, claim_due, in_flight, release
 from backend.jobs.service import schedule
 from backend.runtime import Runtime
@@ -34,29 +35,20 @@ __all__ = ["QueueWorker", "WorkerThread", "job_context"]
 
 def job_context(runtime: Runtime) -> JobContext:
     """What handlers may use, from the runtime (outside services built from the settings)."""
-    from backend.calendar.service import WorkingCalendar
     from backend.gateways.services import build_services
 
-    calendar = runtime.extras.get("calendar") or WorkingCalendar.load(runtime.settings.holidays_file)
-    runtime.extras.setdefault("calendar", calendar)
     return JobContext(sessions=runtime.sessions, redis=runtime.redis, cipher=runtime.cipher,
-                      catalog=runtime.catalog, calendar=calendar, settings=runtime.settings,
-                      services=build_services(runtime), clock=runtime.extras.get("clock"))
+                      catalog=runtime.catalog, calendar=runtime.calendar, settings=runtime.settings,
+                      services=build_services(runtime), clock=runtime.clock)
 
 
 def arm_periodic(runtime: Runtime, registry: Registry) -> None:
     """Make sure every periodic job has its row (an existing row keeps its time)."""
-    now = (runtime.extras.get("clock") or _utcnow)()
+    now = runtime.clock()
     with session_scope(runtime.sessions) as session:
         for job in registry.periodic:
             schedule(session, kind=PERIODIC_PREFIX + job.name, key=job.name, due_at=now, replace=False,
                      now=now)
-
-
-def _utcnow() -> Any:
-    from backend.db import utcnow
-
-    return utcnow()
 
 
 class QueueWorker:

@@ -1,7 +1,7 @@
 """The turn-handler contract between the WeChat webhook and the dialogue engine.
 
 The webhook turns each parsed WeChat message into an :class:`InboundMessage` and asks the handler
-registered in ``runtime.extras["turn_handler"]`` for a list of :class:`BotReply`. The same contract
+registered in ``runtime.turn_handler`` for a list of :class:`BotReply`. The same contract
 serves the mini-program chat (``channel="mini_program"``).
 """
 

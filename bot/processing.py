@@ -323,7 +323,7 @@ class Processor:
         if message.kind == "unknown" or (message.kind == "event" and (
                 message.event not in HANDLED_EVENTS or message.event == "templatesendjobfinish")):
             return None
-        handler = self.runtime.extras.get("turn_handler")
+        handler = self.runtime.turn_handler
         return handler if hasattr(handler, "handle_offline") else None
 
     def _new_owner(self) -> str:
@@ -684,7 +684,7 @@ class Processor:
         if message.kind == "unknown" or (message.kind == "event" and message.event not in HANDLED_EVENTS):
             log.info("unhandled WeChat push type=%s event=%s", message.raw_type, message.event)
             return TurnResult([])
-        handler: Any = self.runtime.extras.get("turn_handler")
+        handler: Any = self.runtime.turn_handler
         if handler is None:
             log.error("no turn handler registered")
             return TurnResult([BotReply(text=copy.NO_HANDLER)])

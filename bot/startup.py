@@ -1,7 +1,7 @@
 """Start-up of the WeChat adapter: check the settings and build the webhook context and gateway.
 
 The app calls ``bot.startup.startup(runtime)`` after the runtime is built; it stores
-``runtime.extras["wechat"]`` (the webhook context) and ``runtime.extras["wechat_gateway"]``.
+``runtime.wechat`` (the webhook context) and ``runtime.wechat_gateway``.
 """
 
 from __future__ import annotations
@@ -60,25 +60,25 @@ def build_context(runtime: Runtime, settings: WechatSettings, *, gateway: Wechat
             redis_client=runtime.redis, api_base_url=settings.api_base_url, timeout_s=settings.api_timeout_s,
         )
     guard = RedisGuard(runtime.redis, open_s=guard_open_s)
-    runtime.extras["redis_guard"] = guard  # shared with the dialogue state store (one circuit)
+    runtime.redis_guard = guard  # shared with the dialogue state store (one circuit)
     processor = Processor(runtime=runtime, settings=settings, guard=guard, gateway=gateway,
                           max_workers=turn_threads)
     return WechatContext(settings=settings, crypto=crypto, processor=processor, guard=guard)
 
 
 def startup(runtime: Runtime, settings: WechatSettings | None = None) -> None:
-    """Build the webhook context and the outbound gateway and store them in ``runtime.extras``."""
+    """Build the webhook context and the outbound gateway and store them in the runtime."""
     settings = settings or getattr(runtime.settings, "wechat", None) or WechatSettings()
     ctx = build_context(runtime, settings)
-    runtime.extras["wechat"] = ctx
-    runtime.extras["wechat_gateway"] = ctx.processor.gateway
+    runtime.wechat = ctx
+    runtime.wechat_gateway = ctx.processor.gateway
     if ctx.processor.gateway is None:
-        runtime.extras.setdefault("readiness_warnings", []).append(
+        runtime.readiness_warnings.append(
             lambda: ["WeChat AppSecret not set: replies that miss the 5 s window cannot be sent"])
 
 
 def shutdown(runtime: Runtime) -> None:
     """Stop the webhook's worker threads."""
-    ctx = runtime.extras.get("wechat")
+    ctx = runtime.wechat
     if isinstance(ctx, WechatContext):
         ctx.processor.close()

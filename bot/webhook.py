@@ -34,7 +34,7 @@ _ECHO = re.compile(r"^[\x21-\x7e]{1,256}$")
 
 @dataclass
 class WechatContext:
-    """What the webhook needs, built once at start-up (``runtime.extras["wechat"]``)."""
+    """What the webhook needs, built once at start-up (``runtime.wechat``)."""
 
     settings: WechatSettings
     crypto: MessageCrypto
@@ -51,7 +51,7 @@ def _empty(status: int) -> Response:
 
 
 def _context(request: Request) -> WechatContext:
-    ctx: WechatContext = request.app.state.runtime.extras["wechat"]
+    ctx: WechatContext = request.app.state.runtime.wechat
     return ctx
 
 
@@ -180,7 +180,7 @@ _Reply = tuple[int, bytes, bytes]
 async def _push(scope: Scope, receive: Receive, limit: int) -> _Reply:
     """A message or event pushed by WeChat: (status, body, content type)."""
     try:
-        ctx: WechatContext = scope["app"].state.runtime.extras["wechat"]
+        ctx: WechatContext = scope["app"].state.runtime.wechat
         return await _receive(ctx, scope, receive, limit)
     except BodyTooLarge:
         return 413, b"", b""

@@ -6,6 +6,8 @@ connection settings also accept the conventional names ``DATABASE_URL`` and ``RE
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -17,10 +19,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = Path(__file__).resolve().parent
 
-# Development-only keys: usable only when mode == "local" (checked below).
+# Development-only values, published with the source: filled in when a setting is empty in local mode
+# (below), and refused in production even when set explicitly (``published_development_values``).
 _LOCAL_FIELD_KEY = "bG9jYWwtZGV2LWtleS1kby1ub3QtdXNlLWluLXByb2Q="  # 32 bytes, base64
 _LOCAL_INDEX_KEY = "local-dev-blind-index-key-not-for-production"
 _LOCAL_SECRET = "local-dev-session-secret-not-for-production"  # noqa: S105  (local mode only)
+# A development official account, so `make run` serves /wechat and `python -m bot simulate` talks to it.
+_LOCAL_WECHAT_TOKEN = "local-dev-wechat-token-not-for-production"  # noqa: S105  (local mode only)
+_LOCAL_WECHAT_APP_ID = "wx0000000000000000"
+_LOCAL_WECHAT_AES_KEY = "bG9jYWwtZGV2LXdlY2hhdC1hZXMta2V5LTMyYnl0ZXM"  # 43 characters, as WeChat gives it
 
 
 class DatabaseSettings(BaseModel):
@@ -202,12 +209,52 @@ class Settings(BaseSettings):
             self.auth.session_secret = SecretStr(_LOCAL_SECRET)
         if not self.crypto.active_key_id:
             self.crypto.active_key_id = sorted(json.loads(self.crypto.keys.get_secret_value()))[-1]
+        wechat = self.wechat
+        if self.mode == "local" and not (wechat.token.get_secret_value() or wechat.app_id
+                                         or wechat.encoding_aes_key.get_secret_value()):
+            wechat.token = SecretStr(_LOCAL_WECHAT_TOKEN)
+            wechat.app_id = _LOCAL_WECHAT_APP_ID
+            wechat.encoding_aes_key = SecretStr(_LOCAL_WECHAT_AES_KEY)
         return self
+
+    def published_development_values(self) -> list[str]:
+        """The settings that hold a development value published in this file (production refuses them)."""
+        found = []
+        dev_key = base64.b64decode(_LOCAL_FIELD_KEY)
+        try:
+            keys = json.loads(self.crypto.keys.get_secret_value() or "{}")
+            values = keys.values() if isinstance(keys, dict) else []
+        except json.JSONDecodeError:
+            values = []
+        if any(_b64decode(v) == dev_key for v in values):
+            found.append("CS_CRYPTO__KEYS")
+        for name, secret, published in (
+            ("CS_CRYPTO__BLIND_INDEX_KEY", self.crypto.blind_index_key, _LOCAL_INDEX_KEY),
+            ("CS_AUTH__SESSION_SECRET", self.auth.session_secret, _LOCAL_SECRET),
+            ("CS_WECHAT__TOKEN", self.wechat.token, _LOCAL_WECHAT_TOKEN),
+            ("CS_WECHAT__ENCODING_AES_KEY", self.wechat.encoding_aes_key, _LOCAL_WECHAT_AES_KEY),
+            ("CS_WECHAT__PREVIOUS_ENCODING_AES_KEY", self.wechat.previous_encoding_aes_key,
+             _LOCAL_WECHAT_AES_KEY),
+        ):
+            if secret.get_secret_value().strip() == published:
+                found.append(name)
+        return found
 
     @property
     def database_url_effective(self) -> str:
         """The database URL, defaulting to an SQLite file under ``var_dir``."""
         return self.db.url or f"sqlite:///{self.var_dir / 'service.sqlite3'}"
+
+
+def _b64decode(value: object) -> bytes | None:
+    """The bytes of a base64 (standard or URL-safe, padded or not) string; None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
-"""Command line: ``python -m intents train | cv | eval [--file PATH] | predict [--now ISO]``."""
+"""Command line: ``python -m intents train | check [--set PATH]... | cv | eval [--file PATH] |
+predict [--now ISO]``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 
 from intents.model import NLU, ModelError, Prediction, default_data_dir
 
-DEFAULT_TESTSET = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data" / "testset.yaml"
+EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data"
+DEFAULT_TESTSET = EVAL_DIR / "testset.yaml"
 
 
 def _fallback(text: str) -> dict[str, object]:
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", type=Path, default=None, help="data directory (default config/nlu)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("train", help="train and write the model artefact")
+    ck = sub.add_parser("check", help="is the committed model current; does retraining give the same model")
+    ck.add_argument("--set", type=Path, action="append", dest="sets", default=None,
+                    help="evaluation set whose predictions must not change (default: the dev and test sets)")
     sub.add_parser("cv", help="5-fold cross-validation on the training data (needs scikit-learn)")
     ev = sub.add_parser("eval", help="evaluate on a YAML test set")
     ev.add_argument("--file", type=Path, default=DEFAULT_TESTSET)
@@ -49,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
         train(data_dir, log=lambda s: print(s, file=sys.stderr))
         return 0
+    if args.cmd == "check":
+        from intents.reproduce import check
+
+        sets = args.sets or [EVAL_DIR / "devset.yaml", DEFAULT_TESTSET]
+        return check(data_dir, sets)
     if args.cmd == "cv":
         from intents.crossval import crossval
 

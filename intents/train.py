@@ -1,7 +1,10 @@
 """Training: logistic regression (scikit-learn, training only) exported to a compact JSON artefact.
 
-Deterministic: same data → byte-identical artefact (sorted vocabularies, lbfgs, rounded weights,
-no timestamps). ``python -m intents train``.
+Deterministic on one machine: same data → byte-identical artefact (sorted vocabularies, lbfgs, one thread,
+rounded weights, no timestamps). On another CPU the floating-point order of the numeric kernels differs
+and a few weights land one unit (1/1000) away: ``intents.reproduce`` says what must hold everywhere.
+The artefact records the digest of its data files and every training setting (``params``), so a stale
+artefact is caught without retraining. ``python -m intents train``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ INTENT_C = 20.0
 FAQ_C = 20.0
 MIN_DF = 2
 DECIMALS = 3
+MAX_ITER = 5000
+TOL = 1e-6
+FOLDS = 5  # threshold calibration
+THRESHOLD_GRID = (5, 90)  # candidate thresholds step/100 for step in range(*THRESHOLD_GRID)
 NONE_TOPIC = "_none"
 # faq.yaml ``product_questions``: general questions about a service rule (how long, which channels, who
 # can get a home visit...) train this intent; ``questions`` train the topic's own ``intent``.
@@ -71,7 +78,16 @@ def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]]) -> list[tu
     return sorted(pairs)
 
 
+def training_params() -> dict[str, Any]:
+    """Every setting of the training code that shapes the artefact (stored in it, checked against it)."""
+    return {"intent_C": INTENT_C, "faq_C": FAQ_C, "min_df": MIN_DF, "decimals": DECIMALS,
+            "max_iter": MAX_ITER, "tol": TOL, "calibration_folds": FOLDS, "wrong_cost": WRONG_COST,
+            "threshold_grid": list(THRESHOLD_GRID), "none_topic": NONE_TOPIC,
+            "product_question": PRODUCT_QUESTION, "question_marks": list(_QUESTION_MARKS)}
+
+
 def data_digest(data_dir: Path) -> str:
+    """SHA-256 over the data files training reads (names and bytes)."""
     h = hashlib.sha256()
     files = sorted((data_dir / "training").glob("*.yaml")) + [
         data_dir / n for n in ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt")]
@@ -127,7 +143,7 @@ def fit_linear(rows: list[list[str]], labels: list[str], c: float, min_df: int,
 
     vocab = _vocab(rows, min_df, always)
     classes = sorted(set(labels))
-    clf = LogisticRegression(C=c, max_iter=5000, tol=1e-6)
+    clf = LogisticRegression(C=c, max_iter=MAX_ITER, tol=TOL)
     # One thread: on a shared 2-core machine OpenMP/BLAS threads oversubscribe (measured 17× slower),
     # and a single thread also keeps the floating-point reduction order, hence the artefact, fixed.
     with threadpool_limits(limits=1):
@@ -143,7 +159,7 @@ def fit_linear(rows: list[list[str]], labels: list[str], c: float, min_df: int,
             "weights": weights}
 
 
-def calibrate_threshold(rows: list[list[str]], labels: list[str], folds: int = 5) -> tuple[float, dict[str, float]]:  # noqa: E501
+def calibrate_threshold(rows: list[list[str]], labels: list[str], folds: int = FOLDS) -> tuple[float, dict[str, float]]:  # noqa: E501
     """Cross-validated threshold: minimise WRONG_COST × wrong-accepted + right-rejected."""
     from intents.model import LinearModel
 
@@ -158,7 +174,7 @@ def calibrate_threshold(rows: list[list[str]], labels: list[str], folds: int = 5
             b = max(range(len(p)), key=p.__getitem__)
             oof.append((p[b], m.classes[b] == labels[i]))
     best_t, best_cost = 0.0, float("inf")
-    for step in range(5, 90):
+    for step in range(*THRESHOLD_GRID):
         t = step / 100
         cost = sum(WRONG_COST for conf, ok in oof if conf >= t and not ok) + sum(1 for conf, ok in oof if conf < t and ok)  # noqa: E501
         if cost < best_cost:
@@ -208,7 +224,7 @@ def train(data_dir: Path, out: Path | None = None, log: Callable[[str], None] = 
     log(f"faq examples: {len(fpairs)}")
     artefact = {"format": MODEL_FORMAT, "version": 1, "data_sha256": data_digest(data_dir),
                 "examples": {"intent": len(pairs), "faq": len(fpairs)},
-                "params": {"intent_C": INTENT_C, "faq_C": FAQ_C, "min_df": MIN_DF, "decimals": DECIMALS},
+                "params": training_params(),
                 "intent": intent_model, "faq": faq_model}
     out.parent.mkdir(parents=True, exist_ok=True)
     text = dump_artefact(artefact)

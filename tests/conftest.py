@@ -142,7 +142,7 @@ def runtime(settings: Settings, connection: Connection, sessions: sessionmaker[S
         redis_handle=RedisHandle(url=redis_server.url), redis=redis_client,
         cipher=cipher, catalog=catalog,
     )
-    rt.extras["nlu"] = request.getfixturevalue("nlu")
+    rt.nlu = request.getfixturevalue("nlu")
     return rt
 
 

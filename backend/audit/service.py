@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -141,6 +142,22 @@ def record_event(
     )
     session.flush()
     return record
+
+
+def record_reads(
+    session: Session,
+    *,
+    actor: str,
+    object_type: str,
+    object_ids: Iterable[int],
+    purpose: str,
+    ip: str | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    """One ``read`` record per object a staff member was shown (A-04)."""
+    for object_id in object_ids:
+        record_event(session, actor=actor, action="read", object_type=object_type, object_id=object_id,
+                     purpose=purpose, ip=ip, at=at)
 
 
 @dataclass(frozen=True)

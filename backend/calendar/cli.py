@@ -7,21 +7,21 @@ import datetime as dt
 from typing import Any
 
 from backend.calendar.service import SHANGHAI, CalendarFileError, WorkingCalendar
+from backend.calendar.startup import missing_year_warnings
 from backend.runtime import Runtime
+from backend.startup import recompute_calendar_data
 
 
 def _reload(_args: argparse.Namespace, runtime: Runtime) -> int:
-    from backend.calendar.startup import missing_year_warnings
-    from backend.claims.startup import recompute_all
-
     try:
         calendar = WorkingCalendar.load(runtime.settings.holidays_file)
     except CalendarFileError as exc:
         print(f"节假日文件有误 / holidays file invalid: {exc}")
         return 1
-    runtime.extras["calendar"] = calendar
-    claims, complaints = recompute_all(runtime, calendar)
-    print(f"已重新计算暂定期限 / recomputed provisional deadlines: {claims} 个案件, {complaints} 条投诉")
+    runtime.calendar = calendar
+    changed = recompute_calendar_data(runtime.sessions, calendar)  # the hooks the domains registered
+    summary = ", ".join(f"{count} {hook.unit}" for hook, count in changed)
+    print(f"已重新计算暂定期限 / recomputed provisional deadlines: {summary}")
     for warning in missing_year_warnings(calendar, today=dt.datetime.now(SHANGHAI).date()):
         print(f"警告 / warning: {warning}")
     print("运行中的服务需重启才会使用新的节假日数据 / restart running services to use the new data")

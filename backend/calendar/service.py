@@ -47,6 +47,11 @@ def local_date(at: dt.datetime) -> dt.date:
     return at.astimezone(SHANGHAI).date()
 
 
+def chinese_date(day: dt.date) -> str:
+    """A date as customers read it: ``2026年3月1日``."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def end_of_local_day(day: dt.date) -> dt.datetime:
     """The first instant after ``day`` ends in Asia/Shanghai, in UTC (a deadline's cut-off)."""
     nxt = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=SHANGHAI)

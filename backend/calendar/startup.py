@@ -25,16 +25,13 @@ def readiness_provider(runtime: Runtime) -> Callable[[], list[str]]:
     """A /readyz warning callable reading the runtime's current calendar and today's date."""
 
     def provider() -> list[str]:
-        calendar: WorkingCalendar = runtime.extras["calendar"]
-        return missing_year_warnings(calendar, today=dt.datetime.now(SHANGHAI).date())
+        return missing_year_warnings(runtime.calendar, today=dt.datetime.now(SHANGHAI).date())
 
     return provider
 
 
 def startup(runtime: Runtime) -> None:
-    """Put the calendar in ``runtime.extras["calendar"]`` and register the readiness warning."""
-    calendar = WorkingCalendar.load(runtime.settings.holidays_file)
-    runtime.extras["calendar"] = calendar
-    for warning in missing_year_warnings(calendar, today=dt.datetime.now(SHANGHAI).date()):
+    """Load the calendar (``runtime.calendar``), log the missing years, register the readiness warning."""
+    for warning in missing_year_warnings(runtime.calendar, today=dt.datetime.now(SHANGHAI).date()):
         log.warning("%s", warning)
-    runtime.extras.setdefault("readiness_warnings", []).append(readiness_provider(runtime))
+    runtime.readiness_warnings.append(readiness_provider(runtime))

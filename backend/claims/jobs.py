@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from backend.jobs.registry import JobKind
+from backend.hooks import JobKind
 
 KINDS: list[JobKind] = []

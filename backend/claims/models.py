@@ -7,7 +7,8 @@ Free text (place, hospital, description, complex reason, event reasons) is encry
 D-01, C-01: people type phone and ID numbers and health details into it; hospital and injury are health
 information): ``FREE_TEXT`` maps each field to its column and purpose, read and written only through
 ``backend.privacy.freetext`` (``free_text`` / ``set_free_text``).
-Every ``*_enc`` column is listed in ``backend.security.rotation.ENCRYPTED_COLUMNS`` (key rotation).
+Every ``*_enc`` column declares its purpose (``info=encrypted(...)``, ``backend.security.columns``), and
+the fields staff may reveal; key rotation and reveal read them from there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.security.columns import encrypted
 
 # FieldCipher purposes (associated data): a value copied into another column does not decrypt.
 PURPOSE_INSURED_ID = "claims.insured_id_number"
@@ -50,6 +52,7 @@ class Claim(Base):
     """One claim report (报案) and its progress."""
 
     __tablename__ = "claims"
+    OBJECT_TYPE: ClassVar[str] = "claim"  # in audit records and reveal requests
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_no: Mapped[str] = mapped_column(String(16), unique=True)
@@ -59,14 +62,17 @@ class Claim(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     # Private columns are NULL once the record is anonymised (retention job, D-05).
-    insured_name_enc: Mapped[str | None] = mapped_column(Text)
+    insured_name_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_INSURED_NAME, reveal="insured_name"))
     insured_name_masked: Mapped[str] = mapped_column(String(100))
-    insured_id_enc: Mapped[str | None] = mapped_column(Text)
+    insured_id_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_INSURED_ID, reveal="insured_id_number"))
     insured_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     roster_person_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     reporter_relation: Mapped[str] = mapped_column(String(32))
-    reporter_phone_enc: Mapped[str | None] = mapped_column(Text)
+    reporter_phone_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_REPORTER_PHONE, reveal="reporter_phone"))
     reporter_phone_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     # The reporter's identity on a customer channel (channel + openid): the consent subject (D-04)
     # and who may see progress by case number alone.
@@ -76,18 +82,24 @@ class Claim(Base):
     accident_date: Mapped[dt.date] = mapped_column(Date)
     accident_type: Mapped[str] = mapped_column(String(64))
     # Free text, encrypted (FREE_TEXT): clear lengths are checked before encryption.
-    place_enc: Mapped[str | None] = mapped_column(Text)
-    hospital_enc: Mapped[str | None] = mapped_column(Text)
-    description_enc: Mapped[str] = mapped_column(Text)
-    bank_account_enc: Mapped[str | None] = mapped_column(Text)
+    place_enc: Mapped[str | None] = mapped_column(Text, info=encrypted(PURPOSE_PLACE, reveal="place"))
+    hospital_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_HOSPITAL, reveal="hospital"))
+    description_enc: Mapped[str] = mapped_column(
+        Text, info=encrypted(PURPOSE_DESCRIPTION, reveal="description"))
+    bank_account_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_BANK_ACCOUNT, reveal="bank_account"))
     # D-03: the account holder's name must be the insured's or the beneficiary's, else it is flagged
     # for an officer (accepted, not rejected).
-    bank_holder_name_enc: Mapped[str | None] = mapped_column(Text)
-    beneficiary_name_enc: Mapped[str | None] = mapped_column(Text)
+    bank_holder_name_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_BANK_HOLDER_NAME, reveal="bank_holder_name"))
+    beneficiary_name_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_BENEFICIARY_NAME, reveal="beneficiary_name"))
     bank_name_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
 
     is_complex: Mapped[bool] = mapped_column(Boolean, default=False)
-    complex_reason_enc: Mapped[str | None] = mapped_column(Text)
+    complex_reason_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_COMPLEX_REASON, reveal="complex_reason"))
 
     # Money in integer fen (分): exact.
     claimed_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
@@ -138,6 +150,7 @@ class ClaimEvent(Base):
     """One entry of a claim's history: a state change, the complex flag, or a material mark."""
 
     __tablename__ = "claim_events"
+    OBJECT_TYPE: ClassVar[str] = "claim_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
@@ -150,7 +163,9 @@ class ClaimEvent(Base):
     # anonymised
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str | None] = mapped_column(String(24))
-    reason_enc: Mapped[str | None] = mapped_column(Text)  # encrypted free text (FREE_TEXT)
+    # encrypted free text (FREE_TEXT)
+    reason_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_EVENT_REASON, reveal="reason"))
 
     FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {"reason": ("reason_enc", PURPOSE_EVENT_REASON)}
 

@@ -1,33 +1,16 @@
-"""At start-up, recompute provisional deadlines with the freshly loaded holiday data."""
+"""Start-up of the claims domain: provisional deadlines follow the holiday data just loaded."""
 
 from __future__ import annotations
 
-import logging
+from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar
-from backend.db import session_scope
-from backend.runtime import Runtime
-
-log = logging.getLogger(__name__)
+from backend.claims.service import recompute_provisional_deadlines
+from backend.hooks import CalendarHook
 
 
-def recompute_all(runtime: Runtime, calendar: WorkingCalendar) -> tuple[int, int]:
-    """Recompute provisional claim and complaint deadlines in one transaction; the counts changed."""
-    from backend.claims.service import recompute_provisional_deadlines
-    from backend.complaints.service import recompute_provisional_complaint_deadlines
-
-    with session_scope(runtime.sessions) as session:
-        claims = recompute_provisional_deadlines(session, calendar=calendar)
-        complaints = recompute_provisional_complaint_deadlines(session, calendar=calendar)
-    return claims, complaints
+def _recompute(session: Session, calendar: WorkingCalendar) -> int:
+    return recompute_provisional_deadlines(session, calendar=calendar)
 
 
-def startup(runtime: Runtime) -> None:
-    """Recompute provisional deadlines (the calendar start-up hook ran first)."""
-    calendar: WorkingCalendar | None = runtime.extras.get("calendar")
-    if calendar is None:
-        calendar = WorkingCalendar.load(runtime.settings.holidays_file)
-        runtime.extras["calendar"] = calendar
-    claims, complaints = recompute_all(runtime, calendar)
-    if claims or complaints:
-        log.info("recomputed provisional deadlines: %d claims, %d complaints", claims, complaints)
+CALENDAR_HOOKS = [CalendarHook(name="claims", unit="个案件", recompute=_recompute)]

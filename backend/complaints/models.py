@@ -1,11 +1,11 @@
 """Complaints (投诉) with their history and follow-up visit, and home-visit requests (上门服务).
 
 Names, phones and addresses are stored only encrypted (``*_enc``, a FieldCipher purpose per column);
-names also have a masked copy in clear (``*_masked``, e.g. 张*明) for lists. Every ``*_enc`` column is
-listed in ``backend.security.rotation.ENCRYPTED_COLUMNS`` (key rotation). Free text (complaint content,
-answer, follow-up result, event reasons, a visit's purpose and staff note) is encrypted too (catalogue
-D-01, C-01): ``FREE_TEXT`` maps each field to its column and purpose, read and written only through
-``backend.privacy.freetext`` (``free_text`` / ``set_free_text``).
+names also have a masked copy in clear (``*_masked``, e.g. 张*明) for lists. Every ``*_enc``
+column declares its purpose and whether staff may reveal it (``info=encrypted(...)``). Free text
+(complaint content, answer, follow-up result, event reasons, a visit's purpose and staff note) is
+encrypted too (catalogue D-01, C-01): ``FREE_TEXT`` maps each field to its column and purpose, read
+and written only through ``backend.privacy.freetext`` (``free_text`` / ``set_free_text``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.security.columns import encrypted
 
 PURPOSE_COMPLAINT_PHONE = "complaints.contact_phone"
 PURPOSE_COMPLAINANT_NAME = "complaints.complainant_name"
@@ -35,6 +36,7 @@ class Complaint(Base):
     """One complaint: 受理 → 调查 → 反馈 → 结案, then a follow-up visit (回访)."""
 
     __tablename__ = "complaints"
+    OBJECT_TYPE: ClassVar[str] = "complaint"  # in audit records and reveal requests
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     complaint_no: Mapped[str] = mapped_column(String(16), unique=True)
@@ -45,14 +47,18 @@ class Complaint(Base):
     severity: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(24))
     # The name is NULL once the record is anonymised (retention job, D-05); the mask stays "***".
-    complainant_name_enc: Mapped[str | None] = mapped_column(Text)
+    complainant_name_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_COMPLAINANT_NAME, reveal="complainant_name"))
     complainant_name_masked: Mapped[str] = mapped_column(String(100))
-    contact_phone_enc: Mapped[str] = mapped_column(Text)
+    contact_phone_enc: Mapped[str] = mapped_column(
+        Text, info=encrypted(PURPOSE_COMPLAINT_PHONE, reveal="contact_phone"))
     contact_phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
     openid: Mapped[str | None] = mapped_column(String(64), index=True)
     related_case_no: Mapped[str | None] = mapped_column(String(16), index=True)
-    content_enc: Mapped[str] = mapped_column(Text)
-    response_enc: Mapped[str | None] = mapped_column(Text)
+    content_enc: Mapped[str] = mapped_column(
+        Text, info=encrypted(PURPOSE_COMPLAINT_CONTENT, reveal="content"))
+    response_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_COMPLAINT_RESPONSE, reveal="response"))
     standards: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -73,7 +79,8 @@ class Complaint(Base):
 
     followup_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     followup_by: Mapped[str | None] = mapped_column(String(100))
-    followup_result_enc: Mapped[str | None] = mapped_column(Text)
+    followup_result_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_FOLLOWUP_RESULT, reveal="followup_result"))
     followup_satisfied: Mapped[bool | None] = mapped_column(Boolean)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
@@ -89,6 +96,7 @@ class ComplaintEvent(Base):
     """One entry of a complaint's history."""
 
     __tablename__ = "complaint_events"
+    OBJECT_TYPE: ClassVar[str] = "complaint_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
@@ -98,7 +106,9 @@ class ComplaintEvent(Base):
     kind: Mapped[str] = mapped_column(String(24))  # filed, acknowledged, transition, followup
     from_state: Mapped[str | None] = mapped_column(String(24))
     to_state: Mapped[str | None] = mapped_column(String(24))
-    reason_enc: Mapped[str | None] = mapped_column(Text)  # encrypted free text (FREE_TEXT)
+    # encrypted free text (FREE_TEXT)
+    reason_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_COMPLAINT_EVENT_REASON, reveal="reason"))
 
     FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {
         "reason": ("reason_enc", PURPOSE_COMPLAINT_EVENT_REASON)}
@@ -108,20 +118,22 @@ class HomeVisit(Base):
     """A request for a home visit: requested → contacted → visited (or cancelled)."""
 
     __tablename__ = "home_visits"
+    OBJECT_TYPE: ClassVar[str] = "home_visit"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_no: Mapped[str] = mapped_column(String(16), unique=True)
     product_id: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    name_enc: Mapped[str | None] = mapped_column(Text)  # NULL once anonymised
+    # NULL once anonymised
+    name_enc: Mapped[str | None] = mapped_column(Text, info=encrypted(PURPOSE_VISIT_NAME, reveal="name"))
     name_masked: Mapped[str] = mapped_column(String(100))
-    phone_enc: Mapped[str] = mapped_column(Text)
+    phone_enc: Mapped[str] = mapped_column(Text, info=encrypted(PURPOSE_VISIT_PHONE, reveal="phone"))
     phone_bidx: Mapped[str] = mapped_column(String(64), index=True)
-    address_enc: Mapped[str] = mapped_column(Text)
+    address_enc: Mapped[str] = mapped_column(Text, info=encrypted(PURPOSE_VISIT_ADDRESS, reveal="address"))
     openid: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(24))
-    purpose_enc: Mapped[str] = mapped_column(Text)
+    purpose_enc: Mapped[str] = mapped_column(Text, info=encrypted(PURPOSE_VISIT_PURPOSE, reveal="purpose"))
     related_case_no: Mapped[str | None] = mapped_column(String(16))
 
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -137,7 +149,7 @@ class HomeVisit(Base):
     visited_by: Mapped[str | None] = mapped_column(String(100))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_by: Mapped[str | None] = mapped_column(String(100))
-    note_enc: Mapped[str | None] = mapped_column(Text)
+    note_enc: Mapped[str | None] = mapped_column(Text, info=encrypted(PURPOSE_VISIT_NOTE, reveal="note"))
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 

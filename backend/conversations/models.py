@@ -15,6 +15,11 @@ from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.security.columns import encrypted
+
+# FieldCipher purposes of the stored message text and answer.
+INBOUND_PURPOSE = "conversation.inbound"
+REPLY_PURPOSE = "conversation.reply"
 
 
 class WechatInbox(Base):
@@ -33,8 +38,9 @@ class WechatInbox(Base):
     status: Mapped[str] = mapped_column(String(16), default="processing")
     # "passive" | "custom_service" | "none"
     delivery: Mapped[str] = mapped_column(String(16), default="none")
-    content_enc: Mapped[str | None] = mapped_column(Text, default=None)
-    reply_enc: Mapped[str | None] = mapped_column(Text, default=None)  # JSON list of messages
+    content_enc: Mapped[str | None] = mapped_column(Text, default=None, info=encrypted(INBOUND_PURPOSE))
+    # The answer: a JSON list of messages.
+    reply_enc: Mapped[str | None] = mapped_column(Text, default=None, info=encrypted(REPLY_PURPOSE))
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
 

@@ -1,47 +1,32 @@
-"""Inbox services for the WeChat webhook (callers own the transaction)."""
+"""Conversation rows the webhook writes: inbox rows (stored answers), turn rows, template receipts and
+unreachable users (callers own the transaction)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.conversations.models import (
+    INBOUND_PURPOSE,
+    REPLY_PURPOSE,
     WechatInbox,
     WechatTemplateReceipt,
     WechatUnreachable,
 )
 from backend.conversations.turn_models import ConversationTurn
-from backend.conversations.turns import REPLY_MAX, TEXT_MAX, scrub_slots, scrub_text
+from backend.conversations.turns import REPLY_MAX, TEXT_MAX
 from backend.db import utcnow
-from backend.security.crypto import FieldCipher
+from backend.security.masking import scrub_slots, scrub_text
 
-INBOUND_PURPOSE = "conversation.inbound"
-REPLY_PURPOSE = "conversation.reply"
-
-
-def encrypt_replies(*, cipher: FieldCipher, replies: dict[str, object]) -> str:
-    """The stored answer as encrypted JSON."""
-    return cipher.encrypt(json.dumps(replies, ensure_ascii=False), purpose=REPLY_PURPOSE)
-
-
-def decrypt_replies(*, cipher: FieldCipher, token: str | None) -> dict[str, object]:
-    """The answer stored by :func:`encrypt_replies` (empty when none)."""
-    if not token:
-        return {}
-    value: dict[str, object] = json.loads(cipher.decrypt(token, purpose=REPLY_PURPOSE))
-    return value
-
-
-def get_inbox(session: Session, *, msg_key: str) -> WechatInbox | None:
-    """The inbox row of this message, if it was received before."""
-    return session.scalars(select(WechatInbox).where(WechatInbox.msg_key == msg_key)).first()
-
+__all__ = [  # the purposes too: bot/ encrypts the message text and the stored answer with them
+    "INBOUND_PURPOSE", "REPLY_PURPOSE", "inbox_row", "insert_inbox", "insert_rows", "insert_turn",
+    "record_template_receipt", "record_unreachable", "stored_reply", "turn_row",
+]
 
 _INBOX = WechatInbox.__table__
 # Built once: executing a prepared statement with a parameter dict skips SQLAlchemy's per-call
@@ -87,8 +72,7 @@ def turn_row(
     step: str | None, reply_text: str, private_values: Iterable[str] = (), degraded: bool = False,
     at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The conversation-turn row, masked and truncated as :func:`backend.conversations.turns.record_turn`
-    does (it uses the same scrubbers)."""
+    """The conversation-turn row: text, reply and slots with private values masked, truncated."""
     values = list(private_values)
     return {
         "channel": channel, "user_id": user_id, "msg_key": msg_key or None, "at": at or utcnow(),
@@ -133,20 +117,3 @@ def record_unreachable(session: Session, *, openid: str, errcode: int) -> Wechat
     session.add(row)
     session.flush()
     return row
-
-
-def resolve_unreachable(session: Session, *, openid: str) -> None:
-    """The user wrote again: their 48-hour window is open."""
-    session.execute(
-        update(WechatUnreachable)
-        .where(WechatUnreachable.openid == openid, WechatUnreachable.resolved_at.is_(None))
-        .values(resolved_at=utcnow())
-    )
-
-
-def open_unreachable(session: Session, *, openid: str) -> list[WechatUnreachable]:
-    """Unresolved unreachable records of this user."""
-    return list(session.scalars(
-        select(WechatUnreachable).where(WechatUnreachable.openid == openid,
-                                        WechatUnreachable.resolved_at.is_(None))
-    ).all())

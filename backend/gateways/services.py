@@ -1,9 +1,9 @@
 """The outside services a job may call, built once per process from the settings.
 
-``build_services(runtime)`` returns a dict: ``"wechat"`` (the official account's API),
+``build_services(runtime)`` returns a new dict: ``"wechat"`` (the official account's API),
 ``"miniprogram"`` (the mini-program's API: same protocol, its own AppID and token), ``"sms"`` (Aliyun
 SMS) — each present only when configured. The API process shares the gateway the WeChat
-adapter built (``runtime.extras["wechat_gateway"]``); a worker process builds its own.
+adapter built (``runtime.wechat_gateway``); a worker process builds its own.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from backend.runtime import Runtime
 
 
 def build_services(runtime: Runtime) -> dict[str, Any]:
-    """The configured outside services of this process (cached in ``runtime.extras["services"]``)."""
-    cached: dict[str, Any] | None = runtime.extras.get("services")
-    if cached is not None:
-        return cached
+    """The configured outside services (built once per worker)."""
     settings = runtime.settings
     services: dict[str, Any] = {}
-    gateway = runtime.extras.get("wechat_gateway")
+    gateway: Any = runtime.wechat_gateway
     wechat = settings.wechat
     if gateway is None and wechat.app_id and wechat.app_secret.get_secret_value():
         from backend.gateways.wechat import WechatGateway
@@ -41,5 +38,4 @@ def build_services(runtime: Runtime) -> dict[str, Any]:
         from backend.gateways.sms import SmsGateway
 
         services["sms"] = SmsGateway.from_settings(settings.sms)
-    runtime.extras["services"] = services
     return services

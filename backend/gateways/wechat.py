@@ -24,7 +24,18 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from backend.gateways.exceptions import (
+    WechatApiError,
+    WechatMediaExpired,
+    WechatQuotaExceeded,
+    WechatUnreachable,
+)
+
 log = logging.getLogger(__name__)
+
+# The errors too: bot/ imports them from here.
+__all__ = ["WechatApiError", "WechatGateway", "WechatMediaExpired", "WechatQuotaExceeded",
+           "WechatUnreachable"]
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 NOT_FOLLOWING = 43004  # template messages: the user does not follow the account (reach them by SMS)
@@ -33,28 +44,6 @@ UNREACHABLE_ERRORS = frozenset({45015, 43101, 45047, NOT_FOLLOWING})
 BUSY = -1
 MEDIA_EXPIRED = 40007
 REDIS_ERRORS = (redis.RedisError, OSError)
-
-
-class WechatApiError(Exception):
-    """A WeChat API call failed; ``errcode`` is WeChat's code, or None for network/garbled answers."""
-
-    def __init__(self, errcode: int | None, message: str) -> None:
-        super().__init__(f"wechat api error {errcode}: {message}")
-        self.errcode = errcode
-        self.message = message
-
-
-class WechatUnreachable(WechatApiError):
-    """WeChat will not deliver to this user now (45015 window closed, 43101 refused or no subscribe
-    acceptance left, 45047 count, 43004 not following)."""
-
-
-class WechatQuotaExceeded(WechatApiError):
-    """The account's API quota is used up (45009/45011); the circuit is open."""
-
-
-class WechatMediaExpired(WechatApiError):
-    """The media id expired (40007): ask the user to send the file again."""
 
 
 class _Client(WeChatClient):  # type: ignore[misc]

@@ -1,10 +1,10 @@
-"""Jobs of the handoff domain (registered with ``backend.jobs.registry``)."""
+"""Periodic jobs of the handoff domain (registered with ``backend.jobs.registry``)."""
 
 from __future__ import annotations
 
 from backend.db import session_scope
 from backend.handoff.service import mirror_agent_owned
-from backend.jobs.registry import JobContext, PeriodicJob
+from backend.hooks import JobContext, PeriodicJob
 
 # How stale the Redis mirror of agent-owned conversations may get if an update was lost.
 MIRROR_INTERVAL_S = 30.0
@@ -16,6 +16,6 @@ def run_mirror(ctx: JobContext) -> int:
         return mirror_agent_owned(session, ctx.redis)
 
 
-PERIODIC: list[PeriodicJob] = [
+JOBS: list[PeriodicJob] = [
     PeriodicJob(name="handoff.mirror_agent_owned", interval_s=MIRROR_INTERVAL_S, run=run_mirror),
 ]

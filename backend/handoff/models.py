@@ -8,6 +8,7 @@ from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.security.columns import encrypted
 
 # Why the bot handed the conversation over.
 REASONS = ("asked", "misunderstood", "angry", "complaint", "info_update")
@@ -33,6 +34,6 @@ class HandoffRequest(Base):
     flow: Mapped[str | None] = mapped_column(String(32), nullable=True)
     summary: Mapped[str] = mapped_column(Text, default="")
     # Private details for staff (e.g. a requested new phone number), encrypted (PURPOSE_PAYLOAD).
-    payload_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload_enc: Mapped[str | None] = mapped_column(Text, nullable=True, info=encrypted(PURPOSE_PAYLOAD))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

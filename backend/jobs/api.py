@@ -12,13 +12,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from backend.audit.service import record_event
-from backend.deps import DbSession
+from backend.deps import DbSession, Limit, Now, Offset, RowId
+from backend.errors import ERROR_RESPONSES
 from backend.jobs import service as jobs
 from backend.jobs.models import Job
-from backend.staff.deps import Limit, Now, Offset, RowId, StaffPrincipal, require_roles
+from backend.staff.deps import StaffPrincipal, require_roles
 from backend.staff.models import Role
 
-router = APIRouter(prefix="/staff/api", tags=["staff"])
+router = APIRouter(prefix="/staff/api", tags=["jobs"], responses=ERROR_RESPONSES)
 Operator = Annotated[StaffPrincipal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
 
 

@@ -24,22 +24,11 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
+from backend.hooks import JobContext, JobKind, JobRow, PermanentFailure, RetryLater
 from backend.jobs.models import DEAD, DONE, PENDING, RUNNING, Job
-from backend.jobs.registry import JobContext, JobKind, PermanentFailure, Registry, RetryLater
+from backend.jobs.registry import Registry
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class JobRow:
-    """What a handler sees of its row."""
-
-    id: int
-    kind: str
-    key: str
-    payload: dict[str, Any]
-    attempts: int
-    token: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,20 +22,19 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.audit.service import record_event
-from backend.calendar.service import WorkingCalendar
 from backend.claims.queries import get_claim
 from backend.db import session_scope
-from backend.deps import DbSession, RuntimeDep
-from backend.errors import NotFound, ServiceError
+from backend.deps import DbSession, Now, RowId, RuntimeDep
+from backend.errors import ERROR_RESPONSES, NotFound, ServiceError
 from backend.notifications import service as notices
 from backend.notifications.staff import staff_due_summary
 from backend.notifications.templates import load_book
-from backend.staff.deps import Now, RowId, StaffPrincipal, require_roles
+from backend.staff.deps import StaffPrincipal, require_roles
 from backend.staff.models import Role
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["notices"])
-staff_router = APIRouter(prefix="/staff/api", tags=["staff"])
+staff_router = APIRouter(prefix="/staff/api", tags=["notices"], responses=ERROR_RESPONSES)
 Reader = Annotated[StaffPrincipal, Depends(require_roles(Role.AGENT, Role.CLAIMS_OFFICER, Role.SUPERVISOR,
                                                          Role.ADMIN))]
 Writer = Annotated[StaffPrincipal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
@@ -67,14 +66,6 @@ class ChannelsOut(BaseModel):
     channels: list[str]
 
 
-def _calendar(runtime: RuntimeDep) -> WorkingCalendar:
-    calendar = runtime.extras.get("calendar")
-    if calendar is None:
-        calendar = WorkingCalendar.load(runtime.settings.holidays_file)
-        runtime.extras["calendar"] = calendar
-    return calendar
-
-
 @staff_router.get("/claims/{claim_id}/notices", response_model=list[NoticeOut])
 def claim_notices(claim_id: RowId, staff: Reader, db: DbSession, runtime: RuntimeDep,
                   now: Now) -> list[NoticeOut]:
@@ -89,7 +80,7 @@ def claim_notices(claim_id: RowId, staff: Reader, db: DbSession, runtime: Runtim
 @staff_router.get("/notices/due-summary", response_model=DueSummaryOut)
 def due_summary(staff: Reader, db: DbSession, runtime: RuntimeDep, now: Now) -> DueSummaryOut:
     """Claims due within one working day, complaints near their answer limit."""
-    summary = staff_due_summary(db, calendar=_calendar(runtime), now=now)
+    summary = staff_due_summary(db, calendar=runtime.calendar, now=now)
     return DueSummaryOut(claims=summary.claims, complaints=summary.complaints)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from backend.calendar.service import SHANGHAI
 from backend.gateways.sms import SmsError
 from backend.gateways.wechat import WechatApiError, WechatQuotaExceeded, WechatUnreachable
-from backend.jobs.registry import JobContext
+from backend.hooks import JobContext
 from backend.notifications import limits
 from backend.notifications.templates import ChannelTemplate, SmsTemplate
 

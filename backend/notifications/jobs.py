@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from backend.jobs.registry import JobKind, PeriodicJob
+from backend.hooks import JobKind, PeriodicJob
 from backend.notifications.outbox import PROGRESS_KIND, SEND_KIND
 from backend.notifications.progress import progress_batch
 from backend.notifications.sending import dead_notice, send_notice
@@ -23,6 +23,6 @@ KINDS: list[JobKind] = [
             backoff_base_s=30, backoff_cap_s=3600, lease_s=300),
 ]
 
-PERIODIC: list[PeriodicJob] = [
+JOBS: list[PeriodicJob] = [
     PeriodicJob(name="notices.staff_digest", interval_s=STAFF_DIGEST_INTERVAL_S, run=run_staff_digest),
 ]

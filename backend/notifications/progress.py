@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from backend.calendar.service import local_date
 from backend.claims.models import Claim
+from backend.hooks import JobContext, JobRow
 from backend.jobs import service as jobs
-from backend.jobs.registry import JobContext
-from backend.jobs.runner import JobRow
 from backend.notifications.outbox import (
     OPEN_CLAIM_STATES,
     SEND_KIND,
@@ -50,6 +49,7 @@ def progress_batch(ctx: JobContext, session: Session, rows: list[JobRow]) -> dic
         payload = {"kind": "claim_progress", "subject": ["claim", claim.id], "params": claim_params(claim),
                    "to": recipient.as_payload(), "urgent": False, "at": now.isoformat()}
         notices.append((f"claim:{claim.id}:progress:{today.isoformat()}", now, payload))
-        again[row.id] = local_time_on(ctx.calendar.add_working_days(today, progress_every(claim)).date)
+        nxt = ctx.working_calendar().add_working_days(today, progress_every(claim))
+        again[row.id] = local_time_on(nxt.date)
     jobs.schedule_many(session, kind=SEND_KIND, items=notices, replace=False, now=now)
     return again

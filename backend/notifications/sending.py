@@ -25,8 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.jobs.registry import JobContext, PermanentFailure, RetryLater
-from backend.jobs.runner import JobRow
+from backend.hooks import JobContext, JobRow, PermanentFailure, RetryLater
 from backend.notifications import channels
 from backend.notifications.models import ChannelPreference, Notice
 from backend.notifications.templates import (

@@ -17,7 +17,7 @@ from backend.calendar.service import SHANGHAI, WorkingCalendar, local_date
 from backend.claims.models import Claim
 from backend.complaints.models import Complaint
 from backend.db import session_scope
-from backend.jobs.registry import JobContext
+from backend.hooks import JobContext
 from backend.notifications.outbox import OPEN_CLAIM_STATES, Recipient, enqueue_notice
 
 STAFF_DIGEST_INTERVAL_S = 1800.0
@@ -53,7 +53,7 @@ def run_staff_digest(ctx: JobContext) -> int:
     """Once per working day from 09:00: the summary to each staff recipient; how many notices."""
     now = ctx.now()
     local = now.astimezone(SHANGHAI)
-    if local.hour < DIGEST_HOUR or not ctx.calendar.is_working_day(local.date()):
+    if local.hour < DIGEST_HOUR or not ctx.working_calendar().is_working_day(local.date()):
         return 0
     cfg = ctx.settings.notices
     recipients = [Recipient(openid=o, app="official_account") for o in cfg.staff_openids]
@@ -62,7 +62,7 @@ def run_staff_digest(ctx: JobContext) -> int:
     if not recipients:
         return 0
     with session_scope(ctx.sessions) as session:
-        summary = staff_due_summary(session, calendar=ctx.calendar, now=now)
+        summary = staff_due_summary(session, calendar=ctx.working_calendar(), now=now)
         if not summary.claims and not summary.complaints:
             return 0
         params = {"claims": len(summary.claims), "complaints": len(summary.complaints)}

@@ -1,12 +1,12 @@
-"""Jobs of the privacy domain: the daily retention job (D-05) anonymises closed records past the
-retention period (registered with ``backend.jobs.registry``)."""
+"""Periodic jobs of the privacy domain (registered with ``backend.jobs.registry``): the daily
+retention job (D-05) anonymises closed records past the retention period."""
 
 from __future__ import annotations
 
 import logging
 
 from backend.db import session_scope
-from backend.jobs.registry import JobContext, PeriodicJob
+from backend.hooks import JobContext, PeriodicJob
 from backend.privacy.retention import RetentionResult, apply_retention
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def run_retention(ctx: JobContext) -> RetentionResult:
     return result
 
 
-PERIODIC: list[PeriodicJob] = [
+JOBS: list[PeriodicJob] = [
     # D-05: claims, complaints and home visits closed longer than the retention period.
     PeriodicJob(name="privacy.retention", interval_s=RETENTION_INTERVAL_S, run=run_retention),
 ]

@@ -21,13 +21,12 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from backend.claims.models import Claim
 from backend.db import utcnow
 from backend.errors import Forbidden, ServiceError
 from backend.privacy.models import ConsentEvent
@@ -178,7 +177,20 @@ def ensure_consent(session: Session, *, category: str, channel: str, actor: str,
         raise consent_required(category)
 
 
-def check_claim_consent(session: Session, *, claim: Claim, category: str, actor: str,
+class ClaimSubjects(Protocol):
+    """What consent needs of a claim: its id, channel and the identities of reporter and insured."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def reporter_openid(self) -> str | None: ...
+    @property
+    def insured_id_bidx(self) -> str | None: ...
+
+
+def check_claim_consent(session: Session, *, claim: ClaimSubjects, category: str, actor: str,
                         now: dt.datetime) -> None:
     """Before processing ``category`` of a claim: see :func:`ensure_consent` (claim's identities)."""
     ensure_consent(session, category=category, channel=claim.channel, actor=actor,

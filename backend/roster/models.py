@@ -9,12 +9,13 @@ Rows are never deleted.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.security.columns import encrypted
 
 # FieldCipher purposes (associated data) and blind-index purposes, one per column.
 PURPOSE_ID_NUMBER = "roster.id_number"
@@ -50,6 +51,7 @@ class RosterPerson(Base):
     """An insured person as the government roster lists them."""
 
     __tablename__ = "roster_people"
+    OBJECT_TYPE: ClassVar[str] = "roster_person"  # in audit records and reveal requests
     __table_args__ = (
         UniqueConstraint("product_id", "id_number_bidx"),
         Index("ix_roster_people_product_id_phone_bidx", "product_id", "phone_bidx"),
@@ -57,13 +59,15 @@ class RosterPerson(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[str] = mapped_column(String(64))
-    id_number_enc: Mapped[str] = mapped_column(Text)
+    id_number_enc: Mapped[str] = mapped_column(Text, info=encrypted(PURPOSE_ID_NUMBER, reveal="id_number"))
     id_number_bidx: Mapped[str] = mapped_column(String(64))
-    name_enc: Mapped[str] = mapped_column(Text)
+    name_enc: Mapped[str] = mapped_column(Text, info=encrypted(PURPOSE_NAME, reveal="name"))
     name_masked: Mapped[str] = mapped_column(String(64))
-    phone_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone_enc: Mapped[str | None] = mapped_column(
+        Text, nullable=True, info=encrypted(PURPOSE_PHONE, reveal="phone"))
     phone_bidx: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    address_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    address_enc: Mapped[str | None] = mapped_column(
+        Text, nullable=True, info=encrypted(PURPOSE_ADDRESS, reveal="address"))
     birth_date: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(1))
     district: Mapped[str] = mapped_column(String(64))

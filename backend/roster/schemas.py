@@ -1,50 +1,25 @@
-"""Roster API shapes (masked values only: nothing here ever carries a full ID number or phone)."""
+"""Shapes of the roster staff API (masked values only: nothing here ever carries a full ID number or
+phone)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, Field
+
+
+class IdNumberIn(BaseModel):
+    id_number: str = Field(min_length=1, max_length=32)
 
 
 class EligibilityOut(BaseModel):
-    """The answer to "is this person covered on this day?"."""
+    """Whether a person is covered today: the ID number and name masked, the reason in plain Chinese."""
 
-    model_config = ConfigDict(from_attributes=True)
-
+    id_number: str | None
     found: bool
     eligible: bool
     code: str
     reason: str
-    cover_start: dt.date | None = None
-    person_id: int | None = None
-    masked_name: str | None = None
-
-
-class RejectionOut(BaseModel):
-    """A row of an import that was not imported (reason only, no values)."""
-
-    line: int
-    code: str
-    reason: str
-
-
-class RosterImportOut(BaseModel):
-    """One import run from the history."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    product_id: str
-    file_name: str
-    file_sha256: str
-    encoding: str
-    actor: str
-    rows_read: int
-    imported_new: int
-    updated: int
-    unchanged: int
-    rejected: int
-    rejections: list[RejectionOut]
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
+    cover_start: dt.date | None
+    person_id: int | None
+    name: str | None

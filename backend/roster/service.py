@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from backend.calendar.service import chinese_date
 from backend.db import utcnow
 from backend.products.schemas import Product
 from backend.roster import messages
@@ -289,7 +290,7 @@ def eligibility(
     if row.district not in districts:
         return EligibilityResult(eligible=False, code="outside_district", reason=messages.OUTSIDE_DISTRICT
                                  .format(districts="、".join(districts)), **common)
-    start = messages.cn_date(row.cover_start)
+    start = chinese_date(row.cover_start)
     if on >= row.cover_start:
         return EligibilityResult(eligible=True, code="eligible", reason=messages.ELIGIBLE.format(start=start),
                                  **common)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import backend.model_registry  # noqa: F401  every model, so the registry of encrypted columns is complete
 from backend.db import session_scope
 from backend.runtime import Runtime
 from backend.security.rotation import ColumnRotation, key_status, rotate_all

@@ -1,9 +1,10 @@
 """Field-key rotation (catalogue D-01): re-encrypt every stored value with the active key.
 
-``ENCRYPTED_COLUMNS`` is THE registry of encrypted columns (table, column, FieldCipher purpose); a test
-checks it lists every ``*_enc`` column of ``backend.model_registry.metadata``, so a new encrypted
-column cannot be forgotten. :func:`rotate_all` walks each column by primary key in batches, one
-transaction per batch, and rewrites each value whose key id is not the active one
+The registry of encrypted columns (table, column, FieldCipher purpose) derives from the models: each
+``*_enc`` column declares its purpose (``backend.security.columns.encrypted``), and a test checks that
+every ``*_enc`` column of ``backend.model_registry.metadata`` does. ``ENCRYPTED_COLUMNS`` reads it
+(import the models first: ``backend.model_registry``). :func:`rotate_all` walks each column by
+primary key in batches, one transaction per batch, and rewrites each value whose key id is not the active one
 (``FieldCipher.needs_rotation``): idempotent (a second run finds nothing) and resumable (an interrupted
 run keeps its committed batches). Each write is a compare-and-set on the old token, so a value changed
 meanwhile by the application (already under the active key) is left alone. Retire an old key from
@@ -26,64 +27,18 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.audit.service import record_event
-from backend.claims import models as claims
-from backend.complaints import models as complaints
-from backend.conversations.service import INBOUND_PURPOSE, REPLY_PURPOSE
 from backend.db import Base, session_scope, utcnow
-from backend.handoff.models import PURPOSE_PAYLOAD
-from backend.roster import models as roster
+from backend.security.columns import EncryptedColumn, encrypted_columns
 from backend.security.crypto import CryptoError, FieldCipher
-from backend.staff.service import TOTP_PURPOSE
 
 ACTOR = "system:key-rotation"
 
 
-@dataclass(frozen=True)
-class EncryptedColumn:
-    """One encrypted column and the purpose (associated data) its values were encrypted for."""
-
-    table: str
-    column: str
-    purpose: str
-
-    @property
-    def label(self) -> str:
-        """``table.column``."""
-        return f"{self.table}.{self.column}"
-
-
-ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
-    EncryptedColumn("claims", "insured_name_enc", claims.PURPOSE_INSURED_NAME),
-    EncryptedColumn("claims", "insured_id_enc", claims.PURPOSE_INSURED_ID),
-    EncryptedColumn("claims", "reporter_phone_enc", claims.PURPOSE_REPORTER_PHONE),
-    EncryptedColumn("claims", "bank_account_enc", claims.PURPOSE_BANK_ACCOUNT),
-    EncryptedColumn("claims", "bank_holder_name_enc", claims.PURPOSE_BANK_HOLDER_NAME),
-    EncryptedColumn("claims", "beneficiary_name_enc", claims.PURPOSE_BENEFICIARY_NAME),
-    EncryptedColumn("claims", "place_enc", claims.PURPOSE_PLACE),
-    EncryptedColumn("claims", "hospital_enc", claims.PURPOSE_HOSPITAL),
-    EncryptedColumn("claims", "description_enc", claims.PURPOSE_DESCRIPTION),
-    EncryptedColumn("claims", "complex_reason_enc", claims.PURPOSE_COMPLEX_REASON),
-    EncryptedColumn("claim_events", "reason_enc", claims.PURPOSE_EVENT_REASON),
-    EncryptedColumn("complaints", "complainant_name_enc", complaints.PURPOSE_COMPLAINANT_NAME),
-    EncryptedColumn("complaints", "contact_phone_enc", complaints.PURPOSE_COMPLAINT_PHONE),
-    EncryptedColumn("complaints", "content_enc", complaints.PURPOSE_COMPLAINT_CONTENT),
-    EncryptedColumn("complaints", "response_enc", complaints.PURPOSE_COMPLAINT_RESPONSE),
-    EncryptedColumn("complaints", "followup_result_enc", complaints.PURPOSE_FOLLOWUP_RESULT),
-    EncryptedColumn("complaint_events", "reason_enc", complaints.PURPOSE_COMPLAINT_EVENT_REASON),
-    EncryptedColumn("home_visits", "name_enc", complaints.PURPOSE_VISIT_NAME),
-    EncryptedColumn("home_visits", "phone_enc", complaints.PURPOSE_VISIT_PHONE),
-    EncryptedColumn("home_visits", "address_enc", complaints.PURPOSE_VISIT_ADDRESS),
-    EncryptedColumn("home_visits", "purpose_enc", complaints.PURPOSE_VISIT_PURPOSE),
-    EncryptedColumn("home_visits", "note_enc", complaints.PURPOSE_VISIT_NOTE),
-    EncryptedColumn("roster_people", "id_number_enc", roster.PURPOSE_ID_NUMBER),
-    EncryptedColumn("roster_people", "name_enc", roster.PURPOSE_NAME),
-    EncryptedColumn("roster_people", "phone_enc", roster.PURPOSE_PHONE),
-    EncryptedColumn("roster_people", "address_enc", roster.PURPOSE_ADDRESS),
-    EncryptedColumn("staff_users", "totp_secret_enc", TOTP_PURPOSE),
-    EncryptedColumn("handoff_requests", "payload_enc", PURPOSE_PAYLOAD),
-    EncryptedColumn("wechat_inbox", "content_enc", INBOUND_PURPOSE),
-    EncryptedColumn("wechat_inbox", "reply_enc", REPLY_PURPOSE),
-)
+def __getattr__(name: str) -> tuple[EncryptedColumn, ...]:
+    """``ENCRYPTED_COLUMNS``: every encrypted column of the models imported so far (the registry)."""
+    if name == "ENCRYPTED_COLUMNS":
+        return encrypted_columns(Base.metadata)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -110,7 +65,7 @@ class BatchResult:
 def _table(name: str) -> Table:
     table = Base.metadata.tables.get(name)
     if table is None:
-        raise LookupError(f"unknown table {name!r} in ENCRYPTED_COLUMNS")
+        raise LookupError(f"unknown table {name!r}")
     return table
 
 
@@ -154,14 +109,14 @@ def rotate_batch(
 
 def rotate_all(
     sessions: sessionmaker[Session], *, cipher: FieldCipher, batch: int = 500,
-    columns: Sequence[EncryptedColumn] = ENCRYPTED_COLUMNS,
+    columns: Sequence[EncryptedColumn] | None = None,
     progress: Callable[[ColumnRotation], None] | None = None, now: dt.datetime | None = None,
 ) -> list[ColumnRotation]:
     """Rotate every registered column to the active key, committing after each batch; audited."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     reports: list[ColumnRotation] = []
-    for spec in columns:
+    for spec in encrypted_columns(Base.metadata) if columns is None else columns:
         report = ColumnRotation(column=spec)
         after = 0
         while True:
@@ -186,11 +141,11 @@ def rotate_all(
 
 
 def key_status(
-    session: Session, *, cipher: FieldCipher, columns: Sequence[EncryptedColumn] = ENCRYPTED_COLUMNS
+    session: Session, *, cipher: FieldCipher, columns: Sequence[EncryptedColumn] | None = None
 ) -> dict[str, dict[str, int]]:
     """``{"table.column": {key id: values, …, "unknown": values under a key not in the keyring}}``."""
     out: dict[str, dict[str, int]] = {}
-    for spec in columns:
+    for spec in encrypted_columns(Base.metadata) if columns is None else columns:
         table = _table(spec.table)
         col = table.c[spec.column]
         total = session.scalar(select(func.count()).select_from(table).where(col.is_not(None))) or 0

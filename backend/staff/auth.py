@@ -22,10 +22,9 @@ from backend.audit.service import record_event
 from backend.db import utcnow
 from backend.errors import Unauthorized
 from backend.security.crypto import CryptoError, FieldCipher
-from backend.staff.models import StaffSession, StaffUser
+from backend.staff.models import TOTP_PURPOSE, StaffSession, StaffUser
 from backend.staff.service import (
     HASHER,
-    TOTP_PURPOSE,
     PasswordPolicy,
     normalize_username,
     verify_password,

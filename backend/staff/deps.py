@@ -1,32 +1,24 @@
-"""FastAPI dependencies for staff endpoints: the current staff member, role checks, IP and clock.
+"""FastAPI dependencies of the staff API: the logged-in staff member and role checks.
+
+Every domain's staff routes use them::
 
     @router.post("/claims/{claim_id}/transition")
     def move(staff: Annotated[StaffPrincipal, Depends(require_roles("claims_officer", "admin"))]): ...
-
-Time comes from ``runtime.extras["clock"]`` when set (tests inject it), else the real UTC clock.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.db import utcnow
-from backend.deps import DbSession, RuntimeDep
+from backend.deps import ClientIp, DbSession, Now, RuntimeDep
 from backend.errors import Forbidden
 from backend.staff.auth import authenticate, timeouts_from
-
-MAX_ROW_ID = 2**31 - 1  # PostgreSQL INTEGER: a larger id cannot exist and would overflow the driver
-
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="记录编号")]
-"""A record id in the URL: out of range → 422 (never an overflow deep in the database driver)."""
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=100_000)]
+from backend.staff.models import Role
 
 _bearer = HTTPBearer(auto_error=False, description="员工登录后得到的令牌")
 
@@ -40,23 +32,6 @@ class StaffPrincipal:
     role: str
     session_id: int
     ip: str | None = None
-
-
-def client_ip(request: Request) -> str | None:
-    """The client's IP as seen by the app (uvicorn applies trusted proxy headers)."""
-    return request.client.host if request.client else None
-
-
-ClientIp = Annotated[str | None, Depends(client_ip)]
-
-
-def get_now(runtime: RuntimeDep) -> dt.datetime:
-    """The current UTC time (injectable through ``runtime.extras["clock"]``)."""
-    clock: Callable[[], dt.datetime] = runtime.extras.get("clock", utcnow)
-    return clock()
-
-
-Now = Annotated[dt.datetime, Depends(get_now)]
 
 
 def get_current_staff(
@@ -85,3 +60,10 @@ def require_roles(*roles: str) -> Callable[[StaffPrincipal], StaffPrincipal]:
         return staff
 
     return _check
+
+
+# Staff who work on customers' cases (claims, complaints, home visits, the roster): everyone but the
+# auditor. They read every case and act on complaints and home visits; claims move only by officers.
+CASE_WORKERS = (Role.AGENT, Role.CLAIMS_OFFICER, Role.SUPERVISOR, Role.ADMIN)
+CaseWorker = Annotated[StaffPrincipal, Depends(require_roles(*CASE_WORKERS))]
+Auditor = Annotated[StaffPrincipal, Depends(require_roles(Role.AUDITOR))]

@@ -9,6 +9,9 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
+from backend.security.columns import encrypted
+
+TOTP_PURPOSE = "staff.totp_secret"
 
 
 class Role(enum.StrEnum):
@@ -32,7 +35,7 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    totp_secret_enc: Mapped[str] = mapped_column(String(255))
+    totp_secret_enc: Mapped[str] = mapped_column(String(255), info=encrypted(TOTP_PURPOSE))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,6 +1,8 @@
 """Reveal one private field in clear, with a reason, written to the audit log (catalogue A-03/A-04).
 
-Every attempt is audited (A-04), refused ones too: ``result`` is ``ok`` or ``refused: <code>``.
+The fields staff may reveal are declared on the encrypted columns (``info=encrypted(purpose,
+reveal="field")``, ``backend.security.columns``). Every attempt is audited (A-04), refused ones too:
+``result`` is ``ok`` or ``refused: <code>``.
 :func:`reveal_outcome` never raises for a refusal and never commits: it returns the refusal, the way
 ``backend.staff.auth.login`` does, and the API answers it as an error response without raising, so
 the request's transaction (with the refusal record) still commits.
@@ -14,74 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
-from backend.claims.models import (
-    PURPOSE_BANK_ACCOUNT,
-    PURPOSE_BANK_HOLDER_NAME,
-    PURPOSE_BENEFICIARY_NAME,
-    PURPOSE_INSURED_ID,
-    PURPOSE_INSURED_NAME,
-    PURPOSE_REPORTER_PHONE,
-    Claim,
-    ClaimEvent,
-)
-from backend.complaints.models import (
-    PURPOSE_COMPLAINANT_NAME,
-    PURPOSE_COMPLAINT_PHONE,
-    PURPOSE_VISIT_ADDRESS,
-    PURPOSE_VISIT_NAME,
-    PURPOSE_VISIT_PHONE,
-    Complaint,
-    ComplaintEvent,
-    HomeVisit,
-)
 from backend.db import Base, utcnow
 from backend.errors import NotFound, ServiceError
-from backend.roster.models import (
-    PURPOSE_ADDRESS,
-    PURPOSE_ID_NUMBER,
-    PURPOSE_NAME,
-    PURPOSE_PHONE,
-    RosterPerson,
-)
+from backend.security.columns import revealable_fields
 from backend.security.crypto import CryptoError, FieldCipher
 
 MIN_REASON_LENGTH = 4
-
-
-@dataclass(frozen=True)
-class Revealable:
-    """Where a field lives: the model, the encrypted column attribute, and its cipher purpose."""
-
-    model: type[Base]
-    attr: str
-    purpose: str
-
-
-REVEALABLE: dict[tuple[str, str], Revealable] = {
-    ("claim", "insured_id_number"): Revealable(Claim, "insured_id_enc", PURPOSE_INSURED_ID),
-    ("claim", "insured_name"): Revealable(Claim, "insured_name_enc", PURPOSE_INSURED_NAME),
-    ("claim", "reporter_phone"): Revealable(Claim, "reporter_phone_enc", PURPOSE_REPORTER_PHONE),
-    ("claim", "bank_account"): Revealable(Claim, "bank_account_enc", PURPOSE_BANK_ACCOUNT),
-    ("claim", "bank_holder_name"): Revealable(Claim, "bank_holder_name_enc", PURPOSE_BANK_HOLDER_NAME),
-    ("claim", "beneficiary_name"): Revealable(Claim, "beneficiary_name_enc", PURPOSE_BENEFICIARY_NAME),
-    ("complaint", "complainant_name"): Revealable(Complaint, "complainant_name_enc",
-                                                  PURPOSE_COMPLAINANT_NAME),
-    ("complaint", "contact_phone"): Revealable(Complaint, "contact_phone_enc", PURPOSE_COMPLAINT_PHONE),
-    ("home_visit", "name"): Revealable(HomeVisit, "name_enc", PURPOSE_VISIT_NAME),
-    ("home_visit", "phone"): Revealable(HomeVisit, "phone_enc", PURPOSE_VISIT_PHONE),
-    ("home_visit", "address"): Revealable(HomeVisit, "address_enc", PURPOSE_VISIT_ADDRESS),
-    ("roster_person", "id_number"): Revealable(RosterPerson, "id_number_enc", PURPOSE_ID_NUMBER),
-    ("roster_person", "name"): Revealable(RosterPerson, "name_enc", PURPOSE_NAME),
-    ("roster_person", "phone"): Revealable(RosterPerson, "phone_enc", PURPOSE_PHONE),
-    ("roster_person", "address"): Revealable(RosterPerson, "address_enc", PURPOSE_ADDRESS),
-    # Free text (D-01, C-01): shown masked; the clear text (numbers, health details) only here.
-    **{
-        (object_type, field): Revealable(model, attr, purpose)
-        for object_type, model in (("claim", Claim), ("claim_event", ClaimEvent), ("complaint", Complaint),
-                                   ("complaint_event", ComplaintEvent), ("home_visit", HomeVisit))
-        for field, (attr, purpose) in model.FREE_TEXT.items()
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -99,10 +39,11 @@ def _check(session: Session, cipher: FieldCipher, object_type: str, object_id: i
     if len(why) < MIN_REASON_LENGTH:
         raise ServiceError("reason_required", f"请写明查看原因（至少 {MIN_REASON_LENGTH} 个字）",
                            detail={"field": "reason"}, status_code=422)
-    spec = REVEALABLE.get((object_type, field))
+    revealable = revealable_fields(Base.registry)
+    spec = revealable.get((object_type, field))
     if spec is None:
         raise ServiceError("not_revealable", "这一项不能查看", status_code=422,
-                           detail={"allowed": sorted(f"{t}.{f}" for t, f in REVEALABLE)})
+                           detail={"allowed": sorted(f"{t}.{f}" for t, f in revealable)})
     obj = session.get(spec.model, object_id)
     if obj is None:
         raise NotFound("not_found", "找不到这条记录")

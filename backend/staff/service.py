@@ -19,9 +19,8 @@ from backend.audit.service import record_event
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ServiceError
 from backend.security.crypto import FieldCipher
-from backend.staff.models import Role, StaffSession, StaffUser
+from backend.staff.models import TOTP_PURPOSE, Role, StaffSession, StaffUser
 
-TOTP_PURPOSE = "staff.totp_secret"
 # Policy defaults (等保 2.0 level 3); the settings may override them (see ``policy_from``).
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128

@@ -93,14 +93,11 @@ class DialogueEngine:
         self.copy = copy or Copy.load()
         self.box = SecretBox(runtime.cipher)
         self.store = StateStore(runtime.redis, ttl_seconds=int(self.copy.table("state_ttl_seconds")),
-                                guard=lambda: runtime.extras.get("redis_guard"))
+                                guard=lambda: runtime.redis_guard)
         self.threshold = float(getattr(nlu, "low_confidence_threshold", 0.5))
         self.interrupt_intents = INTERRUPT_INTENTS
         self.max_misses = int(self.copy.table("max_misunderstandings"))
-        calendar = runtime.extras.get("calendar")
-        if calendar is None:
-            calendar = WorkingCalendar.load(runtime.settings.holidays_file)
-        self.calendar: WorkingCalendar = calendar
+        self.calendar: WorkingCalendar = runtime.calendar
         self._faq_cache: dict[tuple[str, str], tuple[object, str]] = {}
 
     def faq_text(self, product_id: str, topic: str) -> str:
@@ -432,14 +429,14 @@ class DialogueEngine:
 
 
 def build_engine(runtime: Runtime, *, nlu: Any = None) -> DialogueEngine:
-    """The engine for ``runtime.extras["turn_handler"]`` (loads the NLU unless one is given)."""
+    """The engine for ``runtime.turn_handler`` (loads the NLU unless one is given)."""
     if nlu is None:
-        nlu = runtime.extras.get("nlu")
+        nlu = runtime.nlu
     if nlu is None:
         from intents import NLU
 
         nlu = NLU.load()
-        runtime.extras["nlu"] = nlu
+        runtime.nlu = nlu
     return DialogueEngine(runtime, nlu=nlu)
 
 

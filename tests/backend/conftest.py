@@ -7,14 +7,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from backend.runtime import Runtime
-from tests.backend.test_staff_api_auth import Clock
-from tests.backend.test_staff_api_cases import Staff
+from tests.backend.staff.helpers import Clock, Staff
 
 
 @pytest.fixture
 def clock(runtime: Runtime) -> Clock:
     c = Clock()
-    runtime.extras["clock"] = c
+    runtime.clock = c
     return c
 
 

@@ -8,8 +8,9 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
+from backend.hooks import PeriodicJob
 from backend.jobs import service as jobs
-from backend.jobs.registry import PeriodicJob, discover
+from backend.jobs.registry import discover
 from backend.jobs.runner import Executor, claim_due
 from backend.runtime import Runtime
 from backend.worker import arm_periodic, job_context
@@ -17,7 +18,7 @@ from backend.worker import arm_periodic, job_context
 
 def test_periodic_jobs_run_once_per_period_across_workers(runtime: Runtime, db: Session) -> None:
     now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
-    runtime.extras["clock"] = lambda: now
+    runtime.clock = lambda: now
     calls: list[str] = []
     registry = discover([])
     registry.periodic.append(job := PeriodicJob("t", 60, lambda ctx: calls.append("ran")))
@@ -44,7 +45,7 @@ def test_periodic_jobs_run_once_per_period_across_workers(runtime: Runtime, db: 
 
 def test_failing_periodic_job_retries_and_does_not_stop_others(runtime: Runtime) -> None:
     now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
-    runtime.extras["clock"] = lambda: now
+    runtime.clock = lambda: now
 
     def boom(_ctx: object) -> None:
         raise RuntimeError("x")

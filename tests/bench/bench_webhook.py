@@ -95,14 +95,14 @@ def build_webhook_app(redis_url: str, db_url: str):  # type: ignore[no-untyped-d
         catalog=load_catalog(products_dir=CONFIG_DIR / "products", default_id="chaonan-elderly-accident"),
     )
     wx = WechatSettings(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY, mode="safe", original_id=GH)
-    runtime.extras["wechat"] = build_context(
+    runtime.wechat = build_context(
         runtime, wx, turn_threads=int(os.environ.get("BENCH_THREADS", "2"))
     )
-    runtime.extras["turn_handler"] = build_engine(runtime, nlu=NLU.load())
+    runtime.turn_handler = build_engine(runtime, nlu=NLU.load())
     app = FastAPI()
     install_webhook(app, max_body_bytes=wx.max_body_bytes)
     app.state.runtime = runtime
-    processor = runtime.extras["wechat"].processor
+    processor = runtime.wechat.processor
 
     @app.get("/stats")
     async def stats() -> dict[str, int]:  # batching counters, read by the load generator
@@ -361,10 +361,10 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
     from bot.replies import plan_messages, render_passive
 
     _app, runtime = build_webhook_app(redis_url, db_url)
-    ctx = runtime.extras["wechat"]
+    ctx = runtime.wechat
     proc = ctx.processor
     committer = proc.committer
-    engine = runtime.extras["turn_handler"]
+    engine = runtime.turn_handler
     crypto: MessageCrypto = ctx.crypto
     client = runtime.redis
     steps: dict[str, float] = {}

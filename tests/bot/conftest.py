@@ -237,8 +237,8 @@ def build_harness(
     settings = wechat_settings(fake, **settings_kw)
     ctx = build_context(runtime, settings, guard_open_s=guard_open_s)
     handler = EchoHandler()
-    runtime.extras["wechat"] = ctx
-    runtime.extras["turn_handler"] = handler
+    runtime.wechat = ctx
+    runtime.turn_handler = handler
     app = FastAPI()
     install_webhook(app, max_body_bytes=settings.max_body_bytes)
     app.state.runtime = runtime
@@ -261,7 +261,7 @@ def wx(live_runtime: Runtime, fake_wechat: FakeWechat) -> Iterator[Harness]:
     harness, client = build_harness(live_runtime, fake_wechat)
     with client:
         yield harness
-    live_runtime.extras["wechat"].processor.close()
+    live_runtime.wechat.processor.close()
 
 
 def digest(data: bytes) -> str:

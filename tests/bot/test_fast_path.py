@@ -39,15 +39,15 @@ def live(engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wecha
          nlu: Any) -> Iterator[tuple[Harness, Runtime]]:
     rt = make_runtime(engine, redis_server.url, runtime)
     wx, client = build_harness(rt, fake_wechat)
-    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    rt.turn_handler = build_engine(rt, nlu=nlu)
     with client:
         yield wx, rt
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
     rt.redis.close()
 
 
 def processor(rt: Runtime) -> Processor:
-    proc: Processor = rt.extras["wechat"].processor
+    proc: Processor = rt.wechat.processor
     return proc
 
 
@@ -72,7 +72,7 @@ def test_faq_turn_is_answered_stored_and_finished_without_a_worker_thread(
     assert [row.status for row in wx.inbox(f"m:{msg_id}")] == ["done"]
     assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"  # a retry gets the same answer
     assert rt.redis.get(f"wx:user:{user}") is None  # per-user lock released
-    engine = rt.extras["turn_handler"]
+    engine = rt.turn_handler
     state, ok = engine.store.load("official_account", user)
     assert ok and state.choice is not None  # the follow-up offer is remembered for the next turn
 
@@ -174,7 +174,7 @@ def test_fp1_group_commit_fails_nothing_written_claim_released_then_retry(
     assert r.status_code == 503 and r.content == b""
     assert turns_of(rt, user) == [] and wx.inbox(f"m:{msg_id}") == []
     assert rt.redis.get(f"wx:msg:m:{msg_id}") is None and rt.redis.get(f"wx:user:{user}") is None
-    engine_ = rt.extras["turn_handler"]
+    engine_ = rt.turn_handler
     assert rt.redis.get(engine_.store.key("official_account", user)) is None  # state not saved
     assert FAQ_MARK in wx.reply_fields(wx.post(inner))["Content"]  # WeChat's retry
     assert len(turns_of(rt, user)) == 1
@@ -235,7 +235,7 @@ def test_slow_commit_answers_success_and_sends_through_the_customer_service_api(
     """
     rt = make_runtime(engine, redis_server.url, runtime)
     wx, client = build_harness(rt, fake_wechat, passive_reply_budget_s=0.2)
-    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    rt.turn_handler = build_engine(rt, nlu=nlu)
     user = "oSlow" + uid()
     fake_wechat.user_wrote(user)
 
@@ -259,7 +259,7 @@ def test_slow_commit_answers_success_and_sends_through_the_customer_service_api(
         else:
             assert FAQ_MARK in wx.reply_fields(r)["Content"] and not fake_wechat.sent
         assert len(turns_of(rt, user)) == 1
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
     rt.redis.close()
 
 
@@ -278,7 +278,7 @@ def test_fr1_redis_fault_on_the_fast_path_still_answers_once(
     hole.listen(1)
     rt = make_runtime(engine, server.url, runtime)
     wx, client = build_harness(rt, fake_wechat)
-    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    rt.turn_handler = build_engine(rt, nlu=nlu)
     try:
         with client:
             assert FAQ_MARK in wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid())))["Content"]
@@ -298,7 +298,7 @@ def test_fr1_redis_fault_on_the_fast_path_still_answers_once(
             assert FAQ_MARK in wx.reply_fields(again)["Content"]
             assert len(turns_of(rt, user)) == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
     finally:
-        rt.extras["wechat"].processor.close()
+        rt.wechat.processor.close()
         hole.close()
         server.stop()
 
@@ -324,7 +324,7 @@ def test_leftover_claim_expires_before_the_retry_gives_up(
     WeChat's retry answer "success" for a message nobody processed: the mark is short-lived."""
     rt = make_runtime(engine, redis_server.url, runtime)
     wx, client = build_harness(rt, fake_wechat, claim_ttl_s=1)
-    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    rt.turn_handler = build_engine(rt, nlu=nlu)
     user, msg_id = "oLeft" + uid(), uid()
     seen: list[int] = []
 
@@ -346,7 +346,7 @@ def test_leftover_claim_expires_before_the_retry_gives_up(
         assert FAQ_MARK in answer and len(turns_of(rt, user)) == 1
         ttl = rt.redis.ttl(f"wx:msg:m:{msg_id}")
         assert ttl > 60  # the answer itself is remembered for the dedupe TTL
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
     rt.redis.close()
 
 

@@ -57,16 +57,16 @@ def test_fr1_redis_stopped_rst_still_answers_fast_and_once(
         assert time.monotonic() - started < 1.0
         assert wx.reply_fields(r)["Content"] == "收到：Redis停了"
         # F-R2: dedupe falls back to the database's unique constraint
-        wx.runtime.extras["wechat"].processor._inflight.clear()
+        wx.runtime.wechat.processor._inflight.clear()
         again = wx.post(inner_text_xml("Redis停了", msg_id=msg_id))
         assert wx.reply_fields(again)["Content"] == "收到：Redis停了"
         assert [c.text for c in wx.handler.calls].count("Redis停了") == 1
         assert len(wx.inbox(f"m:{msg_id}")) == 1
         # F-R3: Redis comes back; new messages are deduped through it again, nothing sent twice
         own_redis.start()
-        rt.extras["wechat"].guard._open_until = 0.0
+        rt.wechat.guard._open_until = 0.0
         assert wx.reply_fields(wx.post(inner_text_xml("恢复了")))["Content"] == "收到：恢复了"
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
 
 
 def test_fr1_redis_blackholed_answers_within_a_second(
@@ -79,7 +79,7 @@ def test_fr1_redis_blackholed_answers_within_a_second(
             r = wx.post(inner_text_xml(text))
             assert time.monotonic() - started < 1.0
             assert wx.reply_fields(r)["Content"] == "收到：" + text
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
 
 
 def test_fp1_database_down_503_nothing_written_then_retry_processed(
@@ -102,7 +102,7 @@ def test_fp1_database_down_503_nothing_written_then_retry_processed(
         retry = wx.post(inner)
         assert wx.reply_fields(retry)["Content"] == "收到：数据库挂了"
         assert len(wx.inbox(f"m:{msg_id}")) == 1
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
     dead.dispose()
 
 
@@ -117,7 +117,7 @@ def test_fp1_database_and_redis_down_503(
         r = wx.post(inner_text_xml("全挂了"))
         assert r.status_code == 503
         assert wx.handler.calls == []  # strict path: nothing runs before the message is stored
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
     dead.dispose()
 
 
@@ -133,7 +133,7 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
 
     wx, rt = _harness(engine, redis_server.url, runtime, fake_wechat)
     dialogue = build_engine(rt, nlu=nlu)
-    rt.extras["turn_handler"] = dialogue
+    rt.turn_handler = dialogue
     user, msg_id = "oCommit" + uid(), uid()
     inner = inner_text_xml("转人工", msg_id=msg_id, user=user)  # the handoff flow writes a domain row
 
@@ -157,10 +157,10 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
         answer = wx.reply_fields(retry)["Content"]
         assert answer and counts() == (1, 1, 1)
         assert dialogue.store.load("official_account", user)[0] is not None
-        rt.extras["wechat"].processor._inflight.clear()
+        rt.wechat.processor._inflight.clear()
         again = wx.post(inner)  # a later redelivery: the stored answer, nothing processed twice
         assert wx.reply_fields(again)["Content"] == answer and counts() == (1, 1, 1)
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()
 
 
 def test_fr2_copy_processed_while_redis_forgot_gets_the_winners_answer(
@@ -173,7 +173,7 @@ def test_fr2_copy_processed_while_redis_forgot_gets_the_winners_answer(
     from bot.dialogue.engine import build_engine
 
     wx, rt = _harness(engine, redis_server.url, runtime, fake_wechat)
-    rt.extras["turn_handler"] = build_engine(rt, nlu=nlu)
+    rt.turn_handler = build_engine(rt, nlu=nlu)
     user, msg_id = "oForgot" + uid(), uid()
     inner = inner_text_xml("住院一天赔多少钱", msg_id=msg_id, user=user)
 
@@ -186,9 +186,9 @@ def test_fr2_copy_processed_while_redis_forgot_gets_the_winners_answer(
         first = wx.reply_fields(wx.post(inner))["Content"]
         assert "30元" in first and turns() == 1
         rt.redis.delete(f"wx:msg:m:{msg_id}")  # Redis forgot (restart, eviction): only the DB knows
-        rt.extras["wechat"].processor._inflight.clear()
+        rt.wechat.processor._inflight.clear()
         again = wx.reply_fields(wx.post(inner))["Content"]
         assert again == first and turns() == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
         assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"  # remembered again
         assert rt.redis.get(f"wx:user:{user}") is None
-    rt.extras["wechat"].processor.close()
+    rt.wechat.processor.close()

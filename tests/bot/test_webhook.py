@@ -111,7 +111,7 @@ def test_w02_compat_mode_uses_only_the_decrypted_payload(
         # and a plaintext push is accepted in compatible mode (signed, unencrypted)
         r2 = client.post("/wechat", params=wx.signed_params(None, aes=False), content=inner_text_xml("明文"))
         assert r2.status_code == 200 and b"\xe6\x98\x8e\xe6\x96\x87" in r2.content
-    live_runtime.extras["wechat"].processor.close()
+    live_runtime.wechat.processor.close()
 
 
 def test_w03_stale_or_future_timestamp_refused(wx: Harness) -> None:
@@ -135,7 +135,7 @@ def test_w03_plaintext_replay_with_another_body_refused(
         assert client.post("/wechat", params=params, content=body).status_code == 200  # a retry: same answer
         assert client.post("/wechat", params=params, content=inner_text_xml("篡改")).status_code == 403
         assert [m.text for m in wx.handler.calls] == ["原文"]
-    live_runtime.extras["wechat"].processor.close()
+    live_runtime.wechat.processor.close()
 
 
 XXE = (
@@ -283,7 +283,7 @@ def test_w09_duplicate_seen_by_another_process_gets_stored_answer(wx: Harness) -
     msg_id = uid()
     inner = inner_text_xml("另一进程", msg_id=msg_id)
     first = wx.reply_fields(wx.post(inner))
-    wx.runtime.extras["wechat"].processor._inflight.clear()
+    wx.runtime.wechat.processor._inflight.clear()
     second = wx.reply_fields(wx.post(inner))
     assert first == second and len(wx.handler.calls) == 1
 
@@ -353,7 +353,7 @@ def test_w14_slow_turn_success_then_customer_service_message(
         deadline = time.time() + 5
         while time.time() < deadline and not fake_wechat.sent:
             time.sleep(0.05)
-    live_runtime.extras["wechat"].processor.close()
+    live_runtime.wechat.processor.close()
     assert fake_wechat.sent[0]["text"]["content"] == "收到：慢慢来"
 
 

@@ -14,9 +14,9 @@ import time
 
 from sqlalchemy.orm import Session
 
+from backend.hooks import JobContext, JobKind, JobRow
 from backend.jobs import service as jobs
-from backend.jobs.registry import JobContext, JobKind, discover
-from backend.jobs.runner import JobRow
+from backend.jobs.registry import discover
 
 
 def mark(ctx: JobContext, session: Session, row: JobRow) -> None:

@@ -9,7 +9,13 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from backend.calendar.service import CalendarFileError, WorkingCalendar, end_of_local_day, local_date
+from backend.calendar.service import (
+    CalendarFileError,
+    WorkingCalendar,
+    chinese_date,
+    end_of_local_day,
+    local_date,
+)
 from tests.backend.claims.support import HOLIDAYS_2027, calendar
 
 
@@ -138,3 +144,8 @@ def test_working_days_between() -> None:
     expected = sum(1 for k in range(1, (b - a).days + 1) if chinese_calendar.is_workday(a + dt.timedelta(k)))
     assert cal.working_days_between(a, b) == expected
     assert cal.working_days_between(b, a) == 0
+
+
+def test_chinese_date_reads_as_customers_write_it() -> None:
+    assert chinese_date(dt.date(2026, 3, 1)) == "2026年3月1日"
+    assert chinese_date(dt.date(2027, 12, 31)) == "2027年12月31日"

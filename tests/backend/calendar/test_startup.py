@@ -22,11 +22,11 @@ def test_warning_names_the_missing_year() -> None:
 
 
 def test_readyz_shows_calendar_warnings_and_stays_200(client: TestClient, runtime: Runtime) -> None:
-    assert isinstance(runtime.extras["calendar"], WorkingCalendar)
-    expected = missing_year_warnings(runtime.extras["calendar"], today=dt.datetime.now(SHANGHAI).date())
+    assert isinstance(runtime.calendar, WorkingCalendar)
+    expected = missing_year_warnings(runtime.calendar, today=dt.datetime.now(SHANGHAI).date())
     r = client.get("/readyz")
     assert r.status_code == 200
-    everything = [w for provider in runtime.extras["readiness_warnings"] for w in provider()]
+    everything = [w for provider in runtime.readiness_warnings for w in provider()]
     assert r.json()["warnings"] == everything
     assert all(w in everything for w in expected)
 
@@ -41,6 +41,6 @@ def test_startup_logs_warning_and_loaded_year_clears_it(
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == len(missing)
     path = tmp_path / "holidays.yaml"
     path.write_text(HOLIDAYS_2027, encoding="utf-8")
-    runtime.extras["calendar"] = WorkingCalendar.load(path)  # what a restart with the new file gives
-    provider = runtime.extras["readiness_warnings"][-1]
+    runtime.calendar = WorkingCalendar.load(path)  # what a restart with the new file gives
+    provider = runtime.readiness_warnings[-1]
     assert all("2027" not in w for w in provider())

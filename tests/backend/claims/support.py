@@ -7,9 +7,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from backend.calendar.service import WorkingCalendar
+from backend.claims import service as claims_svc
+from backend.claims.models import Claim, ClaimEvent
 from backend.roster.idcard import check_digit
+from backend.runtime import Runtime
 from config.settings import CONFIG_DIR
+
+PHONE = "13912345678"
+CARD = "6222021234567890128"  # Luhn-valid
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
 
@@ -56,3 +65,17 @@ def report_kwargs(**overrides: Any) -> dict[str, Any]:
     }
     kwargs.update(overrides)
     return kwargs
+
+
+def new_claim(db: Session, runtime: Runtime, *, id_number: str | None = None) -> Claim:
+    claim = claims_svc.report_claim(db, cipher=runtime.cipher, catalog=runtime.catalog, calendar=calendar(),
+                                    **report_kwargs(insured_id_number=id_number or make_id(),
+                                                    reporter_phone=PHONE))
+    claims_svc.set_bank_account(db, cipher=runtime.cipher, claim_id=claim.id, bank_account=CARD, actor="t")
+    db.flush()
+    return claim
+
+
+def events(db: Session, claim_id: int) -> list[str]:
+    return list(db.scalars(select(ClaimEvent.kind).where(ClaimEvent.claim_id == claim_id)
+                           .order_by(ClaimEvent.id)))

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from backend.jobs.registry import JobContext, JobKind, Registry, discover
+from backend.hooks import JobContext, JobKind
+from backend.jobs.registry import Registry, discover
 from backend.jobs.runner import Executor
 from backend.runtime import Runtime
 from backend.worker import job_context
@@ -27,7 +28,7 @@ class Clock:
 @pytest.fixture
 def clock(runtime: Runtime) -> Clock:
     c = Clock()
-    runtime.extras["clock"] = c
+    runtime.clock = c
     return c
 
 

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from backend.db import session_scope
 from backend.errors import Conflict
+from backend.hooks import JobContext, JobKind, PermanentFailure, RetryLater
 from backend.jobs import service as jobs
 from backend.jobs.models import Job
-from backend.jobs.registry import JobContext, JobKind, PermanentFailure, Registry, RetryLater
+from backend.jobs.registry import Registry
 from backend.jobs.runner import Claimed, Executor, backoff_s, claim_due, in_flight, release
 from backend.runtime import Runtime
 from tests.backend.jobs.conftest import Clock

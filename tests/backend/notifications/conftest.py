@@ -15,7 +15,8 @@ from backend.claims.models import Claim
 from backend.db import session_scope
 from backend.gateways.sms import SmsGateway
 from backend.gateways.wechat import WechatGateway
-from backend.jobs.registry import JobContext, discover
+from backend.hooks import JobContext
+from backend.jobs.registry import discover
 from backend.jobs.runner import Executor, claim_due
 from backend.notifications.outbox import PROGRESS_KIND, SEND_KIND
 from backend.privacy import service as privacy
@@ -48,7 +49,7 @@ def fake_sms() -> Iterator[FakeAliyunSms]:
 @pytest.fixture
 def clock(runtime: Runtime) -> Clock:
     c = Clock(now=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC))  # Monday 10:00 in Shanghai
-    runtime.extras["clock"] = c
+    runtime.clock = c
     return c
 
 

@@ -74,7 +74,8 @@ def test_state_change_notice_says_the_stage_and_expected_date_in_plain_words(
                              actor="staff:1", now=clock(), calendar=calendar())
     db.commit()
     run_due(runtime, executor, clock)
-    [last] = [t["data"] for t in fake_wechat.templates if t["data"]["thing2"]["value"] == "材料齐了，正在审核"]
+    reviewing = "材料齐了，正在审核"
+    [last] = [t["data"] for t in fake_wechat.templates if t["data"]["thing2"]["value"] == reviewing]
     assert last["thing3"]["value"].startswith("预计") and "日前审核完" in last["thing3"]["value"]
     book = load_book()
     views = notices.notices_for_claim(db, claim_id=claim.id, book=book, sent_only=True)
@@ -167,8 +168,8 @@ def test_per_number_daily_limit_and_provider_limit__sms(
     db.commit()
     run_due(runtime, executor, clock)
     assert len(fake_sms.sent) == 2  # the third waits for the rolling day to pass
-    waiting = [j for j in jobs.list_dead(db)] + [
-        j for j in db.scalars(select(jobs.Job).where(jobs.Job.kind == SEND_KIND, jobs.Job.state == "pending"))]
+    pending = select(jobs.Job).where(jobs.Job.kind == SEND_KIND, jobs.Job.state == "pending")
+    waiting = list(db.scalars(pending))
     assert len(waiting) == 1 and waiting[0].due_at > clock() + dt.timedelta(hours=23)
     # The provider's own limit (isv.BUSINESS_LIMIT_CONTROL) also means "later", not "failed".
     runtime.settings.notices.sms_daily_limit_per_number = 10
@@ -242,7 +243,7 @@ def test_failed_template_receipt_sends_the_notice_again_by_sms(
 def test_template_receipt_is_stored_on_the_notice(runtime: Runtime, db: Session, cipher: FieldCipher,
                                                   catalog: Any, clock: Clock, executor: Executor,
                                                   fake_wechat: FakeWechat, status: str) -> None:
-    claim = report(db, cipher, catalog, now=clock())
+    report(db, cipher, catalog, now=clock())
     db.commit()
     run_due(runtime, executor, clock)
     notice = notices.record_template_receipt(db, msgid=str(fake_wechat.templates[0]["_msgid"]), status=status,

@@ -16,8 +16,8 @@ from backend.calendar.service import SHANGHAI
 from backend.claims import service as claims
 from backend.complaints import home_visits as visits
 from backend.complaints import service as complaints
+from backend.hooks import JobContext
 from backend.jobs import service as jobs
-from backend.jobs.registry import JobContext
 from backend.jobs.runner import Executor
 from backend.notifications import subscriptions
 from backend.notifications.models import Notice
@@ -29,7 +29,7 @@ from tests.backend.claims.support import calendar
 from tests.backend.jobs.conftest import Clock
 from tests.backend.notifications.conftest import OPENID, PHONE, report, run_due
 from tests.backend.staff.helpers import T0 as STAFF_T0
-from tests.backend.test_staff_api_cases import Staff
+from tests.backend.staff.helpers import Staff
 from tests.support.fake_aliyun_sms import FakeAliyunSms
 from tests.support.fake_wechat import FakeWechat
 
@@ -40,7 +40,8 @@ def _local(at: dt.datetime) -> dt.datetime:
 
 def _sent(db: Session, kind: str) -> list[Notice]:
     db.expire_all()
-    return list(db.scalars(select(Notice).where(Notice.kind == kind, Notice.state == "sent").order_by(Notice.id)))
+    q = select(Notice).where(Notice.kind == kind, Notice.state == "sent").order_by(Notice.id)
+    return list(db.scalars(q))
 
 
 def test_progress_notice_every_three_working_days_while_open(
@@ -63,7 +64,8 @@ def test_progress_notice_every_three_working_days_while_open(
     assert all(d.hour == 10 for d in due)
     progress = _sent(db, "claim_progress")
     assert len(progress) == 3 and {n.params["case_no"] for n in progress} == {claim.case_no}
-    assert sum(1 for t in fake_wechat.templates if t["data"]["character_string1"]["value"] == claim.case_no) == 4
+    mine = [t for t in fake_wechat.templates if t["data"]["character_string1"]["value"] == claim.case_no]
+    assert len(mine) == 4
     # Closing stops the timer (withdrawn here).
     claims.transition_claim(db, cipher=cipher, calendar=calendar(), claim_id=claim.id, to_state="withdrawn",
                             actor="staff:1", reason="客户撤案", now=clock())
@@ -86,7 +88,8 @@ def test_expected_date_in_a_year_without_holiday_data_is_said_to_be_provisional(
     assert claim.deadline_provisional  # payment falls in 2027, which has no holiday data yet
     run_due(runtime, executor, clock)
     [t] = [t for t in fake_wechat.templates if t["data"]["thing2"]["value"] == "审核通过，正在安排付款"]
-    assert t["data"]["thing3"]["value"].endswith("（暂定）") and t["data"]["thing3"]["value"].startswith("预计1月")
+    next_step = t["data"]["thing3"]["value"]
+    assert next_step.endswith("（暂定）") and next_step.startswith("预计1月")
     assert t["data"]["thing4"]["value"] == "节假日安排未公布，日期为暂定"
 
 
@@ -114,11 +117,13 @@ def test_follow_up_question_within_a_week_after_closing(
     assert n.subject_id == other.id
 
 
-def test_complaint_acknowledged_and_answered(runtime: Runtime, db: Session, cipher: FieldCipher, catalog: Any,
-                                             clock: Clock, executor: Executor, fake_wechat: FakeWechat) -> None:
-    c = complaints.file_complaint(db, cipher=cipher, catalog=catalog, calendar=calendar(), category="claim_speed",
-                                  severity="normal", channel="official_account", complainant_name="陈阿婆",
-                                  contact_phone=PHONE, content="理赔太慢", actor="bot", openid=OPENID, now=clock())
+def test_complaint_acknowledged_and_answered(runtime: Runtime, db: Session, cipher: FieldCipher,
+                                             catalog: Any, clock: Clock, executor: Executor,
+                                             fake_wechat: FakeWechat) -> None:
+    c = complaints.file_complaint(db, cipher=cipher, catalog=catalog, calendar=calendar(),
+                                  category="claim_speed", severity="normal", channel="official_account",
+                                  complainant_name="陈阿婆", contact_phone=PHONE, content="理赔太慢",
+                                  actor="bot", openid=OPENID, now=clock())
     db.commit()
     run_due(runtime, executor, clock)
     [received] = _sent(db, "complaint_received")
@@ -135,15 +140,18 @@ def test_home_visit_confirmation_and_reminder_the_day_before(
         runtime: Runtime, db: Session, cipher: FieldCipher, catalog: Any, clock: Clock, executor: Executor,
         fake_sms: FakeAliyunSms) -> None:
     visit = visits.request_home_visit(db, cipher=cipher, catalog=catalog, name="陈阿婆", phone=PHONE,
-                                      address="峡山街道", purpose="办理理赔", channel="phone", actor="staff:1",
+                                      address="峡山街道", purpose="办理理赔", channel="phone",
+                                      actor="staff:1",
                                       now=clock())
     at = dt.datetime(2026, 11, 25, 9, 30, tzinfo=SHANGHAI)
-    visits.mark_contacted(db, cipher=cipher, visit_id=visit.id, actor="staff:1", now=clock(), appointment_at=at)
+    visits.mark_contacted(db, cipher=cipher, visit_id=visit.id, actor="staff:1", now=clock(),
+                          appointment_at=at)
     db.commit()
     run_due(runtime, executor, clock)
     [confirm] = fake_sms.sent
     assert confirm.params == {"number": visit.visit_no, "time": "2026年11月25日 09:30"}
-    reminder = jobs.get_job(db, kind=SEND_KIND, key=f"visit:{visit.id}:reminder:{at.astimezone(dt.UTC).isoformat()}")
+    stamp = at.astimezone(dt.UTC).isoformat()
+    reminder = jobs.get_job(db, kind=SEND_KIND, key=f"visit:{visit.id}:reminder:{stamp}")
     assert reminder is not None
     assert _local(reminder.due_at) == dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)
     clock.now = reminder.due_at
@@ -152,7 +160,8 @@ def test_home_visit_confirmation_and_reminder_the_day_before(
 
 
 def test_staff_reminders_summary_and_daily_digest(runtime: Runtime, db: Session, cipher: FieldCipher,
-                                                  catalog: Any, clock: Clock, ctx: JobContext, executor: Executor,
+                                                  catalog: Any, clock: Clock, ctx: JobContext,
+                                                  executor: Executor,
                                                   fake_wechat: FakeWechat) -> None:
     claim = report(db, cipher, catalog, now=clock())
     for m in claim.materials:
@@ -177,7 +186,8 @@ def test_subscribe_message_only_while_an_acceptance_is_unused(
         fake_wechat: FakeWechat, fake_sms: FakeAliyunSms) -> None:
     mp_user = "oMiniProgramUser01"
     subscriptions.record_acceptance(db, openid=mp_user, template_id="SUBSCRIBE_CLAIM_PROGRESS", accepted=True)
-    subscriptions.record_acceptance(db, openid=mp_user, template_id="SUBSCRIBE_CLAIM_PROGRESS", accepted=False)
+    subscriptions.record_acceptance(db, openid=mp_user, template_id="SUBSCRIBE_CLAIM_PROGRESS",
+                                    accepted=False)
     fake_wechat.accept(mp_user, "SUBSCRIBE_CLAIM_PROGRESS", times=5)
     first = report(db, cipher, catalog, now=clock(), openid=mp_user, channel="mini_program", seq="30")
     db.commit()

@@ -16,7 +16,7 @@ from tests.backend.staff.helpers import PASSWORD, T0, code_at, make_staff
 @pytest.fixture
 def officer(client: TestClient, db: Session, runtime: Runtime) -> dict[str, str]:
     now = [T0]
-    runtime.extras["clock"] = lambda: now[0]
+    runtime.clock = lambda: now[0]
     name = f"off{uuid.uuid4().hex[:8]}"
     secret = make_staff(db, runtime.cipher, name, "claims_officer").totp_secret
     db.flush()

@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from backend.runtime import Runtime
-from tests.backend.test_staff_api_cases import Staff, assert_error, assert_ok, new_claim, new_complaint
+from tests.backend.claims.support import new_claim
+from tests.backend.complaints.support import new_complaint
+from tests.backend.staff.helpers import Staff, assert_error, assert_ok
 
 HUGE = str(10**30)
 BAD_QUERIES: list[tuple[str, dict[str, str]]] = [

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from backend.claims import service as claims_svc
 from backend.runtime import Runtime
 from tests.backend.claims.support import calendar, make_id, report_kwargs
-from tests.backend.test_staff_api_auth import Clock, _auth
+from tests.backend.staff.helpers import Clock, _auth
 from tests.support.pii import find_pii
 
 CARD = "6222021234567890128"  # Luhn-valid

@@ -28,9 +28,7 @@ from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
 from config.settings import Settings
 from tests.backend.claims.support import calendar, make_id, report_kwargs
-from tests.backend.staff.helpers import PASSWORD, code_at, make_staff
-from tests.backend.test_staff_api_auth import Clock
-from tests.backend.test_staff_api_cases import assert_error
+from tests.backend.staff.helpers import PASSWORD, Clock, assert_error, code_at, make_staff
 from tests.support.servers import PostgresServer, RedisServer, _as_postgres, _pg_bin, start_postgres
 
 
@@ -82,7 +80,7 @@ def setup(own_postgres: tuple[PostgresServer, Engine], settings: Settings, redis
         claim_id = claim.id
     rt = Runtime(settings=settings, engine=engine, sessions=sessions, redis=redis_client, cipher=cipher,
                  redis_handle=RedisHandle(url=redis_server.url), catalog=catalog)
-    rt.extras["clock"] = clock
+    rt.clock = clock
     rt.close = lambda: None  # type: ignore[method-assign]
     app = create_app(settings, runtime_factory=lambda _s: rt)
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -1,10 +1,8 @@
-"""Staff API: login, lockout, sessions, roles, masking and reveal, audit verify (A-01…A-04)."""
+"""Staff API: login, lockout, sessions, roles, masking and reveal (A-01…A-04)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -14,38 +12,7 @@ from backend.audit.models import AuditRecord
 from backend.claims import service as claims_svc
 from backend.runtime import Runtime
 from tests.backend.claims.support import calendar, make_id, report_kwargs
-from tests.backend.staff.helpers import PASSWORD, T0, code_at, make_staff
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-
-def _user(db: Session, runtime: Runtime, role: str) -> tuple[str, str]:
-    name = f"{role[:5]}{uuid.uuid4().hex[:8]}"
-    enr = make_staff(db, runtime.cipher, name, role)
-    db.flush()
-    return name, enr.totp_secret
-
-
-def _login(client: TestClient, clock: Clock, name: str, secret: str, password: str = PASSWORD) -> Any:
-    clock.advance(31)  # a fresh TOTP step for every login
-    return client.post("/staff/api/auth/login",
-                       json={"username": name, "password": password, "totp_code": code_at(secret, clock.now)})
-
-
-def _auth(client: TestClient, clock: Clock, db: Session, runtime: Runtime, role: str) -> dict[str, str]:
-    name, secret = _user(db, runtime, role)
-    r = _login(client, clock, name, secret)
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+from tests.backend.staff.helpers import PASSWORD, Clock, _auth, _login, _user, code_at
 
 
 def test_a01_login_me_logout(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
@@ -183,11 +150,3 @@ def test_a02_agent_cannot_transition_auditor_cannot_reveal(client: TestClient, d
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "version_conflict"
     bad = client.post(f"/staff/api/claims/{claim_id}/transition", json={"to_state": "paid"}, headers=officer)
     assert bad.status_code == 409 and bad.json()["error"]["code"] == "invalid_transition"
-
-
-def test_a04_audit_verify_endpoint(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
-    auditor = _auth(client, clock, db, runtime, "auditor")
-    r = client.get("/staff/api/audit/verify", headers=auditor)
-    assert r.status_code == 200 and r.json()["ok"] is True and r.json()["checked"] >= 2
-    events = client.get("/staff/api/audit/events", params={"action": "login"}, headers=auditor)
-    assert events.status_code == 200 and events.json()["items"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.conversations.turns import _scrub_numbers, scrub_slots, scrub_text
+from backend.security.masking import _scrub_numbers, scrub_slots, scrub_text
 
 ID = "440514195001011234"  # a GB 11643 shaped number (the check digit is not what is tested here)
 
