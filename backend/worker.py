@@ -35,7 +35,7 @@ __all__ = ["QueueWorker", "WorkerThread", "job_context"]
 
 def job_context(runtime: Runtime) -> JobContext:
     """What handlers may use, from the runtime (outside services built from the settings)."""
-    from backend.gateways.services import build_services
+    from backend.jobs.services import build_services
 
     return JobContext(sessions=runtime.sessions, redis=runtime.redis, cipher=runtime.cipher,
                       catalog=runtime.catalog, calendar=runtime.calendar, settings=runtime.settings,

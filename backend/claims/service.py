@@ -45,7 +45,7 @@ from backend.claims.states import ClaimState
 from backend.claims.workflow import ensure_not_frozen, record_claim_event, set_complex, transition_claim
 from backend.db import utcnow
 from backend.errors import Conflict, ServiceError
-from backend.notifications.outbox import notify_claim_change
+from backend.outbox import notify_claim_change
 from backend.privacy.freetext import free_text, sealed_fields
 from backend.privacy.service import ensure_consent
 from backend.products.service import ProductCatalog

@@ -28,7 +28,7 @@ from backend.claims.states import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, ServiceError
-from backend.notifications.outbox import notify_claim_change
+from backend.outbox import notify_claim_change
 from backend.privacy.freetext import seal, set_free_text
 from backend.security.crypto import FieldCipher
 

@@ -26,7 +26,7 @@ from backend.complaints.models import (
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound
 from backend.jobs import service as jobs
-from backend.notifications.outbox import APPS, SEND_KIND, Recipient, enqueue_notice, local_time_on
+from backend.outbox import APPS, SEND_KIND, Recipient, enqueue_notice, local_time_on
 from backend.privacy.freetext import free_text, sealed_fields, set_free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher

@@ -29,7 +29,7 @@ from backend.complaints.models import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ServiceError
-from backend.notifications.outbox import APPS, Recipient, enqueue_notice
+from backend.outbox import APPS, Recipient, enqueue_notice
 from backend.privacy.freetext import free_text, seal, sealed_fields, set_free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher

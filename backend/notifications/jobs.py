@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 from backend.hooks import JobKind, PeriodicJob
-from backend.notifications.outbox import PROGRESS_KIND, SEND_KIND
 from backend.notifications.progress import progress_batch
 from backend.notifications.sending import dead_notice, send_notice
 from backend.notifications.staff import STAFF_DIGEST_INTERVAL_S, run_staff_digest
+from backend.outbox import PROGRESS_KIND, SEND_KIND
 
 KINDS: list[JobKind] = [
     # Retries: transient errors and channel changes are handled inside (RetryLater); these attempts

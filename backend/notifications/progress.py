@@ -19,7 +19,7 @@ from backend.calendar.service import local_date
 from backend.claims.models import Claim
 from backend.hooks import JobContext, JobRow
 from backend.jobs import service as jobs
-from backend.notifications.outbox import (
+from backend.outbox import (
     OPEN_CLAIM_STATES,
     SEND_KIND,
     claim_params,

@@ -22,9 +22,9 @@ from backend.db import utcnow
 from backend.errors import ServiceError
 from backend.jobs import service as jobs
 from backend.notifications.models import ChannelPreference, Notice, SmsReceipt
-from backend.notifications.outbox import SEND_KIND
 from backend.notifications.templates import CHANNELS, NoticeBook
 from backend.notifications.words import notice_text
+from backend.outbox import SEND_KIND
 
 MAX_SHOWN = 50
 

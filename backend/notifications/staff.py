@@ -18,7 +18,7 @@ from backend.claims.models import Claim
 from backend.complaints.models import Complaint
 from backend.db import session_scope
 from backend.hooks import JobContext
-from backend.notifications.outbox import OPEN_CLAIM_STATES, Recipient, enqueue_notice
+from backend.outbox import OPEN_CLAIM_STATES, Recipient, enqueue_notice
 
 STAFF_DIGEST_INTERVAL_S = 1800.0
 DIGEST_HOUR = 9

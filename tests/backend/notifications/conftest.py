@@ -18,7 +18,7 @@ from backend.gateways.wechat import WechatGateway
 from backend.hooks import JobContext
 from backend.jobs.registry import discover
 from backend.jobs.runner import Executor, claim_due
-from backend.notifications.outbox import PROGRESS_KIND, SEND_KIND
+from backend.outbox import PROGRESS_KIND, SEND_KIND
 from backend.privacy import service as privacy
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher

@@ -16,8 +16,8 @@ from backend.jobs import service as jobs
 from backend.jobs.runner import Executor
 from backend.notifications import service as notices
 from backend.notifications.models import Notice
-from backend.notifications.outbox import PROGRESS_KIND, SEND_KIND
 from backend.notifications.templates import load_book
+from backend.outbox import PROGRESS_KIND, SEND_KIND
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
 from tests.backend.claims.support import calendar

@@ -21,8 +21,8 @@ from backend.jobs import service as jobs
 from backend.jobs.runner import Executor
 from backend.notifications import subscriptions
 from backend.notifications.models import Notice
-from backend.notifications.outbox import PROGRESS_KIND, SEND_KIND
 from backend.notifications.staff import run_staff_digest, staff_due_summary
+from backend.outbox import PROGRESS_KIND, SEND_KIND
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
 from tests.backend.claims.support import calendar

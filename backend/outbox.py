@@ -1,4 +1,4 @@
-"""Writing notices into the outbox, in the transaction of the change that causes them.
+"""The notices outbox: writing notices in the transaction of the change that causes them.
 
 Domains call these functions (claims, complaints, home visits, attachments); each writes one
 ``notices.send`` job row (``backend.jobs``) keyed by the notice key, so a retried change writes the
