@@ -2,7 +2,8 @@
 
 ``build_services(runtime)`` returns a new dict: ``"wechat"`` (the official account's API),
 ``"miniprogram"`` (the mini-program's API: same protocol, its own AppID and token), ``"sms"`` (Aliyun
-SMS) — each present only when configured. The API process shares the gateway the WeChat
+SMS) — each present only when configured — and ``"storage"`` (the encrypted
+file store). The API process shares the gateway the WeChat
 adapter built (``runtime.wechat_gateway``); a worker process builds its own.
 """
 
@@ -38,4 +39,7 @@ def build_services(runtime: Runtime) -> dict[str, Any]:
         from backend.gateways.sms import SmsGateway
 
         services["sms"] = SmsGateway.from_settings(settings.sms)
+    from backend.storage.local import LocalFileStore
+
+    services["storage"] = LocalFileStore(settings.var_dir / "files", runtime.cipher)
     return services
