@@ -90,6 +90,20 @@ DeadHandler = Callable[[JobContext, Session, JobRow], None]
 
 
 @dataclass(frozen=True)
+class FastOutcome:
+    """What a fast handler did: ``record`` writes its result (in a transaction shared with other rows,
+    committed with their ``done`` marks); ``retry_at`` arms the row again instead (not a failure)."""
+
+    record: Callable[[Session], None]
+    retry_at: dt.datetime | None = None
+
+
+# Runs a row's first claim outside any transaction, from the payload the queue message carries; None
+# sends it the ordinary way (``handler``).
+FastHandler = Callable[[JobContext, JobRow], "FastOutcome | None"]
+
+
+@dataclass(frozen=True)
 class JobKind:
     """A kind of job (timer or outbox entry): its handler and retry policy.
 
@@ -109,6 +123,10 @@ class JobKind:
     every_s: float | None = None
     # Called in the transaction that dead-letters a row (e.g. mark the notice failed).
     on_dead: DeadHandler | None = None
+    # The first run of a row, without a transaction of its own: one outside call whose result is
+    # group-committed with other rows' (``backend.jobs.group``). Only for a call made idempotent by
+    # its own key: a stale queue message may run it on a row another worker has claimed since.
+    fast: FastHandler | None = None
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.batch_handler is None):

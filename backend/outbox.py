@@ -5,8 +5,9 @@ Domains call these functions (claims, complaints, home visits, attachments); eac
 notice once. This module reads only the attributes it is given: it imports no domain's models.
 
 The recipient is resolved now and carried by the job: an openid and the app it belongs to (the
-official account or the mini-program), and the phone number still encrypted (its cipher text and
-purpose), so the sender needs no look-up and never stores a number in clear.
+official account or the mini-program), the customer's order of channels if they set one, and the
+phone number still encrypted (its cipher text and purpose), so the sender needs no look-up and never
+stores a number in clear.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import JSON, String, column, select, table
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import SHANGHAI, Deadline, WorkingCalendar, local_date
@@ -36,8 +38,27 @@ class Recipient:
     phone_enc: str | None = None
     phone_purpose: str | None = None
 
-    def as_payload(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v}
+    def as_payload(self, channels: list[str] | None = None) -> dict[str, Any]:
+        """The ``to`` of a send job; ``channels``: the customer's order, when they set one."""
+        out: dict[str, Any] = {k: v for k, v in asdict(self).items() if v}
+        if channels:
+            out["channels"] = list(channels)
+        return out
+
+
+# The customers' channel orders (model: backend.notifications.models.ChannelPreference), read here as a
+# plain table so the domains writing notices need not import the notifications domain.
+_PREFERENCES = table("notice_channel_preferences", column("openid", String), column("channels", JSON))
+
+
+def channel_orders(session: Session, openids: list[str]) -> dict[str, list[str]]:
+    """The channel order of each of these customers who set one (one query for them all)."""
+    wanted = sorted({o for o in openids if o})
+    if not wanted:
+        return {}
+    rows = session.execute(select(_PREFERENCES.c.openid, _PREFERENCES.c.channels)
+                           .where(_PREFERENCES.c.openid.in_(wanted)))
+    return {str(o): list(c) for o, c in rows}
 
 
 class ClaimLike(Protocol):
@@ -72,8 +93,10 @@ def enqueue_notice(
     urgent: bool = False,
 ) -> None:
     """Write one notice into the outbox (once per key: a second call changes nothing)."""
-    payload = {"kind": kind, "subject": [subject_type, subject_id], "params": params,
-               "to": recipient.as_payload(), "urgent": urgent, "at": now.isoformat()}
+    orders = channel_orders(session, [recipient.openid]) if recipient.openid else {}
+    to = recipient.as_payload(orders.get(recipient.openid or ""))
+    payload = {"kind": kind, "subject": [subject_type, subject_id], "params": params, "to": to,
+               "urgent": urgent, "at": now.isoformat()}
     jobs.schedule(session, kind=SEND_KIND, key=key, due_at=due_at or now, payload=payload, replace=False,
                   now=now)
 

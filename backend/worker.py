@@ -23,6 +23,7 @@ from taskiq.api import run_receiver_task
 from backend.db import session_scope
 from backend.hooks import JobContext
 from backend.jobs import queue
+from backend.jobs.group import GroupCommitter
 from backend.jobs.registry import PERIODIC_PREFIX, Registry, discover
 from backend.jobs.runner import Claimed, Executor, claim_due, in_flight, release
 from backend.jobs.service import schedule
@@ -60,7 +61,9 @@ class QueueWorker:
         self.settings = runtime.settings.jobs
         self.registry = registry or discover()
         self.ctx = context or job_context(runtime)
-        self.executor = Executor(self.ctx, self.registry)
+        self.group = GroupCommitter(self.ctx)
+        self.executor = Executor(self.ctx, self.registry, group=self.group)
+        self.fast_kinds = frozenset(k.name for k in self.registry.kinds.values() if k.fast is not None)
         self.poll = poll
         self.consume = consume
         self.batch_sizes = {k.name: k.batch_size for k in self.registry.kinds.values()}
@@ -69,14 +72,15 @@ class QueueWorker:
         self._task: Any = None
 
     # -- the task ----------------------------------------------------------------------------------
-    def run_message(self, kind: str, pairs: list[list[int]]) -> int:
+    def run_message(self, kind: str, pairs: list[list[Any]]) -> int:
         """The queue task: run these claimed rows (in a taskiq thread)."""
-        return self.executor.execute([Claimed(int(i), kind, int(t)) for i, t in pairs])
+        return self.executor.execute([Claimed(int(p[0]), kind, int(p[1]), p[3] if len(p) > 3 else None,
+                                              p[2] if len(p) > 2 else None) for p in pairs])
 
     def _new_broker(self) -> Any:
         broker = queue.make_broker(self.runtime.redis_handle.url, self.settings)
 
-        def run_job(kind: str, pairs: list[list[int]]) -> int:
+        def run_job(kind: str, pairs: list[list[Any]]) -> int:
             return self.run_message(kind, pairs)
 
         return broker, queue.register_task(broker, run_job)
@@ -99,7 +103,7 @@ class QueueWorker:
     async def kick(self, broker: Any, claimed: Sequence[Claimed]) -> None:
         """Send the queue messages of claimed rows; when Redis refuses, the rows are given back."""
         try:
-            await queue.kick_many(broker, queue.messages(claimed, self.batch_sizes))
+            await queue.kick_many(broker, queue.messages(claimed, self.batch_sizes, self.fast_kinds))
         except Exception:
             log.warning("queue unavailable: %d jobs given back", len(claimed))
             await asyncio.to_thread(self.give_back, claimed)

@@ -11,22 +11,56 @@ lost with Redis is sent again when the row's lease passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from taskiq import AckableMessage, AsyncBroker, AsyncTaskiqDecoratedTask
 from taskiq.message import TaskiqMessage
 from taskiq_redis import RedisStreamBroker
 
 from backend.jobs.runner import Claimed
 
 TASK_NAME = "jobs.run"
+log = logging.getLogger(__name__)
+
+
+class JobStreamBroker(RedisStreamBroker):
+    """taskiq-redis's stream broker, surviving Redis going away: its receiver listens again at once
+    after an error, with the same broker, forever; so here a lost connection waits a second before
+    the next try, and a consumer group that vanished with Redis's data is created again."""
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        while True:
+            try:
+                async for message in super().listen():
+                    yield message
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("job stream: consumer group gone (Redis lost its data); creating it again")
+                await self._ensure_group()
+            except (RedisConnectionError, OSError) as exc:
+                log.warning("job stream: Redis unavailable (%s); listening again in 1 s", type(exc).__name__)
+                await asyncio.sleep(1.0)
+
+    async def _ensure_group(self) -> None:
+        async with Redis(connection_pool=self.connection_pool) as conn:
+            try:
+                await conn.xgroup_create(self.queue_name, self.consumer_group_name, id=self.consumer_id,
+                                         mkstream=True)
+            except ResponseError as exc:  # BUSYGROUP: another worker made it first
+                if "BUSYGROUP" not in str(exc):
+                    raise
 
 
 def make_broker(url: str, settings: Any, *, consumer_name: str | None = None) -> RedisStreamBroker:
     """A stream broker on ``url`` with the job settings (``config.settings.JobsSettings``)."""
-    return RedisStreamBroker(
+    return JobStreamBroker(
         url,
         queue_name=settings.stream,
         consumer_group_name="workers",
@@ -46,26 +80,35 @@ def make_broker(url: str, settings: Any, *, consumer_name: str | None = None) ->
     )
 
 
-def register_task(broker: AsyncBroker, run: Callable[[str, list[list[int]]], int]
+def register_task(broker: AsyncBroker, run: Callable[[str, list[list[Any]]], int]
                   ) -> AsyncTaskiqDecoratedTask[Any, Any]:
     """Declare the one task: ``run(kind, [[id, token], …])`` (a sync function: taskiq runs it in its
     thread pool)."""
     return broker.register_task(run, task_name=TASK_NAME)
 
 
-def messages(claimed: Sequence[Claimed], batch_sizes: dict[str, int]) -> list[tuple[str, list[list[int]]]]:
-    """The queue messages for claimed rows: one per row, or per batch of a batch kind."""
-    by_kind: dict[str, list[list[int]]] = {}
+# [id, token], or for a kind with a fast handler on its first claim [id, token, key, payload].
+Pair = list[Any]
+
+
+def messages(claimed: Sequence[Claimed], batch_sizes: dict[str, int],
+             fast_kinds: frozenset[str] = frozenset()) -> list[tuple[str, list[Pair]]]:
+    """The queue messages for claimed rows: one per row, or per batch of a batch kind. A row of a kind
+    with a fast handler claimed for the first time carries its key and payload (no read needed)."""
+    by_kind: dict[str, list[Pair]] = {}
     for c in claimed:
-        by_kind.setdefault(c.kind, []).append([c.id, c.token])
-    out: list[tuple[str, list[list[int]]]] = []
+        pair: Pair = [c.id, c.token]
+        if c.kind in fast_kinds and c.token == 1:
+            pair += [c.key, c.payload]
+        by_kind.setdefault(c.kind, []).append(pair)
+    out: list[tuple[str, list[Pair]]] = []
     for kind, pairs in by_kind.items():
         size = max(1, batch_sizes.get(kind, 1))
         out.extend((kind, pairs[i:i + size]) for i in range(0, len(pairs), size))
     return out
 
 
-async def kick_many(broker: RedisStreamBroker, msgs: Sequence[tuple[str, list[list[int]]]]) -> None:
+async def kick_many(broker: RedisStreamBroker, msgs: Sequence[tuple[str, list[list[Any]]]]) -> None:
     """Send many task messages in one Redis round trip.
 
     ``task.kiq()`` costs one round trip and a pool checkout per message (about 0.6 ms here); the

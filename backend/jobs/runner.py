@@ -33,11 +33,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """A row claimed for one run: what a queue message carries."""
+    """A row claimed for one run: what a queue message carries (the payload only for a kind with a
+    fast handler, on its first claim)."""
 
     id: int
     kind: str
     token: int
+    payload: dict[str, Any] | None = None
+    key: str | None = None
 
 
 def backoff_s(kind: JobKind, attempts: int) -> float:
@@ -66,9 +69,9 @@ def claim_due(session: Session, *, now: dt.datetime, limit: int, lease_s: float,
     stmt = (update(Job).where(Job.id.in_(pick.scalar_subquery()))
             .values(state=RUNNING, token=Job.token + 1, attempts=Job.attempts + 1,
                     lease_until=now + dt.timedelta(seconds=lease_s), updated_at=now)
-            .returning(Job.id, Job.kind, Job.token)
+            .returning(Job.id, Job.kind, Job.token, Job.payload, Job.key)
             .execution_options(synchronize_session=False))
-    return [Claimed(int(i), str(k), int(t)) for i, k, t in session.execute(stmt)]
+    return [Claimed(int(i), str(k), int(t), p, key) for i, k, t, p, key in session.execute(stmt)]
 
 
 def release(session: Session, claimed: Sequence[Claimed], *, now: dt.datetime) -> None:
@@ -105,9 +108,10 @@ _DEAD = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.sta
 class Executor:
     """Runs claimed rows with their registered handlers."""
 
-    def __init__(self, ctx: JobContext, registry: Registry) -> None:
+    def __init__(self, ctx: JobContext, registry: Registry, *, group: Any = None) -> None:
         self.ctx = ctx
         self.registry = registry
+        self.group = group  # a GroupCommitter (backend.jobs.group), for kinds with a fast handler
 
     def execute(self, claimed: Sequence[Claimed]) -> int:
         """Run claimed rows of ONE kind (one row, or a batch for a batch kind); how many finished."""
@@ -118,6 +122,12 @@ class Executor:
             log.error("no handler registered for job kind %s", claimed[0].kind)
             self._fail(claimed, None, "no handler registered", permanent=True)
             return 0
+        first = claimed[0]
+        if (kind.fast is not None and self.group is not None and len(claimed) == 1 and first.token == 1
+                and first.payload is not None and first.key is not None):
+            done = self._fast(kind, first)
+            if done is not None:
+                return done
         tokens = {c.id: c.token for c in claimed}
         try:
             with session_scope(self.ctx.sessions, write=True) as session:
@@ -166,6 +176,20 @@ class Executor:
             log.warning("job %s failed: %s", kind.name, type(exc).__name__, exc_info=True)
             self._fail(claimed, kind, f"{type(exc).__name__}: {exc}"[:500], permanent=False)
             return 0
+
+    def _fast(self, kind: JobKind, c: Claimed) -> int | None:
+        """A first claim through the fast handler; None when it declines (the ordinary way then)."""
+        assert kind.fast is not None and c.payload is not None
+        row = JobRow(id=c.id, kind=c.kind, key=c.key or "", payload=c.payload, attempts=1, token=c.token)
+        try:
+            outcome = kind.fast(self.ctx, row)
+        except Exception as exc:
+            log.warning("job %s failed: %s", kind.name, type(exc).__name__, exc_info=True)
+            self._fail([c], kind, f"{type(exc).__name__}: {exc}"[:500], permanent=False)
+            return 0
+        if outcome is None:
+            return None
+        return int(self.group.commit(c, outcome))
 
     # -- steps ----------------------------------------------------------------------------------------
     @staticmethod

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from backend.hooks import JobKind, PeriodicJob
+from backend.notifications.fast import send_first
 from backend.notifications.progress import progress_batch
 from backend.notifications.sending import dead_notice, send_notice
 from backend.notifications.staff import STAFF_DIGEST_INTERVAL_S, run_staff_digest
@@ -17,8 +18,8 @@ from backend.outbox import PROGRESS_KIND, SEND_KIND
 KINDS: list[JobKind] = [
     # Retries: transient errors and channel changes are handled inside (RetryLater); these attempts
     # count runs that crashed or raised unexpectedly.
-    JobKind(name=SEND_KIND, handler=send_notice, max_attempts=6, backoff_base_s=15, backoff_cap_s=1800,
-            lease_s=60, on_dead=dead_notice),
+    JobKind(name=SEND_KIND, handler=send_notice, fast=send_first, max_attempts=6, backoff_base_s=15,
+            backoff_cap_s=1800, lease_s=60, on_dead=dead_notice),
     JobKind(name=PROGRESS_KIND, batch_handler=progress_batch, batch_size=500, max_attempts=10,
             backoff_base_s=30, backoff_cap_s=3600, lease_s=300),
 ]

@@ -22,6 +22,7 @@ from backend.jobs import service as jobs
 from backend.outbox import (
     OPEN_CLAIM_STATES,
     SEND_KIND,
+    channel_orders,
     claim_params,
     claim_recipient,
     local_time_on,
@@ -41,13 +42,15 @@ def progress_batch(ctx: JobContext, session: Session, rows: list[JobRow]) -> dic
     by_claim = {int(r.key): r for r in rows}
     notices: list[tuple[str, dt.datetime, dict[str, Any] | None]] = []
     again: dict[int, dt.datetime] = {}
-    for claim in session.execute(select(*_COLUMNS).where(Claim.id.in_(list(by_claim)))):
-        if claim.state not in OPEN_CLAIM_STATES:
-            continue
+    claims = [c for c in session.execute(select(*_COLUMNS).where(Claim.id.in_(list(by_claim))))
+              if c.state in OPEN_CLAIM_STATES]
+    orders = channel_orders(session, [c.reporter_openid for c in claims if c.reporter_openid])
+    for claim in claims:
         row = by_claim[claim.id]
         recipient = claim_recipient(claim, phone_purpose=row.payload.get("phone_purpose", DEFAULT_PURPOSE))
+        to = recipient.as_payload(orders.get(recipient.openid or ""))
         payload = {"kind": "claim_progress", "subject": ["claim", claim.id], "params": claim_params(claim),
-                   "to": recipient.as_payload(), "urgent": False, "at": now.isoformat()}
+                   "to": to, "urgent": False, "at": now.isoformat()}
         notices.append((f"claim:{claim.id}:progress:{today.isoformat()}", now, payload))
         nxt = ctx.working_calendar().add_working_days(today, progress_every(claim))
         again[row.id] = local_time_on(nxt.date)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from backend.hooks import JobContext, JobRow, PermanentFailure, RetryLater
 from backend.notifications import channels
-from backend.notifications.models import ChannelPreference, Notice
+from backend.notifications.models import Notice
 from backend.notifications.templates import (
     CHANNELS,
     ChannelTemplate,
@@ -46,17 +46,22 @@ def book_of(ctx: JobContext) -> NoticeBook:
     return load_book(ctx.settings.notices.file)
 
 
-def _notice(session: Session, row: JobRow, now: dt.datetime) -> Notice:
-    found = session.scalar(select(Notice).where(Notice.key == row.key))
-    if found is not None:
-        return found
+def new_notice(row: JobRow, now: dt.datetime) -> Notice:
+    """The notice row of a send job, not yet added to a session."""
     p = row.payload
     subject_type, subject_id = p["subject"]
     # Its time is the change's (when the outbox row was written), not the first send's.
     created = dt.datetime.fromisoformat(p["at"]) if p.get("at") else now
-    notice = Notice(key=row.key, kind=p["kind"], subject_type=subject_type, subject_id=int(subject_id),
-                    params=p.get("params", {}), urgent=bool(p.get("urgent")), state="pending", attempts=[],
-                    created_at=created, updated_at=now)
+    return Notice(key=row.key, kind=p["kind"], subject_type=subject_type, subject_id=int(subject_id),
+                  params=p.get("params", {}), urgent=bool(p.get("urgent")), state="pending", attempts=[],
+                  created_at=created, updated_at=now)
+
+
+def _notice(session: Session, row: JobRow, now: dt.datetime) -> Notice:
+    found = session.scalar(select(Notice).where(Notice.key == row.key))
+    if found is not None:
+        return found
+    notice = new_notice(row, now)
     try:
         with session.begin_nested():
             session.add(notice)
@@ -67,15 +72,14 @@ def _notice(session: Session, row: JobRow, now: dt.datetime) -> Notice:
     return notice
 
 
-def channel_order(session: Session, *, to: dict[str, Any], kind: NoticeKind, book: NoticeBook,
+def channel_order(*, to: dict[str, Any], kind: NoticeKind, book: NoticeBook,
                   services: dict[str, Any]) -> list[str]:
-    """The channels that can carry this notice to this person, in their order."""
+    """The channels that can carry this notice to this person, in their order (the customer's, as it
+    was when the notice was written, then the default)."""
     order: list[str] = list(book.channels_default)
-    if to.get("openid"):
-        pref = session.scalar(select(ChannelPreference.channels)
-                              .where(ChannelPreference.openid == to["openid"]))
-        if pref:
-            order = [c for c in pref if c in CHANNELS] + [c for c in order if c not in pref]
+    pref = [c for c in to.get("channels") or [] if c in CHANNELS]
+    if pref:
+        order = pref + [c for c in order if c not in pref]
     usable = {
         "wechat_template": bool(to.get("openid") and to.get("app") == "official_account"
                                 and kind.wechat_template and "wechat" in services),
@@ -91,7 +95,7 @@ def _since_resend(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return attempts[last + 1:]
 
 
-def _backoff(tries: int) -> dt.timedelta:
+def backoff(tries: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(300.0, 5.0 * 2 ** max(0, tries - 1)) * (0.5 + random.random()))
 
 
@@ -109,7 +113,7 @@ def send_notice(ctx: JobContext, session: Session, row: JobRow) -> None:
     to: dict[str, Any] = row.payload.get("to", {})
     recent = _since_resend(notice.attempts)
     done = {a["channel"] for a in recent if a.get("outcome") in FINAL}
-    remaining = [c for c in channel_order(session, to=to, kind=kind, book=book, services=ctx.services)
+    remaining = [c for c in channel_order(to=to, kind=kind, book=book, services=ctx.services)
                  if c not in done]
     if not remaining:
         _fail(notice, now)
@@ -146,7 +150,7 @@ def send_notice(ctx: JobContext, session: Session, row: JobRow) -> None:
                 raise RetryLater(now, f"{channel}: {tries} transient errors, next channel")
             _fail(notice, now)
             raise PermanentFailure(f"{channel}: {tries} transient errors; no channel left")
-        raise RetryLater(now + _backoff(tries), f"{channel} transient ({outcome.code})")
+        raise RetryLater(now + backoff(tries), f"{channel} transient ({outcome.code})")
     raise RetryLater(outcome.retry_at or now + dt.timedelta(seconds=30),
                      f"{channel} {outcome.result} ({outcome.code})")
 
