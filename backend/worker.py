@@ -94,7 +94,7 @@ class QueueWorker:
             if room <= 0:
                 return []
             return claim_due(session, now=now, limit=min(room, self.settings.claim_batch),
-                             lease_s=self.settings.queue_lease_s)
+                             lease_s=self.settings.queue_lease_s, with_payload=sorted(self.fast_kinds))
 
     def give_back(self, claimed: Sequence[Claimed]) -> None:
         with session_scope(self.runtime.sessions, write=True) as session:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
@@ -56,8 +56,9 @@ def in_flight(session: Session, *, now: dt.datetime) -> int:
 
 
 def claim_due(session: Session, *, now: dt.datetime, limit: int, lease_s: float,
-              kinds: Sequence[str] | None = None) -> list[Claimed]:
-    """Claim up to ``limit`` due rows, oldest due first, for ``lease_s`` seconds (see module doc)."""
+              kinds: Sequence[str] | None = None, with_payload: Sequence[str] | None = None) -> list[Claimed]:
+    """Claim up to ``limit`` due rows, oldest due first, for ``lease_s`` seconds (see module doc);
+    the payloads of the ``with_payload`` kinds come back too (all when None)."""
     due = or_(and_(Job.state == PENDING, Job.due_at <= now),
               and_(Job.state == RUNNING, Job.lease_until < now))
     pick = select(Job.id).where(due)
@@ -69,7 +70,9 @@ def claim_due(session: Session, *, now: dt.datetime, limit: int, lease_s: float,
     stmt = (update(Job).where(Job.id.in_(pick.scalar_subquery()))
             .values(state=RUNNING, token=Job.token + 1, attempts=Job.attempts + 1,
                     lease_until=now + dt.timedelta(seconds=lease_s), updated_at=now)
-            .returning(Job.id, Job.kind, Job.token, Job.payload, Job.key)
+            .returning(Job.id, Job.kind, Job.token,
+                       Job.payload if with_payload is None else
+                       case((Job.kind.in_(list(with_payload) or [""]), Job.payload), else_=null()), Job.key)
             .execution_options(synchronize_session=False))
     return [Claimed(int(i), str(k), int(t), p, key) for i, k, t, p, key in session.execute(stmt)]
 
@@ -94,9 +97,6 @@ _DONE = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.sta
 _REARM = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
           .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=0, last_error=None,
                   updated_at=bindparam("now")))
-_REARM_ONE = (update(Job).where(Job.id == bindparam("jid"), Job.state == RUNNING)
-              .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=0, last_error=None,
-                      updated_at=bindparam("now")))
 _LATER = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
           .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=Job.attempts - 1,
                   last_error=bindparam("err"), updated_at=bindparam("now")))
@@ -154,11 +154,14 @@ class Executor:
                 if kind.every_s is not None and again is None:
                     again = now + dt.timedelta(seconds=kind.every_s)
                 if isinstance(again, dict):  # a batch: some rows armed again, each for its time
-                    rearm = [{"jid": i, "due": due, "now": now} for i, due in again.items() if i in tokens]
-                    if rearm:
-                        conn.execute(_REARM_ONE, rearm)
+                    by_due: dict[dt.datetime, list[int]] = {}
+                    for i, due in again.items():
+                        if i in tokens:
+                            by_due.setdefault(due, []).append(i)
+                    done = 0
+                    for due, same in by_due.items():  # usually one time for the whole batch
+                        done += conn.execute(_REARM, {"ids": same, "due": due, "now": now}).rowcount
                     rest = [i for i in ids if i not in again]
-                    done = len(rearm)
                     if rest:
                         done += conn.execute(_DONE, {"ids": rest, "now": now}).rowcount
                 elif again is not None:

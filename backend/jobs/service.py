@@ -13,10 +13,11 @@ per kind (``backend.jobs.registry``) runs it once when it is due, on whichever w
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,9 +36,23 @@ def _check(kind: str, key: str) -> None:
         raise ServiceError("invalid_job_key", "任务编号不对", detail={"key": key[:40]})
 
 
+# Many rows on PostgreSQL: one statement with one parameter (a JSON array), not one per row.
+_PG_BULK = text(
+    "INSERT INTO jobs (kind, key, state, due_at, payload, attempts, token, created_at, updated_at) "
+    "SELECT r.kind, r.key, 'pending', r.due_at, r.payload, 0, 0, r.created_at, r.created_at "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS r(kind text, key text, due_at timestamptz, payload json, "
+    "created_at timestamptz) ON CONFLICT (kind, key) DO NOTHING")
+_BULK_MIN = 50
+
+
 def _upsert(session: Session, rows: Sequence[dict[str, Any]], *, replace: bool) -> None:
     """Insert rows; an existing (kind, key) is re-armed (``replace``) or left alone."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and not replace and len(rows) >= _BULK_MIN:
+        data = [{"kind": r["kind"], "key": r["key"], "due_at": r["due_at"].isoformat(),
+                 "payload": r["payload"], "created_at": r["created_at"].isoformat()} for r in rows]
+        session.connection().execute(_PG_BULK, {"rows": json.dumps(data, ensure_ascii=False)})
+        return
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(Job)
     if replace:
@@ -49,7 +64,7 @@ def _upsert(session: Session, rows: Sequence[dict[str, Any]], *, replace: bool) 
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=["kind", "key"])
-    session.execute(stmt, list(rows))
+    session.connection().execute(stmt, list(rows))
 
 
 def _row(kind: str, key: str, due_at: dt.datetime, payload: dict[str, Any] | None,

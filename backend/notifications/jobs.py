@@ -20,7 +20,7 @@ KINDS: list[JobKind] = [
     # count runs that crashed or raised unexpectedly.
     JobKind(name=SEND_KIND, handler=send_notice, fast=send_first, max_attempts=6, backoff_base_s=15,
             backoff_cap_s=1800, lease_s=60, on_dead=dead_notice),
-    JobKind(name=PROGRESS_KIND, batch_handler=progress_batch, batch_size=500, max_attempts=10,
+    JobKind(name=PROGRESS_KIND, batch_handler=progress_batch, batch_size=2000, max_attempts=10,
             backoff_base_s=30, backoff_cap_s=3600, lease_s=300),
 ]
 
