@@ -201,6 +201,12 @@ class FakeWechat:
         query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
+        if path == "/_fake/stats":  # for benchmarks running the fake in another process
+            with self.lock:
+                stats = {"templates": len(self.templates), "repeats": self.template_repeats,
+                         "distinct": len({str(t.get("client_msg_id")) for t in self.templates})}
+            self._reply(h, stats)
+            return
         with self.lock:
             self.requests.append(path)
         fault = self._take_fault(path)
@@ -329,3 +335,19 @@ class FakeWechat:
             self._reply(h, {"errcode": 43101, "errmsg": "user refuse to accept the msg"})
             return
         self._reply(h, {"errcode": 0, "errmsg": "ok"})
+
+
+def main() -> None:
+    """``python -m tests.support.fake_wechat``: a fake on its own (prints its URL), for benchmarks."""
+    import sys
+
+    fake = FakeWechat(cs_limit=None).start()
+    print(fake.url, flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
