@@ -62,6 +62,12 @@ def create_app(
 
         install_webhook(app, max_body_bytes=settings.wechat.max_body_bytes)
     include_routers(app)
+    from miniprogram_api.limits import MiniProgramLimits
+    from miniprogram_api.router import PREFIX
+
+    mp = settings.miniprogram
+    app.add_middleware(MiniProgramLimits, prefix=PREFIX, upload_bytes=mp.max_upload_bytes,
+                       json_bytes=mp.max_json_bytes)
     return app
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import backend.accounts.models
 import backend.audit.models
 import backend.claims.models
 import backend.complaints.models
 import backend.conversations.models
 import backend.conversations.turn_models
+import backend.idempotency.models
 import backend.jobs.models
+import backend.notices.models
 import backend.notifications.models
 import backend.privacy.models
 

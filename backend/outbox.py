@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, String, column, select, table
+from sqlalchemy import JSON, Boolean, String, column, select, table
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import SHANGHAI, Deadline, WorkingCalendar, local_date
@@ -38,27 +38,39 @@ class Recipient:
     phone_enc: str | None = None
     phone_purpose: str | None = None
 
-    def as_payload(self, channels: list[str] | None = None) -> dict[str, Any]:
-        """The ``to`` of a send job; ``channels``: the customer's order, when they set one."""
+    def as_payload(self, choice: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        """The ``to`` of a send job, with the customer's choice when they made one (``channels``: their
+        order; ``off``: ``wechat`` / ``sms`` they turned off)."""
         out: dict[str, Any] = {k: v for k, v in asdict(self).items() if v}
-        if channels:
-            out["channels"] = list(channels)
+        for name, value in (choice or {}).items():
+            if value:
+                out[name] = list(value)
         return out
 
 
-# The customers' channel orders (model: backend.notifications.models.ChannelPreference), read here as a
-# plain table so the domains writing notices need not import the notifications domain.
-_PREFERENCES = table("notice_channel_preferences", column("openid", String), column("channels", JSON))
+# The customers' choices, read here as plain tables so the domains writing notices need not import the
+# notices domain: their order of channels (backend.notices.models.ChannelOrder) and whether they want
+# WeChat or SMS at all (backend.notifications.models.ChannelPreference).
+_ORDERS = table("notice_channel_preferences", column("openid", String), column("channels", JSON))
+_CHOICES = table("channel_preferences", column("openid", String), column("wechat", Boolean),
+                 column("sms", Boolean))
 
 
-def channel_orders(session: Session, openids: list[str]) -> dict[str, list[str]]:
-    """The channel order of each of these customers who set one (one query for them all)."""
+def channel_orders(session: Session, openids: list[str]) -> dict[str, dict[str, list[str]]]:
+    """The choices of each of these customers who made one (two queries for them all)."""
     wanted = sorted({o for o in openids if o})
     if not wanted:
         return {}
-    rows = session.execute(select(_PREFERENCES.c.openid, _PREFERENCES.c.channels)
-                           .where(_PREFERENCES.c.openid.in_(wanted)))
-    return {str(o): list(c) for o, c in rows}
+    out: dict[str, dict[str, list[str]]] = {}
+    for openid, channels in session.execute(select(_ORDERS.c.openid, _ORDERS.c.channels)
+                                            .where(_ORDERS.c.openid.in_(wanted))):
+        out.setdefault(str(openid), {})["channels"] = list(channels)
+    for openid, wechat, sms in session.execute(select(_CHOICES.c.openid, _CHOICES.c.wechat, _CHOICES.c.sms)
+                                               .where(_CHOICES.c.openid.in_(wanted))):
+        off = [name for name, on in (("wechat", wechat), ("sms", sms)) if on is False]
+        if off:
+            out.setdefault(str(openid), {})["off"] = off
+    return out
 
 
 class ClaimLike(Protocol):

@@ -24,9 +24,11 @@ from backend.errors import StartupError
 from backend.products.service import ProductCatalog, load_catalog
 from backend.redis_conn import RedisHandle, open_redis
 from backend.security.crypto import FieldCipher
+from backend.storage import FileStore, LocalFileStore
 from config.settings import Settings
 
 if TYPE_CHECKING:
+    from backend.gateways.miniprogram import MiniProgramGateway
     from backend.gateways.wechat import WechatGateway
     from intents import NLU
 
@@ -69,6 +71,20 @@ class Runtime:
     wechat_gateway: WechatGateway | None = None
     # The Redis circuit breaker shared by the webhook and the dialogue state (bot.redis_guard.RedisGuard).
     redis_guard: Any = None
+    # Where files live (claim documents, WeChat media): encrypted local disk under var/files by default.
+    files: FileStore | None = None
+    # The mini-program's WeChat API (jscode2session, phone numbers), when its AppId and secret are set.
+    miniprogram_gateway: MiniProgramGateway | None = None
+
+    def __post_init__(self) -> None:
+        if self.files is None:
+            self.files = LocalFileStore(self.settings.var_dir / "files", self.cipher)
+
+    @property
+    def file_store(self) -> FileStore:
+        """The file store (always set after construction)."""
+        assert self.files is not None
+        return self.files
 
     @cached_property
     def calendar(self) -> WorkingCalendar:

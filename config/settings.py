@@ -151,11 +151,33 @@ class NoticesSettings(BaseModel):
 
 
 class MiniProgramSettings(BaseModel):
-    """The mini-program (``CS_MINIPROGRAM__…``): its AppID and AppSecret (subscribe messages)."""
+    """The mini-program (``CS_MINIPROGRAM__…``): its AppId and secret, sessions, upload and rate limits."""
 
     app_id: str = ""
     app_secret: SecretStr = SecretStr("")
+    api_base_url: str = "https://api.weixin.qq.com"
+    api_timeout_s: float = 3.0
+    # Our own opaque session token: sliding expiry (each request renews it), revoked on logout.
+    session_idle_s: int = 7 * 86400
+    # Legacy encryptedData phone numbers: the watermark must be this fresh (seconds).
+    watermark_max_age_s: int = 600
+    max_upload_bytes: int = 10 * 1024 * 1024  # per file (M-06)
+    max_files_per_claim: int = 20
+    max_json_bytes: int = 64 * 1024
+    # Requests per window (fixed windows in Redis): (count, seconds).
+    rate_login_per_ip: tuple[int, int] = (30, 60)
+    rate_read_per_user: tuple[int, int] = (240, 60)
+    rate_write_per_user: tuple[int, int] = (30, 60)
+    rate_write_per_ip: tuple[int, int] = (120, 60)
+    rate_upload_per_user: tuple[int, int] = (30, 600)
+    rate_identity_per_user: tuple[int, int] = (5, 3600)  # name + ID guesses (binding a relative)
+    # Subscribe messages go to the released mini-program (formal), or trial / developer builds.
     state: Literal["formal", "trial", "developer"] = "formal"
+
+    @property
+    def configured(self) -> bool:
+        """True when the AppId and secret are set (login is possible only then)."""
+        return bool(self.app_id and self.app_secret.get_secret_value())
 
 
 class Settings(BaseSettings):

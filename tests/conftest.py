@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -158,7 +159,17 @@ def client(runtime: Runtime, settings: Settings) -> Iterator[TestClient]:
     # Keep the test's connection and Redis open when the app shuts down.
     runtime.close = lambda: None  # type: ignore[method-assign]
     with TestClient(app, raise_server_exceptions=False) as tc:
+        tc.event_hooks["response"].append(_m02_no_session_key_in_response)
         yield tc
+
+
+def _m02_no_session_key_in_response(response: httpx.Response) -> None:
+    """M-02: the mini-program session key never leaves the server (every response of the suite)."""
+    from tests.support.fake_wechat import CANARY_SESSION_KEY
+
+    body = response.read()
+    for text in (body, str(response.headers).encode()):
+        assert CANARY_SESSION_KEY.encode() not in text, "session_key in a response (M-02)"
 
 
 # --- D-02: a canary over every log record of the whole suite -----------------------------------
@@ -173,6 +184,9 @@ def d02_no_private_data_in_logs() -> Iterator[None]:
     """Fails any test during which a log record carried an ID number, a phone or a bank card."""
     quiet_noisy_loggers()  # as in production: SQL parameters and request URLs are never logged
     canary = PiiCanary()
+    from tests.support.fake_wechat import CANARY_SESSION_KEY
+
+    canary.secrets = (CANARY_SESSION_KEY,)
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(canary)
@@ -184,3 +198,4 @@ def d02_no_private_data_in_logs() -> Iterator[None]:
         root.removeHandler(canary)
         root.setLevel(old_level)
     assert not canary.hits, f"private data in log records: {canary.hits}"
+    assert not canary.secret_hits, f"session_key in a log line (M-02): {canary.secret_hits}"

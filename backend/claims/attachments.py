@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,8 @@ def attach_media(
     content_type: str = "image/jpeg",
     material_id: str | None = None,
     now: dt.datetime | None = None,
+    size_bytes: int | None = None,
+    sha256: str | None = None,
 ) -> ClaimAttachment:
     """Record a file sent for a claim (a WeChat media id to fetch, or a stored file); idempotent."""
     now = now or utcnow()
@@ -80,7 +82,7 @@ def attach_media(
     check_claim_consent(session, claim=claim, category="medical", actor=who, now=now)
     row = ClaimAttachment(
         claim_id=claim.id, material_id=material_id, channel=chan, media_id=media, storage_key=key,
-        content_type=ctype, received_at=now, actor=who,
+        content_type=ctype, received_at=now, actor=who, size_bytes=size_bytes, sha256=sha256,
         status=(AttachmentStatus.PENDING_FETCH if media else AttachmentStatus.STORED).value,
         fetched_at=None if media else now,
     )
@@ -140,6 +142,12 @@ def to_fetch(session: Session, *, limit: int = 100) -> list[ClaimAttachment]:
     query = (select(ClaimAttachment).where(ClaimAttachment.status == AttachmentStatus.PENDING_FETCH.value)
              .order_by(ClaimAttachment.received_at, ClaimAttachment.id).limit(max(1, limit)))
     return list(session.scalars(query))
+
+
+def count_attachments(session: Session, *, claim_id: int) -> int:
+    """How many files a claim has (any status)."""
+    return int(session.scalar(select(func.count()).select_from(ClaimAttachment)
+                              .where(ClaimAttachment.claim_id == claim_id)) or 0)
 
 
 def mark_stored(session: Session, *, attachment_id: int, storage_key: str,

@@ -2,9 +2,10 @@
 
 The ``claims.fetch_media`` job of one attachment (armed by ``attach_media`` in the transaction that
 recorded it) downloads the media id through the official account's API, checks what the bytes are
-(JPEG, PNG, PDF, AMR voice: never the name or the header WeChat sent), stores them encrypted through
-the file store, and marks the attachment stored (linked to its claim and checklist item). 40007, or
-bytes we do not accept, mark it expired / rejected and ask the customer to send it again.
+(JPEG, PNG or PDF: never the name or the header WeChat sent; image metadata stripped), stores them
+encrypted through the file store, and marks the attachment stored (linked to its claim and checklist
+item). 40007, or bytes we do not accept, mark it expired / rejected and ask the customer to send it
+again.
 
 A worker that dies after storing the file and before its commit leaves an unreferenced file; the
 next run stores the picture again under a new key (the orphan holds nothing anyone can reach).
@@ -21,7 +22,8 @@ from backend.claims.attachments import AttachmentStatus, mark_expired, mark_stor
 from backend.claims.models import ClaimAttachment
 from backend.gateways.exceptions import WechatMediaExpired
 from backend.hooks import JobContext, JobRow, RetryLater
-from backend.storage.ingest import FileRejected, FileTooLarge, Ingest
+from backend.storage.ingest import FileTooLarge, Ingest
+from backend.storage.sanitize import FileRejected
 
 log = logging.getLogger(__name__)
 MAX_MEDIA_BYTES = 20 * 1024 * 1024  # WeChat's own limit for a file message

@@ -204,6 +204,8 @@ class ClaimAttachment(Base):
     media_id: Mapped[str | None] = mapped_column(String(128))
     storage_key: Mapped[str | None] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)  # known once stored
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the stored (cleaned) bytes
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending_fetch | stored | expired
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

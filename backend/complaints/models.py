@@ -30,6 +30,7 @@ PURPOSE_FOLLOWUP_RESULT = "complaints.followup_result"
 PURPOSE_COMPLAINT_EVENT_REASON = "complaint_events.reason"
 PURPOSE_VISIT_PURPOSE = "home_visits.purpose"
 PURPOSE_VISIT_NOTE = "home_visits.note"
+PURPOSE_RATING_COMMENT = "complaints.rating_comment"
 
 
 class Complaint(Base):
@@ -83,12 +84,19 @@ class Complaint(Base):
         Text, info=encrypted(PURPOSE_FOLLOWUP_RESULT, reveal="followup_result"))
     followup_satisfied: Mapped[bool | None] = mapped_column(Boolean)
 
+    # The complainant's own rating of the outcome (1–5, from the mini-program), once answered.
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    rating_comment_enc: Mapped[str | None] = mapped_column(
+        Text, info=encrypted(PURPOSE_RATING_COMMENT, reveal="rating_comment"))
+
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {
         "content": ("content_enc", PURPOSE_COMPLAINT_CONTENT),
         "response": ("response_enc", PURPOSE_COMPLAINT_RESPONSE),
         "followup_result": ("followup_result_enc", PURPOSE_FOLLOWUP_RESULT),
+        "rating_comment": ("rating_comment_enc", PURPOSE_RATING_COMMENT),
     }
 
 

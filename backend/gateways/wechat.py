@@ -317,6 +317,11 @@ class WechatGateway:
             body["page"] = page
         self._json_call(lambda: self.client.post("message/subscribe/send", data=body), openid=openid)
 
+    def post_json(self, path: str, body: dict[str, Any], *, openid: str | None = None) -> dict[str, Any]:
+        """Any JSON API under the base URL (e.g. ``wxa/business/getuserphonenumber``), same policy."""
+        url = f"{self.api_base_url}/{path.lstrip('/')}"
+        return self._json_call(lambda: self.client.post(url, data=body), openid=openid)
+
     def create_menu(self, menu: dict[str, Any]) -> None:
         """Replace the account's custom menu."""
         self._json_call(lambda: self.client.menu.create(menu))

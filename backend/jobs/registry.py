@@ -17,7 +17,7 @@ from backend.hooks import JobContext, JobKind, JobRow, PeriodicJob
 JOB_MODULES = [
     "backend.handoff.jobs",
     "backend.privacy.jobs",
-    "backend.notifications.jobs",
+    "backend.notices.jobs",
     "backend.claims.jobs",
 ]
 PERIODIC_PREFIX = "periodic:"

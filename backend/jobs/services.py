@@ -29,17 +29,17 @@ def build_services(runtime: Runtime) -> dict[str, Any]:
     if gateway is not None:
         services["wechat"] = gateway
     mp = settings.miniprogram
-    if mp.app_id and mp.app_secret.get_secret_value():
-        from backend.gateways.wechat import WechatGateway as MiniProgramGateway
+    if runtime.miniprogram_gateway is not None:
+        services["miniprogram"] = runtime.miniprogram_gateway.api
+    elif mp.app_id and mp.app_secret.get_secret_value():
+        from backend.gateways.wechat import WechatGateway as MiniProgramApi
 
-        services["miniprogram"] = MiniProgramGateway(
+        services["miniprogram"] = MiniProgramApi(
             app_id=mp.app_id, app_secret=mp.app_secret.get_secret_value(), redis_client=runtime.redis,
-            api_base_url=wechat.api_base_url, timeout_s=wechat.api_timeout_s)
+            api_base_url=mp.api_base_url, timeout_s=mp.api_timeout_s)
     if settings.sms.configured:
         from backend.gateways.sms import SmsGateway
 
         services["sms"] = SmsGateway.from_settings(settings.sms)
-    from backend.storage.local import LocalFileStore
-
-    services["storage"] = LocalFileStore(settings.var_dir / "files", runtime.cipher)
+    services["storage"] = runtime.file_store
     return services

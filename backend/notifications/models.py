@@ -1,88 +1,70 @@
-"""Notices: what was (or is being) told to a customer or a staff member, over which channel.
+"""The subscribe-message ledger and the customer's channel choices.
 
-A notice is created by its send job (``notices.send``, keyed by the notice key: the job row written
-in the transaction of the change is the outbox entry). Its key is the idempotency key of every send:
-``client_msg_id`` for a WeChat template message and ``OutId`` for an SMS are derived from
-``(key, channel)`` (catalogue F-W3: claim, status version, channel). ``attempts`` keeps one entry per
-channel tried: ``{"channel", "at", "outcome": sent|unreachable|failed, "code", "provider_id"}``.
-
-No private data: parameters are case numbers, stages and dates; the recipient is an openid (already
-kept in clear on claims) or nothing (an SMS number is read, encrypted, from the record at send time).
+WeChat one-time subscribe messages: one acceptance allows exactly one send, acceptances do not
+expire, and there is no API to ask how many are left, so we keep our own ledger
+(``subscription_grants``: one row per acceptance, consumed by one send). The latest choice per
+user and template (accept / reject / ban, and whether the user ticked "always keep this choice")
+is in ``subscription_choices``. Both are fed by the mini-program's reports of
+``wx.requestSubscribeMessage`` results and by the official account's ``subscribe_msg_popup_event``,
+``subscribe_msg_change_event`` and ``subscribe_msg_sent_event`` pushes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
 
 
-class Notice(Base):
-    """One notice and how it was delivered."""
+class SubscriptionGrant(Base):
+    """One acceptance of one template: one send."""
 
-    __tablename__ = "notices"
+    __tablename__ = "subscription_grants"
     __table_args__ = (
-        Index("ix_notices_subject", "subject_type", "subject_id"),
-        Index("ix_notices_provider_id", "provider_id"),
+        Index("ix_subscription_grants_open", "channel", "openid", "template_id", "consumed_at"),
+        UniqueConstraint("consumed_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(160), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    subject_type: Mapped[str] = mapped_column(String(16))  # claim | complaint | home_visit | staff
-    subject_id: Mapped[int] = mapped_column(Integer)
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # pending → sent (a channel accepted it) | failed (no channel could); receipt_* from the push.
-    state: Mapped[str] = mapped_column(String(16), default="pending")
-    channel: Mapped[str | None] = mapped_column(String(24))
-    provider_id: Mapped[str | None] = mapped_column(String(64))  # WeChat msgid / Aliyun BizId
-    receipt_status: Mapped[str | None] = mapped_column(String(64))
-    receipt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    channel: Mapped[str] = mapped_column(String(24))
+    openid: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(32))  # miniprogram | oa_popup | oa_change
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    consumed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The notice (outbox key) that used it: one grant per notice, even when the send is retried.
+    consumed_by: Mapped[str | None] = mapped_column(String(128))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # WeChat said 43101: not usable
+
+
+class SubscriptionChoice(Base):
+    """The latest choice of a user about a template."""
+
+    __tablename__ = "subscription_choices"
+    __table_args__ = (UniqueConstraint("channel", "openid", "template_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(24))
+    openid: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))  # accept | reject | ban | filter
+    always: Mapped[bool] = mapped_column(Boolean, default=False)  # "总是保持以上选择"
+    source: Mapped[str] = mapped_column(String(32))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ChannelPreference(Base):
-    """The order of channels a customer wants notices in (default: ``channels_default``)."""
+    """How a customer wants to hear from us (per channel identity)."""
 
-    __tablename__ = "notice_channel_preferences"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    openid: Mapped[str] = mapped_column(String(64), unique=True)
-    channels: Mapped[list[str]] = mapped_column(JSON)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SmsReceipt(Base):
-    """An Aliyun SmsReport entry (pushed at least once: unique on BizId and OutId)."""
-
-    __tablename__ = "sms_receipts"
-    __table_args__ = (UniqueConstraint("biz_id", "out_id"),)
+    __tablename__ = "channel_preferences"
+    __table_args__ = (UniqueConstraint("channel", "openid"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    biz_id: Mapped[str] = mapped_column(String(64))
-    out_id: Mapped[str] = mapped_column(String(64), index=True)
-    success: Mapped[bool] = mapped_column(Boolean)
-    err_code: Mapped[str] = mapped_column(String(64))
-    report_time: Mapped[str] = mapped_column(String(32))
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SubscribeAcceptance(Base):
-    """Mini-program subscribe acceptances not yet used, per user and template (one send each)."""
-
-    __tablename__ = "subscribe_acceptances"
-    __table_args__ = (UniqueConstraint("openid", "template_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(24))
     openid: Mapped[str] = mapped_column(String(64))
-    template_id: Mapped[str] = mapped_column(String(64))
-    remaining: Mapped[int] = mapped_column(Integer, default=0)
+    wechat: Mapped[bool] = mapped_column(Boolean, default=True)
+    sms: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -34,6 +34,7 @@ from config.settings import CONFIG_DIR
 
 CONSENT_FILE = CONFIG_DIR / "consent.yaml"
 CATEGORIES = ("id_number", "medical", "bank_account")
+PRIVACY_NOTICE = "privacy_notice"  # acceptance of the privacy notice (a consent event of its own)
 CUSTOMER_CHANNELS = frozenset({"official_account", "mini_program"})
 
 
@@ -53,6 +54,7 @@ class ConsentConfig:
 
     texts: dict[str, ConsentText]
     medical_materials: frozenset[str]
+    notice: ConsentText
 
     @classmethod
     def load(cls, path: Path = CONSENT_FILE) -> ConsentConfig:
@@ -63,7 +65,11 @@ class ConsentConfig:
             entry = data["categories"][cat]
             texts[cat] = ConsentText(category=cat, label=str(entry["label"]),
                                      version=str(entry["version"]), text=str(entry["text"]))
-        return cls(texts=texts, medical_materials=frozenset(str(m) for m in data["medical_materials"]))
+        pn = data["privacy_notice"]
+        notice = ConsentText(category=PRIVACY_NOTICE, label=str(pn["title"]), version=str(pn["version"]),
+                             text=str(pn["text"]))
+        return cls(texts=texts, medical_materials=frozenset(str(m) for m in data["medical_materials"]),
+                   notice=notice)
 
 
 @lru_cache(maxsize=1)
@@ -200,3 +206,33 @@ def check_claim_consent(session: Session, *, claim: ClaimSubjects, category: str
 def is_medical_material(material_id: str) -> bool:
     """True for checklist items that are medical records (``config/consent.yaml``)."""
     return material_id in consent_config().medical_materials
+
+
+def accept_privacy_notice(session: Session, *, channel: str, user_id: str, version: str, actor: str,
+                          now: dt.datetime | None = None) -> ConsentEvent:
+    """The customer read and accepted the privacy notice of ``version`` (it must be the current one)."""
+    current = consent_config().notice.version
+    if version != current:
+        raise ServiceError("privacy_notice_outdated", "隐私保护说明已经更新，请重新阅读",
+                           detail={"field": "version", "current": current})
+    event = ConsentEvent(category=PRIVACY_NOTICE, granted=True, text_version=version, at=now or utcnow(),
+                         channel=channel, user_id=user_id, actor=actor[:100])
+    session.add(event)
+    session.flush()
+    return event
+
+
+def privacy_notice_accepted(session: Session, *, channel: str, user_id: str) -> str | None:
+    """The version of the privacy notice this customer last accepted (None when never)."""
+    event = session.scalars(
+        select(ConsentEvent).where(ConsentEvent.category == PRIVACY_NOTICE, ConsentEvent.channel == channel,
+                                   ConsentEvent.user_id == user_id, ConsentEvent.granted.is_(True))
+        .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc()).limit(1)).first()
+    return event.text_version if event else None
+
+
+def require_privacy_notice(session: Session, *, channel: str, user_id: str) -> None:
+    """Forbidden("privacy_notice_required") unless the current privacy notice was accepted."""
+    if privacy_notice_accepted(session, channel=channel, user_id=user_id) != consent_config().notice.version:
+        raise Forbidden("privacy_notice_required", "请先阅读并同意隐私保护说明",
+                        detail={"version": consent_config().notice.version})

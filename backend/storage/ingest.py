@@ -1,27 +1,21 @@
-"""Taking in one file: sniff its type from its first bytes, refuse what is not accepted, store it
-encrypted, with a size cap.
+"""Taking in one uploaded file as a stream: sniff → clean → encrypt → store, with a size cap.
 
     ingest = Ingest(store, namespace="claims", max_bytes=10 << 20)
     for chunk in chunks: ingest.feed(chunk)      # FileRejected / FileTooLarge as soon as known
     stored, kind = ingest.finish()               # or ingest.abort() on any error
+
+Memory stays at one storage segment plus one chunk, whatever the file's size.
 """
 
 from __future__ import annotations
 
 from backend.storage.base import FileStore, FileWriter, StoredFile
+from backend.storage.sanitize import FileRejected, Sanitizer, sanitizer_for
 from backend.storage.sniff import SNIFF_BYTES, FileKind, sniff
 
 
-class FileRejected(Exception):
-    """Not a file we accept (``reason``: unsupported_type, empty)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class FileTooLarge(Exception):
-    """The file is over the cap."""
+    """The file is over the cap (M-06)."""
 
 
 class Ingest:
@@ -34,28 +28,41 @@ class Ingest:
         self.received = 0
         self.kind: FileKind | None = None
         self._head = b""
+        self._sanitizer: Sanitizer | None = None
         self._writer: FileWriter | None = None
 
+    def _start(self, head: bytes) -> None:
+        kind = sniff(head)
+        if kind is None:
+            raise FileRejected("unsupported_type")
+        self.kind = kind
+        self._sanitizer = sanitizer_for(kind)
+        self._writer = self.store.writer(namespace=self.namespace)
+
     def feed(self, chunk: bytes) -> None:
-        """The next bytes of the file."""
+        """The next bytes of the upload."""
         self.received += len(chunk)
         if self.received > self.max_bytes:
             raise FileTooLarge
-        if self._writer is None:
+        if self._sanitizer is None:
             self._head += chunk
             if len(self._head) < SNIFF_BYTES:
                 return
             chunk, self._head = self._head, b""
-            self.kind = sniff(chunk)
-            if self.kind is None:
-                raise FileRejected("unsupported_type")
-            self._writer = self.store.writer(namespace=self.namespace)
-        self._writer.write(chunk)
+            self._start(chunk)
+        assert self._sanitizer is not None and self._writer is not None
+        out = self._sanitizer.feed(chunk)
+        if out:
+            self._writer.write(out)
 
     def finish(self) -> tuple[StoredFile, FileKind]:
-        """Commit the file."""
-        if self._writer is None or self.kind is None:
+        """Check the file ended properly and commit it."""
+        if self._sanitizer is None:
             raise FileRejected("empty" if not self._head else "unsupported_type")
+        assert self._writer is not None and self.kind is not None
+        tail = self._sanitizer.close()
+        if tail:
+            self._writer.write(tail)
         return self._writer.commit(), self.kind
 
     def abort(self) -> None:

@@ -57,7 +57,7 @@ def run(n: int, procs: int, engine, db_url: str, redis_url: str, fake_url: str, 
 
     from backend.db import make_sessionmaker, session_scope, utcnow
     from backend.jobs import service as jobs
-    from backend.notifications.models import Notice
+    from backend.notices.models import Notice
 
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE jobs, notices RESTART IDENTITY"))
@@ -113,8 +113,8 @@ def breakdown(fake_url: str, redis_url: str, engine) -> dict[str, float]:  # typ
     from backend.jobs import service as jobs
     from backend.jobs.group import GroupCommitter
     from backend.jobs.runner import claim_due
-    from backend.notifications.templates import load_book
-    from backend.notifications.words import words
+    from backend.notices.templates import load_book
+    from backend.notices.words import words
     from config.settings import Settings
 
     settings = Settings(mode="local")
@@ -159,7 +159,7 @@ def breakdown(fake_url: str, redis_url: str, engine) -> dict[str, float]:  # typ
     ctx = JobContext(sessions=sessions, redis=client, cipher=None, catalog=None)  # type: ignore[arg-type]
     group = GroupCommitter(ctx, window_s=0.0, max_items=200)
     from backend.jobs.group import _Item
-    from backend.notifications.models import Notice
+    from backend.notices.models import Notice
 
     def _recorder(c):  # type: ignore[no-untyped-def]
         return lambda s: s.add(Notice(key=c.key, kind="claim_progress", subject_type="claim", subject_id=c.id,

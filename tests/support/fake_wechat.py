@@ -13,6 +13,11 @@ key allows are cut with "…" and first/remark lines dropped, as the real platfo
 Mini-program subscribe messages need an acceptance per send (``accept``), else 43101; a value
 breaking its type is refused (47003). Media: ``media`` (bytes by media id; an unknown id is 40007).
 :func:`template_receipt_xml` builds the TEMPLATESENDJOBFINISH push for a sent message.
+
+Mini-program APIs: ``sns/jscode2session`` (codes from :meth:`FakeWechat.issue_login_code`: single use,
+valid 5 minutes, else 40029; more than ``login_limit_per_min`` calls for one user in a minute → 45011;
+``inject(-1, "/sns/jscode2session")`` → busy) and ``wxa/business/getuserphonenumber`` (codes from
+:meth:`FakeWechat.issue_phone_code`, single use, 5 minutes, needs an access token).
 """
 
 from __future__ import annotations
@@ -45,6 +50,9 @@ def template_receipt_xml(*, msgid: str | int, openid: str, status: str = "succes
 
 def _value_type(key: str) -> str:
     return key.rstrip("0123456789")
+# The session_key every login of the test suite gets unless a test sets another: a canary that must
+# never appear in a response body or a log line (catalogue M-02; checked in tests/conftest.py).
+CANARY_SESSION_KEY = "Q2FuYXJ5U2Vzc2lvbktleQ=="  # base64 of the 16 bytes b"CanarySessionKey"
 
 
 @dataclass
@@ -57,6 +65,8 @@ class FakeWechat:
     media: dict[str, bytes] = field(default_factory=dict)
     timeout_sleep_s: float = 2.0
     cs_limit: int | None = CS_PER_WINDOW  # None: no count rule (load tests of other things)
+    code_ttl_s: float = 300.0
+    login_limit_per_min: int = 100
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -77,6 +87,9 @@ class FakeWechat:
         self.template_repeats = 0
         self.faults: list[tuple[str, Any]] = []  # (path or "*", fault)
         self.requests: list[str] = []
+        self.login_codes: dict[str, dict[str, Any]] = {}  # code → openid, session_key, unionid, issued
+        self.phone_codes: dict[str, dict[str, Any]] = {}  # code → phone, issued
+        self.login_calls: dict[str, list[float]] = {}  # openid → call times
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
 
@@ -107,6 +120,58 @@ class FakeWechat:
         "late" (done, the answer too late), "truncated" or "http500"."""
         with self.lock:
             self.faults.extend([(path, fault)] * times)
+
+    def issue_login_code(self, openid: str, *, session_key: str | None = None, unionid: str | None = None,
+                         at: float | None = None) -> str:
+        """A ``wx.login`` code for this user (what the mini-program would send us)."""
+        code = "0" + secrets.token_hex(15)
+        with self.lock:
+            self.login_codes[code] = {
+                "openid": openid, "unionid": unionid, "used": False,
+                "session_key": session_key or CANARY_SESSION_KEY,
+                "issued": time.time() if at is None else at,
+            }
+        return code
+
+    def issue_phone_code(self, phone: str, *, at: float | None = None) -> str:
+        """A ``getPhoneNumber`` button code for this phone number."""
+        code = "p" + secrets.token_hex(15)
+        with self.lock:
+            self.phone_codes[code] = {"phone": phone, "used": False,
+                                      "issued": time.time() if at is None else at}
+        return code
+
+    def _take_code(self, table: dict[str, dict[str, Any]], code: str) -> dict[str, Any] | None:
+        with self.lock:
+            entry = table.get(code)
+            if entry is None or entry["used"] or time.time() - entry["issued"] > self.code_ttl_s:
+                return None
+            entry["used"] = True
+            return entry
+
+    def _jscode2session(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        if query.get("appid") != self.app_id or query.get("secret") != self.app_secret:
+            self._reply(h, {"errcode": 40125, "errmsg": "invalid appsecret"})
+            return
+        code = query.get("js_code", "")
+        with self.lock:
+            entry = self.login_codes.get(code)
+            openid = entry["openid"] if entry else None
+            if openid is not None:
+                now = time.time()
+                recent = [t for t in self.login_calls.get(openid, []) if now - t < 60] + [now]
+                self.login_calls[openid] = recent
+                if len(recent) > self.login_limit_per_min:
+                    self._reply(h, {"errcode": 45011, "errmsg": "api minute-quota reach limit"})
+                    return
+        taken = self._take_code(self.login_codes, code)
+        if taken is None:
+            self._reply(h, {"errcode": 40029, "errmsg": "invalid code"})
+            return
+        answer = {"openid": taken["openid"], "session_key": taken["session_key"]}
+        if taken["unionid"]:
+            answer["unionid"] = taken["unionid"]
+        self._reply(h, answer)
 
     def expire_all_tokens(self) -> None:
         """Every issued token is now invalid (42001 on use)."""
@@ -222,6 +287,12 @@ class FakeWechat:
         if fault == "http500":
             self._reply(h, None, status=500, raw=b"<html>busy</html>", content_type="text/html")
             return
+        if path == "/sns/jscode2session":
+            if isinstance(fault, int):
+                self._reply(h, {"errcode": fault, "errmsg": "injected"})
+            else:
+                self._jscode2session(h, query)
+            return
         if path in ("/cgi-bin/stable_token", "/cgi-bin/token"):
             data = json.loads(raw or b"{}") if method == "POST" else query
             if data.get("appid") != self.app_id or data.get("secret") != self.app_secret:
@@ -275,6 +346,15 @@ class FakeWechat:
             with self.lock:
                 self.menus.append(body)
             self._reply(h, {"errcode": 0, "errmsg": "ok"})
+            return
+        if path == "/wxa/business/getuserphonenumber":
+            entry = self._take_code(self.phone_codes, str(body.get("code", "")))
+            if entry is None:
+                self._reply(h, {"errcode": 40029, "errmsg": "invalid code"})
+                return
+            self._reply(h, {"errcode": 0, "errmsg": "ok", "phone_info": {
+                "phoneNumber": entry["phone"], "purePhoneNumber": entry["phone"], "countryCode": "86",
+                "watermark": {"timestamp": int(time.time()), "appid": self.app_id}}})
             return
         if path == "/cgi-bin/media/get":
             content = self.media.get(query.get("media_id", ""))

@@ -43,6 +43,8 @@ class PiiCanary(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.hits: list[str] = []
+        self.secrets: tuple[str, ...] = ()  # other values that must never be logged (e.g. M-02's key)
+        self.secret_hits: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -51,5 +53,6 @@ class PiiCanary(logging.Handler):
             text = str(record.msg)
         if record.exc_info and record.exc_info[1] is not None:
             text += " " + str(record.exc_info[1])
+        self.secret_hits.extend(record.name for s in self.secrets if s in text)
         for kind, value in find_pii(text):
             self.hits.append(f"{record.name}: {kind} {value[:3]}…")

@@ -16,7 +16,8 @@ REVEALABLE_BEFORE = {
                            "bank_holder_name", "beneficiary_name", "place", "hospital", "description",
                            "complex_reason")
 } | {("claim_event", "reason"), ("complaint_event", "reason")} | {
-    ("complaint", f) for f in ("complainant_name", "contact_phone", "content", "response", "followup_result")
+    ("complaint", f) for f in ("complainant_name", "contact_phone", "content", "response", "followup_result",
+                               "rating_comment")
 } | {
     ("home_visit", f) for f in ("name", "phone", "address", "purpose", "note")
 } | {

@@ -71,6 +71,14 @@ def populate(db: Session, catalog: ProductCatalog, cipher: FieldCipher) -> None:
         complaints.transition_complaint(db, cipher=cipher, complaint_id=complaint.id, to_state=state,
                                         actor="staff:1", reason="处理", response=response, now=NOW)
     complaints.record_followup(db, cipher=cipher, complaint_id=complaint.id, actor="staff:1", result="满意")
+    from backend.accounts import service as accounts
+    from backend.complaints.rating import rate_complaint
+
+    rate_complaint(db, cipher=cipher, complaint_id=complaint.id, rating=4, comment="还行",
+                   actor="customer:o-rot")
+    account = accounts.record_login(db, cipher=cipher, channel="mini_program", openid="o-rot-mp",
+                                    unionid=None, session_key="tiihtNczf5v6AKRyjwEUhQ==", now=NOW)
+    accounts.set_phone(db, cipher=cipher, account=account, phone="13912345678", now=NOW)
     visit = home_visits.request_home_visit(db, cipher=cipher, catalog=catalog, name="郑美玲",
                                            phone="15812349876", address="峡山街道广场路12号",
                                            purpose="交材料", channel="phone", actor="staff:1", now=NOW)

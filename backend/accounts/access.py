@@ -1,0 +1,114 @@
+"""What a customer account may see (catalogue M-04): anything else answers NotFound, never 403.
+
+* Claims: those reported by one of the person's identities (channel + openid, the same person on
+  other channels by unionid), and every claim of an insured person the account acts for with scope
+  ``own`` (the insured) or ``all`` (granted).
+* Complaints and home visits: those filed by one of the person's identities.
+* Attachments: those of a visible claim.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from backend.accounts.models import CustomerAccount, Delegation
+from backend.accounts.service import Identity, identities
+from backend.claims.models import Claim, ClaimAttachment
+from backend.complaints.models import Complaint, HomeVisit
+from backend.errors import NotFound
+
+
+def _reported_by(ids: list[Identity]) -> ColumnElement[bool]:
+    parts = [and_(Claim.channel == i.channel, Claim.reporter_openid == i.openid) for i in ids]
+    return or_(*parts) if parts else false()
+
+
+def visible_claims(session: Session, *, account: CustomerAccount) -> ColumnElement[bool]:
+    """A WHERE clause selecting the claims this account may see."""
+    ids = identities(session, account=account)
+    insured = select(Delegation.insured_id_bidx).where(
+        Delegation.account_id == account.id,
+        Delegation.scope.in_(("own", "all")),
+        Delegation.revoked_at.is_(None),
+    )
+    return or_(_reported_by(ids), Claim.insured_id_bidx.in_(insured.scalar_subquery()))
+
+
+def visible_claim(session: Session, *, account: CustomerAccount, claim_id: int) -> Claim:
+    """One claim this account may see; NotFound otherwise (the same answer as a missing one)."""
+    claim = session.scalar(
+        select(Claim).where(Claim.id == claim_id, visible_claims(session, account=account))
+    )
+    if claim is None:
+        raise NotFound("claim_not_found", "找不到这个案件")
+    return claim
+
+
+def reported_by_account(session: Session, *, account: CustomerAccount, claim: Claim) -> bool:
+    """True when one of the person's identities reported ``claim``."""
+    return any(
+        i.channel == claim.channel and i.openid == claim.reporter_openid
+        for i in identities(session, account=account)
+    )
+
+
+def is_insured(session: Session, *, account: CustomerAccount, claim: Claim) -> bool:
+    """True when the account holder is the insured person of ``claim``."""
+    return (
+        session.scalar(
+            select(Delegation.id).where(
+                Delegation.account_id == account.id,
+                Delegation.scope == "own",
+                Delegation.revoked_at.is_(None),
+                Delegation.insured_id_bidx == claim.insured_id_bidx,
+            )
+        )
+        is not None
+    )
+
+
+def visible_attachment(
+    session: Session, *, account: CustomerAccount, claim_id: int, attachment_id: int
+) -> ClaimAttachment:
+    """One attachment of a visible claim; NotFound otherwise."""
+    visible_claim(session, account=account, claim_id=claim_id)
+    row = session.get(ClaimAttachment, attachment_id)
+    if row is None or row.claim_id != claim_id:
+        raise NotFound("attachment_not_found", "找不到这份材料文件")
+    return row
+
+
+def _filed_by(column_channel, column_openid, ids: list[Identity]) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    parts = [and_(column_channel == i.channel, column_openid == i.openid) for i in ids]
+    return or_(*parts) if parts else false()
+
+
+def visible_complaints(session: Session, *, account: CustomerAccount) -> ColumnElement[bool]:
+    """A WHERE clause selecting the complaints this account's person filed."""
+    return _filed_by(Complaint.channel, Complaint.openid, identities(session, account=account))
+
+
+def visible_complaint(session: Session, *, account: CustomerAccount, complaint_id: int) -> Complaint:
+    """One complaint this account's person filed; NotFound otherwise."""
+    row = session.scalar(
+        select(Complaint).where(Complaint.id == complaint_id, visible_complaints(session, account=account))
+    )
+    if row is None:
+        raise NotFound("complaint_not_found", "找不到这条投诉")
+    return row
+
+
+def visible_visits(session: Session, *, account: CustomerAccount) -> ColumnElement[bool]:
+    """A WHERE clause selecting the home visits this account's person asked for."""
+    return _filed_by(HomeVisit.channel, HomeVisit.openid, identities(session, account=account))
+
+
+def visible_visit(session: Session, *, account: CustomerAccount, visit_id: int) -> HomeVisit:
+    """One home-visit request of this account's person; NotFound otherwise."""
+    row = session.scalar(
+        select(HomeVisit).where(HomeVisit.id == visit_id, visible_visits(session, account=account))
+    )
+    if row is None:
+        raise NotFound("home_visit_not_found", "找不到这个上门服务申请")
+    return row

@@ -1,0 +1,183 @@
+"""A claim as its customer follows it: stage, next step with its date, checklist and timeline.
+
+The timeline is the claim's own history (only the kinds a customer should see; staff flags and
+internal notes stay inside) merged with entries from other sources registered with
+:func:`register_timeline_source`: the notices issue adds the progress notices sent, without this
+module knowing about notices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.calendar.service import WorkingCalendar, local_date
+from backend.claims.models import Claim, ClaimAttachment, ClaimEvent
+from backend.claims.states import ClaimState, label
+from backend.privacy.freetext import free_text
+from backend.privacy.service import is_medical_material
+from backend.security.crypto import CryptoError, FieldCipher
+from config.settings import CONFIG_DIR
+
+FINISHED = frozenset(
+    {ClaimState.PAID.value, ClaimState.CLOSED.value, ClaimState.WITHDRAWN.value, ClaimState.REJECTED.value}
+)
+_REASON_SHOWN = frozenset(
+    {ClaimState.REJECTED.value, ClaimState.WITHDRAWN.value, ClaimState.MATERIALS_PENDING.value}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One thing that happened, in the customer's words."""
+
+    at: dt.datetime
+    kind: str
+    title: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NextStep:
+    """What happens next, and by when (working-day deadlines fall on a local date)."""
+
+    kind: str
+    text: str
+    due_date: dt.date | None = None
+    provisional: bool = False
+    working_days_left: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    """One required document."""
+
+    material_id: str
+    label: str
+    received: bool
+    medical: bool
+    files: int
+
+
+@dataclass
+class ClaimProgress:
+    """Everything the claim detail screen shows."""
+
+    claim: Claim
+    stage: str
+    stage_label: str
+    stage_text: str
+    next_step: NextStep
+    checklist: list[ChecklistItem]
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
+TimelineSource = Callable[[Session, Claim], list[TimelineEntry]]
+_SOURCES: list[TimelineSource] = []
+
+
+def register_timeline_source(source: TimelineSource) -> None:
+    """Add entries from elsewhere (e.g. notices sent) to every claim's timeline (once per source)."""
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+
+
+@lru_cache(maxsize=1)
+def _copy() -> dict[str, Any]:
+    mp: dict[str, Any] = yaml.safe_load((CONFIG_DIR / "miniprogram.yaml").read_text(encoding="utf-8"))
+    dialogue: dict[str, Any] = yaml.safe_load((CONFIG_DIR / "dialogue.yaml").read_text(encoding="utf-8"))
+    return {"next_step": mp["next_step"], "timeline": mp["timeline"], "stage_words": dialogue["stage_words"]}
+
+
+def _event_entry(event: ClaimEvent, cipher: FieldCipher) -> TimelineEntry | None:
+    titles = _copy()["timeline"]
+    if event.kind not in titles:
+        return None
+    detail = None
+    if event.kind == "transition":
+        title = titles["transition"].format(stage=label(event.to_state or ""))
+        if event.to_state in _REASON_SHOWN:
+            detail = _reason(event, cipher)
+    else:
+        title = titles[event.kind]
+        if event.kind == "material":
+            detail = _reason(event, cipher)
+    return TimelineEntry(at=event.at, kind=event.kind, title=title, detail=detail)
+
+
+def _reason(event: ClaimEvent, cipher: FieldCipher) -> str | None:
+    try:
+        return free_text(event, "reason", cipher=cipher)
+    except CryptoError:
+        return None
+
+
+def next_step(claim: Claim, *, calendar: WorkingCalendar, now: dt.datetime) -> NextStep:
+    """The next step of ``claim`` with its date and the working days left."""
+    words = _copy()["next_step"]
+    if claim.state in FINISHED:
+        return NextStep(kind="none", text=words["none"])
+    waiting = claim.state in (ClaimState.REPORTED.value, ClaimState.MATERIALS_PENDING.value)
+    if claim.deadline_kind is None or (
+        waiting and claim.deadline_kind != "report_ack" and any(not m.received for m in claim.materials)
+    ):
+        return NextStep(kind="materials", text=words["materials"])
+    due = claim.deadline_date
+    left = None
+    if due is not None:
+        today = local_date(now)
+        left = 0 if due <= today else calendar.working_days_between(today, due)
+    return NextStep(
+        kind=claim.deadline_kind,
+        text=words.get(claim.deadline_kind, words["none"]),
+        due_date=due,
+        provisional=claim.deadline_provisional,
+        working_days_left=left,
+    )
+
+
+def claim_progress(
+    session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar, now: dt.datetime,
+    attachments: list[ClaimAttachment] | None = None,
+) -> ClaimProgress:
+    """The stage, next step, checklist (with files per item) and timeline of one claim."""
+    files: dict[str | None, int] = {}
+    if attachments is None:
+        attachments = list(
+            session.scalars(select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id))
+        )
+    for material_id in (a.material_id for a in attachments):
+        files[material_id] = files.get(material_id, 0) + 1
+    checklist = [
+        ChecklistItem(
+            material_id=m.material_id,
+            label=m.label,
+            received=m.received,
+            medical=is_medical_material(m.material_id),
+            files=files.get(m.material_id, 0),
+        )
+        for m in claim.materials
+    ]
+    events = session.scalars(
+        select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)
+    )
+    timeline = [e for e in (_event_entry(ev, cipher) for ev in events) if e is not None]
+    for source in _SOURCES:
+        timeline.extend(source(session, claim))
+    timeline.sort(key=lambda e: e.at)
+    return ClaimProgress(
+        claim=claim,
+        stage=claim.state,
+        stage_label=label(claim.state),
+        stage_text=_copy()["stage_words"].get(claim.state, label(claim.state)),
+        next_step=next_step(claim, calendar=calendar, now=now),
+        checklist=checklist,
+        timeline=timeline,
+    )

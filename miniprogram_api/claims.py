@@ -1,0 +1,379 @@
+"""Claims: report one (the bot's fields and checks, through the same domain services), list mine, one
+claim with its stage, next step, checklist and timeline, and withdraw."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.accounts import access, casework
+from backend.accounts.service import phone_of
+from backend.calendar.service import WorkingCalendar
+from backend.claims.models import Claim, ClaimAttachment
+from backend.claims.progress import claim_progress
+from backend.claims.states import OPEN_STATES, ClaimState
+from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
+from backend.errors import ServiceError
+from backend.idempotency import service as idem
+from backend.privacy.freetext import free_text
+from backend.products.service import ProductCatalog
+from backend.security.crypto import CryptoError, FieldCipher
+from miniprogram_api.deps import Before, CurrentCustomer, IdempotencyKey, Now, PageLimit, RowId
+from miniprogram_api.schemas import In, Page, yuan
+
+router = APIRouter(tags=["理赔"])
+Accident = Literal[
+    "traffic",
+    "fall",
+    "burn",
+    "dog_bite",
+    "falling_object",
+    "cut",
+    "collision",
+    "drowning",
+    "electric_shock",
+    "other",
+]
+StateFilter = Literal[
+    "reported", "materials_pending", "under_review", "approved", "rejected", "paid", "closed", "withdrawn"
+]
+
+
+class ClaimIn(In):
+    """A claim report. Fields such as ``state``, ``amount`` or ``owner`` are ignored if sent."""
+
+    insured_id: int = Field(
+        ge=1, le=2**31 - 1, examples=[3], description="被保险人编号（先在 /insured 绑定）"
+    )
+    claim_type: Literal["hospital_allowance", "disability", "accidental_death", "transport_death"] = Field(
+        examples=["hospital_allowance"]
+    )
+    accident_type: Accident = Field(examples=["fall"])
+    accident_date: dt.date = Field(examples=["2026-02-27"], description="出事日期，不能晚于今天")
+    description: str = Field(min_length=1, max_length=2000, examples=["在家里摔倒，送医院住院"])
+    place: str | None = Field(default=None, max_length=200, examples=["家里"])
+    hospital: str | None = Field(default=None, max_length=200, examples=["潮南区人民医院"])
+    reporter_phone: str | None = Field(
+        default=None,
+        max_length=20,
+        examples=["13800138000"],
+        description="联系电话；不填用登录时验证的手机号",
+    )
+
+
+class WithdrawIn(In):
+    reason: str = Field(min_length=1, max_length=1000, examples=["已经好了，不用赔了"])
+    version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="看到的案件版本；被别人改过会返回 409"
+    )
+
+
+class NextStepOut(BaseModel):
+    kind: str = Field(examples=["materials_review"])
+    text: str = Field(examples=["工作人员正在审核材料"])
+    due_date: dt.date | None = Field(
+        default=None, examples=["2026-03-12"], description="预计日期（北京时间）"
+    )
+    provisional: bool = Field(default=False, description="节假日安排还没公布，日期可能调整")
+    working_days_left: int | None = Field(default=None, examples=[5])
+
+
+class ChecklistOut(BaseModel):
+    material_id: str = Field(examples=["medical_record"])
+    label: str = Field(examples=["病历"])
+    received: bool
+    medical: bool = Field(description="是病历类材料（上传前需同意使用病历）")
+    files: int = Field(description="已上传到这一项的文件数")
+
+
+class TimelineOut(BaseModel):
+    at: dt.datetime
+    kind: str = Field(examples=["transition"])
+    title: str = Field(examples=["案件进度：审核中"])
+    detail: str | None = None
+
+
+class AttachmentOut(BaseModel):
+    id: int = Field(examples=[41])
+    material_id: str | None = Field(default=None, examples=["medical_record"])
+    content_type: str = Field(examples=["image/jpeg"])
+    size_bytes: int | None = Field(default=None, examples=[482113])
+    status: str = Field(
+        examples=["stored"], description="stored 已保存；pending_fetch 正在从微信取；expired 需要重新发"
+    )
+    received_at: dt.datetime
+
+
+class ClaimSummary(BaseModel):
+    id: int = Field(examples=[12])
+    case_no: str = Field(examples=["LP26030200019"])
+    claim_type: str = Field(examples=["hospital_allowance"])
+    insured_name_masked: str = Field(examples=["陈*婆"])
+    stage: str = Field(examples=["materials_pending"])
+    stage_label: str = Field(examples=["等待材料"])
+    reported_at: dt.datetime
+
+
+class CoverageOut(BaseModel):
+    covered: bool
+    reason: str = Field(examples=["在保障期内"])
+
+
+class ClaimOut(ClaimSummary):
+    version: int = Field(examples=[3])
+    reporter_relation: str = Field(examples=["parent"])
+    accident_type: str
+    accident_date: dt.date
+    description: str | None = None
+    place: str | None = None
+    hospital: str | None = None
+    stage_text: str = Field(examples=["正在等您补交材料"])
+    next_step: NextStepOut
+    checklist: list[ChecklistOut]
+    timeline: list[TimelineOut]
+    attachments: list[AttachmentOut]
+    approved_yuan: str | None = Field(default=None, examples=["300.00"])
+    paid_yuan: str | None = None
+    can_withdraw: bool
+    coverage: CoverageOut | None = Field(default=None, description="只在报案时返回：出事那天是否在保障期内")
+
+
+def _text(claim: Claim, field: str, cipher: FieldCipher) -> str | None:
+    try:
+        return free_text(claim, field, cipher=cipher)
+    except CryptoError:
+        return None
+
+
+def summary(claim: Claim) -> ClaimSummary:
+    from backend.claims.states import label
+
+    return ClaimSummary(
+        id=claim.id,
+        case_no=claim.case_no,
+        claim_type=claim.claim_type,
+        insured_name_masked=claim.insured_name_masked,
+        stage=claim.state,
+        stage_label=label(claim.state),
+        reported_at=claim.reported_at,
+    )
+
+
+def attachment_view(row: ClaimAttachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=row.id,
+        material_id=row.material_id,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        status=row.status,
+        received_at=row.received_at,
+    )
+
+
+def claim_view(
+    db: Session,
+    claim: Claim,
+    *,
+    cipher: FieldCipher,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+    coverage: CoverageOut | None = None,
+) -> ClaimOut:
+    """The full detail of one claim (the account's visibility is checked by the caller)."""
+    rows = list(
+        db.scalars(
+            select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id).order_by(ClaimAttachment.id)
+        )
+    )
+    p = claim_progress(db, claim=claim, cipher=cipher, calendar=calendar, now=now, attachments=rows)
+    ns = p.next_step
+    return ClaimOut(
+        **summary(claim).model_dump(),
+        version=claim.version,
+        reporter_relation=claim.reporter_relation,
+        accident_type=claim.accident_type,
+        accident_date=claim.accident_date,
+        description=_text(claim, "description", cipher),
+        place=_text(claim, "place", cipher),
+        hospital=_text(claim, "hospital", cipher),
+        stage_text=p.stage_text,
+        next_step=NextStepOut(
+            kind=ns.kind,
+            text=ns.text,
+            due_date=ns.due_date,
+            provisional=ns.provisional,
+            working_days_left=ns.working_days_left,
+        ),
+        checklist=[
+            ChecklistOut(
+                material_id=c.material_id,
+                label=c.label,
+                received=c.received,
+                medical=c.medical,
+                files=c.files,
+            )
+            for c in p.checklist
+        ],
+        timeline=[TimelineOut(at=t.at, kind=t.kind, title=t.title, detail=t.detail) for t in p.timeline],
+        attachments=[attachment_view(r) for r in rows],
+        approved_yuan=yuan(claim.approved_amount_fen),
+        paid_yuan=yuan(claim.paid_amount_fen),
+        can_withdraw=ClaimState(claim.state) in OPEN_STATES,
+        coverage=coverage,
+    )
+
+
+def _report(
+    db: Session,
+    *,
+    body: ClaimIn,
+    customer: CurrentCustomer,
+    cipher: FieldCipher,
+    catalog: ProductCatalog,
+    calendar: WorkingCalendar,
+    key: str,
+    now: dt.datetime,
+) -> tuple[Claim, CoverageOut]:
+    phone = body.reporter_phone or phone_of(customer.account, cipher=cipher)
+    if not phone:
+        raise ServiceError("invalid_input", "请填写联系电话", detail={"field": "reporter_phone"})
+    report = casework.ClaimReport(
+        claim_type=body.claim_type,
+        accident_type=body.accident_type,
+        accident_date=body.accident_date,
+        description=body.description,
+        reporter_phone=phone,
+        place=body.place,
+        hospital=body.hospital,
+    )
+    claim, covered = casework.report_claim_for(
+        db,
+        cipher=cipher,
+        catalog=catalog,
+        calendar=calendar,
+        account=customer.account,
+        delegation_id=body.insured_id,
+        report=report,
+        idempotency_key=key,
+        now=now,
+    )
+    return claim, CoverageOut(covered=covered.eligible, reason=covered.reason)
+
+
+CLAIM_LINKS = {
+    "GetClaim": {
+        "operationId": "claim_detail_mp_v1_claims__claim_id__get",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
+    "UploadAttachment": {
+        "operationId": "upload_mp_v1_claims__claim_id__attachments_post",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
+    "ListAttachments": {
+        "operationId": "attachments_mp_v1_claims__claim_id__attachments_get",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
+    "WithdrawClaim": {
+        "operationId": "withdraw_mp_v1_claims__claim_id__withdraw_post",
+        "parameters": {"claim_id": "$response.body#/id"},
+    },
+}
+
+
+@router.post(
+    "/claims",
+    response_model=ClaimOut,
+    status_code=201,
+    summary="报案",
+    responses={201: {"description": "报好的案件", "links": CLAIM_LINKS}},
+)
+def report(
+    body: ClaimIn,
+    key: IdempotencyKey,
+    customer: CurrentCustomer,
+    runtime: RuntimeDep,
+    db: DbSession,
+    cipher: CipherDep,
+    catalog: CatalogDep,
+    now: Now,
+    response: Response,
+) -> ClaimOut:
+    """Report a claim for an insured person you are bound to (needs the privacy notice and the ID-number
+    consent). Send the same ``Idempotency-Key`` when retrying: one claim is made."""
+    owner = f"customer:{customer.id}"
+    fp = idem.fingerprint("claims.report", body.model_dump(mode="json"))
+    existing = idem.begin(db, owner=owner, key=key, operation="claims.report", fp=fp, now=now)
+    if existing is not None:
+        response.headers["Idempotent-Replayed"] = "true"
+        claim = access.visible_claim(db, account=customer.account, claim_id=existing)
+        return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now)
+    claim, coverage = _report(
+        db,
+        body=body,
+        customer=customer,
+        cipher=cipher,
+        catalog=catalog,
+        calendar=runtime.calendar,
+        key=key,
+        now=now,
+    )
+    idem.finish(db, owner=owner, key=key, resource_id=claim.id)
+    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now, coverage=coverage)
+
+
+@router.get("/claims", response_model=Page[ClaimSummary], summary="我的案件")
+def my_claims(
+    customer: CurrentCustomer,
+    db: DbSession,
+    limit: PageLimit = 20,
+    before: Before = None,
+    state: StateFilter | None = None,
+) -> Page[ClaimSummary]:
+    """Claims you reported, and those of the insured people you may see; newest first."""
+    rows = casework.claims_page(db, account=customer.account, limit=limit + 1, before_id=before, state=state)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[ClaimSummary](items=[summary(c) for c in rows], next_before=rows[-1].id if more else None)
+
+
+@router.get("/claims/{claim_id}", response_model=ClaimOut, summary="案件详情和进度")
+def claim_detail(
+    claim_id: RowId,
+    customer: CurrentCustomer,
+    runtime: RuntimeDep,
+    db: DbSession,
+    cipher: CipherDep,
+    now: Now,
+) -> ClaimOut:
+    """The stage, the next step and its date (working days), the checklist, the timeline and the files."""
+    claim = access.visible_claim(db, account=customer.account, claim_id=claim_id)
+    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now)
+
+
+@router.post("/claims/{claim_id}/withdraw", response_model=ClaimOut, summary="撤案")
+def withdraw(
+    claim_id: RowId,
+    body: WithdrawIn,
+    customer: CurrentCustomer,
+    runtime: RuntimeDep,
+    db: DbSession,
+    cipher: CipherDep,
+    now: Now,
+) -> ClaimOut:
+    """Withdraw an open claim (by its reporter or the insured themselves), with a reason."""
+    claim = casework.withdraw_claim(
+        db,
+        cipher=cipher,
+        calendar=runtime.calendar,
+        account=customer.account,
+        claim_id=claim_id,
+        reason=body.reason,
+        expected_version=body.version,
+        now=now,
+    )
+    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now)
