@@ -3,15 +3,18 @@
 * ``notices.send`` — one notice, one provider call per run (``sending.send_notice``);
 * ``notices.claim_progress`` — the per-claim timer of the periodic progress notice, handled in
   batches of database work (``progress.progress_batch``);
-* ``notices.staff_due`` — every working morning, staff are told what falls due (``staff``).
+* ``notices.staff_digest`` — every working morning, staff are told what falls due (``staff``);
+* ``notices.wechat_receipts`` — every minute, TEMPLATESENDJOBFINISH receipts joined to notices.
 """
 
 from __future__ import annotations
 
-from backend.hooks import JobKind, PeriodicJob
+from backend.db import session_scope
+from backend.hooks import JobContext, JobKind, PeriodicJob
 from backend.notices.fast import send_first
 from backend.notices.progress import progress_batch
 from backend.notices.sending import dead_notice, send_notice
+from backend.notices.service import apply_wechat_receipts
 from backend.notices.staff import STAFF_DIGEST_INTERVAL_S, run_staff_digest
 from backend.outbox import PROGRESS_KIND, SEND_KIND
 
@@ -24,6 +27,13 @@ KINDS: list[JobKind] = [
             backoff_base_s=30, backoff_cap_s=3600, lease_s=300),
 ]
 
+def run_receipts(ctx: JobContext) -> int:
+    """Join the template receipts the webhook stored to their notices (a failed one goes out again)."""
+    with session_scope(ctx.sessions) as session:
+        return apply_wechat_receipts(session, now=ctx.now())
+
+
 JOBS: list[PeriodicJob] = [
+    PeriodicJob(name="notices.wechat_receipts", interval_s=60.0, run=run_receipts),
     PeriodicJob(name="notices.staff_digest", interval_s=STAFF_DIGEST_INTERVAL_S, run=run_staff_digest),
 ]

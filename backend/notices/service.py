@@ -82,6 +82,21 @@ def record_template_receipt(session: Session, *, msgid: str, status: str,
     return notice
 
 
+def apply_wechat_receipts(session: Session, *, limit: int = 1000, now: dt.datetime | None = None) -> int:
+    """Apply the TEMPLATESENDJOBFINISH receipts the webhook stored (``wechat_template_receipts``) to
+    the notices they answer; how many. (The webhook stores them; this joins them to our notices.)"""
+    from backend.conversations.models import WechatTemplateReceipt
+
+    q = (select(WechatTemplateReceipt.template_msgid, WechatTemplateReceipt.status)
+         .join(Notice, Notice.provider_id == WechatTemplateReceipt.template_msgid)
+         .where(Notice.channel == "wechat_template", Notice.receipt_status.is_(None)).limit(limit))
+    applied = 0
+    for msgid, status in session.execute(q).all():
+        if record_template_receipt(session, msgid=msgid, status=status, now=now) is not None:
+            applied += 1
+    return applied
+
+
 @dataclass(frozen=True)
 class SmsReport:
     """One entry of an Aliyun SmsReport push."""

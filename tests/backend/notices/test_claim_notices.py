@@ -269,3 +269,28 @@ def test_channel_order_per_customer_and_rate_limit_from_config(
     held = list(db.scalars(select(jobs.Job).where(jobs.Job.kind == SEND_KIND, jobs.Job.state == "pending")))
     assert len(held) == 2 and all(j.attempts == 0 for j in held)
 
+
+
+def test_receipts_stored_by_the_webhook_reach_their_notices(
+        runtime: Runtime, db: Session, cipher: FieldCipher, catalog: Any, clock: Clock, executor: Executor,
+        ctx: Any, fake_wechat: FakeWechat, fake_sms: FakeAliyunSms) -> None:
+    from backend.conversations import service as conv
+    from backend.notices.jobs import run_receipts
+
+    first = report(db, cipher, catalog, now=clock(), seq="51", openid="oReceiptA")
+    second = report(db, cipher, catalog, now=clock(), seq="52", openid="oReceiptB")
+    db.commit()
+    run_due(runtime, executor, clock)
+    msgids = {t["touser"]: str(t["_msgid"]) for t in fake_wechat.templates}
+    # What the webhook does with TEMPLATESENDJOBFINISH (bot/processing.py), for both messages.
+    conv.record_template_receipt(db, template_msgid=msgids["oReceiptA"], openid="oReceiptA", status="success",
+                                 received_at=clock())
+    conv.record_template_receipt(db, template_msgid=msgids["oReceiptB"], openid="oReceiptB",
+                                 status="failed:user block", received_at=clock())
+    db.commit()
+    assert run_receipts(ctx) == 2
+    assert run_receipts(ctx) == 0  # once
+    run_due(runtime, executor, clock)
+    [a], [b] = _notices(db, first.id), _notices(db, second.id)
+    assert (a.channel, a.receipt_status) == ("wechat_template", "success")
+    assert (b.state, b.channel) == ("sent", "sms") and len(fake_sms.sent) == 1
