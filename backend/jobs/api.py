@@ -37,17 +37,24 @@ class JobOut(BaseModel):
     payload: dict[str, Any]
 
 
+class JobListOut(BaseModel):
+    items: list[JobOut]
+    limit: int
+    offset: int
+
+
 def job_view(row: Job) -> JobOut:
     payload = {k: v for k, v in (row.payload or {}).items() if k != "to"}  # the recipient stays out
     return JobOut(id=row.id, kind=row.kind, key=row.key, state=row.state, attempts=row.attempts,
                   due_at=row.due_at, last_error=row.last_error, finished_at=row.finished_at, payload=payload)
 
 
-@router.get("/jobs/dead", response_model=list[JobOut])
+@router.get("/jobs/dead", response_model=JobListOut)
 def dead_jobs(staff: Operator, db: DbSession, limit: Limit = 50, offset: Offset = 0,
-              kind: Annotated[str | None, Query(max_length=64)] = None) -> list[JobOut]:
+              kind: Annotated[str | None, Query(max_length=64)] = None) -> JobListOut:
     """Jobs that failed every attempt (or could never succeed), most recent first."""
-    return [job_view(j) for j in jobs.list_dead(db, kind=kind, limit=limit, offset=offset)]
+    items = [job_view(j) for j in jobs.list_dead(db, kind=kind, limit=limit, offset=offset)]
+    return JobListOut(items=items, limit=limit, offset=offset)
 
 
 @router.post("/jobs/{job_id}/resend", response_model=JobOut)

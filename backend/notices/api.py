@@ -52,6 +52,17 @@ class NoticeOut(BaseModel):
     receipt_status: str | None
 
 
+class NoticeListOut(BaseModel):
+    items: list[NoticeOut]
+
+
+class SmsReportAck(BaseModel):
+    """What Aliyun expects back: ``code`` 0 once the receipts are stored."""
+
+    code: int
+    msg: str
+
+
 class DueSummaryOut(BaseModel):
     claims: list[str]
     complaints: list[str]
@@ -66,15 +77,16 @@ class ChannelsOut(BaseModel):
     channels: list[str]
 
 
-@staff_router.get("/claims/{claim_id}/notices", response_model=list[NoticeOut])
+@staff_router.get("/claims/{claim_id}/notices", response_model=NoticeListOut)
 def claim_notices(claim_id: RowId, staff: Reader, db: DbSession, runtime: RuntimeDep,
-                  now: Now) -> list[NoticeOut]:
+                  now: Now) -> NoticeListOut:
     """Every notice about a claim, newest first, in the words the customer got."""
     get_claim(db, claim_id=claim_id)
     record_event(db, actor=staff.username, action="read", object_type="claim_notices", object_id=claim_id,
                  purpose="view", ip=staff.ip, at=now)
     book = load_book(runtime.settings.notices.file)
-    return [NoticeOut(**vars(v)) for v in notices.notices_for_claim(db, claim_id=claim_id, book=book)]
+    return NoticeListOut(items=[NoticeOut(**vars(v)) for v in notices.notices_for_claim(db, claim_id=claim_id,
+                                                                                        book=book)])
 
 
 @staff_router.get("/notices/due-summary", response_model=DueSummaryOut)
@@ -93,7 +105,8 @@ def set_channels(openid: OpenId, body: ChannelsIn, staff: Writer, db: DbSession,
     return ChannelsOut(openid=openid, channels=channels)
 
 
-@router.post("/callbacks/aliyun/sms-report/{token}")
+@router.post("/callbacks/aliyun/sms-report/{token}", response_model=SmsReportAck,
+             responses={503: {"model": SmsReportAck, "description": "not stored: Aliyun pushes it again"}})
 async def sms_report(token: Annotated[str, Path(max_length=128)], request: Request) -> JSONResponse:
     """Aliyun's SmsReport push (see the module doc)."""
     runtime = request.app.state.runtime

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from backend.claims import service as claims
@@ -17,8 +18,10 @@ from backend.gateways.sms import SmsGateway
 from backend.gateways.wechat import WechatGateway
 from backend.hooks import JobContext
 from backend.jobs.group import GroupCommitter
+from backend.jobs.models import Job
 from backend.jobs.registry import discover
 from backend.jobs.runner import Executor, claim_due
+from backend.notices.models import Notice
 from backend.outbox import PROGRESS_KIND, SEND_KIND
 from backend.privacy import service as privacy
 from backend.runtime import Runtime
@@ -31,6 +34,18 @@ from tests.support.fake_wechat import FakeWechat
 
 OPENID = "oNoticeCustomer0001"
 PHONE = "13800138000"
+
+
+@pytest.fixture(autouse=True)
+def only_this_tests_jobs(request: pytest.FixtureRequest) -> None:
+    """Jobs and notices committed by other tests (real commits on the shared PostgreSQL database) are
+    not this test's: removed inside this test's transaction, so back again when it rolls back."""
+    if "db" not in request.fixturenames:
+        return
+    db: Session = request.getfixturevalue("db")
+    db.execute(delete(Job))
+    db.execute(delete(Notice))
+    db.commit()
 
 
 @pytest.fixture

@@ -249,7 +249,7 @@ def test_staff_list_dead_jobs_resend_and_see_a_claims_notices(
     assert client.get("/staff/api/jobs/dead", headers=staff("agent")).status_code == 403
     r = client.get("/staff/api/jobs/dead", params={"kind": SEND_KIND}, headers=staff("supervisor"))
     assert r.status_code == 200
-    [dead] = r.json()
+    [dead] = r.json()["items"]
     assert dead["key"] == f"claim:{claim.id}:v1:update" and "to" not in dead["payload"]
     r = client.post(f"/staff/api/jobs/{dead['id']}/resend", headers=staff("supervisor"))
     assert r.status_code == 200 and r.json()["state"] == "pending"
@@ -257,7 +257,7 @@ def test_staff_list_dead_jobs_resend_and_see_a_claims_notices(
     run_due(runtime, executor, clock)
     r = client.get(f"/staff/api/claims/{claim.id}/notices", headers=staff("agent"))
     assert r.status_code == 200
-    [notice] = r.json()
+    [notice] = r.json()["items"]
     assert notice["state"] == "sent" and notice["channel"] == "sms" and claim.case_no in notice["text"]
     assert PHONE not in r.text
     r = client.put(f"/staff/api/notices/channels/{OPENID}", json={"channels": ["sms", "carrier_pigeon"]},
