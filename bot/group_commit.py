@@ -1,22 +1,11 @@
-"""Group commit for the webhook's fast path: many turns, one transaction.
+"""Group commit for the webhook's fast path: many turns, one transaction (``docs/wechat.md``).
 
-Turns that need no database read (FAQ answers, questions asked, numbered choices: most messages)
-run in the event loop and hand their rows to this committer. It takes everything queued (up to
-``max_batch``; a turn waits at most ``window_s`` for the turns still under way, and not at all when
-none is), inserts all turn and inbox rows in ONE transaction (executemany per table), commits, and
-wakes the waiting requests. Each request is answered only after its own commit (nothing is
-acknowledged that is not in the database) and then sends its Redis finish (answer, state, unlock)
-in the loop's next pipeline. Under load, batches grow and the per-turn cost shrinks.
-
-Failures keep the per-turn semantics of the slow path:
-
-* a duplicate in the batch (a copy committed elsewhere while Redis had forgotten the message) makes
-  the batch fall back to one transaction per turn: the duplicate gets the winner's stored answer,
-  the others commit;
-* any other database error fails the batch: every turn's claim is released and its request answers
-  503 so WeChat delivers it again (nothing half-written). A dropped connection is reopened and the
-  batch retried once first (after a database restart the first batch must not fail);
-* Redis failing after the commit loses only the state write (logged), never the answer.
+The committer stores the turn and inbox rows of the turns queued and resolves each waiting request
+with an outcome: :class:`Committed`, :class:`Duplicate` (a copy committed elsewhere first: the
+winner's answer) or :class:`Failed`. It knows nothing of Redis nor of the requests: what follows a
+commit (the Redis finish, the replies) is the caller's. Two strategies share :meth:`Committer.store`:
+:class:`InlineCommitter` (SQLite: the commit is a local file write, done in the event loop) and
+:class:`ThreadCommitter` (PostgreSQL: a commit waits on the network, a thread does it).
 """
 
 from __future__ import annotations
@@ -27,198 +16,149 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from backend.conversations import service as conv
-from bot.redis_guard import BatchScript, RedisGuard, RedisUnavailable
+from bot.safe_log import log_failure
 
 log = logging.getLogger(__name__)
 
 
-class CommitFailed(Exception):
-    """The turn's rows could not be stored (database down): the webhook answers 503."""
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """The rows are stored."""
 
 
-@dataclass(kw_only=True)
-class Handover:
-    """Work a waiting request may give up on (the passive-reply budget): exactly one side finishes it,
-    the request (it got the outcome in time) or the worker (the request had given up)."""
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A copy of the message committed first: its encrypted answer ("" for none); nothing stored."""
 
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    done: bool = False
-    abandoned: bool = False
-
-    def abandon(self) -> bool:
-        """The request stops waiting; False when the work finished first (the request finishes it)."""
-        with self.lock:
-            if self.done:
-                return False
-            self.abandoned = True
-            return True
-
-    def complete(self) -> bool:
-        """The work is done; True when the request had given up (the caller finishes it)."""
-        with self.lock:
-            self.done = True
-            return self.abandoned
+    winner: str
 
 
-@dataclass
-class CommitItem(Handover):
-    """One turn to store: its rows and the Redis finish (answer, state writes, unlock)."""
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The rows could not be stored (database down): nothing stored."""
+
+
+Outcome = Committed | Duplicate | Failed
+COMMITTED, FAILED = Committed(), Failed()
+
+
+@dataclass(slots=True)  # (not frozen: built for every message)
+class CommitItem:
+    """One turn to store."""
 
     msg_key: str
     turn_row: dict[str, Any] | None
     inbox_row: dict[str, Any]
-    finish_keys: list[str]
-    finish_args: list[str | int]  # ARGV of the finish script; ARGV[1] is the stored answer
-    reply_enc: str
-    context: Any = None  # the caller's, handed back to ``on_abandoned``
-    # Set by the committer: None (committed), or the winner's encrypted answer ("" for none).
-    duplicate_of: str | None = None
-    failed: bool = False
-    future: asyncio.Future[CommitItem] | None = None
-    loop: asyncio.AbstractEventLoop | None = None
-
-    def finish_call(self) -> tuple[list[str], list[Any]]:
-        """KEYS and ARGV of the Redis finish for the outcome: answer + state + unlock when committed,
-        the winner's answer for a duplicate, release of the claim when it failed."""
-        keys, args = self.finish_keys, self.finish_args
-        if self.failed:  # release the claim: WeChat's retry is processed again
-            return keys[:2], ["", *args[1:3]]
-        if self.duplicate_of is not None:  # remember the winner's answer, no state write
-            return keys[:2], ["D" + self.duplicate_of if self.duplicate_of else "", *args[1:3]]
-        return keys, list(args)
+    reply_enc: str  # to tell our own row (a commit whose acknowledgement was lost) from a winner's
 
 
-class GroupCommitter:
-    """Commits queued turns in batches (see the module docstring).
+class Ticket:
+    """A request's claim on its commit's outcome, awaited within the passive-reply budget.
 
-    ``inline=True`` (SQLite, an in-process database whose commit is a local file write in WAL mode)
-    commits in the event loop itself, once per loop iteration, with no thread and no GIL hand-offs;
-    otherwise (PostgreSQL: a commit waits on the network and the server's flush) a thread does.
+    :meth:`stop_waiting` (in the loop, when the budget runs out) resolves :attr:`future` with None at
+    once and returns the future that will carry the outcome instead.
     """
 
-    def __init__(self, *, engine: Engine, guard: RedisGuard, finish: BatchScript,
-                 db_lock: Any, on_abandoned: Callable[[CommitItem], None], max_batch: int = 64,
-                 inline: bool = False, window_s: float = 0.0,
-                 more_coming: Callable[[], bool] = lambda: False) -> None:
+    __slots__ = ("future", "late")
+
+    def __init__(self, future: asyncio.Future[Outcome | None]) -> None:
+        self.future = future
+        self.late: asyncio.Future[Outcome] | None = None
+
+    def stop_waiting(self) -> asyncio.Future[Outcome] | None:
+        """Stop waiting (None when the outcome came first)."""
+        if self.future.done():
+            return None
+        self.late = self.future.get_loop().create_future()
+        self.future.set_result(None)
+        return self.late
+
+    def resolve(self, outcome: Outcome) -> None:
+        """Hand the outcome over (in the loop)."""
+        if not self.future.done():
+            self.future.set_result(outcome)
+        elif self.late is not None and not self.late.done():
+            self.late.set_result(outcome)
+
+
+class WriteLock(Protocol):
+    """``threading.Lock`` (SQLite: one writer) or a lock that never blocks (PostgreSQL)."""
+
+    def acquire(self, blocking: bool = True) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class Committer:
+    """Stores batches of turns (see the module docstring); :func:`make_committer` picks the strategy."""
+
+    inline = False
+
+    def __init__(self, *, engine: Engine, db_lock: WriteLock, max_batch: int = 64,
+                 window_s: float = 0.0) -> None:
         self.engine = engine
-        self.guard = guard
-        self._finish = finish
-        self._db_lock = db_lock
-        self._on_abandoned = on_abandoned
+        self.db_lock = db_lock
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[CommitItem | None] = queue.SimpleQueue()
+        self.window_s = window_s  # how long a turn may wait for the turns still under way
+        self.underway = 0  # fast-path turns between their claim and their submit
         self._conn: Connection | None = None
-        self.inline = inline
-        self._lock_held = False  # the inline flush holds ``db_lock`` already
-        self.window_s = window_s
-        self._more_coming = more_coming  # are other turns under way that will commit soon?
-        self._inline: dict[asyncio.AbstractEventLoop, list[CommitItem]] = {}
-        self._timers: dict[asyncio.AbstractEventLoop, tuple[asyncio.Handle, bool]] = {}
-        self._thread: threading.Thread | None = None
-        if not inline:
-            self._thread = threading.Thread(target=self._run, name="wx-commit", daemon=True)
-            self._thread.start()
         self.batches = 0  # counters for the benchmark and tests
         self.items = 0
 
-    def submit(self, item: CommitItem) -> asyncio.Future[CommitItem]:
-        """Queue ``item`` (from the event loop); the future resolves once it is stored or failed."""
-        loop = asyncio.get_running_loop()
-        item.loop = loop
-        item.future = loop.create_future()
-        if self.inline:
-            self._inline.setdefault(loop, []).append(item)
-            self.nudge(loop)
-        else:
-            self._queue.put(item)
-        return item.future
+    def turn_started(self) -> None:
+        """A turn that will submit soon is under way (the batch may wait for it)."""
+        self.underway += 1
+
+    def turn_ended(self, loop: asyncio.AbstractEventLoop) -> None:
+        """That turn submitted, or will not."""
+        self.underway -= 1
+
+    def submit(self, item: CommitItem) -> Ticket:
+        """Queue ``item`` (from the event loop); its ticket resolves once it is stored or failed."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        """Finish what is queued and stop the thread."""
-        if self._thread is not None and self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=10)
+        """Finish what is queued and release the connection."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    def nudge(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Schedule the inline commit: in this loop iteration's end when the batch is full or no other
-        turn is under way, otherwise at the end of the window (the turns under way join it)."""
-        pending = self._inline.get(loop)
-        if not pending:
-            return
-        scheduled = self._timers.get(loop)  # (handle, is the window timer)
-        if len(pending) >= self.max_batch or self.window_s <= 0 or not self._more_coming():
-            if scheduled is None or scheduled[1]:  # nothing yet, or a window to cut short
-                if scheduled is not None:
-                    scheduled[0].cancel()
-                self._timers[loop] = (loop.call_soon(self._flush_inline, loop), False)
-        elif scheduled is None:
-            self._timers[loop] = (loop.call_later(self.window_s, self._flush_inline, loop), True)
+    def store(self, batch: list[CommitItem]) -> list[Outcome]:
+        """Insert the rows of ``batch`` in one transaction (one by one after a duplicate); the caller
+        holds ``db_lock``."""
+        for attempt in (1, 2):
+            try:
+                self._insert(batch)
+                return [COMMITTED] * len(batch)
+            except IntegrityError:
+                return self._one_by_one(batch)
+            except DBAPIError as exc:
+                self._drop_connection()
+                if exc.connection_invalidated and attempt == 1:
+                    continue  # the connection was dropped (database restarted): once more
+                break
+            except SQLAlchemyError:
+                self._drop_connection()
+                break
+        log.error("could not store %d WeChat message(s); answering 503 so WeChat retries", len(batch))
+        return [FAILED] * len(batch)
 
-    def _flush_inline(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._timers.pop(loop, None)
-        if not self._db_lock.acquire(blocking=False):
-            # A full-path turn holds SQLite's one write transaction: try again in a moment rather
-            # than stop the loop (and every other request) until that turn ends.
-            self._timers[loop] = (loop.call_later(0.002, self._flush_inline, loop), False)
-            return
+    def _stored(self, batch: list[CommitItem]) -> list[Outcome]:
         try:
-            self._lock_held = True
-            batch = self._inline.pop(loop, [])
-            for start in range(0, len(batch), self.max_batch):
-                self._process(batch[start:start + self.max_batch], inline=True)
-        finally:
-            self._lock_held = False
-            self._db_lock.release()
-
-    # -- the thread ----------------------------------------------------------------------------
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            deadline = time.monotonic() + self.window_s
-            while len(batch) < self.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not self._more_coming():
-                        break
-                    try:
-                        nxt = self._queue.get(timeout=min(left, 0.002))
-                    except queue.Empty:
-                        continue
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            self._process(batch, inline=False)
-            if stop:
-                return
-
-    def _process(self, batch: list[CommitItem], *, inline: bool) -> None:
-        try:
-            self._commit(batch)
-        except Exception:  # a bug here must not kill the thread: fail the batch, keep going
-            log.exception("group commit failed")
-            for item in batch:
-                item.failed = True
-        self._wake(batch, inline=inline)
+            outcomes = self.store(batch)
+        except Exception as exc:  # a bug here must not stop the committer: fail the batch, keep going
+            log_failure(log, "group commit failed", exc)
+            outcomes = [FAILED] * len(batch)
         self.batches += 1
         self.items += len(batch)
+        return outcomes
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -240,31 +180,12 @@ class GroupCommitter:
             conv.insert_rows(conn, turns=[i.turn_row for i in items if i.turn_row is not None],
                              inbox=[i.inbox_row for i in items])
 
-    def _commit(self, batch: list[CommitItem]) -> None:
-        with contextlib.nullcontext() if self._lock_held else self._db_lock:
-            for attempt in (1, 2):
-                try:
-                    self._insert(batch)
-                    return
-                except IntegrityError:
-                    self._one_by_one(batch)
-                    return
-                except DBAPIError as exc:
-                    self._drop_connection()
-                    if exc.connection_invalidated and attempt == 1:
-                        continue  # the connection was dropped (database restarted): once more
-                    break
-                except SQLAlchemyError:
-                    self._drop_connection()
-                    break
-            log.error("could not store %d WeChat message(s); answering 503 so WeChat retries", len(batch))
-            for item in batch:
-                item.failed = True
-
-    def _one_by_one(self, batch: list[CommitItem]) -> None:
+    def _one_by_one(self, batch: list[CommitItem]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         for item in batch:
             try:
                 self._insert([item])
+                outcomes.append(COMMITTED)
             except IntegrityError:
                 try:
                     with self._connection().begin():
@@ -272,50 +193,137 @@ class GroupCommitter:
                 except SQLAlchemyError:
                     row = None
                 if row is None:
-                    item.failed = True
+                    outcomes.append(FAILED)
                 elif row[1] != item.reply_enc:  # another copy's row (the ciphertext is unique)
-                    item.duplicate_of = row[1] or ""
-                # else: our own row, committed by a first try whose acknowledgement was lost
+                    outcomes.append(Duplicate(row[1] or ""))
+                else:  # our own row, committed by a first try whose acknowledgement was lost
+                    outcomes.append(COMMITTED)
             except SQLAlchemyError:
                 self._drop_connection()
-                item.failed = True
+                outcomes.append(FAILED)
+        return outcomes
 
-    def _finish_redis(self, batch: list[CommitItem]) -> None:
-        """Store the answers, apply the state writes, unlock: one pipeline for the batch."""
-        calls = [item.finish_call() for item in batch]
+
+class InlineCommitter(Committer):
+    """Commits in the event loop itself, once per loop iteration: no thread, no GIL hand-offs."""
+
+    inline = True
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._queued: dict[asyncio.AbstractEventLoop, list[tuple[CommitItem, Ticket]]] = {}
+        self._timers: dict[asyncio.AbstractEventLoop, tuple[asyncio.Handle, bool]] = {}
+
+    def turn_ended(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().turn_ended(loop)
+        self._nudge(loop)  # do not wait for a turn that will not come
+
+    def submit(self, item: CommitItem) -> Ticket:
+        loop = asyncio.get_running_loop()
+        ticket = Ticket(loop.create_future())
+        self._queued.setdefault(loop, []).append((item, ticket))
+        self._nudge(loop)
+        return ticket
+
+    def _nudge(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Schedule the commit: at this loop iteration's end when the batch is full or no other turn
+        is under way, otherwise at the end of the window (the turns under way join it)."""
+        queued = self._queued.get(loop)
+        if not queued:
+            return
+        scheduled = self._timers.get(loop)  # (handle, is the window timer)
+        if len(queued) >= self.max_batch or self.window_s <= 0 or self.underway <= 0:
+            if scheduled is None or scheduled[1]:  # nothing yet, or a window to cut short
+                if scheduled is not None:
+                    scheduled[0].cancel()
+                self._timers[loop] = (loop.call_soon(self._flush, loop), False)
+        elif scheduled is None:
+            self._timers[loop] = (loop.call_later(self.window_s, self._flush, loop), True)
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timers.pop(loop, None)
+        if not self.db_lock.acquire(blocking=False):
+            # A full-path turn holds SQLite's one write transaction: try again in a moment rather
+            # than stop the loop (and every other request) until that turn ends.
+            self._timers[loop] = (loop.call_later(0.002, self._flush, loop), False)
+            return
         try:
-            self.guard.call(lambda client: self._finish.run(client, calls))
-        except RedisUnavailable:
-            log.warning("dialogue state and answers not saved in Redis after the commit (Redis unavailable)")
-
-    def _wake(self, batch: list[CommitItem], *, inline: bool) -> None:
-        """Hand each outcome to its waiting request, which then sends its own Redis finish in the
-        loop's next pipeline (with the claims queued meanwhile). A request that stopped waiting (past
-        the passive budget) no longer can: its finish and its messages are sent from here."""
-        by_loop: dict[asyncio.AbstractEventLoop, list[CommitItem]] = {}
-        late: list[CommitItem] = []
-        for item in batch:
-            if item.complete():  # after this the request can no longer give up
-                late.append(item)
-            elif item.loop is not None:
-                by_loop.setdefault(item.loop, []).append(item)
-        if late:
-            self._finish_redis(late)
-            for item in late:
-                if not item.failed and item.duplicate_of is None:  # a duplicate's answer went out already
-                    self._on_abandoned(item)
-        for loop, items in by_loop.items():
-            if inline:
-                _resolve(items)
-                continue
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
-                loop.call_soon_threadsafe(_resolve, items)
+            queued = self._queued.pop(loop, [])
+            for start in range(0, len(queued), self.max_batch):
+                part = queued[start:start + self.max_batch]
+                outcomes = self._stored([item for item, _ in part])
+                for (_, ticket), outcome in zip(part, outcomes, strict=True):
+                    ticket.resolve(outcome)
+        finally:
+            self.db_lock.release()
 
 
-def _resolve(items: list[CommitItem]) -> None:
-    for item in items:
-        if item.future is not None and not item.future.done():
-            if item.failed:
-                item.future.set_exception(CommitFailed(item.msg_key))
-            else:
-                item.future.set_result(item)
+class ThreadCommitter(Committer):
+    """Commits in its own thread; the outcomes are handed to each request's loop."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._queue: queue.SimpleQueue[tuple[CommitItem, Ticket, asyncio.AbstractEventLoop] | None] = (
+            queue.SimpleQueue())
+        self._thread = threading.Thread(target=self._run, name="wx-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: CommitItem) -> Ticket:
+        loop = asyncio.get_running_loop()
+        ticket = Ticket(loop.create_future())
+        self._queue.put((item, ticket, loop))
+        return ticket
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+        super().close()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            deadline = time.monotonic() + self.window_s
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self.underway <= 0:
+                        break
+                    try:
+                        nxt = self._queue.get(timeout=min(left, 0.002))
+                    except queue.Empty:
+                        continue
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self.db_lock.acquire()
+            try:
+                outcomes = self._stored([item for item, _, _ in batch])
+            finally:
+                self.db_lock.release()
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Ticket, Outcome]]] = {}
+            for (_, ticket, loop), outcome in zip(batch, outcomes, strict=True):
+                by_loop.setdefault(loop, []).append((ticket, outcome))
+            for loop, resolved in by_loop.items():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (shutdown)
+                    loop.call_soon_threadsafe(_resolve_all, resolved)
+            if stop:
+                return
+
+
+def _resolve_all(resolved: list[tuple[Ticket, Outcome]]) -> None:
+    for ticket, outcome in resolved:
+        ticket.resolve(outcome)
+
+
+def make_committer(*, engine: Engine, db_lock: WriteLock, inline: bool, window_s: float) -> Committer:
+    """The committer for this database: inline for SQLite, a thread otherwise."""
+    cls = InlineCommitter if inline else ThreadCommitter
+    return cls(engine=engine, db_lock=db_lock, window_s=window_s)

@@ -53,6 +53,11 @@ class RedisGuard:
             self.trip(exc)
             raise RedisUnavailable(type(exc).__name__) from None
 
+    def reset(self) -> None:
+        """Close the circuit now (Redis is known to be back)."""
+        with self._lock:
+            self._open_until = 0.0
+
     def trip(self, exc: BaseException) -> None:
         """Open the circuit after ``exc`` (logged once per opening)."""
         with self._lock:

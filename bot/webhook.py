@@ -12,17 +12,19 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.answers import DatabaseDown
 from bot.crypto import CryptoError, MessageCrypto
-from bot.inbound import MalformedMessage, parse_xml, to_inbound
-from bot.processing import DatabaseDown, Processor
+from bot.inbound import MalformedMessage, parse_document, parse_xml, to_inbound
+from bot.inbox_protocol import nonce_key
+from bot.processing import Processor
 from bot.redis_guard import RedisGuard, RedisUnavailable
+from bot.safe_log import quiet_access_log
 from bot.settings import WechatSettings
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,10 @@ class WechatContext:
 
 class BodyTooLarge(Exception):
     """The request body is over the cap."""
+
+
+class ClientGone(Exception):
+    """The client disconnected before its body arrived."""
 
 
 def _empty(status: int) -> Response:
@@ -85,10 +91,6 @@ async def _read_capped(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-class ClientGone(Exception):
-    """The client disconnected before its body arrived."""
 
 
 class WechatFrontDoor:
@@ -137,10 +139,12 @@ class WechatFrontDoor:
             await Response(status_code=413)(scope, receive, send)
 
 
-def install_webhook(app: FastAPI, *, max_body_bytes: int) -> None:
-    """Mount the webhook on ``app``: the URL check route and the front door for pushes."""
+def install_webhook(app: FastAPI, *, max_body_bytes: int, path: str = "/wechat") -> None:
+    """Mount the webhook on ``app``: the URL check route and the front door for pushes; the access log
+    keeps no query string of it (it carries the sender's openid)."""
     app.include_router(router)
-    app.add_middleware(WechatFrontDoor, limit=max_body_bytes)
+    app.add_middleware(WechatFrontDoor, limit=max_body_bytes, path=path)
+    quiet_access_log(path)
 
 
 @router.get("/wechat", include_in_schema=False)
@@ -160,7 +164,7 @@ async def verify_url(request: Request) -> Response:
 
 def _replayed(ctx: WechatContext, timestamp: str, nonce: str, signature: str, body: bytes) -> bool:
     """Plaintext mode: the same signed triple with a different body is a forgery (W-03)."""
-    key = f"wx:nonce:{timestamp}:{nonce}:{signature}"
+    key = nonce_key(timestamp, nonce, signature)
     digest = hashlib.sha256(body).hexdigest()
     try:
         fresh = ctx.guard.call(lambda r: r.set(key, digest, nx=True, ex=2 * ctx.settings.timestamp_window_s))
@@ -216,7 +220,7 @@ async def _receive(ctx: WechatContext, scope: Scope, receive: Receive, limit: in
         ctx.crypto.check_msg_signature(msg_signature=q.get("msg_signature"), timestamp=timestamp,
                                        nonce=nonce, encrypt=encrypt)
         inner, key_index = ctx.crypto.decrypt(encrypt)
-        fields = parse_xml(inner)  # compatible mode: only the decrypted payload counts
+        doc = parse_document(inner)  # compatible mode: only the decrypted payload counts
     else:
         if ctx.settings.mode == "safe":
             log.warning("wechat push without encryption refused in safe mode")
@@ -225,10 +229,10 @@ async def _receive(ctx: WechatContext, scope: Scope, receive: Receive, limit: in
         ctx.crypto.check_plain_signature(signature=signature, timestamp=timestamp, nonce=nonce)
         if _replayed(ctx, timestamp, nonce, signature, body):
             return 403, b"", b""
-        fields = parse_xml(body)
-    message = to_inbound(fields)
+        doc = parse_document(body)
+    message = to_inbound(doc.fields, doc.nested)
     expected = ctx.settings.original_id
-    if expected and fields.get("ToUserName") != expected:
+    if expected and doc.fields.get("ToUserName") != expected:
         log.warning("wechat push for another account refused")
         return 400, b"", b""
     answer = await ctx.processor.process(message)
@@ -239,9 +243,3 @@ async def _receive(ctx: WechatContext, scope: Scope, receive: Receive, limit: in
     xml = ctx.crypto.encrypt_reply(answer.passive_xml, nonce=nonce, timestamp=str(int(time.time())),
                                    key_index=key_index)
     return 200, xml.encode(), _XML
-
-
-def context_of(extras: dict[str, Any]) -> WechatContext | None:
-    """The webhook context stored at start-up, if any."""
-    value = extras.get("wechat")
-    return value if isinstance(value, WechatContext) else None

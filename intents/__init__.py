@@ -7,6 +7,8 @@ Stand-alone library (imports nothing of the project). Load explicitly::
     p = nlu.predict("我妈昨天在家跋倒了")
 """
 
+from intents.context import Context, FollowUp
+from intents.facts import MessageFacts
 from intents.model import NLU, ModelError, Prediction
 
-__all__ = ["NLU", "ModelError", "Prediction"]
+__all__ = ["NLU", "Context", "FollowUp", "MessageFacts", "ModelError", "Prediction"]

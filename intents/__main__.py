@@ -13,6 +13,7 @@ from intents.model import NLU, ModelError, Prediction, default_data_dir
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "intents" / "data"
 DEFAULT_TESTSET = EVAL_DIR / "testset.yaml"
+DEFAULT_BLIND = EVAL_DIR / "blind"
 
 
 def _fallback(text: str) -> dict[str, object]:
@@ -42,9 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     ck.add_argument("--set", type=Path, action="append", dest="sets", default=None,
                     help="evaluation set whose predictions must not change (default: the dev and test sets)")
     sub.add_parser("cv", help="5-fold cross-validation on the training data (needs scikit-learn)")
+    cr = sub.add_parser("cross", help="leave-one-author-out evaluation of the blind message sets")
+    cr.add_argument("--blind-dir", type=Path, default=DEFAULT_BLIND)
+    cr.add_argument("--errors", action="store_true", help="list the errors too")
     ev = sub.add_parser("eval", help="evaluate on a YAML test set")
-    ev.add_argument("--file", type=Path, default=DEFAULT_TESTSET)
+    ev.add_argument("--file", type=Path, action="append", default=None,
+                    help="YAML test file or directory of them (repeatable; default the test set)")
     ev.add_argument("--quiet", action="store_true", help="do not list the errors")
+    ev.add_argument("--either-convention", action="store_true",
+                    help="accept product_question or the topic's own intent for service-rule questions")
     pr = sub.add_parser("predict", help="JSON line per stdin line")
     pr.add_argument("--now", default=None, help="reference time, ISO 8601 with offset")
     args = ap.parse_args(argv)
@@ -64,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
 
         crossval(data_dir)
         return 0
+    if args.cmd == "cross":
+        from intents.crossval import crossauthor
+
+        crossauthor(data_dir, args.blind_dir, show_errors=args.errors)
+        return 0
     now = None
     if args.cmd == "predict" and args.now:
         try:
@@ -80,10 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_predict(nlu, now)
     from intents.evaluate import evaluate, format_report
 
-    if not args.file.exists():
-        print(f"error: test file not found: {args.file}", file=sys.stderr)
+    files = args.file or [DEFAULT_TESTSET]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        print(f"error: test file not found: {', '.join(missing)}", file=sys.stderr)
         return 2
-    print(format_report(evaluate(nlu, args.file), show_errors=not args.quiet))
+    res = evaluate(nlu, files, either_convention=args.either_convention)
+    print(format_report(res, show_errors=not args.quiet))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from intents.model import LinearModel
 from intents.train import (
@@ -80,3 +81,28 @@ def crossval(data_dir: Path, log: Callable[[str], None] = print) -> dict[str, fl
     log(f"faq: {total} held-out topic examples, top-1 {faq_top1:.4f}")
     return {"intent_accuracy": acc, "intent_macro_f1": macro, "oos_precision": oos[0], "oos_recall": oos[1],
             "faq_top1": faq_top1}
+
+
+def crossauthor(data_dir: Path, blind_dir: Path, log: Callable[[str], None] = print,
+                show_errors: bool = False) -> dict[str, Any]:
+    """Leave one author out: for each ``<blind_dir>/<X>/`` whose messages are in the training data as
+    ``training/messages/<X>-*.yaml``, train without that author's files and evaluate on the verbatim
+    ``<blind_dir>/<X>/`` files. Returns {author: EvalResult}."""
+    import tempfile
+
+    from intents.evaluate import evaluate, format_report
+    from intents.model import NLU
+    from intents.train import build_artefact, message_files, write_artefact
+
+    authors = sorted(d.name for d in blind_dir.iterdir()
+                     if d.is_dir() and any(p.name.startswith(d.name + "-") for p in message_files(data_dir)))
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for author in authors:
+            art = build_artefact(data_dir, exclude=(author + "-",), calibrate=False, log=lambda s: None)
+            path = write_artefact(art, Path(tmp) / f"model-{author}.json")
+            res = evaluate(NLU.load(data_dir, model_path=path), blind_dir / author)
+            results[author] = res
+            log(f"== trained without author {author}, evaluated on {blind_dir / author}")
+            log(format_report(res, show_errors=show_errors))
+    return results

@@ -10,6 +10,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from intents.wordre import words_pattern
+
 _RE_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _RE_DROP = re.compile(r"[\s,.;:~\-、，。；：…·—_*#=+'\"“”‘’()（）【】\[\]<>《》/\\|@&%^$]+")
 MAX_CHARS = 1000  # longer messages are cut before classification and slot extraction
@@ -68,9 +70,42 @@ class Tokenizer:
         return list(self._tok.cut(text))
 
 
-def features(norm: str, words: list[str]) -> list[str]:
+class Lexicon:
+    """Word classes of ``config/nlu/lexicon.yaml`` (other insurers, social security, scams...): a message
+    containing any word of a class gets the feature ``@class``, so a word never seen in training
+    (人保, 新农合) still counts as its class."""
+
+    def __init__(self, classes: dict[str, list[str]]) -> None:
+        self._classes: dict[str, list[str]] = {}
+        for name, words in classes.items():
+            for w in words:
+                self._classes.setdefault(str(w), []).append("@" + str(name))
+        self._re = re.compile(words_pattern(self._classes)) if self._classes else None
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        """Read *path* (a mapping class → words); an absent file gives an empty lexicon."""
+        if not path.exists():
+            return cls({})
+        import yaml
+
+        with path.open(encoding="utf-8") as fh:
+            raw: Any = yaml.safe_load(fh) or {}
+        return cls({str(k): [str(w) for w in v] for k, v in raw.items()})
+
+    def classes(self, norm: str) -> set[str]:
+        """The ``@class`` features of normalized text *norm*."""
+        if self._re is None:
+            return set()
+        return {c for m in self._re.finditer(norm) for c in self._classes[m.group(0)]}
+
+
+def features(norm: str, words: list[str], lexicon: Lexicon | None = None,
+             extra: list[str] | None = None) -> list[str]:
     """Distinct features of a normalized message: char 1-3-grams (with ^/$ edges for 2-grams),
-    jieba words (``_`` prefix) and a length bucket. Digit runs become ``0``."""
+    jieba words (``_`` prefix), lexicon classes (``@`` prefix), *extra* features (the slots found, ``$``
+    prefix) and a length bucket. Digit runs become ``0``. In no particular order (the models' integer
+    weights sum the same in any order; training sorts what it needs)."""
     s = _RE_DROP.sub("", _RE_DIGITS.sub("0", norm))
     feats: set[str] = set()
     n = len(s)
@@ -79,8 +114,13 @@ def features(norm: str, words: list[str]) -> list[str]:
     feats.update(padded[i: i + 2] for i in range(n + 1))
     feats.update(s[i: i + 3] for i in range(n - 2))
     for w in words:
-        w = _RE_DROP.sub("", _RE_DIGITS.sub("0", w))
+        if not w.isalpha():  # most words are Chinese characters only: nothing to replace
+            w = _RE_DROP.sub("", _RE_DIGITS.sub("0", w))
         if len(w) > 1:
             feats.add("_" + w)
+    if lexicon is not None:
+        feats.update(lexicon.classes(norm))
+    if extra:
+        feats.update(extra)
     feats.add("_L" + ("0" if n == 0 else "1" if n <= 2 else "2" if n <= 5 else "3" if n <= 12 else "4" if n <= 30 else "5"))  # noqa: E501
-    return sorted(feats)
+    return list(feats)

@@ -8,20 +8,23 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
 
+from intents.context import Context, FollowUp
+from intents.facts import MessageFacts, read_facts
 from intents.faq import render_answer
-from intents.features import MAX_CHARS, Tokenizer, features
+from intents.features import MAX_CHARS, Lexicon, Tokenizer, features
 from intents.normalize import Normalizer
-from intents.slots import SlotExtractor, SlotValue
+from intents.slots import Draft, SlotExtractor, SlotValue
 
 MODEL_FORMAT = "intents-linear-v1"
 MODEL_FILE = "model/intent-model-v1.json"
+LEXICON_FILE = "lexicon.yaml"
 TRAIN_COMMAND = "python -m intents train"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -50,6 +53,8 @@ class Prediction:
     faq_score: float
     slots: dict[str, SlotValue] = field(default_factory=dict)
     faq_ranking: tuple[tuple[str, float], ...] = ()
+    facts: MessageFacts = field(default_factory=MessageFacts)
+    follow_up: FollowUp = FollowUp.NONE  # how the previous turn's context was used (NONE: not at all)
 
     def to_json(self) -> dict[str, Any]:
         """The contract JSON object (a JSON-serialisable dict)."""
@@ -83,8 +88,7 @@ class LinearModel:
 
     def proba(self, feats: list[str]) -> list[float]:
         """Softmax probabilities for each class, in ``classes`` order."""
-        w = self.weights
-        rows = [w[f] for f in feats if f in w]
+        rows = [r for r in map(self.weights.get, feats) if r is not None]
         if rows:
             scale = self.unit / math.sqrt(len(rows))
             scores = [b + scale * sum(col) for b, col in zip(self.bias, zip(*rows, strict=False), strict=False)]  # noqa: E501
@@ -104,8 +108,11 @@ class NLU:
                  faq_min_score: float, faq_intents: frozenset[str], faq_answers: dict[str, dict[str, Any]],
                  model_meta: dict[str, Any],
                  faq_min_score_by_intent: Mapping[str, float] | None = None,
-                 out_of_scope_min_probability: float = 0.0) -> None:
+                 out_of_scope_min_probability: float = 0.0, lexicon: Lexicon | None = None,
+                 faq_always: frozenset[str] = frozenset()) -> None:
         self.data_dir = data_dir
+        self.lexicon = lexicon or Lexicon({})
+        self.faq_always = faq_always
         self.normalizer = normalizer
         self.tokenizer = tokenizer
         self.slot_extractor = slots
@@ -153,35 +160,48 @@ class NLU:
             faq_min_score_by_intent={str(k): float(v)
                                      for k, v in (faq_raw.get("min_score_by_intent") or {}).items()},
             out_of_scope_min_probability=float(decision.get("out_of_scope_min_probability", 0.0)),
+            lexicon=Lexicon.load(ddir / LEXICON_FILE),
+            faq_always=frozenset(str(i) for i in faq_raw.get("intents_always_with_faq") or []),
         )
 
-    def analyse(self, text: str) -> tuple[str, list[str]]:
-        """Normalized text and its features."""
+    def analyse(self, text: str, today: date | None = None) -> tuple[str, list[str], Draft]:
+        """Normalized text, its features and the intent-independent slots."""
         norm = self.normalizer(text[:MAX_CHARS])
-        return norm, features(norm, self.tokenizer.cut(norm) if norm else [])
+        draft = self.slot_extractor.draft(norm, today or datetime.now(SHANGHAI).date())
+        words = self.tokenizer.cut(norm) if norm else []
+        return norm, features(norm, words, self.lexicon, draft.features()), draft
 
-    def predict(self, text: str, now: datetime | None = None) -> Prediction:
-        """Intent, FAQ topic and slots of one message; *now* (aware) resolves relative dates."""
+    def predict(self, text: str, now: datetime | None = None, context: Context | None = None) -> Prediction:
+        """Intent, FAQ topic, slots and facts of one message; *now* (aware) resolves relative dates;
+        *context* (the previous turn) helps read short follow-ups such as 那住院呢."""
         if now is None:
             now = datetime.now(SHANGHAI)
         elif now.tzinfo is not None:
             now = now.astimezone(SHANGHAI)
-        norm, feats = self.analyse(text)
+        norm, feats, draft = self.analyse(text, now.date())
         if not norm:
             return Prediction(text=text, normalized=norm, intent="out_of_scope", confidence=0.0,
                               faq_topic=None, faq_score=0.0, slots={})
         probs = self.intent_model.proba(feats)
+        follow = FollowUp.NONE if context is None else context.follow_up_kind(norm)
+        if follow is not FollowUp.NONE and context is not None:
+            probs = context.reweigh_intents(self.intent_model.classes, probs, follow)
         best = self._best(probs)
         intent = self.intent_model.classes[best]
-        ranking = self._faq_ranking(feats)
+        on_topic = follow in (FollowUp.MARKED, FollowUp.BARE) and bool(context and context.faq_topic)
+        ranking: list[tuple[str, float]] = []
         topic: str | None = None
         score = 0.0
-        min_score = self.faq_min_score_by_intent.get(intent, self.faq_min_score)
-        if intent in self.faq_intents and ranking and ranking[0][1] >= min_score:
-            topic, score = ranking[0]
-        slots = self.slot_extractor.extract(norm, now.date())
+        if intent in self.faq_intents:  # the FAQ model only runs when the intent can have a topic
+            ranking = self._faq_ranking(feats, context if follow is not FollowUp.NONE else None,
+                                        topics_only=intent in self.faq_always or on_topic, follow=follow)
+            if ranking and ranking[0][1] >= self.faq_min_score_by_intent.get(intent, self.faq_min_score):
+                topic, score = ranking[0]
+        reading = self.slot_extractor.finish(draft, intent)
+        facts = read_facts(norm, lunar_date=reading.date.lunar, corrected=reading.corrected)
         return Prediction(text=text, normalized=norm, intent=intent, confidence=probs[best],
-                          faq_topic=topic, faq_score=score, slots=slots, faq_ranking=tuple(ranking[:3]))
+                          faq_topic=topic, faq_score=score, slots=reading.slots,
+                          faq_ranking=tuple(ranking[:3]), facts=facts, follow_up=follow)
 
     def _best(self, probs: list[float]) -> int:
         """The winning class: out_of_scope only when it is probable enough (decision.yaml)."""
@@ -191,15 +211,23 @@ class NLU:
             return order[1]
         return order[0]
 
-    def _faq_ranking(self, feats: list[str], k: int = 3) -> list[tuple[str, float]]:
-        """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics)."""
+    def _faq_ranking(self, feats: list[str], context: Context | None = None, k: int = 3,
+                     topics_only: bool = False, follow: FollowUp = FollowUp.NONE) -> list[tuple[str, float]]:
+        """The *k* best FAQ topics, best first (classes starting with ``_`` are not topics); a follow-up's
+        *context* favours the previous topic. *topics_only*: probabilities renormalised over the topics
+        (the message is known to be about one, e.g. a product question)."""
         probs = self.faq_model.proba(feats)
+        if context is not None:
+            probs = context.reweigh_topics(self.faq_model.classes, probs, follow)
         pairs = [(c, p) for c, p in zip(self.faq_model.classes, probs, strict=False) if not c.startswith("_")]
+        if topics_only:
+            total = sum(p for _, p in pairs) or 1.0
+            pairs = [(c, p / total) for c, p in pairs]
         return heapq.nlargest(k, pairs, key=lambda pair: pair[1])
 
     def top_intents(self, text: str, k: int = 3) -> list[tuple[str, float]]:
         """The *k* most likely intents with their probabilities, best first."""
-        _, feats = self.analyse(text)
+        _, feats, _ = self.analyse(text)
         probs = self.intent_model.proba(feats)
         return sorted(zip(self.intent_model.classes, probs, strict=False), key=lambda p: -p[1])[:k]
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from intents.wordre import words_pattern
+
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4,
            "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -30,8 +32,8 @@ _NUM_CHARS = "零〇一幺二两三四五六七八九十百千万亿"
 
 # A numeral run must start with a digit or 十 (so 千万别/万一 are left alone).
 _RE_CN_NUM = re.compile(r"[零〇一幺二两三四五六七八九十][零〇一幺二两三四五六七八九十百千万亿]*")
-_UNIT_AFTER = ("岁", "周岁", "天", "块", "元", "号", "日", "月", "年", "个月", "周",
-               "星期", "礼拜", "次", "万", "千", "百", "多岁", "多天", "多块", "级")
+_UNIT_AFTER = ("岁", "周岁", "天", "块", "元", "号", "日", "月", "年", "个月", "周", "星期", "礼拜",
+               "个星期", "个礼拜", "个钟", "次", "万", "千", "百", "多岁", "多天", "多块", "级")
 _RE_DIGIT_MULT = re.compile(r"(\d+(?:\.\d+)?)\s*([万千])")
 # variation selectors, zero-width joiner, skin tones: ignored when a whole message is one emoji
 _RE_EMOJI_MODIFIERS = re.compile("[\U0000FE00-\U0000FE0F\U0000200D\U0001F3FB-\U0001F3FF]+")
@@ -100,7 +102,7 @@ def _replace_numeral(m: re.Match[str]) -> str:
     if run == "十" and after.startswith(("分", "足", "全")):  # 十分 = very
         return run
     if not has_unit:
-        if len(run) >= 4:  # dictated digits: phone, ID, year
+        if len(run) >= 3:  # dictated digits: phone (一五八 二六三一 〇七四九), ID, year
             return "".join(str(_DIGITS[c]) for c in run)
         if len(run) == 1 and after.startswith(_UNIT_AFTER):
             if run == "一" and after.startswith(("号", "月")) and m.start() > 0 and m.string[m.start() - 1] in "第统唯":  # noqa: E501
@@ -142,11 +144,13 @@ class Normalizer:
             table[ord(ch)] = " "
         self._table = table
         self._repl = replacements
-        keys = sorted(replacements, key=lambda k: (-len(k), k))
+        # CJK keys as one trie (longest match first); ASCII keys as whole words
+        cjk = [k for k in replacements if not (k.isascii() and k[:1].isalnum())]
+        ascii_words = sorted((k for k in replacements if k.isascii() and k[:1].isalnum()),
+                             key=lambda k: (-len(k), k))
+        parts = ([words_pattern(cjk)] if cjk else []) + [_pattern_for(k) for k in ascii_words]
         self._whole = dict(whole or {})
-        self._re_repl: re.Pattern[str] | None = (
-            re.compile("|".join(_pattern_for(k) for k in keys)) if keys else None
-        )
+        self._re_repl: re.Pattern[str] | None = re.compile("|".join(parts)) if parts else None
 
     @classmethod
     def load(cls, data_dir: Path) -> Normalizer:
@@ -160,7 +164,7 @@ class Normalizer:
         with (data_dir / "normalize.yaml").open(encoding="utf-8") as fh:
             raw: Any = yaml.safe_load(fh)
         repl: dict[str, str] = {}
-        for section in ("protect", "teochew", "homophones", "variants"):
+        for section in ("protect", "teochew", "cantonese", "homophones", "variants"):
             entries = raw.get(section) or {}
             if isinstance(entries, list):  # protect: plain word list
                 entries = {w: w for w in entries}

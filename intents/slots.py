@@ -1,16 +1,24 @@
 """Slot extraction on normalized text: dates, ids, phones, amounts, ages, days, case numbers
-and the vocabulary slots (accident_type, transport, relation) from ``config/nlu/slots.yaml``."""
+and the vocabulary slots (accident_type, transport, relation) from ``config/nlu/slots.yaml``.
+
+Only the contract's slots come out of :meth:`SlotExtractor.extract`; what else the dialogue may
+need (a disability grade, a lunar date, a death) is read by :mod:`intents.facts`.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from intents.case_numbers import parse_case_number
+from intents.dates import DateReading, read_date
+from intents.numbers import read_age, read_amount, read_days
+from intents.wordre import words_pattern
 
 SlotValue = str | int | float
 VOCAB_SLOTS = ("accident_type", "transport", "relation")
@@ -20,31 +28,14 @@ _ID_CHECK = "10X98765432"
 _RE_ID = re.compile(r"(?<![\da-z])([1-9](?:[\s-]?\d){16}[\s-]?[\dx])(?![\da-z])")
 _RE_PHONE = re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})(?![\d])")
 _RE_SEP = re.compile(r"[\s-]")
-
-_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
-             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
-_RE_FULL_DATE = re.compile(r"(?<!\d)(20\d{2}|19\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
-_RE_MONTH_DAY = re.compile(r"(去年|今年|前年)?(?<!\d)(\d{1,2})\s*月\s*(\d{1,2})(?:号|日)?(?![\d天个])")
-_RE_DOT_DATE = re.compile(
-    r"(?<![\d.])(\d{1,2})[./](\d{1,2})(?:号|日|那天|那日|晚上|早上|上午|下午|中午|凌晨|当天)")
-_RE_REL_MONTH_DAY = re.compile(r"(上个?月|这个?月|本月)(\d{1,2})\s*[号日]")
-_RE_DAY_ONLY = re.compile(r"(?<![\d月.])(\d{1,2})\s*号(?![楼线床房窗口码])")
-_RE_DAYS_AGO = re.compile(r"(\d{1,3})\s*(?:天|日)(?:以前|之前|前)")
-_RE_WEEKDAY = re.compile(r"(上上|上|这|本)?(?:个)?(?:周|星期|礼拜)([一二三四五六日天1-7])")
-_REL_DAYS = (("大前天", -3), ("大前日", -3), ("前天", -2), ("昨天", -1), ("昨晚", -1), ("昨夜", -1),
-             ("昨儿", -1), ("今天", 0), ("今早", 0), ("今晚", 0), ("今儿", 0), ("今天早上", 0), ("刚才", 0),
-             ("刚刚", 0), ("大后天", 3), ("明天", 1), ("明早", 1), ("明晚", 1), ("后天", 2))
-
-_RE_AMOUNT_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s*多?\s*(?:元|块钱|块|圆|rmb|人民币)")
-_RE_AMOUNT_VERB = re.compile(
-    r"(?:赔|赔了|赔偿|赔付|花了|花费|花|付了|交了|给了|报销|医药费|医疗费|药费|费用|拿到|收到|到账|欠|要赔|赔我)"
-    r"\s*(?:了|我|大概|差不多|约)?\s*(\d{2,}(?:\.\d+)?)(?![\d岁天号月年])")
-_RE_AGE = re.compile(r"(?<![\d.])(\d{1,3})\s*多?\s*(?:周岁|岁)")
-_RE_AGE_CTX = re.compile(r"(?:今年|年龄|年纪|已经|满)\s*(\d{2,3})(?![\d年号元块天月.个周])")
-# "奶奶95了": a bare number of 50–119 followed by 了 (amounts and durations carry a unit)
-_RE_AGE_LE = re.compile(r"(?<![\d.])([5-9]\d|1[01]\d)\s*了")
-_RE_DAYS = re.compile(r"(\d{1,3})\s*多?\s*(天|日|个星期|个礼拜|星期|礼拜|周|个月)(?!前|以前|之前|\d)")
-_RE_HALF_MONTH = re.compile(r"住[^,.!?，。]{0,4}半个月")
+# a message that reports an event: the date words 今天/刚才 then count
+_EVENT_INTENTS = frozenset({"claim_report"})
+# the writer's own accident is assumed when an accident is told with nobody named (Chinese drops "I")
+_SELF_DEFAULT_INTENTS = frozenset({"claim_report"})
+_SELF_DEFAULT_MIN_CHARS = 6
+_ORDER = ("claim_no", "id_number", "phone", "date", "amount", "age", "days", "accident_type", "transport",
+          "relation")
+_RE_DEATH = re.compile(r"去世|过世|身故|死|走了|没了|不在了|过身|遇难")
 
 
 def id_check_digit(first17: str) -> str:
@@ -59,164 +50,199 @@ def valid_id_number(s: str) -> bool:
     return len(s) == 18 and s[:17].isdigit() and s[:17].isascii() and id_check_digit(s[:17]) == s[17]
 
 
-def _safe_date(y: int, m: int, d: int) -> date | None:
-    try:
-        return date(y, m, d)
-    except ValueError:
-        return None
-
-
-def _month_day(today: date, m: int, d: int, year_word: str | None) -> date | None:
-    if year_word == "去年":
-        return _safe_date(today.year - 1, m, d)
-    if year_word == "前年":
-        return _safe_date(today.year - 2, m, d)
-    cand = _safe_date(today.year, m, d)
-    if cand is not None and cand > today and year_word != "今年":
-        cand = _safe_date(today.year - 1, m, d)
-    return cand
-
-
 def extract_date(text: str, today: date) -> date | None:
-    """First date expression in normalized *text*, resolved against *today*."""
-    m = _RE_FULL_DATE.search(text)
-    if m:
-        return _safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    m = _RE_MONTH_DAY.search(text)
-    if m:
-        return _month_day(today, int(m.group(2)), int(m.group(3)), m.group(1))
-    m = _RE_DOT_DATE.search(text)
-    if m:
-        return _month_day(today, int(m.group(1)), int(m.group(2)), None)
-    m = _RE_REL_MONTH_DAY.search(text)
-    if m:
-        first = today.replace(day=1)
-        if m.group(1).startswith("上"):
-            first = (first - timedelta(days=1)).replace(day=1)
-        return _safe_date(first.year, first.month, int(m.group(2)))
-    for word, delta in _REL_DAYS:
-        if word in text:
-            # 大前天 contains 前天: the table lists longer words first
-            return today + timedelta(days=delta)
-    m = _RE_DAYS_AGO.search(text)
-    if m:
-        return today - timedelta(days=int(m.group(1)))
-    m = _RE_WEEKDAY.search(text)
-    if m:
-        monday = today - timedelta(days=today.weekday())
-        wd = _WEEKDAYS[m.group(2)]
-        if m.group(1) == "上":
-            return monday - timedelta(days=7) + timedelta(days=wd)
-        if m.group(1) == "上上":
-            return monday - timedelta(days=14) + timedelta(days=wd)
-        cand = monday + timedelta(days=wd)
-        if m.group(1) is None and cand > today:
-            cand -= timedelta(days=7)
-        return cand
-    m = _RE_DAY_ONLY.search(text)
-    if m:
-        d = int(m.group(1))
-        dc = _safe_date(today.year, today.month, d)
-        if dc is None or dc > today:
-            prev = today.replace(day=1) - timedelta(days=1)
-            dc = _safe_date(prev.year, prev.month, d)
-        return dc
-    return None
+    """First date expression in normalized *text*, resolved against *today* (any "today" word counts)."""
+    return read_date(text, today).date
 
 
-def _number(s: str) -> int | float:
-    v = float(s)
-    return int(v) if v.is_integer() else v
+class _Vocab:
+    """One vocabulary slot: words and ``re:`` patterns per value; ``_none`` entries block a match."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        words: dict[str, str] = {}
+        patterns: list[str] = []
+        self._pattern_values: list[str] = []
+        for value, entries in table.items():
+            for entry in entries:
+                if entry.startswith("re:"):
+                    patterns.append(f"(?P<p{len(self._pattern_values)}>{entry[3:]})")
+                    self._pattern_values.append(value)
+                else:
+                    words.setdefault(entry, value)
+        self._words = words
+        alternatives = [*patterns, words_pattern(words)] if words else patterns
+        self._re = re.compile("|".join(f"(?:{a})" for a in alternatives))
+        self.order = list(table)
+
+    def matches(self, text: str) -> list[tuple[int, str]]:
+        """(position, value) of every non-overlapping match, left to right; blockers as ``_none``."""
+        out: list[tuple[int, str]] = []
+        for m in self._re.finditer(text):
+            groups = m.groupdict().items()
+            value = next((self._pattern_values[int(k[1:])] for k, v in groups if v is not None), None)
+            out.append((m.start(), value if value is not None else self._words[m.group(0)]))
+        return out
+
+    def first(self, text: str) -> str | None:
+        return next((v for _, v in self.matches(text) if not v.startswith("_")), None)
+
+    def by_priority(self, text: str) -> str | None:
+        """The found value listed first in the YAML table (accident types are in priority order)."""
+        found = {v for _, v in self.matches(text) if not v.startswith("_")}
+        return next((v for v in self.order if v in found), None)
+
+
+@dataclass(frozen=True)
+class SlotReading:
+    """Slots of one message plus what the slot rules saw on the way (for :mod:`intents.facts`)."""
+
+    slots: dict[str, SlotValue]
+    date: DateReading
+    corrected: bool
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The slots that do not depend on the intent (first phase of :meth:`SlotExtractor.read`)."""
+
+    rest: str  # the text with case number, ID and phone masked
+    today: date
+    slots: dict[str, SlotValue]  # identifiers, amount, age, days, accident_type, transport
+
+    def features(self) -> list[str]:
+        """Slot-presence features for the intent and FAQ models (``$slot`` and ``$accident_type=…``)."""
+        out = ["$" + k for k in self.slots]
+        if "accident_type" in self.slots:
+            out.append(f"$accident_type={self.slots['accident_type']}")
+        return out
 
 
 class SlotExtractor:
     """Regex and vocabulary slot extraction configured from ``slots.yaml``."""
 
-    def __init__(self, vocab: dict[str, dict[str, list[str]]], self_patterns: list[str]) -> None:
-        self._vocab: dict[str, tuple[re.Pattern[str], dict[str, str]]] = {}
-        for slot, table in vocab.items():
-            lookup: dict[str, str] = {}
-            for value, words in table.items():
-                for w in words:
-                    lookup.setdefault(str(w), str(value))
-            keys = sorted(lookup, key=lambda k: (-len(k), k))
-            self._vocab[slot] = (re.compile("|".join(re.escape(k) for k in keys)), lookup)
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._vocab = {slot: _Vocab({str(k): [str(w) for w in v] for k, v in raw[slot].items()})
+                       for slot in VOCAB_SLOTS}
+        self_patterns = [str(p) for p in raw.get("self_patterns") or []]
         self._self = re.compile("|".join(f"(?:{p})" for p in self_patterns)) if self_patterns else None
+        others = sorted((str(w) for w in raw.get("other_person") or []), key=len, reverse=True)
+        self._other = re.compile("|".join(re.escape(w) for w in others)) if others else None
+        self._identity = re.compile(str(raw["writer_identity"])) if raw.get("writer_identity") else None
+        self._vocative = re.compile(str(raw["vocative"])) if raw.get("vocative") else None
+        self._correction = re.compile(str(raw["correction"])) if raw.get("correction") else None
 
     @classmethod
     def load(cls, data_dir: Path) -> SlotExtractor:
         """Read ``slots.yaml`` from *data_dir*."""
         with (data_dir / "slots.yaml").open(encoding="utf-8") as fh:
             raw: Any = yaml.safe_load(fh)
-        vocab = {slot: {str(k): [str(w) for w in v] for k, v in raw[slot].items()} for slot in VOCAB_SLOTS}
-        return cls(vocab, [str(p) for p in raw.get("self_patterns") or []])
+        return cls(raw)
 
-    def extract(self, text: str, today: date) -> dict[str, SlotValue]:
+    def extract(self, text: str, today: date, intent: str | None = None) -> dict[str, SlotValue]:
         """All slots found in normalized *text*; a key is present only when found."""
+        return self.read(text, today, intent).slots
+
+    def read(self, text: str, today: date, intent: str | None = None) -> SlotReading:
+        """Slots of normalized *text*; *intent* (when known) tells whether the message reports an event."""
+        return self.finish(self.draft(text, today), intent)
+
+    def draft(self, text: str, today: date) -> Draft:
+        """First phase: everything but the date and the relation (which depend on the intent)."""
         slots: dict[str, SlotValue] = {}
-        if not text:
-            return slots
         rest = text
         if any(c.isdigit() for c in text):
-            claim = parse_case_number(rest)
-            if claim is not None:
-                slots["claim_no"] = claim
-                rest = _mask_claim(rest)
-            for m in _RE_ID.finditer(rest):
-                cand = _RE_SEP.sub("", m.group(1)).upper()
-                if valid_id_number(cand):
-                    slots["id_number"] = cand
-                    rest = rest[: m.start()] + " " + rest[m.end():]
-                    break
-            pm = _RE_PHONE.search(rest)
-            if pm:
-                slots["phone"] = _RE_SEP.sub("", pm.group(1))
-                rest = rest[: pm.start()] + " " + rest[pm.end():]
-            self._numbers(rest, slots)
-        elif "半个月" in rest and _RE_HALF_MONTH.search(rest):
-            slots["days"] = 15
-        d = extract_date(rest, today)
-        if d is not None:
-            slots["date"] = d.isoformat()
-        for slot in VOCAB_SLOTS:
-            pattern, lookup = self._vocab[slot]
-            # values starting with "_" are blockers: 电动车 is not 动车 (rail)
-            found = (lookup[m.group(0)] for m in pattern.finditer(rest))
-            value = next((v for v in found if not v.startswith("_")), None)
-            if value is not None:
-                slots[slot] = value
-        if "relation" not in slots and self._self is not None and self._self.search(rest):
-            slots["relation"] = "self"
-        return slots
+            rest = self._identifiers(rest, slots)
+            amount = read_amount(rest)
+            if amount is not None:
+                slots["amount"] = amount
+            age = read_age(rest, amount)
+            if age is not None:
+                slots["age"] = age
+        days = read_days(rest)
+        if days is not None:
+            slots["days"] = days
+        accident = self._vocab["accident_type"].by_priority(rest)
+        if accident is not None:
+            slots["accident_type"] = accident
+        transport = self._vocab["transport"].first(rest)
+        if transport is not None:
+            slots["transport"] = transport
+        return Draft(rest, today, slots)
+
+    def finish(self, draft: Draft, intent: str | None) -> SlotReading:
+        """Second phase: the date ("today" words only for an event) and the relation ("self" by default
+        for a reported accident)."""
+        slots = dict(draft.slots)
+        if not draft.rest:
+            return SlotReading(slots, DateReading(None), False)
+        accident = "accident_type" in slots
+        event = intent in _EVENT_INTENTS or (intent is None and accident)
+        reading = read_date(draft.rest, draft.today, event=event)
+        if reading.date is not None:
+            slots["date"] = reading.date.isoformat()
+        relation, corrected = self._relation(draft.rest, accident and intent in _SELF_DEFAULT_INTENTS)
+        if relation is not None:
+            slots["relation"] = relation
+        ordered = {k: slots[k] for k in _ORDER if k in slots}
+        return SlotReading(ordered, reading, corrected)
 
     @staticmethod
-    def _numbers(rest: str, slots: dict[str, SlotValue]) -> None:
-        m = _RE_AMOUNT_UNIT.search(rest) or _RE_AMOUNT_VERB.search(rest)
-        if m:
-            slots["amount"] = _number(m.group(1))
-        am = _RE_AGE.search(rest) or _RE_AGE_CTX.search(rest)
-        if am is None:
-            am = _RE_AGE_LE.search(rest)
-            if am and m and am.start(1) == m.start(1):  # "交了80了": that number is the amount
-                am = None
-        if am and 0 < int(am.group(1)) <= 130:
-            slots["age"] = int(am.group(1))
-        for dm in _RE_DAYS.finditer(rest):
-            before = rest[max(0, dm.start() - 8): dm.start()]
-            after = rest[dm.end(): dm.end() + 3]
-            per_day = before.endswith("每") or (dm.group(1) == "1" and not after.startswith(("院", "的院")))
-            if not per_day and ("住" in before or after.startswith(("院", "的院", "医院"))):
-                n = int(dm.group(1))
-                unit = dm.group(2)
-                if unit in ("个星期", "个礼拜", "星期", "礼拜", "周"):
-                    n *= 7
-                elif unit == "个月":
-                    n *= 30
-                slots["days"] = n
+    def _identifiers(rest: str, slots: dict[str, SlotValue]) -> str:
+        """Case number, ID and phone (each masked before numbers and dates are read)."""
+        claim = parse_case_number(rest)
+        if claim is not None:
+            slots["claim_no"] = claim
+            rest = _mask_claim(rest)
+        for m in _RE_ID.finditer(rest):
+            cand = _RE_SEP.sub("", m.group(1)).upper()
+            if valid_id_number(cand):
+                slots["id_number"] = cand
+                rest = rest[: m.start()] + " " + rest[m.end():]
                 break
-        else:
-            if _RE_HALF_MONTH.search(rest):
-                slots["days"] = 15
+        pm = _RE_PHONE.search(rest)
+        if pm:
+            slots["phone"] = _RE_SEP.sub("", pm.group(1))
+            rest = rest[: pm.start()] + " " + rest[pm.end():]
+        return rest
+
+    def _relation(self, text: str, accident_told: bool) -> tuple[str | None, bool]:
+        """Who the insured person is, and whether the message corrects itself (不是我爸 是我老伴)."""
+        identity = None
+        if self._vocative is not None:
+            text = self._vocative.sub(" ", text)
+        if self._identity is not None:
+            m = self._identity.search(text)
+            if m:
+                identity = m
+                text = text[: m.start()] + " " + text[m.end():]
+        corrected = bool(self._correction and self._correction.search(text))
+        found = [(p, v) for p, v in self._vocab["relation"].matches(text) if not v.startswith("_")]
+        if found:
+            return (found[-1][1] if corrected else found[0][1]), corrected
+        if identity is not None:
+            return _parent_of(identity.group(0), identity.group(1)), corrected
+        other = self._other is not None and self._other.search(text) is not None
+        if other and self._other is not None:  # 我家老人出意外了: the accident is not the writer's
+            text = self._other.sub(",", text)
+        if self._self is not None and self._self.search(text):
+            return "self", corrected
+        if (accident_told and not other and len(text) >= _SELF_DEFAULT_MIN_CHARS
+                and not _RE_DEATH.search(text)):  # a writer who tells of a death is not the one who died
+            return "self", corrected
+        return None, corrected
+
+
+def _parent_of(phrase: str, role: str) -> str | None:
+    """The insured person when the writer names themself: 我是她女儿 → mother, 我是他孙子 → grandfather."""
+    she = "她" in phrase
+    he = "他" in phrase
+    if not (she or he):
+        return None
+    if role in ("儿子", "女儿", "儿", "仔", "儿媳妇", "儿媳", "媳妇", "女婿"):
+        return "mother" if she else "father"
+    if role.startswith(("孙", "外孙")):
+        return "grandmother" if she else "grandfather"
+    return "other_relative"
 
 
 def _mask_claim(text: str) -> str:

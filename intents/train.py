@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from intents.features import Tokenizer, features
-from intents.model import MODEL_FILE, MODEL_FORMAT
+from intents.features import Lexicon, Tokenizer, features
+from intents.model import LEXICON_FILE, MODEL_FILE, MODEL_FORMAT
 from intents.normalize import Normalizer
+from intents.slots import SlotExtractor
 
-INTENT_C = 20.0
-FAQ_C = 20.0
+# the reference day for slot features at training time (only whether a slot is present matters)
+FEATURE_DAY = date(2026, 6, 15)
+INTENT_C = 40.0
+FAQ_C = 40.0
 MIN_DF = 2
+# a message phrased as a question (能上门吗) rather than a request (请上门): see faq.yaml question_topics
+_RE_QUESTION = re.compile(r"吗|嘛|[?？]|无$|能不能|可不可以|可以不|会不会|有没有|行不行|多久|几时|"
+                          r"几天|怎么|什么|哪|收费|要钱")
+CLASS_WEIGHT = ""  # "" (every example counts the same) or "balanced"
 DECIMALS = 3
 MAX_ITER = 5000
 TOL = 1e-6
@@ -35,17 +44,37 @@ NONE_TOPIC = "_none"
 PRODUCT_QUESTION = "product_question"
 # Cost of accepting a wrong intent relative to asking back about a right one (threshold calibration).
 WRONG_COST = 3.0
-_QUESTION_MARKS = ("怎么", "吗", "多少", "哪", "什么", "能不能", "可以", "?", "有没有", "几")
 
 
-def load_training(data_dir: Path) -> list[tuple[str, str]]:
-    """(text, intent) pairs from ``training/*.yaml`` and the FAQ questions (``questions`` → the topic's
-    intent, ``product_questions`` → product_question), deduplicated, sorted."""
+MESSAGES_DIR = "messages"  # training/messages/*.yaml: labelled messages in the evaluation format
+
+
+def message_files(data_dir: Path, exclude: tuple[str, ...] = ()) -> list[Path]:
+    """``training/messages/*.yaml`` (labelled messages: text, intent, faq, slots), sorted; files whose
+    name starts with one of *exclude* (an author's prefix such as ``A-``) are left out."""
+    return [p for p in sorted((data_dir / "training" / MESSAGES_DIR).glob("*.yaml"))
+            if not p.name.startswith(exclude)]
+
+
+def load_messages(data_dir: Path, exclude: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    """(text, intent, FAQ label) of the labelled messages; the FAQ label is ``_none`` when null."""
+    out: list[tuple[str, str, str]] = []
+    for path in message_files(data_dir, exclude):
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for m in raw["messages"]:
+            out.append((str(m["text"]), str(m["intent"]), str(m.get("faq") or NONE_TOPIC)))
+    return out
+
+
+def load_training(data_dir: Path, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(text, intent) pairs from ``training/<intent>.yaml``, the labelled messages and the FAQ questions
+    (``questions`` → the topic's intent, ``product_questions`` → product_question), deduplicated, sorted."""
     pairs: set[tuple[str, str]] = set()
     for path in sorted((data_dir / "training").glob("*.yaml")):
         raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         for ex in raw["examples"]:
             pairs.add((str(ex), str(raw["intent"])))
+    pairs.update((t, i) for t, i, _ in load_messages(data_dir, exclude))
     for topic in load_faq(data_dir)["topics"].values():
         for q in topic["questions"]:
             pairs.add((str(q), str(topic["intent"])))
@@ -59,22 +88,33 @@ def load_faq(data_dir: Path) -> dict[str, Any]:
     return raw
 
 
-def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(text, topic) pairs: FAQ questions, plus intent examples mapped to a topic or to ``_none``."""
+def faq_training(data_dir: Path, intent_pairs: list[tuple[str, str]],
+                 exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(text, topic) pairs: FAQ questions, the labelled messages with their own FAQ label, plus the other
+    intent examples: an intent listed in ``faq.yaml: intent_topics`` (every message of it is about that
+    topic, e.g. claim_materials) trains its topic; one listed in ``question_topics`` trains its topic when
+    the example is a question (能上门吗) and ``_none`` when it is a request (请上门); the rest ``_none``.
+    A complaint or a request for the phone number is not a question about the complaint process or the
+    opening hours; only the topic's own questions and labelled messages teach that."""
     faq = load_faq(data_dir)
-    with_faq = set(faq["intents_with_faq"])
-    by_intent: dict[str, list[str]] = {}
+    intent_topics = {str(k): str(v) for k, v in (faq.get("intent_topics") or {}).items()}
+    question_topics = {str(k): str(v) for k, v in (faq.get("question_topics") or {}).items()}
     pairs: set[tuple[str, str]] = set()
     for tid, topic in faq["topics"].items():
-        by_intent.setdefault(str(topic["intent"]), []).append(str(tid))
         for q in list(topic["questions"]) + list(topic.get("product_questions") or []):
             pairs.add((str(q), str(tid)))
+    labelled = load_messages(data_dir, exclude)
+    pairs.update((t, lab) for t, _, lab in labelled)
+    known = {t for t, _ in pairs}
     for text, intent in intent_pairs:
-        topics = by_intent.get(intent, [])
-        if intent not in with_faq or (intent == "claim_report" and not any(m in text for m in _QUESTION_MARKS)):  # noqa: E501
+        if text in known:
+            continue
+        if intent in intent_topics:
+            pairs.add((text, intent_topics[intent]))
+        elif intent in question_topics and _RE_QUESTION.search(text):
+            pairs.add((text, question_topics[intent]))
+        elif intent != PRODUCT_QUESTION:
             pairs.add((text, NONE_TOPIC))
-        elif len(topics) == 1 and intent != "product_question":
-            pairs.add((text, topics[0]))
     return sorted(pairs)
 
 
@@ -83,14 +123,16 @@ def training_params() -> dict[str, Any]:
     return {"intent_C": INTENT_C, "faq_C": FAQ_C, "min_df": MIN_DF, "decimals": DECIMALS,
             "max_iter": MAX_ITER, "tol": TOL, "calibration_folds": FOLDS, "wrong_cost": WRONG_COST,
             "threshold_grid": list(THRESHOLD_GRID), "none_topic": NONE_TOPIC,
-            "product_question": PRODUCT_QUESTION, "question_marks": list(_QUESTION_MARKS)}
+            "product_question": PRODUCT_QUESTION, "class_weight": CLASS_WEIGHT,
+            "feature_day": FEATURE_DAY.isoformat(), "faq_question_pattern": _RE_QUESTION.pattern}
 
 
 def data_digest(data_dir: Path) -> str:
     """SHA-256 over the data files training reads (names and bytes)."""
     h = hashlib.sha256()
-    files = sorted((data_dir / "training").glob("*.yaml")) + [
-        data_dir / n for n in ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt")]
+    names = ("faq.yaml", "normalize.yaml", "t2s_chars.txt", "jieba_userdict.txt", LEXICON_FILE, "slots.yaml")
+    files = sorted((data_dir / "training").glob("*.yaml")) + message_files(data_dir) + [
+        data_dir / n for n in names if (data_dir / n).exists()]
     for p in files:
         h.update(p.name.encode())
         h.update(p.read_bytes())
@@ -101,12 +143,15 @@ class Featurizer:
     def __init__(self, data_dir: Path) -> None:
         self.norm = Normalizer.load(data_dir)
         self.tok = Tokenizer(data_dir / "jieba_userdict.txt")
+        self.lexicon = Lexicon.load(data_dir / LEXICON_FILE)
+        self.slots = SlotExtractor.load(data_dir)
         self._cache: dict[str, list[str]] = {}
 
     def __call__(self, text: str) -> list[str]:
         if text not in self._cache:
             n = self.norm(text)
-            self._cache[text] = features(n, self.tok.cut(n) if n else [])
+            self._cache[text] = features(n, self.tok.cut(n) if n else [], self.lexicon,
+                                         self.slots.draft(n, FEATURE_DAY).features())
         return self._cache[text]
 
 
@@ -143,7 +188,7 @@ def fit_linear(rows: list[list[str]], labels: list[str], c: float, min_df: int,
 
     vocab = _vocab(rows, min_df, always)
     classes = sorted(set(labels))
-    clf = LogisticRegression(C=c, max_iter=MAX_ITER, tol=TOL)
+    clf = LogisticRegression(C=c, max_iter=MAX_ITER, tol=TOL, class_weight=CLASS_WEIGHT or None)
     # One thread: on a shared 2-core machine OpenMP/BLAS threads oversubscribe (measured 17× slower),
     # and a single thread also keeps the floating-point reduction order, hence the artefact, fixed.
     with threadpool_limits(limits=1):
@@ -204,33 +249,47 @@ def dump_artefact(obj: dict[str, Any], depth: int = 0) -> str:
     return "{\n" + ",\n".join(parts) + "\n}"
 
 
-def train(data_dir: Path, out: Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """Train both models and write the artefact; returns its path."""
-    out = out or data_dir / MODEL_FILE
+def build_artefact(data_dir: Path, *, exclude: tuple[str, ...] = (), calibrate: bool = True,
+                   log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train both models; the artefact as a dict. *exclude*: labelled-message file prefixes to leave out
+    (cross-author evaluation); without *calibrate* the threshold is not cross-validated (faster)."""
     fz = Featurizer(data_dir)
-    pairs = load_training(data_dir)
+    pairs = load_training(data_dir, exclude)
     rows = [fz(t) for t, _ in pairs]
     labels = [lab for _, lab in pairs]
     log(f"intent examples: {len(pairs)}")
     intent_model = fit_linear(rows, labels, INTENT_C, MIN_DF)
-    threshold, stats = calibrate_threshold(rows, labels)
-    intent_model["threshold"] = threshold
-    intent_model["calibration"] = stats
-    log(f"threshold {threshold} {stats}")
-    fpairs = faq_training(data_dir, pairs)
+    if calibrate:
+        threshold, stats = calibrate_threshold(rows, labels)
+        intent_model["threshold"] = threshold
+        intent_model["calibration"] = stats
+        log(f"threshold {threshold} {stats}")
+    else:
+        intent_model["threshold"] = 0.5
+    fpairs = faq_training(data_dir, pairs, exclude)
     frows = [fz(t) for t, _ in fpairs]
     faq_feats = {f for (t, lab), r in zip(fpairs, frows, strict=False) if lab != NONE_TOPIC for f in r}
     faq_model = fit_linear(frows, [lab for _, lab in fpairs], FAQ_C, MIN_DF, always=faq_feats)
     log(f"faq examples: {len(fpairs)}")
-    artefact = {"format": MODEL_FORMAT, "version": 1, "data_sha256": data_digest(data_dir),
-                "examples": {"intent": len(pairs), "faq": len(fpairs)},
-                "params": training_params(),
-                "intent": intent_model, "faq": faq_model}
+    return {"format": MODEL_FORMAT, "version": 1, "data_sha256": data_digest(data_dir),
+            "examples": {"intent": len(pairs), "faq": len(fpairs)},
+            "params": training_params(),
+            "intent": intent_model, "faq": faq_model}
+
+
+def write_artefact(artefact: dict[str, Any], out: Path) -> Path:
+    """Write *artefact* atomically to *out* (one entry per line)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = dump_artefact(artefact)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.write_text(dump_artefact(artefact) + "\n", encoding="utf-8")
     tmp.replace(out)
-    log(f"wrote {out} ({out.stat().st_size} bytes, {len(intent_model['weights'])} intent features, "
-        f"{len(faq_model['weights'])} faq features)")
+    return out
+
+
+def train(data_dir: Path, out: Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """Train both models and write the artefact; returns its path."""
+    out = write_artefact(build_artefact(data_dir, log=log), out or data_dir / MODEL_FILE)
+    obj = json.loads(out.read_text(encoding="utf-8"))
+    log(f"wrote {out} ({out.stat().st_size} bytes, {len(obj['intent']['weights'])} intent features, "
+        f"{len(obj['faq']['weights'])} faq features)")
     return out

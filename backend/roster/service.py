@@ -35,7 +35,7 @@ from backend.roster.models import (
     RosterImport,
     RosterPerson,
 )
-from backend.security.crypto import FieldCipher
+from backend.security.crypto import CryptoError, FieldCipher
 from backend.security.masking import mask_name
 
 BATCH_SIZE = 2000
@@ -299,3 +299,19 @@ def eligibility(
                                  .format(min_age=product.eligibility.min_age, start=start))
     return EligibilityResult(eligible=False, code="not_started",
                              reason=messages.NOT_STARTED.format(start=start), **common)
+
+
+def verify_identity(
+    session: Session, *, cipher: FieldCipher, id_number: str, name: str, on: dt.date, product: Product
+) -> EligibilityResult | None:
+    """The eligibility of the roster person with this ID number and exactly this name; None when
+    nobody matches (the same answer for an unknown number and a wrong name: no name oracle)."""
+    result = eligibility(session, cipher=cipher, id_number=id_number, on=on, product=product)
+    if not result.found or result.person_id is None:
+        return None
+    person = session.get(RosterPerson, result.person_id)
+    try:
+        real = cipher.decrypt(person.name_enc, purpose=PURPOSE_NAME) if person else ""
+    except CryptoError:
+        real = ""
+    return result if real and real == name else None

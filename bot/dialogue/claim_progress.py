@@ -104,7 +104,7 @@ class ClaimProgressFlow(Flow):
         id_number = turn.secret(frame, "id_number")
         if id_number:
             try:
-                claim = claim_for_enquiry(turn.session, cipher=turn.engine.runtime.cipher, case_no=case_no,
+                claim = claim_for_enquiry(turn.session, cipher=turn.services.cipher, case_no=case_no,
                                           id_number=id_number)
             except ServiceError:  # unknown number, invalid or mismatching ID: the same answer
                 self._not_found(turn)
@@ -124,11 +124,10 @@ class ClaimProgressFlow(Flow):
     def _by_id(self, turn: Turn, id_number: str, name: str) -> None:
         try:
             number = validate_id_number(id_number, today=turn.today).number
-            cipher = turn.engine.runtime.cipher
-            claims = find_claims_by_id_number(turn.session, cipher=cipher, id_number=number)
+            claims = find_claims_by_id_number(turn.session, cipher=turn.services.cipher, id_number=number)
         except (InvalidIdNumber, ServiceError):
             claims = []
-        matching = [c for c in claims if insured_name_of(c, cipher=turn.engine.runtime.cipher) == name]
+        matching = [c for c in claims if insured_name_of(c, cipher=turn.services.cipher) == name]
         if not matching:
             self._not_found(turn)
             return

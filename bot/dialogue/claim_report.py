@@ -11,11 +11,10 @@ import datetime as dt
 import hashlib
 
 from backend.claims.service import report_claim
-from backend.conversations.turns import scrub_text
 from backend.errors import Forbidden, ServiceError
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from backend.roster.service import eligibility
-from backend.security.masking import mask_id_number, mask_name, mask_phone
+from backend.security.masking import mask_id_number, mask_name, mask_phone, scrub_text
 from bot.dialogue import consent, materials
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
@@ -306,16 +305,17 @@ class ClaimReportFlow(Flow):
 
     # ------------------------------------------------------------------ create
     def _create(self, turn: Turn, frame: FlowFrame) -> None:
-        rt = turn.engine.runtime
+        svc = turn.services
         data = frame.data
         name = turn.secret(frame, "name") or ""
         id_number = turn.secret(frame, "id_number") or ""
         phone = turn.secret(frame, "phone") or ""
         day = dt.date.fromisoformat(data["date"])
-        check = eligibility(turn.session, cipher=rt.cipher, id_number=id_number, on=day, product=turn.product)
+        check = eligibility(turn.session, cipher=svc.cipher, id_number=id_number, on=day,
+                            product=turn.product)
         try:
             claim = report_claim(
-                turn.session, cipher=rt.cipher, catalog=rt.catalog, calendar=turn.engine.calendar,
+                turn.session, cipher=svc.cipher, catalog=svc.catalog, calendar=svc.calendar,
                 product_id=turn.product.id, claim_type=data["claim_type"], insured_name=name,
                 insured_id_number=id_number, reporter_phone=phone, reporter_relation=data["relation"],
                 accident_date=day, accident_type=data["accident"],

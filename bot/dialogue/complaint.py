@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from backend.complaints.service import file_complaint
-from backend.conversations.turns import scrub_text
 from backend.errors import ServiceError
+from backend.security.masking import scrub_text
 from bot.dialogue import fields, handoff
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
@@ -15,6 +15,10 @@ class ComplaintFlow(Flow):
     """Takes a complaint and files it."""
 
     name = "complaint"
+
+    def start(self, turn: Turn, frame: FlowFrame) -> None:
+        turn.state.complaints += 1  # a second complaint in a conversation goes to a person
+        super().start(turn, frame)
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         text = turn.text
@@ -80,12 +84,12 @@ class ComplaintFlow(Flow):
         return "other"
 
     def _file(self, turn: Turn, frame: FlowFrame) -> None:
-        rt = turn.engine.runtime
+        svc = turn.services
         content = str(frame.data["content"])
         angry = bool(frame.data.get("angry"))
         try:
             c = file_complaint(
-                turn.session, cipher=rt.cipher, catalog=rt.catalog, calendar=turn.engine.calendar,
+                turn.session, cipher=svc.cipher, catalog=svc.catalog, calendar=svc.calendar,
                 category=self._category(turn, content), severity="serious" if angry else "normal",
                 channel=turn.message.channel, complainant_name=turn.secret(frame, "name") or "",
                 contact_phone=turn.secret(frame, "phone") or "", content=content,

@@ -1,22 +1,24 @@
-"""What a flow sees during one turn: the message, the state, the session, the NLU reading."""
+"""What a flow sees during one turn: the message, the state, the session, the NLU reading, and the
+few services it may use (:class:`TurnServices`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from backend.calendar.service import WorkingCalendar
 from backend.products.schemas import Product
+from backend.products.service import ProductCatalog
+from backend.security.crypto import FieldCipher
 from bot.contract import InboundMessage
 from bot.dialogue.copy import Copy
 from bot.dialogue.state import FlowFrame, SecretBox, State
-
-if TYPE_CHECKING:
-    from bot.dialogue.engine import DialogueEngine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -55,28 +57,43 @@ def parse_digit(text: str, limit: int) -> int | None:
     return value if 1 <= value <= limit else None
 
 
+@dataclass(frozen=True, slots=True)
+class TurnServices:
+    """What flows may use besides the session, built once by the engine."""
+
+    cipher: FieldCipher
+    catalog: ProductCatalog
+    calendar: WorkingCalendar
+    copy: Copy
+    box: SecretBox  # private values kept in the state, encrypted
+    faq_text: Callable[[str, str], str]  # (product id, topic) → the FAQ answer; KeyError if none
+    threshold: float  # the NLU confidence a reading needs to count
+    interrupt_intents: frozenset[str]  # intents that interrupt a flow under way
+
+
 @dataclass
 class Turn:
     """One customer turn under way."""
 
-    engine: DialogueEngine
+    services: TurnServices
     session: Session
     message: InboundMessage
     state: State
     now: dt.datetime
     product: Product
     pred: Prediction = field(default_factory=NoPrediction)
+    reading: Prediction | None = None  # the NLU's reading of the text, once made
     replies: list[str] = field(default_factory=list)
     private_values: list[str] = field(default_factory=list)
     log_slots: dict[str, Any] = field(default_factory=dict)
 
     @property
     def copy(self) -> Copy:
-        return self.engine.copy
+        return self.services.copy
 
     @property
     def box(self) -> SecretBox:
-        return self.engine.box
+        return self.services.box
 
     @property
     def text(self) -> str:
@@ -106,13 +123,13 @@ class Turn:
     @property
     def confident(self) -> bool:
         """True when the NLU is sure enough of the intent."""
-        return bool(self.pred.intent) and self.pred.confidence >= self.engine.threshold
+        return bool(self.pred.intent) and self.pred.confidence >= self.services.threshold
 
     def interrupts(self, frame: FlowFrame) -> bool:
         """True when the message is confidently about something else than the pending question."""
         return (
             self.confident
-            and self.pred.intent in self.engine.interrupt_intents
+            and self.pred.intent in self.services.interrupt_intents
             and self.pred.intent != frame.flow
         )
 

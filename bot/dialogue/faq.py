@@ -20,7 +20,7 @@ def answer(turn: Turn, *, follow_up: bool = True) -> None:
 def answer_topic(turn: Turn, topic: str, *, follow_up: bool = True) -> None:
     """Say the answer of ``topic`` and offer its follow-up as choice 1."""
     try:
-        text = turn.engine.faq_text(turn.product.id, topic)
+        text = turn.services.faq_text(turn.product.id, topic)
     except KeyError:
         log.warning("no FAQ answer for topic %s", topic)
         turn.say("faq_none")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from backend.complaints.home_visits import request_home_visit
-from backend.conversations.turns import scrub_text
 from backend.errors import ServiceError
+from backend.security.masking import scrub_text
 from bot.dialogue import fields
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
@@ -56,11 +56,10 @@ class HomeVisitFlow(Flow):
         return True
 
     def _book(self, turn: Turn, frame: FlowFrame) -> None:
-        rt = turn.engine.runtime
         claim = turn.state.claim or {}
         try:
             visit = request_home_visit(
-                turn.session, cipher=rt.cipher, catalog=rt.catalog,
+                turn.session, cipher=turn.services.cipher, catalog=turn.services.catalog,
                 name=turn.secret(frame, "name") or "", phone=turn.secret(frame, "phone") or "",
                 address=turn.secret(frame, "address") or "",
                 purpose=frame.data.get("purpose") or str(turn.copy.table("intent_labels")["home_visit"]),

@@ -119,7 +119,7 @@ class AttachFlow(Flow):
             for entry in turn.state.pending_media:
                 if "attachment_id" in entry or not entry.get("media_id"):
                     continue
-                row = attach_media(turn.session, cipher=turn.engine.runtime.cipher, claim_id=claim.id,
+                row = attach_media(turn.session, cipher=turn.services.cipher, claim_id=claim.id,
                                    channel=msg.channel, media_id=entry["media_id"],
                                    actor=f"bot:{msg.channel}", now=turn.now)
                 entry.clear()
@@ -183,7 +183,7 @@ class AttachFlow(Flow):
             return "pass"
         turn.private_values.append(number)
         try:
-            claim = claim_for_enquiry(turn.session, cipher=turn.engine.runtime.cipher,
+            claim = claim_for_enquiry(turn.session, cipher=turn.services.cipher,
                                       case_no=str(frame.data.get("case_no", "")), id_number=number)
         except ServiceError:
             turn.say("mt_case_not_found")
@@ -207,9 +207,9 @@ class AttachFlow(Flow):
             if entry.get("attachment_id"):
                 assign_material(turn.session, attachment_id=int(entry["attachment_id"]),
                                 material_id=material_id)
-            claim = mark_material(turn.session, cipher=turn.engine.runtime.cipher, claim_id=int(ref["id"]),
+            claim = mark_material(turn.session, cipher=turn.services.cipher, claim_id=int(ref["id"]),
                                   material_id=material_id, received=True, actor=f"bot:{turn.message.channel}",
-                                  now=turn.now, calendar=turn.engine.calendar)
+                                  now=turn.now, calendar=turn.services.calendar)
         except ServiceError as exc:
             turn.say("cr_failed", reason=exc.message + "。")
             turn.state.pending_media = []

@@ -4,9 +4,7 @@ or requested. An info update is recorded as a request for staff; nothing is chan
 from __future__ import annotations
 
 from backend.handoff.service import request_handoff
-from backend.roster.models import PURPOSE_NAME, RosterPerson
-from backend.roster.service import eligibility
-from backend.security.crypto import CryptoError
+from backend.roster.service import verify_identity
 from bot.dialogue import consent
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
@@ -43,19 +41,11 @@ def _identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
 
 def _matches(turn: Turn, frame: FlowFrame) -> tuple[bool, str]:
     """Whether ID number and name match a roster person, and the eligibility sentence."""
-    rt = turn.engine.runtime
     id_number = turn.secret(frame, "id_number") or ""
     name = turn.secret(frame, "name") or ""
-    result = eligibility(turn.session, cipher=rt.cipher, id_number=id_number, on=turn.today,
-                         product=turn.product)
-    if not result.found or result.person_id is None:
-        return False, ""
-    person = turn.session.get(RosterPerson, result.person_id)
-    try:
-        real = rt.cipher.decrypt(person.name_enc, purpose=PURPOSE_NAME) if person else ""
-    except CryptoError:
-        real = ""
-    if real != name:
+    result = verify_identity(turn.session, cipher=turn.services.cipher, id_number=id_number, name=name,
+                             on=turn.today, product=turn.product)
+    if result is None:
         return False, ""
     return True, f"{result.masked_name}：{result.reason}"
 
@@ -174,7 +164,7 @@ class InfoUpdateFlow(Flow):
         row = request_handoff(
             turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
             reason="info_update", flow=self.name, summary=f"修改{turn.copy.label('iu_what_labels', field)}",
-            cipher=turn.engine.runtime.cipher, now=turn.now,
+            cipher=turn.services.cipher, now=turn.now,
             payload={"field": field, "value": value, "id_number": turn.secret(frame, "id_number") or "",
                      "name": turn.secret(frame, "name") or ""},
         )

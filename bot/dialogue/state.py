@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import redis
 
-from backend.handoff.service import conversation_digest
 from backend.security.crypto import CryptoError, FieldCipher
+from bot import inbox_protocol
 from bot.contract import StateWrite
 from bot.redis_guard import REDIS_ERRORS, CircuitOpen, RedisGuard, RedisUnavailable
 
@@ -105,7 +105,7 @@ class SecretBox:
 class StateStore:
     """Load and save states in Redis; any Redis failure degrades to a fresh, unsaved state."""
 
-    def __init__(self, client: redis.Redis, *, ttl_seconds: int, prefix: str = "dlg:state:",
+    def __init__(self, client: redis.Redis, *, ttl_seconds: int, prefix: str = inbox_protocol.STATE_PREFIX,
                  guard: Callable[[], RedisGuard | None] = lambda: None) -> None:
         self._client = client
         self._ttl = ttl_seconds
@@ -116,7 +116,7 @@ class StateStore:
 
     def key(self, channel: str, user_id: str) -> str:
         """The Redis key of a conversation (the openid is hashed, not stored)."""
-        return f"{self._prefix}{conversation_digest(channel, user_id)}"
+        return inbox_protocol.state_key(channel, user_id, self._prefix)
 
     def load(self, channel: str, user_id: str) -> tuple[State, bool]:
         """The state and ``ok`` (False when Redis failed and the state is fresh)."""
@@ -155,13 +155,3 @@ class StateStore:
         """The save of ``state`` as a write for the caller to apply (after its commit)."""
         return StateWrite(self.key(channel, user_id), state.to_json(), self._ttl)
 
-    def save(self, channel: str, user_id: str, state: State) -> bool:
-        """Store the state with the TTL; False when Redis failed."""
-        key, value = self.key(channel, user_id), state.to_json()
-        try:
-            self._call(lambda r: r.set(key, value, ex=self._ttl))
-        except RedisUnavailable as exc:
-            if not isinstance(exc, CircuitOpen):
-                log.warning("dialogue state not saved: %s", exc)
-            return False
-        return True

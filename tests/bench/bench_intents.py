@@ -1,7 +1,8 @@
 """Benchmark of the NLU: ``python tests/bench/bench_intents.py`` (not collected by pytest).
 
 Prints per-message end-to-end latency (normalize → intent → FAQ → slots) p50/p99 in µs, the
-ratio to a bare ``jieba.lcut`` of the same messages in the same run, cold start and RSS; and,
+ratio to a bare ``jieba.lcut`` of the same messages in the same run, the latency over the blind message
+sets (realistic lengths), cold start and RSS; and,
 when scikit-learn is installed, the latency and cross-validated accuracy of the measured
 alternatives (sklearn pipeline at inference, multinomial naive Bayes).
 """
@@ -27,6 +28,16 @@ MESSAGES = ["我妈昨天在家跋倒了", "钱呢", "住院一天给多少钱",
 def pct(xs: list[float], q: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def blind_messages() -> list[str]:
+    """The texts of the blind message sets A and B (realistic lengths: very short to very long)."""
+    import yaml
+
+    out: list[str] = []
+    for path in sorted((ROOT / "tests" / "intents" / "data" / "blind").glob("[AB]/*.yaml")):
+        out.extend(str(m["text"]) for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"])
+    return out
 
 
 def timed(fn: object, msgs: list[str], rounds: int) -> list[float]:
@@ -62,6 +73,10 @@ def main() -> None:
         cut = timed(tok.lcut, MESSAGES, 100)
         reps.append((pct(e2e, 0.99), pct(e2e, 0.5), pct(cut, 0.5), pct(cut, 0.99)))
     p99, p50, c50, c99 = min(reps)
+    blind = blind_messages()
+    timed(nlu.predict, blind, 2)
+    long_reps = [timed(nlu.predict, blind, 3) for _ in range(3)]
+    long_p = min(long_reps, key=lambda xs: pct(xs, 0.99))
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus; p99 of the 5 repetitions: "
           + ", ".join(f"{r[0]:.0f}" for r in reps) + " µs")
     import psutil
@@ -72,6 +87,9 @@ def main() -> None:
     print(f"end-to-end predict: p50 {p50:.1f} µs  p99 {p99:.1f} µs")
     print(f"bare jieba.lcut:    p50 {c50:.1f} µs  p99 {c99:.1f} µs")
     print(f"ratio to jieba.lcut: p50 {p50 / c50:.2f}×  p99 {p99 / c99:.2f}×")
+    mean_blind = statistics.mean(map(len, blind))
+    print(f"blind-set messages ({len(blind)}, mean length {mean_blind:.1f} chars, quietest of 3 × 3 rounds): "
+          f"p50 {pct(long_p, 0.5):.1f} µs  p99 {pct(long_p, 0.99):.1f} µs")
     print(f"cold start (import + load), 3 runs: {', '.join(f'{c:.2f}' for c in cold)} s")
     print(f"RSS with model loaded: {rss:.0f} MB")
     try:

@@ -107,8 +107,8 @@ def build_webhook_app(redis_url: str, db_url: str):  # type: ignore[no-untyped-d
     @app.get("/stats")
     async def stats() -> dict[str, int]:  # batching counters, read by the load generator
         return {"commits": processor.committer.batches, "committed_turns": processor.committer.items,
-                "redis_pipelines": processor.redis_pipelines, "redis_calls": processor.redis_calls,
-                "redis_wait_us": int(processor.redis_wait_s * 1e6)}
+                "redis_pipelines": processor.pipeline.pipelines, "redis_calls": processor.pipeline.calls,
+                "redis_wait_us": int(processor.pipeline.wait_s * 1e6)}
 
     return app, runtime
 
@@ -354,10 +354,12 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
     message takes (single thread, no HTTP). Redis claims and the group commit are measured in
     batches of ``batch`` turns, as they run under load (at low load a batch holds one turn)."""
     from backend.conversations import service as conv
+    from bot import inbox_protocol as proto
+    from bot.answers import dump_messages
     from bot.crypto import MessageCrypto
-    from bot.group_commit import CommitItem
+    from bot.fast_path import Owners
+    from bot.group_commit import COMMITTED, CommitItem
     from bot.inbound import parse_xml, to_inbound
-    from bot.processing import _dump_messages
     from bot.replies import plan_messages, render_passive
 
     _app, runtime = build_webhook_app(redis_url, db_url)
@@ -367,6 +369,7 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
     engine = runtime.turn_handler
     crypto: MessageCrypto = ctx.crypto
     client = runtime.redis
+    new_owner = Owners()
     steps: dict[str, float] = {}
 
     def timed(name: str, fn):  # type: ignore[no-untyped-def]
@@ -390,25 +393,26 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
             encrypt=outer["Encrypt"]))
         inner, _ = timed("3 AES decrypt", lambda: crypto.decrypt(outer["Encrypt"]))
         msg = timed("4 parse inner XML + InboundMessage", lambda: to_inbound(parse_xml(inner)))
-        owner = proc._new_owner()
-        keys = ["wx:msg:" + msg.msg_key, "wx:user:" + msg.user_id, engine.state_key(msg),
-                "handoff:agent-owned"]
-        args = [3600, owner, 5000, "x"]
+        owner = new_owner()
+        keys, args = proto.claim_read_call(msg.msg_key, msg.user_id, state=engine.state_key(msg), member="x",
+                                           owner=owner, claim_ttl_s=3600, lock_ms=5000)
         pending.append((msg, keys, owner, args))
         if len(pending) < batch:
             continue
         claims = timed(f"5 Redis claim + state + agent mark (pipelined x{batch})",
-                       lambda: proc._claim_read.run(client, [(k, a) for _m, k, _o, a in pending]))
+                       lambda: proto.CLAIM_READ.run(client, [(k, a) for _m, k, _o, a in pending]))
         items = []
-        for (msg, keys, owner, _a), claimed in zip(pending, claims, strict=True):
+        finishes = []
+        for (msg, _keys, owner, _a), claimed in zip(pending, claims, strict=True):
+            claim = proto.Claim.read(claimed)
             off = timed("6 dialogue turn (handle_offline), total",
-                        lambda: engine.handle_offline(msg, state_raw=claimed[2], agent_owns=False))
+                        lambda: engine.handle_offline(msg, state_raw=claim.state_raw, agent_owns=False))
             outs = plan_messages(off.result.replies)
             xml = timed("7 render reply XML",
                         lambda: render_passive(outs[0], to_user=msg.user_id, from_user=GH))
 
             def encrypt() -> tuple[str, str]:
-                enc = runtime.cipher.encrypt(json.dumps({"xml": xml, "messages": _dump_messages(outs)},
+                enc = runtime.cipher.encrypt(json.dumps({"xml": xml, "messages": dump_messages(outs)},
                                                         ensure_ascii=False), purpose=conv.REPLY_PURPOSE)
                 return enc, runtime.cipher.encrypt(msg.text, purpose=conv.INBOUND_PURPOSE)
 
@@ -417,22 +421,37 @@ def breakdown(redis_url: str, db_url: str, n: int = 800, batch: int = 8) -> dict
                 msg_key=msg.msg_key, turn_row=off.turn_row,
                 inbox_row=conv.inbox_row(msg_key=msg.msg_key, openid=msg.user_id, msg_type="text", event=None,
                                          content_enc=content, reply_enc=enc, delivery="passive"),
-                finish_keys=keys[:2] + [w.key for w in off.result.state_writes],
-                finish_args=["D" + enc, 3600, owner,
-                             *(v for w in off.result.state_writes for v in (w.value, w.ttl_s))],
                 reply_enc=enc))
+            finishes.append(proto.Finish(msg.msg_key, msg.user_id, owner, proto.done(enc), 3600,
+                                         off.result.state_writes, own=True).call())
             timed("11 AES encrypt reply envelope",
                   lambda: crypto.encrypt_reply(xml, nonce="n", timestamp="1"))
-        timed(f"9 group commit: insert rows + COMMIT (x{batch})", lambda: committer._commit(items))
+        outcomes = timed(f"9 group commit: insert rows + COMMIT (x{batch})", lambda: committer.store(items))
         timed(f"10 Redis answers + state + unlock (pipelined x{batch})",
-              lambda: committer._finish_redis(items))
-        assert not any(it.failed for it in items)
+              lambda: proc.guard.call(lambda r: proto.FINISH.run(r, finishes)))
+        assert outcomes == [COMMITTED] * len(items)
         pending = []
     proc.close()
     return {
         k: v / n * 1e6
         for k, v in sorted(steps.items(), key=lambda kv: int(kv[0].split()[0]) if kv[0][0].isdigit() else 6)
     }
+
+
+def wait_for_ports(ports: list[int], timeout_s: float = 120.0) -> None:
+    """Until every server accepts connections."""
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
 
 # ---------------------------------------------------------------------------------- main
@@ -477,7 +496,7 @@ def main() -> int:
                 )
             )
         pids = {k: p.pid for k, p in zip(ports, procs, strict=True)}
-        time.sleep(6)
+        wait_for_ports(list(ports.values()))  # loading the NLU takes a few seconds, more on a busy machine
         with multiprocessing.get_context("spawn").Pool(2) as pool:
             for kind in ("bare", "webhook"):  # warm-up
                 run_load(pool, ports[kind], pids[kind], make_requests(500), clients=1, concurrency=16)

@@ -18,12 +18,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from backend.conversations.models import WechatInbox
 from backend.db import make_sessionmaker
 from backend.redis_conn import RedisHandle
 from backend.runtime import Runtime
-from bot.contract import BotReply, InboundMessage, NewsItem
+from bot.contract import BotReply, InboundMessage, NeedsDatabase, NewsItem, OfflineTurn, TurnResult
 from bot.crypto import MessageCrypto, sha1_signature
 from bot.inbound import parse_xml
 from bot.settings import WechatSettings
@@ -39,7 +40,11 @@ GH_ID = "gh_10f6c3c3ac5a"
 
 
 class EchoHandler:
-    """A simple turn handler for webhook tests: echoes text, welcomes subscribers."""
+    """A simple turn handler for webhook tests: echoes text, welcomes subscribers.
+
+    It speaks the real handler protocol (``bot.contract.TurnHandler``) and answers every turn in the
+    webhook's transaction (the full path): its offline attempt always asks for the database.
+    """
 
     def __init__(self) -> None:
         self.calls: list[InboundMessage] = []
@@ -49,7 +54,17 @@ class EchoHandler:
         self.fail = False
         self.extra_news = False
 
-    def handle(self, message: InboundMessage) -> list[BotReply]:
+    def state_key(self, message: InboundMessage) -> str:
+        return f"echo:state:{message.user_id}"
+
+    def handle_offline(self, message: InboundMessage, *, state_raw: bytes | str | None,
+                       agent_owns: bool) -> OfflineTurn:
+        raise NeedsDatabase("echo")
+
+    def handle_in(self, message: InboundMessage, *, session: Session, resume: object = None) -> TurnResult:
+        return TurnResult(self._replies(message))
+
+    def _replies(self, message: InboundMessage) -> list[BotReply]:
         start = time.monotonic()
         with self.lock:
             self.calls.append(message)

@@ -20,7 +20,9 @@ from backend.conversations.turn_models import ConversationTurn
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import AGENT_OWNED_KEY, mirror_agent_owned, set_agent_owned
 from backend.runtime import Runtime
+from bot.contract import InboundMessage
 from bot.dialogue.engine import build_engine
+from bot.inbox_protocol import DONE, PENDING, message_key, user_lock_key
 from bot.processing import Processor
 from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime
 from tests.support.fake_wechat import FakeWechat
@@ -70,8 +72,9 @@ def test_faq_turn_is_answered_stored_and_finished_without_a_worker_thread(
     [turn] = turns_of(rt, user)
     assert turn.intent == "product_question" and turn.msg_key == f"m:{msg_id}"
     assert [row.status for row in wx.inbox(f"m:{msg_id}")] == ["done"]
-    assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"  # a retry gets the same answer
-    assert rt.redis.get(f"wx:user:{user}") is None  # per-user lock released
+    # a retry gets the same answer
+    assert (rt.redis.get(message_key(f"m:{msg_id}")) or b"")[:1] == DONE.encode()
+    assert rt.redis.get(user_lock_key(user)) is None  # per-user lock released
     engine = rt.turn_handler
     state, ok = engine.store.load("official_account", user)
     assert ok and state.choice is not None  # the follow-up offer is remembered for the next turn
@@ -90,8 +93,8 @@ def test_turn_needing_the_database_runs_the_full_way_with_its_claim(live: tuple[
         assert s.scalar(select(func.count()).select_from(HandoffRequest).where(
             HandoffRequest.user_id == user)) == 1
     assert len(turns_of(rt, user)) == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
-    assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"
-    assert rt.redis.get(f"wx:user:{user}") is None
+    assert (rt.redis.get(message_key(f"m:{msg_id}")) or b"")[:1] == DONE.encode()
+    assert rt.redis.get(user_lock_key(user)) is None
 
 
 def test_bot_stays_quiet_while_a_person_owns_the_chat(live: tuple[Harness, Runtime]) -> None:
@@ -163,6 +166,44 @@ def test_w17_same_user_turns_run_in_order_on_the_fast_path(live: tuple[Harness, 
     assert follow_up and FAQ_MARK not in follow_up
 
 
+def test_f_p2_repeated_confirmation_creates_one_claim(live: tuple[Harness, Runtime]) -> None:
+    """A redelivered "yes" and a "yes" sent again after the state was lost create one claim (moved here
+    from the dialogue tests: a redelivery is deduplicated by the webhook, not by the engine)."""
+    from backend.claims.models import Claim
+    from tests.bot.dialogue.conftest import ZHANG_ID, ZHANG_PHONE
+
+    wx, rt = live
+    user = "oRepeat" + uid()
+
+    def say(text: str, msg_id: str | None = None) -> str:
+        r = wx.post(inner_text_xml(text, msg_id=msg_id or uid(), user=user))
+        return wx.reply_fields(r)["Content"]
+
+    for text in ("我妈昨天在家摔倒住院了", "张秀英", "1", ZHANG_ID, "家里", "没有", ZHANG_PHONE):
+        say(text)
+    state_key = rt.turn_handler.state_key(wx_message(user))
+    state_before = rt.redis.get(state_key)
+    msg_id = uid()
+    first = say("1", msg_id)
+    # WeChat redelivers the same message: same answer, nothing done twice (W-09)
+    again = say("1", msg_id)
+    assert again == first
+    # the state was lost after the commit (e.g. Redis hiccup): the same "yes" is sent again
+    rt.redis.set(state_key, state_before)
+    third = say("1")
+    with rt.sessions() as s:
+        claims = list(s.scalars(select(Claim).where(Claim.reporter_openid == user)))
+        turns = s.scalar(select(func.count()).select_from(ConversationTurn).where(
+            ConversationTurn.msg_key == f"m:{msg_id}"))
+    assert len(claims) == 1
+    assert claims[0].case_no in third
+    assert turns == 1
+
+
+def wx_message(user: str) -> InboundMessage:
+    return InboundMessage(channel="official_account", user_id=user, kind="text")
+
+
 def test_fp1_group_commit_fails_nothing_written_claim_released_then_retry(
         live: tuple[Harness, Runtime], engine: Engine) -> None:
     wx, rt = live
@@ -173,7 +214,7 @@ def test_fp1_group_commit_fails_nothing_written_claim_released_then_retry(
         r = wx.post(inner)
     assert r.status_code == 503 and r.content == b""
     assert turns_of(rt, user) == [] and wx.inbox(f"m:{msg_id}") == []
-    assert rt.redis.get(f"wx:msg:m:{msg_id}") is None and rt.redis.get(f"wx:user:{user}") is None
+    assert rt.redis.get(message_key(f"m:{msg_id}")) is None and rt.redis.get(user_lock_key(user)) is None
     engine_ = rt.turn_handler
     assert rt.redis.get(engine_.store.key("official_account", user)) is None  # state not saved
     assert FAQ_MARK in wx.reply_fields(wx.post(inner))["Content"]  # WeChat's retry
@@ -222,16 +263,18 @@ def test_scripts_are_loaded_again_after_a_redis_script_flush(live: tuple[Harness
     rt.redis.script_flush()  # what a Redis restart does
     user = "oFlush" + uid()
     assert FAQ_MARK in wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user)))["Content"]
-    assert rt.redis.get(f"wx:user:{user}") is None
+    assert rt.redis.get(user_lock_key(user)) is None
 
 
-def test_slow_commit_answers_success_and_sends_through_the_customer_service_api(
+def test_slow_commit_answers_success_and_sends_through_the_customer_service_api__w14(
         engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
         nlu: Any) -> None:
-    """Past the passive budget: "success" at once, the reply follows through the 客服 API.
+    """Past the passive budget: "success", and the reply follows through the 客服 API.
 
-    PostgreSQL commits in the committer's thread, so the budget can run out while it waits. SQLite
-    commits in the loop itself (a local file write), so its turn is answered when the commit ends.
+    PostgreSQL commits in the committer's thread, so the request answers "success" as soon as the
+    budget runs out. SQLite commits in the loop itself (a local file write), so the request learns
+    only when the commit ends that its budget ran out meanwhile: it must not answer with a passive
+    reply WeChat may no longer read (issue 8, item 15), it answers "success" then too.
     """
     rt = make_runtime(engine, redis_server.url, runtime)
     wx, client = build_harness(rt, fake_wechat, passive_reply_budget_s=0.2)
@@ -245,20 +288,19 @@ def test_slow_commit_answers_success_and_sends_through_the_customer_service_api(
     with client:
         event.listen(engine, "commit", slow_commit)
         try:
-            r = wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user))
+            msg_id = uid()
+            r = wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user))
             deadline = time.time() + 5
-            while time.time() < deadline and not (fake_wechat.sent and turns_of(rt, user)):
-                if engine.dialect.name != "postgresql":
-                    break
+            # (the inbox row records the real delivery after the send, in a commit of its own)
+            while time.time() < deadline and not (fake_wechat.sent and turns_of(rt, user) and [
+                    row for row in wx.inbox(f"m:{msg_id}") if row.delivery != "passive"]):
                 time.sleep(0.05)
-        finally:  # (after the commit: the committer's thread may be running the listeners)
+        finally:  # (after the commits: a thread may be running the listeners)
             event.remove(engine, "commit", slow_commit)
-        if engine.dialect.name == "postgresql":
-            assert r.status_code == 200 and r.text == "success"
-            assert FAQ_MARK in fake_wechat.sent[0]["text"]["content"]
-        else:
-            assert FAQ_MARK in wx.reply_fields(r)["Content"] and not fake_wechat.sent
+        assert r.status_code == 200 and r.text == "success"
+        assert [FAQ_MARK in m["text"]["content"] for m in fake_wechat.sent] == [True]
         assert len(turns_of(rt, user)) == 1
+        assert wx.inbox(f"m:{msg_id}")[0].delivery == "custom_service"
     rt.wechat.processor.close()
     rt.redis.close()
 
@@ -293,7 +335,6 @@ def test_fr1_redis_fault_on_the_fast_path_still_answers_once(
             # one socket timeout (0.3 s) for the claim, the same for the new connection's handshake
             assert time.monotonic() - started < 1.5
             assert FAQ_MARK in wx.reply_fields(r)["Content"]
-            processor(rt)._inflight.clear()
             again = wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user))  # WeChat's retry
             assert FAQ_MARK in wx.reply_fields(again)["Content"]
             assert len(turns_of(rt, user)) == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
@@ -313,7 +354,6 @@ def _item(msg_key: str, reply_enc: str) -> Any:
         msg_key=msg_key, turn_row=None,
         inbox_row=conv.inbox_row(msg_key=msg_key, openid=user, msg_type="text", event=None,
                                  content_enc=None, reply_enc=reply_enc, delivery="passive"),
-        finish_keys=[f"wx:msg:{msg_key}", f"wx:user:{user}"], finish_args=["D" + reply_enc, 900, "owner"],
         reply_enc=reply_enc)
 
 
@@ -329,7 +369,7 @@ def test_leftover_claim_expires_before_the_retry_gives_up(
     seen: list[int] = []
 
     def claim_ttl_during_commit(_conn: object) -> None:
-        seen.append(int(rt.redis.ttl(f"wx:msg:m:{msg_id}")))
+        seen.append(int(rt.redis.ttl(message_key(f"m:{msg_id}"))))
 
     with client:
         event.listen(engine, "commit", claim_ttl_during_commit)
@@ -341,10 +381,10 @@ def test_leftover_claim_expires_before_the_retry_gives_up(
             event.remove(engine, "commit", claim_ttl_during_commit)
         assert seen and all(0 < ttl <= 1 for ttl in seen), seen
         user, msg_id = "oLeft" + uid(), uid()
-        rt.redis.set(f"wx:msg:m:{msg_id}", "P", ex=1)  # left behind by the failed first delivery
+        rt.redis.set(message_key(f"m:{msg_id}"), PENDING, ex=1)  # left behind by the failed first delivery
         answer = wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user)))["Content"]
         assert FAQ_MARK in answer and len(turns_of(rt, user)) == 1
-        ttl = rt.redis.ttl(f"wx:msg:m:{msg_id}")
+        ttl = rt.redis.ttl(message_key(f"m:{msg_id}"))
         assert ttl > 60  # the answer itself is remembered for the dedupe TTL
     rt.wechat.processor.close()
     rt.redis.close()
@@ -354,56 +394,78 @@ def test_lost_commit_acknowledgement_is_not_taken_for_a_duplicate(live: tuple[Ha
     _wx, rt = live
     committer = processor(rt).committer
     assert committer is not None
+    from bot.group_commit import Committed, Duplicate
+
     key = "m:" + uid()
-    first = _item(key, "token-A")
-    committer._commit([first])  # committed; suppose its acknowledgement never arrived
-    assert not first.failed and first.duplicate_of is None
-    again = _item(key, "token-A")  # the retry of the same batch
-    committer._commit([again])
-    assert not again.failed and again.duplicate_of is None  # our own row: committed
-    other = _item(key, "token-B")  # a real copy processed elsewhere
-    committer._commit([other])
-    assert other.duplicate_of == "token-A"
+    [first] = committer.store([_item(key, "token-A")])  # committed; suppose its acknowledgement never arrived
+    assert first == Committed()
+    [again] = committer.store([_item(key, "token-A")])  # the retry of the same batch
+    assert again == Committed()  # our own row: committed
+    [other] = committer.store([_item(key, "token-B")])  # a real copy processed elsewhere
+    assert other == Duplicate("token-A")
 
 
-def test_abandoned_duplicate_is_not_delivered_twice(live: tuple[Harness, Runtime]) -> None:
-    _wx, rt = live
-    from bot.group_commit import GroupCommitter
+def test_abandoned_duplicate_is_not_delivered_twice(
+        engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
+        nlu: Any) -> None:
+    """A copy processed while Redis had forgotten the message, whose commit (a duplicate) ends past the
+    passive budget: the winner answered it already, nothing goes through the 客服 API, and the winner's
+    answer is remembered. (PostgreSQL commits in a thread, so the copy's request gives up; SQLite
+    commits in the loop, so the copy gets the winner's answer itself.)"""
+    rt = make_runtime(engine, redis_server.url, runtime)
+    wx, client = build_harness(rt, fake_wechat, passive_reply_budget_s=0.2)
+    rt.turn_handler = build_engine(rt, nlu=nlu)
+    user, msg_id = "oDup" + uid(), uid()
+    fake_wechat.user_wrote(user)
+    inner = inner_text_xml(FAQ, msg_id=msg_id, user=user)
 
-    delivered: list[Any] = []
-    proc = processor(rt)
-    committer = GroupCommitter(engine=rt.engine, guard=proc.guard, finish=proc._finish_script,
-                               db_lock=proc._db_lock, on_abandoned=delivered.append, inline=True)
-    dup, fresh = _item("m:" + uid(), "token-C"), _item("m:" + uid(), "token-D")
-    dup.duplicate_of = "winner"
-    for item in (dup, fresh):
-        assert item.abandon()
-    committer._wake([dup, fresh], inline=True)
-    assert delivered == [fresh]
-    assert rt.redis.get(dup.finish_keys[0]) == b"Dwinner"  # the winner's answer remembered
+    def slow_commit(_conn: object) -> None:
+        time.sleep(0.6)
+
+    with client:
+        first = wx.reply_fields(wx.post(inner))["Content"]
+        winner = rt.redis.get(message_key(f"m:{msg_id}"))
+        assert winner is not None and winner[:1] == b"D"
+        rt.redis.delete(message_key(f"m:{msg_id}"))  # Redis forgot (restart, eviction): only the DB knows
+        event.listen(engine, "commit", slow_commit)
+        try:
+            r = wx.post(inner)
+            deadline = time.time() + 3
+            while time.time() < deadline and rt.redis.get(message_key(f"m:{msg_id}")) in (
+                    None, PENDING.encode()):
+                time.sleep(0.05)
+        finally:  # (after the commit: the committer's thread may be running the listeners)
+            event.remove(engine, "commit", slow_commit)
+        time.sleep(0.5)  # time for a (wrong) customer-service send to show
+        if engine.dialect.name == "postgresql":
+            assert r.status_code == 200 and r.text == "success"
+        else:
+            assert wx.reply_fields(r)["Content"] == first
+        assert fake_wechat.sent == []
+        assert rt.redis.get(message_key(f"m:{msg_id}")) == winner  # the winner's answer remembered
+        assert len(turns_of(rt, user)) == 1
+    rt.wechat.processor.close()
+    rt.redis.close()
 
 
 def test_window_is_cut_short_when_no_other_turn_is_under_way(live: tuple[Harness, Runtime]) -> None:
     """With uvloop too: a pending 10 s window is replaced by an immediate commit."""
     import uvloop
 
-    from bot.group_commit import GroupCommitter
+    from bot.group_commit import InlineCommitter
 
     _wx, rt = live
     proc = processor(rt)
-    under_way = [True]
-    committer = GroupCommitter(engine=rt.engine, guard=proc.guard, finish=proc._finish_script,
-                               db_lock=proc._db_lock, on_abandoned=lambda item: None, inline=True,
-                               window_s=10.0, more_coming=lambda: under_way[0])
+    committer = InlineCommitter(engine=rt.engine, db_lock=proc.db_lock, window_s=10.0)
 
     async def scenario() -> float:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        fut = committer.submit(_item("m:" + uid(), "token-E"))
+        committer.turn_started()  # another turn is under way
+        fut = committer.submit(_item("m:" + uid(), "token-E")).future
         await asyncio.sleep(0.05)
         assert not fut.done()  # waiting for the turns under way
-        under_way[0] = False
-        committer.nudge(loop)
+        committer.turn_ended(loop)
         await asyncio.wait_for(fut, 2.0)
         return loop.time() - started
 
@@ -415,7 +477,7 @@ def test_loop_keeps_answering_while_a_full_path_turn_holds_sqlite(live: tuple[Ha
     import threading
 
     wx, rt = live
-    lock = processor(rt)._db_lock
+    lock = processor(rt).db_lock
     user = "oLocked" + uid()
     held = threading.Event()
     released_at: list[float] = []

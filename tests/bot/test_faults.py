@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from backend.db import make_engine, make_sessionmaker
 from backend.runtime import Runtime
+from bot.inbox_protocol import DONE, message_key, user_lock_key
 from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime
 from tests.support.fake_wechat import FakeWechat
 from tests.support.servers import RedisServer, free_port, start_redis
@@ -57,14 +58,13 @@ def test_fr1_redis_stopped_rst_still_answers_fast_and_once(
         assert time.monotonic() - started < 1.0
         assert wx.reply_fields(r)["Content"] == "收到：Redis停了"
         # F-R2: dedupe falls back to the database's unique constraint
-        wx.runtime.wechat.processor._inflight.clear()
         again = wx.post(inner_text_xml("Redis停了", msg_id=msg_id))
         assert wx.reply_fields(again)["Content"] == "收到：Redis停了"
         assert [c.text for c in wx.handler.calls].count("Redis停了") == 1
         assert len(wx.inbox(f"m:{msg_id}")) == 1
         # F-R3: Redis comes back; new messages are deduped through it again, nothing sent twice
         own_redis.start()
-        rt.wechat.guard._open_until = 0.0
+        rt.wechat.guard.reset()
         assert wx.reply_fields(wx.post(inner_text_xml("恢复了")))["Content"] == "收到：恢复了"
     rt.wechat.processor.close()
 
@@ -96,7 +96,8 @@ def test_fp1_database_down_503_nothing_written_then_retry_processed(
         r = wx.post(inner)
         assert r.status_code == 503 and r.content == b""
         assert time.monotonic() - started < 3
-        assert rt.redis.get(f"wx:msg:m:{msg_id}") is None  # claim released so WeChat's retry is processed
+        # claim released so WeChat's retry is processed
+        assert rt.redis.get(message_key(f"m:{msg_id}")) is None
         rt.sessions = live_sessions
         assert wx.inbox(f"m:{msg_id}") == []  # nothing half-written
         retry = wx.post(inner)
@@ -150,14 +151,13 @@ def test_fp1_commit_fails_nothing_written_then_retry_processed_once(
             r = wx.post(inner)
         assert r.status_code == 503 and r.content == b""
         assert counts() == (0, 0, 0)  # neither the inbox row nor the turn nor the handoff
-        assert rt.redis.get(f"wx:msg:m:{msg_id}") is None  # claim released for WeChat's retry
+        assert rt.redis.get(message_key(f"m:{msg_id}")) is None  # claim released for WeChat's retry
         assert rt.redis.get(dialogue.store.key("official_account", user)) is None  # state not saved
-        assert rt.redis.get(f"wx:user:{user}") is None  # lock released
+        assert rt.redis.get(user_lock_key(user)) is None  # lock released
         retry = wx.post(inner)
         answer = wx.reply_fields(retry)["Content"]
         assert answer and counts() == (1, 1, 1)
         assert dialogue.store.load("official_account", user)[0] is not None
-        rt.wechat.processor._inflight.clear()
         again = wx.post(inner)  # a later redelivery: the stored answer, nothing processed twice
         assert wx.reply_fields(again)["Content"] == answer and counts() == (1, 1, 1)
     rt.wechat.processor.close()
@@ -185,10 +185,9 @@ def test_fr2_copy_processed_while_redis_forgot_gets_the_winners_answer(
     with wx.client:
         first = wx.reply_fields(wx.post(inner))["Content"]
         assert "30元" in first and turns() == 1
-        rt.redis.delete(f"wx:msg:m:{msg_id}")  # Redis forgot (restart, eviction): only the DB knows
-        rt.wechat.processor._inflight.clear()
+        rt.redis.delete(message_key(f"m:{msg_id}"))  # Redis forgot (restart, eviction): only the DB knows
         again = wx.reply_fields(wx.post(inner))["Content"]
         assert again == first and turns() == 1 and len(wx.inbox(f"m:{msg_id}")) == 1
-        assert (rt.redis.get(f"wx:msg:m:{msg_id}") or b"")[:1] == b"D"  # remembered again
-        assert rt.redis.get(f"wx:user:{user}") is None
+        assert (rt.redis.get(message_key(f"m:{msg_id}")) or b"")[:1] == DONE.encode()  # remembered again
+        assert rt.redis.get(user_lock_key(user)) is None
     rt.wechat.processor.close()

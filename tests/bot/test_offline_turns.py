@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from bot.contract import NeedsDatabase
 from bot.dialogue.copy import Copy
-from bot.dialogue.engine import NeedsDatabase, build_engine
-from bot.inbound import MalformedMessage, parse_xml
+from bot.dialogue.engine import build_engine
+from bot.inbound import MalformedMessage, parse_document, parse_xml
 from tests.bot.dialogue.conftest import Chat
 
 
@@ -28,6 +29,34 @@ def test_turns_that_write_rows_ask_for_the_database(runtime: Any, nlu: Any, text
     engine = build_engine(runtime, nlu=nlu)
     with pytest.raises(NeedsDatabase):
         engine.handle_offline(Chat(engine).message(text=text), state_raw=None, agent_owns=False)
+
+
+class CountingNLU:
+    """The real NLU, counting its readings."""
+
+    def __init__(self, nlu: Any) -> None:
+        self.nlu = nlu
+        self.predictions = 0
+
+    def predict(self, *args: Any, **kw: Any) -> Any:
+        self.predictions += 1
+        return self.nlu.predict(*args, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.nlu, name)
+
+
+def test_turn_handed_to_the_database_reads_the_text_once(runtime: Any, nlu: Any) -> None:
+    counting = CountingNLU(nlu)
+    engine = build_engine(runtime, nlu=counting)
+    message = Chat(engine).message(text="我要报案")  # the report asks about consent: the database
+    with pytest.raises(NeedsDatabase) as need:
+        engine.handle_offline(message, state_raw=None, agent_owns=False)
+    assert counting.predictions == 1
+    with runtime.sessions() as session:
+        result = engine.handle_in(message, session=session, resume=need.value.resume)
+    assert counting.predictions == 1  # the offline attempt's reading is reused
+    assert "受伤的是谁" in result.replies[0].text
 
 
 def test_agent_owned_offline_turn_says_nothing(runtime: Any, nlu: Any) -> None:
@@ -64,11 +93,14 @@ def test_parser_reads_utf8_whatever_the_declaration_says() -> None:
     assert parse_xml(body) == {"Content": "住院"}
 
 
-def test_parser_skips_structured_event_payloads_and_refuses_duplicates() -> None:
+def test_parser_keeps_nested_payloads_aside_and_refuses_duplicates() -> None:
     event = (b"<xml><MsgType>event</MsgType><SendLocationInfo><Location_X>23</Location_X>"
              b"</SendLocationInfo></xml>")
     assert parse_xml(event) == {"MsgType": "event"}
-    for bad in (b"<xml><A>1</A><A>2</A></xml>", b"<xml><A><B>1</B></A></xml>", b"<root><A>1</A></root>",
-                b"<xml><A>1</A>", "<xml><A>\u00e9</A></xml>".encode("latin-1")):
+    doc = parse_document(b"<xml><A><B>1</B></A><A><B>2</B></A><C>3</C></xml>")  # a list of structures
+    assert doc.fields == {"C": "3"} and [a.findtext("B") for a in doc.nested["A"]] == ["1", "2"]
+    for bad in (b"<xml><A>1</A><A>2</A></xml>", b"<xml><A>1</A><A><B>1</B></A></xml>",
+                b"<xml><A><B>1</B></A><A>1</A></xml>", b"<xml><MsgType><B>text</B></MsgType></xml>",
+                b"<root><A>1</A></root>", b"<xml><A>1</A>", "<xml><A>\u00e9</A></xml>".encode("latin-1")):
         with pytest.raises(MalformedMessage):
             parse_xml(bad)

@@ -6,10 +6,13 @@ import asyncio
 import time
 import uuid
 
+import httpx
 import pytest
+from sqlalchemy import Engine
 
 from backend.runtime import Runtime, StartupError
 from bot.crypto import MessageCrypto, sha1_signature
+from bot.inbox_protocol import message_key
 from bot.replies import MAX_TEXT_BYTES
 from tests.bot.conftest import (
     AES_KEY,
@@ -20,8 +23,10 @@ from tests.bot.conftest import (
     build_harness,
     event_xml,
     inner_text_xml,
+    make_runtime,
 )
 from tests.support.fake_wechat import FakeWechat
+from tests.support.servers import RedisServer
 
 
 def uid() -> str:
@@ -283,14 +288,14 @@ def test_w09_duplicate_seen_by_another_process_gets_stored_answer(wx: Harness) -
     msg_id = uid()
     inner = inner_text_xml("另一进程", msg_id=msg_id)
     first = wx.reply_fields(wx.post(inner))
-    wx.runtime.wechat.processor._inflight.clear()
+    # the first request is over: like a copy in another process, this one finds the stored answer
     second = wx.reply_fields(wx.post(inner))
     assert first == second and len(wx.handler.calls) == 1
 
 
 @pytest.mark.parametrize("msg_id", ["9223372036854775807", "18446744073709551615"])
 def test_w10_msgid_range_kept_as_text(wx: Harness, msg_id: str) -> None:
-    wx.runtime.redis.delete(f"wx:msg:m:{msg_id}")
+    wx.runtime.redis.delete(message_key(f"m:{msg_id}"))
     r = wx.post(inner_text_xml("大号", msg_id=msg_id))
     assert r.status_code == 200
     assert wx.inbox(f"m:{msg_id}") and wx.handler.calls[-1].msg_key == f"m:{msg_id}"
@@ -355,6 +360,93 @@ def test_w14_slow_turn_success_then_customer_service_message(
             time.sleep(0.05)
     live_runtime.wechat.processor.close()
     assert fake_wechat.sent[0]["text"]["content"] == "收到：慢慢来"
+
+
+def _delivery_of(wx: Harness, msg_key: str, *, changes_from: str = "passive") -> str:
+    """The inbox row's delivery, once it is no longer ``changes_from`` (or after 5 s)."""
+    deadline = time.time() + 5
+    while True:
+        rows = wx.inbox(msg_key)
+        if (rows and rows[0].delivery != changes_from) or time.time() > deadline:
+            return rows[0].delivery if rows else "no inbox row"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("window_open", [True, False])
+def test_late_reply_records_its_real_delivery__w14(
+    live_runtime: Runtime, fake_wechat: FakeWechat, window_open: bool
+) -> None:
+    """A turn past the passive budget is answered "success" and its reply goes through the 客服 API: the
+    inbox row says so ("custom_service"), or "undelivered" when WeChat refused it (45015: the user's
+    48-hour window is closed), never "passive"."""
+    wx, client = build_harness(live_runtime, fake_wechat, passive_reply_budget_s=0.3)
+    user, msg_id = "oLate" + uid(), uid()
+    if window_open:
+        fake_wechat.user_wrote(user)
+    wx.handler.delay = 0.8
+    with client:
+        r = wx.post(inner_text_xml("慢慢来", msg_id=msg_id, user=user))
+        assert r.text == "success"
+        delivery = _delivery_of(wx, f"m:{msg_id}")
+    live_runtime.wechat.processor.close()
+    assert delivery == ("custom_service" if window_open else "undelivered")
+    assert [m["text"]["content"] for m in fake_wechat.sent] == (["收到：慢慢来"] if window_open else [])
+
+
+def test_reply_in_time_stays_passive_with_its_extras_sent_later(wx: Harness) -> None:
+    wx.fake.user_wrote("oUser1")
+    wx.handler.extra_news = True
+    msg_id = uid()
+    assert wx.reply_fields(wx.post(inner_text_xml("要图文", msg_id=msg_id)))["Content"] == "收到：要图文"
+    deadline = time.time() + 5
+    while time.time() < deadline and not wx.fake.sent:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert wx.fake.sent and wx.inbox(f"m:{msg_id}")[0].delivery == "passive"
+
+
+def test_copy_that_gave_up_waiting_leaves_the_reply_to_the_customer_service_api__w14(
+    engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat
+) -> None:
+    """Issue 8, item 15. WeChat retries a message left unanswered for 5 s. The retry (here in another
+    process, with a short budget) finds the first delivery still at work and answers ``success``; from
+    then on WeChat listens to nobody, so the first delivery's passive reply would be lost: the reply
+    goes through the customer-service API instead, once."""
+    first_rt = make_runtime(engine, redis_server.url, runtime)
+    retry_rt = make_runtime(engine, redis_server.url, runtime)
+    first, first_client = build_harness(first_rt, fake_wechat, passive_reply_budget_s=3.0)
+    retry, retry_client = build_harness(retry_rt, fake_wechat, passive_reply_budget_s=0.3)
+    user = "oRetry" + uid()
+    fake_wechat.user_wrote(user)
+    first.handler.delay = 1.0  # the first delivery's turn is slow (a database lock, say)
+    msg_id = uid()
+    msg_key = f"m:{msg_id}"
+    inner = inner_text_xml("慢一点", msg_id=msg_id, user=user)
+
+    async def deliveries() -> tuple[httpx.Response, httpx.Response]:
+        async def post(wx: Harness) -> httpx.Response:
+            transport = httpx.ASGITransport(app=wx.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as ac:
+                return await ac.post("/wechat", **wx.request_args(inner))
+
+        delivery = asyncio.ensure_future(post(first))
+        await asyncio.sleep(0.2)
+        again = await post(retry)
+        return await delivery, again
+
+    with first_client, retry_client:
+        r1, r2 = asyncio.run(deliveries())
+        assert r2.status_code == 200 and r2.text == "success"  # the retry gave up waiting
+        deadline = time.time() + 5
+        while time.time() < deadline and not fake_wechat.sent:
+            time.sleep(0.05)
+        time.sleep(0.3)  # time for a second (wrong) send to show
+        assert [m["text"]["content"] for m in fake_wechat.sent] == ["收到：慢一点"]
+        assert r1.status_code == 200 and r1.text == "success"  # not a passive reply WeChat no longer reads
+        assert len(first.handler.calls) + len(retry.handler.calls) == 1
+        assert _delivery_of(first, msg_key) == "custom_service"
+    first_rt.wechat.processor.close()
+    retry_rt.wechat.processor.close()
 
 
 def test_w14_extra_replies_go_through_customer_service(wx: Harness) -> None:

@@ -35,6 +35,25 @@ from intents.normalize import cn_to_int
     ("我要\x00报\x07案", "我要 报 案"),
     ("   ", ""),
     ("😀🎉", ""),
+    # Teochew forms, Cantonese forms and voice-input slips from the blind message sets
+    ("阿嬷乎电单车撞着", "奶奶被电单车撞到"),
+    ("卬行袂去", "我走不去"),
+    ("我个里陪几时到", "我的理赔什么时候到"),
+    ("赔了未", "赔了没"),
+    ("拢无人接", "都没人接"),
+    ("几多钱", "多少钱"),
+    ("阮翁跋倒", "我老公摔倒"),
+    ("住员八日", "住院8日"),
+    ("十一月廿号", "11月20号"),
+    ("八月卅号", "8月30号"),
+    ("廿五日", "25日"),
+    ("一五八 二六三一 〇七四九", "158 2631 0749"),
+    ("老豆喺屋企跌親，入咗醫院", "老豆在家摔倒,进了医院"),
+    ("有冇人工", "有没有人工"),
+    ("着", "对"),
+    ("几乎没有", "几乎没有"),
+    ("未来", "未来"),
+    ("拉拢", "拉拢"),
 ])
 def test_normalize(nlu: NLU, raw: str, expected: str) -> None:
     assert nlu.normalizer(raw) == expected
@@ -50,3 +69,20 @@ def test_cn_to_int(cn: str, value: int) -> None:
 def test_mixed_scripts_and_long(nlu: NLU) -> None:
     out = nlu.normalizer("Hello 你好 こんにちは 안녕 Привет" * 500)
     assert "你好" in out and "こんにちは" in out and "привет" in out
+
+
+def test_words_pattern_matches_the_longest_word_like_a_sorted_alternation() -> None:
+    import random
+    import re
+
+    from intents.wordre import words_pattern
+
+    words = ["阿", "阿公", "阿公个", "阿嬷", "跋", "跋倒", "跋落", "跋落来", "无", "无锡", "a.b", "(x)"]
+    trie = re.compile(words_pattern(words))
+    plain = re.compile("|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w))))
+    rng = random.Random(7)
+    alphabet = "阿公个嬷跋倒落来无锡a.b(x) "
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert [m.group(0) for m in trie.finditer(text)] == [m.group(0) for m in plain.finditer(text)], text
+    assert words_pattern([]) == ""

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.products.schemas import Product
-from backend.roster.service import cover_start_for, eligibility
+from backend.roster.service import cover_start_for, eligibility, verify_identity
 from backend.security.crypto import FieldCipher
 from tests.backend.roster.helpers import csv_bytes, make_id
 
@@ -67,6 +67,26 @@ def test_not_found_and_invalid_ids(db: Session, do_import: Any, cipher: FieldCip
     assert (bad.found, bad.code) == (False, "id_checksum")
     lower = check(db, cipher, product, listed.lower(), dt.date(2026, 6, 1))
     assert lower.eligible
+
+
+def test_identity_needs_the_id_number_and_the_exact_name(
+    db: Session, do_import: Any, cipher: FieldCipher, product: Product
+) -> None:
+    number = make_id(dt.date(1950, 3, 12), seq=21)
+    do_import(csv_bytes(f"张秀英,{number},潮南区,,"))
+    on = dt.date(2026, 6, 1)
+
+    def verify(id_number: str, name: str) -> Any:
+        return verify_identity(db, cipher=cipher, id_number=id_number, name=name, on=on, product=product)
+
+    found = verify(number, "张秀英")
+    assert found is not None and found.eligible and found.masked_name == "张*英"
+    assert found.person_id is not None
+    assert verify(number.lower(), "张秀英") is not None
+    # a wrong name, an unknown number, an invalid number: the same answer, nothing revealed
+    for id_number, name in ((number, "张秀"), (number, "王大明"), (number, ""),
+                            (make_id(dt.date(1950, 3, 12), seq=23), "张秀英"), (number[:17], "张秀英")):
+        assert verify(id_number, name) is None
 
 
 def test_cover_start_rule_examples(product: Product) -> None:
