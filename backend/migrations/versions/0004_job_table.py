@@ -1,7 +1,7 @@
 """job table
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-04 15:59:45.892953
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import backend.db
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
