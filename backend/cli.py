@@ -51,18 +51,24 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(_args: argparse.Namespace, runtime: Runtime) -> int:
+    import asyncio
+    import signal
+
     from backend.startup import on_startup
-    from backend.worker import WorkerThread
+    from backend.worker import QueueWorker
 
     on_startup(runtime)
-    worker = WorkerThread(runtime)
-    print(f"worker running jobs: {', '.join(j.name for j in worker.jobs) or '(none)'}")
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(1.0)
-    except KeyboardInterrupt:
-        worker.stop()
+    worker = QueueWorker(runtime)
+    print(f"worker running job kinds: {', '.join(sorted(worker.registry.kinds)) or '(none)'}", flush=True)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+
+    asyncio.run(main())
     return 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -89,7 +91,10 @@ def make_engine(
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock at once (waiting up to the busy timeout): a transaction
+            # that reads and then writes cannot fail with "database is locked" half-way.
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if url.startswith("postgresql"):
@@ -116,11 +121,28 @@ def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None) -> sess
     return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
+# SQLite has one writer at a time: the threads of one process queue here for it instead of all
+# polling the database file's lock (whose busy handler sleeps up to 100 ms between tries).
+_sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on any error."""
+def session_scope(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error.
+
+    ``write=True`` on SQLite takes the write lock when the transaction begins (for a transaction
+    that reads before it writes while other processes write too), one thread of the process at a
+    time; elsewhere it changes nothing.
+    """
     session = factory()
+    bind = session.get_bind()
+    lock = None
+    if write and bind.dialect.name == "sqlite" and isinstance(bind, Engine):
+        lock = _sqlite_write_locks.setdefault(bind, threading.Lock())
+        lock.acquire()
     try:
+        if lock is not None:
+            session.connection(execution_options={"sqlite_immediate": True})
         yield session
         session.commit()
     except BaseException:
@@ -128,3 +150,5 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if lock is not None:
+            lock.release()

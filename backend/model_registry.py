@@ -9,6 +9,8 @@ import backend.complaints.models
 import backend.conversations.models
 import backend.conversations.turn_models
 import backend.idempotency.models
+import backend.jobs.models
+import backend.notices.models
 import backend.notifications.models
 import backend.privacy.models
 

@@ -1,84 +1,207 @@
-"""The job worker: periodic jobs, run in the API process locally or as ``python -m backend worker``.
+"""The job worker: a poller and a taskiq receiver in one event loop, in the API process locally
+(``make run``) or as ``python -m backend worker`` processes (as many as wanted, on any machines).
 
-Each domain declares its jobs (``backend.hooks.PeriodicJob``) in the module named here. A Redis lock
-per job and period keeps several workers from running the same job at the same time; if Redis is
-down the job is skipped for that period and retried later.
+* The poller claims due rows of the job table (``backend.jobs.runner.claim_due``) and sends one queue
+  message per row (per batch for a batch kind) over the Redis stream; when Redis refuses, the rows are
+  given back at once. It stops claiming while ``max_in_flight`` rows are under way.
+* The receiver takes messages from the stream and runs each in a thread (``Executor.execute``).
+  When Redis goes away it starts again with a new broker (the consumer group is declared again).
+* Periodic jobs are rows too, armed at start-up; they move themselves on after each run.
 """
 
 from __future__ import annotations
 
-import importlib
+import asyncio
+import contextlib
 import logging
 import threading
-import time
+from collections.abc import Sequence
+from typing import Any
 
-from backend.hooks import JobContext, PeriodicJob
+from taskiq.api import run_receiver_task
+
+from backend.db import session_scope
+from backend.hooks import JobContext
+from backend.jobs import queue
+from backend.jobs.group import GroupCommitter
+from backend.jobs.registry import PERIODIC_PREFIX, Registry, discover
+from backend.jobs.runner import Claimed, Executor, claim_due, in_flight, release
+from backend.jobs.service import schedule
 from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-# Modules with ``JOBS: list[PeriodicJob]`` (each listed module must exist).
-JOB_MODULES = ["backend.audit.jobs", "backend.handoff.jobs", "backend.privacy.jobs"]
-
-__all__ = ["JOB_MODULES", "PeriodicJob", "WorkerThread", "discover_jobs", "job_context", "run_due_jobs"]
-
-
-def discover_jobs() -> list[PeriodicJob]:
-    """Every domain's periodic jobs."""
-    jobs: list[PeriodicJob] = []
-    for module in map(importlib.import_module, JOB_MODULES):
-        jobs.extend(module.JOBS)
-    return jobs
+__all__ = ["QueueWorker", "WorkerThread", "job_context"]
 
 
 def job_context(runtime: Runtime) -> JobContext:
-    """The part of the runtime a job may use."""
+    """What handlers may use, from the runtime (outside services built from the settings)."""
+    from backend.jobs.services import build_services
+
     return JobContext(sessions=runtime.sessions, redis=runtime.redis, cipher=runtime.cipher,
-                      catalog=runtime.catalog, audit_anchor_dir=runtime.settings.audit_anchor_dir)
+                      catalog=runtime.catalog, calendar=runtime.calendar, settings=runtime.settings,
+                      services=build_services(runtime), clock=runtime.clock,
+                      audit_anchor_dir=runtime.settings.audit_anchor_dir)
 
 
-def run_due_jobs(runtime: Runtime, jobs: list[PeriodicJob], last_run: dict[str, float],
-                 *, now: float | None = None) -> list[str]:
-    """Run the jobs whose interval has passed; returns the names that ran."""
-    now = time.time() if now is None else now
-    context = job_context(runtime)
-    ran = []
-    for job in jobs:
-        if now - last_run.get(job.name, 0.0) < job.interval_s:
-            continue
-        slot = int(now // job.interval_s)
+def arm_periodic(runtime: Runtime, registry: Registry) -> None:
+    """Make sure every periodic job has its row (an existing row keeps its time)."""
+    now = runtime.clock()
+    with session_scope(runtime.sessions) as session:
+        for job in registry.periodic:
+            schedule(session, kind=PERIODIC_PREFIX + job.name, key=job.name, due_at=now, replace=False,
+                     now=now)
+
+
+class QueueWorker:
+    """One worker: ``await run(stop)`` until ``stop`` is set."""
+
+    def __init__(self, runtime: Runtime, *, registry: Registry | None = None, poll: bool = True,
+                 consume: bool = True, context: JobContext | None = None) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings.jobs
+        self.registry = registry or discover()
+        self.ctx = context or job_context(runtime)
+        self.group = GroupCommitter(self.ctx)
+        self.executor = Executor(self.ctx, self.registry, group=self.group)
+        self.fast_kinds = frozenset(k.name for k in self.registry.kinds.values() if k.fast is not None)
+        self.poll = poll
+        self.consume = consume
+        self.batch_sizes = {k.name: k.batch_size for k in self.registry.kinds.values()}
+        self.kicked = 0
+        self._broker: Any = None
+        self._task: Any = None
+
+    # -- the task ----------------------------------------------------------------------------------
+    def run_message(self, kind: str, pairs: list[list[Any]]) -> int:
+        """The queue task: run these claimed rows (in a taskiq thread)."""
+        return self.executor.execute([Claimed(int(p[0]), kind, int(p[1]), p[3] if len(p) > 3 else None,
+                                              p[2] if len(p) > 2 else None) for p in pairs])
+
+    def _new_broker(self) -> Any:
+        broker = queue.make_broker(self.runtime.redis_handle.url, self.settings)
+
+        def run_job(kind: str, pairs: list[list[Any]]) -> int:
+            return self.run_message(kind, pairs)
+
+        return broker, queue.register_task(broker, run_job)
+
+    # -- the poller --------------------------------------------------------------------------------
+    def claim(self) -> list[Claimed]:
+        """One claim of due rows, within the in-flight limit."""
+        now = self.ctx.now()
+        with session_scope(self.runtime.sessions, write=True) as session:
+            room = self.settings.max_in_flight - in_flight(session, now=now)
+            if room <= 0:
+                return []
+            return claim_due(session, now=now, limit=min(room, self.settings.claim_batch),
+                             lease_s=self.settings.queue_lease_s, with_payload=sorted(self.fast_kinds))
+
+    def give_back(self, claimed: Sequence[Claimed]) -> None:
+        with session_scope(self.runtime.sessions, write=True) as session:
+            release(session, claimed, now=self.ctx.now())
+
+    async def kick(self, broker: Any, claimed: Sequence[Claimed]) -> None:
+        """Send the queue messages of claimed rows; when Redis refuses, the rows are given back."""
         try:
-            acquired = runtime.redis.set(f"job:{job.name}:{slot}", b"1", nx=True, ex=int(job.interval_s) + 60)
-        except Exception as exc:
-            log.warning("job %s skipped: redis unavailable (%s)", job.name, type(exc).__name__)
-            continue
-        last_run[job.name] = now
-        if not acquired:
-            continue
-        try:
-            job.run(context)
-            ran.append(job.name)
+            await queue.kick_many(broker, queue.messages(claimed, self.batch_sizes, self.fast_kinds))
         except Exception:
-            log.exception("job %s failed", job.name)
-    return ran
+            log.warning("queue unavailable: %d jobs given back", len(claimed))
+            await asyncio.to_thread(self.give_back, claimed)
+            raise
+        self.kicked += len(claimed)
+
+    async def poll_loop(self, stop: asyncio.Event) -> None:
+        broker, _task = self._new_broker()
+        try:
+            while not stop.is_set():
+                full = False
+                try:
+                    claimed = await asyncio.to_thread(self.claim)
+                    if claimed:
+                        await self.kick(broker, claimed)
+                    full = len(claimed) >= self.settings.claim_batch
+                except Exception as exc:
+                    log.warning("job poller: %s", type(exc).__name__)
+                    full = False
+                if not full:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await broker.shutdown()
+
+    # -- the receiver ------------------------------------------------------------------------------
+    async def consume_loop(self, stop: asyncio.Event) -> None:
+        delay = 0.5
+        while not stop.is_set():
+            broker, _task = self._new_broker()
+            receiver = None
+            try:
+                await broker.startup()
+                receiver = asyncio.create_task(run_receiver_task(
+                    broker, sync_workers=self.settings.threads, max_async_tasks=self.settings.threads,
+                    max_prefetch=self.settings.threads, propagate_exceptions=False))
+                stopper = asyncio.create_task(stop.wait())
+                done, _ = await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if receiver in done:
+                    receiver.result()
+                delay = 0.5
+            except Exception as exc:
+                log.warning("job receiver stopped (%s); starting again", type(exc).__name__)
+            finally:
+                if receiver is not None and not receiver.done():
+                    receiver.cancel()
+                    with contextlib.suppress(BaseException):
+                        await receiver
+                with contextlib.suppress(Exception):
+                    await broker.shutdown()
+            if not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                delay = min(delay * 2, 5.0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll and/or consume until ``stop`` is set."""
+        await asyncio.to_thread(arm_periodic, self.runtime, self.registry)
+        loops = []
+        if self.poll:
+            loops.append(self.poll_loop(stop))
+        if self.consume:
+            loops.append(self.consume_loop(stop))
+        await asyncio.gather(*loops)
 
 
 class WorkerThread(threading.Thread):
-    """Runs due jobs every ``tick_s`` seconds until stopped."""
+    """A :class:`QueueWorker` on its own event loop in a thread (the API process, tests)."""
 
-    def __init__(self, runtime: Runtime, *, tick_s: float = 5.0) -> None:
+    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(name="job-worker", daemon=True)
-        self.runtime = runtime
-        self.tick_s = tick_s
-        self.jobs = discover_jobs()
-        self._stop_event = threading.Event()
-        self._last_run: dict[str, float] = {}
+        self.worker = QueueWorker(runtime, **kwargs)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._ready = threading.Event()
+
+    @property
+    def jobs(self) -> list[str]:
+        return sorted(self.worker.registry.kinds)
 
     def run(self) -> None:
-        while not self._stop_event.is_set():
-            run_due_jobs(self.runtime, self.jobs, self._last_run)
-            self._stop_event.wait(self.tick_s)
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop_event = asyncio.Event()
+            self._ready.set()
+            await self.worker.run(self._stop_event)
 
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=10)
+        try:
+            asyncio.run(main())
+        finally:
+            self._ready.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._ready.wait(5)
+        if self._loop is not None and self._stop_event is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop_event.set)
+        self.join(timeout=timeout)

@@ -128,6 +128,58 @@ class WechatSettings(BaseModel):
         return bool(self.token.get_secret_value())
 
 
+class JobsSettings(BaseModel):
+    """The job queue (``CS_JOBS__…``): the database holds every job; a Redis stream carries them."""
+
+    stream: str = "cs:jobs"  # the Redis stream (taskiq RedisStreamBroker queue name)
+    stream_maxlen: int = 100_000  # the stream is trimmed to about this many entries
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    claim_batch: int = Field(default=500, ge=1, le=10_000)
+    # How long a claimed row may wait in the queue before another poller claims it again.
+    queue_lease_s: float = Field(default=60.0, ge=1)
+    # Rows claimed and not finished, across all workers, above which pollers stop claiming.
+    max_in_flight: int = Field(default=2000, ge=1)
+    threads: int = Field(default=16, ge=1, le=256)  # handlers running at once per worker process
+    # XAUTOCLAIM: a message unacknowledged this long is moved to a live worker (the database lease
+    # re-kicks the job anyway); and the autoclaim lock of a killed worker expires after this.
+    idle_timeout_s: float = 900.0
+    autoclaim_lock_timeout_s: float = 30.0
+
+
+class SmsSettings(BaseModel):
+    """Aliyun SMS (``CS_SMS__…``): Dysmsapi SendSms through aliyun-python-sdk-core."""
+
+    access_key_id: str = ""
+    access_key_secret: SecretStr = SecretStr("")
+    sign_name: str = ""
+    region_id: str = "cn-hangzhou"
+    endpoint: str = "dysmsapi.aliyuncs.com"  # host[:port]; a local fake in tests
+    protocol: Literal["https", "http"] = "https"
+    timeout_s: float = 5.0
+    # The path segment that makes the SmsReport push URL unguessable (/callbacks/aliyun/sms-report/<token>).
+    report_token: SecretStr = SecretStr("")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.access_key_id and self.access_key_secret.get_secret_value() and self.sign_name)
+
+
+class NoticesSettings(BaseModel):
+    """Notices to customers and staff (``CS_NOTICES__…``)."""
+
+    file: str = ""  # default: config/notices.yaml (templates, copy, channel order)
+    # Sends per second per channel, shared by all workers (a Redis counter).
+    rate_per_s: dict[str, int] = Field(default_factory=lambda: {
+        "wechat_template": 200, "miniprogram_subscribe": 100, "sms": 50})
+    sms_daily_limit_per_number: int = Field(default=10, ge=1, le=50)  # Aliyun allows 50 notices/day
+    quiet_start_hour: int = Field(default=21, ge=0, le=23)  # no SMS from 21:00 …
+    quiet_end_hour: int = Field(default=8, ge=0, le=23)  # … to 08:00 (Asia/Shanghai) unless urgent
+    wechat_attempts: int = Field(default=3, ge=1, le=10)  # transient errors before the next channel
+    # Staff told every working morning what falls due (an official-account openid / a phone number).
+    staff_openids: list[str] = Field(default_factory=list)
+    staff_phones: list[str] = Field(default_factory=list)
+
+
 class MiniProgramSettings(BaseModel):
     """The mini-program (``CS_MINIPROGRAM__…``): its AppId and secret, sessions, upload and rate limits."""
 
@@ -149,6 +201,8 @@ class MiniProgramSettings(BaseModel):
     rate_write_per_ip: tuple[int, int] = (120, 60)
     rate_upload_per_user: tuple[int, int] = (30, 600)
     rate_identity_per_user: tuple[int, int] = (5, 3600)  # name + ID guesses (binding a relative)
+    # Subscribe messages go to the released mini-program (formal), or trial / developer builds.
+    state: Literal["formal", "trial", "developer"] = "formal"
 
     @property
     def configured(self) -> bool:
@@ -178,6 +232,9 @@ class Settings(BaseSettings):
     crypto: CryptoSettings = CryptoSettings()
     auth: AuthSettings = AuthSettings()
     wechat: WechatSettings = WechatSettings()
+    jobs: JobsSettings = JobsSettings()
+    sms: SmsSettings = SmsSettings()
+    notices: NoticesSettings = NoticesSettings()
     miniprogram: MiniProgramSettings = MiniProgramSettings()
     audit: AuditSettings = AuditSettings()
     http: HttpSettings = HttpSettings()

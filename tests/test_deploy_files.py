@@ -21,6 +21,8 @@ def test_docker_compose_config_is_valid() -> None:
     assert out.returncode == 0, out.stderr
     for service in ("api:", "worker:", "postgres:", "redis:"):
         assert service in out.stdout
+    worker = out.stdout.split("  worker:", 1)[1].split("\n  postgres:", 1)[0]
+    assert "replicas: 2" in worker  # two job workers
 
 
 def test_docker_compose_refuses_missing_secrets() -> None:

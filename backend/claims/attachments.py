@@ -17,12 +17,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.calendar.service import SHANGHAI
 from backend.claims import validation as v
-from backend.claims.models import ClaimAttachment
+from backend.claims.models import PURPOSE_REPORTER_PHONE, ClaimAttachment
 from backend.claims.queries import get_claim
 from backend.claims.workflow import ensure_not_frozen, record_claim_event
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ServiceError
+from backend.jobs import service as jobs
+from backend.outbox import claim_recipient, enqueue_notice
 from backend.privacy.service import check_claim_consent
 from backend.security.crypto import FieldCipher
 
@@ -32,7 +35,11 @@ class AttachmentStatus(StrEnum):
 
     PENDING_FETCH = "pending_fetch"
     STORED = "stored"
-    EXPIRED = "expired"
+    EXPIRED = "expired"  # WeChat no longer had it (40007): the customer was asked to send it again
+    REJECTED = "rejected"  # not a picture, PDF or voice we accept (or too large): asked again too
+
+
+FETCH_KIND = "claims.fetch_media"
 
 
 def attach_media(
@@ -91,6 +98,8 @@ def attach_media(
         return again
     record_claim_event(session, claim, cipher=cipher, kind="attachment", actor=who, at=now,
                        reason="收到材料文件")
+    if row.status == AttachmentStatus.PENDING_FETCH.value:  # W-16: fetched by a job within minutes
+        jobs.schedule(session, kind=FETCH_KIND, key=str(row.id), due_at=now, replace=False, now=now)
     return row
 
 
@@ -142,21 +151,32 @@ def count_attachments(session: Session, *, claim_id: int) -> int:
 
 
 def mark_stored(session: Session, *, attachment_id: int, storage_key: str,
-                now: dt.datetime | None = None) -> ClaimAttachment:
+                now: dt.datetime | None = None, content_type: str | None = None) -> ClaimAttachment:
     """The picture was downloaded and stored under ``storage_key`` (idempotent)."""
     row = _get(session, attachment_id)
     key = v.required_text(storage_key, field="storage_key", label="文件位置", max_len=200)
     if row.status == AttachmentStatus.STORED.value:
         return row
     row.status, row.storage_key, row.fetched_at = AttachmentStatus.STORED.value, key, now or utcnow()
+    if content_type:
+        row.content_type = content_type
     session.flush()
     return row
 
 
-def mark_expired(session: Session, *, attachment_id: int, now: dt.datetime | None = None) -> ClaimAttachment:
-    """WeChat no longer has the picture (errcode 40007): the customer must send it again."""
+def mark_expired(session: Session, *, attachment_id: int, now: dt.datetime | None = None,
+                 status: str = AttachmentStatus.EXPIRED.value) -> ClaimAttachment:
+    """WeChat no longer has the picture (errcode 40007), or it is not a file we accept
+    (``status="rejected"``): the customer is asked to send it again (a notice, in this transaction)."""
+    now = now or utcnow()
     row = _get(session, attachment_id)
     if row.status == AttachmentStatus.PENDING_FETCH.value:
-        row.status, row.fetched_at = AttachmentStatus.EXPIRED.value, now or utcnow()
+        row.status, row.fetched_at = AttachmentStatus(status).value, now
         session.flush()
+        claim = get_claim(session, claim_id=row.claim_id)
+        when = row.received_at.astimezone(SHANGHAI)
+        enqueue_notice(session, key=f"attachment:{row.id}:resend", kind="media_resend", subject_type="claim",
+                       subject_id=claim.id, params={"case_no": claim.case_no,
+                                                    "when": f"{when.month}月{when.day}日{when:%H:%M}"},
+                       recipient=claim_recipient(claim, phone_purpose=PURPOSE_REPORTER_PHONE), now=now)
     return row

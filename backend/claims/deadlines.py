@@ -28,6 +28,8 @@ STANDARD_KEYS = (
     "payment_below_threshold_working_days",
     "payment_at_or_above_threshold_working_days",
     "complex_case_max_working_days",
+    "progress_notice_every_working_days",
+    "followup_after_close_days",
 )
 
 

@@ -45,6 +45,7 @@ from backend.claims.states import ClaimState
 from backend.claims.workflow import ensure_not_frozen, record_claim_event, set_complex, transition_claim
 from backend.db import utcnow
 from backend.errors import Conflict, ServiceError
+from backend.outbox import notify_claim_change
 from backend.privacy.freetext import free_text, sealed_fields
 from backend.privacy.service import ensure_consent
 from backend.products.service import ProductCatalog
@@ -164,6 +165,8 @@ def report_claim(
             session.flush()
             record_claim_event(session, claim, cipher=cipher, kind="reported", actor=who,
                                to_state=claim.state, at=now)
+            notify_claim_change(session, claim=claim, calendar=calendar, now=now,
+                                phone_purpose=PURPOSE_REPORTER_PHONE)
     except IntegrityError:
         if key is None:
             raise

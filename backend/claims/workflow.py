@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from backend.calendar.service import WorkingCalendar
 from backend.claims import validation as v
 from backend.claims.deadlines import refresh_deadline
-from backend.claims.models import Claim, ClaimApproval, ClaimEvent
+from backend.claims.models import PURPOSE_REPORTER_PHONE, Claim, ClaimApproval, ClaimEvent
 from backend.claims.queries import get_claim
 from backend.claims.states import (
     OPEN_STATES,
@@ -33,6 +33,7 @@ from backend.claims.states import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, ServiceError
+from backend.outbox import notify_claim_change
 from backend.privacy.freetext import seal, set_free_text
 from backend.security.crypto import FieldCipher
 
@@ -135,7 +136,8 @@ def apply_transition(
     now: dt.datetime,
     approval: ClaimApproval | None = None,
 ) -> Claim:
-    """The one place a claim changes state: check, stamp, deadline, history (and later the outbox).
+    """The one place a claim changes state: check, stamp, deadline, history, and the notice to the
+    customer with the progress timer moved on (outbox rows in the same transaction).
 
     Approving needs ``approval``, an approved amount checked against the product
     (``backend.claims.approvals``); paying needs another person than the one who set it.
@@ -200,6 +202,8 @@ def apply_transition(
         to_state=target.value,
         reason=why,
     )
+    notify_claim_change(session, claim=claim, calendar=calendar, now=now,
+                        phone_purpose=PURPOSE_REPORTER_PHONE)
     return claim
 
 

@@ -20,6 +20,7 @@ from backend.complaints.schemas import (
     ComplaintDetailOut,
     ComplaintListOut,
     ComplaintTransitionIn,
+    ContactedIn,
     FollowupIn,
     HomeVisitListOut,
     HomeVisitOut,
@@ -130,10 +131,11 @@ def _visit_done(db: Session, staff: StaffPrincipal, cipher: FieldCipher, visit_i
 
 
 @router.post("/home-visits/{visit_id}/contacted", response_model=HomeVisitOut)
-def home_visits_contacted(visit_id: RowId, body: NoteIn, staff: CaseWorker, db: DbSession,
+def home_visits_contacted(visit_id: RowId, body: ContactedIn, staff: CaseWorker, db: DbSession,
                           cipher: CipherDep, now: Now) -> HomeVisitOut:
-    """The customer was called about the visit."""
-    visits.mark_contacted(db, cipher=cipher, visit_id=visit_id, actor=staff.username, note=body.note, now=now)
+    """The customer was called about the visit (with the time agreed: confirmation and reminder)."""
+    visits.mark_contacted(db, cipher=cipher, visit_id=visit_id, actor=staff.username, note=body.note, now=now,
+                          appointment_at=body.appointment_at)
     return _visit_done(db, staff, cipher, visit_id, now)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from backend.calendar.service import SHANGHAI
 from backend.claims import validation as v
 from backend.claims.numbers import next_case_number
 from backend.complaints.models import (
@@ -24,6 +25,8 @@ from backend.complaints.models import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound
+from backend.jobs import service as jobs
+from backend.outbox import APPS, SEND_KIND, Recipient, enqueue_notice, local_time_on
 from backend.privacy.freetext import free_text, sealed_fields, set_free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
@@ -156,11 +159,42 @@ def _mark_step(
 
 def mark_contacted(
     session: Session, *, cipher: FieldCipher, visit_id: int, actor: str, note: str | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, appointment_at: dt.datetime | None = None,
 ) -> HomeVisit:
-    """The customer was contacted (phone call) about the visit."""
-    return _mark_step(session, cipher=cipher, visit_id=visit_id, actor=actor, note=note, now=now,
-                      step="contacted", came_from=VisitState.REQUESTED, to=VisitState.CONTACTED)
+    """The customer was contacted (phone call) about the visit; with the time agreed, they are sent a
+    confirmation now and a reminder at 10:00 the day before."""
+    now = now or utcnow()
+    if appointment_at is not None and (appointment_at.tzinfo is None or appointment_at <= now):
+        raise v.invalid("appointment_at", "上门时间要填以后的时间", "appointment_in_past")
+    visit = _mark_step(session, cipher=cipher, visit_id=visit_id, actor=actor, note=note, now=now,
+                       step="contacted", came_from=VisitState.REQUESTED, to=VisitState.CONTACTED)
+    if appointment_at is not None:
+        visit.appointment_at = appointment_at
+        session.flush()
+        _notify_appointment(session, visit, now=now)
+    return visit
+
+
+def _when(at: dt.datetime) -> str:
+    local = at.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def _notify_appointment(session: Session, visit: HomeVisit, *, now: dt.datetime) -> None:
+    assert visit.appointment_at is not None
+    app = APPS.get(visit.channel)
+    recipient = Recipient(openid=visit.openid if app else None, app=app, phone_enc=visit.phone_enc,
+                          phone_purpose=PURPOSE_VISIT_PHONE)
+    params = {"visit_no": visit.visit_no, "when": _when(visit.appointment_at)}
+    stamp = visit.appointment_at.astimezone(dt.UTC).isoformat()
+    enqueue_notice(session, key=f"visit:{visit.id}:confirmed:{stamp}", kind="visit_confirmed",
+                   subject_type="home_visit", subject_id=visit.id, params=params, recipient=recipient,
+                   now=now)
+    remind_at = local_time_on(visit.appointment_at.astimezone(SHANGHAI).date() - dt.timedelta(days=1))
+    if remind_at > now:
+        enqueue_notice(session, key=f"visit:{visit.id}:reminder:{stamp}", kind="visit_reminder",
+                       subject_type="home_visit", subject_id=visit.id, params=params, recipient=recipient,
+                       now=now, due_at=remind_at)
 
 
 def mark_visited(
@@ -184,6 +218,9 @@ def cancel_home_visit(
     visit.cancelled_at, visit.cancelled_by, visit.updated_at = now, who, now
     _set_note(visit, why, cipher)
     _move(session, visit, (VisitState.REQUESTED, VisitState.CONTACTED), VisitState.CANCELLED)
+    if visit.appointment_at is not None:  # no reminder of a cancelled visit
+        stamp = visit.appointment_at.astimezone(dt.UTC).isoformat()
+        jobs.cancel(session, kind=SEND_KIND, key=f"visit:{visit.id}:reminder:{stamp}", now=now)
     return visit
 
 

@@ -150,6 +150,9 @@ class HomeVisit(Base):
     visit_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     contacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     contacted_by: Mapped[str | None] = mapped_column(String(100))
+    # The visit time agreed on the phone (the customer is sent a confirmation and, the day before,
+    # a reminder).
+    appointment_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     visited_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     visited_by: Mapped[str | None] = mapped_column(String(100))
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

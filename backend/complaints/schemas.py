@@ -31,6 +31,12 @@ class NoteIn(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
+class ContactedIn(NoteIn):
+    # The visit time agreed on the phone (aware, e.g. 2026-12-03T09:30:00+08:00): the customer gets a
+    # confirmation now and a reminder the day before.
+    appointment_at: dt.datetime | None = None
+
+
 class FollowupIn(BaseModel):
     result: str = Field(max_length=2000)
     satisfied: bool | None = None
@@ -100,6 +106,7 @@ class HomeVisitOut(BaseModel):
     contact_due_at: dt.datetime
     visit_due_at: dt.datetime
     contacted_at: dt.datetime | None
+    appointment_at: dt.datetime | None = None
     visited_at: dt.datetime | None
     cancelled_at: dt.datetime | None
     note: str | None
@@ -151,6 +158,6 @@ def home_visit_view(visit: HomeVisit, *, cipher: FieldCipher) -> HomeVisitOut:
         channel=visit.channel,
         related_case_no=visit.related_case_no, requested_at=visit.requested_at,
         contact_due_at=visit.contact_due_at, visit_due_at=visit.visit_due_at,
-        contacted_at=visit.contacted_at, visited_at=visit.visited_at,
+        contacted_at=visit.contacted_at, appointment_at=visit.appointment_at, visited_at=visit.visited_at,
         cancelled_at=visit.cancelled_at, note=masked_text(visit, "note", cipher),
     )

@@ -29,6 +29,7 @@ from backend.complaints.models import (
 )
 from backend.db import utcnow
 from backend.errors import Conflict, NotFound, ServiceError
+from backend.outbox import APPS, Recipient, enqueue_notice
 from backend.privacy.freetext import free_text, seal, sealed_fields, set_free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
@@ -202,7 +203,19 @@ def file_complaint(
         session.add(c)
         session.flush()
         _record(session, c, cipher=cipher, kind="filed", actor=who, at=now, to_state=c.state)
+        _notify(session, c, kind="complaint_received", key=f"complaint:{c.id}:received", now=now)
     return c
+
+
+def _notify(session: Session, c: Complaint, *, kind: str, key: str, now: dt.datetime) -> None:
+    """Tell the complainant (outbox row in this transaction): received with the answer date, answered."""
+    params = {"complaint_no": c.complaint_no, "date": c.resolution_due_date.isoformat(),
+              "provisional": bool(c.resolution_due_provisional)}
+    app = APPS.get(c.channel)
+    recipient = Recipient(openid=c.openid if app else None, app=app, phone_enc=c.contact_phone_enc,
+                          phone_purpose=PURPOSE_COMPLAINT_PHONE)
+    enqueue_notice(session, key=key, kind=kind, subject_type="complaint", subject_id=c.id, params=params,
+                   recipient=recipient, now=now, urgent=c.severity == "urgent")
 
 
 def get_complaint(
@@ -305,6 +318,8 @@ def transition_complaint(
         to_state=target.value,
         reason=why,
     )
+    if target is _S.RESPONDED:
+        _notify(session, c, kind="complaint_answered", key=f"complaint:{c.id}:answered:v{c.version}", now=now)
     return c
 
 

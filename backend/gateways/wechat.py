@@ -38,8 +38,9 @@ __all__ = ["WechatApiError", "WechatGateway", "WechatMediaExpired", "WechatQuota
            "WechatUnreachable"]
 
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+NOT_FOLLOWING = 43004  # template messages: the user does not follow the account (reach them by SMS)
 QUOTA_ERRORS = {45009: 3600.0, 45011: 60.0}  # errcode → seconds the circuit stays open
-UNREACHABLE_ERRORS = frozenset({45015, 43101, 45047})
+UNREACHABLE_ERRORS = frozenset({45015, 43101, 45047, NOT_FOLLOWING})
 BUSY = -1
 MEDIA_EXPIRED = 40007
 REDIS_ERRORS = (redis.RedisError, OSError)
@@ -290,16 +291,31 @@ class WechatGateway:
         self._json_call(lambda: self.client.message.send_articles(openid, items), openid=openid)
 
     def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None,
-                      miniprogram: dict[str, str] | None = None) -> str:
-        """A template message; returns WeChat's msgid (matched later with TEMPLATESENDJOBFINISH)."""
-        result = self._json_call(
-            lambda: self.client.message.send_template(openid, template_id, data, url=url,
-                                                      mini_program=miniprogram),
-            openid=openid,
-        )
+                      miniprogram: dict[str, str] | None = None, client_msg_id: str | None = None) -> str:
+        """A template message; returns WeChat's msgid (matched later with TEMPLATESENDJOBFINISH).
+
+        ``client_msg_id``: WeChat sends one message per openid and id within 10 minutes, so a retry
+        with the same id after an unknown outcome cannot send it twice (wechatpy does not pass it)."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data}
+        if url:
+            body["url"] = url
+        if miniprogram:
+            body["miniprogram"] = miniprogram
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
+        result = self._json_call(lambda: self.client.post("message/template/send", data=body), openid=openid)
         if "msgid" not in result:
             raise WechatApiError(None, "template answer without msgid")
         return str(result["msgid"])
+
+    def send_subscribe(self, openid: str, template_id: str, data: dict[str, Any], page: str | None = None,
+                       state: str = "formal") -> None:
+        """A mini-program subscribe message (one per acceptance; 43101 when none is left)."""
+        body: dict[str, Any] = {"touser": openid, "template_id": template_id, "data": data,
+                                "miniprogram_state": state, "lang": "zh_CN"}
+        if page:
+            body["page"] = page
+        self._json_call(lambda: self.client.post("message/subscribe/send", data=body), openid=openid)
 
     def post_json(self, path: str, body: dict[str, Any], *, openid: str | None = None) -> dict[str, Any]:
         """Any JSON API under the base URL (e.g. ``wxa/business/getuserphonenumber``), same policy."""

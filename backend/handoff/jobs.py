@@ -1,4 +1,4 @@
-"""Periodic jobs of the handoff domain (discovered by ``backend.worker``)."""
+"""Periodic jobs of the handoff domain (registered with ``backend.jobs.registry``)."""
 
 from __future__ import annotations
 

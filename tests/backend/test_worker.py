@@ -1,54 +1,85 @@
-"""The job worker runs due jobs once per period across workers, and survives Redis being down."""
+"""Periodic jobs are timer rows: each runs once per period across workers and moves itself on; the
+existing periodic jobs (agent-owned mirror, retention) are registered."""
 
 from __future__ import annotations
 
-from backend.redis_conn import RedisHandle
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from backend.db import session_scope
+from backend.hooks import PeriodicJob
+from backend.jobs import service as jobs
+from backend.jobs.registry import discover
+from backend.jobs.runner import Executor, claim_due
 from backend.runtime import Runtime
-from backend.worker import PeriodicJob, run_due_jobs
-from tests.support.servers import free_port
+from backend.worker import arm_periodic, job_context
 
 
-def test_due_jobs_run_once_per_period_across_workers(runtime: Runtime) -> None:
+def test_periodic_jobs_run_once_per_period_across_workers(runtime: Runtime, db: Session) -> None:
+    now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+    runtime.clock = lambda: now
     calls: list[str] = []
-    job = PeriodicJob("t", 60, lambda rt: calls.append("ran"))
-    first: dict[str, float] = {}
-    second: dict[str, float] = {}
-    assert run_due_jobs(runtime, [job], first, now=6000.0) == ["t"]
-    assert run_due_jobs(runtime, [job], second, now=6001.0) == []  # another worker, same period
-    assert run_due_jobs(runtime, [job], first, now=6030.0) == []  # not due yet
-    assert run_due_jobs(runtime, [job], first, now=6061.0) == ["t"]
+    registry = discover([])
+    registry.periodic.append(job := PeriodicJob("t", 60, lambda ctx: calls.append("ran")))
+    from backend.jobs.registry import periodic_kind
+
+    registry.add(periodic_kind(job))
+    arm_periodic(runtime, registry)
+    arm_periodic(runtime, registry)  # a second worker starting: still one row
+    executor = Executor(job_context(runtime), registry)
+
+    def tick(at: dt.datetime) -> int:
+        with session_scope(runtime.sessions) as s:
+            claimed = claim_due(s, now=at, limit=10, lease_s=30, kinds=["periodic:t"])
+        return sum(executor.execute([c]) for c in claimed)
+
+    assert tick(now) == 1
+    assert tick(now) == 0  # another worker, same period
+    assert tick(now + dt.timedelta(seconds=30)) == 0
+    assert tick(now + dt.timedelta(seconds=61)) == 1
     assert calls == ["ran", "ran"]
+    row = jobs.get_job(db, kind="periodic:t", key="t")
+    assert row is not None and row.state == "pending"
 
 
-def test_failing_job_does_not_stop_others(runtime: Runtime) -> None:
-    def boom(_rt: Runtime) -> None:
+def test_failing_periodic_job_retries_and_does_not_stop_others(runtime: Runtime) -> None:
+    now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+    runtime.clock = lambda: now
+
+    def boom(_ctx: object) -> None:
         raise RuntimeError("x")
 
     calls: list[int] = []
-    jobs = [PeriodicJob("a", 10, boom), PeriodicJob("b", 10, lambda rt: calls.append(1))]
-    assert run_due_jobs(runtime, jobs, {}, now=100.0) == ["b"]
+    registry = discover([])
+    from backend.jobs.registry import periodic_kind
+
+    for job in (PeriodicJob("a", 10, boom), PeriodicJob("b", 10, lambda ctx: calls.append(1))):
+        registry.periodic.append(job)
+        registry.add(periodic_kind(job))
+    arm_periodic(runtime, registry)
+    executor = Executor(job_context(runtime), registry)
+    with session_scope(runtime.sessions) as s:
+        claimed = claim_due(s, now=now, limit=10, lease_s=30, kinds=["periodic:a", "periodic:b"])
+    assert sum(executor.execute([c]) for c in claimed) == 1
     assert calls == [1]
+    with session_scope(runtime.sessions) as s:
+        row = jobs.get_job(s, kind="periodic:a", key="a")
+        assert row is not None and row.state == "pending" and row.due_at > now and row.last_error
 
 
-def test_redis_down_skips_jobs(runtime: Runtime) -> None:
-    runtime.redis = RedisHandle(url=f"redis://127.0.0.1:{free_port()}/0").sync_client()
-    calls: list[int] = []
-    assert run_due_jobs(runtime, [PeriodicJob("c", 10, lambda rt: calls.append(1))], {}, now=50.0) == []
-    assert calls == []
-
-
-def test_agent_owned_mirror_job_is_discovered_and_rebuilds_the_set(runtime: Runtime, db) -> None:  # type: ignore[no-untyped-def]
+def test_agent_owned_mirror_job_is_registered_and_rebuilds_the_set(runtime: Runtime, db) -> None:  # type: ignore[no-untyped-def]
     from backend.handoff.jobs import run_mirror
     from backend.handoff.models import HandoffRequest
     from backend.handoff.service import AGENT_OWNED_KEY, conversation_digest
-    from backend.worker import discover_jobs
 
-    assert "handoff.mirror_agent_owned" in {j.name for j in discover_jobs()}
+    names = {j.name for j in discover().periodic}
+    assert {"handoff.mirror_agent_owned", "privacy.retention"} <= names
     db.add(HandoffRequest(channel="official_account", user_id="oMirrorJob", reason="asked", status="agent"))
     db.add(HandoffRequest(channel="official_account", user_id="oQueued", reason="asked", status="queued"))
     db.commit()
     runtime.redis.sadd(AGENT_OWNED_KEY, "gone")
-    assert run_mirror(runtime) >= 1
+    assert run_mirror(job_context(runtime)) >= 1
     members = runtime.redis.smembers(AGENT_OWNED_KEY)
     assert conversation_digest("official_account", "oMirrorJob").encode() in members
     assert conversation_digest("official_account", "oQueued").encode() not in members

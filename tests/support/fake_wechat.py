@@ -2,8 +2,17 @@
 
 It checks access tokens (a refresh invalidates the old token after an overlap, like the real one),
 counts a daily quota per API (45009), enforces the 48-hour customer-service window per openid (45015
-unless the user wrote recently: call :meth:`FakeWechat.user_wrote`), and injects faults (an errcode,
-a timeout, truncated JSON, an HTTP 500) with :meth:`FakeWechat.inject`.
+unless the user wrote recently: call :meth:`FakeWechat.user_wrote`) and its count (45047 after 5
+messages), and injects faults (an errcode, a timeout, truncated JSON, an HTTP 500) with
+:meth:`FakeWechat.inject`.
+
+Template messages: 43004 to a user who does not follow (``unfollowed``), 43101 for a template the
+user refused (``refused``); one message per ``(openid, client_msg_id)`` within 10 minutes (a repeat
+answers the first msgid and sends nothing: ``template_repeats``); values longer than their typed
+key allows are cut with "…" and first/remark lines dropped, as the real platform does.
+Mini-program subscribe messages need an acceptance per send (``accept``), else 43101; a value
+breaking its type is refused (47003). Media: ``media`` (bytes by media id; an unknown id is 40007).
+:func:`template_receipt_xml` builds the TEMPLATESENDJOBFINISH push for a sent message.
 
 Mini-program APIs: ``sns/jscode2session`` (codes from :meth:`FakeWechat.issue_login_code`: single use,
 valid 5 minutes, else 40029; more than ``login_limit_per_min`` calls for one user in a minute → 45011;
@@ -23,6 +32,24 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 WINDOW_S = 48 * 3600
+CS_PER_WINDOW = 5  # customer-service messages per user message (since 2023-06)
+DEDUP_S = 600  # client_msg_id de-duplication window
+TYPE_LIMITS = {"thing": 20, "character_string": 32, "phrase": 5, "time": 25, "date": 25, "number": 32,
+               "name": 10, "amount": 11, "phone_number": 17, "letter": 32, "symbol": 5, "car_number": 8,
+               "const": 20}
+
+
+def template_receipt_xml(*, msgid: str | int, openid: str, status: str = "success",
+                         to: str = "gh_fake0000001", create_time: int | None = None) -> str:
+    """The TEMPLATESENDJOBFINISH event WeChat pushes after a template message."""
+    return (f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{msgid}</MsgID>"
+            f"<Status><![CDATA[{status}]]></Status></xml>")
+
+
+def _value_type(key: str) -> str:
+    return key.rstrip("0123456789")
 # The session_key every login of the test suite gets unless a test sets another: a canary that must
 # never appear in a response body or a log line (catalogue M-02; checked in tests/conftest.py).
 CANARY_SESSION_KEY = "Q2FuYXJ5U2Vzc2lvbktleQ=="  # base64 of the 16 bytes b"CanarySessionKey"
@@ -37,6 +64,7 @@ class FakeWechat:
     quotas: dict[str, int] = field(default_factory=dict)  # path → calls allowed today
     media: dict[str, bytes] = field(default_factory=dict)
     timeout_sleep_s: float = 2.0
+    cs_limit: int | None = CS_PER_WINDOW  # None: no count rule (load tests of other things)
     code_ttl_s: float = 300.0
     login_limit_per_min: int = 100
 
@@ -50,6 +78,13 @@ class FakeWechat:
         self.templates: list[dict[str, Any]] = []
         self.menus: list[dict[str, Any]] = []
         self.last_wrote: dict[str, float] = {}
+        self.cs_count: dict[str, int] = {}
+        self.unfollowed: set[str] = set()
+        self.refused: set[tuple[str, str]] = set()  # (openid, template_id)
+        self.acceptances: dict[tuple[str, str], int] = {}  # (openid, template_id) → sends left
+        self.subscribes: list[dict[str, Any]] = []
+        self.client_msg_ids: dict[tuple[str, str], tuple[int, float]] = {}
+        self.template_repeats = 0
         self.faults: list[tuple[str, Any]] = []  # (path or "*", fault)
         self.requests: list[str] = []
         self.login_codes: dict[str, dict[str, Any]] = {}  # code → openid, session_key, unionid, issued
@@ -63,9 +98,26 @@ class FakeWechat:
         """The user sent us a message (opens their 48-hour window)."""
         with self.lock:
             self.last_wrote[openid] = time.time() if at is None else at
+            self.cs_count[openid] = 0
+
+    def accept(self, openid: str, template_id: str, times: int = 1) -> None:
+        """The user accepted a mini-program subscribe template ``times`` times."""
+        with self.lock:
+            key = (openid, template_id)
+            self.acceptances[key] = self.acceptances.get(key, 0) + times
+
+    def delivered(self) -> dict[str, int]:
+        """Template messages sent per client_msg_id (or per msgid when none was given)."""
+        with self.lock:
+            out: dict[str, int] = {}
+            for body in self.templates:
+                key = str(body.get("client_msg_id") or body.get("_msgid"))
+                out[key] = out.get(key, 0) + 1
+            return out
 
     def inject(self, fault: Any, path: str = "*", times: int = 1) -> None:
-        """The next call(s) to ``path`` fail: an errcode int, "timeout", "truncated" or "http500"."""
+        """The next call(s) to ``path`` fail: an errcode int, "timeout" (nothing done, no answer),
+        "late" (done, the answer too late), "truncated" or "http500"."""
         with self.lock:
             self.faults.extend([(path, fault)] * times)
 
@@ -133,6 +185,7 @@ class FakeWechat:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -166,6 +219,8 @@ class FakeWechat:
         content_type: str = "application/json",
     ) -> None:
         body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
+        if getattr(h, "late", False):  # the call was carried out; its answer comes too late
+            time.sleep(self.timeout_sleep_s)
         try:
             h.send_response(status)
             h.send_header("Content-Type", content_type)
@@ -211,6 +266,12 @@ class FakeWechat:
         query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length) if length else b""
+        if path == "/_fake/stats":  # for benchmarks running the fake in another process
+            with self.lock:
+                stats = {"templates": len(self.templates), "repeats": self.template_repeats,
+                         "distinct": len({str(t.get("client_msg_id")) for t in self.templates})}
+            self._reply(h, stats)
+            return
         with self.lock:
             self.requests.append(path)
         fault = self._take_fault(path)
@@ -218,6 +279,8 @@ class FakeWechat:
             time.sleep(self.timeout_sleep_s)
             self._reply(h, {"errcode": 0, "errmsg": "ok"})
             return
+        if fault == "late":
+            h.late = True  # type: ignore[attr-defined]
         if fault == "truncated":
             self._reply(h, None, raw=b'{"errcode":0,"errm')
             return
@@ -258,18 +321,23 @@ class FakeWechat:
             openid = body.get("touser", "")
             with self.lock:
                 wrote = self.last_wrote.get(openid)
+                count = self.cs_count.get(openid, 0)
             if wrote is None or time.time() - wrote > WINDOW_S:
                 self._reply(h, {"errcode": 45015, "errmsg": "response out of time limit"})
                 return
+            if self.cs_limit is not None and count >= self.cs_limit:
+                self._reply(h, {"errcode": 45047, "errmsg": "out of response count limit"})
+                return
             with self.lock:
                 self.sent.append(body)
+                self.cs_count[openid] = count + 1
             self._reply(h, {"errcode": 0, "errmsg": "ok"})
             return
         if path == "/cgi-bin/message/template/send":
-            with self.lock:
-                self.templates.append(body)
-                msgid = 200000000 + len(self.templates)
-            self._reply(h, {"errcode": 0, "errmsg": "ok", "msgid": msgid})
+            self._template(h, body)
+            return
+        if path == "/cgi-bin/message/subscribe/send":
+            self._subscribe(h, body)
             return
         if path == "/cgi-bin/menu/create":
             if not isinstance(body.get("button"), list) or not 1 <= len(body["button"]) <= 3:
@@ -293,6 +361,73 @@ class FakeWechat:
             if content is None:
                 self._reply(h, {"errcode": 40007, "errmsg": "invalid media_id"})
                 return
-            self._reply(h, None, raw=content, content_type="image/jpeg")
+            ctype = ("image/png" if content.startswith(b"\x89PNG") else "application/pdf"
+                     if content.startswith(b"%PDF") else "audio/amr" if content.startswith(b"#!AMR")
+                     else "image/jpeg")
+            self._reply(h, None, raw=content, content_type=ctype)
             return
         self._reply(h, {"errcode": 48001, "errmsg": "api unauthorized"})
+
+    def _template(self, h: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        openid, template_id = str(body.get("touser", "")), str(body.get("template_id", ""))
+        if openid in self.unfollowed:
+            self._reply(h, {"errcode": 43004, "errmsg": "require subscribe"})
+            return
+        if (openid, template_id) in self.refused:
+            self._reply(h, {"errcode": 43101, "errmsg": "user refuse to accept the msg"})
+            return
+        client_id = str(body.get("client_msg_id") or "")
+        now = time.time()
+        with self.lock:
+            seen = self.client_msg_ids.get((openid, client_id)) if client_id else None
+            if seen is not None and now - seen[1] < DEDUP_S:
+                self.template_repeats += 1
+                msgid = seen[0]
+            else:
+                data = {k: {"value": self._cut(k, str(v.get("value", "")))}
+                        for k, v in (body.get("data") or {}).items() if k not in ("first", "remark")}
+                msgid = 200000000 + len(self.templates) + 1
+                self.templates.append({**body, "data": data, "_msgid": msgid})
+                if client_id:
+                    self.client_msg_ids[(openid, client_id)] = (msgid, now)
+        self._reply(h, {"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    @staticmethod
+    def _cut(key: str, value: str) -> str:
+        limit = TYPE_LIMITS.get(_value_type(key))
+        value = value.replace("\n", "")
+        return value if limit is None or len(value) <= limit else value[: limit - 1] + "…"
+
+    def _subscribe(self, h: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        openid, template_id = str(body.get("touser", "")), str(body.get("template_id", ""))
+        for key, item in (body.get("data") or {}).items():
+            value = str(item.get("value", ""))
+            limit = TYPE_LIMITS.get(_value_type(key))
+            if limit is None or len(value) > limit or "\n" in value:
+                self._reply(h, {"errcode": 47003, "errmsg": f"argument invalid! data.{key}.value invalid"})
+                return
+        with self.lock:
+            left = self.acceptances.get((openid, template_id), 0)
+            if left > 0:
+                self.acceptances[(openid, template_id)] = left - 1
+                self.subscribes.append(body)
+        if left <= 0:
+            self._reply(h, {"errcode": 43101, "errmsg": "user refuse to accept the msg"})
+            return
+        self._reply(h, {"errcode": 0, "errmsg": "ok"})
+
+
+def main() -> None:
+    """``python -m tests.support.fake_wechat``: a fake on its own (prints its URL), for benchmarks."""
+    import sys
+
+    fake = FakeWechat(cs_limit=None).start()
+    print(fake.url, flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -59,6 +59,7 @@ def test_fwx_token_shared_by_processes_one_refresh(
     fake_wechat: FakeWechat, redis_client: redis.Redis
 ) -> None:
     fake_wechat.user_wrote(OPENID)
+    fake_wechat.cs_limit = None  # 25 messages to one user: the 5-per-message rule is not tested here
     gateways = [make_gateway(fake_wechat, redis.Redis.from_url(_url(redis_client))) for _ in range(4)]
     gateways[0].send_text(OPENID, "一")
     assert fake_wechat.token_fetches == 1
@@ -233,3 +234,21 @@ def test_fr2_token_kept_in_process_when_redis_is_down(fake_wechat: FakeWechat) -
     gw.send_text(OPENID, "二")
     assert fake_wechat.token_fetches == 1
     assert len(fake_wechat.sent) == 2
+
+
+def test_fwx_45047_after_five_replies_per_user_message_and_45015_outside_the_window(
+    fake_wechat: FakeWechat, redis_client: redis.Redis
+) -> None:
+    gw = make_gateway(fake_wechat, redis_client)
+    with pytest.raises(WechatUnreachable) as closed:
+        gw.send_text("oNeverWrote", "窗口外")
+    assert closed.value.errcode == 45015
+    fake_wechat.user_wrote(OPENID)
+    for i in range(5):
+        gw.send_text(OPENID, f"第{i + 1}条")
+    with pytest.raises(WechatUnreachable) as counted:
+        gw.send_text(OPENID, "第6条")
+    assert counted.value.errcode == 45047
+    fake_wechat.user_wrote(OPENID)  # the user writes again: five more
+    gw.send_text(OPENID, "又可以了")
+    assert len(fake_wechat.sent) == 6

@@ -18,12 +18,12 @@ from backend.complaints import home_visits
 from backend.complaints import service as complaints
 from backend.complaints.models import Complaint
 from backend.errors import Conflict
+from backend.jobs.registry import discover
 from backend.privacy.freetext import free_text
 from backend.privacy.models import Anonymisation
 from backend.privacy.retention import ANON_EVENT_REASON, ANON_TEXT, add_years, apply_retention
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
-from backend.worker import discover_jobs
 from tests.backend.claims.support import NOW, approve, calendar, make_id, report_kwargs
 
 ID = make_id()
@@ -169,7 +169,7 @@ def test_d05_retention_anonymises_after_the_period_keeps_statistics_and_is_idemp
 
 
 def test_d05_retention_job_is_registered_daily() -> None:
-    [job] = [j for j in discover_jobs() if j.name == "privacy.retention"]
+    [job] = [j for j in discover().periodic if j.name == "privacy.retention"]
     assert job.interval_s == 24 * 3600
 
 

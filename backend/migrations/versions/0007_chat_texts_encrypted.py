@@ -1,7 +1,7 @@
 """chat texts encrypted: conversation turns' user and reply texts, handoff summaries (issue 8 item 7, D-01)
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-22 11:00:00
 
 The existing rows are encrypted by this migration, in batches, with the active field key of the
@@ -18,8 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context, op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """staff: first login sets one's own password and TOTP secret (issue 8 item 12, A-01)
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-22 10:00:00
 
 Existing accounts are in use already: they are not asked again (``must_change_credentials`` false).
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """claim approvals: amounts checked against the product, second approver (issue 8 item 6)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-22 12:00:00
 
 Claims approved before this revision have no approval row: paying them still needs someone other than
@@ -15,8 +15,8 @@ from alembic import op
 
 import backend.db
 
-revision = '0005'
-down_revision = '0004'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,168 @@
+"""Notices: what was told about a claim, delivery receipts, and each customer's channel order.
+
+* :func:`notices_for_claim` — the notices about a claim in plain words (for the customer asking
+  the bot for progress, and for staff on the claim).
+* :func:`record_template_receipt` — a TEMPLATESENDJOBFINISH push; a failed delivery ("failed:user
+  block") sends the notice again over the next channel.
+* :func:`record_sms_reports` — Aliyun's SmsReport push (deduplicated); a failed delivery likewise.
+* :func:`set_channel_order` / :func:`channel_order_of` — the order of channels per customer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db import utcnow
+from backend.errors import ServiceError
+from backend.jobs import service as jobs
+from backend.notices.models import ChannelOrder, Notice, SmsReceipt
+from backend.notices.templates import CHANNELS, NoticeBook
+from backend.notices.words import notice_text
+from backend.outbox import SEND_KIND
+
+MAX_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """One notice as told."""
+
+    id: int
+    kind: str
+    text: str
+    state: str
+    channel: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    receipt_status: str | None
+
+
+def notices_for_claim(session: Session, *, claim_id: int, book: NoticeBook, sent_only: bool = False,
+                      limit: int = MAX_SHOWN) -> list[NoticeView]:
+    """The notices about a claim, newest first (``sent_only``: what actually went out)."""
+    q = select(Notice).where(Notice.subject_type == "claim", Notice.subject_id == claim_id)
+    if sent_only:
+        q = q.where(Notice.state == "sent")
+    q = q.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(max(1, min(limit, MAX_SHOWN)))
+    return [NoticeView(id=n.id, kind=n.kind, text=notice_text(book, n.kind, n.params), state=n.state,
+                       channel=n.channel, created_at=n.created_at, sent_at=n.sent_at,
+                       receipt_status=n.receipt_status) for n in session.scalars(q)]
+
+
+def _send_again(session: Session, notice: Notice, *, channel: str, code: str, now: dt.datetime) -> None:
+    """The channel reported it could not deliver: the notice goes out over the next one."""
+    job = jobs.get_job(session, kind=SEND_KIND, key=notice.key)
+    if job is None:
+        return
+    notice.state = "pending"
+    notice.attempts = [*notice.attempts, {"channel": channel, "at": now.isoformat(), "outcome": "unreachable",
+                                          "code": code[:40]}]
+    jobs.schedule(session, kind=SEND_KIND, key=notice.key, due_at=now, payload=job.payload, now=now)
+
+
+def record_template_receipt(session: Session, *, msgid: str, status: str,
+                            now: dt.datetime | None = None) -> Notice | None:
+    """Apply a TEMPLATESENDJOBFINISH (``success`` / ``failed:user block`` / ``failed: system
+    failed``) to its notice, once; the notice, if it is ours."""
+    now = now or utcnow()
+    notice = session.scalar(select(Notice).where(Notice.provider_id == msgid,
+                                                 Notice.channel == "wechat_template"))
+    if notice is None or notice.receipt_status is not None:
+        return notice
+    notice.receipt_status, notice.receipt_at = status[:64], now
+    if status.startswith("failed") and notice.state == "sent":
+        _send_again(session, notice, channel="wechat_template", code=status, now=now)
+    session.flush()
+    return notice
+
+
+def apply_wechat_receipts(session: Session, *, limit: int = 1000, now: dt.datetime | None = None) -> int:
+    """Apply the TEMPLATESENDJOBFINISH receipts the webhook stored (``wechat_template_receipts``) to
+    the notices they answer; how many. (The webhook stores them; this joins them to our notices.)"""
+    from backend.conversations.models import WechatTemplateReceipt
+
+    q = (select(WechatTemplateReceipt.template_msgid, WechatTemplateReceipt.status)
+         .join(Notice, Notice.provider_id == WechatTemplateReceipt.template_msgid)
+         .where(Notice.channel == "wechat_template", Notice.receipt_status.is_(None)).limit(limit))
+    applied = 0
+    for msgid, status in session.execute(q).all():
+        if record_template_receipt(session, msgid=msgid, status=status, now=now) is not None:
+            applied += 1
+    return applied
+
+
+@dataclass(frozen=True)
+class SmsReport:
+    """One entry of an Aliyun SmsReport push."""
+
+    biz_id: str
+    out_id: str
+    success: bool
+    err_code: str
+    report_time: str
+
+
+def parse_sms_reports(body: Any) -> list[SmsReport]:
+    """The entries of an SmsReport body (a JSON array); ServiceError when it is not one."""
+    if not isinstance(body, list):
+        raise ServiceError("invalid_report", "回执格式不对", detail={"expected": "a JSON array"})
+    out = []
+    for item in body:
+        if not isinstance(item, dict) or not item.get("biz_id"):
+            raise ServiceError("invalid_report", "回执格式不对", detail={"expected": "biz_id in every entry"})
+        success = item.get("success")
+        out.append(SmsReport(biz_id=str(item["biz_id"])[:64], out_id=str(item.get("out_id") or "")[:64],
+                             success=success is True or str(success).lower() == "true",
+                             err_code=str(item.get("err_code") or "")[:64],
+                             report_time=str(item.get("report_time") or "")[:32]))
+    return out
+
+
+def record_sms_reports(session: Session, *, reports: list[SmsReport], now: dt.datetime | None = None) -> int:
+    """Store SmsReport entries once each and apply them to their notices; how many were new."""
+    now = now or utcnow()
+    new = 0
+    for r in reports:
+        try:
+            with session.begin_nested():
+                session.add(SmsReceipt(biz_id=r.biz_id, out_id=r.out_id, success=r.success,
+                                       err_code=r.err_code, report_time=r.report_time, received_at=now))
+        except IntegrityError:
+            continue
+        new += 1
+        notice = session.scalar(select(Notice).where(Notice.provider_id == r.biz_id, Notice.channel == "sms"))
+        if notice is None or notice.receipt_status is not None:
+            continue
+        notice.receipt_status, notice.receipt_at = ("DELIVERED" if r.success else r.err_code or "FAILED"), now
+        if not r.success and notice.state == "sent":
+            _send_again(session, notice, channel="sms", code=r.err_code or "failed", now=now)
+    session.flush()
+    return new
+
+
+def set_channel_order(session: Session, *, openid: str, channels: list[str],
+                      now: dt.datetime | None = None) -> list[str]:
+    """Set the order of channels a customer wants (unknown or repeated channels refused)."""
+    clean = [c.strip() for c in channels]
+    if not clean or len(set(clean)) != len(clean) or any(c not in CHANNELS for c in clean):
+        raise ServiceError("invalid_channels", "通知方式不对", detail={"allowed": list(CHANNELS)})
+    row = session.scalar(select(ChannelOrder).where(ChannelOrder.openid == openid))
+    if row is None:
+        row = ChannelOrder(openid=openid, channels=clean, updated_at=now or utcnow())
+        session.add(row)
+    else:
+        row.channels, row.updated_at = clean, now or utcnow()
+    session.flush()
+    return clean
+
+
+def channel_order_of(session: Session, *, openid: str, book: NoticeBook) -> list[str]:
+    """A customer's order of channels (the default unless they set one)."""
+    found = session.scalar(select(ChannelOrder.channels).where(ChannelOrder.openid == openid))
+    return list(found) if found else list(book.channels_default)

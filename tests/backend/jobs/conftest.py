@@ -1,0 +1,54 @@
+"""Fixtures of the job-queue tests: a settable clock, a registry with test kinds, an executor."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+
+from backend.hooks import JobContext, JobKind
+from backend.jobs.registry import Registry, discover
+from backend.jobs.runner import Executor
+from backend.runtime import Runtime
+from backend.worker import job_context
+
+
+@dataclass
+class Clock:
+    now: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC))
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(runtime: Runtime) -> Clock:
+    c = Clock()
+    runtime.clock = c
+    return c
+
+
+@pytest.fixture
+def fired() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def registry(fired: list[str]) -> Registry:
+    reg = discover()
+    reg.add(JobKind(name="test.fire", handler=lambda ctx, s, row: fired.append(row.key)))
+    return reg
+
+
+@pytest.fixture
+def ctx(runtime: Runtime, clock: Clock) -> JobContext:
+    return job_context(runtime)
+
+
+@pytest.fixture
+def executor(ctx: JobContext, registry: Registry) -> Executor:
+    return Executor(ctx, registry)
