@@ -13,7 +13,8 @@ COPY config ./config
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 app
+RUN useradd --create-home --uid 10001 app \
+    && install -d -o app -g app -m 700 /var/lib/cs-audit-anchor
 COPY --from=build /install /usr/local
 WORKDIR /app
 # The source (with its data files under config/) runs from /app, which comes first on sys.path.

@@ -55,8 +55,10 @@ def create_app(
         from backend.api_docs import install_api_docs
 
         install_api_docs(app)
+    from backend.edge import install_edge
     from backend.routers import include_routers
 
+    install_edge(app, settings)  # inside the webhook's front door, which is added last (outermost)
     if settings.wechat.configured:  # first: it takes most of the traffic
         from bot.webhook import install_webhook
 

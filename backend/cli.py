@@ -41,11 +41,12 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from backend.app import create_app
+    from backend.edge import uvicorn_options
 
     settings = get_settings()
     # Fail fast with a clear message before uvicorn starts.
     build_runtime(settings).close()
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, **uvicorn_options(settings))
     return 0
 
 

@@ -110,9 +110,15 @@ def make_engine(
     return create_engine(url, **kwargs)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+# Where a session carries the audit chain's HMAC key (``Session.info``): the key comes from the
+# settings through the session factory, never from the database (``backend.audit.service``).
+AUDIT_KEY_INFO = "audit_chain_key"
+
+
+def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit, carrying the audit chain key."""
+    info = {AUDIT_KEY_INFO: audit_key} if audit_key is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 # SQLite has one writer at a time: the threads of one process queue here for it instead of all

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -39,12 +40,14 @@ from backend.security.crypto import FieldCipher
 class JobContext:
     """What a job may use: database sessions (one ``session_scope`` per unit of work), Redis, the
     field cipher, the product catalog, the working-day calendar, the settings, the outside services
-    (``services``: ``"wechat"``, ``"miniprogram"``, ``"sms"``… present when configured) and the clock."""
+    (``services``: ``"wechat"``, ``"miniprogram"``, ``"sms"``… present when configured), the clock, and
+    where the audit checkpoints go (outside the database)."""
 
     sessions: sessionmaker[Session]
     redis: redis.Redis
     cipher: FieldCipher
     catalog: ProductCatalog
+    audit_anchor_dir: Path | None = None
     calendar: WorkingCalendar | None = None
     settings: Any = None
     services: dict[str, Any] = field(default_factory=dict)

@@ -186,7 +186,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     try:
         check_redis(client, handle.url)
         if migrate:
-            upgrade_to_head(engine)
+            upgrade_to_head(engine, cipher=cipher)
     except Exception:
         client.close()
         engine.dispose()
@@ -195,7 +195,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=make_sessionmaker(engine, audit_key=settings.audit.chain_key.get_secret_value().encode()),
         redis_handle=handle,
         redis=client,
         cipher=cipher,

@@ -40,7 +40,8 @@ def job_context(runtime: Runtime) -> JobContext:
 
     return JobContext(sessions=runtime.sessions, redis=runtime.redis, cipher=runtime.cipher,
                       catalog=runtime.catalog, calendar=runtime.calendar, settings=runtime.settings,
-                      services=build_services(runtime), clock=runtime.clock)
+                      services=build_services(runtime), clock=runtime.clock,
+                      audit_anchor_dir=runtime.settings.audit_anchor_dir)
 
 
 def arm_periodic(runtime: Runtime, registry: Registry) -> None:

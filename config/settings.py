@@ -24,6 +24,7 @@ CONFIG_DIR = Path(__file__).resolve().parent
 _LOCAL_FIELD_KEY = "bG9jYWwtZGV2LWtleS1kby1ub3QtdXNlLWluLXByb2Q="  # 32 bytes, base64
 _LOCAL_INDEX_KEY = "local-dev-blind-index-key-not-for-production"
 _LOCAL_SECRET = "local-dev-session-secret-not-for-production"  # noqa: S105  (local mode only)
+_LOCAL_AUDIT_KEY = "local-dev-audit-chain-key-not-for-production"
 # A development official account, so `make run` serves /wechat and `python -m bot simulate` talks to it.
 _LOCAL_WECHAT_TOKEN = "local-dev-wechat-token-not-for-production"  # noqa: S105  (local mode only)
 _LOCAL_WECHAT_APP_ID = "wx0000000000000000"
@@ -61,6 +62,35 @@ class AuthSettings(BaseModel):
     password_min_length: int = 10
     password_min_classes: int = 3
     password_max_age_days: int = 90
+    # Per source address: failed logins allowed in a window, then 429 until it passes (A-01).
+    login_failures_per_source: int = Field(default=10, ge=1)
+    login_window_s: int = Field(default=300, ge=1)
+    # Per staff member: reveals allowed in a window (bulk reveal is refused, audited and alerted).
+    reveals_per_window: int = Field(default=20, ge=1)
+    reveal_window_s: int = Field(default=600, ge=1)
+
+
+class AuditSettings(BaseModel):
+    """The audit log's integrity: the HMAC key of the chain (never stored in the database) and where
+    signed checkpoints of its head are written (outside the database; ideally other storage)."""
+
+    chain_key: SecretStr = SecretStr("")
+    anchor_dir: Path | None = None  # default: <var_dir>/audit-anchor
+
+
+class HttpSettings(BaseModel):
+    """The HTTP edge: which peers may set X-Forwarded-For, and the staff API's body cap."""
+
+    # IPs or networks of the reverse proxies whose X-Forwarded-For is believed ("" = none).
+    trusted_proxies: str = ""
+    staff_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+class ClaimsSettings(BaseModel):
+    """Internal controls of claim payments (four-eyes)."""
+
+    # An approved amount above this needs a second approver (another claims officer or a supervisor).
+    second_approval_above_yuan: int = Field(default=3000, ge=0)
 
 
 class WechatSettings(BaseModel):
@@ -206,6 +236,9 @@ class Settings(BaseSettings):
     sms: SmsSettings = SmsSettings()
     notices: NoticesSettings = NoticesSettings()
     miniprogram: MiniProgramSettings = MiniProgramSettings()
+    audit: AuditSettings = AuditSettings()
+    http: HttpSettings = HttpSettings()
+    claims: ClaimsSettings = ClaimsSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
@@ -220,6 +253,8 @@ class Settings(BaseSettings):
             missing.append("CS_CRYPTO__BLIND_INDEX_KEY")
         if not self.auth.session_secret.get_secret_value():
             missing.append("CS_AUTH__SESSION_SECRET")
+        if not self.audit.chain_key.get_secret_value():
+            missing.append("CS_AUDIT__CHAIN_KEY")
         if missing and self.mode != "local":
             raise ValueError("production mode needs secrets: " + ", ".join(missing))
         if not self.crypto.keys.get_secret_value():
@@ -229,6 +264,10 @@ class Settings(BaseSettings):
             self.crypto.blind_index_key = SecretStr(_LOCAL_INDEX_KEY)
         if not self.auth.session_secret.get_secret_value():
             self.auth.session_secret = SecretStr(_LOCAL_SECRET)
+        if not self.audit.chain_key.get_secret_value():
+            self.audit.chain_key = SecretStr(_LOCAL_AUDIT_KEY)
+        if len(self.audit.chain_key.get_secret_value()) < 32:
+            raise ValueError("CS_AUDIT__CHAIN_KEY must be at least 32 characters")
         if not self.crypto.active_key_id:
             self.crypto.active_key_id = sorted(json.loads(self.crypto.keys.get_secret_value()))[-1]
         wechat = self.wechat
@@ -253,6 +292,7 @@ class Settings(BaseSettings):
         for name, secret, published in (
             ("CS_CRYPTO__BLIND_INDEX_KEY", self.crypto.blind_index_key, _LOCAL_INDEX_KEY),
             ("CS_AUTH__SESSION_SECRET", self.auth.session_secret, _LOCAL_SECRET),
+            ("CS_AUDIT__CHAIN_KEY", self.audit.chain_key, _LOCAL_AUDIT_KEY),
             ("CS_WECHAT__TOKEN", self.wechat.token, _LOCAL_WECHAT_TOKEN),
             ("CS_WECHAT__ENCODING_AES_KEY", self.wechat.encoding_aes_key, _LOCAL_WECHAT_AES_KEY),
             ("CS_WECHAT__PREVIOUS_ENCODING_AES_KEY", self.wechat.previous_encoding_aes_key,
@@ -261,6 +301,11 @@ class Settings(BaseSettings):
             if secret.get_secret_value().strip() == published:
                 found.append(name)
         return found
+
+    @property
+    def audit_anchor_dir(self) -> Path:
+        """Where the audit checkpoints are written (``CS_AUDIT__ANCHOR_DIR``, else under ``var_dir``)."""
+        return self.audit.anchor_dir or self.var_dir / "audit-anchor"
 
     @property
     def database_url_effective(self) -> str:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db import make_engine
+from backend.db import AUDIT_KEY_INFO, make_engine
 from backend.products.service import load_catalog
 from backend.redis_conn import RedisHandle
 from backend.runtime import Runtime
@@ -26,6 +26,8 @@ from config.settings import CONFIG_DIR, Settings
 from tests.support.servers import PostgresServer, RedisServer, start_postgres, start_redis
 
 TEST_KEY = "dGVzdC1maWVsZC1rZXktMzItYnl0ZXMtbG9uZy4uLi4="  # 32 bytes
+# The audit chain's HMAC key in tests: the settings' local default, as the runtime would use it.
+TEST_AUDIT_KEY = Settings(mode="local").audit.chain_key.get_secret_value().encode()
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +90,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
 def sessions(connection: Connection) -> sessionmaker[Session]:
     """A session factory bound to the test's outer transaction (commits become savepoints)."""
     return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
+                        expire_on_commit=False, info={AUDIT_KEY_INFO: TEST_AUDIT_KEY})
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ def test_docker_compose_config_is_valid() -> None:
     exe = shutil.which("docker-compose")
     assert exe, "docker-compose is installed by `make test` (system-deps)"
     env = dict(os.environ, POSTGRES_PASSWORD="p", REDIS_PASSWORD="r", CS_CRYPTO__KEYS="{}",
-               CS_CRYPTO__ACTIVE_KEY_ID="k", CS_CRYPTO__BLIND_INDEX_KEY="b", CS_AUTH__SESSION_SECRET="s")
+               CS_CRYPTO__ACTIVE_KEY_ID="k", CS_CRYPTO__BLIND_INDEX_KEY="b", CS_AUTH__SESSION_SECRET="s",
+               CS_AUDIT__CHAIN_KEY="a" * 32)
     out = subprocess.run([exe, "-f", str(ROOT / "docker-compose.yml"), "config"], env=env,
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from backend.audit.anchor import verify_anchored
 from backend.audit.schemas import AuditEventOut, AuditEventsOut, ChainReportOut
-from backend.audit.service import list_events, record_event, verify_chain
+from backend.audit.service import list_events, record_event
 from backend.db import MAX_BIGINT
-from backend.deps import DbSession, Now
+from backend.deps import DbSession, Now, RuntimeDep
 from backend.errors import ERROR_RESPONSES
 from backend.security.masking import scrub_text
 from backend.staff.deps import Auditor
@@ -18,13 +19,15 @@ router = APIRouter(prefix="/staff/api", tags=["audit"], responses=ERROR_RESPONSE
 
 
 @router.get("/audit/verify", response_model=ChainReportOut)
-def audit_verify(auditor: Auditor, db: DbSession, now: Now) -> ChainReportOut:
-    """Walk the audit hash chain (auditors only)."""
-    report = verify_chain(db)
+def audit_verify(auditor: Auditor, db: DbSession, runtime: RuntimeDep, now: Now) -> ChainReportOut:
+    """Walk the keyed audit chain and hold it against the newest signed checkpoint (auditors only)."""
+    result = verify_anchored(db, anchor_dir=runtime.settings.audit_anchor_dir)
+    report, cp = result.chain, result.checkpoint
     record_event(db, actor=auditor.username, action="audit_verify", ip=auditor.ip,
                  result="ok" if report.ok else "broken", at=now)
     return ChainReportOut(ok=report.ok, checked=report.checked, broken_seq=report.broken_seq,
-                          broken_id=report.broken_id, reason=report.reason)
+                          broken_id=report.broken_id, reason=report.reason,
+                          checkpoint_seq=cp.seq if cp else None, checkpoint_at=cp.at if cp else None)
 
 
 @router.get("/audit/events", response_model=AuditEventsOut)

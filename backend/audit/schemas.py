@@ -8,13 +8,16 @@ from pydantic import BaseModel
 
 
 class ChainReportOut(BaseModel):
-    """The hash chain walked: intact, or the first broken record and why."""
+    """The keyed chain walked and held against the newest signed checkpoint: intact, or the first
+    broken record and why."""
 
     ok: bool
     checked: int
     broken_seq: int | None
     broken_id: int | None
     reason: str | None
+    checkpoint_seq: int | None = None
+    checkpoint_at: str | None = None
 
 
 class AuditEventOut(BaseModel):

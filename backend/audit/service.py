@@ -1,15 +1,24 @@
 """The audit log: append a hash-chained record, verify the chain, list records (catalogue A-04).
 
-Each record's ``hash`` is SHA-256 over its canonical content (sequence number, time, actor, source IP,
-action, object type and id, field, purpose, result) and the previous record's hash. Appends lock the
-chain-head row first (a row lock on PostgreSQL, the database write lock on SQLite), so concurrent
-writers extend the chain one at a time and never fork it.
+Each record's ``hash`` is HMAC-SHA256, keyed with the chain key (``CS_AUDIT__CHAIN_KEY``, never stored
+in the database; sessions carry it in ``Session.info``, see ``backend.db.make_sessionmaker``), over its
+canonical content (sequence number, time, actor, source IP, action, object type and id, field,
+purpose, result) and the previous record's hash. Whoever can write the database file but lacks the key
+cannot re-chain a rewritten log; cutting its tail is caught by the signed checkpoints written outside
+the database (``backend.audit.anchor``). Appends lock the chain-head row first (a row lock on
+PostgreSQL, the database write lock on SQLite), so concurrent writers extend the chain one at a time
+and never fork it.
+
+Records written before the chain was keyed (plain SHA-256) are accepted only as a prefix of the chain,
+and only once something keyed seals them: a keyed record after them (it links to their last hash) or a
+signed checkpoint at or past their end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditChainHead, AuditRecord
-from backend.db import utcnow
+from backend.db import AUDIT_KEY_INFO, utcnow
 
 GENESIS_HASH = "0" * 64
 _HEAD_ID = 1
@@ -76,8 +85,21 @@ def canonical_content(record: _Hashable) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def compute_hash(record: _Hashable) -> str:
-    """SHA-256 (hex) of the record's canonical content."""
+def chain_key(session: Session) -> bytes:
+    """The chain's HMAC key carried by the session (from the settings, never from the database)."""
+    key = session.info.get(AUDIT_KEY_INFO)
+    if not isinstance(key, bytes) or not key:
+        raise RuntimeError("audit chain key missing: build sessions with make_sessionmaker(audit_key=...)")
+    return key
+
+
+def compute_hash(record: _Hashable, *, key: bytes) -> str:
+    """HMAC-SHA256 (hex) of the record's canonical content under the chain key."""
+    return hmac.new(key, canonical_content(record).encode(), hashlib.sha256).hexdigest()
+
+
+def _unkeyed_hash(record: _Hashable) -> str:
+    """SHA-256 of the canonical content: how records were hashed before the chain was keyed."""
     return hashlib.sha256(canonical_content(record).encode()).hexdigest()
 
 
@@ -134,7 +156,7 @@ def record_event(
         result=_clip("result", result) or "",
         prev_hash=last.hash if last else GENESIS_HASH,
     )
-    record.hash = compute_hash(record)
+    record.hash = compute_hash(record, key=chain_key(session))
     session.add(record)
     session.execute(
         update(AuditChainHead).where(AuditChainHead.id == _HEAD_ID).values(last_seq=seq)
@@ -171,17 +193,27 @@ class ChainReport:
     reason: str | None = None
 
 
-def verify_chain(session: Session, *, batch_size: int = 1000) -> ChainReport:
-    """Walk every record in order and check sequence, links and hashes."""
-    prev_hash = GENESIS_HASH
-    expected_seq = 1
+def verify_chain(session: Session, *, batch_size: int = 1000, sealed_through: int = 0,
+                 after: tuple[int, str] | None = None) -> ChainReport:
+    """Walk the records in order and check sequence, links and keyed hashes, and the head row.
+
+    ``sealed_through``: the sequence number of a verified signed checkpoint (it seals unkeyed
+    records up to there). ``after``: a trusted (sequence number, hash), e.g. a checkpoint already
+    matched: only the records after it are walked (``checked`` counts those).
+    """
+    key = chain_key(session)
+    expected_seq, prev_hash = (after[0] + 1, after[1]) if after else (1, GENESIS_HASH)
     checked = 0
+    unkeyed_until = 0  # the last record of the unkeyed prefix, if any
+    keyed_seen = after is not None  # nothing unkeyed may follow a checkpoint
+    # The head first, and no record past it: appends committed during the walk are not half-seen.
+    head_seq = session.scalar(select(AuditChainHead.last_seq).where(AuditChainHead.id == _HEAD_ID))
     while True:
         # Plain rows (not ORM objects): a long chain does not pile up in the session.
-        rows = session.execute(
-            select(*_COLUMNS).where(AuditRecord.seq >= expected_seq)
-            .order_by(AuditRecord.seq).limit(batch_size)
-        ).all()
+        stmt = select(*_COLUMNS).where(AuditRecord.seq >= expected_seq)
+        if head_seq is not None:
+            stmt = stmt.where(AuditRecord.seq <= head_seq)
+        rows = session.execute(stmt.order_by(AuditRecord.seq).limit(batch_size)).all()
         if not rows:
             break
         for rec in rows:
@@ -189,15 +221,23 @@ def verify_chain(session: Session, *, batch_size: int = 1000) -> ChainReport:
                 return ChainReport(False, checked, rec.seq, rec.id, f"missing record(s) before seq {rec.seq}")
             if rec.prev_hash != prev_hash:
                 return ChainReport(False, checked, rec.seq, rec.id, "link to previous record broken")
-            if compute_hash(rec) != rec.hash:
-                return ChainReport(False, checked, rec.seq, rec.id, "content does not match its hash")
+            if hmac.compare_digest(compute_hash(rec, key=key), rec.hash):
+                keyed_seen = True
+            elif not keyed_seen and hmac.compare_digest(_unkeyed_hash(rec), rec.hash):
+                unkeyed_until = rec.seq
+            else:
+                return ChainReport(False, checked, rec.seq, rec.id,
+                                   "content does not match its keyed hash")
             prev_hash = rec.hash
             expected_seq += 1
             checked += 1
-    head = session.get(AuditChainHead, _HEAD_ID)
-    if head is not None and head.last_seq != checked:
-        return ChainReport(False, checked, checked + 1, None,
-                           f"chain head says {head.last_seq} records, found {checked}")
+    if head_seq is not None and head_seq != expected_seq - 1:
+        return ChainReport(False, checked, expected_seq, None,
+                           f"chain head says {head_seq} records, found {expected_seq - 1}")
+    if unkeyed_until and not keyed_seen and sealed_through < unkeyed_until:
+        return ChainReport(False, checked, 1, None,
+                           f"records 1 to {unkeyed_until} were hashed without the chain key and nothing "
+                           "keyed seals them yet (a new audit record or a checkpoint will)")
     return ChainReport(True, checked)
 
 

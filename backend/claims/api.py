@@ -9,12 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_reads
+from backend.claims import approvals
 from backend.claims import service as claims
 from backend.claims.schemas import (
+    ApprovalConfirmIn,
+    ApprovalDeclineIn,
     ClaimDetailOut,
     ClaimListOut,
     ClaimSearchIn,
@@ -25,8 +29,9 @@ from backend.claims.schemas import (
     claim_detail_view,
     claim_view,
 )
-from backend.deps import CalendarDep, CipherDep, DbSession, Limit, Now, Offset, RowId
-from backend.errors import ERROR_RESPONSES, ServiceError
+from backend.claims.workflow import ApprovalRefused
+from backend.deps import CalendarDep, CatalogDep, CipherDep, DbSession, Limit, Now, Offset, RowId, RuntimeDep
+from backend.errors import ERROR_RESPONSES, ServiceError, error_body
 from backend.security.crypto import FieldCipher
 from backend.staff.deps import CaseWorker, StaffPrincipal, require_roles
 from backend.staff.models import Role
@@ -45,7 +50,16 @@ def _detail(db: Session, staff: StaffPrincipal, cipher: FieldCipher, claim_id: i
     history = claims.claim_history(db, claim_id=claim_id)
     record_reads(db, actor=staff.username, object_type="claim", object_ids=[claim.id], purpose=purpose,
                  ip=staff.ip, at=now)
-    return claim_detail_view(claim, cipher=cipher, history=history)
+    return claim_detail_view(claim, cipher=cipher, history=history,
+                             approvals=approvals.approvals_of(db, claim_id=claim.id))
+
+
+def _refused(db: Session, staff: StaffPrincipal, claim_id: int, exc: ApprovalRefused, now: dt.datetime,
+             action: str = "claim_approval") -> JSONResponse:
+    """An internal control said no: audited (the record commits with this answer), then the error."""
+    approvals.record_refusal(db, claim_id=claim_id, actor=staff.username, ip=staff.ip, error=exc,
+                             action=action, now=now)
+    return JSONResponse(error_body(exc.code, exc.message, exc.detail), status_code=exc.status_code)
 
 
 @router.get("/claims", response_model=ClaimListOut)
@@ -85,15 +99,60 @@ def claims_get(claim_id: RowId, staff: CaseWorker, db: DbSession, cipher: Cipher
     return _detail(db, staff, cipher, claim_id, now)
 
 
-@router.post("/claims/{claim_id}/transition", response_model=ClaimDetailOut)
+@router.post("/claims/{claim_id}/transition", response_model=ClaimDetailOut,
+             responses={202: {"model": ClaimDetailOut, "description": "Amount waits for a second approver"}})
 def claims_transition(claim_id: RowId, body: TransitionIn, staff: ClaimWriter, db: DbSession,
-                      cipher: CipherDep, calendar: CalendarDep, now: Now) -> ClaimDetailOut:
-    """Move a claim (409 on a stale ``expected_version`` or an invalid transition)."""
-    claims.transition_claim(db, cipher=cipher, calendar=calendar, claim_id=claim_id, to_state=body.to_state,
-                            actor=staff.username, reason=body.reason,
-                            expected_version=body.expected_version,
-                            approved_amount_fen=body.approved_amount_fen, now=now)
+                      cipher: CipherDep, calendar: CalendarDep, catalog: CatalogDep, runtime: RuntimeDep,
+                      response: Response, now: Now) -> ClaimDetailOut | JSONResponse:
+    """Move a claim (409 on a stale ``expected_version`` or an invalid transition).
+
+    ``approved``: with ``approved_amount_fen`` and ``benefit_facts``; the amount is checked against the
+    product (and needs a ``reason`` above the computed benefit); above the configured amount it waits
+    for a second approver (202, the claim stays under review). ``paid``: not by whoever set the amount.
+    """
+    try:
+        if body.to_state == "approved":
+            facts = approvals.BenefitFacts(**(body.benefit_facts.model_dump() if body.benefit_facts else {}))
+            out = approvals.propose_approval(
+                db, cipher=cipher, calendar=calendar, catalog=catalog,
+                second_approval_above_fen=runtime.settings.claims.second_approval_above_yuan * 100,
+                claim_id=claim_id, amount_fen=body.approved_amount_fen, facts=facts, reason=body.reason,
+                actor=staff.username, ip=staff.ip, expected_version=body.expected_version, now=now)
+            if out.approval.status == "pending":
+                response.status_code = 202
+        else:
+            claims.transition_claim(db, cipher=cipher, calendar=calendar, claim_id=claim_id,
+                                    to_state=body.to_state, actor=staff.username, reason=body.reason,
+                                    expected_version=body.expected_version, now=now)
+    except ApprovalRefused as exc:
+        action = "claim_approval" if body.to_state == "approved" else "claim_payment"
+        return _refused(db, staff, claim_id, exc, now, action)
     return _detail(db, staff, cipher, claim_id, now, purpose="after_transition")
+
+
+@router.post("/claims/{claim_id}/approvals/{approval_id}/confirm", response_model=ClaimDetailOut)
+def claims_approval_confirm(claim_id: RowId, approval_id: RowId, body: ApprovalConfirmIn, staff: ClaimWriter,
+                            db: DbSession, cipher: CipherDep, calendar: CalendarDep,
+                            now: Now) -> ClaimDetailOut | JSONResponse:
+    """Second approver (another claims officer, or a supervisor): confirm a pending amount by typing it
+    again; the claim is approved."""
+    try:
+        approvals.confirm_approval(db, cipher=cipher, calendar=calendar, claim_id=claim_id,
+                                   approval_id=approval_id, amount_fen=body.approved_amount_fen,
+                                   actor=staff.username, role=staff.role, ip=staff.ip,
+                                   expected_version=body.expected_version, now=now)
+    except ApprovalRefused as exc:
+        return _refused(db, staff, claim_id, exc, now)
+    return _detail(db, staff, cipher, claim_id, now, purpose="after_approval")
+
+
+@router.post("/claims/{claim_id}/approvals/{approval_id}/decline", response_model=ClaimDetailOut)
+def claims_approval_decline(claim_id: RowId, approval_id: RowId, body: ApprovalDeclineIn, staff: ClaimWriter,
+                            db: DbSession, cipher: CipherDep, now: Now) -> ClaimDetailOut:
+    """Send a pending amount back with a reason (the claim stays under review)."""
+    approvals.decline_approval(db, cipher=cipher, claim_id=claim_id, approval_id=approval_id,
+                               reason=body.reason, actor=staff.username, ip=staff.ip, now=now)
+    return _detail(db, staff, cipher, claim_id, now, purpose="after_approval")
 
 
 @router.post("/claims/{claim_id}/materials/{material_id}", response_model=ClaimDetailOut)

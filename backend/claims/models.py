@@ -34,6 +34,7 @@ PURPOSE_HOSPITAL = "claims.hospital"
 PURPOSE_DESCRIPTION = "claims.description"
 PURPOSE_COMPLEX_REASON = "claims.complex_reason"
 PURPOSE_EVENT_REASON = "claim_events.reason"
+PURPOSE_APPROVAL_REASON = "claim_approvals.over_reason"
 
 
 class CaseCounter(Base):
@@ -210,3 +211,37 @@ class ClaimAttachment(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
+
+
+class ClaimApproval(Base):
+    """An approved amount checked against the product (``backend.claims.approvals``): what the benefit
+    calculator computed from the facts, the product's ceiling for the claim type, the amount, who set it,
+    and, above the configured amount, the second approver (four-eyes).
+
+    ``pending`` → ``approved`` (applied to the claim) | ``declined`` | ``superseded`` (a newer proposal).
+    """
+
+    __tablename__ = "claim_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    claim_version: Mapped[int] = mapped_column(Integer)  # the claim as the proposer saw it
+    benefit: Mapped[str] = mapped_column(String(32))
+    # The facts the amount was computed from (dates of a stay, a disability grade, a transport kind).
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    computed_fen: Mapped[int] = mapped_column(BigInteger)
+    ceiling_fen: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    # Hospital allowance: the days this amount pays, in which policy year (for the yearly cap).
+    allowance_days: Mapped[int | None] = mapped_column(Integer)
+    policy_year: Mapped[int | None] = mapped_column(Integer)
+    # Why the amount exceeds the computed one (free text, encrypted; required then).
+    over_reason_enc: Mapped[str | None] = mapped_column(Text, info=encrypted(PURPOSE_APPROVAL_REASON))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    proposed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    second_approver: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    FREE_TEXT: ClassVar[dict[str, tuple[str, str]]] = {
+        "over_reason": ("over_reason_enc", PURPOSE_APPROVAL_REASON)}

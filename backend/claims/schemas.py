@@ -13,6 +13,7 @@ from backend.claims.models import (
     PURPOSE_INSURED_ID,
     PURPOSE_REPORTER_PHONE,
     Claim,
+    ClaimApproval,
     ClaimEvent,
 )
 from backend.db import MAX_BIGINT, MAX_INTEGER
@@ -26,11 +27,35 @@ Version = Annotated[int | None, Field(ge=1, le=MAX_INTEGER)]
 # --- requests ------------------------------------------------------------------------------------
 
 
+class BenefitFactsIn(BaseModel):
+    """What an approved amount rests on: the stay (hospital allowance), the grade (disability), the
+    transport (transport death; ``operating`` false for a private car, paid as an ordinary death)."""
+
+    admission: dt.date | None = None
+    discharge: dt.date | None = None
+    grade: int | None = Field(default=None, ge=1, le=10)
+    transport: str | None = Field(default=None, max_length=32)
+    operating: bool = True
+
+
 class TransitionIn(BaseModel):
     to_state: str = Field(max_length=32)
+    # Approving: a reason is needed when the amount is above the computed benefit.
     reason: str | None = Field(default=None, max_length=1000)
     expected_version: Version = None
     approved_amount_fen: int | None = Field(default=None, le=MAX_BIGINT)
+    benefit_facts: BenefitFactsIn | None = None
+
+
+class ApprovalConfirmIn(BaseModel):
+    """The second approver types the amount again."""
+
+    approved_amount_fen: int = Field(ge=1, le=MAX_BIGINT)
+    expected_version: Version = None
+
+
+class ApprovalDeclineIn(BaseModel):
+    reason: str = Field(max_length=1000)
 
 
 class MaterialIn(BaseModel):
@@ -93,6 +118,34 @@ class MaterialOut(BaseModel):
     marked_at: dt.datetime | None
 
 
+class ApprovalOut(BaseModel):
+    """An approved amount checked against the product: computed benefit, ceiling, who set it and who
+    confirmed it (``pending`` until a second approver does, above the configured amount)."""
+
+    id: int
+    status: str
+    benefit: str
+    facts: dict[str, object]
+    computed_fen: int
+    ceiling_fen: int
+    amount_fen: int
+    allowance_days: int | None
+    over_reason: str | None
+    proposed_by: str
+    proposed_at: dt.datetime
+    second_approver: str | None
+    decided_at: dt.datetime | None
+
+
+def approval_view(a: ClaimApproval, cipher: FieldCipher) -> ApprovalOut:
+    """An approval as staff see it (its reason masked)."""
+    return ApprovalOut(
+        id=a.id, status=a.status, benefit=a.benefit, facts=a.facts, computed_fen=a.computed_fen,
+        ceiling_fen=a.ceiling_fen, amount_fen=a.amount_fen, allowance_days=a.allowance_days,
+        over_reason=masked_text(a, "over_reason", cipher), proposed_by=a.proposed_by,
+        proposed_at=a.proposed_at, second_approver=a.second_approver, decided_at=a.decided_at)
+
+
 class ClaimDetailOut(ClaimOut):
     """One claim with its free text (numbers masked), bank account (masked), checklist and history."""
 
@@ -111,6 +164,7 @@ class ClaimDetailOut(ClaimOut):
     closed_at: dt.datetime | None
     materials: list[MaterialOut]
     history: list[HistoryEventOut]
+    approvals: list[ApprovalOut]  # newest first
 
 
 class ClaimListOut(BaseModel):
@@ -144,7 +198,8 @@ def claim_view(claim: Claim, *, cipher: FieldCipher) -> ClaimOut:
     return ClaimOut.model_validate(_summary(claim, cipher))
 
 
-def claim_detail_view(claim: Claim, *, cipher: FieldCipher, history: list[ClaimEvent]) -> ClaimDetailOut:
+def claim_detail_view(claim: Claim, *, cipher: FieldCipher, history: list[ClaimEvent],
+                      approvals: list[ClaimApproval] | None = None) -> ClaimDetailOut:
     """One claim in full, every private field masked."""
     return ClaimDetailOut.model_validate({
         **_summary(claim, cipher),
@@ -162,4 +217,5 @@ def claim_detail_view(claim: Claim, *, cipher: FieldCipher, history: list[ClaimE
             for m in claim.materials
         ],
         "history": history_view(history, cipher),
+        "approvals": [approval_view(a, cipher) for a in approvals or []],
     })

@@ -4,19 +4,24 @@ events, optimistic locking, and the frozen rule (D-05).
 A claim that has been closed or withdrawn (``closed_at`` set) is FROZEN: it is kept for the legal
 retention period (``records_retention_years``) read-only — no transition, no material, no bank
 account, no attachment — and then anonymised by the retention job (``backend.privacy.retention``).
+
+Money has two controls here: a claim is approved only with an amount checked against the product
+(a ``ClaimApproval``, made by ``backend.claims.approvals``), and it is marked paid only by someone other
+than who set that amount (four-eyes, :func:`ensure_second_person_pays`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend.calendar.service import WorkingCalendar
 from backend.claims import validation as v
 from backend.claims.deadlines import refresh_deadline
-from backend.claims.models import PURPOSE_REPORTER_PHONE, Claim, ClaimEvent
+from backend.claims.models import PURPOSE_REPORTER_PHONE, Claim, ClaimApproval, ClaimEvent
 from backend.claims.queries import get_claim
 from backend.claims.states import (
     OPEN_STATES,
@@ -31,6 +36,34 @@ from backend.errors import Conflict, ServiceError
 from backend.outbox import notify_claim_change
 from backend.privacy.freetext import seal, set_free_text
 from backend.security.crypto import FieldCipher
+
+
+class ApprovalRefused(ServiceError):
+    """An internal control refused a staff member (amount over the product, no second person...);
+    the API records the refusal in the audit log before answering."""
+
+
+def approver_of(session: Session, claim: Claim) -> str | None:
+    """Who set the approved amount: the proposer of the applied approval (for claims approved before
+    approvals were recorded, the actor of the transition to approved)."""
+    proposer = session.scalar(
+        select(ClaimApproval.proposed_by).where(ClaimApproval.claim_id == claim.id,
+                                                ClaimApproval.status == "approved")
+        .order_by(ClaimApproval.id.desc()).limit(1))
+    if proposer is not None:
+        return proposer
+    return session.scalar(
+        select(ClaimEvent.actor).where(ClaimEvent.claim_id == claim.id, ClaimEvent.kind == "transition",
+                                       ClaimEvent.to_state == ClaimState.APPROVED.value)
+        .order_by(ClaimEvent.id.desc()).limit(1))
+
+
+def ensure_second_person_pays(session: Session, claim: Claim, actor: str) -> None:
+    """Four-eyes on payment: whoever set the approved amount does not also mark it paid."""
+    if approver_of(session, claim) == actor:
+        raise ApprovalRefused(
+            "second_person_required", "付款要由另一位同事确认：核定金额的人不能自己标记已付款",
+            detail={"claim_id": claim.id}, status_code=403)
 
 
 def ensure_not_frozen(claim: Claim) -> None:
@@ -101,10 +134,14 @@ def apply_transition(
     actor: str,
     reason: str | None,
     now: dt.datetime,
-    approved_amount_fen: int | None = None,
+    approval: ClaimApproval | None = None,
 ) -> Claim:
     """The one place a claim changes state: check, stamp, deadline, history, and the notice to the
-    customer with the progress timer moved on (outbox rows in the same transaction)."""
+    customer with the progress timer moved on (outbox rows in the same transaction).
+
+    Approving needs ``approval``, an approved amount checked against the product
+    (``backend.claims.approvals``); paying needs another person than the one who set it.
+    """
     try:
         target = ClaimState(to_state)
     except ValueError:
@@ -131,11 +168,14 @@ def apply_transition(
                 "materials_incomplete", "材料还没有收齐，不能开始审核", detail={"missing": missing}
             )
     if target is ClaimState.APPROVED:
-        if approved_amount_fen is None or approved_amount_fen <= 0:
-            raise v.invalid("approved_amount_fen", "请填写核定的赔付金额", "amount_required")
-        claim.approved_amount_fen = approved_amount_fen
-    elif approved_amount_fen is not None:
+        if approval is None or approval.status != "approved" or approval.claim_id != claim.id:
+            raise v.invalid("approved_amount_fen", "同意赔付要先核定金额：请填写金额和理赔事实",
+                            "amount_required")
+        claim.approved_amount_fen = approval.amount_fen
+    elif approval is not None:
         raise v.invalid("approved_amount_fen", "只有同意赔付时才填写金额", "amount_not_expected")
+    if target is ClaimState.PAID:
+        ensure_second_person_pays(session, claim, actor)
     if current is ClaimState.REPORTED and claim.acknowledged_at is None:
         claim.acknowledged_at = now
     if target is ClaimState.UNDER_REVIEW:
@@ -177,10 +217,13 @@ def transition_claim(
     actor: str,
     reason: str | None,
     expected_version: int | None = None,
-    approved_amount_fen: int | None = None,
     now: dt.datetime | None = None,
 ) -> Claim:
-    """Move a claim to ``to_state``; Conflict on an invalid transition or a stale version."""
+    """Move a claim to ``to_state``; Conflict on an invalid transition or a stale version.
+
+    Approving goes through ``backend.claims.approvals.propose_approval`` (the amount checked against
+    the product); here it is refused with ``amount_required``.
+    """
     claim = get_claim(session, claim_id=claim_id)
     ensure_not_frozen(claim)
     check_version(claim, expected_version)
@@ -193,7 +236,6 @@ def transition_claim(
         actor=v.actor(actor),
         reason=reason,
         now=now or utcnow(),
-        approved_amount_fen=approved_amount_fen,
     )
 
 

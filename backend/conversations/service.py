@@ -18,9 +18,10 @@ from backend.conversations.models import (
     WechatTemplateReceipt,
     WechatUnreachable,
 )
-from backend.conversations.turn_models import ConversationTurn
+from backend.conversations.turn_models import PURPOSE_REPLY_TEXT, PURPOSE_USER_TEXT, ConversationTurn
 from backend.conversations.turns import REPLY_MAX, TEXT_MAX
 from backend.db import utcnow
+from backend.security.crypto import FieldCipher
 from backend.security.masking import scrub_slots, scrub_text
 
 __all__ = [  # the purposes too: bot/ encrypts the message text and the stored answer with them
@@ -73,20 +74,24 @@ _INSERT_TURN = insert(cast(Table, ConversationTurn.__table__))
 
 
 def turn_row(
-    *, channel: str, user_id: str, msg_key: str, kind: str, text: str,
+    *, cipher: FieldCipher, channel: str, user_id: str, msg_key: str, kind: str, text: str,
     intent: str | None, confidence: float | None, slots: Mapping[str, Any], flow: str | None,
     step: str | None, reply_text: str, private_values: Iterable[str] = (), degraded: bool = False,
     at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The conversation-turn row: text, reply and slots with private values masked, truncated."""
+    """The conversation-turn row: text, reply and slots with private values masked, truncated; the two
+    texts encrypted (names, health details and complaints stay in them, D-01)."""
     values = list(private_values)
+    user_text = scrub_text(text[: TEXT_MAX * 2], private_values=values)[:TEXT_MAX]
+    reply = scrub_text(reply_text, private_values=values)[:REPLY_MAX]
     return {
         "channel": channel, "user_id": user_id, "msg_key": msg_key or None, "at": at or utcnow(),
         "kind": kind,
-        "user_text": scrub_text(text[: TEXT_MAX * 2], private_values=values)[:TEXT_MAX],
+        "user_text_enc": cipher.encrypt(user_text, purpose=PURPOSE_USER_TEXT) if user_text else None,
         "intent": intent, "confidence": None if confidence is None else round(float(confidence), 4),
         "slots": scrub_slots(slots), "flow": flow, "step": step,
-        "reply_text": scrub_text(reply_text, private_values=values)[:REPLY_MAX], "degraded": degraded,
+        "reply_text_enc": cipher.encrypt(reply, purpose=PURPOSE_REPLY_TEXT) if reply else None,
+        "degraded": degraded,
     }
 
 

@@ -1,7 +1,10 @@
 """Dialogue turn log models (one row per customer turn).
 
-A turn is a service record (kept at least 5 years, never deleted). The user's text is stored with ID
-numbers, phone numbers and card numbers masked; private slot values are stored masked, never in clear.
+A turn is a service record (kept at least 5 years, never deleted). The user's text and the bot's reply
+hold names, health details and complaint texts: they are stored encrypted (D-01; FieldCipher, their
+purposes below, registered for key rotation through the column metadata), after ID numbers, phone
+numbers and card numbers were masked in them. Private slot values are stored masked, never in clear.
+Read the texts with ``backend.conversations.turns.turn_text``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from sqlalchemy import JSON, Boolean, Float, Index, Integer, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime, utcnow
+from backend.security.columns import encrypted
+
+PURPOSE_USER_TEXT = "conversation_turns.user_text"
+PURPOSE_REPLY_TEXT = "conversation_turns.reply_text"
 
 
 class ConversationTurn(Base):
@@ -31,14 +38,15 @@ class ConversationTurn(Base):
     msg_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(16), default="text")
-    # Truncated, with ID numbers, phones and card numbers masked.
-    user_text: Mapped[str] = mapped_column(Text, default="")
+    # Truncated, with ID numbers, phones and card numbers masked, then encrypted (NULL when empty).
+    user_text_enc: Mapped[str | None] = mapped_column(Text, default=None, info=encrypted(PURPOSE_USER_TEXT))
     intent: Mapped[str | None] = mapped_column(String(32), nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Private values (id_number, phone) masked.
     slots: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     flow: Mapped[str | None] = mapped_column(String(32), nullable=True)
     step: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    reply_text: Mapped[str] = mapped_column(Text, default="")
+    reply_text_enc: Mapped[str | None] = mapped_column(Text, default=None,
+                                                       info=encrypted(PURPOSE_REPLY_TEXT))
     # True when the conversation state could not be read or written (Redis down).
     degraded: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -17,6 +17,7 @@ STATUSES = ("queued", "agent", "closed")
 OPEN_STATUSES = ("queued", "agent")
 
 PURPOSE_PAYLOAD = "handoff.payload"
+PURPOSE_SUMMARY = "handoff.summary"
 
 
 class HandoffRequest(Base):
@@ -30,9 +31,12 @@ class HandoffRequest(Base):
     user_id: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    # What the customer was doing (flow name) and a short masked summary for the agent.
+    # What the customer was doing (flow name), and what they last wrote for the agent: encrypted
+    # (names, health details, complaints; PURPOSE_SUMMARY), with a short masked snippet readable in a
+    # queue list (numbers and the names the dialogue knew masked, cut short).
     flow: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_enc: Mapped[str | None] = mapped_column(Text, nullable=True, info=encrypted(PURPOSE_SUMMARY))
+    summary_snippet: Mapped[str] = mapped_column(String(40), default="")
     # Private details for staff (e.g. a requested new phone number), encrypted (PURPOSE_PAYLOAD).
     payload_enc: Mapped[str | None] = mapped_column(Text, nullable=True, info=encrypted(PURPOSE_PAYLOAD))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import ServiceError
-from backend.handoff.models import OPEN_STATUSES, PURPOSE_PAYLOAD, REASONS, HandoffRequest
+from backend.handoff.models import OPEN_STATUSES, PURPOSE_PAYLOAD, PURPOSE_SUMMARY, REASONS, HandoffRequest
 from backend.security.crypto import FieldCipher
+from backend.security.masking import scrub_text
 
 _SUMMARY_MAX = 500
+SNIPPET_CHARS = 16
 log = logging.getLogger(__name__)
 
 # Conversations a person has taken over, mirrored in Redis (the database stays the truth) so the
@@ -111,15 +113,18 @@ def request_handoff(
     reason: str,
     flow: str | None = None,
     summary: str = "",
-    cipher: FieldCipher | None = None,
+    private_values: tuple[str, ...] | list[str] = (),
+    cipher: FieldCipher,
     payload: dict[str, str] | None = None,
     now: dt.datetime | None = None,
 ) -> HandoffRequest:
-    """Queue a request for a person; an open conversation handoff is reused, not duplicated."""
+    """Queue a request for a person; an open conversation handoff is reused, not duplicated.
+
+    The summary is stored encrypted (numbers and ``private_values`` masked first), with a short masked
+    snippet for lists (:func:`summary_snippet`); :func:`read_summary` gives it back to staff tools.
+    """
     if reason not in REASONS:
         raise ServiceError("bad_handoff_reason", "转人工的原因不对", detail={"reason": reason})
-    if payload and cipher is None:
-        raise ServiceError("handoff_payload_needs_cipher", "系统出了点问题，请稍后再试")
     at = now or utcnow()
     if reason != "info_update":
         existing = open_handoff(session, channel=channel, user_id=user_id)
@@ -127,17 +132,18 @@ def request_handoff(
             existing.updated_at = at
             session.flush()
             return existing
+    masked = scrub_text(summary[:_SUMMARY_MAX], private_values=private_values)
     row = HandoffRequest(
         channel=channel,
         user_id=user_id,
         reason=reason,
         status="queued",
         flow=flow,
-        summary=summary[:_SUMMARY_MAX],
+        summary_enc=cipher.encrypt(masked, purpose=PURPOSE_SUMMARY) if masked else None,
+        summary_snippet=summary_snippet(masked),
         payload_enc=(
             cipher.encrypt(json.dumps(payload, ensure_ascii=False), purpose=PURPOSE_PAYLOAD)
-            if payload and cipher is not None
-            else None
+            if payload else None
         ),
         created_at=at,
         updated_at=at,
@@ -145,6 +151,17 @@ def request_handoff(
     session.add(row)
     session.flush()
     return row
+
+
+def summary_snippet(masked_summary: str) -> str:
+    """The first few characters of a masked summary, for a queue list (the rest only decrypted)."""
+    text = " ".join(masked_summary.split())
+    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "…"
+
+
+def read_summary(row: HandoffRequest, *, cipher: FieldCipher) -> str:
+    """Decrypt a request's summary (for staff tools; numbers in it stay masked)."""
+    return cipher.decrypt(row.summary_enc, purpose=PURPOSE_SUMMARY) if row.summary_enc else ""
 
 
 def read_payload(row: HandoffRequest, *, cipher: FieldCipher) -> dict[str, str]:

@@ -15,6 +15,7 @@ from backend.hooks import JobContext, JobKind, JobRow, PeriodicJob
 
 # Modules with ``KINDS`` and/or ``JOBS`` (each listed module must exist).
 JOB_MODULES = [
+    "backend.audit.jobs",
     "backend.handoff.jobs",
     "backend.privacy.jobs",
     "backend.notices.jobs",

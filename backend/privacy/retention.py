@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
-from backend.claims.models import Claim, ClaimAttachment, ClaimEvent
+from backend.claims.models import Claim, ClaimApproval, ClaimAttachment, ClaimEvent
 from backend.complaints.models import (
     PURPOSE_COMPLAINT_PHONE,
     PURPOSE_VISIT_ADDRESS,
@@ -99,6 +99,8 @@ def _anonymise_claim(session: Session, claim: Claim, cipher: FieldCipher, now: d
         event.actor = ANON_CUSTOMER
     for event in session.scalars(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id)).all():
         event.reason_enc = None  # staff and customers type names and numbers into reasons
+    for approval in session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim.id)).all():
+        approval.over_reason_enc = None
     for att in session.scalars(select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id)).all():
         att.media_id = att.storage_key = None
     session.flush()

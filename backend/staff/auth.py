@@ -2,7 +2,9 @@
 
 A failed login never says which factor failed, or whether the account exists, is disabled or is
 locked: every such answer is ``login_failed``. Only after both factors are right may the answer be
-``password_expired``. Login failures must be committed even though the request fails, so
+``password_expired`` or ``first_login`` (a new account: its password and TOTP secret were set by the
+admin who created it, so the owner must choose a password and enrol a new TOTP secret first,
+``backend.staff.enrolment``). Login failures must be committed even though the request fails, so
 :func:`login` returns an outcome instead of raising.
 """
 
@@ -22,7 +24,7 @@ from backend.audit.service import record_event
 from backend.db import utcnow
 from backend.errors import Unauthorized
 from backend.security.crypto import CryptoError, FieldCipher
-from backend.staff.models import TOTP_PURPOSE, StaffSession, StaffUser
+from backend.staff.models import TOTP_PENDING_PURPOSE, TOTP_PURPOSE, StaffSession, StaffUser
 from backend.staff.service import (
     HASHER,
     PasswordPolicy,
@@ -38,6 +40,7 @@ _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
 MSG_LOGIN_FAILED = "登录失败：用户名、密码或动态码不对，或账号暂时不能登录。请稍后再试。"
 MSG_PASSWORD_EXPIRED = "密码已过期，请先修改密码。"  # noqa: S105  (a message, not a password)
+MSG_FIRST_LOGIN = "第一次登录：请先设置自己的密码，并重新绑定动态码。"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,20 @@ def match_totp_step(*, secret: str, code: str, now: dt.datetime, after_step: int
     return found
 
 
+def count_failure(session: Session, *, staff: StaffUser, limits: AuthTimeouts, now: dt.datetime,
+                  ip: str | None) -> bool:
+    """Count one wrong factor against the account; at the limit lock it (audited). True when locked."""
+    staff.failed_logins = (staff.failed_logins or 0) + 1
+    staff.updated_at = now
+    if staff.failed_logins < limits.max_failed_logins:
+        return False
+    staff.locked_until = now + dt.timedelta(seconds=limits.lockout_s)
+    staff.failed_logins = 0
+    record_event(session, actor=staff.username, action="login_lockout", object_type="staff",
+                 object_id=staff.id, ip=ip, result="locked", at=now)
+    return True
+
+
 def _fail(session: Session, *, staff: StaffUser | None, limits: AuthTimeouts, now: dt.datetime,
           ip: str | None, result: str, which: str | None, count: bool) -> LoginOutcome:
     actor = staff.username if staff else "anonymous"
@@ -100,13 +117,7 @@ def _fail(session: Session, *, staff: StaffUser | None, limits: AuthTimeouts, no
     record_event(session, actor=actor, action="login", object_type="staff", object_id=object_id,
                  field=which, ip=ip, result=result, at=now)
     if staff is not None and count:
-        staff.failed_logins = (staff.failed_logins or 0) + 1
-        if staff.failed_logins >= limits.max_failed_logins:
-            staff.locked_until = now + dt.timedelta(seconds=limits.lockout_s)
-            staff.failed_logins = 0
-            record_event(session, actor=actor, action="login_lockout", object_type="staff",
-                         object_id=object_id, ip=ip, result="locked", at=now)
-        staff.updated_at = now
+        count_failure(session, staff=staff, limits=limits, now=now, ip=ip)
     session.flush()
     return LoginOutcome(False, "login_failed", MSG_LOGIN_FAILED)
 
@@ -123,8 +134,13 @@ def login(
     ip: str | None = None,
     now: dt.datetime | None = None,
     create_session: bool = True,
+    pending_totp: bool = False,
 ) -> LoginOutcome:
-    """Check both factors; on success open a new session (a fresh token every time)."""
+    """Check both factors; on success open a new session (a fresh token every time).
+
+    ``pending_totp``: check the code against the TOTP secret being enrolled at first login instead of
+    the current one (``backend.staff.enrolment``).
+    """
     now = now or utcnow()
     policy = policy or PasswordPolicy()
     staff = session.scalars(
@@ -141,14 +157,15 @@ def login(
     if staff.locked_until is not None and staff.locked_until > now:
         return _fail(session, staff=staff, limits=limits, now=now, ip=ip, result="locked",
                      which=None, count=False)
+    stored, purpose = ((staff.totp_pending_enc, TOTP_PENDING_PURPOSE) if pending_totp
+                       else (staff.totp_secret_enc, TOTP_PURPOSE))
     try:
-        secret = cipher.decrypt(staff.totp_secret_enc, purpose=TOTP_PURPOSE)
+        secret = cipher.decrypt(stored, purpose=purpose) if stored else None
     except CryptoError:
         secret = None
-    step = (
-        match_totp_step(secret=secret, code=totp_code, now=now, after_step=staff.totp_last_step)
-        if secret else None
-    )
+    # A pending secret has never been used: no step of it to replay yet.
+    last_step = None if pending_totp else staff.totp_last_step
+    step = match_totp_step(secret=secret, code=totp_code, now=now, after_step=last_step) if secret else None
     if not password_ok or step is None:
         which = ",".join(n for n, ok in (("password", password_ok), ("totp", step is not None)) if not ok)
         return _fail(session, staff=staff, limits=limits, now=now, ip=ip, result="failed",
@@ -159,6 +176,11 @@ def login(
     staff.updated_at = now
     if HASHER.check_needs_rehash(staff.password_hash):
         staff.password_hash = HASHER.hash(password)
+    if staff.must_change_credentials:
+        record_event(session, actor=staff.username, action="login", object_type="staff",
+                     object_id=staff.id, ip=ip, result="first_login", at=now)
+        session.flush()
+        return LoginOutcome(False, "first_login", MSG_FIRST_LOGIN, staff=staff)
     if staff.password_changed_at + dt.timedelta(days=policy.max_age_days) <= now:
         record_event(session, actor=staff.username, action="login", object_type="staff",
                      object_id=staff.id, ip=ip, result="password_expired", at=now)
@@ -167,6 +189,12 @@ def login(
     if not create_session:
         session.flush()
         return LoginOutcome(True, "ok", "", staff=staff)
+    return open_session(session, staff=staff, limits=limits, ip=ip, now=now)
+
+
+def open_session(session: Session, *, staff: StaffUser, limits: AuthTimeouts, ip: str | None,
+                 now: dt.datetime) -> LoginOutcome:
+    """A new session (and its bearer token, shown once) for a staff member whose factors were checked."""
     token = secrets.token_urlsafe(32)
     sess = StaffSession(
         staff_id=staff.id, token_hash=hash_token(token), created_at=now, last_seen_at=now,

@@ -49,6 +49,8 @@ def _create(args: argparse.Namespace, runtime: Runtime) -> int:
         print(f"没有创建 / not created: {exc.message}", file=sys.stderr)
         return 1
     print(f"已创建员工 / created staff {username} ({role})")
+    print("第一次登录时须设置自己的密码并重新绑定动态码 / at first login the account sets its own password "
+          "and enrols a new TOTP secret (POST /staff/api/auth/first-login/start, then …/finish)")
     print("请立即用身份验证器 App 扫描或输入下面的密钥，它只显示这一次 / shown once:")
     print(f"TOTP secret: {enrolment.totp_secret}")
     print(f"otpauth URI: {enrolment.otpauth_uri}")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, UTCDateTime
 from backend.security.columns import encrypted
 
 TOTP_PURPOSE = "staff.totp_secret"
+TOTP_PENDING_PURPOSE = "staff.totp_pending"
 
 
 class Role(enum.StrEnum):
@@ -36,6 +37,10 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     totp_secret_enc: Mapped[str] = mapped_column(String(255), info=encrypted(TOTP_PURPOSE))
+    # A new account (password and TOTP secret set by an admin) must choose its own password and enrol a
+    # new TOTP secret before its first session; the secret being enrolled waits here.
+    must_change_credentials: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    totp_pending_enc: Mapped[str | None] = mapped_column(String(255), info=encrypted(TOTP_PENDING_PURPOSE))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

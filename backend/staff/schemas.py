@@ -60,6 +60,15 @@ class StaffOut(BaseModel):
     locked: bool
     password_changed_at: dt.datetime
     created_at: dt.datetime
+    # Set for a new account until its owner chose a password and enrolled a TOTP secret (first login).
+    must_change_credentials: bool
+
+
+class TotpEnrolmentOut(BaseModel):
+    """The new TOTP secret of a first login and its otpauth URI (for an authenticator app), shown once."""
+
+    totp_secret: str
+    otpauth_uri: str
 
 
 class LoginOut(BaseModel):
@@ -104,4 +113,5 @@ def staff_view(staff: StaffUser, *, now: dt.datetime) -> StaffOut:
         role=staff.role, disabled=staff.disabled,
         locked=bool(staff.locked_until and staff.locked_until > now),
         password_changed_at=staff.password_changed_at, created_at=staff.created_at,
+        must_change_credentials=staff.must_change_credentials,
     )

@@ -88,7 +88,8 @@ class Enrolment:
     otpauth_uri: str
 
 
-def _new_totp(*, username: str, issuer: str) -> tuple[str, str]:
+def new_totp(*, username: str, issuer: str) -> tuple[str, str]:
+    """A new random TOTP secret and its otpauth URI (for an authenticator app)."""
     secret = pyotp.random_base32()
     uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
     return secret, uri
@@ -107,8 +108,13 @@ def create_staff(
     issuer: str = "staff",
     policy: PasswordPolicy | None = None,
     now: dt.datetime | None = None,
+    first_login_change: bool = True,
 ) -> Enrolment:
-    """Create an account (password policy enforced) and return its TOTP enrolment once."""
+    """Create an account (password policy enforced) and return its TOTP enrolment once.
+
+    The creator knows this password and TOTP secret, so by default the account must set its own and
+    enrol a new secret before its first session (``first_login_change``, A-01).
+    """
     now = now or utcnow()
     name = normalize_username(username)
     if not USERNAME_RE.match(name):
@@ -120,7 +126,7 @@ def create_staff(
     check_password_policy(password=password, username=name, policy=policy)
     if session.scalar(select(StaffUser.id).where(StaffUser.username == name)) is not None:
         raise Conflict("username_taken", "用户名已被使用")
-    secret, uri = _new_totp(username=name, issuer=issuer)
+    secret, uri = new_totp(username=name, issuer=issuer)
     staff = StaffUser(
         username=name,
         display_name=(display_name or name).strip()[:100],
@@ -132,6 +138,8 @@ def create_staff(
         failed_logins=0,
         locked_until=None,
         disabled=False,
+        must_change_credentials=first_login_change,
+        totp_pending_enc=None,
         created_at=now,
         updated_at=now,
     )
@@ -172,12 +180,21 @@ def revoke_sessions(
 
 
 def set_disabled(
-    session: Session, *, staff_id: int, disabled: bool, actor: str, ip: str | None = None,
-    now: dt.datetime | None = None,
+    session: Session, *, staff_id: int, disabled: bool, actor: str, actor_id: int | None = None,
+    ip: str | None = None, now: dt.datetime | None = None,
 ) -> StaffUser:
-    """Disable (revoking every session) or re-enable an account."""
+    """Disable (revoking every session) or re-enable an account; never one's own, nor the last admin."""
     now = now or utcnow()
     staff = get_staff(session, staff_id=staff_id)
+    if disabled and actor_id is not None and staff.id == actor_id:
+        raise ServiceError("own_account", "不能停用自己的账号", status_code=403)
+    if disabled and staff.role == Role.ADMIN and not staff.disabled:
+        # Locked (PostgreSQL): two admins disabling each other at once cannot both succeed.
+        others = session.scalars(
+            select(StaffUser.id).where(StaffUser.role == Role.ADMIN.value, StaffUser.disabled.is_(False),
+                                       StaffUser.id != staff.id).with_for_update()).all()
+        if not others:
+            raise Conflict("last_admin", "这是最后一个管理员账号，不能停用")
     staff.disabled = disabled
     staff.updated_at = now
     if disabled:

@@ -132,11 +132,11 @@ class DialogueEngine:
             return ()
         return (self.store.write(message.channel, message.user_id, state),)
 
-    @staticmethod
-    def _turn_values(turn: Turn, *, state_ok: bool) -> dict[str, Any]:
-        """The turn log's values (masked by the conversations service)."""
+    def _turn_values(self, turn: Turn, *, state_ok: bool) -> dict[str, Any]:
+        """The turn log's values (masked and encrypted by the conversations service)."""
         message, frame = turn.message, turn.state.frame
         return {
+            "cipher": self.runtime.cipher,
             "channel": message.channel, "user_id": message.user_id, "msg_key": message.msg_key,
             "kind": message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
             "text": message.text or "", "intent": turn.pred.intent or None,

@@ -17,7 +17,8 @@ def hand_off(turn: Turn, reason: str) -> None:
     already = open_handoff(turn.session, channel=msg.channel, user_id=msg.user_id)
     flow = state.frame.flow if state.frame else None
     request_handoff(turn.session, channel=msg.channel, user_id=msg.user_id, reason=reason, flow=flow,
-                    summary=_summary(turn), now=turn.now)
+                    summary=_summary(turn), private_values=turn.private_values,
+                    cipher=turn.services.cipher, now=turn.now)
     state.frame = state.suspended = None
     state.choice = None
     state.misses = 0

@@ -16,6 +16,7 @@ from backend.model_registry import metadata
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
 from tests.backend.claims.support import calendar, report_kwargs
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.servers import PostgresServer, start_postgres
 
 
@@ -32,7 +33,7 @@ def own_postgres() -> Iterator[tuple[PostgresServer, Engine]]:
 
 
 def _counts(engine: Engine) -> tuple[int, int, int]:
-    with make_sessionmaker(engine)() as s:
+    with make_sessionmaker(engine, audit_key=TEST_AUDIT_KEY)() as s:
         return (s.scalar(select(func.count()).select_from(Claim)) or 0,
                 s.scalar(select(func.count()).select_from(ClaimEvent)) or 0,
                 s.scalar(select(func.count()).select_from(ClaimMaterial)) or 0)
@@ -43,7 +44,7 @@ def test_f_p2_kill_postgres_mid_transaction(own_postgres: tuple[PostgresServer, 
     server, engine = own_postgres
     if server.datadir is None:
         pytest.fail("this test needs a throwaway cluster it may kill (unset TEST_DATABASE_URL)")
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, audit_key=TEST_AUDIT_KEY)
     kwargs = report_kwargs(idempotency_key="client-retry-1")
 
     with pytest.raises(DBAPIError), session_scope(sessions) as s:

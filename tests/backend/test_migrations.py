@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import uuid
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from sqlalchemy.engine import make_url
 from backend.db import make_engine
 from backend.migrate import upgrade_to_head
 from backend.model_registry import metadata
+from backend.security.crypto import FieldCipher
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.servers import PostgresServer
 
 
@@ -92,10 +96,54 @@ def test_a04_migrated_audit_log_refuses_update_and_delete(fresh_engine: Engine) 
     from backend.db import make_sessionmaker, session_scope
 
     upgrade_to_head(fresh_engine)
-    with session_scope(make_sessionmaker(fresh_engine)) as s:
+    with session_scope(make_sessionmaker(fresh_engine, audit_key=TEST_AUDIT_KEY)) as s:
         record_event(s, actor="test", action="login")
     for statement in ("UPDATE audit_records SET actor = 'mallory'", "DELETE FROM audit_records"):
         with pytest.raises(DBAPIError, match="append-only"), fresh_engine.begin() as conn:
             conn.execute(text(statement))
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT actor FROM audit_records")).scalar_one() == "test"
+
+
+def test_d01_migration_encrypts_existing_chat_texts(fresh_engine: Engine) -> None:
+    """Rows written before chat texts were encrypted: revision 0003 encrypts them and drops the clear
+    columns (downgrading decrypts them again)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from backend.conversations.turn_models import PURPOSE_REPLY_TEXT, PURPOSE_USER_TEXT
+    from backend.handoff.models import PURPOSE_SUMMARY
+    from backend.migrate import alembic_config
+    from tests.conftest import TEST_KEY
+
+    cipher = FieldCipher.from_config(keys_json=json.dumps({"k1": TEST_KEY}), active_key_id="k1",
+                                     blind_index_key="test-blind-index-key-0123456789")
+    command.upgrade(alembic_config(fresh_engine), "0002")
+    said, answer = "我腿摔断了住院，要投诉", "好的，已转人工"
+    with fresh_engine.begin() as conn:
+        for i in range(3):
+            conn.execute(text(
+                "INSERT INTO conversation_turns (channel, user_id, msg_key, at, kind, user_text, intent, "
+                "confidence, slots, flow, step, reply_text, degraded) VALUES ('official_account', :u, :m, "
+                ":at, 'text', :t, NULL, NULL, '{}', NULL, NULL, :r, false)"),
+                {"u": f"o-old-{i}", "m": f"m-old-{i}", "at": dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                 "t": said if i else "", "r": answer})
+        conn.execute(text(
+            "INSERT INTO handoff_requests (channel, user_id, reason, status, flow, summary, created_at, "
+            "updated_at) VALUES ('official_account', 'o-old-0', 'complaint', 'queued', NULL, :s, :at, :at)"),
+            {"s": said + "，我姓陈，家住峡山", "at": dt.datetime(2026, 3, 1, tzinfo=dt.UTC)})
+    upgrade_to_head(fresh_engine, cipher=cipher)
+    assert _diff(fresh_engine) == []
+    with fresh_engine.connect() as conn:
+        turns = conn.execute(text(
+            "SELECT user_text_enc, reply_text_enc FROM conversation_turns ORDER BY id")).all()
+        handoff = conn.execute(text("SELECT summary_enc, summary_snippet FROM handoff_requests")).one()
+    assert turns[0][0] is None  # an empty text stays empty
+    assert [cipher.decrypt(t, purpose=PURPOSE_USER_TEXT) for t, _ in turns[1:]] == [said, said]
+    assert {cipher.decrypt(r, purpose=PURPOSE_REPLY_TEXT) for _, r in turns} == {answer}
+    assert cipher.decrypt(handoff[0], purpose=PURPOSE_SUMMARY) == said + "，我姓陈，家住峡山"
+    assert handoff[1] == "我腿摔断了住院，要投诉，我姓陈，…"  # 16 characters
+    command.downgrade(alembic_config(fresh_engine, cipher=cipher), "0002")
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT user_text FROM conversation_turns ORDER BY id")).scalars().all() == [
+            "", said, said]

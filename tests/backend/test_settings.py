@@ -53,12 +53,13 @@ _REAL = {
     "CS_CRYPTO__ACTIVE_KEY_ID": "prod1",
     "CS_CRYPTO__BLIND_INDEX_KEY": "a-real-blind-index-key-from-the-vault",
     "CS_AUTH__SESSION_SECRET": "a-real-session-secret-from-the-vault",
+    "CS_AUDIT__CHAIN_KEY": "a-real-audit-chain-key-from-the-vault",
     "CS_WECHAT__TOKEN": "a-real-wechat-token",
     "CS_WECHAT__APP_ID": "wx2c2769f8efd9abc2",
     "CS_WECHAT__ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 }
-_PUBLISHED = ["CS_AUTH__SESSION_SECRET", "CS_CRYPTO__BLIND_INDEX_KEY", "CS_CRYPTO__KEYS",
-              "CS_WECHAT__ENCODING_AES_KEY", "CS_WECHAT__TOKEN"]
+_PUBLISHED = ["CS_AUDIT__CHAIN_KEY", "CS_AUTH__SESSION_SECRET", "CS_CRYPTO__BLIND_INDEX_KEY",
+              "CS_CRYPTO__KEYS", "CS_WECHAT__ENCODING_AES_KEY", "CS_WECHAT__TOKEN"]
 
 
 def _published(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
@@ -71,6 +72,7 @@ def _published(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "CS_CRYPTO__KEYS": dev.crypto.keys.get_secret_value(),
         "CS_CRYPTO__BLIND_INDEX_KEY": dev.crypto.blind_index_key.get_secret_value(),
         "CS_AUTH__SESSION_SECRET": dev.auth.session_secret.get_secret_value(),
+        "CS_AUDIT__CHAIN_KEY": dev.audit.chain_key.get_secret_value(),
         "CS_WECHAT__TOKEN": dev.wechat.token.get_secret_value(),
         "CS_WECHAT__ENCODING_AES_KEY": dev.wechat.encoding_aes_key.get_secret_value(),
     }

@@ -33,7 +33,7 @@ from backend.products.service import load_catalog
 from backend.roster.idcard import check_digit
 from backend.roster.service import eligibility, import_roster
 from backend.security.crypto import FieldCipher
-from config.settings import CONFIG_DIR
+from config.settings import CONFIG_DIR, Settings
 
 IMPORT_BUDGET_S = 20.0
 LOOKUP_P99_BUDGET_MS = 2.0
@@ -104,7 +104,9 @@ def run_backend(label: str, engine: Engine, data: bytes, rows: list[tuple[str, .
     bare_meta.drop_all(engine)
     metadata.create_all(engine)
     bare_meta.create_all(engine)
-    sessions = make_sessionmaker(engine)
+    # The audit chain's key, as the runtime takes it from the settings (the import writes an audit record).
+    audit_key = Settings(mode="local").audit.chain_key.get_secret_value().encode()
+    sessions = make_sessionmaker(engine, audit_key=audit_key)
     t_bare = bare_insert(engine, data)
 
     t0, c0 = time.perf_counter(), time.process_time()

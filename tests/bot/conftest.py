@@ -30,6 +30,7 @@ from bot.inbound import parse_xml
 from bot.settings import WechatSettings
 from bot.startup import build_context
 from bot.webhook import install_webhook
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.fake_wechat import FakeWechat
 
 TOKEN = "spamtest"
@@ -215,7 +216,7 @@ def make_runtime(engine: Engine, redis_url: str, base: Runtime) -> Runtime:
     return Runtime(
         settings=base.settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=make_sessionmaker(engine, audit_key=TEST_AUDIT_KEY),
         redis_handle=handle,
         redis=handle.sync_client(),
         cipher=base.cipher,

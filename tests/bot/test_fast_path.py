@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from backend.conversations.turn_models import ConversationTurn
+from backend.conversations.turns import turn_text
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import AGENT_OWNED_KEY, mirror_agent_owned, set_agent_owned
 from backend.runtime import Runtime
@@ -161,7 +162,7 @@ def test_w17_same_user_turns_run_in_order_on_the_fast_path(live: tuple[Harness, 
     assert FAQ_MARK in wx.reply_fields(r1)["Content"]
     follow_up = wx.reply_fields(r2)["Content"]
     turns = turns_of(rt, user)
-    assert [t.user_text for t in turns] == [FAQ, "1"]
+    assert [turn_text(t, "user_text", cipher=rt.cipher) for t in turns] == [FAQ, "1"]
     assert turns[1].slots.get("choice")  # answered as the pick of the offered follow-up
     assert follow_up and FAQ_MARK not in follow_up
 

@@ -14,6 +14,7 @@ from backend.db import make_engine, make_sessionmaker
 from backend.runtime import Runtime
 from bot.inbox_protocol import DONE, message_key, user_lock_key
 from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.fake_wechat import FakeWechat
 from tests.support.servers import RedisServer, free_port, start_redis
 
@@ -91,7 +92,7 @@ def test_fp1_database_down_503_nothing_written_then_retry_processed(
     msg_id = uid()
     inner = inner_text_xml("数据库挂了", msg_id=msg_id)
     with wx.client:
-        rt.sessions = make_sessionmaker(dead)
+        rt.sessions = make_sessionmaker(dead, audit_key=TEST_AUDIT_KEY)
         started = time.monotonic()
         r = wx.post(inner)
         assert r.status_code == 503 and r.content == b""
@@ -114,7 +115,7 @@ def test_fp1_database_and_redis_down_503(
     dead = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nope", connect_timeout_s=1)
     with wx.client:
         own_redis.stop()
-        rt.sessions = make_sessionmaker(dead)
+        rt.sessions = make_sessionmaker(dead, audit_key=TEST_AUDIT_KEY)
         r = wx.post(inner_text_xml("全挂了"))
         assert r.status_code == 503
         assert wx.handler.calls == []  # strict path: nothing runs before the message is stored

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from backend.conversations.turn_models import PURPOSE_USER_TEXT
 from bot.contract import NeedsDatabase
 from bot.dialogue.copy import Copy
 from bot.dialogue.engine import build_engine
@@ -20,7 +21,8 @@ def test_faq_runs_offline_with_a_masked_turn_row(runtime: Any, nlu: Any) -> None
                                     state_raw=None, agent_owns=False)
     assert "30元" in offline.result.replies[0].text
     row = offline.turn_row
-    assert row["intent"] == "product_question" and "13812345678" not in row["user_text"]
+    text = runtime.cipher.decrypt(row["user_text_enc"], purpose=PURPOSE_USER_TEXT)  # stored encrypted
+    assert row["intent"] == "product_question" and "13812345678" not in text and "138****5678" in text
     assert offline.result.state_writes  # the follow-up offer goes into the state
 
 
@@ -63,7 +65,7 @@ def test_agent_owned_offline_turn_says_nothing(runtime: Any, nlu: Any) -> None:
     engine = build_engine(runtime, nlu=nlu)
     offline = engine.handle_offline(Chat(engine).message(text="住院一天赔多少钱"), state_raw=None,
                                     agent_owns=True)
-    assert offline.result.replies == [] and offline.turn_row["reply_text"] == ""
+    assert offline.result.replies == [] and offline.turn_row["reply_text_enc"] is None
 
 
 def test_faq_text_is_cached_per_product_data(runtime: Any, nlu: Any) -> None:

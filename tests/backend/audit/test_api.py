@@ -7,16 +7,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.audit.jobs import run_checkpoint
 from backend.audit.models import AuditRecord
 from backend.runtime import Runtime
+from backend.worker import job_context
 from tests.backend.claims.support import PHONE, new_claim
 from tests.backend.staff.helpers import ROLES, Clock, Staff, _auth, assert_error, assert_ok
 
 
 def test_a04_audit_verify_endpoint(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
     auditor = _auth(client, clock, db, runtime, "auditor")
+    r = client.get("/staff/api/audit/verify", headers=auditor)  # no signed checkpoint yet
+    assert r.status_code == 200 and r.json()["ok"] is False and "checkpoint" in r.json()["reason"]
+    cp = run_checkpoint(job_context(runtime))  # what the worker does every minute
+    assert cp is not None
     r = client.get("/staff/api/audit/verify", headers=auditor)
     assert r.status_code == 200 and r.json()["ok"] is True and r.json()["checked"] >= 2
+    assert r.json()["checkpoint_seq"] == cp.seq
     events = client.get("/staff/api/audit/events", params={"action": "login"}, headers=auditor)
     assert events.status_code == 200 and events.json()["items"]
 

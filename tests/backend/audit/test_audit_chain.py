@@ -10,11 +10,19 @@ import uuid
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditChainHead, AuditRecord
-from backend.audit.service import GENESIS_HASH, compute_hash, list_events, record_event, verify_chain
-from backend.db import make_engine
+from backend.audit.service import (
+    GENESIS_HASH,
+    chain_key,
+    compute_hash,
+    list_events,
+    record_event,
+    verify_chain,
+)
+from backend.db import AUDIT_KEY_INFO, make_engine, make_sessionmaker
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.servers import PostgresServer
 
 
@@ -39,7 +47,7 @@ def test_a04_chain_links_and_hashes(db: Session) -> None:
         assert records[0].prev_hash == GENESIS_HASH
     for prev, cur in itertools.pairwise(records):
         assert cur.prev_hash == prev.hash and cur.seq == prev.seq + 1
-        assert cur.hash == compute_hash(cur)
+        assert cur.hash == compute_hash(cur, key=chain_key(db))
     report = verify_chain(db)
     assert report.ok and report.checked == base + 4
 
@@ -59,7 +67,7 @@ def test_a04_fields_recorded(db: Session) -> None:
     assert (row.actor, row.action, row.object_type, row.object_id, row.field, row.purpose, row.ip,
             row.result, row.at) == ("alice", "reveal", "roster_person", "42", "id_number", "核对身份证号",
                                     "192.168.1.9", "ok", at)
-    assert compute_hash(row) == row.hash  # the hash survives the round trip through the database
+    assert compute_hash(row, key=chain_key(db)) == row.hash  # the hash survives the database round trip
     assert [r.id for r in list_events(db, object_type="roster_person", object_id="42")] == [rec.id]
 
 
@@ -82,7 +90,8 @@ def test_a04_truncate_refused_on_postgres(postgres_engine: Engine) -> None:
     """TRUNCATE exists only on PostgreSQL, so this test uses that engine alone (rolled back)."""
     with postgres_engine.connect() as conn:
         outer = conn.begin()
-        db = Session(bind=conn, join_transaction_mode="create_savepoint")
+        db = Session(bind=conn, join_transaction_mode="create_savepoint",
+                     info={AUDIT_KEY_INFO: TEST_AUDIT_KEY})
         _append_some(db, 1)
         with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
             db.execute(text("TRUNCATE audit_records"))
@@ -119,7 +128,7 @@ def test_a04_rehashed_record_breaks_the_next_link(db: Session) -> None:
     row = db.get(AuditRecord, forged.id)
     assert row is not None and row.actor == "mallory"
     db.execute(text("UPDATE audit_records SET hash = :h WHERE id = :i"),
-               {"h": compute_hash(row), "i": forged.id})
+               {"h": compute_hash(row, key=chain_key(db)), "i": forged.id})
     db.expire_all()
     report = verify_chain(db)
     assert not report.ok and report.broken_seq == forged.seq + 1 and "link" in (report.reason or "")
@@ -165,7 +174,7 @@ def test_a04_concurrent_appends_on_postgres(postgres_server: PostgresServer) -> 
     engine = make_engine(url, pool_size=10)
     try:
         metadata.create_all(engine)
-        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        factory = make_sessionmaker(engine, audit_key=TEST_AUDIT_KEY)
         errors: list[BaseException] = []
         start = threading.Barrier(8)
 

@@ -11,11 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar
+from backend.claims import approvals
 from backend.claims import service as claims_svc
 from backend.claims.models import Claim, ClaimEvent
+from backend.products.service import ProductCatalog, load_catalog
 from backend.roster.idcard import check_digit
 from backend.runtime import Runtime
-from config.settings import CONFIG_DIR
+from backend.security.crypto import FieldCipher
+from config.settings import CONFIG_DIR, ClaimsSettings
 
 PHONE = "13912345678"
 CARD = "6222021234567890128"  # Luhn-valid
@@ -79,3 +82,25 @@ def new_claim(db: Session, runtime: Runtime, *, id_number: str | None = None) ->
 def events(db: Session, claim_id: int) -> list[str]:
     return list(db.scalars(select(ClaimEvent.kind).where(ClaimEvent.claim_id == claim_id)
                            .order_by(ClaimEvent.id)))
+
+
+@lru_cache(maxsize=1)
+def product_catalog() -> ProductCatalog:
+    """The product catalog of config/products (cached: it is immutable)."""
+    return load_catalog(products_dir=CONFIG_DIR / "products", default_id="chaonan-elderly-accident")
+
+
+# The stay of the default claim (reported 2 March 2026 for an accident on 27 February): 3 days, 90 yuan.
+STAY = approvals.BenefitFacts(admission=dt.date(2026, 2, 27), discharge=dt.date(2026, 3, 1))
+STAY_FEN = 9_000
+SECOND_APPROVAL_ABOVE_FEN = ClaimsSettings().second_approval_above_yuan * 100  # the settings' default
+
+
+def approve(db: Session, cipher: FieldCipher, catalog: ProductCatalog, claim_id: int, *,
+            amount_fen: int = STAY_FEN, facts: approvals.BenefitFacts = STAY, actor: str = "staff:7",
+            reason: str | None = None, above_fen: int = SECOND_APPROVAL_ABOVE_FEN,
+            now: dt.datetime = NOW) -> approvals.ApprovalOutcome:
+    """Approve an amount for a claim under review (through the product check, as the API does)."""
+    return approvals.propose_approval(db, cipher=cipher, calendar=calendar(), catalog=catalog,
+                                      second_approval_above_fen=above_fen, claim_id=claim_id,
+                                      amount_fen=amount_fen, facts=facts, reason=reason, actor=actor, now=now)

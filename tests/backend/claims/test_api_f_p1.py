@@ -29,6 +29,7 @@ from backend.security.crypto import FieldCipher
 from config.settings import Settings
 from tests.backend.claims.support import calendar, make_id, report_kwargs
 from tests.backend.staff.helpers import PASSWORD, Clock, assert_error, code_at, make_staff
+from tests.conftest import TEST_AUDIT_KEY
 from tests.support.servers import PostgresServer, RedisServer, _as_postgres, _pg_bin, start_postgres
 
 
@@ -70,7 +71,7 @@ def setup(own_postgres: tuple[PostgresServer, Engine], settings: Settings, redis
         pytest.fail("this test needs a throwaway cluster it may stop (unset TEST_DATABASE_URL)")
     from backend.app import create_app
 
-    sessions = make_sessionmaker(engine)
+    sessions = make_sessionmaker(engine, audit_key=TEST_AUDIT_KEY)
     clock = Clock()
     name = f"officer{time.monotonic_ns() % 10**9}"
     with session_scope(sessions) as s:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar, end_of_local_day
 from backend.claims import service as svc
+from backend.claims.approvals import BenefitFacts
 from backend.claims.models import CaseCounter, Claim, ClaimEvent, ClaimMaterial
 from backend.claims.numbers import format_case_number, is_valid_case_number
 from backend.claims.states import TRANSITIONS, ClaimState
@@ -19,7 +20,18 @@ from backend.errors import Conflict, NotFound, ServiceError
 from backend.privacy.freetext import free_text
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
-from tests.backend.claims.support import HOLIDAYS_2027, NOW, calendar, make_id, report_kwargs
+from tests.backend.claims.support import (
+    HOLIDAYS_2027,
+    NOW,
+    SECOND_APPROVAL_ABOVE_FEN,
+    STAY,
+    STAY_FEN,
+    approve,
+    calendar,
+    make_id,
+    product_catalog,
+    report_kwargs,
+)
 
 S = ClaimState
 
@@ -61,23 +73,28 @@ PATH = {
 }
 
 
+# Who moves claims in these tests; a payment is marked by another person than the approver (four-eyes).
+ACTOR, PAYER = "staff:7", "staff:8"
+
+
 def move(
-    db: Session, cipher: FieldCipher, claim: Claim, to: ClaimState, *, amount: int | None = None
+    db: Session, cipher: FieldCipher, claim: Claim, to: ClaimState, *, amount: int | None = None,
+    facts: BenefitFacts = STAY, above_fen: int = SECOND_APPROVAL_ABOVE_FEN,
 ) -> Claim:
     if to is S.UNDER_REVIEW:
         for m in claim.materials:
             m.received = True
-    if to is S.APPROVED and amount is None:
-        amount = 90_000
+    if to is S.APPROVED:  # approving goes through the product check (backend.claims.approvals)
+        return approve(db, cipher, product_catalog(), claim.id, amount_fen=amount or STAY_FEN, facts=facts,
+                       actor=ACTOR, reason="测试原因", above_fen=above_fen).claim
     return svc.transition_claim(
         db,
         cipher=cipher,
         calendar=calendar(),
         claim_id=claim.id,
         to_state=to,
-        actor="staff:7",
+        actor=PAYER if to is S.PAID else ACTOR,
         reason="测试原因",
-        approved_amount_fen=amount,
         now=NOW,
     )
 
@@ -226,7 +243,7 @@ def test_every_transition_valid_and_invalid(
         assert (last.from_state, last.to_state, last.actor, free_text(last, "reason", cipher=cipher)) == (
             start,
             target,
-            "staff:7",
+            PAYER if target is S.PAID else ACTOR,
             "测试原因",
         )
 
@@ -329,8 +346,13 @@ def test_materials_complete_starts_review_and_missing_goes_back(
 def test_payment_deadline_by_threshold(
     db: Session, cipher: FieldCipher, catalog: ProductCatalog, amount_fen: int, key: str
 ) -> None:
-    claim = claim_in(db, cipher, catalog, S.UNDER_REVIEW)
-    move(db, cipher, claim, S.APPROVED, amount=amount_fen)
+    # A transport death on a ship pays 50,000 yuan: both amounts are below what it computes. One
+    # approver here (the four-eyes limit is test_approvals.py's subject).
+    claim = report(db, cipher, catalog, claim_type="transport_death")
+    for step in PATH[S.UNDER_REVIEW]:
+        move(db, cipher, claim, step)
+    move(db, cipher, claim, S.APPROVED, amount=amount_fen, facts=BenefitFacts(transport="ship"),
+         above_fen=10**12)
     n = getattr(catalog.get().service_standards, key)
     expected = calendar().add_working_days(dt.date(2026, 3, 2), n)
     assert (claim.deadline_kind, claim.deadline_date, claim.deadline_provisional) == (

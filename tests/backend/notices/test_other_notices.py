@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import SHANGHAI
+from backend.claims import approvals
 from backend.claims import service as claims
+from backend.claims.models import Claim
 from backend.complaints import home_visits as visits
 from backend.complaints import service as complaints
 from backend.hooks import JobContext
@@ -74,16 +76,28 @@ def test_progress_notice_every_three_working_days_while_open(
     assert timer is not None and timer.state == "cancelled"
 
 
+def approve_computed(db: Session, cipher: FieldCipher, catalog: Any, claim: Claim, *,
+                     now: dt.datetime) -> None:
+    """Approve the amount the product gives for a two-night stay from the accident day."""
+    facts = approvals.BenefitFacts(admission=claim.accident_date,
+                                   discharge=claim.accident_date + dt.timedelta(days=2))
+    product = catalog.get(claim.product_id)
+    amount = approvals.compute(db, claim=claim, product=product, facts=facts, today=now.date()).computed_fen
+    approvals.propose_approval(db, cipher=cipher, calendar=calendar(), catalog=catalog,
+                               second_approval_above_fen=10**9, claim_id=claim.id, amount_fen=amount,
+                               facts=facts, reason=None, actor="staff:1", now=now)
+
+
 def test_expected_date_in_a_year_without_holiday_data_is_said_to_be_provisional(
         runtime: Runtime, db: Session, cipher: FieldCipher, catalog: Any, clock: Clock, executor: Executor,
         fake_wechat: FakeWechat) -> None:
-    clock.now = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
+    # Wednesday 30 December: three working days for paying a small amount reach into 2027.
+    clock.now = dt.datetime(2026, 12, 30, 2, 0, tzinfo=dt.UTC)
     claim = report(db, cipher, catalog, now=clock())
     for m in claim.materials:
         claims.mark_material(db, cipher=cipher, claim_id=claim.id, material_id=m.material_id, received=True,
                              actor="staff:1", now=clock(), calendar=calendar())
-    claims.transition_claim(db, cipher=cipher, calendar=calendar(), claim_id=claim.id, to_state="approved",
-                            actor="staff:1", reason=None, approved_amount_fen=1_000_000, now=clock())
+    approve_computed(db, cipher, catalog, claim, now=clock())
     db.commit()
     assert claim.deadline_provisional  # payment falls in 2027, which has no holiday data yet
     run_due(runtime, executor, clock)
@@ -105,9 +119,10 @@ def test_follow_up_question_within_a_week_after_closing(
     for m in other.materials:
         claims.mark_material(db, cipher=cipher, claim_id=other.id, material_id=m.material_id, received=True,
                              actor="staff:1", now=clock(), calendar=calendar())
-    for to, amount in (("approved", 50000), ("paid", None), ("closed", None)):
+    approve_computed(db, cipher, catalog, other, now=clock())
+    for to in ("paid", "closed"):  # paid by another person than the approver (issue 8 item 6)
         claims.transition_claim(db, cipher=cipher, calendar=calendar(), claim_id=other.id, to_state=to,
-                                actor="staff:1", reason=None, approved_amount_fen=amount, now=clock())
+                                actor="staff:2", reason=None, now=clock())
     db.commit()
     row = jobs.get_job(db, kind=SEND_KIND, key=f"claim:{other.id}:followup")
     assert row is not None and clock() < row.due_at <= clock() + dt.timedelta(days=7)

@@ -24,7 +24,7 @@ from backend.privacy.models import Anonymisation
 from backend.privacy.retention import ANON_EVENT_REASON, ANON_TEXT, add_years, apply_retention
 from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
-from tests.backend.claims.support import NOW, calendar, make_id, report_kwargs
+from tests.backend.claims.support import NOW, approve, calendar, make_id, report_kwargs
 
 ID = make_id()
 PHONE = "13712340000"
@@ -46,10 +46,12 @@ def closed_claim(db: Session, cipher: FieldCipher, catalog: ProductCatalog, cal:
                           now=NOW, calendar=cal)
     svc.set_complex(db, cipher=cipher, calendar=cal, claim_id=claim.id, complex=True, actor="staff:1",
                     reason=f"核实伤情，回电{PHONE}", now=NOW)
-    for state, amount in (("approved", 150_000), ("paid", None), ("closed", None)):
-        svc.transition_claim(db, cipher=cipher,
-                             calendar=cal, claim_id=claim.id, to_state=state, actor="staff:1",
-                             reason=f"审核，已电话{PHONE}确认", approved_amount_fen=amount, now=NOW)
+    # Above the 90 yuan the stay computes: with a reason (and the payment by another person, four-eyes).
+    approve(db, cipher, catalog, claim.id, amount_fen=150_000, actor="staff:1",
+            reason=f"审核，已电话{PHONE}确认")
+    for state, actor in (("paid", "staff:2"), ("closed", "staff:1")):
+        svc.transition_claim(db, cipher=cipher, calendar=cal, claim_id=claim.id, to_state=state, actor=actor,
+                             reason=f"审核，已电话{PHONE}确认", now=NOW)
     assert claim.closed_at == NOW
     return claim
 

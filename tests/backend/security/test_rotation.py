@@ -19,14 +19,16 @@ from backend.cli import build_parser
 from backend.complaints import home_visits
 from backend.complaints import service as complaints
 from backend.conversations.models import WechatInbox
-from backend.handoff.models import PURPOSE_PAYLOAD, HandoffRequest
+from backend.conversations.service import insert_turn
+from backend.handoff.models import PURPOSE_PAYLOAD, PURPOSE_SUMMARY, HandoffRequest
 from backend.model_registry import metadata
 from backend.products.service import ProductCatalog
 from backend.roster.service import import_roster
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
 from backend.security.rotation import ENCRYPTED_COLUMNS, EncryptedColumn, key_status, rotate_all, rotate_batch
-from tests.backend.claims.support import NOW, calendar, report_kwargs
+from backend.staff.enrolment import start_enrolment
+from tests.backend.claims.support import NOW, approve, calendar, report_kwargs
 from tests.backend.roster.helpers import csv_bytes, make_id
 from tests.backend.staff.helpers import make_staff
 
@@ -62,6 +64,14 @@ def populate(db: Session, catalog: ProductCatalog, cipher: FieldCipher) -> None:
                        actor="staff:1", reason="需要调查", now=NOW)
     claims.set_bank_account(db, cipher=cipher, claim_id=claim.id, bank_account="6222021234567890",
                             holder_name="陈阿婆", beneficiary_name="陈阿伯", actor="staff:1", now=NOW)
+    reviewed = claims.report_claim(db, cipher=cipher, catalog=catalog, calendar=calendar(),
+                                   **report_kwargs(insured_id_number=make_id(dt.date(1950, 1, 1), seq=321)))
+    for step in ("materials_pending", "under_review"):
+        for m in reviewed.materials:
+            m.received = True
+        claims.transition_claim(db, cipher=cipher, calendar=calendar(), claim_id=reviewed.id, to_state=step,
+                                actor="staff:1", reason=None, now=NOW)
+    approve(db, cipher, catalog, reviewed.id, amount_fen=12_000, reason="另有护理费用，主管同意")  # > 9,000
     for name in ("林伯", "王大明", "郑美玲"):
         complaint = complaints.file_complaint(
             db, cipher=cipher, catalog=catalog, calendar=calendar(), category="other", severity="normal",
@@ -87,9 +97,14 @@ def populate(db: Session, catalog: ProductCatalog, cipher: FieldCipher) -> None:
     person = f"欧阳晓明,{make_id(dt.date(1948, 8, 8), seq=555)},潮南区,13912345678,两英镇和平路88号"
     import_roster(db, cipher=cipher, product=catalog.get(), file_name="roster.csv", actor="test",
                   today=dt.date(2026, 6, 15), data=csv_bytes(person))
-    make_staff(db, cipher, "rotator", "claims_officer")
+    newcomer = make_staff(db, cipher, "rotator", "claims_officer", first_login_change=True).staff
+    start_enrolment(db, cipher=cipher, staff=newcomer, issuer="test", ip=None, now=NOW)  # a pending secret
     db.add(HandoffRequest(channel="official_account", user_id="o-rot", reason="customer_asked",
-                          payload_enc=cipher.encrypt('{"phone": "13912345678"}', purpose=PURPOSE_PAYLOAD)))
+                          payload_enc=cipher.encrypt('{"phone": "13912345678"}', purpose=PURPOSE_PAYLOAD),
+                          summary_enc=cipher.encrypt("我要改电话", purpose=PURPOSE_SUMMARY)))
+    insert_turn(db, cipher=cipher, channel="official_account", user_id="o-rot", msg_key="rot-1", kind="text",
+                text="我妈摔倒住院了", intent="claim_report", confidence=0.9, slots={}, flow="claim_report",
+                step="insured", reply_text="受伤的是谁？")
     db.add(WechatInbox(msg_key="rot-1", openid="o-rot", msg_type="text",
                        content_enc=cipher.encrypt("我要报案", purpose="conversation.inbound"),
                        reply_enc=cipher.encrypt("[]", purpose="conversation.reply")))

@@ -27,9 +27,12 @@ LIMITS = AuthTimeouts(idle_timeout_s=900, absolute_timeout_s=8 * 3600, max_faile
 
 
 def make_staff(db: Session, cipher: FieldCipher, username: str = "alice", role: str = "claims_officer",
-               *, password: str = PASSWORD, now: dt.datetime = T0) -> Enrolment:
+               *, password: str = PASSWORD, now: dt.datetime = T0,
+               first_login_change: bool = False) -> Enrolment:
+    """An account whose owner has already set their own password and TOTP secret (unless
+    ``first_login_change``: then it is as an admin created it, test_a01_hardening.py)."""
     return create_staff(db, cipher=cipher, username=username, role=role, password=password,
-                        display_name="测试员", actor="test", now=now)
+                        display_name="测试员", actor="test", now=now, first_login_change=first_login_change)
 
 
 def code_at(secret: str, when: dt.datetime) -> str:

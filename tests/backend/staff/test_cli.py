@@ -57,6 +57,9 @@ def test_a01_staff_create_cli(var_dir: Path) -> None:
     assert pyotp.TOTP(secret.group(1)).now().isdigit()
     again = _run(["staff", "create", "boss", "--role", "admin"], var_dir, password)
     assert again.returncode == 1 and "已被使用" in again.stderr
+    verify = _run(["audit", "verify"], var_dir, None)  # no worker ran: no signed checkpoint yet
+    assert verify.returncode == 1 and "no signed checkpoint" in verify.stdout
+    assert _run(["audit", "checkpoint"], var_dir, None).returncode == 0
     verify = _run(["audit", "verify"], var_dir, None)
     assert verify.returncode == 0 and "OK: 1 records" in verify.stdout
 

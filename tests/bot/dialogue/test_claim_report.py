@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from backend.claims.attachments import list_attachments
 from backend.claims.models import Claim
 from backend.conversations.turn_models import ConversationTurn
+from backend.conversations.turns import turn_text
 from backend.privacy.models import ConsentEvent
 from backend.security.masking import mask_id_number, mask_phone
 from bot.dialogue.copy import Copy
@@ -177,7 +178,10 @@ def test_pictures_during_and_after_a_report_tick_the_checklist(chat: Chat, db: S
 def test_d02_turn_log_masks_private_values(chat: Chat, db: Session, roster: None) -> None:
     verify_dialog(chat, mothers_fall_report())
     rows = list(db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user)))
-    dump = " ".join(f"{t.user_text} {t.reply_text} {t.slots}" for t in rows)
+    cipher = chat.engine.runtime.cipher  # the texts are stored encrypted (D-01): what they hold, decrypted
+    dump = " ".join(f"{turn_text(t, 'user_text', cipher=cipher)} {turn_text(t, 'reply_text', cipher=cipher)} "
+                    f"{t.slots}" for t in rows)
+    assert "摔倒住院" in dump
     assert ZHANG_ID not in dump and ZHANG_PHONE not in dump and "张秀英" not in dump
     assert any(t.intent == "claim_report" and t.confidence and t.confidence > 0.5 for t in rows)
     assert any(t.slots.get("relation") == "mother" for t in rows)

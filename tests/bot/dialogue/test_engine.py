@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.conversations.turn_models import ConversationTurn
+from backend.conversations.turns import turn_text
 from backend.handoff.models import HandoffRequest
-from backend.handoff.service import set_agent_owned
+from backend.handoff.service import read_summary, set_agent_owned
 from backend.runtime import Runtime
 from bot.dialogue.copy import Copy
 from bot.dialogue.engine import build_engine
@@ -171,7 +172,8 @@ def test_f_r1_redis_down_still_answers(runtime: Runtime, nlu: Any, db: Session) 
 def test_id_number_in_free_text_is_masked_in_the_log(chat: Chat, db: Session) -> None:
     chat.say(f"帮我查一下 {ZHANG_ID} 有没有参保")
     [turn] = db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user))
-    assert ZHANG_ID not in turn.user_text and "4405**********" in turn.user_text
+    text = turn_text(turn, "user_text", cipher=chat.engine.runtime.cipher)
+    assert ZHANG_ID not in text and "4405**********" in text
 
 
 def test_bot_stays_quiet_while_a_person_owns_the_conversation(chat: Chat, db: Session) -> None:
@@ -188,3 +190,22 @@ def test_bot_stays_quiet_while_a_person_owns_the_conversation(chat: Chat, db: Se
     verify_dialog(chat, [("住院一天赔多少钱", (Faq("hospital_allowance"),
                                           text("faq_followup", label="理赔要交什么材料")))])
     assert "30元" in chat.last[0].text
+
+
+def test_d01_chat_texts_and_handoff_summary_are_stored_encrypted(chat: Chat, db: Session) -> None:
+    said = "我妈腿摔断了在住院"
+    chat.say(said)
+    assert "3分钟内" in chat.say("转人工")
+    db.expire_all()
+    turns = db.execute(select(ConversationTurn.__table__).where(ConversationTurn.user_id == chat.user)).all()
+    handoffs = db.execute(select(HandoffRequest.__table__).where(HandoffRequest.user_id == chat.user)).all()
+    assert len(turns) == 2 and len(handoffs) == 1
+    raw = " ".join(str(v) for row in [*turns, *handoffs] for v in row)
+    assert "摔断" not in raw and "住院" not in raw and "3分钟内" not in raw
+    first, second = db.scalars(select(ConversationTurn).where(ConversationTurn.user_id == chat.user)
+                               .order_by(ConversationTurn.id))
+    cipher = chat.engine.runtime.cipher
+    assert turn_text(first, "user_text", cipher=cipher) == said
+    assert "3分钟内" in turn_text(second, "reply_text", cipher=cipher)
+    [request] = _handoffs(db, chat)
+    assert read_summary(request, cipher=cipher) == "转人工" == request.summary_snippet  # short: all of it

@@ -1,0 +1,155 @@
+"""The HTTP edge of the app, as plain ASGI middleware: who the client is, how large a body may be, and
+the security headers of every answer (catalogue A-05, C-10).
+
+* **Proxy headers**: ``X-Forwarded-For`` is believed only from the proxies named in
+  ``CS_HTTP__TRUSTED_PROXIES`` (uvicorn's own middleware; the server runs with its proxy headers off,
+  so this setting is the one place that decides, whatever server runs the app).
+* **Body cap**: a staff API body over ``CS_HTTP__STAFF_MAX_BODY_BYTES`` is refused with 413 before the
+  app reads it (a lying or missing Content-Length too: the stream is counted), so a 50 MB login body is
+  never read before authentication.
+* **Security headers** on every answer of the app: a Content-Security-Policy that a console of plain
+  HTML and JavaScript, with its scripts vendored and no inline script, can live with (and
+  ``frame-ancestors 'none'``); ``nosniff``; no referrer; and ``Cache-Control: no-store`` unless a
+  route set its own (staff answers carry tokens and personal data). The WeChat pushes are answered by
+  the webhook's front door ahead of all this (``bot.webhook.WechatFrontDoor``): they go to WeChat's
+  servers, never to a browser, so their hot path carries none of these headers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from backend.errors import error_body
+from config.settings import Settings
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# The API pages of local mode (backend.api_docs) start Swagger UI / ReDoc with an inline script.
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+            "base-uri 'none'; frame-ancestors 'none'")
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+_COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
+           (b"x-frame-options", b"DENY")]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP answer of the app it wraps."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._app_headers = [*_COMMON, (b"content-security-policy", CSP.encode())]
+        self._docs_headers = [*_COMMON, (b"content-security-policy", DOCS_CSP.encode())]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self._docs_headers if scope.get("path") in DOCS_PATHS else self._app_headers
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [h for h in extra if h[0] not in names]
+                if b"cache-control" not in names:
+                    headers.append(_NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while the body streams in past the cap (FastAPI re-raises HTTPExceptions met reading it)."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="request body too large")
+
+
+def _too_large_response() -> tuple[Message, Message]:
+    body = json.dumps(error_body("http_413", "内容太大了，请分开发送", "request body too large"),
+                      ensure_ascii=False).encode()
+    start = {"type": "http.response.start", "status": 413,
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                         (b"connection", b"close")]}
+    return start, {"type": "http.response.body", "body": body}
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes under ``prefix`` before the app reads them (413)."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str, limit: int) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.limit = limit
+
+    def _declared_too_large(self, scope: Scope) -> bool:
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                return not value.isdigit() or int(value) > self.limit
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        if self._declared_too_large(scope):
+            for message in _too_large_response():
+                await send(message)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracking)
+        except BodyTooLarge:
+            if started:
+                raise
+            for message in _too_large_response():
+                await send(message)
+
+
+def trusted_proxies(value: str) -> list[str]:
+    """The configured proxies as a list (empty: X-Forwarded-For is never believed)."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def install_edge(app: FastAPI, settings: Settings) -> None:
+    """Add the edge middleware (before the webhook's front door, which must stay outermost)."""
+    app.add_middleware(BodyLimit, prefix="/staff/", limit=settings.http.staff_max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    proxies = trusted_proxies(settings.http.trusted_proxies)
+    if proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``python -m backend serve`` runs uvicorn: proxy headers are the app's business (above), no
+    ``server`` header, and an access log without query strings (``backend.logs``)."""
+    from backend.logs import uvicorn_log_config
+
+    return {"proxy_headers": False, "server_header": False, "log_config": uvicorn_log_config(),
+            "log_level": "info"}
