@@ -1,0 +1,90 @@
+"""Answers given in one message: product questions (with the sum when one is asked, and what the
+conversation already told: an exclusion, a household registration elsewhere), small talk, a "wait",
+a "I don't understand your answer" (said shorter, not the same block again), non-text messages.
+"""
+
+from __future__ import annotations
+
+from intents.faq import render_text
+
+from bot.dialogue import amounts, faq, materials
+from bot.dialogue.context import Turn
+
+
+def product_question(turn: Turn, *, follow_up: bool = True) -> None:
+    """Answer a question about the insurance, from what it asks and what the conversation told."""
+    if case_answer(turn):
+        return
+    topic = turn.pred.faq_topic or faq.DEFAULT_TOPIC
+    if turn.state.last.get("topic") == topic and turn.state.last.get("intent") == "product_question":
+        if say_short(turn, topic):
+            return
+    faq.answer(turn, follow_up=follow_up)
+
+
+def case_answer(turn: Turn) -> bool:
+    """The answers that depend on this customer's case (said earlier or now); False when none does."""
+    notes = turn.state.notes
+    if notes.get("hukou_other") and (turn.cue("why_words") or turn.pred.faq_topic in (
+            "eligibility", "coverage_overview", "enrollment") or turn.cue("coverage_words")):
+        key = "elig_other_why" if turn.cue("why_words") else (
+            "elig_other_again" if turn.state.last.get("elig_other") else "elig_other")
+        turn.say(key, place=notes["hukou_other"], district=turn.product.region.district,
+                 age=turn.product.eligibility.min_age)
+        turn.state.last["elig_other"] = True
+        return True
+    if notes.get("hukou_other") and turn.cue("elsewhere_words"):
+        turn.say("elig_elsewhere", place=notes["hukou_other"])
+        return True
+    if turn.cue("e_ticket_words"):
+        turn.say("e_ticket")
+        return True
+    exclusions = notes.get("exclusions") or []
+    if exclusions and (turn.cue("coverage_words") or turn.cue("victim_words") or turn.asks and turn.cue("exclusion_talk")):
+        said = turn.state.last.get("exclusion_said")
+        kind = exclusions[0]
+        if turn.cue("victim_words") and kind == "fight":
+            turn.say("excl_fight_victim")
+        else:
+            turn.say(f"excl_{kind}_short" if said == kind else f"excl_{kind}")
+        turn.state.last["exclusion_said"] = kind
+        return True
+    if amounts.answer(turn):
+        return True
+    ha = turn.product.benefits.hospital_allowance
+    injured = bool(notes.get("accident") or notes.get("description")) and not notes.get("death")
+    if turn.cue("no_stay_words") and injured and not turn.state.last.get("no_stay_said"):
+        turn.say("cov_no_stay", per_day=ha.per_day_yuan, requirement=ha.hospital_requirement)
+        turn.state.last["no_stay_said"] = True
+        return True
+    if turn.cue("coverage_words") and injured and not notes.get("stay"):
+        turn.say("cov_injury", per_day=ha.per_day_yuan, requirement=ha.hospital_requirement)
+        return True
+    return False
+
+
+def say_short(turn: Turn, topic: str) -> bool:
+    """The short form of a topic's answer (for a customer who did not follow the long one)."""
+    short = (turn.copy.table("faq_short") or {}).get(topic)
+    if not short:
+        return False
+    turn.say_text(render_text(str(short), turn.services.catalog.raw_data(turn.product.id)))
+    turn.say("ask_unclear")
+    return True
+
+
+def unclear(turn: Turn) -> None:
+    """The customer did not understand the last answer: say it shorter, or ask what is unclear."""
+    topic = turn.state.last.get("topic")
+    if not (topic and say_short(turn, str(topic))):
+        turn.say("too_long")
+
+
+def claim_materials(turn: Turn) -> None:
+    """Which documents: of the report under way, of the claim just reported, or of the type named."""
+    frame = turn.state.frame or turn.state.suspended
+    kind = frame.data.get("claim_type") if frame is not None and frame.flow == "claim_report" else None
+    if kind is None and turn.cue("bank_card_words") and turn.state.claim:
+        turn.say("bank_card_how")
+        return
+    materials.answer_question(turn, kind=kind)
