@@ -63,8 +63,11 @@ def answer(turn: Turn) -> bool:
 
 
 def _has_new_figure(turn: Turn) -> bool:
+    """True when the message brings a figure of its own (not the one just answered)."""
     slots = turn.pred.slots or {}
-    return bool(slots.get("days") or turn.fact("disability_grade") or turn.fact("days_used_this_year"))
+    last = turn.state.last.get("amount") or {}
+    new_days = slots.get("days") and slots.get("days") != last.get("days")
+    return bool(new_days or turn.fact("disability_grade") or turn.fact("days_used_this_year"))
 
 
 def _remember(turn: Turn, **values: Any) -> None:

@@ -55,14 +55,32 @@ class ClaimAnswers(Flow):
         if frame.data.get("claim_type") in ("accidental_death", "transport_death") and was_death != frame.data[
                 "claim_type"] and not frame.data.get("condoled"):
             self._death_words(turn, frame)
+            flow.ask(turn, frame)
+            return "ok"
         handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
         outcome: Outcome = handler(turn, frame) if handler is not None else "pass"
         if outcome == "pass" and self._told_something(turn, frame):
             turn.say("noted")
             outcome = "ok"
-        if outcome == "ok" and turn.state.frame is frame:
+        elif outcome == "pass" and self._more_story(turn, frame):
+            outcome = "ok"
+        if outcome == "ok" and turn.state.frame is frame and not turn.log_slots.pop("asked", False):
             flow.ask(turn, frame)
         return outcome
+
+    @staticmethod
+    def _more_story(turn: Turn, frame: FlowFrame) -> bool:
+        """A remark that tells more of what happened (狗是无主的): kept with the description."""
+        if turn.asks or turn.interrupts(frame) or len(turn.norm) < 6 or turn.pred.intent in (
+                "affirm", "deny", "goodbye", "greeting", "cancel", "human_agent"):
+            return False
+        if turn.cue("dispute_words") or turn.cue("unclear_words") or turn.cue("wait_words"):
+            return False
+        text = turn.norm[:200]
+        old = str(frame.data.get("description", ""))
+        frame.data["description"] = (old + " " + text).strip()[-600:]
+        turn.say("noted")
+        return True
 
     @staticmethod
     def _told_something(turn: Turn, frame: FlowFrame) -> bool:
@@ -106,8 +124,9 @@ class ClaimAnswers(Flow):
 
     # ------------------------------------------------------------------ consent
     def _answer_consent_id_number(self, turn: Turn, frame: FlowFrame) -> Outcome:
-        if turn.cue("consent_why_words"):
+        if turn.cue("consent_why_words") and not turn.cue("refuse_words"):
             turn.say("consent_why")
+            turn.log_slots["asked"] = True  # the explanation ends with the question itself
             return "ok"
         if turn.cue("no_id_words") and not turn.cue("refuse_words"):
             frame.data["no_id"] = True

@@ -50,15 +50,26 @@ class ClaimProgressFlow(Flow):
             frame.data["case_no"] = str(slots["claim_no"])
         if slots.get("id_number"):
             turn.keep_secret(frame, "id_number", str(slots["id_number"]))
+            turn.keep_note_secret("id_number", str(slots["id_number"]))
+        elif turn.note_secret("id_number"):  # given earlier in this conversation for an enquiry
+            turn.keep_secret(frame, "id_number", turn.note_secret("id_number") or "")
         name = turn.note_secret("name")
         if name:
             turn.keep_secret(frame, "name", name)
+        if not slots.get("claim_no") and not slots.get("id_number") and _looks_like_number(turn.norm):
+            frame.data["bad_case"] = True  # a number we cannot read as a case number: use the ID instead
         if not frame.data.get("case_no") and "id_number" not in frame.secret and turn.state.claim:
             # the claim this customer reported, or already verified, in this conversation
             frame.data["case_no"] = str(turn.state.claim["case_no"])
             frame.data["verified"] = True
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
+        if frame.data.pop("bad_case", None):
+            frame.data.pop("case_no", None)
+            if "id_number" not in frame.secret:
+                turn.say("cp_case_unknown")
+                self._ask_id(turn, frame)
+                return
         if frame.data.get("case_no"):
             self._by_case(turn, frame, str(frame.data["case_no"]))
         elif "id_number" not in frame.secret:
@@ -85,9 +96,16 @@ class ClaimProgressFlow(Flow):
                 frame.data["case_no"] = str(slots["claim_no"])
             elif slots.get("id_number"):
                 turn.keep_secret(frame, "id_number", str(slots["id_number"]))
+                turn.keep_note_secret("id_number", str(slots["id_number"]))
+                if "name" in turn.noted:
+                    turn.keep_secret(frame, "name", turn.note_secret("name") or "")
             elif _looks_like_number(turn.norm):
-                # Same neutral answer for a wrong case number or an invalid ID number.
-                return self._not_found(turn)
+                # a number that is no case number (nor a valid ID): the ID number is the other way in
+                if not turn.services.lookups(turn.message.user_id, "fail"):
+                    turn.say("cp_too_many")
+                    self.finish(turn)
+                    return "ok"
+                frame.data["bad_case"] = True
             else:
                 return "pass"
             self.ask(turn, frame)
@@ -103,6 +121,13 @@ class ClaimProgressFlow(Flow):
             frame.step = "verify_id"
             turn.say("cp_ask_id")
             return "ok"
+        if frame.step == "verify_id" and not frame.data.get("case_no"):
+            if not slots.get("id_number"):
+                return "pass" if turn.interrupts(frame) or turn.asks else self._not_found(turn)
+            turn.keep_secret(frame, "id_number", str(slots["id_number"]))
+            turn.keep_note_secret("id_number", str(slots["id_number"]))
+            self.ask(turn, frame)
+            return "ok"
         if frame.step == "verify_id":
             if slots.get("claim_no") and str(slots["claim_no"]) != frame.data.get("case_no"):
                 frame.data["case_no"] = str(slots["claim_no"])
@@ -115,7 +140,8 @@ class ClaimProgressFlow(Flow):
         if frame.step == "name":
             name = turn.extract.name(turn.norm, whole=True)
             if name is None:
-                return "pass" if turn.interrupts(frame) or turn.asks else self._not_found(turn)
+                short_ack = len(turn.norm) <= 3 or turn.cue("wait_words")
+                return "pass" if turn.interrupts(frame) or turn.asks or short_ack else self._not_found(turn)
             turn.private_values.append(name)
             turn.log_slots["insured_name"] = name
             self._by_id(turn, turn.secret(frame, "id_number") or "", name)
@@ -127,10 +153,24 @@ class ClaimProgressFlow(Flow):
         if turn.cue("case_where_words") and not (turn.pred.slots or {}).get("claim_no"):
             turn.say("cp_where", days=turn.product.service_standards.progress_notice_every_working_days)
             return True
+        if turn.cue("case_lost_words"):
+            turn.say("cp_no_case")
+            return True
+        if turn.cue("how_query_words"):
+            turn.say("cp_how", days=turn.product.service_standards.progress_notice_every_working_days)
+            return True
         if turn.cue("wait_words") and len(turn.norm) <= 10:
             turn.say("cp_wait")
             return True
         return False
+
+    def _ask_id(self, turn: Turn, frame: FlowFrame) -> None:
+        """The insured's ID number, after the consent to its use (D-04)."""
+        if not consent.granted(turn, "id_number"):
+            consent.ask(turn, frame, "id_number")
+            return
+        frame.step = "verify_id"
+        turn.say("cp_ask_id")
 
     def _not_found(self, turn: Turn) -> Outcome:
         if not turn.services.lookups(turn.message.user_id, "fail"):
@@ -169,12 +209,7 @@ class ClaimProgressFlow(Flow):
         if found is not None and (frame.data.get("verified") or reported_by_this_user(turn, found)):
             self._show(turn, [found])
             return
-        # asked whether or not the number exists: nothing is revealed
-        if not consent.granted(turn, "id_number"):
-            consent.ask(turn, frame, "id_number")
-            return
-        frame.step = "verify_id"
-        turn.say("cp_ask_id")
+        self._ask_id(turn, frame)  # asked whether or not the number exists: nothing is revealed
 
     def _by_id(self, turn: Turn, id_number: str, name: str) -> None:
         if self._blocked(turn):

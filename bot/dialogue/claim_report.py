@@ -52,7 +52,8 @@ class ClaimReportFlow(ClaimAnswers):
                 turn.state.last["exclusion_said"] = exclusions[0]
             elif turn.asks:
                 amounts.answer(turn)
-            turn.say("cr_start")
+            if self._missing(frame) != "accident":  # a death told without its cause: the cause first
+                turn.say("cr_start")
         frame.data.pop("quiet_start", None)
         self.ask(turn, frame)
 
@@ -70,6 +71,11 @@ class ClaimReportFlow(ClaimAnswers):
         exclusions = turn.state.notes.get("exclusions") or []
         if "sudden_death" in exclusions:
             turn.say("excl_sudden_death")
+            return
+        if turn.cue("accident_question_words"):  # 死亡证明写肺部感染，算不算意外: review decides
+            turn.say("death_review", days=turn.product.accident.consequence_window_days,
+                     amount=turn.product.benefits.accidental_death.amount_yuan)
+            turn.state.last["death_review"] = True
             return
         transport = turn.state.notes.get("transport")
         if not (transport and amounts.answer_transport(turn, str(transport))) and frame.data.get("accident"):
@@ -96,10 +102,11 @@ class ClaimReportFlow(ClaimAnswers):
             value = turn.note_secret(key) if key not in frame.secret or (key in fresh and corrects) else None
             if value:
                 turn.keep_secret(frame, key, value)
+        self._claim_type(turn, frame)
         if "accident" not in data and notes.get("description") and data.get("claim_type") not in DEATH_TYPES:
             data["accident"] = "other"
-        data["description"] = str(notes.get("description") or data.get("description") or "")[:600]
-        self._claim_type(turn, frame)
+        if len(str(notes.get("description") or "")) > len(str(data.get("description") or "")):
+            data["description"] = str(notes["description"])[-600:]
         if data.get("claim_type") in DEATH_TYPES and "hospital" not in data:
             data["hospital"] = ""  # no hospital question after a death
 

@@ -26,12 +26,12 @@ class ComplaintFlow(Flow):
 
     def start(self, turn: Turn, frame: FlowFrame) -> None:
         turn.state.complaints += 1
-        if len(turn.norm) >= 8:  # the message already says what is wrong (not just "我要投诉")
+        if _says_what(turn):
             turn.say("cc_sorry")
         super().start(turn, frame)
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
-        if len(turn.norm) >= 8 and turn.message.kind in ("text", "voice"):
+        if _says_what(turn):
             self._add_content(turn, frame)
         claim_no = (turn.pred.slots or {}).get("claim_no")
         if claim_no:
@@ -81,12 +81,12 @@ class ComplaintFlow(Flow):
             if outcome == "invalid":
                 return outcome
             if outcome == "pass":
-                if turn.interrupts(frame) and not turn.cue("complaint_cue_words"):
-                    return "pass"
                 if turn.cue("case_unknown_words"):
                     turn.say("cc_no_case_needed")
                 elif turn.cue("boss_words"):
                     turn.say("cc_boss")
+                elif turn.interrupts(frame) and not turn.cue("complaint_cue_words"):
+                    return "pass"
                 self._add_content(turn, frame)
         self.ask(turn, frame)
         return "ok"
@@ -97,9 +97,10 @@ class ComplaintFlow(Flow):
         if turn.cue("when_words") and turn.asks:
             turn.say("cc_when", ack_hours=std.complaint_ack_hours, days=std.complaint_resolution_working_days)
             return "ok"
-        if turn.interrupts(frame) and not turn.cue("complaint_cue_words"):
+        if _another_request(turn, frame):
             return "pass"
-        if turn.pred.intent in ("affirm", "goodbye") and turn.confident and len(turn.norm) <= 10:
+        if (turn.pred.intent in ("affirm", "goodbye") and turn.confident or turn.cue("wait_words")) \
+                and len(turn.norm) <= 10:
             turn.say("cc_wait")
             self.finish(turn)
             return "ok"
@@ -151,3 +152,26 @@ class ComplaintFlow(Flow):
         if angry:
             handoff.hand_off(turn, "angry", quiet=True)
             turn.say("cc_person")
+
+
+def _says_what(turn: Turn) -> bool:
+    """True when the message tells what is wrong (not just "我要投诉")."""
+    only = turn.cue("complaint_only_words") and len(turn.norm) <= 8
+    return turn.message.kind in ("text", "voice") and len(turn.norm) >= 6 and not only
+
+
+def _another_request(turn: Turn, frame: FlowFrame) -> bool:
+    """After filing, what is a new request rather than more about the complaint: a visit, a person, a
+    question, or a new report or progress enquiry asked in so many words."""
+    if not turn.interrupts(frame) or turn.cue("complaint_cue_words"):
+        return False
+    intent = turn.pred.intent
+    if intent == "info_update":
+        return turn.cue("update_words") and not turn.cue("no_change_words")
+    if intent in ("home_visit", "human_agent", "policy_lookup"):
+        return True
+    if intent == "claim_report":
+        return turn.cue("report_request_words") and not turn.cue("reported_words")
+    if intent == "claim_progress":
+        return turn.asks and not turn.cue("when_words")
+    return turn.asks

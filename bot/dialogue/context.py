@@ -170,6 +170,8 @@ class Turn:
             self.confident
             and self.pred.intent in self.services.interrupt_intents
             and self.pred.intent != frame.flow
+            # a remark the model reads as a product question (狗是无主的) is no question
+            and (self.pred.intent != "product_question" or self.asks)
         )
 
     def secret(self, frame: FlowFrame, key: str) -> str | None:

@@ -34,6 +34,7 @@ def handle(turn: Turn) -> str | None:
     if turn.cue("mass_words") and (turn.cue("injury_words") or turn.cue("emergency_words")
                                    or notes.get("emergency") == ACTIVE):
         notes.pop("emergency", None)
+        notes["mass"] = True
         turn.say("mass_casualty")
         handoff.hand_off(turn, "urgent", quiet=True)
         return "said"

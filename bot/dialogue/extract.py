@@ -155,10 +155,14 @@ class Extractor:
         return any(p in norm for p in self.care_places)
 
     def address(self, norm: str) -> str | None:
-        """An address or place of living (住在胪岗镇, 井都镇神山村) in ``norm``."""
-        m = re.search(rf"(?:住在|住|家在|地址是|地址|在)([{_CJK}\d]{{2,20}}?(?:{'|'.join(self.address_words)}))",
-                      norm)
+        """An address or place of living (住在胪岗镇, 住司马浦, 井都镇神山村) in ``norm``."""
+        m = re.search(rf"(?:住在|家住|家在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*([{_CJK}\d]{{2,20}})", norm)
         if m and not self.is_care_place(m.group(1)):
+            place = re.split(r"\d", m.group(1))[0]
+            if len(place) >= 2:
+                return place
+        m = re.search(rf"([{_CJK}\d]{{2,20}}?(?:{'|'.join(self.address_words)}))", norm)
+        if m and not self.is_care_place(norm) and not self.hospital(norm):
             return m.group(1)
         bare = norm.strip()
         if (2 <= len(bare) <= 30 and any(w in bare for w in self.address_words)

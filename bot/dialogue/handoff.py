@@ -28,6 +28,7 @@ def hand_off(turn: Turn, reason: str, *, quiet: bool = False) -> None:
     request_handoff(turn.session, channel=msg.channel, user_id=msg.user_id, reason=reason,
                     flow=frame.flow if frame else None, summary=_summary(turn), now=turn.now,
                     cipher=turn.services.cipher if draft else None, payload=draft or None)
+    state.notes["handoff"] = reason
     state.frame = state.suspended = None
     state.choice = None
     state.misses = 0

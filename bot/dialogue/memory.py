@@ -51,7 +51,10 @@ def remember(turn: Turn) -> None:
     kinds = [k for k, words in turn.copy.table("exclusion_words").items()
              if any(w in norm for w in words)]
     if kinds:
+        turn.noted.add("exclusion_talk")
+    if kinds and not set(kinds) <= set(notes.get("exclusions", [])):
         notes["exclusions"] = sorted(set(notes.get("exclusions", [])) | set(kinds))
+        turn.noted.add("exclusions")
     if describes_accident(turn):
         text = scrub_text(turn.text[:300], private_values=turn.private_values)
         old = str(notes.get("description", ""))

@@ -40,7 +40,10 @@ def case_answer(turn: Turn) -> bool:
         turn.say("e_ticket")
         return True
     exclusions = notes.get("exclusions") or []
-    if exclusions and (turn.cue("coverage_words") or turn.cue("victim_words") or turn.asks and turn.cue("exclusion_talk")):
+    if turn.cue("dispute_words") and (exclusions or notes.get("death")):
+        turn.say("excl_dispute" if exclusions else "death_review_short")
+        return True
+    if exclusions and (turn.cue("coverage_words") or turn.cue("victim_words") or "exclusion_talk" in turn.noted):
         said = turn.state.last.get("exclusion_said")
         kind = exclusions[0]
         if turn.cue("victim_words") and kind == "fight":
@@ -59,6 +62,20 @@ def case_answer(turn: Turn) -> bool:
         return True
     if turn.cue("coverage_words") and injured and not notes.get("stay"):
         turn.say("cov_injury", per_day=ha.per_day_yuan, requirement=ha.hospital_requirement)
+        return True
+    return False
+
+
+def lookup_followup(turn: Turn) -> bool:
+    """After a policy lookup found nothing: what it means, and when the cover starts."""
+    if not turn.state.last.get("lookup_not_found"):
+        return False
+    age = turn.product.eligibility.min_age
+    if turn.cue("before_cover_words") or (turn.cue("coverage_words") and "之前" in turn.norm):
+        turn.say("pl_before_cover", age=age)
+        return True
+    if turn.cue("not_found_question_words"):
+        turn.say("pl_explain", age=age)
         return True
     return False
 

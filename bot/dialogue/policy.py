@@ -121,6 +121,7 @@ class PolicyLookupFlow(Flow):
         else:
             region = turn.product.region
             turn.say("pl_not_found", district=region.district, age=turn.product.eligibility.min_age)
+            turn.state.last["lookup_not_found"] = True
         self.finish(turn)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from intents import Context
+from intents.faq import render_text
 
 from bot.dialogue import (
     claim_progress,
@@ -69,6 +70,8 @@ def _goodbye(turn: Turn) -> None:
 
 
 def _out_of_scope(turn: Turn) -> None:
+    if oneshots.case_answer(turn):
+        return
     if understanding.small_talk(turn):
         turn.say("small_talk")
     elif turn.state.last.get("intent"):  # a conversation under way: no menu again
@@ -249,6 +252,12 @@ class Router:
         if oneshots.case_answer(turn):
             return True
         intent = turn.pred.intent
+        if turn.asks and turn.cue("bank_card_words"):
+            turn.say("bank_card_where" if turn.cue("bank_where_words") else "bank_card_how")
+            return True
+        if turn.asks and intent == "claim_progress" and turn.cue("timeline_words"):
+            faq.answer_topic(turn, "claim_timeline", follow_up=False)
+            return True
         if turn.asks and intent == "product_question" and turn.pred.faq_topic:
             oneshots.product_question(turn, follow_up=False)
             return True
@@ -295,11 +304,33 @@ class Router:
         turn.say("menu")
 
     def _route(self, turn: Turn) -> None:
+        notes = turn.state.notes
         if turn.cue("unclear_words") and turn.state.last.get("topic"):
             oneshots.unclear(turn)
             return
-        if turn.cue("wait_words") and len(turn.norm) <= 10 and turn.state.last.get("intent"):
+        short = len(turn.norm) <= 10
+        if notes.get("handoff") and short and (turn.cue("wait_words") or turn.cue("ack_words")):
+            turn.say("handoff_pending")
+            return
+        if notes.get("mass") and turn.pred.intent in ("claim_report", "claim_materials", "product_question",
+                                                      "home_visit", "out_of_scope", "complaint", "affirm"):
+            turn.say("handoff_pending" if notes.get("mass") == "said" else "mass_again")
+            notes["mass"] = "said"
+            return
+        if turn.cue("how_query_words") and turn.state.last.get("progress_done"):
+            turn.say("cp_how", days=turn.product.service_standards.progress_notice_every_working_days)
+            return
+        if turn.cue("wait_words") and short and turn.state.last.get("intent"):
             turn.say("wait_ok")
+            return
+        if notes.get("handoff") and turn.noted & {"phone", "name"}:
+            turn.say("handoff_pending")
+            return
+        if self._ack(turn):
+            return
+        if oneshots.lookup_followup(turn):
+            return
+        if self._bare_number(turn):
             return
         if not turn.confident:
             if self._low_confidence(turn):
@@ -334,12 +365,40 @@ class Router:
         if understanding.small_talk(turn):
             turn.say("small_talk")
             return True
+        notes = turn.state.notes
         if turn.noted & {"hospital", "date", "accident", "name", "phone", "death"} and \
-                turn.state.notes.get("description"):
+                notes.get("description") and not (notes.get("mass") or notes.get("handoff")):
             turn.say("noted")
             self._offer_report(turn)
             return True
         return False
+
+    def _ack(self, turn: Turn) -> bool:
+        """"好啦", "好 这次别再忘了": an acknowledgement after an answer, not a new request."""
+        norm = turn.norm.strip()
+        starts = any(norm.startswith(w) for w in self.copy.words("ack_words"))
+        if not (turn.state.last.get("intent") and starts and not turn.asks and len(norm) <= 12):
+            return False
+        if turn.confident and turn.pred.intent not in ("affirm", "goodbye", "out_of_scope", "greeting", "deny"):
+            return False
+        turn.say("goodbye" if turn.cue("thanks_words") else "ack")
+        return True
+
+    def _bare_number(self, turn: Turn) -> bool:
+        """A message that is just an ID number, outside any flow: the enquiry it belongs to."""
+        slots = turn.pred.slots or {}
+        if not slots.get("id_number") or sum(ch.isdigit() for ch in turn.norm) < len(turn.norm.strip()) - 6:
+            return False
+        last = turn.state.last.get("intent")
+        intent = last if last in ("claim_progress", "policy_lookup", "info_update") else None
+        if intent is None:
+            options = ["claim_progress", "policy_lookup", "claim_report"]
+            turn.state.choice = {"kind": "intent", "options": options}
+            turn.ask_choice("id_what_for", [self.copy.table("intent_labels")[i] for i in options])
+            return True
+        turn.pred = NoPrediction(intent=intent, confidence=1.0, slots=dict(slots))
+        self._start_intent(turn, intent, chosen=True)
+        return True
 
     def _offer_report(self, turn: Turn) -> None:
         turn.state.choice = {"kind": "intent", "options": ["claim_report"]}
@@ -420,6 +479,8 @@ class Router:
             return
         if intent == "claim_report" and not chosen and self._report_question(turn):
             return
+        if intent == "policy_lookup" and not chosen and self._policy_question(turn):
+            return
         route = ROUTES.get(intent)
         if isinstance(route, Flow):
             frame = FlowFrame(flow=route.name)  # a flow under way with the same name starts over
@@ -445,6 +506,20 @@ class Router:
         if not oneshots.case_answer(turn):
             return False
         self._offer_report(turn)
+        return True
+
+    def _policy_question(self, turn: Turn) -> bool:
+        """"我有没有保险" (no name, no ID): who is covered, in short, with the lookup as choice 1."""
+        slots = turn.pred.slots or {}
+        if slots.get("id_number") or turn.extract.name(turn.norm) or len(turn.norm) > 12:
+            return False
+        short = (self.copy.table("faq_short") or {}).get("eligibility")
+        if not short:
+            return False
+        text = render_text(str(short), turn.services.catalog.raw_data(turn.product.id))
+        turn.say("pl_general", short=text)
+        turn.state.choice = {"kind": "intent", "options": ["policy_lookup"]}
+        turn.log_slots["faq_topic"] = "eligibility"
         return True
 
     def _report_after_emergency(self, turn: Turn) -> None:

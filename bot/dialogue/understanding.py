@@ -35,8 +35,12 @@ def refine(turn: Turn) -> str:
     long = len(norm) >= 12
     if turn.cue("complaint_cue_words") and long and intent in _REPORT_SIDE | {"complaint", "claim_materials"}:
         return _set(turn, "complaint")
-    if turn.cue("progress_words") and intent in ("claim_report", "product_question", "out_of_scope"):
+    if turn.cue("progress_words") and intent in ("claim_report", "product_question", "out_of_scope",
+                                                 "claim_progress"):
         return _set(turn, "claim_progress")
+    if turn.cue("report_voice_words") or (turn.cue("report_request_words") and not turn.confident
+                                          and intent in ("greeting", "out_of_scope", "claim_report")):
+        return _set(turn, "claim_report")  # 我要保安 / 报个按: voice input for 报案
     if turn.cue("update_words") and slots.get("phone") and intent in _REPORT_SIDE:
         return _set(turn, "info_update")
     if turn.cue("visit_words") and intent in _REPORT_SIDE | {"claim_materials"} and not turn.cue("visit_rule_words"):
