@@ -130,8 +130,8 @@ def report_claim(
     openid = v.text(reporter_openid, field="reporter_openid", label="微信用户", max_len=64, required=False)
     # D-04: nothing is stored (not even a retry's answer) without consent to use the ID number.
     if id_number is not None and id_bidx is not None:
-        ensure_consent(session, category="id_number", channel=chan, actor=who, user_id=openid, id_bidx=id_bidx,
-                       now=now)
+        ensure_consent(session, category="id_number", channel=chan, actor=who, user_id=openid,
+                       id_bidx=id_bidx, now=now)
     elif chan not in ("official_account", "mini_program"):
         raise v.invalid("insured_id_number", "请填写身份证号")
     if key is not None:

@@ -84,8 +84,8 @@ def _allowance(turn: Turn, days: int, stays: int) -> bool:
     total = 0
     used = 0
     for _ in range(max(1, min(stays, 9))):
-        result = hospital_allowance(turn.product, admission=start, discharge=start + dt.timedelta(days=days - 1),
-                                    paid_days_this_year=used)
+        end = start + dt.timedelta(days=days - 1)
+        result = hospital_allowance(turn.product, admission=start, discharge=end, paid_days_this_year=used)
         total += result.total_fen
         used += result.total_fen // (ha.per_day_yuan * 100)
     values = {"days": days, "per_day": ha.per_day_yuan, "cap": ha.max_days_per_stay,
@@ -106,9 +106,8 @@ def _year_left(turn: Turn, used: int) -> bool:
     ha = turn.product.benefits.hospital_allowance
     left = max(0, ha.max_days_per_year - used)
     start = turn.today
-    result = hospital_allowance(turn.product, admission=start,
-                                discharge=start + dt.timedelta(days=max(0, min(left, ha.max_days_per_stay) - 1)),
-                                paid_days_this_year=used)
+    end = start + dt.timedelta(days=max(0, min(left, ha.max_days_per_stay) - 1))
+    result = hospital_allowance(turn.product, admission=start, discharge=end, paid_days_this_year=used)
     amount = result.total_fen if left else 0
     values = {"used": used, "year_cap": ha.max_days_per_year, "left": left, "amount": _yuan(amount),
               "per_day": ha.per_day_yuan, "cap": ha.max_days_per_stay}

@@ -9,7 +9,6 @@ correction in words (不对，医院是…) changes that item at once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from bot.dialogue import consent
@@ -18,9 +17,6 @@ from bot.dialogue.context import Turn
 from bot.dialogue.extract import LunarDay, lunar_label
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
-
-if TYPE_CHECKING:
-    from bot.dialogue.claim_report import ClaimReportFlow
 
 # which item a numbered fix answer (or a word in a correction) clears
 FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
@@ -51,9 +47,10 @@ class ClaimAnswers(Flow):
         was_death = frame.data.get("claim_type")
         self._take_id(turn, frame, at_step=step == "id_number")
         self.fill(turn, frame)
-        flow: ClaimReportFlow = self  # type: ignore[assignment]
-        if frame.data.get("claim_type") in ("accidental_death", "transport_death") and was_death != frame.data[
-                "claim_type"] and not frame.data.get("condoled"):
+        flow = self
+        kind = frame.data.get("claim_type")
+        died_now = kind in ("accidental_death", "transport_death") and was_death != kind
+        if died_now and not frame.data.get("condoled"):
             self._death_words(turn, frame)
             flow.ask(turn, frame)
             return "ok"
@@ -186,7 +183,8 @@ class ClaimAnswers(Flow):
         if "accident" in frame.data:
             return "ok"
         if turn.cue("illness_words") or "sudden_death" in (turn.state.notes.get("exclusions") or []):
-            turn.state.notes["exclusions"] = sorted(set(turn.state.notes.get("exclusions") or []) | {"sudden_death"})
+            known = set(turn.state.notes.get("exclusions") or [])
+            turn.state.notes["exclusions"] = sorted(known | {"sudden_death"})
             turn.say("excl_sudden_death")
             turn.state.choice = {"kind": "intent", "options": ["claim_report_anyway", "human_agent"]}
             turn.ask_choice("after_exclusion", [turn.copy.t("report_anyway"), turn.copy.t("ask_person")])
@@ -266,7 +264,8 @@ class ClaimAnswers(Flow):
         n = turn.digit(2)
         yes = n == 1 or (n is None and not turn.asks and not turn.cue("wrong_words") and (
             turn.cue("yes_words") or (turn.confident and turn.pred.intent in ("affirm", "goodbye"))))
-        no = n == 2 or (n is None and (turn.cue("wrong_words") or (turn.confident and turn.pred.intent == "deny")))
+        denies = turn.confident and turn.pred.intent == "deny"
+        no = n == 2 or (n is None and (turn.cue("wrong_words") or denies))
         if yes:
             self._create(turn, frame)
             return "ok"

@@ -88,7 +88,8 @@ class ClaimReportFlow(ClaimAnswers):
         notes = turn.state.notes
         data = frame.data
         fresh = turn.noted
-        corrects = bool(turn.fact("corrected")) or turn.cue("correction_words") or frame.step in ("confirm", "fix")
+        corrects = (bool(turn.fact("corrected")) or turn.cue("correction_words")
+                    or frame.step in ("confirm", "fix"))
         for key in ("relation", "date", "accident", "hospital", "transport"):
             if notes.get(key) not in (None, "") and (key not in data or (key in fresh and corrects)):
                 data[key] = notes[key]
@@ -135,7 +136,8 @@ class ClaimReportFlow(ClaimAnswers):
             elif step in SECRET_STEPS:
                 have = step in frame.secret
             elif step == "accident":  # asked first only after a death told without its cause
-                have = "accident" in data or data.get("claim_type") not in DEATH_TYPES or bool(data.get("cause_asked"))
+                have = ("accident" in data or data.get("claim_type") not in DEATH_TYPES
+                        or bool(data.get("cause_asked")))
             else:
                 have = step in data
             if step == "date" and "date" not in data and data.get("lunar_pending"):
@@ -193,7 +195,8 @@ class ClaimReportFlow(ClaimAnswers):
         accident = c.table("accident_labels").get(data["accident"], data["accident"])
         situation = c.label("cr_type_labels", data["claim_type"])
         if data["claim_type"] == "hospital_allowance":
-            situation = c.table("stay_labels")[{True: "yes", False: "no"}.get(data.get("stay"), "unknown")]
+            stay = data.get("stay")
+            situation = c.table("stay_labels")["unknown" if stay is None else "yes" if stay else "no"]
         turn.say(
             "cr_confirm",
             who=c.t("cr_who_death" if data["claim_type"] in DEATH_TYPES else "cr_who"),

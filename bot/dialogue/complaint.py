@@ -99,15 +99,16 @@ class ComplaintFlow(Flow):
             return "ok"
         if _another_request(turn, frame):
             return "pass"
-        if (turn.pred.intent in ("affirm", "goodbye") and turn.confident or turn.cue("wait_words")) \
+        if ((turn.pred.intent in ("affirm", "goodbye") and turn.confident) or turn.cue("wait_words")) \
                 and len(turn.norm) <= 10:
             turn.say("cc_wait")
             self.finish(turn)
             return "ok"
         text = scrub_text(turn.text[:_CONTENT_MAX])
         try:
-            add_complaint_details(turn.session, cipher=turn.services.cipher, complaint_id=int(frame.data["id"]),
-                                  text=text, actor=f"bot:{turn.message.channel}", now=turn.now)
+            add_complaint_details(turn.session, cipher=turn.services.cipher,
+                                  complaint_id=int(frame.data["id"]), text=text,
+                                  actor=f"bot:{turn.message.channel}", now=turn.now)
         except ServiceError:
             return "pass"
         turn.say("cc_added")

@@ -44,7 +44,7 @@ def handle(turn: Turn) -> str | None:
             turn.say("emergency")
             return "said"
         return None
-    if turn.cue("human_words") or turn.pred.intent == "human_agent" and turn.confident:
+    if turn.cue("human_words") or (turn.pred.intent == "human_agent" and turn.confident):
         notes.pop("emergency", None)
         return None
     if turn.extract.hospital(turn.norm) or turn.cue("at_hospital_words"):

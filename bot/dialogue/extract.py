@@ -24,6 +24,8 @@ _RE_ID_RUN = re.compile(r"(?<![\d])(\d{14,19}[xX]?)(?![\dxX])")
 _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s*(初\d{1,2}|\d{1,2})\s*(?:日|号)?")
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
 _LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
+_RE_LIVES = re.compile(r"(?:住在|家住|家在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
+                       rf"([{_CJK}\d]{{2,20}})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +43,7 @@ class LunarDay:
         for year in years:
             try:
                 month = self.month or here.month
-                day = LunarDate(year, month, self.day).to_solar_date()
+                day: dt.date = LunarDate(year, month, self.day).to_solar_date()
             except ValueError:
                 continue
             if (day >= today) if future else (day <= today):
@@ -156,7 +158,7 @@ class Extractor:
 
     def address(self, norm: str) -> str | None:
         """An address or place of living (住在胪岗镇, 住司马浦, 井都镇神山村) in ``norm``."""
-        m = re.search(rf"(?:住在|家住|家在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*([{_CJK}\d]{{2,20}})", norm)
+        m = _RE_LIVES.search(norm)
         if m and not self.is_care_place(m.group(1)):
             place = re.split(r"\d", m.group(1))[0]
             if len(place) >= 2:

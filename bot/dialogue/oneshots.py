@@ -5,10 +5,9 @@ a "I don't understand your answer" (said shorter, not the same block again), non
 
 from __future__ import annotations
 
-from intents.faq import render_text
-
 from bot.dialogue import amounts, faq, materials
 from bot.dialogue.context import Turn
+from intents.faq import render_text
 
 
 def product_question(turn: Turn, *, follow_up: bool = True) -> None:
@@ -16,9 +15,9 @@ def product_question(turn: Turn, *, follow_up: bool = True) -> None:
     if case_answer(turn):
         return
     topic = turn.pred.faq_topic or faq.DEFAULT_TOPIC
-    if turn.state.last.get("topic") == topic and turn.state.last.get("intent") == "product_question":
-        if say_short(turn, topic):
-            return
+    last = turn.state.last
+    if last.get("topic") == topic and last.get("intent") == "product_question" and say_short(turn, topic):
+        return
     faq.answer(turn, follow_up=follow_up)
 
 
@@ -43,7 +42,8 @@ def case_answer(turn: Turn) -> bool:
     if turn.cue("dispute_words") and (exclusions or notes.get("death")):
         turn.say("excl_dispute" if exclusions else "death_review_short")
         return True
-    if exclusions and (turn.cue("coverage_words") or turn.cue("victim_words") or "exclusion_talk" in turn.noted):
+    talks = turn.cue("coverage_words") or turn.cue("victim_words") or "exclusion_talk" in turn.noted
+    if exclusions and talks:
         said = turn.state.last.get("exclusion_said")
         kind = exclusions[0]
         if turn.cue("victim_words") and kind == "fight":

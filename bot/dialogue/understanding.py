@@ -43,10 +43,11 @@ def refine(turn: Turn) -> str:
         return _set(turn, "claim_report")  # 我要保安 / 报个按: voice input for 报案
     if turn.cue("update_words") and slots.get("phone") and intent in _REPORT_SIDE:
         return _set(turn, "info_update")
-    if turn.cue("visit_words") and intent in _REPORT_SIDE | {"claim_materials"} and not turn.cue("visit_rule_words"):
+    visit = turn.cue("visit_words") and not turn.cue("visit_rule_words")
+    if visit and intent in _REPORT_SIDE | {"claim_materials"}:
         return _set(turn, "home_visit")
     if intent == "product_question" and report_like(turn) and personal(turn):
-        return _set(turn, "claim_report")  # 我爸陈炳坤…坐大巴出事走了…电话… 能赔多少: a report with a question
+        return _set(turn, "claim_report")  # 我爸陈炳坤…坐大巴出事走了…电话… 赔几多: a report, and a question
     topic = _topic_cue(turn)
     if topic is not None and intent in _REPORT_SIDE | {"claim_materials", "policy_lookup"} and turn.asks:
         return _set(turn, "product_question", topic)
