@@ -7,8 +7,8 @@ stays a draft) and is dropped from the bot's side only: the person finishes it.
 
 from __future__ import annotations
 
-from backend.conversations.turns import scrub_text
 from backend.handoff.service import open_handoff, request_handoff
+from backend.security.masking import scrub_text
 from bot.dialogue import memory
 from bot.dialogue.context import Turn
 

@@ -7,8 +7,8 @@ for the visit is done by the visiting staff (the visit's purpose says so).
 from __future__ import annotations
 
 from backend.complaints.home_visits import request_home_visit
-from backend.conversations.turns import scrub_text
 from backend.errors import ServiceError
+from backend.security.masking import scrub_text
 from bot.dialogue import fields, oneshots
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
