@@ -152,7 +152,7 @@ class ClaimAnswers(Flow):
     def _answer_name(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "name" in frame.secret:
             return "ok"
-        name = turn.extract.name(turn.norm, whole=True)
+        name = turn.extract.name(turn.plain, whole=True)
         if name is not None:
             turn.keep_secret(frame, "name", name)
             turn.keep_note_secret("name", name)
@@ -176,6 +176,8 @@ class ClaimAnswers(Flow):
             kind = "transport_death"
         frame.data["claim_type"] = kind
         frame.data["claim_type_set"] = True
+        if kind == "hospital_allowance":
+            frame.data["stay"] = turn.state.notes["stay"] = True  # "1. 住院了"
         return "ok"
 
     def _answer_accident(self, turn: Turn, frame: FlowFrame) -> Outcome:
@@ -240,9 +242,9 @@ class ClaimAnswers(Flow):
         if turn.is_none_answer():
             frame.data["hospital"] = ""
             return "ok"
-        norm = turn.norm.strip()
-        if turn.extract.is_care_place(norm) and len(norm) <= 30 and not turn.asks:
-            frame.data["hospital"] = norm[:100]
+        plain = turn.plain.strip()
+        if turn.extract.is_care_place(plain) and len(plain) <= 30 and not turn.asks:
+            frame.data["hospital"] = plain[:100]
             return "ok"
         if self._told_something(turn, frame) or turn.interrupts(frame) or turn.asks:
             return "pass"

@@ -138,7 +138,7 @@ class ClaimProgressFlow(Flow):
             self._by_case(turn, frame, str(frame.data.get("case_no", "")))
             return "ok"
         if frame.step == "name":
-            name = turn.extract.name(turn.norm, whole=True)
+            name = turn.extract.name(turn.plain, whole=True)
             if name is None:
                 short_ack = len(turn.norm) <= 3 or turn.cue("wait_words")
                 return "pass" if turn.interrupts(frame) or turn.asks or short_ack else self._not_found(turn)

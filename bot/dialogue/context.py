@@ -110,6 +110,11 @@ class Turn:
         return str(getattr(reading, "normalized", "") or self.text) if reading is not None else self.text
 
     @property
+    def plain(self) -> str:
+        """The customer's own words in simplified characters (for names, hospitals, addresses)."""
+        return self.services.extract.plain(self.text)
+
+    @property
     def facts(self) -> Any:
         """The NLU's readings beyond the slots (death, emergency, lunar date...), or None."""
         return getattr(self.reading, "facts", None) if self.reading is not None else None

@@ -24,7 +24,7 @@ def is_urgent(turn: Turn) -> bool:
 
 def _past(turn: Turn) -> bool:
     """The injury is told after the fact (went to hospital, saw a doctor): no longer urgent."""
-    return bool(turn.extract.hospital(turn.norm)) or turn.cue("treated_words")
+    return bool(turn.extract.hospital(turn.plain)) or turn.cue("treated_words")
 
 
 def handle(turn: Turn) -> str | None:
@@ -47,7 +47,7 @@ def handle(turn: Turn) -> str | None:
     if turn.cue("human_words") or (turn.pred.intent == "human_agent" and turn.confident):
         notes.pop("emergency", None)
         return None
-    if turn.extract.hospital(turn.norm) or turn.cue("at_hospital_words"):
+    if turn.extract.hospital(turn.plain) or turn.cue("at_hospital_words"):
         notes.pop("emergency", None)
         turn.say("emergency_at_hospital")
         return "report"

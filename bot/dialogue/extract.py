@@ -1,21 +1,25 @@
 """Values found in free text, for answers given out of order or inside a long message: a person's
 name, a hospital, an address, every mobile number, an ID-like digit run, a lunar date.
 
-Each reader works on the NLU's normalized text (simplified characters, Teochew and Cantonese forms
-in Mandarin, Chinese numerals in digits) and returns None when the text holds nothing that looks
-right: an answer is checked for what it should be before it is stored. Word lists come from the copy
-file (``config/dialogue.yaml``, section ``extract``).
+Names, hospitals and addresses are read from the customer's own words in simplified characters
+(:meth:`Extractor.plain`: the NLU's normalized text replaces dialect words, and 李阿婆 must stay 李阿婆);
+numbers and dates from the NLU's normalized text (numerals in digits). Each reader returns None when
+the text holds nothing that looks right: an answer is checked for what it should be before it is
+stored. Word lists come from the copy file (``config/dialogue.yaml``, section ``extract``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from lunardate import LunarDate
+
+from config.settings import CONFIG_DIR
 
 _CJK = "\u4e00-\u9fff"
 _RE_PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
@@ -55,7 +59,7 @@ def lunar_label(day: dt.date) -> str:
     """A solar date as the lunar day people say: 十月廿五, 正月初三, 腊月廿八."""
     ld = LunarDate.from_solar_date(day.year, day.month, day.day)
     months = ["正", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
-    return f"{'闰' if ld.isLeapMonth else ''}{months[ld.month - 1]}月{_lunar_day_name(ld.day)}"
+    return f"{'闰' if ld.is_leap_month else ''}{months[ld.month - 1]}月{_lunar_day_name(ld.day)}"
 
 
 def _lunar_day_name(n: int) -> str:
@@ -74,7 +78,10 @@ def _lunar_day_name(n: int) -> str:
 class Extractor:
     """The readers, configured once from the copy file's ``extract`` section."""
 
-    def __init__(self, table: dict[str, Any]) -> None:
+    def __init__(self, table: dict[str, Any], *, t2s_path: Any = None) -> None:
+        path = t2s_path or CONFIG_DIR / "nlu" / "t2s_chars.txt"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        self._t2s = {ord(line[0]): line[1] for line in lines if len(line) >= 2 and not line.startswith("#")}
         self.surnames = frozenset(str(table["surnames"]).split())
         self.compound_surnames = tuple(str(w) for w in table.get("compound_surnames") or [])
         self.not_given = frozenset(str(table["not_in_given_name"]))
@@ -85,6 +92,10 @@ class Extractor:
         self.address_words = tuple(str(w) for w in table["address_words"])
         self.name_cues = tuple(str(w) for w in table["name_cues"])
         self.person_words = tuple(sorted((str(w) for w in table["person_words"]), key=len, reverse=True))
+
+    def plain(self, text: str) -> str:
+        """The customer's words in simplified characters (nothing else changed)."""
+        return unicodedata.normalize("NFKC", text).translate(self._t2s)
 
     @cached_property
     def _re_cue_name(self) -> re.Pattern[str]:
@@ -160,7 +171,7 @@ class Extractor:
         """An address or place of living (住在胪岗镇, 住司马浦, 井都镇神山村) in ``norm``."""
         m = _RE_LIVES.search(norm)
         if m and not self.is_care_place(m.group(1)):
-            place = re.split(r"\d", m.group(1))[0]
+            place = re.split(r"[\d一二三四五六七八九十两几]{2}|\d", m.group(1))[0]
             if len(place) >= 2:
                 return place
         m = re.search(rf"([{_CJK}\d]{{2,20}}?(?:{'|'.join(self.address_words)}))", norm)

@@ -64,7 +64,7 @@ class HomeVisitFlow(Flow):
         self._take_known(turn, frame)
         outcome: Outcome = "pass"
         if frame.step == "address":
-            address = turn.extract.address(turn.norm)
+            address = turn.extract.address(turn.plain)
             if "address" in frame.secret:
                 outcome = "ok"
             elif address and not turn.asks:
@@ -76,7 +76,7 @@ class HomeVisitFlow(Flow):
         elif frame.step == "phone":
             outcome = "ok" if "phone" in frame.secret else fields.take_phone(turn, frame)
         elif frame.step == "name":
-            name = turn.extract.name(turn.norm, whole=True)
+            name = turn.extract.name(turn.plain, whole=True)
             if name:
                 turn.keep_secret(frame, "name", name)
             else:

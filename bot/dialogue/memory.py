@@ -40,12 +40,12 @@ def remember(turn: Turn) -> None:
         _put(turn, "days_used", int(turn.fact("days_used_this_year")))
     if died(turn):
         _put(turn, "death", True)
-    hospital = turn.extract.hospital(norm)
+    hospital = turn.extract.hospital(turn.plain)
     if hospital and (corrected or "hospital" not in notes):
         _put(turn, "hospital", hospital[:100])
     if turn.cue("no_stay_words"):
         _put(turn, "stay", False)
-    elif turn.cue("stay_words") or (hospital and ("住在" + hospital) in norm):
+    elif turn.cue("stay_words") or (hospital and ("住在" + hospital) in turn.plain):
         _put(turn, "stay", True)
     _remember_private(turn)
     kinds = [k for k, words in turn.copy.table("exclusion_words").items()
@@ -113,7 +113,7 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
 
 def _remember_private(turn: Turn) -> None:
     norm = turn.norm
-    name = turn.extract.name(norm)
+    name = turn.extract.name(turn.plain)
     if name:
         _put_secret(turn, "name", name)
     phones = turn.extract.phones(norm)
@@ -125,7 +125,7 @@ def _remember_private(turn: Turn) -> None:
             later = [p for p in phones if norm.find(p) > cut] if cut >= 0 else []
             phone = later[0] if later else phones[-1]
         _put_secret(turn, "phone", phone)
-    address = turn.extract.address(norm) if turn.cue("address_cue_words") else None
+    address = turn.extract.address(turn.plain) if turn.cue("address_cue_words") else None
     if address:
         _put_secret(turn, "address", address)
 

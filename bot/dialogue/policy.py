@@ -54,7 +54,7 @@ def _identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
                 return "invalid"
             return "pass"
     elif frame.step == "name":
-        name = turn.extract.name(turn.norm, whole=True)
+        name = turn.extract.name(turn.plain, whole=True)
         if name is None:
             return "pass"
         turn.keep_secret(frame, "name", name)

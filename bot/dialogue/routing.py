@@ -197,7 +197,7 @@ class Router(TextTurns):
             self._report_after_emergency(turn)
             return
         if choice is not None and choice.get("kind") == "image" and (turn.pred.slots or {}).get("claim_no") \
-                and turn.pred.intent != "claim_progress":
+                and not turn.cue("progress_words"):
             case_no = str(turn.pred.slots["claim_no"])
             materials.start_attach(turn, str(choice.get("media_id", "")), case_no=case_no)
             return

@@ -87,6 +87,7 @@ class TextTurns:
             return
         if not turn.confident:
             if self._low_confidence(turn):
+                turn.state.misses = 0
                 return
             if self._miss(turn):
                 return
@@ -106,7 +107,6 @@ class TextTurns:
     def _low_confidence(self, turn: Turn) -> bool:
         """What an unsure reading can still answer: the case, a clear report, a product question,
         small talk, or facts added to what was told before."""
-        turn.state.misses = 0
         if oneshots.case_answer(turn):
             return True
         if understanding.report_like(turn) and turn.pred.intent in ("claim_report", "product_question"):
@@ -161,7 +161,8 @@ class TextTurns:
     def _policy_question(self, turn: Turn) -> bool:
         """"我有没有保险" (no name, no ID): who is covered, in short, with the lookup as choice 1."""
         slots = turn.pred.slots or {}
-        if slots.get("id_number") or turn.extract.name(turn.norm) or len(turn.norm) > 12:
+        if slots.get("id_number") or turn.extract.name(turn.plain) or len(turn.norm) > 12 \
+                or "查" in turn.norm:
             return False
         short = (self.copy.table("faq_short") or {}).get("eligibility")
         if not short:

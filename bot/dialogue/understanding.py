@@ -71,7 +71,7 @@ def wants_person(turn: Turn) -> bool:
 def personal(turn: Turn) -> bool:
     """True when the message gives a person's details (a name or a phone number): a report, not a
     question about the rules."""
-    return bool(turn.extract.name(turn.norm)) or bool(turn.extract.phones(turn.norm))
+    return bool(turn.extract.name(turn.plain)) or bool(turn.extract.phones(turn.norm))
 
 
 def report_like(turn: Turn) -> bool:
