@@ -114,6 +114,9 @@ class ClaimAnswers(Flow):
             frame.data["no_id"] = True
             turn.say("cr_no_id")
             return "ok"
+        if turn.extract.phones(turn.norm) and not turn.extract.id_like(turn.norm):
+            turn.say("cr_phone_not_id")  # a phone number where the ID was asked: kept as the phone
+            return "ok"
         if sum(ch.isdigit() for ch in turn.norm) >= 6:
             turn.say("cr_bad_id", reason="身份证号应为18位。")
             return "invalid"
@@ -158,8 +161,8 @@ class ClaimAnswers(Flow):
             turn.keep_note_secret("name", name)
             turn.log_slots["insured_name"] = name
             return "ok"
-        if turn.cue("report_request_words") and not turn.asks:
-            turn.say("cr_going_on")
+        if turn.cue("report_request_words"):  # 好 继续报 / 怎么申请理赔: this is it
+            turn.say("cr_this_is_it" if turn.asks else "cr_going_on")
             return "ok"
         if self._told_something(turn, frame) or turn.interrupts(frame) or turn.asks or len(turn.norm) > 6:
             return "pass"
@@ -243,9 +246,12 @@ class ClaimAnswers(Flow):
             frame.data["hospital"] = ""
             return "ok"
         plain = turn.plain.strip()
-        if turn.extract.is_care_place(plain) and len(plain) <= 30 and not turn.asks:
+        if turn.extract.names_care_place(plain) and not turn.asks:
             frame.data["hospital"] = plain[:100]
             return "ok"
+        if turn.cue("told_before_words"):  # 医院头先讲过了: it was not, and is not a hospital
+            turn.say("cr_not_told")
+            return "invalid"
         if self._told_something(turn, frame) or turn.interrupts(frame) or turn.asks:
             return "pass"
         turn.say("cr_bad_hospital")

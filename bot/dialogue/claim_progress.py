@@ -177,6 +177,7 @@ class ClaimProgressFlow(Flow):
             turn.say("cp_too_many")
         else:
             turn.say("cp_not_found")
+            turn.state.last["progress_not_found"] = True
         turn.state.last["progress_done"] = True
         self.finish(turn)
         return "ok"

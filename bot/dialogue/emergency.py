@@ -58,7 +58,7 @@ def handle(turn: Turn) -> str | None:
     if turn.cue("help_called_words"):
         turn.say("emergency_waiting")
         return "said"
-    turn.say("emergency_again" if is_urgent(turn) or turn.state.last.get("emergency") != "again"
-             else "emergency_again_short")
+    turn.say("emergency_again" if turn.state.last.get("emergency") != "again"
+             else "emergency_again_short")  # the same advice again: said shorter
     turn.state.last["emergency"] = "again"
     return "said"

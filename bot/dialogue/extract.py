@@ -167,6 +167,12 @@ class Extractor:
         """True when the text names any place of care (医院, 卫生院, 诊所...)."""
         return any(p in norm for p in self.care_places)
 
+    def names_care_place(self, text: str) -> bool:
+        """True when a short answer is the name of a place of care (潮南区人民医院, 镇卫生院啊): it ends
+        with 医院, 卫生院... once trailing particles are dropped; 医院头先讲过了 does not."""
+        bare = re.sub(r"[\s了啊呀的吧啦嘛喔哦。，,.!！~]+$", "", text)
+        return len(bare) <= 30 and any(bare.endswith(p) for p in self.care_places)
+
     def address(self, norm: str) -> str | None:
         """An address or place of living (住在胪岗镇, 住司马浦, 井都镇神山村) in ``norm``."""
         m = _RE_LIVES.search(norm)

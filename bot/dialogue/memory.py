@@ -27,12 +27,13 @@ def remember(turn: Turn) -> None:
     slots = turn.pred.slots or {}
     norm = turn.norm
     corrected = bool(turn.fact("corrected")) or turn.cue("correction_words")
+    asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
     relation = _relation(turn, slots)
     if relation and (corrected or not _report_started(turn) or "relation" not in notes):
         _put(turn, "relation", relation)
-    _remember_date(turn, notes, slots, corrected)
+    _remember_date(turn, notes, slots, corrected or asked == "date")
     for key, slot in (("accident", "accident_type"), ("transport", "transport"), ("days", "days")):
-        if slots.get(slot) and (corrected or key not in notes):
+        if slots.get(slot) and (corrected or asked == key or key not in notes):
             _put(turn, key, slots[slot])
     if turn.fact("disability_grade"):
         _put(turn, "grade", int(turn.fact("disability_grade")))
@@ -41,7 +42,7 @@ def remember(turn: Turn) -> None:
     if died(turn):
         _put(turn, "death", True)
     hospital = turn.extract.hospital(turn.plain)
-    if hospital and (corrected or "hospital" not in notes):
+    if hospital and (corrected or asked == "hospital" or "hospital" not in notes):
         _put(turn, "hospital", hospital[:100])
     if turn.cue("no_stay_words"):
         _put(turn, "stay", False)
@@ -50,8 +51,11 @@ def remember(turn: Turn) -> None:
     _remember_private(turn)
     kinds = [k for k, words in turn.copy.table("exclusion_words").items()
              if any(w in norm for w in words)]
+    if not kinds and died(turn) and turn.cue("illness_words"):
+        kinds = ["sudden_death"]  # 突然心梗走了: an illness, not an accident
     if kinds:
         turn.noted.add("exclusion_talk")
+        notes["exclusion_last"] = kinds[0]  # the one this message is about answers it
     if kinds and not set(kinds) <= set(notes.get("exclusions", [])):
         notes["exclusions"] = sorted(set(notes.get("exclusions", [])) | set(kinds))
         turn.noted.add("exclusions")

@@ -45,7 +45,8 @@ def case_answer(turn: Turn) -> bool:
     talks = turn.cue("coverage_words") or turn.cue("victim_words") or "exclusion_talk" in turn.noted
     if exclusions and talks:
         said = turn.state.last.get("exclusion_said")
-        kind = exclusions[0]
+        last = notes.get("exclusion_last")
+        kind = last if last in exclusions else exclusions[0]
         if turn.cue("victim_words") and kind == "fight":
             turn.say("excl_fight_victim")
         else:
@@ -67,9 +68,16 @@ def case_answer(turn: Turn) -> bool:
 
 
 def lookup_followup(turn: Turn) -> bool:
-    """After a policy lookup found nothing: what it means, and when the cover starts."""
+    """After a lookup found nothing: what to do now; after a policy lookup, what it means and when
+    the cover starts."""
+    if turn.state.last.get("progress_not_found") and turn.cue("what_now_words"):
+        turn.say("cp_next")
+        return True
     if not turn.state.last.get("lookup_not_found"):
         return False
+    if turn.cue("what_now_words"):
+        turn.say("pl_next")
+        return True
     age = turn.product.eligibility.min_age
     if turn.cue("before_cover_words") or (turn.cue("coverage_words") and "之前" in turn.norm):
         turn.say("pl_before_cover", age=age)

@@ -19,9 +19,18 @@ UPDATE_FIELDS = ("phone", "bank_account", "address")
 
 
 def _take_id(turn: Turn, frame: FlowFrame) -> bool:
+    """The ID number of this message, or the one given for an enquiry earlier in this conversation
+    (a lookup that found nothing, then "我换了新号码…": not asked twice)."""
+    if not frame.data.get("consent"):
+        return False
     slot = (turn.pred.slots or {}).get("id_number")
-    if slot and frame.data.get("consent"):
+    if slot:
         turn.keep_secret(frame, "id_number", str(slot))
+        turn.keep_note_secret("id_number", str(slot))
+        return True
+    earlier = turn.note_secret("id_number")
+    if earlier and "id_number" not in frame.secret:
+        turn.keep_secret(frame, "id_number", earlier)
         return True
     return False
 
@@ -58,6 +67,7 @@ def _identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
         if name is None:
             return "pass"
         turn.keep_secret(frame, "name", name)
+        turn.keep_note_secret("name", name)
     else:
         return "pass"
     return None if _complete(frame) else "ok"

@@ -255,8 +255,14 @@ def test_d04_bank_account_change_asks_consent_first(chat: Chat, db: Session, ros
         ("2", text("consent_refused", label="银行卡号")),
     ])
     verify_dialog(chat, [
-        ("我要改银行卡", text("iu_ask_id")),  # agreed before: not asked again
-        (ZHANG_ID, text("pl_ask_name")),
-        ("张秀英", consent("bank_account")),
+        # asked again in the same conversation: the ID number and name given are not asked twice,
+        # and the refused consent is asked again (the customer may have changed their mind)
+        ("我要改银行卡", consent("bank_account")),
         ("1", text("iu_ask_value", what="银行卡号")),
+    ])
+    chat.forget_state()
+    verify_dialog(chat, [
+        ("我要改银行卡", text("iu_ask_id")),  # a later conversation: the ID consent is not asked again
+        (ZHANG_ID, text("pl_ask_name")),
+        ("张秀英", text("iu_ask_value", what="银行卡号")),
     ])
