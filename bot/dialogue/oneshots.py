@@ -35,6 +35,11 @@ def case_answer(turn: Turn) -> bool:
     if notes.get("hukou_other") and turn.cue("elsewhere_words"):
         turn.say("elig_elsewhere", place=notes["hukou_other"])
         return True
+    age = (turn.pred.slots or {}).get("age")
+    min_age = turn.product.eligibility.min_age
+    if isinstance(age, int) and 0 < age < min_age and (turn.asks or len(turn.norm) <= 12):
+        turn.say("elig_too_young", age=age, min_age=min_age, district=turn.product.region.district)
+        return True  # 那我妈呢 她五十八: the age decides, whatever the topic before
     if turn.cue("e_ticket_words"):
         turn.say("e_ticket")
         return True

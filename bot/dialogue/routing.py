@@ -75,6 +75,9 @@ def _out_of_scope(turn: Turn) -> None:
         turn.say("small_talk")
     elif turn.state.last.get("intent"):  # a conversation under way: no menu again
         turn.say("out_of_scope_short", product=turn.product.short_name)
+    elif len(turn.norm) <= 3:  # 脚痛, 跋倒: too short to tell; the choices, with a person among them
+        turn.say("not_understood_short")
+        turn.say("menu")
     else:
         turn.say("out_of_scope", product=turn.product.short_name)
         turn.say("menu")

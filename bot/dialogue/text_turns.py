@@ -62,7 +62,8 @@ class TextTurns:
             oneshots.unclear(turn)
             return
         short = len(turn.norm) <= 10
-        if notes.get("handoff") and short and (turn.cue("wait_words") or turn.cue("ack_words")):
+        greets = turn.confident and turn.pred.intent == "greeting"  # 在吗: the person is coming
+        if notes.get("handoff") and short and (turn.cue("wait_words") or turn.cue("ack_words") or greets):
             turn.say("handoff_pending")
             return
         if notes.get("mass") and turn.pred.intent in ("claim_report", "claim_materials", "product_question",

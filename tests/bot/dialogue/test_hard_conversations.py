@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from backend.claims.models import PURPOSE_HOSPITAL, Claim
 from backend.handoff.models import HandoffRequest
+from bot.dialogue.copy import Copy
 from tests.bot.dialogue.conftest import (
     LI_ID,
     ZHANG_ID,
     ZHANG_PHONE,
     Chat,
+    Choices,
+    Faq,
     confirm,
     consent,
     mothers_fall_report,
@@ -24,6 +27,9 @@ from tests.bot.dialogue.conftest import (
     text,
     verify_dialog,
 )
+
+RELATIONS = tuple(str(o["label"]) for o in Copy.load().table("relation_choices"))
+MINUTES = 3  # the product's online first-response standard (scheme facts)
 
 
 def _names_kept(chat: Chat) -> set[str]:
@@ -182,6 +188,30 @@ def test_progress_lookups_are_limited_per_wechat_user_so_names_cannot_be_guessed
     other = Chat(dialogue)
     verify_dialog(other, [("查理赔进度", text("cp_ask")), (ZHANG_ID, text("cp_ask_name"))])
     assert case_no in other.say("张秀英")
+
+
+def test_short_follow_ups_are_read_with_what_was_asked_before(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("住院一日给几多", (Faq("hospital_allowance"), text("faq_followup", label="理赔要交什么材料"))),
+        ("坐车出事呢", (Faq("transport_death"), text("faq_followup", label="哪些车船算营运交通工具"))),
+        # the age decides, whatever the topic before
+        ("那我妈呢 她五十八", text("elig_too_young", age=58, min_age=60, district="潮南区")),
+    ])
+
+
+def test_one_or_two_words_lead_to_numbered_choices_with_a_person(chat: Chat, dialogue: Any) -> None:
+    verify_dialog(chat, [("脚痛", (text("not_understood_short"), text("menu")))])
+    assert "人工" in render(chat, text("menu")) and "这个我答不了" not in chat.say("脚痛")
+    verify_dialog(Chat(dialogue), [("跋倒", (text("cr_start"), Choices("cr_ask_relation", RELATIONS)))])
+
+
+def test_after_a_handoff_the_bot_does_not_talk_over_it(chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [
+        ("转人工", text("handoff", minutes=MINUTES)),
+        ("你好", text("handoff_pending")),  # no greeting, no menu while the person is coming
+        ("在吗", text("handoff_pending")),
+    ])
+    assert len(db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user)).all()) == 1
 
 
 def _hospital(chat: Chat, claim: Claim) -> str:
