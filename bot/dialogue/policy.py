@@ -109,10 +109,16 @@ class PolicyLookupFlow(Flow):
     name = "policy_lookup"
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
+        if turn.state.last.pop("lookup_not_found", None):  # looking again: the ID and name are asked
+            frame.data["consent"] = consent.granted(turn, "id_number")
+            return
         _prefill(turn, frame)
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
-        if not _ask_identity(turn, frame, "pl_ask_id"):
+        if not turn.services.lookups(turn.message.user_id, "check"):  # over the limit: nothing asked
+            turn.say("cp_too_many")
+            self.finish(turn)
+        elif not _ask_identity(turn, frame, "pl_ask_id"):
             self._lookup(turn, frame)
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
@@ -125,9 +131,18 @@ class PolicyLookupFlow(Flow):
         return "ok"
 
     def _lookup(self, turn: Turn, frame: FlowFrame) -> None:
+        """ID number + name against the roster; failed tries count with the claim-progress ones
+        (M-09: neither lookup may serve to guess who is insured under which name)."""
+        user = turn.message.user_id
+        if not turn.services.lookups(user, "check"):
+            turn.say("cp_too_many")
+            self.finish(turn)
+            return
         ok, sentence = _matches(turn, frame)
         if ok:
             turn.say_text(sentence)
+        elif not turn.services.lookups(user, "fail"):
+            turn.say("cp_too_many")
         else:
             region = turn.product.region
             turn.say("pl_not_found", district=region.district, age=turn.product.eligibility.min_age)

@@ -190,6 +190,25 @@ def test_progress_lookups_are_limited_per_wechat_user_so_names_cannot_be_guessed
     assert case_no in other.say("张秀英")
 
 
+def test_policy_lookups_count_with_the_progress_ones__m09(chat: Chat, roster: None) -> None:
+    """Whether a person is insured, by ID number + name, is the same name oracle: the same limit."""
+    not_found = text("pl_not_found", district="潮南区", age=60)
+    verify_dialog(chat, [("查保单", consent("id_number")), ("1", text("pl_ask_id")),
+                         (ZHANG_ID, text("pl_ask_name")), ("王大明", not_found)])
+    for name in ("陈秀兰", "林美华", "刘少明"):  # looking again: both asked again, the consent is not
+        verify_dialog(chat, [("查保单", text("pl_ask_id")), (ZHANG_ID, text("pl_ask_name")),
+                             (name, not_found)])
+    verify_dialog(chat, [
+        ("查保单", text("pl_ask_id")), (ZHANG_ID, text("pl_ask_name")),
+        ("黄德明", text("cp_too_many")),  # the fifth wrong name
+        ("查保单", text("cp_too_many")),  # no more today: nothing is asked
+        (f"帮我查一下张秀英有没有保险 身份证{ZHANG_ID}", text("cp_too_many")),  # the right name tells nothing
+    ])
+    other = Chat(chat.engine, user=chat.user, channel="mini_program")  # nor does the progress enquiry
+    verify_dialog(other, [("查理赔进度", text("cp_ask")), (ZHANG_ID, text("cp_ask_name")),
+                          ("张秀英", text("cp_too_many"))])
+
+
 def test_short_follow_ups_are_read_with_what_was_asked_before(chat: Chat) -> None:
     verify_dialog(chat, [
         ("住院一日给几多", (Faq("hospital_allowance"), text("faq_followup", label="理赔要交什么材料"))),
