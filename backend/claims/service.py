@@ -80,7 +80,7 @@ def report_claim(
     product_id: str,
     claim_type: str,
     insured_name: str,
-    insured_id_number: str,
+    insured_id_number: str | None,
     reporter_phone: str,
     reporter_relation: str,
     accident_date: dt.date,
@@ -95,7 +95,11 @@ def report_claim(
     reporter_openid: str | None = None,
     roster_person_id: int | None = None,
 ) -> Claim:
-    """Record a claim report with its materials checklist; a repeated idempotency key returns the first."""
+    """Record a claim report with its materials checklist; a repeated idempotency key returns the first.
+
+    ``insured_id_number`` may be None for a report taken in chat from a customer who cannot give it
+    now (or declined its use, D-04): the ID card then comes with the materials.
+    """
     now = now or utcnow()
     product = catalog.get(product_id)
     if claim_type not in product.claim_types:
@@ -104,7 +108,8 @@ def report_claim(
             "没有这种理赔类型，请重新选择",
             detail={"field": "claim_type", "allowed": sorted(product.claim_types)},
         )
-    id_number = v.id_number(insured_id_number, field="insured_id_number")
+    id_number = (v.id_number(insured_id_number, field="insured_id_number")
+                 if insured_id_number is not None else None)
     phone = v.phone_number(reporter_phone, field="reporter_phone")
     name = v.required_text(insured_name, field="insured_name", label="被保险人姓名", max_len=100)
     fields = {
@@ -122,11 +127,14 @@ def report_claim(
     chan = v.channel(channel)
     who = v.actor(actor)
     key = v.text(idempotency_key, field="idempotency_key", label="请求编号", max_len=100, required=False)
-    id_bidx = cipher.blind_index(id_number, purpose=PURPOSE_INSURED_ID)
+    id_bidx = cipher.blind_index(id_number, purpose=PURPOSE_INSURED_ID) if id_number is not None else None
     openid = v.text(reporter_openid, field="reporter_openid", label="微信用户", max_len=64, required=False)
     # D-04: nothing is stored (not even a retry's answer) without consent to use the ID number.
-    ensure_consent(session, category="id_number", channel=chan, actor=who, user_id=openid, id_bidx=id_bidx,
-                   now=now)
+    if id_number is not None and id_bidx is not None:
+        ensure_consent(session, category="id_number", channel=chan, actor=who, user_id=openid,
+                       id_bidx=id_bidx, now=now)
+    elif chan not in ("official_account", "mini_program"):
+        raise v.invalid("insured_id_number", "请填写身份证号")
     if key is not None:
         existing = session.scalar(select(Claim).where(Claim.idempotency_key == key))
         if existing is not None:
@@ -140,7 +148,7 @@ def report_claim(
                 state=ClaimState.REPORTED.value,
                 insured_name_enc=cipher.encrypt(name, purpose=PURPOSE_INSURED_NAME),
                 insured_name_masked=mask_name(name) or "*",
-                insured_id_enc=cipher.encrypt(id_number, purpose=PURPOSE_INSURED_ID),
+                insured_id_enc=cipher.encrypt(id_number, purpose=PURPOSE_INSURED_ID) if id_number else None,
                 insured_id_bidx=id_bidx,
                 roster_person_id=roster_person_id,
                 reporter_phone_enc=cipher.encrypt(phone, purpose=PURPOSE_REPORTER_PHONE),
@@ -182,7 +190,7 @@ def claim_text(claim: Claim, field: str, *, cipher: FieldCipher) -> str | None:
     return free_text(claim, field, cipher=cipher)
 
 
-def _same_report(claim: Claim, *, id_bidx: str, product_id: str, claim_type: str) -> Claim:
+def _same_report(claim: Claim, *, id_bidx: str | None, product_id: str, claim_type: str) -> Claim:
     if (claim.insured_id_bidx, claim.product_id, claim.claim_type) != (id_bidx, product_id, claim_type):
         raise Conflict(
             "idempotency_key_reused",

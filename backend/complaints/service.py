@@ -145,7 +145,7 @@ def file_complaint(
     category: str,
     severity: str,
     channel: str,
-    complainant_name: str,
+    complainant_name: str | None,
     contact_phone: str,
     content: str,
     actor: str,
@@ -160,7 +160,9 @@ def file_complaint(
     cat = _enum(category, ComplaintCategory, "category", "投诉类别不对")
     sev = _enum(severity, Severity, "severity", "紧急程度不对")
     chan = v.channel(channel)
-    name = v.required_text(complainant_name, field="complainant_name", label="投诉人姓名", max_len=100)
+    # a complaint made in chat may come without a name: the phone is how staff reach the customer
+    name = v.text(complainant_name, field="complainant_name", label="投诉人姓名", max_len=100,
+                  required=not _chat(channel))
     phone = v.phone_number(contact_phone, field="contact_phone")
     body = v.required_text(content, field="content", label="投诉内容", max_len=4000)
     who = v.actor(actor)
@@ -183,8 +185,8 @@ def file_complaint(
             category=cat,
             severity=sev,
             channel=chan,
-            complainant_name_enc=cipher.encrypt(name, purpose=PURPOSE_COMPLAINANT_NAME),
-            complainant_name_masked=mask_name(name) or "*",
+            complainant_name_enc=cipher.encrypt(name, purpose=PURPOSE_COMPLAINANT_NAME) if name else None,
+            complainant_name_masked=(mask_name(name) or "*") if name else "",
             contact_phone_enc=cipher.encrypt(phone, purpose=PURPOSE_COMPLAINT_PHONE),
             contact_phone_bidx=cipher.blind_index(phone, purpose=PURPOSE_COMPLAINT_PHONE),
             openid=openid,
@@ -216,6 +218,24 @@ def _notify(session: Session, c: Complaint, *, kind: str, key: str, now: dt.date
                           phone_purpose=PURPOSE_COMPLAINT_PHONE)
     enqueue_notice(session, key=key, kind=kind, subject_type="complaint", subject_id=c.id, params=params,
                    recipient=recipient, now=now, urgent=c.severity == "urgent")
+
+
+def _chat(channel: str) -> bool:
+    return channel in ("official_account", "mini_program")
+
+
+def add_complaint_details(
+    session: Session, *, cipher: FieldCipher, complaint_id: int, text: str, actor: str,
+    now: dt.datetime | None = None,
+) -> Complaint:
+    """Record what the customer added after filing (more details, a time, a case number)."""
+    at = now or utcnow()
+    c = get_complaint(session, complaint_id=complaint_id)
+    body = v.required_text(text, field="text", label="补充内容", max_len=2000)
+    c.updated_at = at
+    _flush(session)
+    _record(session, c, cipher=cipher, kind="customer_added", actor=v.actor(actor), at=at, reason=body)
+    return c
 
 
 def get_complaint(

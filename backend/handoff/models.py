@@ -11,7 +11,7 @@ from backend.db import Base, UTCDateTime, utcnow
 from backend.security.columns import encrypted
 
 # Why the bot handed the conversation over.
-REASONS = ("asked", "misunderstood", "angry", "complaint", "info_update")
+REASONS = ("asked", "misunderstood", "angry", "complaint", "info_update", "urgent")
 # queued → agent → closed (agents and the console come in a later issue).
 STATUSES = ("queued", "agent", "closed")
 OPEN_STATUSES = ("queued", "agent")

@@ -33,6 +33,10 @@ class Flow:
         """(Re-)ask the pending question, or finish when nothing is missing."""
         raise NotImplementedError
 
+    def remind(self, turn: Turn, frame: FlowFrame) -> None:
+        """Ask the pending question again after an aside (a shorter form where there is one)."""
+        self.ask(turn, frame)
+
     def on_location(self, turn: Turn, frame: FlowFrame) -> bool:
         """Use a location message; False when the flow has no use for it."""
         return False

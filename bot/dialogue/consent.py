@@ -27,8 +27,10 @@ def ask(turn: Turn, frame: FlowFrame, category: str) -> None:
 def answer(turn: Turn, category: str) -> bool | None:
     """Record a 1 (yes) or 2 (no) answer; None when the message is no answer to the question."""
     n = turn.digit(2)
-    yes = n == 1 or (n is None and turn.confident and turn.pred.intent == "affirm")
-    no = n == 2 or (n is None and turn.confident and turn.pred.intent == "deny")
+    refuses = turn.cue("refuse_words")
+    yes = n == 1 or (n is None and not refuses and (turn.cue("agree_words") or (
+        turn.confident and turn.pred.intent == "affirm")))
+    no = n == 2 or (n is None and (refuses or (turn.confident and turn.pred.intent == "deny")))
     if not (yes or no):
         return None
     msg = turn.message
@@ -37,6 +39,16 @@ def answer(turn: Turn, category: str) -> bool | None:
            now=turn.now)
     turn.log_slots[f"consent_{category}"] = "granted" if yes else "refused"
     return yes
+
+
+def refuse(turn: Turn, category: str) -> None:
+    """Record a no said in passing (不同意，我要找真人): a refusal is a withdrawal (D-04)."""
+    if category not in consent_config().texts:
+        return
+    msg = turn.message
+    withdraw_consent(turn.session, category=category, channel=msg.channel, user_id=msg.user_id,
+                     actor="customer", now=turn.now)
+    turn.log_slots[f"consent_{category}"] = "refused"
 
 
 def refused(turn: Turn, category: str) -> None:

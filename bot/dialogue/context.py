@@ -18,6 +18,7 @@ from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
 from bot.contract import InboundMessage
 from bot.dialogue.copy import Copy
+from bot.dialogue.extract import Extractor
 from bot.dialogue.state import FlowFrame, SecretBox, State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -69,6 +70,8 @@ class TurnServices:
     faq_text: Callable[[str, str], str]  # (product id, topic) → the FAQ answer; KeyError if none
     threshold: float  # the NLU confidence a reading needs to count
     interrupt_intents: frozenset[str]  # intents that interrupt a flow under way
+    extract: Extractor  # names, hospitals, addresses, numbers and lunar dates in free text
+    lookups: Callable[[str, str], bool]  # (user, "check" | "fail") → False when over the limit (M-09)
 
 
 @dataclass
@@ -86,6 +89,7 @@ class Turn:
     replies: list[str] = field(default_factory=list)
     private_values: list[str] = field(default_factory=list)
     log_slots: dict[str, Any] = field(default_factory=dict)
+    noted: set[str] = field(default_factory=set)  # the notes this message changed (memory.remember)
 
     @property
     def copy(self) -> Copy:
@@ -98,6 +102,46 @@ class Turn:
     @property
     def text(self) -> str:
         return (self.message.text or "").strip()
+
+    @property
+    def norm(self) -> str:
+        """The NLU's normalized text (simplified, Teochew forms in Mandarin, numerals in digits)."""
+        reading = self.reading
+        return str(getattr(reading, "normalized", "") or self.text) if reading is not None else self.text
+
+    @property
+    def plain(self) -> str:
+        """The customer's own words in simplified characters (for names, hospitals, addresses)."""
+        return self.services.extract.plain(self.text)
+
+    @property
+    def facts(self) -> Any:
+        """The NLU's readings beyond the slots (death, emergency, lunar date...), or None."""
+        return getattr(self.reading, "facts", None) if self.reading is not None else None
+
+    def fact(self, name: str) -> Any:
+        """One reading of :attr:`facts` (None/False when there is none)."""
+        return getattr(self.facts, name, None)
+
+    @property
+    def extract(self) -> Extractor:
+        return self.services.extract
+
+    def cue(self, key: str) -> bool:
+        """True when the normalized text holds a word of the copy file's list ``key``."""
+        return self.copy.contains_any(key, self.norm)
+
+    def note_secret(self, key: str) -> str | None:
+        """A private value the customer gave earlier in the conversation."""
+        value = self.box.get(self.state, key)
+        if value:
+            self.private_values.append(value)
+        return value
+
+    def keep_note_secret(self, key: str, value: str) -> None:
+        """Remember a private value for the rest of the conversation (encrypted)."""
+        self.private_values.append(value)
+        self.box.put(self.state, key, value)
 
     @property
     def today(self) -> dt.date:
@@ -131,6 +175,8 @@ class Turn:
             self.confident
             and self.pred.intent in self.services.interrupt_intents
             and self.pred.intent != frame.flow
+            # a remark the model reads as a product question (狗是无主的) is no question
+            and (self.pred.intent != "product_question" or self.asks)
         )
 
     def secret(self, frame: FlowFrame, key: str) -> str | None:
@@ -147,5 +193,10 @@ class Turn:
 
     def is_none_answer(self) -> bool:
         """True for "没有"-like answers to optional questions."""
-        t = self.text
-        return len(t) <= 6 and self.copy.contains_any("none_words", t)
+        t = self.norm
+        return len(t) <= 8 and self.copy.contains_any("none_words", t)
+
+    @property
+    def asks(self) -> bool:
+        """True when the message is a question (吗, 多少, 能不能, 怎么...)."""
+        return self.cue("question_words")

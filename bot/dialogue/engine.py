@@ -17,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from backend.conversations.service import insert_turn, turn_row
 from backend.db import utcnow
-from backend.handoff.service import agent_owns_conversation
+from backend.handoff.service import agent_owns_conversation, conversation_digest
 from backend.runtime import Runtime
 from bot.contract import BotReply, InboundMessage, NeedsDatabase, OfflineTurn, StateWrite, TurnResult
 from bot.dialogue.context import Prediction, Turn, TurnServices
 from bot.dialogue.copy import Copy
+from bot.dialogue.extract import Extractor
 from bot.dialogue.routing import INTERRUPT_INTENTS, Router
 from bot.dialogue.state import SecretBox, State, StateStore
+from bot.redis_guard import RedisUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,8 @@ class DialogueEngine:
             cipher=runtime.cipher, catalog=runtime.catalog, calendar=runtime.calendar, copy=self.copy,
             box=SecretBox(runtime.cipher), faq_text=self.faq_text,
             threshold=float(getattr(nlu, "low_confidence_threshold", 0.5)),
-            interrupt_intents=INTERRUPT_INTENTS)
+            interrupt_intents=INTERRUPT_INTENTS, extract=Extractor(self.copy.table("extract")),
+            lookups=self.lookups)
         self.router = Router(nlu=nlu, copy=self.copy)
         self._faq_cache: dict[tuple[str, str], tuple[object, str]] = {}
 
@@ -76,6 +79,22 @@ class DialogueEngine:
         text = str(self.nlu.faq_answer(topic, data)).strip()
         self._faq_cache[(product_id, topic)] = (data, text)
         return text
+
+    def lookups(self, user_id: str, action: str) -> bool:
+        """Failed identity lookups (claim progress) of one user: ``check`` → True while under the
+        limit; ``fail`` counts one more → True while still under it (M-09: no name oracle). When
+        Redis cannot count, lookups are refused (an attacker gains nothing from a dead Redis)."""
+        rule = self.copy.table("lookup_failures")
+        window = int(rule["window_hours"]) * 3600
+        key = f"dlg:lookup-fail:{conversation_digest('any', user_id)}"
+        try:
+            if action == "fail":
+                count = int(self.store.call(lambda r: _incr_with_ttl(r, key, window)))
+            else:
+                count = int(self.store.call(lambda r: r.get(key)) or 0)
+        except RedisUnavailable:
+            return False
+        return count < int(rule["max"])
 
     # ------------------------------------------------------------------ entry points
     def handle_in(self, message: InboundMessage, *, session: Session, resume: object = None) -> TurnResult:
@@ -152,6 +171,13 @@ class DialogueEngine:
         first = [BotReply(text=emergency)] if turn.replies[:1] == [emergency] else []
         rest = turn.replies[len(first):]
         return first + ([BotReply(text="\n\n".join(rest))] if rest else [])
+
+
+def _incr_with_ttl(client: Any, key: str, ttl: int) -> int:
+    count = int(client.incr(key))
+    if count == 1:
+        client.expire(key, ttl)
+    return count
 
 
 def build_engine(runtime: Runtime, *, nlu: Any = None) -> DialogueEngine:

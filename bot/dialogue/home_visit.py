@@ -1,13 +1,18 @@
-"""Home visit: address (text or location), name and phone; then the number and the 24 h / 48 h promises."""
+"""Home visit: address (text or location), phone and the elder's name; then the number and the
+24 h / 48 h promises. What the conversation already holds (a phone number, a name, "住在胪岗镇") is
+not asked again; the name is asked once and may be left to the phone call. A report left half-way
+for the visit is done by the visiting staff (the visit's purpose says so).
+"""
 
 from __future__ import annotations
 
 from backend.complaints.home_visits import request_home_visit
 from backend.errors import ServiceError
 from backend.security.masking import scrub_text
-from bot.dialogue import fields
+from bot.dialogue import fields, oneshots
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
+from bot.dialogue.extract import LunarDay
 from bot.dialogue.state import FlowFrame
 
 
@@ -16,36 +21,87 @@ class HomeVisitFlow(Flow):
 
     name = "home_visit"
 
+    def start(self, turn: Turn, frame: FlowFrame) -> None:
+        if turn.asks:  # 能唔能赔？能派人来吗？: the question about the case first
+            oneshots.case_answer(turn)
+        super().start(turn, frame)
+
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
-        frame.data["purpose"] = scrub_text(turn.text[:300]) if turn.text else ""
+        notes = turn.state.notes
+        purpose = str(notes.get("description") or "") + " " + (turn.text if turn.text else "")
+        frame.data["purpose"] = scrub_text(purpose.strip()[:300], private_values=turn.private_values)
+        for key in ("phone", "name", "address"):
+            value = turn.note_secret(key)
+            if value:
+                turn.keep_secret(frame, key, value)
         fields.prefill_phone(turn, frame)
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
         if "address" not in frame.secret:
             frame.step = "address"
             turn.say("hv_ask_address")
-        elif "name" not in frame.secret:
-            frame.step = "name"
-            turn.say("hv_ask_name")
         elif "phone" not in frame.secret:
             frame.step = "phone"
             turn.say("hv_ask_phone")
+        elif "name" not in frame.secret and not frame.data.get("name_asked"):
+            frame.step = "name"
+            frame.data["name_asked"] = True
+            turn.say("hv_ask_name")
         else:
             self._book(turn, frame)
 
+    def remind(self, turn: Turn, frame: FlowFrame) -> None:
+        if frame.step != "booked":
+            self.ask(turn, frame)
+
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if frame.step == "booked":
+            if turn.interrupts(frame) and turn.pred.intent != "home_visit":
+                return "pass"
+            turn.say("hv_time_noted" if not turn.cue("thanks_words") else "hv_wait")
+            self.finish(turn)
+            return "ok"
+        self._take_known(turn, frame)
         outcome: Outcome = "pass"
         if frame.step == "address":
-            if not turn.interrupts(frame) and len(turn.text) >= 3:
-                turn.keep_secret(frame, "address", scrub_text(turn.text[:300]))
+            address = turn.extract.address(turn.plain)
+            if "address" in frame.secret:
                 outcome = "ok"
-        elif frame.step == "name":
-            outcome = fields.take_name(turn, frame)
+            elif address and not turn.asks:
+                turn.keep_secret(frame, "address", address[:300])
+                outcome = "ok"
+            elif turn.noted & {"name", "phone"}:
+                turn.say("noted")
+                outcome = "ok"
         elif frame.step == "phone":
-            outcome = fields.take_phone(turn, frame)
+            outcome = "ok" if "phone" in frame.secret else fields.take_phone(turn, frame)
+        elif frame.step == "name":
+            name = turn.extract.name(turn.plain, whole=True)
+            if name:
+                turn.keep_secret(frame, "name", name)
+            else:
+                self._when(turn, frame)
+            outcome = "ok"  # asked once: the staff ask on the phone otherwise
         if outcome == "ok":
             self.ask(turn, frame)
         return outcome
+
+    def _take_known(self, turn: Turn, frame: FlowFrame) -> None:
+        for key in ("phone", "name", "address"):
+            if key in turn.noted:
+                value = turn.note_secret(key)
+                if value:
+                    turn.keep_secret(frame, key, value)
+
+    def _when(self, turn: Turn, frame: FlowFrame) -> None:
+        """A time the customer prefers (初五以后, 礼拜三上午), kept with the purpose."""
+        lunar = turn.extract.lunar(turn.norm) if turn.fact("lunar_date") else None
+        note = turn.norm[:60]
+        if lunar is not None:
+            day = LunarDay(lunar.month, lunar.day, explicit=True).solar(turn.today, future=True)
+            if day is not None:
+                note += f"（阳历{day.month}月{day.day}日）"
+        frame.data["purpose"] = (str(frame.data.get("purpose", "")) + " 方便时间：" + note).strip()[:300]
 
     def on_location(self, turn: Turn, frame: FlowFrame) -> bool:
         if frame.step != "address" or turn.message.location is None:
@@ -60,7 +116,8 @@ class HomeVisitFlow(Flow):
         try:
             visit = request_home_visit(
                 turn.session, cipher=turn.services.cipher, catalog=turn.services.catalog,
-                name=turn.secret(frame, "name") or "", phone=turn.secret(frame, "phone") or "",
+                name=turn.secret(frame, "name") or turn.copy.t("hv_name_unknown"),
+                phone=turn.secret(frame, "phone") or "",
                 address=turn.secret(frame, "address") or "",
                 purpose=frame.data.get("purpose") or str(turn.copy.table("intent_labels")["home_visit"]),
                 channel=turn.message.channel, actor=f"bot:{turn.message.channel}",
@@ -75,4 +132,9 @@ class HomeVisitFlow(Flow):
         turn.log_slots["visit_no"] = visit.visit_no
         turn.say("hv_done", number=visit.visit_no, contact_hours=std.home_visit_contact_hours,
                  visit_hours=std.home_visit_visit_hours)
-        self.finish(turn)
+        suspended = turn.state.suspended
+        if suspended is not None and suspended.flow == "claim_report":
+            turn.state.suspended = None  # the visiting staff take the report at home
+            turn.say("hv_report_at_home")
+        frame.step = "booked"  # a time the customer adds next is noted for the phone call
+        frame.data["visit_no"] = visit.visit_no

@@ -25,10 +25,11 @@ from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
 
 
-def answer_question(turn: Turn) -> None:
-    """Which documents a claim needs (of the claim under way or named, else all types)."""
+def answer_question(turn: Turn, *, kind: str | None = None) -> None:
+    """Which documents a claim needs (of the report under way, the claim reported, or the type
+    named, else all types)."""
     product = turn.product
-    kind = (turn.state.claim or {}).get("claim_type") or claim_type_from_text(turn, turn.text)
+    kind = kind or (turn.state.claim or {}).get("claim_type") or claim_type_from_text(turn, turn.norm)
     kinds = [kind] if kind in product.claim_types else list(product.claim_types)
     parts = []
     for k in kinds:
@@ -49,14 +50,17 @@ def on_image(turn: Turn) -> bool:
     return True
 
 
-def start_attach(turn: Turn, media_id: str) -> None:
-    """The customer says an earlier picture is a claim document."""
+def start_attach(turn: Turn, media_id: str, *, case_no: str | None = None) -> None:
+    """The customer says an earlier picture is a claim document (and maybe gives its case number)."""
     turn.state.pending_media.append({"media_id": media_id})
     if turn.state.claim:
         ask_pending(turn)
         return
     frame = FlowFrame(flow=AttachFlow.name, step="case_no")
     turn.state.frame = frame
+    if case_no:
+        AttachFlow().answer(turn, frame)
+        return
     turn.say("mt_ask_case")
 
 

@@ -1,42 +1,95 @@
-"""Policy lookup and info update: ID number and name must match the roster before anything is shown
-or requested. An info update is recorded as a request for staff; nothing is changed silently."""
+"""Policy lookup and info update: after the consent (D-04), ID number and name are checked against the
+roster before anything is shown. A lookup that finds nothing says who is covered (every resident of
+the district aged 60+ with household registration, automatically) and what to try next. An info
+update is always recorded as a request for staff, who check it before changing anything; nothing
+is changed silently. A value the first message already gave (新号码是158…) is confirmed, not asked.
+"""
 
 from __future__ import annotations
 
 from backend.handoff.service import request_handoff
 from backend.roster.service import verify_identity
+from backend.security.masking import mask_phone
 from bot.dialogue import consent
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
-from bot.dialogue.parsing import parse_name
 from bot.dialogue.state import FlowFrame
 
 UPDATE_FIELDS = ("phone", "bank_account", "address")
 
 
-def _identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
-    """Collect ID number then name; None once both are in (the caller then checks them)."""
-    slots = turn.pred.slots
-    if frame.step == "id_number":
-        if slots.get("id_number"):
-            turn.keep_secret(frame, "id_number", str(slots["id_number"]))
-            return "ok"
-        if sum(ch.isdigit() for ch in turn.text) >= 6:
-            turn.say("pl_not_found")
-            turn.state.frame = None
-            return "ok"
-        return "pass"
-    if frame.step == "name":
-        name = parse_name(turn.text)
-        if name is None:
-            if turn.interrupts(frame):
-                return "pass"
-            turn.say("pl_not_found")
-            turn.state.frame = None
-            return "ok"
+def _take_id(turn: Turn, frame: FlowFrame) -> bool:
+    """The ID number of this message, or the one given for an enquiry earlier in this conversation
+    (a lookup that found nothing, then "我换了新号码…": not asked twice)."""
+    if not frame.data.get("consent"):
+        return False
+    slot = (turn.pred.slots or {}).get("id_number")
+    if slot:
+        turn.keep_secret(frame, "id_number", str(slot))
+        turn.keep_note_secret("id_number", str(slot))
+        return True
+    earlier = turn.note_secret("id_number")
+    if earlier and "id_number" not in frame.secret:
+        turn.keep_secret(frame, "id_number", earlier)
+        return True
+    return False
+
+
+def _prefill(turn: Turn, frame: FlowFrame) -> None:
+    if consent.granted(turn, "id_number"):
+        frame.data["consent"] = True
+    _take_id(turn, frame)
+    name = turn.note_secret("name")
+    if name:
         turn.keep_secret(frame, "name", name)
-        return None
-    return "pass"
+
+
+def _identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
+    """Collect consent, ID number and name; None once all are in (the caller then checks them)."""
+    if frame.step == "consent_id_number":
+        agreed = consent.answer(turn, "id_number")
+        if agreed is None:
+            return "pass"
+        if not agreed:
+            consent.refused(turn, "id_number")
+            turn.state.frame = None
+            return "ok"
+        frame.data["consent"] = True
+        _take_id(turn, frame)
+    elif frame.step == "id_number":
+        if not _take_id(turn, frame):
+            if sum(ch.isdigit() for ch in turn.norm) >= 6:
+                turn.say("pl_bad_id")
+                return "invalid"
+            return "pass"
+    elif frame.step == "name":
+        name = turn.extract.name(turn.plain, whole=True)
+        if name is None:
+            return "pass"
+        turn.keep_secret(frame, "name", name)
+        turn.keep_note_secret("name", name)
+    else:
+        return "pass"
+    return None if _complete(frame) else "ok"
+
+
+def _complete(frame: FlowFrame) -> bool:
+    return "id_number" in frame.secret and "name" in frame.secret
+
+
+def _ask_identity(turn: Turn, frame: FlowFrame, id_key: str) -> bool:
+    """Ask the next identity question; False when they are all answered."""
+    if not frame.data.get("consent"):
+        consent.ask(turn, frame, "id_number")
+    elif "id_number" not in frame.secret:
+        frame.step = "id_number"
+        turn.say(id_key)
+    elif "name" not in frame.secret:
+        frame.step = "name"
+        turn.say("pl_ask_name")
+    else:
+        return False
+    return True
 
 
 def _matches(turn: Turn, frame: FlowFrame) -> tuple[bool, str]:
@@ -56,16 +109,17 @@ class PolicyLookupFlow(Flow):
     name = "policy_lookup"
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
-        if turn.pred.slots.get("id_number"):
-            turn.keep_secret(frame, "id_number", str(turn.pred.slots["id_number"]))
+        if turn.state.last.pop("lookup_not_found", None):  # looking again: the ID and name are asked
+            frame.data["consent"] = consent.granted(turn, "id_number")
+            return
+        _prefill(turn, frame)
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
-        if "id_number" not in frame.secret:
-            frame.step = "id_number"
-            turn.say("pl_ask_id")
-        else:
-            frame.step = "name"
-            turn.say("pl_ask_name")
+        if not turn.services.lookups(turn.message.user_id, "check"):  # over the limit: nothing asked
+            turn.say("cp_too_many")
+            self.finish(turn)
+        elif not _ask_identity(turn, frame, "pl_ask_id"):
+            self._lookup(turn, frame)
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
         outcome = _identity(turn, frame)
@@ -73,13 +127,27 @@ class PolicyLookupFlow(Flow):
             if outcome == "ok" and turn.state.frame is frame:
                 self.ask(turn, frame)
             return outcome
+        self._lookup(turn, frame)
+        return "ok"
+
+    def _lookup(self, turn: Turn, frame: FlowFrame) -> None:
+        """ID number + name against the roster; failed tries count with the claim-progress ones
+        (M-09: neither lookup may serve to guess who is insured under which name)."""
+        user = turn.message.user_id
+        if not turn.services.lookups(user, "check"):
+            turn.say("cp_too_many")
+            self.finish(turn)
+            return
         ok, sentence = _matches(turn, frame)
         if ok:
             turn.say_text(sentence)
+        elif not turn.services.lookups(user, "fail"):
+            turn.say("cp_too_many")
         else:
-            turn.say("pl_not_found")
+            region = turn.product.region
+            turn.say("pl_not_found", district=region.district, age=turn.product.eligibility.min_age)
+            turn.state.last["lookup_not_found"] = True
         self.finish(turn)
-        return "ok"
 
 
 class InfoUpdateFlow(Flow):
@@ -87,33 +155,37 @@ class InfoUpdateFlow(Flow):
 
     name = "info_update"
 
-    prefill = PolicyLookupFlow.prefill
+    def prefill(self, turn: Turn, frame: FlowFrame) -> None:
+        _prefill(turn, frame)
+        for field, words in turn.copy.table("update_field_words").items():
+            if any(w in turn.norm for w in words):
+                frame.data["field"] = str(field)
+                break
+        phone = turn.note_secret("phone")
+        if frame.data.get("field") == "phone" and phone and turn.cue("new_value_words"):
+            frame.data["candidate"] = True
+            turn.keep_secret(frame, "value", phone)
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
-        if "id_number" not in frame.secret:
-            frame.step = "id_number"
-            turn.say("iu_ask_id")
-        elif "name" not in frame.secret:
-            frame.step = "name"
-            turn.say("pl_ask_name")
-        elif "field" not in frame.data:
+        if _ask_identity(turn, frame, "iu_ask_id"):
+            return
+        if "field" not in frame.data:
             frame.step = "field"
             turn.say("iu_ask_what")
         elif frame.data["field"] == "bank_account" and not consent.granted(turn, "bank_account"):
             consent.ask(turn, frame, "bank_account")  # D-04: before the account number
+        elif frame.data.get("candidate"):
+            frame.step = "value_confirm"
+            turn.say("iu_confirm_value", what=turn.copy.label("iu_what_labels", frame.data["field"]),
+                     value=mask_phone(turn.secret(frame, "value") or ""))
         else:
             frame.step = "value"
             turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
-        if frame.step in ("id_number", "name"):
+        if frame.step in ("consent_id_number", "id_number", "name"):
             outcome = _identity(turn, frame)
             if outcome is None:
-                ok, _ = _matches(turn, frame)
-                if not ok:
-                    turn.say("pl_not_found")
-                    self.finish(turn)
-                    return "ok"
                 outcome = "ok"
             if outcome == "ok" and turn.state.frame is frame:
                 self.ask(turn, frame)
@@ -135,15 +207,27 @@ class InfoUpdateFlow(Flow):
                 consent.refused(turn, "bank_account")
                 self.finish(turn)
             return "ok"
+        if frame.step == "value_confirm":
+            phone = (turn.pred.slots or {}).get("phone")
+            if phone:
+                turn.keep_secret(frame, "value", str(phone))
+            elif turn.digit(2) == 2 or (turn.confident and turn.pred.intent == "deny"):
+                frame.data.pop("candidate", None)
+                frame.secret.pop("value", None)
+                self.ask(turn, frame)
+                return "ok"
+            elif not (turn.digit(2) == 1 or turn.cue("yes_words") or turn.pred.intent == "affirm"):
+                return "pass"
+            return self._record(turn, frame, turn.secret(frame, "value") or "")
         if frame.step == "value":
             return self._value(turn, frame)
         return "pass"
 
     def _value(self, turn: Turn, frame: FlowFrame) -> Outcome:
         field = str(frame.data["field"])
-        digits = "".join(ch for ch in turn.text if ch.isdigit())
+        digits = "".join(ch for ch in turn.norm if ch.isdigit())
         if field == "phone":
-            value = str(turn.pred.slots.get("phone") or "")
+            value = str((turn.pred.slots or {}).get("phone") or "")
             if not value:
                 if digits:
                     turn.say("iu_bad_phone")
@@ -160,13 +244,18 @@ class InfoUpdateFlow(Flow):
             if turn.interrupts(frame) or len(turn.text) < 3:
                 return "pass"
             value = turn.text[:300]
+        return self._record(turn, frame, value)
+
+    def _record(self, turn: Turn, frame: FlowFrame, value: str) -> Outcome:
+        field = str(frame.data["field"])
         turn.private_values.append(value)
+        verified, _ = _matches(turn, frame)
         row = request_handoff(
             turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
             reason="info_update", flow=self.name, summary=f"修改{turn.copy.label('iu_what_labels', field)}",
             cipher=turn.services.cipher, now=turn.now,
             payload={"field": field, "value": value, "id_number": turn.secret(frame, "id_number") or "",
-                     "name": turn.secret(frame, "name") or ""},
+                     "name": turn.secret(frame, "name") or "", "roster_match": "yes" if verified else "no"},
         )
         turn.say("iu_done", number=row.id)
         self.finish(turn)

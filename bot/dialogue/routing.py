@@ -1,5 +1,6 @@
 """Where a message goes: the flow under way, a new flow or a one-shot answer (one table, ROUTES), and
-what happens around them (emergencies, cancel, interruptions, numbered choices, misunderstandings)."""
+what happens around them (emergencies first, a person asked for, cancel, interruptions, numbered
+choices, misunderstandings). Non-text messages are answered for what they are."""
 
 from __future__ import annotations
 
@@ -12,17 +13,24 @@ from bot.dialogue import (
     claim_progress,
     claim_report,
     complaint,
+    consent,
     contact,
+    emergency,
     faq,
     handoff,
     home_visit,
     materials,
+    memory,
+    oneshots,
     policy,
+    understanding,
 )
 from bot.dialogue.base import Flow
 from bot.dialogue.context import NoPrediction, Prediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.state import FlowFrame
+from bot.dialogue.text_turns import TextTurns
+from intents import Context
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +57,7 @@ class OneShot:
 
 
 def _product_question(turn: Turn) -> None:
-    faq.answer(turn, follow_up=turn.state.frame is None)
+    oneshots.product_question(turn, follow_up=turn.state.frame is None)
 
 
 def _ask_for_person(turn: Turn) -> None:
@@ -61,15 +69,25 @@ def _goodbye(turn: Turn) -> None:
 
 
 def _out_of_scope(turn: Turn) -> None:
-    turn.say("out_of_scope", product=turn.product.short_name)
-    turn.say("menu")
+    if oneshots.case_answer(turn):
+        return
+    if understanding.small_talk(turn):
+        turn.say("small_talk")
+    elif turn.state.last.get("intent"):  # a conversation under way: no menu again
+        turn.say("out_of_scope_short", product=turn.product.short_name)
+    elif len(turn.norm) <= 3:  # 脚痛, 跋倒: too short to tell; the choices, with a person among them
+        turn.say("not_understood_short")
+        turn.say("menu")
+    else:
+        turn.say("out_of_scope", product=turn.product.short_name)
+        turn.say("menu")
 
 
 # Intent → the flow it starts, or its one-shot answer. Any other intent (greeting, affirm, deny
 # outside a flow) gets a hello and the menu.
 ROUTES: dict[str, Flow | OneShot] = {
     "product_question": OneShot(_product_question, mid_flow=True),
-    "claim_materials": OneShot(materials.answer_question, mid_flow=True),
+    "claim_materials": OneShot(oneshots.claim_materials, mid_flow=True),
     "contact_info": OneShot(contact.answer, mid_flow=True),
     "human_agent": OneShot(_ask_for_person),
     "goodbye": OneShot(_goodbye),
@@ -80,13 +98,12 @@ ROUTES: dict[str, Flow | OneShot] = {
 # Intents that interrupt a flow under way: questions answered mid-flow, and the other flows.
 INTERRUPT_INTENTS = frozenset(
     intent for intent, route in ROUTES.items() if isinstance(route, Flow) or route.mid_flow)
-# Intents offered as numbered choices when the NLU is not sure.
-CHOICE_INTENTS = ("product_question", "claim_report", "claim_materials", "claim_progress", "complaint",
-                  "home_visit", "contact_info", "policy_lookup", "info_update", "human_agent")
 _QUIET_EVENTS = frozenset({"unsubscribe", "view", "location"})
+_YES_NO = ("affirm", "deny", "cancel")
+_FINISHED_STEPS = ("more", "booked")  # a flow done but listening for additions
 
 
-class Router:
+class Router(TextTurns):
     """Runs one turn: routes the message and lets the flows answer (safe across threads)."""
 
     def __init__(self, *, nlu: Any, copy: Copy) -> None:
@@ -101,6 +118,7 @@ class Router:
             self._event(turn)
         elif kind in ("text", "voice"):
             self._text(turn)
+            self._remember_last(turn)
         elif kind == "image":
             self._image(turn)
         elif kind == "location":
@@ -137,28 +155,36 @@ class Router:
 
     def _image(self, turn: Turn) -> None:
         frame = turn.state.frame
-        if frame is not None and FLOWS[frame.flow].on_image(turn, frame):
+        if frame is not None and frame.step not in _FINISHED_STEPS:
+            if not FLOWS[frame.flow].on_image(turn, frame):
+                turn.say("image_in_flow")
+                FLOWS[frame.flow].remind(turn, frame)
             return
+        turn.state.frame = None
         if materials.on_image(turn):
             return
-        turn.state.choice = {"kind": "image", "options": ["attach", "other"],
+        turn.state.choice = {"kind": "image", "options": ["claim_report"],
                              "media_id": turn.message.media_id or ""}
         turn.say("image_what_for")
 
     def read(self, turn: Turn) -> Prediction:
-        """The NLU's reading of the text (made once per turn, or carried over from an offline attempt)."""
+        """The NLU's reading of the text, with the previous turn as context (made once per turn, or
+        carried over from an offline attempt)."""
         if turn.reading is None:
-            turn.reading = self.nlu.predict(turn.text[:500], now=turn.now)
+            last, frame = turn.state.last, turn.state.frame
+            step = frame.step if frame is not None else None
+            expects = _YES_NO if step and (step == "confirm" or step.startswith("consent_")) else ()
+            context = Context(intent=last.get("intent"), faq_topic=last.get("topic"), expects=expects,
+                              flow_step=step) if (last or expects) else None
+            turn.reading = self.nlu.predict(turn.text[:500], now=turn.now, context=context)
         return turn.reading
 
+    # ------------------------------------------------------------------ text
     def _text(self, turn: Turn) -> None:
         state = turn.state
-        text = turn.text
-        if not text:
-            turn.say("voice_empty")
+        if not turn.text:
+            self._voice_empty(turn)
             return
-        if self.copy.contains_any("emergency_words", text):
-            turn.say("emergency")
         choice, state.choice = state.choice, None
         if choice is not None and state.frame is None:
             n = turn.digit(len(choice["options"]))
@@ -166,26 +192,27 @@ class Router:
                 self._pick(turn, choice, choice["options"][n - 1])
                 return
         turn.pred = self.read(turn)
-        intent = turn.pred.intent
-        short = len(text) <= 8
-        if (short and self.copy.contains_any("human_words", text)) or (
-            turn.confident and intent == "human_agent"
-        ):
+        memory.remember(turn)
+        urgent = emergency.handle(turn)
+        if urgent == "said":
+            return
+        if urgent == "report":
+            self._report_after_emergency(turn)
+            return
+        if choice is not None and choice.get("kind") == "image" and (turn.pred.slots or {}).get("claim_no") \
+                and not turn.cue("progress_words"):
+            case_no = str(turn.pred.slots["claim_no"])
+            materials.start_attach(turn, str(choice.get("media_id", "")), case_no=case_no)
+            return
+        understanding.refine(turn)
+        if understanding.wants_person(turn):
+            self._refusal_in_passing(turn)
             handoff.hand_off(turn, "asked")
             return
-        cancel = short and self.copy.contains_any("cancel_words", text)
-        if cancel or (turn.confident and intent == "cancel"):
+        short = len(turn.norm) <= 8
+        if (short and turn.cue("cancel_words")) or (turn.confident and turn.pred.intent == "cancel"):
             self._cancel(turn)
             return
-        in_complaint = state.frame is not None and state.frame.flow == "complaint"
-        if intent == "complaint" and not in_complaint and (
-            turn.confident or self.copy.contains_any("angry_words", text)
-        ):
-            angry = self.copy.contains_any("angry_words", text)
-            if angry or state.complaints >= 1:
-                state.complaints += 1
-                handoff.hand_off(turn, "angry" if angry else "complaint")
-                return
         frame = state.frame
         if frame is None:
             self._route(turn)
@@ -198,11 +225,36 @@ class Router:
             state.misses = 0
             self._interrupt(turn, frame)
             return
+        if outcome == "pass" and self._aside(turn):
+            state.misses = 0
+            if state.frame is frame:
+                turn.say("resume")
+                FLOWS[frame.flow].remind(turn, frame)
+            return
+        if frame.step in _FINISHED_STEPS:
+            state.frame = None
+            self._route(turn)
+            return
         if self._miss(turn):
             return
         if outcome == "pass":
             turn.say("not_understood")
-        FLOWS[frame.flow].ask(turn, frame)
+        FLOWS[frame.flow].remind(turn, frame)
+
+    def _voice_empty(self, turn: Turn) -> None:
+        if turn.state.notes.get("emergency") == emergency.ACTIVE:
+            turn.say("voice_empty_emergency")
+            return
+        turn.say("voice_empty")
+        frame = turn.state.frame
+        if frame is not None and frame.step not in _FINISHED_STEPS:
+            FLOWS[frame.flow].remind(turn, frame)
+
+    def _refusal_in_passing(self, turn: Turn) -> None:
+        """"不同意，我要跟真人讲" at the consent question: the no is recorded too (D-04)."""
+        frame = turn.state.frame
+        if frame is not None and (frame.step or "").startswith("consent_") and turn.cue("refuse_words"):
+            consent.refuse(turn, (frame.step or "")[len("consent_"):])
 
     def _miss(self, turn: Turn) -> bool:
         """Count a misunderstanding; True when it was one too many and a person takes over."""
@@ -223,29 +275,16 @@ class Router:
         state.misses = 0
         turn.say("menu")
 
-    def _route(self, turn: Turn) -> None:
-        if not turn.confident:
-            if self._miss(turn):
-                return
-            options = [i for i, _ in self.nlu.top_intents(turn.text[:500], k=6) if i in CHOICE_INTENTS]
-            options = options[: int(self.copy.table("low_confidence_choices"))]
-            if not options:
-                turn.say("not_understood")
-                turn.say("menu")
-                return
-            labels = [self.copy.table("intent_labels")[i] for i in options]
-            turn.state.choice = {"kind": "intent", "options": options}
-            turn.ask_choice("did_you_mean", labels)
-            return
-        turn.state.misses = 0
-        self._start_intent(turn, turn.pred.intent)
-
     def _interrupt(self, turn: Turn, frame: FlowFrame) -> None:
         route = ROUTES.get(turn.pred.intent)
+        if frame.step in _FINISHED_STEPS:
+            turn.state.frame = None
+            self._start_intent(turn, turn.pred.intent)
+            return
         if isinstance(route, OneShot) and route.mid_flow:
             route.answer(turn)
             turn.say("resume")
-            FLOWS[frame.flow].ask(turn, frame)
+            FLOWS[frame.flow].remind(turn, frame)
             return
         turn.state.suspended = frame
         turn.state.frame = None
@@ -257,42 +296,61 @@ class Router:
         if state.frame is None and state.suspended is not None:
             state.frame, state.suspended = state.suspended, None
             turn.say("resume")
-            FLOWS[state.frame.flow].ask(turn, state.frame)
+            FLOWS[state.frame.flow].remind(turn, state.frame)
+
+    def _remember_last(self, turn: Turn) -> None:
+        last = turn.state.last
+        if turn.pred.intent:
+            last["intent"] = turn.pred.intent
+        topic = turn.log_slots.get("faq_topic")
+        if topic:
+            last["topic"] = topic
+        elif turn.pred.intent not in ("product_question", "affirm", "deny", "goodbye", "out_of_scope", ""):
+            last.pop("topic", None)
 
     def _pick(self, turn: Turn, choice: dict[str, Any], option: str) -> None:
         kind = choice["kind"]
         turn.log_slots["choice"] = option
-        if kind == "intent":
+        if kind in ("intent", "image"):
             turn.pred = NoPrediction(intent=option, confidence=1.0)
             turn.state.misses = 0
-            self._start_intent(turn, option)
+            if option == "claim_report_anyway":
+                self._start_report(turn, anyway=True)
+            else:
+                self._start_intent(turn, option, chosen=True)
         elif kind == "faq":
             faq.answer_topic(turn, option)
-        elif kind == "image":
-            if option == "attach":
-                materials.start_attach(turn, choice.get("media_id", ""))
-            else:
-                turn.say("image_other")
+            turn.log_slots["faq_topic"] = option
+            turn.state.last["topic"] = option
 
     def _general_question(self, turn: Turn, intent: str) -> bool:
         """Answer a general question about a service from the FAQ, offering the flow as choice 1.
         The NLU reads such a question (理赔要多久) as product_question or as the flow's own intent."""
         topic = getattr(turn.pred, "faq_topic", None)
         state = turn.state
+        if intent == "claim_progress" and topic is None and turn.cue("timeline_words") and not (
+                turn.pred.slots or {}).get("claim_no") and (state.claim or state.last.get("progress_done")):
+            topic = "claim_timeline"
         flow = self.copy.table("general_topics").get(topic)
         if flow is None or intent not in (flow, "product_question") or state.frame or state.suspended:
             return False
         intent = str(flow)
         slots = getattr(turn.pred, "slots", None) or {}
-        if "claim_no" in slots or "id_number" in slots or self.copy.contains_any("personal_words", turn.text):
+        if "claim_no" in slots or "id_number" in slots or (
+                self.copy.contains_any("personal_words", turn.norm) and topic != "claim_timeline"):
             return False
         faq.answer_topic(turn, str(topic), follow_up=False)
+        turn.log_slots["faq_topic"] = topic
         turn.state.choice = {"kind": "intent", "options": [intent]}
         turn.say("general_then_flow", label=self.copy.table("intent_labels")[intent])
         return True
 
-    def _start_intent(self, turn: Turn, intent: str) -> None:
+    def _start_intent(self, turn: Turn, intent: str, *, chosen: bool = False) -> None:
         if self._general_question(turn, intent):
+            return
+        if intent == "claim_report" and not chosen and self._report_question(turn):
+            return
+        if intent == "policy_lookup" and not chosen and self._policy_question(turn):
             return
         route = ROUTES.get(intent)
         if isinstance(route, Flow):
@@ -301,6 +359,19 @@ class Router:
             route.start(turn, frame)
         elif route is not None:
             route.answer(turn)
+        elif turn.state.last.get("intent") and intent in ("affirm", "goodbye", "deny"):
+            turn.say("ack")
         else:  # greeting, affirm, deny outside a flow
             turn.say("hello")
             turn.say("menu")
+
+    def _report_after_emergency(self, turn: Turn) -> None:
+        frame = FlowFrame(flow="claim_report", data={"quiet_start": True})
+        turn.state.frame = frame
+        FLOWS["claim_report"].start(turn, frame)
+
+    def _start_report(self, turn: Turn, *, anyway: bool) -> None:
+        data: dict[str, Any] = {"cause_asked": True, "accident": "other"} if anyway else {}
+        frame = FlowFrame(flow="claim_report", data=data)
+        turn.state.frame = frame
+        FLOWS["claim_report"].start(turn, frame)

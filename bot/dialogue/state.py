@@ -53,6 +53,12 @@ class State:
     claim: dict[str, Any] | None = None
     # Images awaiting a "which material is this" answer (media ids are not private).
     pending_media: list[dict[str, str]] = field(default_factory=list)
+    # What the customer told so far in this conversation (bot/dialogue/memory.py): the facts a flow
+    # starts from, so nothing said once is asked again. Private values go to ``secret``, encrypted.
+    notes: dict[str, Any] = field(default_factory=dict)
+    secret: dict[str, str] = field(default_factory=dict)
+    # The previous turn, for reading follow-ups (intent, FAQ topic) and not repeating a long answer.
+    last: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
         """The Redis value (the same as ``asdict``, without its deep copy: this runs every turn)."""
@@ -81,16 +87,16 @@ _FRAME_FIELDS = tuple(f.name for f in fields(FlowFrame))
 
 
 class SecretBox:
-    """Encrypts private values kept in the state."""
+    """Encrypts private values kept in the state (in a flow's frame, or in the state's notes)."""
 
     def __init__(self, cipher: FieldCipher) -> None:
         self._cipher = cipher
 
-    def put(self, frame: FlowFrame, key: str, value: str) -> None:
+    def put(self, frame: FlowFrame | State, key: str, value: str) -> None:
         """Keep ``value`` encrypted in the frame."""
         frame.secret[key] = self._cipher.encrypt(value, purpose=f"{PURPOSE_STATE}.{key}")
 
-    def get(self, frame: FlowFrame, key: str) -> str | None:
+    def get(self, frame: FlowFrame | State, key: str) -> str | None:
         """The clear value, or None (also when it cannot be decrypted)."""
         token = frame.secret.get(key)
         if token is None:
@@ -128,6 +134,10 @@ class StateStore:
                 log.warning("dialogue state unavailable: %s", exc)
             return State(), False
         return self.parse(raw), True
+
+    def call(self, fn: Callable[[redis.Redis], T]) -> T:
+        """``fn(client)`` through the breaker (RedisUnavailable when Redis fails)."""
+        return self._call(fn)
 
     def _call(self, fn: Callable[[redis.Redis], T]) -> T:
         """``fn(client)`` through the webhook's circuit breaker when there is one; RedisUnavailable

@@ -26,7 +26,7 @@ def test_faq_runs_offline_with_a_masked_turn_row(runtime: Any, nlu: Any) -> None
     assert offline.result.state_writes  # the follow-up offer goes into the state
 
 
-@pytest.mark.parametrize("text", ["转人工", "我要投诉你们，太慢了，我很生气"])
+@pytest.mark.parametrize("text", ["转人工", "我要投诉你们，太慢了，我很生气，电话13812345678"])
 def test_turns_that_write_rows_ask_for_the_database(runtime: Any, nlu: Any, text: str) -> None:
     engine = build_engine(runtime, nlu=nlu)
     with pytest.raises(NeedsDatabase):

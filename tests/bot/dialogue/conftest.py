@@ -242,6 +242,14 @@ def consent(category: str) -> Text:
     return text("consent_ask", text=consent_config().texts[category].text)
 
 
+def confirm(*, name: str, relation: str, id_number: str | None, claim_type: str, accident: str, date: str,
+            hospital: str, phone: str, who: str = "老人") -> Text:
+    """The claim report's confirmation, as the copy file renders it (private values masked)."""
+    return text("cr_confirm", who=who, name=mask_name(name), relation=relation,
+                id_number=mask_id_number(id_number) if id_number else "以后再给", claim_type=claim_type,
+                accident=accident, date=date, hospital=hospital, phone=mask_phone(phone))
+
+
 def mothers_fall_report(*, name: str = "张秀英", id_number: str = ZHANG_ID,
                         phone: str = ZHANG_PHONE) -> list[tuple[str | Sends, Expected]]:
     """A new customer reports their mother's fall, from the first message to the confirmation."""
@@ -249,10 +257,8 @@ def mothers_fall_report(*, name: str = "张秀英", id_number: str = ZHANG_ID,
         ("我妈昨天在家摔倒住院了", (text("cr_start"), text("cr_ask_name"))),
         (name, consent("id_number")),
         ("1", text("cr_ask_id")),
-        (id_number, text("cr_ask_place")),
-        ("家里", text("cr_ask_hospital")),
+        (id_number, text("cr_ask_hospital")),
         ("没有", text("cr_ask_phone")),
-        (phone, text("cr_confirm", name=mask_name(name), relation="母亲", id_number=mask_id_number(id_number),
-                     claim_type="住院了", accident="摔倒", date="2026年11月20日", place="家里",
-                     hospital="没有", phone=mask_phone(phone))),
+        (phone, confirm(name=name, relation="母亲", id_number=id_number, claim_type="住院了", accident="摔倒",
+                        date="2026年11月20日", hospital="没有", phone=phone)),
     ]

@@ -10,7 +10,6 @@ from backend.claims.models import Claim
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
 from backend.privacy.models import ConsentEvent
-from backend.security.masking import mask_id_number, mask_phone
 from bot.dialogue.copy import Copy
 from tests.bot.dialogue.conftest import (
     LI_ID,
@@ -18,6 +17,7 @@ from tests.bot.dialogue.conftest import (
     ZHANG_PHONE,
     Chat,
     Choices,
+    confirm,
     consent,
     mothers_fall_report,
     sends,
@@ -28,13 +28,6 @@ from tests.bot.dialogue.conftest import (
 COPY = Copy.load()
 RELATIONS = Choices("cr_ask_relation", tuple(str(o["label"]) for o in COPY.table("relation_choices")))
 TYPES = Choices("cr_ask_type", ("住院了", "伤残了", "去世了"))
-
-
-def confirm(name: str, relation: str, id_number: str, claim_type: str, accident: str, date: str, place: str,
-            hospital: str, phone: str) -> object:
-    return text("cr_confirm", name=name, relation=relation, id_number=mask_id_number(id_number),
-                claim_type=claim_type, accident=accident, date=date, place=place, hospital=hospital,
-                phone=mask_phone(phone))
 
 
 def _claims(db: Session, chat: Chat) -> list[Claim]:
@@ -51,11 +44,11 @@ def test_report_reuses_slots_from_first_message_and_creates_claim(
         # D-04: separate consent, in plain words with numbered answers, before the ID number is asked
         ("张秀英", consent("id_number")),
         ("1", text("cr_ask_id")),
-        (ZHANG_ID, text("cr_ask_place")),
-        ("在菜市场", text("cr_ask_hospital")),
+        (ZHANG_ID, text("cr_ask_hospital")),
         ("潮南区人民医院", text("cr_ask_phone")),
-        (ZHANG_PHONE, confirm("张*英", "母亲", ZHANG_ID, "住院了", "摔倒", "2026年11月20日", "在菜市场",
-                              "潮南区人民医院", ZHANG_PHONE)),
+        (ZHANG_PHONE, confirm(name="张秀英", relation="母亲", id_number=ZHANG_ID, claim_type="住院了",
+                              accident="摔倒", date="2026年11月20日", hospital="潮南区人民医院",
+                              phone=ZHANG_PHONE)),
     ])
     assert ZHANG_ID not in confirmed and ZHANG_PHONE not in confirmed  # masked
     assert "4405**********" in confirmed and "138****5678" in confirmed
@@ -76,15 +69,14 @@ def test_report_asks_everything_with_numbered_choices(chat: Chat, db: Session) -
         ("2", text("cr_ask_name")),
         ("李阿婆", consent("id_number")),
         ("1", text("cr_ask_id")),
-        (LI_ID, TYPES),
-        ("1", text("cr_ask_what")),
-        ("在家里跌倒了", text("cr_ask_date")),
+        (LI_ID, text("cr_ask_date")),
         ("3月40日", (text("cr_bad_date"), text("cr_ask_date"))),  # not a date: asked again
-        ("前天", text("cr_ask_place")),
-        ("家里", text("cr_ask_hospital")),
+        ("前天", TYPES),
+        ("1", text("cr_ask_hospital")),
         ("没有", text("cr_ask_phone")),
-        (ZHANG_PHONE, confirm("李*婆", "父母", LI_ID, "住院了", "摔倒", "2026年11月19日", "家里", "没有",
-                              ZHANG_PHONE)),
+        (ZHANG_PHONE, text("cr_ask_what")),
+        ("在家里跌倒了", confirm(name="李阿婆", relation="父母", id_number=LI_ID, claim_type="住院了",
+                              accident="摔倒", date="2026年11月19日", hospital="没有", phone=ZHANG_PHONE)),
     ])
     done = chat.say("对")
     [claim] = _claims(db, chat)
@@ -93,33 +85,41 @@ def test_report_asks_everything_with_numbered_choices(chat: Chat, db: Session) -
     assert "名单里暂时没查到" in done and claim.roster_person_id is None
 
 
-def test_report_death_on_a_bus_is_transport_death(chat: Chat, db: Session) -> None:
+def test_report_death_on_a_bus_is_transport_death_with_condolences_and_the_sum(
+        chat: Chat, db: Session) -> None:
+    bus = "营运机动车（出租车、公交车）"
     verify_dialog(chat, [
-        ("我爸坐公交车出车祸去世了", (text("cr_start"), text("cr_ask_name"))),
+        # condolences first, the benefit owed (30000 against 3000) and the proof to keep; no hospital question
+        ("我爸坐公交车出车祸去世了", (text("condolence"),
+                             text("amt_transport", label=bus, amount=30000, death=3000,
+                                  proof="车票、出租车发票、公交卡乘车记录"),
+                             text("amt_check"), text("cr_start"), text("cr_ask_name_death"))),
         ("王大明", consent("id_number")),
-        ("1", text("cr_ask_id")),
+        ("1", text("cr_ask_id_death")),
         (LI_ID, text("cr_ask_date")),
-        ("昨天", text("cr_ask_place")),
-        ("公交车上", text("cr_ask_hospital")),
-        ("没有", text("cr_ask_phone")),
-        (ZHANG_PHONE, confirm("王*明", "父亲", LI_ID, "坐车船飞机时去世", "车祸", "2026年11月20日",
-                              "公交车上", "没有", ZHANG_PHONE)),
+        ("昨天", text("cr_ask_phone")),
+        (ZHANG_PHONE, confirm(who="去世的老人", name="王大明", relation="父亲", id_number=LI_ID,
+                              claim_type="坐车船飞机时去世", accident="车祸", date="2026年11月20日",
+                              hospital="没有",
+                              phone=ZHANG_PHONE)),
     ])
-    chat.say("1")
+    done = chat.say("1")
     [claim] = _claims(db, chat)
     assert claim.claim_type == "transport_death"
+    assert "1. 车票、船票、登机牌等乘坐凭证" in done and "死亡证明" in done  # the transport proof is listed
 
 
 def test_report_deny_lets_the_customer_fix_one_item(chat: Chat, db: Session, roster: None) -> None:
     *report, (_, _) = mothers_fall_report()
     verify_dialog(chat, [
         *report,
-        ("13900001111", confirm("张*英", "母亲", ZHANG_ID, "住院了", "摔倒", "2026年11月20日", "家里", "没有",
-                                "13900001111")),
+        ("13900001111", confirm(name="张秀英", relation="母亲", id_number=ZHANG_ID, claim_type="住院了",
+                                accident="摔倒", date="2026年11月20日", hospital="没有",
+                                phone="13900001111")),
         ("不对", text("cr_which_wrong")),
-        ("7", text("cr_ask_phone")),
-        (ZHANG_PHONE, confirm("张*英", "母亲", ZHANG_ID, "住院了", "摔倒", "2026年11月20日", "家里", "没有",
-                              ZHANG_PHONE)),  # 138****5678
+        ("6", text("cr_ask_phone")),
+        (ZHANG_PHONE, confirm(name="张秀英", relation="母亲", id_number=ZHANG_ID, claim_type="住院了",
+                              accident="摔倒", date="2026年11月20日", hospital="没有", phone=ZHANG_PHONE)),
     ])
     chat.say("1")
     [claim] = _claims(db, chat)
@@ -147,7 +147,7 @@ def test_pictures_during_and_after_a_report_tick_the_checklist(chat: Chat, db: S
         *report[:4],
         # the pending question again
         (sends("image", media_id="MEDIA-1", pic_url="http://x/1.jpg"),
-         (text("cr_images_later"), text("cr_ask_place"))),
+         (text("cr_images_later"), text("cr_ask_hospital"))),
         *report[4:],
     ])
     done = chat.say("1")
@@ -197,34 +197,38 @@ def test_d07_no_private_values_in_redis(chat: Chat, roster: None) -> None:
     assert client.ttl(chat.state_key()) > 0
 
 
-def test_d04_no_to_consent_ends_kindly_and_offers_a_person(chat: Chat, db: Session) -> None:
-    [*_, refused] = verify_dialog(chat, [
+def test_d04_no_to_consent_takes_the_report_without_the_id_number(chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [
         ("我妈昨天在家摔倒住院了", (text("cr_start"), text("cr_ask_name"))),
         ("张秀英", consent("id_number")),
-        ("2", text("consent_refused", label="身份证号码")),  # the ID number is not asked
+        ("2", (text("cr_no_id"), text("cr_ask_hospital"))),  # the ID number is not asked; the report goes on
+        ("没有", text("cr_ask_phone")),
+        (ZHANG_PHONE, confirm(name="张秀英", relation="母亲", id_number=None, claim_type="住院了",
+                              accident="摔倒",
+                              date="2026年11月20日", hospital="没有", phone=ZHANG_PHONE)),
     ])
-    assert "不会用您的身份证号码" in refused and "转人工" in refused
-    assert _claims(db, chat) == []
+    done = chat.say("1")
+    [claim] = _claims(db, chat)
+    assert claim.insured_id_enc is None and claim.insured_id_bidx is None  # nothing of the ID is stored
+    assert claim.case_no in done and COPY.t("cr_id_to_send") in done  # the ID card comes with the materials
     rows = db.scalars(select(ConsentEvent).where(ConsentEvent.user_id == chat.user)).all()
     assert [(r.category, r.granted, r.channel) for r in rows] == [("id_number", False, "official_account")]
-    # next time: asked again; yes → the report goes on and the claim is created
+    # next time: asked again; yes → the ID number is asked and kept
     verify_dialog(chat, [
         ("我要报案", (text("cr_start"), RELATIONS)),
         ("1", text("cr_ask_name")),
         ("张秀英", consent("id_number")),
         ("1", text("cr_ask_id")),
-        (ZHANG_ID, TYPES),
-        ("1", text("cr_ask_what")),
-        ("在家里摔倒了", text("cr_ask_date")),
-        ("昨天", text("cr_ask_place")),
-        ("家里", text("cr_ask_hospital")),
-        ("没有", text("cr_ask_phone")),
-        (ZHANG_PHONE, confirm("张*英", "本人", ZHANG_ID, "住院了", "摔倒", "2026年11月20日", "家里", "没有",
-                              ZHANG_PHONE)),
     ])
-    chat.say("1")
-    [claim] = _claims(db, chat)
-    assert claim.reporter_openid == chat.user
+
+
+def test_d04_why_the_id_number_is_needed_is_explained_with_the_other_ways(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("我妈昨天在家摔倒住院了", (text("cr_start"), text("cr_ask_name"))),
+        ("张秀英", consent("id_number")),
+        ("要身份证做什么 你们是真的保险公司吗", text("consent_why")),  # a person, an office, a home visit
+        ("不同意 现在骗子好多", (text("cr_no_id"), text("cr_ask_hospital"))),  # refused: respected
+    ])
 
 
 def test_d04_agreed_once_not_asked_again_and_id_in_first_message_waits_for_consent(
@@ -247,11 +251,22 @@ def test_d04_agreed_once_not_asked_again_and_id_in_first_message_waits_for_conse
 
 
 def test_d04_bank_account_change_asks_consent_first(chat: Chat, db: Session, roster: None) -> None:
-    ask_bank = [
-        ("我要改银行卡", text("iu_ask_id")),
+    verify_dialog(chat, [
+        ("我要改银行卡", consent("id_number")),  # the ID number is asked only after its own consent
+        ("1", text("iu_ask_id")),
         (ZHANG_ID, text("pl_ask_name")),
-        ("张秀英", text("iu_ask_what")),
-        ("2", consent("bank_account")),
-    ]
-    verify_dialog(chat, [*ask_bank, ("2", text("consent_refused", label="银行卡号"))])
-    verify_dialog(chat, [*ask_bank, ("1", text("iu_ask_value", what="银行卡号"))])
+        ("张秀英", consent("bank_account")),  # 银行卡: what to change is known; the account's own consent
+        ("2", text("consent_refused", label="银行卡号")),
+    ])
+    verify_dialog(chat, [
+        # asked again in the same conversation: the ID number and name given are not asked twice,
+        # and the refused consent is asked again (the customer may have changed their mind)
+        ("我要改银行卡", consent("bank_account")),
+        ("1", text("iu_ask_value", what="银行卡号")),
+    ])
+    chat.forget_state()
+    verify_dialog(chat, [
+        ("我要改银行卡", text("iu_ask_id")),  # a later conversation: the ID consent is not asked again
+        (ZHANG_ID, text("pl_ask_name")),
+        ("张秀英", text("iu_ask_value", what="银行卡号")),
+    ])

@@ -9,6 +9,8 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.claims.numbers import format_case_number
+from backend.complaints.models import Complaint
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
 from backend.handoff.models import HandoffRequest
@@ -18,6 +20,7 @@ from bot.dialogue.copy import Copy
 from bot.dialogue.engine import build_engine
 from tests.bot.dialogue.conftest import (
     ZHANG_ID,
+    ZHANG_PHONE,
     Chat,
     Choices,
     Faq,
@@ -64,7 +67,9 @@ def test_other_flow_mid_flow_suspends_and_resumes(chat: Chat) -> None:
         ("我要报案", REPORT),
         ("1", text("cr_ask_name")),
         ("查理赔进度", text("cp_ask")),
-        ("LP26112100011", (text("cp_not_found"), text("resume"), text("cr_ask_name"))),
+        # no case number we know: the ID number is the other way in (after its consent)
+        ("LP26112100011", (text("cp_case_unknown"), consent("id_number"))),
+        ("2", (text("consent_refused", label="身份证号码"), text("resume"), text("cr_ask_name"))),
     ])
 
 
@@ -80,25 +85,37 @@ def test_low_confidence_gets_numbered_choices_and_digit_picks(chat: Chat, nlu: A
     assert "您是想" not in picked and picked
 
 
-def test_two_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
+def test_three_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
     assert "您是想" in chat.say("我那个钱")
-    # another message the model is not sure about
-    verify_dialog(chat, [("这个那个", text("handoff_misunderstood", minutes=MINUTES))])
+    assert "您是想" in chat.say("这个那个")  # another message the model is not sure about
+    assert _handoffs(db, chat) == []
+    verify_dialog(chat, [("呃呃呃", text("handoff_misunderstood", minutes=MINUTES))])
     [row] = _handoffs(db, chat)
     assert row.reason == "misunderstood" and row.status == "queued"
 
 
-def test_two_misunderstandings_in_a_flow_hand_off(chat: Chat, db: Session) -> None:
+def test_three_misunderstandings_in_a_flow_hand_off(chat: Chat, db: Session) -> None:
     verify_dialog(chat, [
         ("我要报案", REPORT),
         ("1", text("cr_ask_name")),
         ("张秀英", consent("id_number")),
         ("1", text("cr_ask_id")),
         ("4405", (text("not_understood"), text("cr_ask_id"))),
-        ("12345678", (text("cr_bad_id", reason="身份证号应为18位。"),
-                      text("handoff_misunderstood", minutes=MINUTES))),
+        ("12345678", (text("cr_bad_id", reason="身份证号应为18位。"), text("cr_ask_id"))),
+        ("abc", text("handoff_misunderstood", minutes=MINUTES)),
     ])
     assert [r.reason for r in _handoffs(db, chat)] == ["misunderstood"]
+
+
+def test_questions_the_bot_can_answer_never_hand_off(chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [
+        ("住院一日给几多", (Faq("hospital_allowance"), text("faq_followup", label="理赔要交什么材料"))),
+        ("你们食饭未", text("small_talk")),  # small talk: a friendly word, no menu, no miss
+        ("十级伤残赔多少", (text("amt_disability", grade=10, amount=300, sum=3000, percent=10),
+                       text("amt_disability_rule"), text("amt_check"))),
+        ("好啦", text("ack")),
+    ])
+    assert _handoffs(db, chat) == []
 
 
 def test_asking_for_a_person_hands_off_once(chat: Chat, db: Session) -> None:
@@ -110,16 +127,14 @@ def test_asking_for_a_person_hands_off_once(chat: Chat, db: Session) -> None:
     assert row.reason == "asked"
 
 
-def test_angry_complaint_hands_off(chat: Chat, db: Session) -> None:
-    verify_dialog(chat, [("你们办事太慢了，态度太差了！", text("handoff_angry", minutes=MINUTES))])
+def test_angry_complaint_is_filed_then_a_person_takes_over(chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [("你们办事太慢了，态度太差了！", (text("cc_sorry"), text("cc_ask_phone")))])
+    assert _handoffs(db, chat) == []
+    done = chat.say(ZHANG_PHONE)
+    [c] = db.scalars(select(Complaint).where(Complaint.openid == chat.user))
+    done_text = text("cc_done", number=c.complaint_no, ack_hours=24, days=15)
+    assert done == render(chat, (done_text, text("cc_person")))
     assert [r.reason for r in _handoffs(db, chat)] == ["angry"]
-
-
-def test_someone_hurt_now_gets_120_first(chat: Chat) -> None:
-    chat.say("我妈摔倒了起不来")
-    first, *rest = chat.last
-    assert first.text == render(chat, text("emergency"))
-    assert [r.text for r in rest] == [render(chat, (text("cr_start"), text("cr_ask_name")))]
 
 
 def test_events_subscribe_menu_click_unsubscribe(chat: Chat) -> None:
@@ -134,18 +149,37 @@ def test_events_subscribe_menu_click_unsubscribe(chat: Chat) -> None:
     assert chat.last == []
 
 
-def test_other_message_kinds_are_answered_politely(chat: Chat) -> None:
+def test_other_message_kinds_are_answered_for_what_they_are(chat: Chat) -> None:
+    """Issue 8 item 3: pictures, voice without recognition, video, location and links outside a flow."""
     verify_dialog(chat, [
-        (sends("voice", text="", media_id="V1"), text("voice_empty")),
-        (sends("image", media_id="IMG-1"), text("image_what_for")),
-        ("1", text("mt_ask_case")),
-        (sends("location", location=(23.25, 116.4, "峡山街道")), text("location_received")),
+        (sends("voice", text="", media_id="V1"), text("voice_empty")),  # 没听清，请再说一遍或打字
+        (sends("image", media_id="IMG-1"), text("image_what_for")),  # 是理赔材料吗？案件号，或回复1报案
+        ("1", REPORT),
+        ("取消", (text("cancelled"), text("menu"))),
+        (sends("location", location=(23.25, 116.4, "峡山街道")), text("location_received")),  # thanked for
         (sends("link"), text("link_received")),
         (sends("video", media_id="VID"), text("video_received")),
         (sends("file"), text("file_received")),
         (sends("unknown"), text("unknown_kind")),
         (sends("event", event="TEMPLATESENDJOBFINISH"), ""),
     ])
+    assert "这个我答不了" not in render(chat, text("image_what_for"))
+
+
+def test_a_picture_then_its_case_number_goes_to_that_claim(chat: Chat) -> None:
+    verify_dialog(chat, [
+        (sends("image", media_id="IMG-2"), text("image_what_for")),
+        # someone else's case, or none: the insured's ID number is asked either way (nothing revealed)
+        (f"案件号{format_case_number('LP', '261121', 99)}", text("mt_ask_id")),
+    ])
+
+
+def test_location_inside_a_flow_is_used_where_a_place_is_asked(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("我腿脚不方便能上门办吗", text("hv_ask_address")),
+        (sends("location", location=(23.25, 116.4, "峡山街道某村")), text("hv_ask_phone")),
+    ])
+    assert chat.state().frame is not None and "address" in chat.state().frame.secret
 
 
 def test_faq_answer_with_follow_up(chat: Chat) -> None:

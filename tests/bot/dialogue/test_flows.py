@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.claims.numbers import format_case_number
-from backend.complaints.models import Complaint, HomeVisit
+from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, Complaint, ComplaintEvent, HomeVisit
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import read_payload
 from bot.dialogue.engine import DialogueEngine
@@ -18,6 +18,7 @@ from tests.bot.dialogue.conftest import (
     ZHANG_PHONE,
     Chat,
     Faq,
+    consent,
     mothers_fall_report,
     render,
     sends,
@@ -48,11 +49,12 @@ def test_progress_by_case_number_alone_only_for_the_reporter(
     assert "前办完" in reply and "病历" in reply  # expected date and what is missing
     # anyone else: the case number (guessable) is not enough, the insured's ID number is asked
     other = Chat(dialogue)
-    verify_dialog(other, [("我的理赔到哪一步了", text("cp_ask")), (case_no, text("cp_ask_id"))])
+    verify_dialog(other, [("我的理赔到哪一步了", text("cp_ask")), (case_no, consent("id_number")),
+                          ("1", text("cp_ask_id"))])
     assert case_no in other.say(ZHANG_ID)
     # the same user on another channel is someone else
     mini = Chat(dialogue, user=chat.user, channel="mini_program")
-    verify_dialog(mini, [("查理赔进度", text("cp_ask")), (case_no, text("cp_ask_id"))])
+    verify_dialog(mini, [("查理赔进度", text("cp_ask")), (case_no, consent("id_number"))])
 
 
 def test_progress_by_case_number_wrong_id_same_answer_as_unknown_number(
@@ -61,11 +63,13 @@ def test_progress_by_case_number_wrong_id_same_answer_as_unknown_number(
     case_no = _report(chat)
     wrong_id = Chat(dialogue)
     [*_, mismatch] = verify_dialog(wrong_id, [
-        ("查理赔进度", text("cp_ask")), (case_no, text("cp_ask_id")), (LI_ID, text("cp_not_found"))])
+        ("查理赔进度", text("cp_ask")), (case_no, consent("id_number")), ("1", text("cp_ask_id")),
+        (LI_ID, text("cp_not_found"))])
     unknown = Chat(dialogue)
     [*_, answer] = verify_dialog(unknown, [
         ("查理赔进度", text("cp_ask")),
-        (format_case_number("LP", "261121", 99), text("cp_ask_id")),  # no such case: the same question...
+        (format_case_number("LP", "261121", 99), consent("id_number")),  # no such case: the same questions...
+        ("1", text("cp_ask_id")),
         (ZHANG_ID, text("cp_not_found")),  # ...and the same answer
     ])
     assert mismatch == answer and case_no not in mismatch
@@ -76,9 +80,9 @@ def test_progress_by_id_and_name_reveals_nothing_on_mismatch(
 ) -> None:
     case_no = _report(chat)
     [*_, mismatch] = verify_dialog(Chat(dialogue), [
-        ("查理赔进度", text("cp_ask")), (ZHANG_ID, text("cp_ask_name")), ("李四", text("cp_not_found"))])
+        ("查理赔进度", text("cp_ask")), (ZHANG_ID, text("cp_ask_name")), ("王大明", text("cp_not_found"))])
     [*_, unknown] = verify_dialog(Chat(dialogue), [
-        ("查理赔进度", text("cp_ask")), ("LP26010100010", text("cp_not_found"))])
+        ("查理赔进度", text("cp_ask")), (LI_ID, text("cp_ask_name")), ("张秀英", text("cp_not_found"))])
     assert mismatch == unknown and case_no not in mismatch
     right = Chat(dialogue)
     verify_dialog(right, [("查理赔进度", text("cp_ask")), (ZHANG_ID, text("cp_ask_name"))])
@@ -88,23 +92,40 @@ def test_progress_by_id_and_name_reveals_nothing_on_mismatch(
 def test_complaint_gets_number_and_time_limits(chat: Chat, db: Session) -> None:
     verify_dialog(chat, [
         ("我要投诉", text("cc_ask_what")),
-        ("上次打电话没人接，等了很久", text("cc_ask_case")),
-        ("没有", text("cc_ask_name")),
-        ("王大明", text("cc_ask_phone")),
+        ("上次打电话没人接，等了很久", text("cc_ask_phone")),  # no case number, no name: not needed
     ])
     done = chat.say(ZHANG_PHONE)
     [c] = db.scalars(select(Complaint).where(Complaint.openid == chat.user))
     assert done == render(chat, text("cc_done", number=c.complaint_no, ack_hours=24, days=15))
     assert ZHANG_PHONE not in done
+    verify_dialog(chat, [
+        ("那个人姓陈", text("cc_added")),  # more details go with the complaint
+        ("多久给我答复", text("cc_when", ack_hours=24, days=15)),
+        ("好 我等电话", text("cc_wait")),
+    ])
+    events = db.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)).all()
+    assert [e.kind for e in events] == ["filed", "customer_added"]
+
+
+def test_indirect_complaint_with_its_callback_number_is_filed_at_once(chat: Chat, db: Session) -> None:
+    message = ("昨天你们两个工作人员来我家收材料 那个男的很不耐烦 还把材料甩在桌上 我妈气到哭 "
+               f"我电话{ZHANG_PHONE} 要给我一个说法")
+    reply = chat.say(message)  # no word 投诉: still a complaint, and the number is taken, not asked
+    [c] = db.scalars(select(Complaint).where(Complaint.openid == chat.user))
+    done = text("cc_done", number=c.complaint_no, ack_hours=24, days=15)
+    assert reply == render(chat, (text("cc_sorry"), done))
+    cipher = chat.engine.runtime.cipher
+    assert cipher.decrypt(c.contact_phone_enc, purpose=PURPOSE_COMPLAINT_PHONE) == ZHANG_PHONE
+    assert c.category == "service_attitude"
 
 
 def test_home_visit_with_location(chat: Chat, db: Session) -> None:
     verify_dialog(chat, [
         ("我腿脚不方便能上门办吗", text("hv_ask_address")),
-        (sends("location", location=(23.25, 116.4, "峡山街道某村")), text("hv_ask_name")),
-        ("张秀英", text("hv_ask_phone")),
+        (sends("location", location=(23.25, 116.4, "峡山街道某村")), text("hv_ask_phone")),
+        (ZHANG_PHONE, text("hv_ask_name")),
     ])
-    done = chat.say(ZHANG_PHONE)
+    done = chat.say("张秀英")
     [v] = db.scalars(select(HomeVisit).where(HomeVisit.openid == chat.user))
     assert done == render(chat, text("hv_done", number=v.visit_no, contact_hours=24, visit_hours=48))
 
@@ -115,21 +136,27 @@ def test_contact_info_never_invents_a_number(chat: Chat) -> None:
 
 
 def test_policy_lookup_needs_id_and_matching_name(chat: Chat, dialogue: DialogueEngine, roster: None) -> None:
-    verify_dialog(chat, [("帮我查一下我妈有没有参保", text("pl_ask_id")), (ZHANG_ID, text("pl_ask_name"))])
+    verify_dialog(chat, [("帮我查一下我妈有没有参保", consent("id_number")), ("1", text("pl_ask_id")),
+                         (ZHANG_ID, text("pl_ask_name"))])
     reply = chat.say("张秀英")
     assert reply.startswith("张*英：") and "保障" in reply
+    # nothing found: who is covered anyway (every resident aged 60+ of the district), and what next
+    not_found = text("pl_not_found", district="潮南区", age=60)
     verify_dialog(Chat(dialogue), [
-        ("查保单", text("pl_ask_id")), (ZHANG_ID, text("pl_ask_name")), ("王大明", text("pl_not_found"))])
+        ("查保单", consent("id_number")), ("1", text("pl_ask_id")), (ZHANG_ID, text("pl_ask_name")),
+        ("王大明", not_found)])
     verify_dialog(Chat(dialogue), [
-        ("查保单", text("pl_ask_id")), (LI_ID, text("pl_ask_name")), ("李阿婆", text("pl_not_found"))])
+        ("查保单", consent("id_number")), ("1", text("pl_ask_id")), (LI_ID, text("pl_ask_name")),
+        ("李阿婆", not_found), ("查不到是什么意思", text("pl_explain", age=60))])
+    assert "自动" in render(chat, not_found)
 
 
 def test_info_update_records_a_request_for_staff(chat: Chat, db: Session, roster: None) -> None:
     verify_dialog(chat, [
-        ("我换手机号了", text("iu_ask_id")),
+        ("我换手机号了", consent("id_number")),
+        ("1", text("iu_ask_id")),
         (ZHANG_ID, text("pl_ask_name")),
-        ("张秀英", text("iu_ask_what")),
-        ("1", text("iu_ask_value", what="手机号")),
+        ("张秀英", text("iu_ask_value", what="手机号")),  # 手机号: what to change is already known
     ])
     done = chat.say("13900002222")
     [row] = db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user))

@@ -1,0 +1,171 @@
+"""Amount questions answered with the sum (住了一百天能领多少 → 2700元), computed by the product's
+benefit calculator (``backend/claims/benefits.py``), with the limits that applied and "以审核为准".
+
+A follow-up is read with the previous amount (那八级呢, 坐公交车, 为什么不是3000): ``state.last["amount"]``
+keeps what the last sum was about.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from backend.claims.benefits import (
+    disability_benefit,
+    hospital_allowance,
+    transport_death_benefit,
+)
+from backend.errors import ServiceError
+from bot.dialogue.context import Turn
+from bot.dialogue.memory import died
+
+_RE_GRADE = re.compile(r"(\d{1,2})\s*级")
+_RE_STAYS = re.compile(r"(\d)\s*次")
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}" if fen % 100 == 0 else f"{fen / 100:.2f}"
+
+
+def answer(turn: Turn) -> bool:
+    """Say the sum the message asks for, when it can be computed; False otherwise."""
+    last = turn.state.last.get("amount") or {}
+    topic = turn.state.last.get("topic")
+    norm = turn.norm
+    follow = bool(last) or topic in ("disability", "hospital_allowance", "transport_death",
+                                     "transport_definition", "accident_death")
+    if turn.cue("why_words") and last and not _has_new_figure(turn):
+        return _explain(turn, last)
+    if not (turn.asks or turn.cue("amount_words") or (follow and len(norm) <= 12)):
+        return False
+    grade = turn.fact("disability_grade")
+    if grade is None and (last.get("kind") == "disability" or topic == "disability"):
+        m = _RE_GRADE.search(norm)
+        grade = int(m.group(1)) if m else None
+    if grade:
+        return _disability(turn, int(grade))
+    used = turn.fact("days_used_this_year")
+    if used is not None:
+        return _year_left(turn, int(used))
+    days = (turn.pred.slots or {}).get("days")
+    if days and (turn.cue("stay_words") or topic == "hospital_allowance" or last.get("kind") == "allowance"
+                 or turn.cue("amount_words")):
+        stays = _RE_STAYS.search(norm)
+        count = int(stays.group(1)) if stays and ("每次" in norm or "各" in norm) else 1
+        return _allowance(turn, int(days), count)
+    transport = (turn.pred.slots or {}).get("transport")
+    if transport and (follow or died(turn) or turn.cue("amount_words") or turn.cue("death_words")):
+        return answer_transport(turn, str(transport))
+    if turn.cue("death_words") and turn.cue("hypothetical_words") and follow:
+        return answer_death(turn)
+    return False
+
+
+def _has_new_figure(turn: Turn) -> bool:
+    """True when the message brings a figure of its own (not the one just answered)."""
+    slots = turn.pred.slots or {}
+    last = turn.state.last.get("amount") or {}
+    new_days = slots.get("days") and slots.get("days") != last.get("days")
+    return bool(new_days or turn.fact("disability_grade") or turn.fact("days_used_this_year"))
+
+
+def _remember(turn: Turn, **values: Any) -> None:
+    turn.state.last["amount"] = values
+
+
+def _check(turn: Turn) -> None:
+    turn.say("amt_check")
+
+
+def _allowance(turn: Turn, days: int, stays: int) -> bool:
+    ha = turn.product.benefits.hospital_allowance
+    start = turn.today
+    total = 0
+    used = 0
+    for _ in range(max(1, min(stays, 9))):
+        end = start + dt.timedelta(days=days - 1)
+        result = hospital_allowance(turn.product, admission=start, discharge=end, paid_days_this_year=used)
+        total += result.total_fen
+        used += result.total_fen // (ha.per_day_yuan * 100)
+    values = {"days": days, "per_day": ha.per_day_yuan, "cap": ha.max_days_per_stay,
+              "year_cap": ha.max_days_per_year, "amount": _yuan(total), "paid_days": used, "stays": stays}
+    if stays > 1:
+        turn.say("amt_allowance_stays", **values)
+    else:
+        turn.say("amt_allowance", **values)
+        if days > ha.max_days_per_stay:
+            turn.say("amt_stay_cap", **values)
+    turn.say("amt_hospital_rule", requirement=ha.hospital_requirement)
+    _check(turn)
+    _remember(turn, kind="allowance", **values)
+    return True
+
+
+def _year_left(turn: Turn, used: int) -> bool:
+    ha = turn.product.benefits.hospital_allowance
+    left = max(0, ha.max_days_per_year - used)
+    start = turn.today
+    end = start + dt.timedelta(days=max(0, min(left, ha.max_days_per_stay) - 1))
+    result = hospital_allowance(turn.product, admission=start, discharge=end, paid_days_this_year=used)
+    amount = result.total_fen if left else 0
+    values = {"used": used, "year_cap": ha.max_days_per_year, "left": left, "amount": _yuan(amount),
+              "per_day": ha.per_day_yuan, "cap": ha.max_days_per_stay}
+    turn.say("amt_year_left" if left else "amt_year_none", **values)
+    _check(turn)
+    _remember(turn, kind="year_left", **values)
+    return True
+
+
+def _disability(turn: Turn, grade: int) -> bool:
+    try:
+        result = disability_benefit(turn.product, grade=grade)
+    except ServiceError:
+        turn.say("amt_bad_grade")
+        return True
+    dis = turn.product.benefits.disability
+    values = {"grade": grade, "amount": _yuan(result.total_fen), "sum": dis.sum_insured_yuan,
+              "percent": dis.grade_percent[grade]}
+    turn.say("amt_disability", **values)
+    turn.say("amt_disability_rule")
+    _check(turn)
+    _remember(turn, kind="disability", **values)
+    return True
+
+
+def answer_transport(turn: Turn, kind: str) -> bool:
+    """The death benefit on operating transport of this kind, with the proof to keep."""
+    try:
+        result = transport_death_benefit(turn.product, kind=kind)
+        benefit = turn.product.benefits.transport(kind)
+    except (ServiceError, KeyError):
+        return False
+    values = {"label": benefit.label, "amount": _yuan(result.total_fen), "proof": "、".join(benefit.proof),
+              "death": turn.product.benefits.accidental_death.amount_yuan}
+    turn.say("amt_transport", **values)
+    _check(turn)
+    _remember(turn, kind="transport", **values)
+    return True
+
+
+def answer_death(turn: Turn) -> bool:
+    """The accidental death benefit."""
+    amount = turn.product.benefits.accidental_death.amount_yuan
+    turn.say("amt_death", amount=amount)
+    _check(turn)
+    _remember(turn, kind="death", amount=amount)
+    return True
+
+
+def _explain(turn: Turn, last: dict[str, Any]) -> bool:
+    kind = last.get("kind")
+    if kind == "allowance":
+        turn.say("amt_why_allowance", **{k: last[k] for k in ("cap", "per_day", "year_cap")},
+                 amount=last["amount"], days=last["days"], paid_days=last["paid_days"])
+    elif kind == "year_left":
+        turn.say("amt_why_year", **{k: last[k] for k in ("used", "year_cap", "left")})
+    elif kind == "disability":
+        turn.say("amt_why_disability", **{k: last[k] for k in ("grade", "sum", "percent", "amount")})
+    else:
+        return False
+    return True

@@ -1,0 +1,347 @@
+"""The claim report's answers, step by step: each answer is checked for what it should be.
+
+A name must look like a name, a hospital like a place of care; a phone, an ID number or a date
+found in another answer goes to its own field (the conversation's notes already took it) and the
+pending question is asked again kindly. At the confirmation "不对" asks which item (numbered), and a
+correction in words (不对，医院是…) changes that item at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from backend.roster.idcard import InvalidIdNumber, validate_id_number
+from bot.dialogue import consent
+from bot.dialogue.base import Flow, Outcome
+from bot.dialogue.context import Turn
+from bot.dialogue.extract import LunarDay, lunar_label
+from bot.dialogue.parsing import claim_type_from_text
+from bot.dialogue.state import FlowFrame
+
+# which item a numbered fix answer (or a word in a correction) clears
+FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
+_VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "accident", "id_number"}
+
+
+def cn_date(iso: str, *, lunar: bool = False) -> str:
+    """2026年12月3日, with the lunar day (农历十月廿五) when the customer counted that way."""
+    day = dt.date.fromisoformat(iso)
+    text = f"{day.year}年{day.month}月{day.day}日"
+    return f"{text}（农历{lunar_label(day)}）" if lunar else text
+
+
+class ClaimAnswers(Flow):
+    """Answer handlers of :class:`~bot.dialogue.claim_report.ClaimReportFlow`."""
+
+    def fill(self, turn: Turn, frame: FlowFrame) -> None:  # pragma: no cover - defined by the flow
+        raise NotImplementedError
+
+    def _create(self, turn: Turn, frame: FlowFrame) -> None:  # pragma: no cover - defined by the flow
+        raise NotImplementedError
+
+    def _death_words(self, turn: Turn, frame: FlowFrame) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        step = frame.step or ""
+        was_death = frame.data.get("claim_type")
+        self._take_id(turn, frame, at_step=step == "id_number")
+        self.fill(turn, frame)
+        flow = self
+        kind = frame.data.get("claim_type")
+        died_now = kind in ("accidental_death", "transport_death") and was_death != kind
+        if died_now and not frame.data.get("condoled"):
+            self._death_words(turn, frame)
+            flow.ask(turn, frame)
+            return "ok"
+        handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
+        outcome: Outcome = handler(turn, frame) if handler is not None else "pass"
+        if outcome == "pass" and self._told_something(turn, frame):
+            turn.say("noted")
+            outcome = "ok"
+        elif outcome == "pass" and self._more_story(turn, frame):
+            outcome = "ok"
+        if outcome == "ok" and turn.state.frame is frame and not turn.log_slots.pop("asked", False):
+            flow.ask(turn, frame)
+        return outcome
+
+    @staticmethod
+    def _more_story(turn: Turn, frame: FlowFrame) -> bool:
+        """A remark that tells more of what happened (狗是无主的): kept with the description."""
+        if turn.asks or turn.interrupts(frame) or len(turn.norm) < 6 or turn.pred.intent in (
+                "affirm", "deny", "goodbye", "greeting", "cancel", "human_agent"):
+            return False
+        if turn.cue("dispute_words") or turn.cue("unclear_words") or turn.cue("wait_words"):
+            return False
+        text = turn.norm[:200]
+        old = str(frame.data.get("description", ""))
+        frame.data["description"] = (old + " " + text).strip()[-600:]
+        turn.say("noted")
+        return True
+
+    @staticmethod
+    def _told_something(turn: Turn, frame: FlowFrame) -> bool:
+        """True when the message gave values for other questions (taken already)."""
+        return bool(turn.noted & _VALUE_KEYS) or bool(turn.log_slots.get("id_taken"))
+
+    # ------------------------------------------------------------------ ID number
+    def _take_id(self, turn: Turn, frame: FlowFrame, *, at_step: bool) -> None:
+        """An ID number in any message after the consent; a wrong one is explained."""
+        if not frame.data.get("consent_id"):
+            return
+        raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
+        if not raw:
+            return
+        try:
+            info = validate_id_number(raw, today=turn.today)
+        except InvalidIdNumber as exc:
+            frame.secret.pop("id_number", None)
+            frame.data["id_error"] = exc.message
+            return
+        turn.keep_secret(frame, "id_number", info.number)
+        frame.data.pop("id_error", None)
+        frame.data.pop("no_id", None)
+        turn.log_slots["id_taken"] = True
+
+    def _answer_id_number(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if "id_number" in frame.secret:
+            return "ok"
+        error = frame.data.pop("id_error", None)
+        if error:
+            turn.say("cr_bad_id", reason=error + "。")
+            return "invalid"
+        if turn.cue("no_id_words") or (turn.confident and turn.pred.intent == "deny"):
+            frame.data["no_id"] = True
+            turn.say("cr_no_id")
+            return "ok"
+        if turn.extract.phones(turn.norm) and not turn.extract.id_like(turn.norm):
+            turn.say("cr_phone_not_id")  # a phone number where the ID was asked: kept as the phone
+            return "ok"
+        if sum(ch.isdigit() for ch in turn.norm) >= 6:
+            turn.say("cr_bad_id", reason="身份证号应为18位。")
+            return "invalid"
+        return "pass"
+
+    # ------------------------------------------------------------------ consent
+    def _answer_consent_id_number(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if turn.cue("consent_why_words") and not turn.cue("refuse_words"):
+            turn.say("consent_why")
+            turn.log_slots["asked"] = True  # the explanation ends with the question itself
+            return "ok"
+        if turn.cue("no_id_words") and not turn.cue("refuse_words"):
+            frame.data["no_id"] = True
+            turn.say("cr_no_id")
+            return "ok"
+        agreed = consent.answer(turn, "id_number")
+        if agreed is None:
+            return "pass"
+        if agreed:
+            frame.data["consent_id"] = True
+            self._take_id(turn, frame, at_step=True)
+        else:
+            frame.data["no_id"] = True
+            turn.say("cr_no_id")
+        return "ok"
+
+    # ------------------------------------------------------------------ simple steps
+    def _answer_relation(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        options = turn.copy.table("relation_choices")
+        n = turn.digit(len(options))
+        if n is not None:
+            frame.data["relation"] = str(options[n - 1]["value"])
+            return "ok"
+        return "ok" if "relation" in frame.data else "pass"
+
+    def _answer_name(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if "name" in frame.secret:
+            return "ok"
+        name = turn.extract.name(turn.plain, whole=True)
+        if name is not None:
+            turn.keep_secret(frame, "name", name)
+            turn.keep_note_secret("name", name)
+            turn.log_slots["insured_name"] = name
+            return "ok"
+        if turn.cue("report_request_words"):  # 好 继续报 / 怎么申请理赔: this is it
+            turn.say("cr_this_is_it" if turn.asks else "cr_going_on")
+            return "ok"
+        if self._told_something(turn, frame) or turn.interrupts(frame) or turn.asks or len(turn.norm) > 6:
+            return "pass"
+        turn.say("cr_bad_name")
+        return "invalid"
+
+    def _answer_claim_type(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        kinds = turn.copy.table("claim_type_choices")
+        n = turn.digit(len(kinds))
+        kind = kinds[n - 1] if n is not None else claim_type_from_text(turn, turn.norm)
+        if kind is None:
+            return "pass"
+        if kind == "accidental_death" and turn.state.notes.get("transport"):
+            kind = "transport_death"
+        frame.data["claim_type"] = kind
+        frame.data["claim_type_set"] = True
+        if kind == "hospital_allowance":
+            frame.data["stay"] = turn.state.notes["stay"] = True  # "1. 住院了"
+        return "ok"
+
+    def _answer_accident(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        """The cause of a death: an accident goes on; a sudden collapse or an illness is not one."""
+        if "accident" in frame.data:
+            return "ok"
+        if turn.cue("illness_words") or "sudden_death" in (turn.state.notes.get("exclusions") or []):
+            known = set(turn.state.notes.get("exclusions") or [])
+            turn.state.notes["exclusions"] = sorted(known | {"sudden_death"})
+            turn.say("excl_sudden_death")
+            turn.state.choice = {"kind": "intent", "options": ["claim_report_anyway", "human_agent"]}
+            turn.ask_choice("after_exclusion", [turn.copy.t("report_anyway"), turn.copy.t("ask_person")])
+            turn.state.suspended = None
+            self.finish(turn)
+            return "ok"
+        if len(turn.norm) >= 4 and not turn.asks:
+            frame.data["accident"] = "other"
+            return "ok"
+        return "pass"
+
+    def _answer_accident_late(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if "accident" in frame.data:
+            return "ok"
+        if turn.interrupts(frame) or len(turn.norm) < 2 or turn.asks:
+            return "pass"
+        frame.data["accident"] = "other"
+        frame.data["description"] = (str(frame.data.get("description", "")) + " " + turn.norm[:200]).strip()
+        return "ok"
+
+    def _answer_date(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if "date" in frame.data:
+            return "ok"
+        iso = (turn.pred.slots or {}).get("date")
+        if iso or any(ch.isdigit() for ch in turn.norm):
+            turn.say("cr_bad_date")
+            return "invalid"
+        return "pass"
+
+    def _answer_lunar(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        n = turn.digit(2)
+        if n is None:
+            n = 1 if turn.cue("lunar_words") else 2 if turn.cue("solar_words") else None
+        if n is None:
+            return "pass"
+        month, day = frame.data.pop("lunar_pending")
+        turn.state.notes.pop("lunar_pending", None)
+        if n == 1:
+            solar = LunarDay(month, day, explicit=True).solar(turn.today)
+            frame.data["date_lunar"] = True
+        else:
+            solar = _solar(turn.today, month, day)
+        if solar is None:
+            turn.say("cr_bad_date")
+            return "invalid"
+        frame.data["date"] = solar.isoformat()
+        turn.state.notes["date"] = frame.data["date"]
+        return "ok"
+
+    def _answer_hospital(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if "hospital" in frame.data:
+            return "ok"
+        if turn.is_none_answer():
+            frame.data["hospital"] = ""
+            return "ok"
+        plain = turn.plain.strip()
+        if turn.extract.names_care_place(plain) and not turn.asks:
+            frame.data["hospital"] = plain[:100]
+            return "ok"
+        if turn.cue("told_before_words"):  # 医院头先讲过了: it was not, and is not a hospital
+            turn.say("cr_not_told")
+            return "invalid"
+        if self._told_something(turn, frame) or turn.interrupts(frame) or turn.asks:
+            return "pass"
+        turn.say("cr_bad_hospital")
+        return "invalid"
+
+    def _answer_phone(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if "phone" in frame.secret:
+            return "ok"
+        if sum(ch.isdigit() for ch in turn.norm) >= 5:
+            turn.say("cr_bad_phone")
+            return "invalid"
+        return "pass"
+
+    # ------------------------------------------------------------------ confirmation
+    def _answer_confirm(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if turn.noted & _VALUE_KEYS or turn.log_slots.get("id_taken"):
+            return "ok"  # a correction in words: the item changed; confirm again
+        n = turn.digit(2)
+        yes = n == 1 or (n is None and not turn.asks and not turn.cue("wrong_words") and (
+            turn.cue("yes_words") or (turn.confident and turn.pred.intent in ("affirm", "goodbye"))))
+        denies = turn.confident and turn.pred.intent == "deny"
+        no = n == 2 or (n is None and (turn.cue("wrong_words") or denies))
+        if yes:
+            self._create(turn, frame)
+            return "ok"
+        if no:
+            return self._fix_by_words(turn, frame) or self._to_fix(frame)
+        return "pass"
+
+    @staticmethod
+    def _to_fix(frame: FlowFrame) -> Outcome:
+        frame.step = "fix"
+        return "ok"
+
+    def _fix_by_words(self, turn: Turn, frame: FlowFrame) -> Outcome | None:
+        """"电话不对" names the item: it is cleared and asked again."""
+        for field, words in turn.copy.table("fix_words").items():
+            if any(w in turn.norm for w in words):
+                self._clear(frame, str(field))
+                frame.step = None
+                return "ok"
+        return None
+
+    def _answer_fix(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if turn.noted & _VALUE_KEYS or turn.log_slots.get("id_taken"):
+            frame.step = None
+            return "ok"
+        n = turn.digit(len(FIX_ORDER))
+        if n is None:
+            return self._fix_by_words(turn, frame) or "pass"
+        self._clear(frame, FIX_ORDER[n - 1])
+        frame.step = None
+        return "ok"
+
+    @staticmethod
+    def _clear(frame: FlowFrame, field: str) -> None:
+        if field in ("name", "id_number", "phone"):
+            frame.secret.pop(field, None)
+        else:
+            frame.data.pop(field, None)
+        if field == "claim_type":
+            frame.data.pop("claim_type_set", None)
+        if field == "id_number":
+            frame.data.pop("no_id", None)
+
+    # ------------------------------------------------------------------ other kinds of message
+    def on_location(self, turn: Turn, frame: FlowFrame) -> bool:
+        if turn.message.location is None:
+            return False
+        lat, lon, label = turn.message.location
+        frame.data["place"] = (label or f"{lat:.5f},{lon:.5f}")[:100]
+        turn.say("noted")
+        self.remind(turn, frame)
+        return True
+
+    def on_image(self, turn: Turn, frame: FlowFrame) -> bool:
+        if turn.message.media_id:
+            turn.state.pending_media.append({"media_id": turn.message.media_id})
+        turn.say("cr_images_later")
+        self.remind(turn, frame)
+        return True
+
+
+def _solar(today: dt.date, month: int | None, day: int) -> dt.date | None:
+    """The latest solar date with this month and day, not after today."""
+    for year in (today.year, today.year - 1):
+        try:
+            found = dt.date(year, month or today.month, day)
+        except ValueError:
+            continue
+        if found <= today:
+            return found
+    return None

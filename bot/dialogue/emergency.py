@@ -1,0 +1,64 @@
+"""Someone hurt right now: say "call 120" first and plainly, ask nothing else in that turn.
+
+An emergency stays open (``state.notes["emergency"]``) while help is on its way: further messages
+get short advice, not a report question. Once the person is on the way to (or at) a hospital the
+report may start, gently; "等下再讲" closes it with the promise that the report can wait. What was
+said meanwhile (who, when, what, which hospital) is already in the conversation's notes, so the
+report does not ask it again. Many people hurt at once (戏棚倒了压着十几个老人) is a mass-casualty event:
+the green channel and a person at once.
+"""
+
+from __future__ import annotations
+
+from bot.dialogue import handoff
+from bot.dialogue.context import Turn
+
+ACTIVE = "active"
+
+
+def is_urgent(turn: Turn) -> bool:
+    """True when the message says someone is hurt now and help has not been called yet."""
+    urgent = bool(turn.fact("emergency")) or turn.cue("emergency_words")
+    return urgent and not turn.cue("help_called_words") and not _past(turn)
+
+
+def _past(turn: Turn) -> bool:
+    """The injury is told after the fact (went to hospital, saw a doctor): no longer urgent."""
+    return bool(turn.extract.hospital(turn.plain)) or turn.cue("treated_words")
+
+
+def handle(turn: Turn) -> str | None:
+    """Answer an emergency; the outcome: "said" (the turn is done), "report" (the person is on the
+    way to a hospital: the caller may start the report now), or None (not about an emergency)."""
+    notes = turn.state.notes
+    if turn.cue("mass_words") and (turn.cue("injury_words") or turn.cue("emergency_words")
+                                   or notes.get("emergency") == ACTIVE):
+        notes.pop("emergency", None)
+        notes["mass"] = True
+        turn.say("mass_casualty")
+        handoff.hand_off(turn, "urgent", quiet=True)
+        return "said"
+    if notes.get("emergency") != ACTIVE:
+        if is_urgent(turn):
+            notes["emergency"] = ACTIVE
+            turn.say("emergency")
+            return "said"
+        return None
+    if turn.cue("human_words") or (turn.pred.intent == "human_agent" and turn.confident):
+        notes.pop("emergency", None)
+        return None
+    if turn.extract.hospital(turn.plain) or turn.cue("at_hospital_words"):
+        notes.pop("emergency", None)
+        turn.say("emergency_at_hospital")
+        return "report"
+    if turn.cue("later_words") or (turn.confident and turn.pred.intent in ("goodbye", "cancel")):
+        notes.pop("emergency", None)
+        turn.say("emergency_later")
+        return "said"
+    if turn.cue("help_called_words"):
+        turn.say("emergency_waiting")
+        return "said"
+    turn.say("emergency_again" if turn.state.last.get("emergency") != "again"
+             else "emergency_again_short")  # the same advice again: said shorter
+    turn.state.last["emergency"] = "again"
+    return "said"

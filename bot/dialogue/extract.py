@@ -1,0 +1,223 @@
+"""Values found in free text, for answers given out of order or inside a long message: a person's
+name, a hospital, an address, every mobile number, an ID-like digit run, a lunar date.
+
+Names, hospitals and addresses are read from the customer's own words in simplified characters
+(:meth:`Extractor.plain`: the NLU's normalized text replaces dialect words, and 李阿婆 must stay 李阿婆);
+numbers and dates from the NLU's normalized text (numerals in digits). Each reader returns None when
+the text holds nothing that looks right: an answer is checked for what it should be before it is
+stored. Word lists come from the copy file (``config/dialogue.yaml``, section ``extract``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from lunardate import LunarDate
+
+from config.settings import CONFIG_DIR
+
+_CJK = "\u4e00-\u9fff"
+_RE_PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
+_RE_DIGIT_GAP = re.compile(r"(?<=[\dxX])[\s\-—]+(?=[\dxX])")
+_RE_ID_RUN = re.compile(r"(?<![\d])(\d{14,19}[xX]?)(?![\dxX])")
+_RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s*(初\d{1,2}|\d{1,2})\s*(?:日|号)?")
+_RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
+_LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
+_RE_LIVES = re.compile(r"(?:住在|家住|家在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
+                       rf"([{_CJK}\d]{{2,20}})")
+
+
+@dataclass(frozen=True, slots=True)
+class LunarDay:
+    """A day named in the lunar calendar (month None: this lunar month); ``explicit``: 农历 was said."""
+
+    month: int | None
+    day: int
+    explicit: bool
+
+    def solar(self, today: dt.date, *, future: bool = False) -> dt.date | None:
+        """The solar date: the latest one not after ``today`` (or the next one from today)."""
+        here = LunarDate.from_solar_date(today.year, today.month, today.day)
+        years = (here.year, here.year + 1) if future else (here.year, here.year - 1)
+        for year in years:
+            try:
+                month = self.month or here.month
+                day: dt.date = LunarDate(year, month, self.day).to_solar_date()
+            except ValueError:
+                continue
+            if (day >= today) if future else (day <= today):
+                return day
+        return None
+
+
+def lunar_label(day: dt.date) -> str:
+    """A solar date as the lunar day people say: 十月廿五, 正月初三, 腊月廿八."""
+    ld = LunarDate.from_solar_date(day.year, day.month, day.day)
+    months = ["正", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二"]
+    return f"{'闰' if ld.is_leap_month else ''}{months[ld.month - 1]}月{_lunar_day_name(ld.day)}"
+
+
+def _lunar_day_name(n: int) -> str:
+    digits = "一二三四五六七八九十"
+    if n <= 10:
+        return "初" + digits[n - 1]
+    if n < 20:
+        return "十" + digits[n - 11]
+    if n == 20:
+        return "二十"
+    if n < 30:
+        return "廿" + digits[n - 21]
+    return "三十"
+
+
+class Extractor:
+    """The readers, configured once from the copy file's ``extract`` section."""
+
+    def __init__(self, table: dict[str, Any], *, t2s_path: Any = None) -> None:
+        path = t2s_path or CONFIG_DIR / "nlu" / "t2s_chars.txt"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        self._t2s = {ord(line[0]): line[1] for line in lines if len(line) >= 2 and not line.startswith("#")}
+        self.surnames = frozenset(str(table["surnames"]).split())
+        self.compound_surnames = tuple(str(w) for w in table.get("compound_surnames") or [])
+        self.not_given = frozenset(str(table["not_in_given_name"]))
+        self.not_names = tuple(str(w) for w in table.get("not_names") or [])
+        self.care_places = tuple(str(w) for w in table["care_places"])
+        self.hospital_cut = frozenset(str(table["hospital_cut"]))
+        self.hospital_generic = tuple(str(w) for w in table.get("hospital_generic") or [])
+        self.address_words = tuple(str(w) for w in table["address_words"])
+        self.name_cues = tuple(str(w) for w in table["name_cues"])
+        self.person_words = tuple(sorted((str(w) for w in table["person_words"]), key=len, reverse=True))
+
+    def plain(self, text: str) -> str:
+        """The customer's words in simplified characters (nothing else changed)."""
+        return unicodedata.normalize("NFKC", text).translate(self._t2s)
+
+    @cached_property
+    def _re_cue_name(self) -> re.Pattern[str]:
+        cues = "|".join(map(re.escape, sorted(self.name_cues, key=len, reverse=True)))
+        return re.compile(rf"(?:{cues})\s*[:：]?\s*([{_CJK}]{{2,4}})")
+
+    @cached_property
+    def _re_person_name(self) -> re.Pattern[str]:
+        words = "|".join(map(re.escape, self.person_words))
+        return re.compile(rf"(?:{words})([{_CJK}]{{2,4}})")
+
+    @cached_property
+    def _re_hospital(self) -> re.Pattern[str]:
+        places = "|".join(map(re.escape, sorted(self.care_places, key=len, reverse=True)))
+        return re.compile(rf"([{_CJK}]{{0,16}}?(?:{places}))")
+
+    # ---------------------------------------------------------------- names
+    def _name_from(self, chunk: str) -> str | None:
+        """A surname and a given name of one or two characters at the start of ``chunk``."""
+        surname = next((s for s in self.compound_surnames if chunk.startswith(s)), None)
+        if surname is None and chunk[:1] in self.surnames:
+            surname = chunk[:1]
+        if surname is None:
+            return None
+        given = ""
+        for ch in chunk[len(surname):len(surname) + 2]:
+            if ch in self.not_given or not ("\u4e00" <= ch <= "\u9fff"):
+                break
+            given += ch
+        name = surname + given
+        if not given or any(name.startswith(w) for w in self.not_names):
+            return None
+        return name
+
+    def name(self, norm: str, *, whole: bool = False) -> str | None:
+        """A personal name said in ``norm`` (他叫林美玉, 我妈林秀珠, 阿婆叫黄玉娥); ``whole``: the
+        text may also be the bare name (an answer to "老人叫什么名字")."""
+        for m in self._re_cue_name.finditer(norm):
+            found = self._name_from(m.group(1))
+            if found:
+                return found
+        for m in self._re_person_name.finditer(norm):
+            found = self._name_from(m.group(1))
+            if found:
+                return found
+        if whole:
+            first = re.split(r"[\s,，。.!！?？、]+", norm.strip())[0]
+            if 2 <= len(first) <= 4 and self._name_from(first) == first:
+                return first
+        return None
+
+    def is_name(self, text: str) -> bool:
+        """True when ``text`` is just a personal name."""
+        return 2 <= len(text) <= 4 and self._name_from(text) == text
+
+    # ---------------------------------------------------------------- places
+    def hospital(self, norm: str) -> str | None:
+        """The place of care named in ``norm`` (住在潮南区人民医院 → 潮南区人民医院)."""
+        for m in self._re_hospital.finditer(norm):
+            run = m.group(1)
+            cut = max((i for i, ch in enumerate(run) if ch in self.hospital_cut), default=-1)
+            run = run[cut + 1:]
+            suffix = next(p for p in sorted(self.care_places, key=len, reverse=True) if run.endswith(p))
+            if len(run) - len(suffix) >= 2 and not any(run.startswith(g) for g in self.hospital_generic):
+                return run
+        return None
+
+    def is_care_place(self, norm: str) -> bool:
+        """True when the text names any place of care (医院, 卫生院, 诊所...)."""
+        return any(p in norm for p in self.care_places)
+
+    def names_care_place(self, text: str) -> bool:
+        """True when a short answer is the name of a place of care (潮南区人民医院, 镇卫生院啊): it ends
+        with 医院, 卫生院... once trailing particles are dropped; 医院头先讲过了 does not."""
+        bare = re.sub(r"[\s了啊呀的吧啦嘛喔哦。，,.!！~]+$", "", text)
+        return len(bare) <= 30 and any(bare.endswith(p) for p in self.care_places)
+
+    def address(self, norm: str) -> str | None:
+        """An address or place of living (住在胪岗镇, 住司马浦, 井都镇神山村) in ``norm``."""
+        m = _RE_LIVES.search(norm)
+        if m and not self.is_care_place(m.group(1)):
+            place = re.split(r"[\d一二三四五六七八九十两几]{2}|\d", m.group(1))[0]
+            if len(place) >= 2:
+                return place
+        m = re.search(rf"([{_CJK}\d]{{2,20}}?(?:{'|'.join(self.address_words)}))", norm)
+        if m and not self.is_care_place(norm) and not self.hospital(norm):
+            return m.group(1)
+        bare = norm.strip()
+        if (2 <= len(bare) <= 30 and any(w in bare for w in self.address_words)
+                and re.fullmatch(rf"[{_CJK}\d\s号]+", bare) and not self.is_care_place(bare)):
+            return bare
+        return None
+
+    # ---------------------------------------------------------------- numbers
+    @staticmethod
+    def phones(norm: str) -> list[str]:
+        """Every mobile number in ``norm`` (spaces and dashes inside a number allowed), in order."""
+        return _RE_PHONE.findall(_RE_DIGIT_GAP.sub("", norm))
+
+    @staticmethod
+    def id_like(norm: str) -> str | None:
+        """A digit run that was meant as an ID number (14 to 19 characters), not yet validated."""
+        joined = _RE_DIGIT_GAP.sub("", norm)
+        for m in _RE_ID_RUN.finditer(joined):
+            run = m.group(1)
+            if not _RE_PHONE.fullmatch(run):
+                return run.upper()
+        return None
+
+    # ---------------------------------------------------------------- lunar dates
+    @staticmethod
+    def lunar(norm: str) -> LunarDay | None:
+        """A lunar month and day (农历10月25, 初五); None when none is named."""
+        m = _RE_LUNAR_MD.search(norm)
+        if m:
+            raw_month, raw_day = m.group(2), m.group(3)
+            month = _LUNAR_MONTH.get(raw_month) or int(raw_month)
+            day = int(raw_day[1:]) if raw_day.startswith("初") else int(raw_day)
+            explicit = bool(m.group(1))
+            if 1 <= month <= 12 and 1 <= day <= 30:
+                return LunarDay(month, day, explicit=explicit)
+        d = _RE_LUNAR_DAY.search(norm)
+        if d and 1 <= int(d.group(2)) <= 10:
+            return LunarDay(None, int(d.group(2)), explicit=bool(d.group(1)))
+        return None

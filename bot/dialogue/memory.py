@@ -1,0 +1,180 @@
+"""What the customer told so far in the conversation, so nothing said once is asked again.
+
+Every text turn is read for facts (who, when, what happened, hospital, name, phone, address,
+death, stay, days, exclusions, household registration) before it is routed; a flow that starts
+later takes them from here (``state.notes``; private values encrypted in ``state.secret``). A fact
+said once stays; a later message replaces it only when it corrects itself (不是我爸 是我老伴) or,
+for the latest-wins facts (relation, name, phone), when it names another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from backend.security.masking import scrub_text
+from bot.dialogue.context import Turn
+
+REPORT_KEYS = ("relation", "date", "date_lunar", "lunar_pending", "accident", "transport", "death",
+               "hospital", "stay", "days", "description", "exclusions")
+SECRET_KEYS = ("name", "phone", "address")
+_DESCRIPTION_MAX = 600
+
+
+def remember(turn: Turn) -> None:
+    """Read this message's facts into the conversation's notes (``turn.noted``: what changed)."""
+    notes = turn.state.notes
+    slots = turn.pred.slots or {}
+    norm = turn.norm
+    corrected = bool(turn.fact("corrected")) or turn.cue("correction_words")
+    asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
+    relation = _relation(turn, slots)
+    if relation and (corrected or not _report_started(turn) or "relation" not in notes):
+        _put(turn, "relation", relation)
+    _remember_date(turn, notes, slots, corrected or asked == "date")
+    for key, slot in (("accident", "accident_type"), ("transport", "transport"), ("days", "days")):
+        if slots.get(slot) and (corrected or asked == key or key not in notes):
+            _put(turn, key, slots[slot])
+    if turn.fact("disability_grade"):
+        _put(turn, "grade", int(turn.fact("disability_grade")))
+    if turn.fact("days_used_this_year") is not None:
+        _put(turn, "days_used", int(turn.fact("days_used_this_year")))
+    if died(turn):
+        _put(turn, "death", True)
+    hospital = turn.extract.hospital(turn.plain)
+    if hospital and (corrected or asked == "hospital" or "hospital" not in notes):
+        _put(turn, "hospital", hospital[:100])
+    if turn.cue("no_stay_words"):
+        _put(turn, "stay", False)
+    elif turn.cue("stay_words") or (hospital and ("住在" + hospital) in turn.plain):
+        _put(turn, "stay", True)
+    _remember_private(turn)
+    kinds = [k for k, words in turn.copy.table("exclusion_words").items()
+             if any(w in norm for w in words)]
+    if not kinds and died(turn) and turn.cue("illness_words"):
+        kinds = ["sudden_death"]  # 突然心梗走了: an illness, not an accident
+    if kinds:
+        turn.noted.add("exclusion_talk")
+        notes["exclusion_last"] = kinds[0]  # the one this message is about answers it
+    if kinds and not set(kinds) <= set(notes.get("exclusions", [])):
+        notes["exclusions"] = sorted(set(notes.get("exclusions", [])) | set(kinds))
+        turn.noted.add("exclusions")
+    if describes_accident(turn):
+        text = scrub_text(turn.text[:300], private_values=turn.private_values)
+        old = str(notes.get("description", ""))
+        if text not in old:
+            notes["description"] = (old + " " + text).strip()[-_DESCRIPTION_MAX:]
+    hukou = _other_hukou(turn)
+    if hukou:
+        notes["hukou_other"] = hukou
+
+
+def _put(turn: Turn, key: str, value: Any) -> None:
+    if turn.state.notes.get(key) != value:
+        turn.state.notes[key] = value
+        turn.noted.add(key)
+
+
+def _put_secret(turn: Turn, key: str, value: str) -> None:
+    if turn.note_secret(key) != value:
+        turn.keep_note_secret(key, value)
+        turn.noted.add(key)
+
+
+def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
+    """Who the message is about; the writer when they tell their own story (我…被他打)."""
+    relation = slots.get("relation")
+    if relation == "non_relative" and turn.norm.startswith("我") and "被" in turn.norm \
+            and not turn.cue("on_behalf_words"):
+        return "self"
+    return str(relation) if relation else None
+
+
+def _report_started(turn: Turn) -> bool:
+    frame = turn.state.frame
+    return frame is not None and frame.flow == "claim_report" and frame.step not in (None, "relation")
+
+
+def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected: bool) -> None:
+    iso = slots.get("date")
+    if iso and (corrected or "date" not in notes):
+        try:
+            if dt.date.fromisoformat(str(iso)) <= turn.today:
+                _put(turn, "date", str(iso))
+                notes.pop("date_lunar", None)
+        except ValueError:
+            pass
+    if turn.fact("lunar_date") and (corrected or "date" not in notes):
+        lunar = turn.extract.lunar(turn.norm)
+        if lunar is not None and lunar.month is not None and lunar.explicit:
+            day = lunar.solar(turn.today)
+            if day is not None:
+                _put(turn, "date", day.isoformat())
+                notes["date_lunar"] = True
+        elif lunar is not None and describes_accident(turn):
+            notes["lunar_pending"] = [lunar.month, lunar.day]
+
+
+def _remember_private(turn: Turn) -> None:
+    norm = turn.norm
+    name = turn.extract.name(turn.plain)
+    if name:
+        _put_secret(turn, "name", name)
+    phones = turn.extract.phones(norm)
+    if phones:
+        phone = phones[-1]
+        if len(phones) > 1 and turn.cue("new_value_words"):
+            # 旧手机138…，新号码158…: the number after the "new" word
+            cut = max(norm.find(w) for w in turn.copy.words("new_value_words"))
+            later = [p for p in phones if norm.find(p) > cut] if cut >= 0 else []
+            phone = later[0] if later else phones[-1]
+        _put_secret(turn, "phone", phone)
+    address = turn.extract.address(turn.plain) if turn.cue("address_cue_words") else None
+    if address:
+        _put_secret(turn, "address", address)
+
+
+def died(turn: Turn) -> bool:
+    """True when the message tells that someone died (not a question about the death benefit)."""
+    if turn.fact("death"):
+        return True
+    return turn.cue("death_words") and not turn.cue("hypothetical_words")
+
+
+def describes_accident(turn: Turn) -> bool:
+    """True when the message tells of an accident, an injury or a death (worth keeping as the
+    report's description)."""
+    slots = turn.pred.slots or {}
+    return bool(slots.get("accident_type")) or died(turn) or turn.cue("injury_words")
+
+
+def _other_hukou(turn: Turn) -> str | None:
+    """A household registration outside the product's districts (户口在普宁 → 普宁)."""
+    norm = turn.norm
+    districts = turn.product.eligibility.household_registration_districts
+    for word in ("户口在", "户籍在"):
+        at = norm.find(word)
+        if at >= 0:
+            place = norm[at + len(word):at + len(word) + 4].split(" ")[0]
+            place = place.rstrip("的了啊呀")
+            if place and not any(d[:2] in place for d in districts):
+                return place
+    return None
+
+
+def forget_report(turn: Turn) -> None:
+    """Drop the report facts once a claim was created from them (a second report starts afresh)."""
+    for key in REPORT_KEYS:
+        turn.state.notes.pop(key, None)
+    for key in ("name",):
+        turn.state.secret.pop(key, None)
+
+
+def summary(turn: Turn) -> dict[str, str]:
+    """What is known, for the person who takes over (private values included: the caller encrypts)."""
+    out = {k: str(v) for k, v in turn.state.notes.items() if k in REPORT_KEYS and v not in (None, "")}
+    for key in SECRET_KEYS:
+        value = turn.note_secret(key)
+        if value:
+            out[key] = value
+    return out

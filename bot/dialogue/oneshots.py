@@ -1,0 +1,120 @@
+"""Answers given in one message: product questions (with the sum when one is asked, and what the
+conversation already told: an exclusion, a household registration elsewhere), small talk, a "wait",
+a "I don't understand your answer" (said shorter, not the same block again), non-text messages.
+"""
+
+from __future__ import annotations
+
+from bot.dialogue import amounts, faq, materials
+from bot.dialogue.context import Turn
+from intents.faq import render_text
+
+
+def product_question(turn: Turn, *, follow_up: bool = True) -> None:
+    """Answer a question about the insurance, from what it asks and what the conversation told."""
+    if case_answer(turn):
+        return
+    topic = turn.pred.faq_topic or faq.DEFAULT_TOPIC
+    last = turn.state.last
+    if last.get("topic") == topic and last.get("intent") == "product_question" and say_short(turn, topic):
+        return
+    faq.answer(turn, follow_up=follow_up)
+
+
+def case_answer(turn: Turn) -> bool:
+    """The answers that depend on this customer's case (said earlier or now); False when none does."""
+    notes = turn.state.notes
+    if notes.get("hukou_other") and (turn.cue("why_words") or turn.pred.faq_topic in (
+            "eligibility", "coverage_overview", "enrollment") or turn.cue("coverage_words")):
+        key = "elig_other_why" if turn.cue("why_words") else (
+            "elig_other_again" if turn.state.last.get("elig_other") else "elig_other")
+        turn.say(key, place=notes["hukou_other"], district=turn.product.region.district,
+                 age=turn.product.eligibility.min_age)
+        turn.state.last["elig_other"] = True
+        return True
+    if notes.get("hukou_other") and turn.cue("elsewhere_words"):
+        turn.say("elig_elsewhere", place=notes["hukou_other"])
+        return True
+    age = (turn.pred.slots or {}).get("age")
+    min_age = turn.product.eligibility.min_age
+    if isinstance(age, int) and 0 < age < min_age and (turn.asks or len(turn.norm) <= 12):
+        turn.say("elig_too_young", age=age, min_age=min_age, district=turn.product.region.district)
+        return True  # 那我妈呢 她五十八: the age decides, whatever the topic before
+    if turn.cue("e_ticket_words"):
+        turn.say("e_ticket")
+        return True
+    exclusions = notes.get("exclusions") or []
+    if turn.cue("dispute_words") and (exclusions or notes.get("death")):
+        turn.say("excl_dispute" if exclusions else "death_review_short")
+        return True
+    talks = turn.cue("coverage_words") or turn.cue("victim_words") or "exclusion_talk" in turn.noted
+    if exclusions and talks:
+        said = turn.state.last.get("exclusion_said")
+        last = notes.get("exclusion_last")
+        kind = last if last in exclusions else exclusions[0]
+        if turn.cue("victim_words") and kind == "fight":
+            turn.say("excl_fight_victim")
+        else:
+            turn.say(f"excl_{kind}_short" if said == kind else f"excl_{kind}")
+        turn.state.last["exclusion_said"] = kind
+        return True
+    if amounts.answer(turn):
+        return True
+    ha = turn.product.benefits.hospital_allowance
+    injured = bool(notes.get("accident") or notes.get("description")) and not notes.get("death")
+    if turn.cue("no_stay_words") and injured and not turn.state.last.get("no_stay_said"):
+        turn.say("cov_no_stay", per_day=ha.per_day_yuan, requirement=ha.hospital_requirement)
+        turn.state.last["no_stay_said"] = True
+        return True
+    if turn.cue("coverage_words") and injured and not notes.get("stay"):
+        turn.say("cov_injury", per_day=ha.per_day_yuan, requirement=ha.hospital_requirement)
+        return True
+    return False
+
+
+def lookup_followup(turn: Turn) -> bool:
+    """After a lookup found nothing: what to do now; after a policy lookup, what it means and when
+    the cover starts."""
+    if turn.state.last.get("progress_not_found") and turn.cue("what_now_words"):
+        turn.say("cp_next")
+        return True
+    if not turn.state.last.get("lookup_not_found"):
+        return False
+    if turn.cue("what_now_words"):
+        turn.say("pl_next")
+        return True
+    age = turn.product.eligibility.min_age
+    if turn.cue("before_cover_words") or (turn.cue("coverage_words") and "之前" in turn.norm):
+        turn.say("pl_before_cover", age=age)
+        return True
+    if turn.cue("not_found_question_words"):
+        turn.say("pl_explain", age=age)
+        return True
+    return False
+
+
+def say_short(turn: Turn, topic: str) -> bool:
+    """The short form of a topic's answer (for a customer who did not follow the long one)."""
+    short = (turn.copy.table("faq_short") or {}).get(topic)
+    if not short:
+        return False
+    turn.say_text(render_text(str(short), turn.services.catalog.raw_data(turn.product.id)))
+    turn.say("ask_unclear")
+    return True
+
+
+def unclear(turn: Turn) -> None:
+    """The customer did not understand the last answer: say it shorter, or ask what is unclear."""
+    topic = turn.state.last.get("topic")
+    if not (topic and say_short(turn, str(topic))):
+        turn.say("too_long")
+
+
+def claim_materials(turn: Turn) -> None:
+    """Which documents: of the report under way, of the claim just reported, or of the type named."""
+    frame = turn.state.frame or turn.state.suspended
+    kind = frame.data.get("claim_type") if frame is not None and frame.flow == "claim_report" else None
+    if kind is None and turn.cue("bank_card_words") and turn.state.claim:
+        turn.say("bank_card_how")
+        return
+    materials.answer_question(turn, kind=kind)

@@ -1,0 +1,190 @@
+"""Text turns that are not an answer to the question pending: asides beside a flow (a question, a
+wait, "I don't understand"), unsure readings that can still be answered, acknowledgements, a bare ID
+number, and questions about an accident rather than a report of one. A mixin of the router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.dialogue import faq, oneshots, understanding
+from bot.dialogue.context import NoPrediction, Turn
+from bot.dialogue.copy import Copy
+from intents.faq import render_text
+
+# Intents offered as numbered choices when the NLU is not sure.
+CHOICE_INTENTS = ("product_question", "claim_report", "claim_materials", "claim_progress", "complaint",
+                  "home_visit", "contact_info", "policy_lookup", "info_update", "human_agent")
+
+
+class TextTurns:
+    """The router's handling of asides and unsure readings (``Router`` provides the rest)."""
+
+    nlu: Any
+    copy: Copy
+
+    def _start_intent(self, turn: Turn, intent: str, *, chosen: bool = False) -> None:
+        raise NotImplementedError
+
+    def _miss(self, turn: Turn) -> bool:
+        raise NotImplementedError
+
+    def _aside(self, turn: Turn) -> bool:
+        """A question or remark beside the pending question, answered; False when there is none."""
+        if turn.cue("unclear_words"):
+            oneshots.unclear(turn)
+            return True
+        if turn.cue("wait_words") and len(turn.norm) <= 10:
+            turn.say("wait_ok")
+            return True
+        if oneshots.case_answer(turn):
+            return True
+        intent = turn.pred.intent
+        if turn.asks and turn.cue("bank_card_words"):
+            turn.say("bank_card_where" if turn.cue("bank_where_words") else "bank_card_how")
+            return True
+        if turn.asks and intent == "claim_progress" and turn.cue("timeline_words"):
+            faq.answer_topic(turn, "claim_timeline", follow_up=False)
+            return True
+        if turn.asks and intent == "product_question" and turn.pred.faq_topic:
+            oneshots.product_question(turn, follow_up=False)
+            return True
+        if turn.asks and intent == "claim_materials":
+            oneshots.claim_materials(turn)
+            return True
+        if understanding.small_talk(turn):
+            turn.say("small_talk")
+            return True
+        return False
+
+    def _route(self, turn: Turn) -> None:
+        notes = turn.state.notes
+        if turn.cue("unclear_words") and turn.state.last.get("topic"):
+            oneshots.unclear(turn)
+            return
+        short = len(turn.norm) <= 10
+        greets = turn.confident and turn.pred.intent == "greeting"  # 在吗: the person is coming
+        if notes.get("handoff") and short and (turn.cue("wait_words") or turn.cue("ack_words") or greets):
+            turn.say("handoff_pending")
+            return
+        if notes.get("mass") and turn.pred.intent in ("claim_report", "claim_materials", "product_question",
+                                                      "home_visit", "out_of_scope", "complaint", "affirm"):
+            turn.say("handoff_pending" if notes.get("mass") == "said" else "mass_again")
+            notes["mass"] = "said"
+            return
+        if turn.cue("how_query_words") and turn.state.last.get("progress_done"):
+            turn.say("cp_how", days=turn.product.service_standards.progress_notice_every_working_days)
+            return
+        if turn.cue("wait_words") and short and turn.state.last.get("intent"):
+            turn.say("wait_ok")
+            return
+        if notes.get("handoff") and turn.noted & {"phone", "name"}:
+            turn.say("handoff_pending")
+            return
+        if self._ack(turn):
+            return
+        if oneshots.lookup_followup(turn):
+            return
+        if self._bare_number(turn):
+            return
+        if not turn.confident:
+            if self._low_confidence(turn):
+                turn.state.misses = 0
+                return
+            if self._miss(turn):
+                return
+            options = [i for i, _ in self.nlu.top_intents(turn.text[:500], k=6) if i in CHOICE_INTENTS]
+            options = options[: int(self.copy.table("low_confidence_choices"))]
+            if not options:
+                turn.say("not_understood")
+                turn.say("menu")
+                return
+            labels = [self.copy.table("intent_labels")[i] for i in options]
+            turn.state.choice = {"kind": "intent", "options": options}
+            turn.ask_choice("did_you_mean", labels)
+            return
+        turn.state.misses = 0
+        self._start_intent(turn, turn.pred.intent)
+
+    def _low_confidence(self, turn: Turn) -> bool:
+        """What an unsure reading can still answer: the case, a clear report, a product question,
+        small talk, or facts added to what was told before."""
+        if oneshots.case_answer(turn):
+            return True
+        if understanding.report_like(turn) and turn.pred.intent in ("claim_report", "product_question"):
+            self._start_intent(turn, "claim_report")
+            return True
+        if turn.pred.intent == "product_question" and turn.pred.faq_topic and turn.asks:
+            oneshots.product_question(turn)
+            return True
+        if understanding.small_talk(turn):
+            turn.say("small_talk")
+            return True
+        notes = turn.state.notes
+        if turn.noted & {"hospital", "date", "accident", "name", "phone", "death"} and \
+                notes.get("description") and not (notes.get("mass") or notes.get("handoff")):
+            turn.say("noted")
+            self._offer_report(turn)
+            return True
+        return False
+
+    def _ack(self, turn: Turn) -> bool:
+        """"好啦", "好 这次别再忘了": an acknowledgement after an answer, not a new request."""
+        norm = turn.norm.strip()
+        starts = any(norm.startswith(w) for w in self.copy.words("ack_words"))
+        if not (turn.state.last.get("intent") and starts and not turn.asks and len(norm) <= 12):
+            return False
+        if turn.confident and turn.pred.intent not in ("affirm", "goodbye", "out_of_scope", "greeting",
+                                                       "deny"):
+            return False
+        turn.say("goodbye" if turn.cue("thanks_words") else "ack")
+        return True
+
+    def _bare_number(self, turn: Turn) -> bool:
+        """A message that is just an ID number, outside any flow: the enquiry it belongs to."""
+        slots = turn.pred.slots or {}
+        if not slots.get("id_number") or sum(ch.isdigit() for ch in turn.norm) < len(turn.norm.strip()) - 6:
+            return False
+        last = turn.state.last.get("intent")
+        intent = last if last in ("claim_progress", "policy_lookup", "info_update") else None
+        if intent is None:
+            options = ["claim_progress", "policy_lookup", "claim_report"]
+            turn.state.choice = {"kind": "intent", "options": options}
+            turn.ask_choice("id_what_for", [self.copy.table("intent_labels")[i] for i in options])
+            return True
+        turn.pred = NoPrediction(intent=intent, confidence=1.0, slots=dict(slots))
+        self._start_intent(turn, intent, chosen=True)
+        return True
+
+    def _offer_report(self, turn: Turn) -> None:
+        turn.state.choice = {"kind": "intent", "options": ["claim_report"]}
+        turn.say("offer_report")
+
+    def _policy_question(self, turn: Turn) -> bool:
+        """"我有没有保险" (no name, no ID): who is covered, in short, with the lookup as choice 1."""
+        slots = turn.pred.slots or {}
+        if slots.get("id_number") or turn.extract.name(turn.plain) or len(turn.norm) > 12 \
+                or "查" in turn.norm:
+            return False
+        short = (self.copy.table("faq_short") or {}).get("eligibility")
+        if not short:
+            return False
+        text = render_text(str(short), turn.services.catalog.raw_data(turn.product.id))
+        turn.say("pl_general", short=text)
+        turn.state.choice = {"kind": "intent", "options": ["policy_lookup"]}
+        turn.log_slots["faq_topic"] = "eligibility"
+        return True
+
+    def _report_question(self, turn: Turn) -> bool:
+        """A question about an accident rather than a report of one (住了一百天能领多少; 打架受伤能赔吗):
+        answered, with the report offered as choice 1; False when the message is a report."""
+        if turn.cue("report_request_words") and not turn.cue("hypothetical_words"):
+            return False
+        exclusions = turn.state.notes.get("exclusions") or []
+        asks = turn.asks or bool(exclusions)
+        if not asks or (understanding.personal(turn) and not exclusions):
+            return False
+        if not oneshots.case_answer(turn):
+            return False
+        self._offer_report(turn)
+        return True
+

@@ -1,0 +1,87 @@
+"""The NLU's reading, corrected by what the words and the conversation say.
+
+The statistical model reads one message; the dialogue knows more: an indirect complaint (a rude
+visit, a broken promise, money late after the SMS said three days) is a complaint even without the
+word 投诉; "我妈的理赔到哪一步了 …跋倒住院" asks for progress, not a new report; a message giving a
+new phone number is an update; "叫你们的人来" asks for a visit; "要跟真人讲" asks for a person in
+any length of message. The cue words live in ``config/dialogue.yaml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.dialogue.context import Turn
+from bot.dialogue.memory import died
+
+_REPORT_SIDE = frozenset({"claim_report", "product_question", "out_of_scope", "claim_progress", "home_visit",
+                          "info_update", "greeting", "affirm", "deny", "goodbye"})
+
+
+def _set(turn: Turn, intent: str, topic: str | None = None) -> str:
+    threshold = turn.services.threshold
+    values = {"intent": intent, "confidence": max(turn.pred.confidence, threshold)}
+    if topic is not None or intent != turn.pred.intent:
+        values["faq_topic"] = topic
+    turn.pred = dataclasses.replace(turn.pred, **values)  # type: ignore[type-var]
+    return intent
+
+
+def refine(turn: Turn) -> str:
+    """The intent to act on (``turn.pred`` is updated when the words overrule the model)."""
+    intent = turn.pred.intent
+    norm = turn.norm
+    slots = turn.pred.slots or {}
+    long = len(norm) >= 12
+    if turn.cue("complaint_cue_words") and long and intent in _REPORT_SIDE | {"complaint", "claim_materials"}:
+        return _set(turn, "complaint")
+    if turn.cue("progress_words") and intent in ("claim_report", "product_question", "out_of_scope",
+                                                 "claim_progress"):
+        return _set(turn, "claim_progress")
+    if turn.cue("report_voice_words") or (turn.cue("report_request_words") and not turn.confident
+                                          and intent in ("greeting", "out_of_scope", "claim_report")):
+        return _set(turn, "claim_report")  # 我要保安 / 报个按: voice input for 报案
+    if turn.cue("update_words") and slots.get("phone") and intent in _REPORT_SIDE:
+        return _set(turn, "info_update")
+    visit = turn.cue("visit_words") and not turn.cue("visit_rule_words")
+    if visit and intent in _REPORT_SIDE | {"claim_materials"}:
+        return _set(turn, "home_visit")
+    if intent == "product_question" and report_like(turn) and personal(turn):
+        return _set(turn, "claim_report")  # 我爸陈炳坤…坐大巴出事走了…电话… 赔几多: a report, and a question
+    topic = _topic_cue(turn)
+    if topic is not None and intent in _REPORT_SIDE | {"claim_materials", "policy_lookup"} and turn.asks:
+        return _set(turn, "product_question", topic)
+    return intent
+
+
+def _topic_cue(turn: Turn) -> str | None:
+    for topic, words in turn.copy.table("topic_cues").items():
+        if any(w in turn.norm for w in words):
+            return str(topic)
+    return None
+
+
+def wants_person(turn: Turn) -> bool:
+    """True when the customer asks for a person (转人工, 要跟真人讲, 我要找人讲)."""
+    short = len(turn.norm) <= 8
+    return ((short and turn.cue("human_words")) or turn.cue("human_phrases")
+            or (turn.confident and turn.pred.intent == "human_agent"))
+
+
+def personal(turn: Turn) -> bool:
+    """True when the message gives a person's details (a name or a phone number): a report, not a
+    question about the rules."""
+    return bool(turn.extract.name(turn.plain)) or bool(turn.extract.phones(turn.norm))
+
+
+def report_like(turn: Turn) -> bool:
+    """True when the message tells an accident that happened to someone (a report, maybe with a
+    question in it)."""
+    slots = turn.pred.slots or {}
+    told = bool(slots.get("accident_type")) or died(turn) or turn.cue("injury_words")
+    return told and (bool(slots.get("date")) or personal(turn) or bool(slots.get("relation")))
+
+
+def small_talk(turn: Turn) -> bool:
+    """Chat that needs a friendly word, not a menu (你们食饭未)."""
+    return turn.cue("smalltalk_words")
