@@ -28,6 +28,17 @@ class NewsItem:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateEvent:
+    """One template of a subscribe-message event (a ``<List>`` item): the user's choice (popup, change)
+    or WeChat's delivery report of a send (sent)."""
+
+    template_id: str
+    status: str = ""  # accept | reject (popup, change); success | fail:... (sent)
+    msg_id: str = ""  # sent: WeChat's id of the message
+    error_code: int | None = None  # sent: 0 delivered, 43101 refused...
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A channel-agnostic user message, built from the parsed WeChat message."""
 
@@ -43,6 +54,7 @@ class InboundMessage:
     msg_key: str = ""  # dedupe key: MsgId, or FromUserName+CreateTime for events
     created_at: datetime | None = None  # aware UTC
     raw_type: str = ""
+    templates: tuple[TemplateEvent, ...] = ()  # subscribe-message events: one per template
 
 
 # The events the webhook hands to the turn handler; other events and unknown pushes are answered

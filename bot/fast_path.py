@@ -168,7 +168,7 @@ class FastPath:
             self.delivery.pool.submit(callback)
         outs = turn.sealed.outs
         if sent_elsewhere:
-            self.delivery.later(turn.message.user_id, outs)
+            self.delivery.later(turn.message.user_id, outs, msg_key=turn.message.msg_key)
             return SUCCESS
         if len(outs) > 1:
             self.delivery.later(turn.message.user_id, outs[1:], 0.3)
@@ -187,7 +187,7 @@ class FastPath:
         outcome = await late
         await self._finish(turn, outcome, late=True)
         if isinstance(outcome, Committed):  # a duplicate's answer went out already
-            self.delivery.later(turn.message.user_id, turn.sealed.outs)
+            self.delivery.later(turn.message.user_id, turn.sealed.outs, msg_key=turn.message.msg_key)
 
     async def _finish(self, turn: _Prepared, outcome: Outcome, *, late: bool) -> bool:
         """The Redis finish of the outcome, in the loop's next pipeline (with the new claims): answer,

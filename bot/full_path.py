@@ -21,10 +21,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from backend.conversations import service as conv
-from backend.db import utcnow
 from backend.runtime import Runtime
 from bot import inbox_protocol as proto
 from bot import messages as fallback
+from bot import platform_events
 from bot.answers import SUCCESS, Answer, DatabaseDown, open_answer, seal
 from bot.contract import BotReply, InboundMessage, StateWrite, TurnHandler, TurnResult, reaches_handler
 from bot.delivery import Delivery
@@ -116,10 +116,7 @@ class FullPath:
             try:
                 result = self._run_turn(message, session, job.resume)
                 sealed = seal(self.runtime.cipher, message, plan_messages(result.replies), our_id=self.our_id)
-                if message.event == "templatesendjobfinish" and message.text:
-                    conv.record_template_receipt(
-                        session, template_msgid=message.text, openid=message.user_id,
-                        status=message.event_key or "", received_at=message.created_at or utcnow())
+                platform_events.record(session, message)  # receipts, subscribe ledger: with the inbox row
                 conv.insert_inbox(session, **sealed.inbox_values)
                 session.commit()
             except IntegrityError:  # a concurrent copy committed first (Redis down or forgot)
@@ -167,10 +164,10 @@ class FullPath:
             except Exception as exc:
                 log_failure(log, "after-commit callback failed", exc)
         if taken_over:
-            self.delivery.send(message.user_id, outs)
+            self.delivery.send(message.user_id, outs, msg_key=message.msg_key)
             return SUCCESS
         if late or copy_gave_up:
-            self.delivery.later(message.user_id, outs)
+            self.delivery.later(message.user_id, outs, msg_key=message.msg_key)
             return SUCCESS
         if len(outs) > 1:
             self.delivery.later(message.user_id, outs[1:], 0.3)

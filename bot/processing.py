@@ -63,7 +63,6 @@ class Processor:
         self.settings = settings
         self.guard = guard
         self.executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="wx-turn")
-        self.delivery = Delivery(gateway=gateway, runtime=runtime)
         self._inflight: dict[str, asyncio.Future[Answer]] = {}
         our_id = settings.original_id or settings.app_id or "gh_service"
         # SQLite (local mode) has one writer: a turn reads, then writes, and a write on a snapshot that
@@ -72,6 +71,7 @@ class Processor:
         # PostgreSQL needs no such lock.
         sqlite = runtime.engine.dialect.name == "sqlite"
         self.db_lock: WriteLock = threading.Lock() if sqlite else _NoLock()
+        self.delivery = Delivery(gateway=gateway, runtime=runtime, db_lock=self.db_lock)
         owners = Owners()
         self.pipeline = LoopPipeline(guard)
         self.committer = make_committer(

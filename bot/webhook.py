@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.answers import DatabaseDown
 from bot.crypto import CryptoError, MessageCrypto
-from bot.inbound import MalformedMessage, parse_xml, to_inbound
+from bot.inbound import MalformedMessage, parse_document, parse_xml, to_inbound
 from bot.inbox_protocol import nonce_key
 from bot.processing import Processor
 from bot.redis_guard import RedisGuard, RedisUnavailable
@@ -220,7 +220,7 @@ async def _receive(ctx: WechatContext, scope: Scope, receive: Receive, limit: in
         ctx.crypto.check_msg_signature(msg_signature=q.get("msg_signature"), timestamp=timestamp,
                                        nonce=nonce, encrypt=encrypt)
         inner, key_index = ctx.crypto.decrypt(encrypt)
-        fields = parse_xml(inner)  # compatible mode: only the decrypted payload counts
+        doc = parse_document(inner)  # compatible mode: only the decrypted payload counts
     else:
         if ctx.settings.mode == "safe":
             log.warning("wechat push without encryption refused in safe mode")
@@ -229,10 +229,10 @@ async def _receive(ctx: WechatContext, scope: Scope, receive: Receive, limit: in
         ctx.crypto.check_plain_signature(signature=signature, timestamp=timestamp, nonce=nonce)
         if _replayed(ctx, timestamp, nonce, signature, body):
             return 403, b"", b""
-        fields = parse_xml(body)
-    message = to_inbound(fields)
+        doc = parse_document(body)
+    message = to_inbound(doc.fields, doc.nested)
     expected = ctx.settings.original_id
-    if expected and fields.get("ToUserName") != expected:
+    if expected and doc.fields.get("ToUserName") != expected:
         log.warning("wechat push for another account refused")
         return 400, b"", b""
     answer = await ctx.processor.process(message)

@@ -36,7 +36,7 @@ class WechatInbox(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # "done" (a row is written only when its turn commits)
     status: Mapped[str] = mapped_column(String(16), default="processing")
-    # "passive" | "custom_service" | "none"
+    # "passive" | "custom_service" (instead of a late passive reply) | "undelivered" | "none"
     delivery: Mapped[str] = mapped_column(String(16), default="none")
     content_enc: Mapped[str | None] = mapped_column(Text, default=None, info=encrypted(INBOUND_PURPOSE))
     # The answer: a JSON list of messages.

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,7 +25,7 @@ from backend.security.masking import scrub_slots, scrub_text
 
 __all__ = [  # the purposes too: bot/ encrypts the message text and the stored answer with them
     "INBOUND_PURPOSE", "REPLY_PURPOSE", "inbox_row", "insert_inbox", "insert_rows", "insert_turn",
-    "record_template_receipt", "record_unreachable", "stored_reply", "turn_row",
+    "record_template_receipt", "record_unreachable", "set_delivery", "stored_reply", "turn_row",
 ]
 
 _INBOX = WechatInbox.__table__
@@ -61,6 +61,12 @@ def insert_inbox(session: Session, **values: Any) -> None:
     whole turn back (a concurrent copy won).
     """
     session.execute(_INSERT_INBOX, inbox_row(**values))
+
+
+def set_delivery(session: Session, *, msg_key: str, delivery: str) -> None:
+    """How the answer really went out, once known after the commit (``custom_service`` when the
+    customer-service API replaced a passive reply WeChat no longer read, ``undelivered``)."""
+    session.execute(update(WechatInbox).where(WechatInbox.msg_key == msg_key).values(delivery=delivery))
 
 
 _INSERT_TURN = insert(cast(Table, ConversationTurn.__table__))

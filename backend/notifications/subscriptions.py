@@ -6,7 +6,9 @@
 * :func:`consume`: take one grant for one notice (idempotent per notice key: a retried send uses the
   same grant); None when there is none, so the sender falls back to another channel.
 * :func:`give_back`: the send failed before WeChat delivered it: the grant is usable again.
-* :func:`record_sent`: a ``subscribe_msg_sent_event`` with errcode 43101 (refused) voids the grant.
+* :func:`record_sent`: the delivery result of a notice's send: 43101 (refused) voids its grant.
+* :func:`record_delivery`: a ``subscribe_msg_sent_event`` report (WeChat's send API gives no message id
+  to match it with, so it settles the oldest send of that template to that user still without one).
 """
 
 from __future__ import annotations
@@ -15,13 +17,18 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import ServiceError
-from backend.notifications.models import ChannelPreference, SubscriptionChoice, SubscriptionGrant
+from backend.notifications.models import (
+    ChannelPreference,
+    SubscriptionChoice,
+    SubscriptionDelivery,
+    SubscriptionGrant,
+)
 
 STATUSES = ("accept", "reject", "ban", "filter")
 SOURCES = ("miniprogram", "oa_popup", "oa_change")
@@ -255,6 +262,62 @@ def record_sent(session: Session, *, notice_key: str, errcode: int, now: dt.date
             .where(SubscriptionGrant.consumed_by == notice_key)
             .values(voided_at=now or utcnow())
         )
+
+
+def record_delivery(
+    session: Session,
+    *,
+    channel: str,
+    openid: str,
+    template_id: str,
+    msgid: str,
+    errcode: int,
+    status: str,
+    now: dt.datetime | None = None,
+) -> int | None:
+    """Store WeChat's report of one send once (per ``msgid``); the grant it settled, if any.
+
+    It settles the oldest consumed grant of that user and template without a report; 43101 (refused)
+    voids that grant. A report that settles no send of ours is kept all the same.
+    """
+    known = session.scalar(select(SubscriptionDelivery).where(SubscriptionDelivery.msgid == msgid))
+    if known is not None:
+        return known.grant_id
+    now = now or utcnow()
+    for attempt in range(3):  # a concurrent report may settle the same send: the next one, then none
+        grant_id = _unreported_send(session, channel, openid, template_id) if attempt < 2 else None
+        row = SubscriptionDelivery(channel=channel, openid=openid, template_id=template_id, msgid=msgid,
+                                   errcode=errcode, status=status[:64], grant_id=grant_id, received_at=now)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            known = session.scalar(select(SubscriptionDelivery).where(SubscriptionDelivery.msgid == msgid))
+            if known is not None:  # the same report, stored concurrently
+                return known.grant_id
+            continue
+        if grant_id is not None and errcode == 43101:
+            session.execute(
+                update(SubscriptionGrant).where(SubscriptionGrant.id == grant_id).values(voided_at=now)
+            )
+        return grant_id
+    return None
+
+
+def _unreported_send(session: Session, channel: str, openid: str, template_id: str) -> int | None:
+    """The oldest consumed grant of that user and template that has no delivery report yet."""
+    return session.scalar(
+        select(SubscriptionGrant.id)
+        .where(
+            SubscriptionGrant.channel == channel,
+            SubscriptionGrant.openid == openid,
+            SubscriptionGrant.template_id == template_id,
+            SubscriptionGrant.consumed_at.is_not(None),
+            ~exists().where(SubscriptionDelivery.grant_id == SubscriptionGrant.id),
+        )
+        .order_by(SubscriptionGrant.consumed_at, SubscriptionGrant.id)
+        .limit(1)
+    )
 
 
 def preferences(session: Session, *, channel: str, openid: str) -> ChannelPreference:

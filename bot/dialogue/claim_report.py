@@ -11,11 +11,10 @@ import datetime as dt
 import hashlib
 
 from backend.claims.service import report_claim
-from backend.conversations.turns import scrub_text
 from backend.errors import Forbidden, ServiceError
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from backend.roster.service import eligibility
-from backend.security.masking import mask_id_number, mask_name, mask_phone
+from backend.security.masking import mask_id_number, mask_name, mask_phone, scrub_text
 from bot.dialogue import consent, materials
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn

@@ -27,6 +27,6 @@ def hand_off(turn: Turn, reason: str) -> None:
 
 def _summary(turn: Turn) -> str:
     """What the customer last wrote, masked, for the agent."""
-    from backend.conversations.turns import scrub_text
+    from backend.security.masking import scrub_text
 
     return scrub_text(turn.text[:200], private_values=turn.private_values)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from backend.complaints.home_visits import request_home_visit
-from backend.conversations.turns import scrub_text
 from backend.errors import ServiceError
+from backend.security.masking import scrub_text
 from bot.dialogue import fields
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn

@@ -288,15 +288,19 @@ def test_slow_commit_answers_success_and_sends_through_the_customer_service_api_
     with client:
         event.listen(engine, "commit", slow_commit)
         try:
-            r = wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user))
+            msg_id = uid()
+            r = wx.post(inner_text_xml(FAQ, msg_id=msg_id, user=user))
             deadline = time.time() + 5
-            while time.time() < deadline and not (fake_wechat.sent and turns_of(rt, user)):
+            # (the inbox row records the real delivery after the send, in a commit of its own)
+            while time.time() < deadline and not (fake_wechat.sent and turns_of(rt, user) and [
+                    row for row in wx.inbox(f"m:{msg_id}") if row.delivery != "passive"]):
                 time.sleep(0.05)
-        finally:  # (after the commit: the committer's thread may be running the listeners)
+        finally:  # (after the commits: a thread may be running the listeners)
             event.remove(engine, "commit", slow_commit)
         assert r.status_code == 200 and r.text == "success"
         assert [FAQ_MARK in m["text"]["content"] for m in fake_wechat.sent] == [True]
         assert len(turns_of(rt, user)) == 1
+        assert wx.inbox(f"m:{msg_id}")[0].delivery == "custom_service"
     rt.wechat.processor.close()
     rt.redis.close()
 

@@ -9,7 +9,7 @@ import pytest
 from bot.contract import NeedsDatabase
 from bot.dialogue.copy import Copy
 from bot.dialogue.engine import build_engine
-from bot.inbound import MalformedMessage, parse_xml
+from bot.inbound import MalformedMessage, parse_document, parse_xml
 from tests.bot.dialogue.conftest import Chat
 
 
@@ -93,11 +93,14 @@ def test_parser_reads_utf8_whatever_the_declaration_says() -> None:
     assert parse_xml(body) == {"Content": "住院"}
 
 
-def test_parser_skips_structured_event_payloads_and_refuses_duplicates() -> None:
+def test_parser_keeps_nested_payloads_aside_and_refuses_duplicates() -> None:
     event = (b"<xml><MsgType>event</MsgType><SendLocationInfo><Location_X>23</Location_X>"
              b"</SendLocationInfo></xml>")
     assert parse_xml(event) == {"MsgType": "event"}
-    for bad in (b"<xml><A>1</A><A>2</A></xml>", b"<xml><A><B>1</B></A></xml>", b"<root><A>1</A></root>",
-                b"<xml><A>1</A>", "<xml><A>\u00e9</A></xml>".encode("latin-1")):
+    doc = parse_document(b"<xml><A><B>1</B></A><A><B>2</B></A><C>3</C></xml>")  # a list of structures
+    assert doc.fields == {"C": "3"} and [a.findtext("B") for a in doc.nested["A"]] == ["1", "2"]
+    for bad in (b"<xml><A>1</A><A>2</A></xml>", b"<xml><A>1</A><A><B>1</B></A></xml>",
+                b"<xml><A><B>1</B></A><A>1</A></xml>", b"<xml><MsgType><B>text</B></MsgType></xml>",
+                b"<root><A>1</A></root>", b"<xml><A>1</A>", "<xml><A>\u00e9</A></xml>".encode("latin-1")):
         with pytest.raises(MalformedMessage):
             parse_xml(bad)

@@ -362,6 +362,49 @@ def test_w14_slow_turn_success_then_customer_service_message(
     assert fake_wechat.sent[0]["text"]["content"] == "收到：慢慢来"
 
 
+def _delivery_of(wx: Harness, msg_key: str, *, changes_from: str = "passive") -> str:
+    """The inbox row's delivery, once it is no longer ``changes_from`` (or after 5 s)."""
+    deadline = time.time() + 5
+    while True:
+        rows = wx.inbox(msg_key)
+        if (rows and rows[0].delivery != changes_from) or time.time() > deadline:
+            return rows[0].delivery if rows else "no inbox row"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("window_open", [True, False])
+def test_late_reply_records_its_real_delivery__w14(
+    live_runtime: Runtime, fake_wechat: FakeWechat, window_open: bool
+) -> None:
+    """A turn past the passive budget is answered "success" and its reply goes through the 客服 API: the
+    inbox row says so ("custom_service"), or "undelivered" when WeChat refused it (45015: the user's
+    48-hour window is closed), never "passive"."""
+    wx, client = build_harness(live_runtime, fake_wechat, passive_reply_budget_s=0.3)
+    user, msg_id = "oLate" + uid(), uid()
+    if window_open:
+        fake_wechat.user_wrote(user)
+    wx.handler.delay = 0.8
+    with client:
+        r = wx.post(inner_text_xml("慢慢来", msg_id=msg_id, user=user))
+        assert r.text == "success"
+        delivery = _delivery_of(wx, f"m:{msg_id}")
+    live_runtime.wechat.processor.close()
+    assert delivery == ("custom_service" if window_open else "undelivered")
+    assert [m["text"]["content"] for m in fake_wechat.sent] == (["收到：慢慢来"] if window_open else [])
+
+
+def test_reply_in_time_stays_passive_with_its_extras_sent_later(wx: Harness) -> None:
+    wx.fake.user_wrote("oUser1")
+    wx.handler.extra_news = True
+    msg_id = uid()
+    assert wx.reply_fields(wx.post(inner_text_xml("要图文", msg_id=msg_id)))["Content"] == "收到：要图文"
+    deadline = time.time() + 5
+    while time.time() < deadline and not wx.fake.sent:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    assert wx.fake.sent and wx.inbox(f"m:{msg_id}")[0].delivery == "passive"
+
+
 def test_copy_that_gave_up_waiting_leaves_the_reply_to_the_customer_service_api__w14(
     engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat
 ) -> None:
@@ -376,7 +419,9 @@ def test_copy_that_gave_up_waiting_leaves_the_reply_to_the_customer_service_api_
     user = "oRetry" + uid()
     fake_wechat.user_wrote(user)
     first.handler.delay = 1.0  # the first delivery's turn is slow (a database lock, say)
-    inner = inner_text_xml("慢一点", msg_id=uid(), user=user)
+    msg_id = uid()
+    msg_key = f"m:{msg_id}"
+    inner = inner_text_xml("慢一点", msg_id=msg_id, user=user)
 
     async def deliveries() -> tuple[httpx.Response, httpx.Response]:
         async def post(wx: Harness) -> httpx.Response:
@@ -399,6 +444,7 @@ def test_copy_that_gave_up_waiting_leaves_the_reply_to_the_customer_service_api_
         assert [m["text"]["content"] for m in fake_wechat.sent] == ["收到：慢一点"]
         assert r1.status_code == 200 and r1.text == "success"  # not a passive reply WeChat no longer reads
         assert len(first.handler.calls) + len(retry.handler.calls) == 1
+        assert _delivery_of(first, msg_key) == "custom_service"
     first_rt.wechat.processor.close()
     retry_rt.wechat.processor.close()
 
