@@ -105,6 +105,31 @@ def test_out_of_scope_needs_enough_probability(nlu: NLU) -> None:
     assert 0.0 < saved < 1.0  # read from config/nlu/decision.yaml
 
 
+def test_out_of_scope_wins_against_an_unsure_in_scope_intent(nlu: NLU) -> None:
+    """decision.yaml: out_of_scope needs its minimum probability and a share of the best in-scope intent's
+    probability (the ratio); at the ratio 1.0 it must be the most probable class."""
+    probs = [0.0] * len(nlu.intents)
+    oos = nlu.intents.index("out_of_scope")
+    other = nlu.intents.index("claim_report")
+    saved = nlu.out_of_scope_min_probability, nlu.out_of_scope_min_ratio
+    try:
+        nlu.out_of_scope_min_probability, nlu.out_of_scope_min_ratio = 0.3, 0.6
+        probs[oos], probs[other] = 0.35, 0.55  # 0.35 >= 0.6 × 0.55: out_of_scope
+        assert nlu._best(probs) == oos
+        probs[oos], probs[other] = 0.32, 0.62  # 0.32 < 0.6 × 0.62: the in-scope intent
+        assert nlu._best(probs) == other
+        probs[oos], probs[other] = 0.25, 0.3  # below the minimum probability: the in-scope intent
+        assert nlu._best(probs) == other
+        nlu.out_of_scope_min_ratio = 1.0
+        probs[oos], probs[other] = 0.35, 0.55  # the most probable class only
+        assert nlu._best(probs) == other
+    finally:
+        nlu.out_of_scope_min_probability, nlu.out_of_scope_min_ratio = saved
+    # a ratio r only changes messages whose best in-scope probability is at most 1 / (1 + r), which must
+    # stay below the low-confidence threshold (there the dialogue asks back whatever intent is returned)
+    assert 1 / (1 + nlu.out_of_scope_min_ratio) < nlu.low_confidence_threshold
+
+
 def test_targets_on_testset(nlu: NLU) -> None:
     """The project's own test set. About 30 of its messages are general questions about a service rule
     (理赔要多久, 投诉多久处理) labelled with the service's intent; the blind authors and the dev set label
