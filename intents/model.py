@@ -185,7 +185,8 @@ class NLU:
             return Prediction(text=text, normalized=norm, intent="out_of_scope", confidence=0.0,
                               faq_topic=None, faq_score=0.0, slots={})
         probs = self.intent_model.proba(feats)
-        follow = FollowUp.NONE if context is None else context.follow_up_kind(norm)
+        follow = (FollowUp.NONE if context is None
+                  else context.follow_up_kind(norm, self.slot_extractor.without_people(norm)))
         if follow is not FollowUp.NONE and context is not None:
             probs = context.reweigh_intents(self.intent_model.classes, probs, follow)
         best = self._best(probs)
