@@ -161,7 +161,21 @@ def test_heldout_author_T(nlu: NLU) -> None:
                "slot_exact": round(res.slot_exact, 4), "oos_acted": round(res.oos_acted, 4), "n": res.n}
     assert res.n == 702, figures
     assert res.macro_f1 >= 0.92 and res.faq_top1 >= 0.90 and res.slot_exact >= 0.85, figures
-    assert res.oos_acted <= 0.11, figures
+    # 0.103 at first; 0.029 (2 of 68) after the out-of-scope work (docs/intents.md): one message of slack
+    assert res.oos_acted <= 0.045, figures
+
+
+def test_heldout_author_T2(nlu: NLU) -> None:
+    """A fifth blind author, never trained or tuned on (tests/intents/data/blind/T2-heldout/README.md), run
+    once at the end of the out-of-scope work: macro-F1 0.934, FAQ 0.944, slots 0.903, out_of_scope acted
+    on 0.056 (8 of 143) against the target 0.02, so that floor only guards against getting worse (two
+    messages of slack). Aggregates only in the failure message, never messages."""
+    res = evaluate(nlu, ROOT / "tests" / "intents" / "data" / "blind" / "T2-heldout")
+    figures = {"macro_f1": round(res.macro_f1, 4), "faq_top1": round(res.faq_top1, 4),
+               "slot_exact": round(res.slot_exact, 4), "oos_acted": round(res.oos_acted, 4), "n": res.n}
+    assert res.n == 485, figures
+    assert res.macro_f1 >= 0.92 and res.faq_top1 >= 0.90 and res.slot_exact >= 0.85, figures
+    assert res.oos_acted <= 0.07, figures
 
 
 def test_either_convention_only_forgives_service_rule_questions(nlu: NLU) -> None:
