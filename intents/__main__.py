@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     cr = sub.add_parser("cross", help="leave-one-author-out evaluation of the blind message sets")
     cr.add_argument("--blind-dir", type=Path, default=DEFAULT_BLIND)
     cr.add_argument("--errors", action="store_true", help="list the errors too")
+    cr.add_argument("--fast", action="store_true",
+                    help="do not calibrate each model's low-confidence threshold (0.5 instead)")
     ev = sub.add_parser("eval", help="evaluate on a YAML test set")
     ev.add_argument("--file", type=Path, action="append", default=None,
                     help="YAML test file or directory of them (repeatable; default the test set)")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "cross":
         from intents.crossval import crossauthor
 
-        crossauthor(data_dir, args.blind_dir, show_errors=args.errors)
+        crossauthor(data_dir, args.blind_dir, show_errors=args.errors, calibrate=not args.fast)
         return 0
     now = None
     if args.cmd == "predict" and args.now:

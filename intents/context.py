@@ -9,9 +9,11 @@ A message is read as a follow-up when it is elliptical: it opens with 那/那么
 呢, or is very short. The previous intent then acts as a prior: its probability is multiplied by
 ``STRONG_BOOST`` (marked follow-up) or ``WEAK_BOOST`` (short message), out_of_scope's by ``OOS_DAMP``
 (a marked follow-up continues the conversation), and they are renormalised, so strong evidence in the
-text still wins (那算了 stays cancel). A bare follow-up with no content of its own (还有呢, 那呢) takes
-the previous intent (``BARE_BOOST``). A follow-up that names a new topic clearly (住院) moves to it; one that
-names none (那我妈呢, 还有呢) keeps the previous topic; the follow-up of a turn that had a topic gets one.
+text still wins (那算了 stays cancel). A bare follow-up takes the previous intent: it has no content
+of its own (还有呢, 那呢), or, marked, only changes whom it is about (那我妈呢 她58: the caller
+passes the message without its persons and ages, ``SlotExtractor.without_people``). A follow-up
+that names a new topic clearly (住院) moves to it; one that names none (那我妈呢, 还有呢) keeps the
+previous topic; the follow-up of a turn that had a topic gets one.
 ``expects`` names the intents the current flow step waits for (a confirmation: affirm, deny, cancel);
 they get ``WEAK_BOOST`` for short messages.
 """
@@ -24,7 +26,6 @@ from enum import Enum
 
 STRONG_BOOST = 30.0
 WEAK_BOOST = 2.5
-BARE_BOOST = 50.0
 OOS_DAMP = 0.25
 TOPIC_BOOST = 4.0
 TEXT_TOPIC_SHARE = 0.6
@@ -43,7 +44,7 @@ class FollowUp(Enum):
     NONE = "none"        # no context given, or the message stands on its own
     SHORT = "short"      # a very short message: the context is a mild prior
     MARKED = "marked"    # an elliptical follow-up (那…呢): the context is a strong prior
-    BARE = "bare"        # a follow-up with no content of its own (还有呢): the previous intent
+    BARE = "bare"        # a follow-up with no content of its own (还有呢, 那我妈呢): the previous intent
 
 
 @dataclass(frozen=True)
@@ -55,29 +56,36 @@ class Context:
     expects: tuple[str, ...] = ()
     flow_step: str | None = None  # the dialogue's own name for the step (informational, kept for logs)
 
-    def follow_up_kind(self, norm: str) -> FollowUp:
-        """How strongly the normalized message *norm* leans on this context."""
+    def follow_up_kind(self, norm: str, without_people: str | None = None) -> FollowUp:
+        """How strongly the normalized message *norm* leans on this context; *without_people* is *norm*
+        without the persons and ages it names (a marked follow-up with nothing else is bare)."""
         if self.intent is None and self.faq_topic is None and not self.expects:
             return FollowUp.NONE
         bare = _RE_NOISE.sub("", norm)
         if self.intent is not None and _RE_BARE.match(bare):
             return FollowUp.BARE
         if _RE_MARKED.search(norm):
+            if (self.intent is not None and without_people is not None
+                    and _RE_BARE.match(_RE_NOISE.sub("", without_people))):
+                return FollowUp.BARE
             return FollowUp.MARKED
         if len(bare) <= SHORT_CHARS:
             return FollowUp.SHORT
         return FollowUp.NONE
 
     def reweigh_intents(self, classes: list[str], probs: list[float], kind: FollowUp) -> list[float]:
-        """Intent probabilities with the previous intent (and the expected ones) favoured."""
-        boost = {FollowUp.BARE: BARE_BOOST, FollowUp.MARKED: STRONG_BOOST}.get(kind, WEAK_BOOST)
+        """Intent probabilities with the previous intent (and the expected ones) favoured; a bare
+        follow-up takes the previous intent."""
+        if kind is FollowUp.BARE and self.intent in classes:
+            return [1.0 if c == self.intent else 0.0 for c in classes]
+        boost = STRONG_BOOST if kind is FollowUp.MARKED else WEAK_BOOST
         weights = [1.0] * len(classes)
         for i, c in enumerate(classes):
             if c == self.intent:
                 weights[i] *= boost
             if c in self.expects:
                 weights[i] *= WEAK_BOOST
-            if c == OUT_OF_SCOPE and kind in (FollowUp.MARKED, FollowUp.BARE):
+            if c == OUT_OF_SCOPE and kind is FollowUp.MARKED:
                 weights[i] *= OOS_DAMP
         return _renormalise([p * w for p, w in zip(probs, weights, strict=True)])
 

@@ -84,10 +84,12 @@ def crossval(data_dir: Path, log: Callable[[str], None] = print) -> dict[str, fl
 
 
 def crossauthor(data_dir: Path, blind_dir: Path, log: Callable[[str], None] = print,
-                show_errors: bool = False) -> dict[str, Any]:
+                show_errors: bool = False, calibrate: bool = True) -> dict[str, Any]:
     """Leave one author out: for each ``<blind_dir>/<X>/`` whose messages are in the training data as
     ``training/messages/<X>-*.yaml``, train without that author's files and evaluate on the verbatim
-    ``<blind_dir>/<X>/`` files. Returns {author: EvalResult}."""
+    ``<blind_dir>/<X>/`` files. Returns {author: EvalResult}. *calibrate*: cross-validate each model's
+    low-confidence threshold as training does (the "acted on with confidence" figure needs it); without
+    it the threshold is 0.5 and the run is about five times faster."""
     import tempfile
 
     from intents.evaluate import evaluate, format_report
@@ -99,10 +101,11 @@ def crossauthor(data_dir: Path, blind_dir: Path, log: Callable[[str], None] = pr
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for author in authors:
-            art = build_artefact(data_dir, exclude=(author + "-",), calibrate=False, log=lambda s: None)
+            art = build_artefact(data_dir, exclude=(author + "-",), calibrate=calibrate, log=lambda s: None)
             path = write_artefact(art, Path(tmp) / f"model-{author}.json")
             res = evaluate(NLU.load(data_dir, model_path=path), blind_dir / author)
             results[author] = res
-            log(f"== trained without author {author}, evaluated on {blind_dir / author}")
+            log(f"== trained without author {author}, evaluated on {blind_dir / author} "
+                f"(low-confidence threshold {art['intent']['threshold']})")
             log(format_report(res, show_errors=show_errors))
     return results

@@ -31,6 +31,7 @@ class EvalResult:
     slot_exact: float = 0.0
     oos_n: int = 0
     oos_acted: float = 0.0  # share of out_of_scope messages predicted as a business intent
+    oos_acted_confident: float = 0.0  # ...with confidence ≥ the low-confidence threshold (the bot acts)
     errors: list[str] = field(default_factory=list)
 
 
@@ -73,7 +74,7 @@ def evaluate(nlu: NLU, path: Path | Iterable[Path], *, either_convention: bool =
     res = EvalResult(n=len(messages))
     labels = sorted(set(nlu.intents) | {str(m["intent"]) for _, m in messages})
     conf = {a: {b: 0 for b in labels} for a in labels}
-    faq1 = faq3 = slot_ok = acted = 0
+    faq1 = faq3 = slot_ok = acted = acted_confident = 0
     for now, m in messages:
         text = str(m["text"])
         p = nlu.predict(text, now=now)
@@ -84,6 +85,7 @@ def evaluate(nlu: NLU, path: Path | Iterable[Path], *, either_convention: bool =
         if gold == "out_of_scope":
             res.oos_n += 1
             acted += p.intent in BUSINESS_INTENTS
+            acted_confident += p.intent in BUSINESS_INTENTS and p.confidence >= nlu.low_confidence_threshold
         if gold != p.intent:
             res.errors.append(f"intent {gold} → {p.intent} ({p.confidence:.2f}): {text}")
         if "faq" in m:
@@ -126,6 +128,7 @@ def evaluate(nlu: NLU, path: Path | Iterable[Path], *, either_convention: bool =
     res.faq_top3 = faq3 / res.faq_n if res.faq_n else 0.0
     res.slot_exact = slot_ok / res.slot_n if res.slot_n else 0.0
     res.oos_acted = acted / res.oos_n if res.oos_n else 0.0
+    res.oos_acted_confident = acted_confident / res.oos_n if res.oos_n else 0.0
     return res
 
 
@@ -143,7 +146,8 @@ def format_report(res: EvalResult, show_errors: bool = True) -> str:
         out.append(f"{lab:<18}" + "".join(f"{res.confusion[lab][c]:7d}" for c in labels))
     out += ["", f"FAQ top-1: {res.faq_top1:.4f}   top-3: {res.faq_top3:.4f}   (n={res.faq_n})",
             f"slot exact-match: {res.slot_exact:.4f}   (n={res.slot_n})",
-            f"out_of_scope acted on as a business intent: {res.oos_acted:.4f}   (n={res.oos_n})"]
+            f"out_of_scope acted on as a business intent: {res.oos_acted:.4f}   (n={res.oos_n}); "
+            f"with confidence ≥ the low-confidence threshold: {res.oos_acted_confident:.4f}"]
     if show_errors and res.errors:
         out += ["", "errors:"] + [f"  {e}" for e in res.errors]
     return "\n".join(out)

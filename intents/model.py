@@ -109,7 +109,7 @@ class NLU:
                  model_meta: dict[str, Any],
                  faq_min_score_by_intent: Mapping[str, float] | None = None,
                  out_of_scope_min_probability: float = 0.0, lexicon: Lexicon | None = None,
-                 faq_always: frozenset[str] = frozenset()) -> None:
+                 faq_always: frozenset[str] = frozenset(), out_of_scope_min_ratio: float = 1.0) -> None:
         self.data_dir = data_dir
         self.lexicon = lexicon or Lexicon({})
         self.faq_always = faq_always
@@ -125,6 +125,7 @@ class NLU:
         self.faq_answers = faq_answers
         self.model_meta = model_meta
         self.out_of_scope_min_probability = out_of_scope_min_probability
+        self.out_of_scope_min_ratio = out_of_scope_min_ratio
 
     @property
     def intents(self) -> list[str]:
@@ -160,6 +161,7 @@ class NLU:
             faq_min_score_by_intent={str(k): float(v)
                                      for k, v in (faq_raw.get("min_score_by_intent") or {}).items()},
             out_of_scope_min_probability=float(decision.get("out_of_scope_min_probability", 0.0)),
+            out_of_scope_min_ratio=float(decision.get("out_of_scope_min_ratio", 1.0)),
             lexicon=Lexicon.load(ddir / LEXICON_FILE),
             faq_always=frozenset(str(i) for i in faq_raw.get("intents_always_with_faq") or []),
         )
@@ -183,7 +185,8 @@ class NLU:
             return Prediction(text=text, normalized=norm, intent="out_of_scope", confidence=0.0,
                               faq_topic=None, faq_score=0.0, slots={})
         probs = self.intent_model.proba(feats)
-        follow = FollowUp.NONE if context is None else context.follow_up_kind(norm)
+        follow = (FollowUp.NONE if context is None
+                  else context.follow_up_kind(norm, self.slot_extractor.without_people(norm)))
         if follow is not FollowUp.NONE and context is not None:
             probs = context.reweigh_intents(self.intent_model.classes, probs, follow)
         best = self._best(probs)
@@ -204,12 +207,19 @@ class NLU:
                           faq_ranking=tuple(ranking[:3]), facts=facts, follow_up=follow)
 
     def _best(self, probs: list[float]) -> int:
-        """The winning class: out_of_scope only when it is probable enough (decision.yaml)."""
-        order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)
-        if (self.intent_model.classes[order[0]] == "out_of_scope" and len(order) > 1
-                and probs[order[0]] < self.out_of_scope_min_probability):
-            return order[1]
-        return order[0]
+        """The winning class (decision.yaml): out_of_scope when its probability is at least
+        ``out_of_scope_min_probability`` and at least ``out_of_scope_min_ratio`` times the best in-scope
+        intent's (1.0: it must be the most probable); else the best in-scope intent."""
+        classes = self.intent_model.classes
+        if "out_of_scope" not in classes:
+            return max(range(len(probs)), key=probs.__getitem__)
+        oos = classes.index("out_of_scope")
+        best_in = max((i for i in range(len(probs)) if i != oos), key=probs.__getitem__)
+        p_oos = probs[oos]
+        ratio = self.out_of_scope_min_ratio
+        if p_oos >= self.out_of_scope_min_probability and p_oos >= ratio * probs[best_in]:
+            return oos
+        return best_in
 
     def _faq_ranking(self, feats: list[str], context: Context | None = None, k: int = 3,
                      topics_only: bool = False, follow: FollowUp = FollowUp.NONE) -> list[tuple[str, float]]:

@@ -28,6 +28,8 @@ _ID_CHECK = "10X98765432"
 _RE_ID = re.compile(r"(?<![\da-z])([1-9](?:[\s-]?\d){16}[\s-]?[\dx])(?![\da-z])")
 _RE_PHONE = re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})(?![\d])")
 _RE_SEP = re.compile(r"[\s-]")
+_RE_AGE = re.compile(r"(?<![\d.])\d{1,3}(?:周岁|岁)?(?![\d.])")
+_RE_SELF_WORDS = re.compile(r"我们|我|自己|的|今年|已经|都")
 # a message that reports an event: the date words 今天/刚才 then count
 _EVENT_INTENTS = frozenset({"claim_report"})
 # the writer's own accident is assumed when an accident is told with nobody named (Chinese drops "I")
@@ -78,10 +80,21 @@ class _Vocab:
         """(position, value) of every non-overlapping match, left to right; blockers as ``_none``."""
         out: list[tuple[int, str]] = []
         for m in self._re.finditer(text):
-            groups = m.groupdict().items()
-            value = next((self._pattern_values[int(k[1:])] for k, v in groups if v is not None), None)
+            value = self._pattern_value(m)
             out.append((m.start(), value if value is not None else self._words[m.group(0)]))
         return out
+
+    def remove(self, text: str) -> str:
+        """*text* without the words of this slot (blockers stay)."""
+        spans = [m.span() for m in self._re.finditer(text)
+                 if not (self._pattern_value(m) or self._words.get(m.group(0), "")).startswith("_")]
+        for start, end in reversed(spans):
+            text = text[:start] + text[end:]
+        return text
+
+    def _pattern_value(self, m: re.Match[str]) -> str | None:
+        groups = m.groupdict().items()
+        return next((self._pattern_values[int(k[1:])] for k, v in groups if v is not None), None)
 
     def first(self, text: str) -> str | None:
         return next((v for _, v in self.matches(text) if not v.startswith("_")), None)
@@ -168,6 +181,12 @@ class SlotExtractor:
         if transport is not None:
             slots["transport"] = transport
         return Draft(rest, today, slots)
+
+    def without_people(self, text: str) -> str:
+        """Normalized *text* without the persons it names (relatives, 我, 他/她, 老人) and their ages: what
+        is left of 那我妈呢 她58 is 那呢 (a follow-up that only changes whom it is about)."""
+        text = self._vocab["relation"].remove(_RE_SELF_WORDS.sub("", _RE_AGE.sub("", text)))
+        return text if self._other is None else self._other.sub("", text)
 
     def finish(self, draft: Draft, intent: str | None) -> SlotReading:
         """Second phase: the date ("today" words only for an event) and the relation ("self" by default

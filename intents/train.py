@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from intents.features import Lexicon, Tokenizer, features
+from intents.features import FEATURE_VERSION, Lexicon, Tokenizer, features
 from intents.model import LEXICON_FILE, MODEL_FILE, MODEL_FORMAT
 from intents.normalize import Normalizer
 from intents.slots import SlotExtractor
@@ -124,7 +124,8 @@ def training_params() -> dict[str, Any]:
             "max_iter": MAX_ITER, "tol": TOL, "calibration_folds": FOLDS, "wrong_cost": WRONG_COST,
             "threshold_grid": list(THRESHOLD_GRID), "none_topic": NONE_TOPIC,
             "product_question": PRODUCT_QUESTION, "class_weight": CLASS_WEIGHT,
-            "feature_day": FEATURE_DAY.isoformat(), "faq_question_pattern": _RE_QUESTION.pattern}
+            "feature_day": FEATURE_DAY.isoformat(), "faq_question_pattern": _RE_QUESTION.pattern,
+            "feature_version": FEATURE_VERSION}
 
 
 def data_digest(data_dir: Path) -> str:

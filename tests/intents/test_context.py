@@ -91,3 +91,16 @@ def test_context_cases(nlu: NLU) -> None:
 @pytest.mark.parametrize("kind", list(FollowUp))
 def test_follow_up_kinds_are_named(kind: FollowUp) -> None:
     assert kind.value == kind.name.lower()
+
+
+def test_a_follow_up_that_only_changes_the_person_keeps_the_intent(nlu: NLU) -> None:
+    """那我妈呢 / 那我阿公呢 / 九十岁呢 ask the previous question about someone else: the previous intent,
+    whatever the person words alone suggest to the model; a follow-up with content of its own is no such."""
+    report = Context(intent="claim_report")
+    p = nlu.predict("那我阿公呢", now=NOW, context=report)
+    assert (p.intent, p.follow_up, p.slots.get("relation")) == ("claim_report", FollowUp.BARE, "grandfather")
+    lookup = Context(intent="policy_lookup")
+    assert nlu.predict("那我老伴的呢", now=NOW, context=lookup).intent == "policy_lookup"
+    eligibility = Context(intent="product_question", faq_topic="eligibility")
+    p = nlu.predict("那我妈呢 她摔倒住院了", now=NOW, context=eligibility)
+    assert p.follow_up is FollowUp.MARKED and p.intent == "claim_report"

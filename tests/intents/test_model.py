@@ -105,6 +105,31 @@ def test_out_of_scope_needs_enough_probability(nlu: NLU) -> None:
     assert 0.0 < saved < 1.0  # read from config/nlu/decision.yaml
 
 
+def test_out_of_scope_wins_against_an_unsure_in_scope_intent(nlu: NLU) -> None:
+    """decision.yaml: out_of_scope needs its minimum probability and a share of the best in-scope intent's
+    probability (the ratio); at the ratio 1.0 it must be the most probable class."""
+    probs = [0.0] * len(nlu.intents)
+    oos = nlu.intents.index("out_of_scope")
+    other = nlu.intents.index("claim_report")
+    saved = nlu.out_of_scope_min_probability, nlu.out_of_scope_min_ratio
+    try:
+        nlu.out_of_scope_min_probability, nlu.out_of_scope_min_ratio = 0.3, 0.6
+        probs[oos], probs[other] = 0.35, 0.55  # 0.35 >= 0.6 × 0.55: out_of_scope
+        assert nlu._best(probs) == oos
+        probs[oos], probs[other] = 0.32, 0.62  # 0.32 < 0.6 × 0.62: the in-scope intent
+        assert nlu._best(probs) == other
+        probs[oos], probs[other] = 0.25, 0.3  # below the minimum probability: the in-scope intent
+        assert nlu._best(probs) == other
+        nlu.out_of_scope_min_ratio = 1.0
+        probs[oos], probs[other] = 0.35, 0.55  # the most probable class only
+        assert nlu._best(probs) == other
+    finally:
+        nlu.out_of_scope_min_probability, nlu.out_of_scope_min_ratio = saved
+    # a ratio r only changes messages whose best in-scope probability is at most 1 / (1 + r), which must
+    # stay below the low-confidence threshold (there the dialogue asks back whatever intent is returned)
+    assert 1 / (1 + nlu.out_of_scope_min_ratio) < nlu.low_confidence_threshold
+
+
 def test_targets_on_testset(nlu: NLU) -> None:
     """The project's own test set. About 30 of its messages are general questions about a service rule
     (理赔要多久, 投诉多久处理) labelled with the service's intent; the blind authors and the dev set label
@@ -136,7 +161,21 @@ def test_heldout_author_T(nlu: NLU) -> None:
                "slot_exact": round(res.slot_exact, 4), "oos_acted": round(res.oos_acted, 4), "n": res.n}
     assert res.n == 702, figures
     assert res.macro_f1 >= 0.92 and res.faq_top1 >= 0.90 and res.slot_exact >= 0.85, figures
-    assert res.oos_acted <= 0.11, figures
+    # 0.103 at first; 0.029 (2 of 68) after the out-of-scope work (docs/intents.md): one message of slack
+    assert res.oos_acted <= 0.045, figures
+
+
+def test_heldout_author_T2(nlu: NLU) -> None:
+    """A fifth blind author, never trained or tuned on (tests/intents/data/blind/T2-heldout/README.md), run
+    once at the end of the out-of-scope work: macro-F1 0.934, FAQ 0.944, slots 0.903, out_of_scope acted
+    on 0.056 (8 of 143) against the target 0.02, so that floor only guards against getting worse (two
+    messages of slack). Aggregates only in the failure message, never messages."""
+    res = evaluate(nlu, ROOT / "tests" / "intents" / "data" / "blind" / "T2-heldout")
+    figures = {"macro_f1": round(res.macro_f1, 4), "faq_top1": round(res.faq_top1, 4),
+               "slot_exact": round(res.slot_exact, 4), "oos_acted": round(res.oos_acted, 4), "n": res.n}
+    assert res.n == 485, figures
+    assert res.macro_f1 >= 0.92 and res.faq_top1 >= 0.90 and res.slot_exact >= 0.85, figures
+    assert res.oos_acted <= 0.07, figures
 
 
 def test_either_convention_only_forgives_service_rule_questions(nlu: NLU) -> None:

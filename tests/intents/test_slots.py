@@ -9,7 +9,7 @@ import pytest
 
 from intents import NLU
 from intents.case_numbers import luhn_digit, make_case_number, parse_case_number
-from intents.slots import id_check_digit, valid_id_number
+from intents.slots import SlotExtractor, id_check_digit, valid_id_number
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "config" / "nlu"
@@ -166,3 +166,13 @@ def test_case_numbers(nlu: NLU) -> None:
     assert nlu.predict(f"查一下{spaced}", now=NOW).slots.get("claim_no") == n
     with pytest.raises(ValueError):
         make_case_number("XX", "261121", 1)
+
+
+def test_without_people_leaves_what_a_message_says_besides_whom_it_is_about() -> None:
+    """What intents.context reads to tell 那我妈呢 她58 (only a person) from 那我妈呢 她摔倒了."""
+    ex = SlotExtractor.load(DATA)
+    assert ex.without_people("那我妈呢 她58").strip() == "那呢"
+    assert ex.without_people("那我爷爷的呢") == "那呢"
+    assert ex.without_people("那90岁呢") == "那呢"
+    assert ex.without_people("那我妈呢 她摔倒了").replace(" ", "") == "那呢摔倒了"
+    assert "住院" in ex.without_people("住院10天呢")

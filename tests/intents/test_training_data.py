@@ -17,14 +17,19 @@ BLIND = ROOT / "tests" / "intents" / "data" / "blind"
 
 
 def test_blind_sets_are_training_data_verbatim() -> None:
-    """The training copies of A and B are the verbatim blind files (tests/intents/data/blind/A|B)."""
-    for author in ("A", "B"):
+    """The training copies of A, B and C are the verbatim blind files (tests/intents/data/blind/A|B|C)."""
+    for author in ("A", "B", "C"):
         copies = {p.name.removeprefix(author + "-"): p.read_bytes()
                   for p in message_files(DATA) if p.name.startswith(author + "-")}
         originals = {p.name: p.read_bytes() for p in sorted((BLIND / author).glob("*.yaml"))}
         assert copies and copies == originals, author
     held_out = [p for p in message_files(DATA) if p.name.startswith("T")]
-    assert not held_out, "the held-out set is never trained on"
+    assert not held_out, "the held-out sets are never trained on"
+    trained = {p.read_bytes() for p in message_files(DATA)}
+    for held in ("T-heldout", "T2-heldout"):
+        files = sorted((BLIND / held).glob("*.yaml"))
+        assert files and (BLIND / held / "README.md").exists(), held
+        assert not {p.read_bytes() for p in files} & trained, held
 
 
 def test_an_author_can_be_left_out() -> None:
