@@ -23,7 +23,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The process runtime built by the lifespan."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -41,7 +41,7 @@ def get_db(runtime: RuntimeDep) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def get_redis(runtime: RuntimeDep) -> redis.Redis:
+async def get_redis(runtime: RuntimeDep) -> redis.Redis:
     """The shared blocking Redis client."""
     return runtime.redis
 
@@ -49,7 +49,7 @@ def get_redis(runtime: RuntimeDep) -> redis.Redis:
 RedisDep = Annotated[redis.Redis, Depends(get_redis)]
 
 
-def get_cipher(runtime: RuntimeDep) -> FieldCipher:
+async def get_cipher(runtime: RuntimeDep) -> FieldCipher:
     """The field cipher (encryption and blind indexes)."""
     return runtime.cipher
 
@@ -57,7 +57,7 @@ def get_cipher(runtime: RuntimeDep) -> FieldCipher:
 CipherDep = Annotated[FieldCipher, Depends(get_cipher)]
 
 
-def get_catalog(runtime: RuntimeDep) -> ProductCatalog:
+async def get_catalog(runtime: RuntimeDep) -> ProductCatalog:
     """The product catalog."""
     return runtime.catalog
 
@@ -65,7 +65,7 @@ def get_catalog(runtime: RuntimeDep) -> ProductCatalog:
 CatalogDep = Annotated[ProductCatalog, Depends(get_catalog)]
 
 
-def get_calendar(runtime: RuntimeDep) -> WorkingCalendar:
+async def get_calendar(runtime: RuntimeDep) -> WorkingCalendar:
     """The working-day calendar loaded at start-up."""
     return runtime.calendar
 
@@ -73,7 +73,7 @@ def get_calendar(runtime: RuntimeDep) -> WorkingCalendar:
 CalendarDep = Annotated[WorkingCalendar, Depends(get_calendar)]
 
 
-def get_now(runtime: RuntimeDep) -> dt.datetime:
+async def get_now(runtime: RuntimeDep) -> dt.datetime:
     """The current UTC time (``runtime.clock``: tests set their own)."""
     return runtime.clock()
 
@@ -81,7 +81,7 @@ def get_now(runtime: RuntimeDep) -> dt.datetime:
 Now = Annotated[dt.datetime, Depends(get_now)]
 
 
-def client_ip(request: Request) -> str | None:
+async def client_ip(request: Request) -> str | None:
     """The client's IP as seen by the app (uvicorn applies trusted proxy headers)."""
     return request.client.host if request.client else None
 

@@ -36,7 +36,7 @@ IdempotencyKey = Annotated[
 _bearer = HTTPBearer(auto_error=False, description="登录接口返回的 token")
 
 
-def get_now(runtime: RuntimeDep) -> dt.datetime:
+async def get_now(runtime: RuntimeDep) -> dt.datetime:
     """The current UTC time (the runtime's clock: tests control it)."""
     return runtime.clock()
 
@@ -44,7 +44,7 @@ def get_now(runtime: RuntimeDep) -> dt.datetime:
 Now = Annotated[dt.datetime, Depends(get_now)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The client's IP as the app sees it (uvicorn applies the trusted proxy's header)."""
     return request.client.host if request.client else "unknown"
 

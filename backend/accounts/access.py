@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from backend.accounts.models import CustomerAccount, Delegation
 from backend.accounts.service import Identity, identities
@@ -37,8 +37,15 @@ def visible_claims(session: Session, *, account: CustomerAccount) -> ColumnEleme
 
 def visible_claim(session: Session, *, account: CustomerAccount, claim_id: int) -> Claim:
     """One claim this account may see; NotFound otherwise (the same answer as a missing one)."""
-    claim = session.scalar(
-        select(Claim).where(Claim.id == claim_id, visible_claims(session, account=account))
+    # The checklist comes in the same statement (a join), not in a second SELECT.
+    claim = (
+        session.scalars(
+            select(Claim)
+            .options(joinedload(Claim.materials))
+            .where(Claim.id == claim_id, visible_claims(session, account=account))
+        )
+        .unique()
+        .one_or_none()
     )
     if claim is None:
         raise NotFound("claim_not_found", "找不到这个案件")
