@@ -92,6 +92,11 @@ class TextTurns:
                 return
             if self._miss(turn):
                 return
+            if len(turn.norm) <= 3 and not turn.state.last.get("intent"):
+                # 脚痛: too short to guess from; the whole menu, a person among the choices
+                turn.say("not_understood_short")
+                turn.say("menu")
+                return
             options = [i for i, _ in self.nlu.top_intents(turn.text[:500], k=6) if i in CHOICE_INTENTS]
             options = options[: int(self.copy.table("low_confidence_choices"))]
             if not options:
