@@ -139,3 +139,15 @@ def test_bearer_staff_api_still_works(client: TestClient, db: Session, runtime: 
     assert me.status_code == 200
     # the bearer token is not a console cookie session's CSRF pass
     assert_error(client.get("/api/console/me"), 401, "not_logged_in")
+
+
+def test_a01_console_brute_force_locks_the_account(client: TestClient, db: Session, runtime: Runtime,
+                                                   clock: Clock) -> None:
+    name, secret = _account(db, runtime)
+    for _ in range(runtime.settings.auth.max_failed_logins):
+        clock.advance(1)
+        r = client.post("/api/console/login", json={"username": name, "password": "wrong-Password#1",
+                                                    "totp": code_at(secret, clock.now)})
+        assert r.status_code in (401, 429)
+    assert_error(_login(client, clock, name, secret), 401, "login_failed")  # locked: right factors refused
+    assert client.get("/api/console/me").status_code == 401
