@@ -210,11 +210,11 @@ async def console_ws(websocket: WebSocket, after: Annotated[str | None, Query(ma
     except ServiceError as exc:
         await websocket.close(code=4401 if exc.status_code == 401 else 4403, reason=exc.code)
         return
-    await websocket.accept()
     client = aredis.Redis.from_url(runtime.redis_handle.url,
                                    **client_kwargs(socket_timeout=WS_BLOCK_MS / 1000 + 5, connect_timeout=2))
     try:
-        last = after or await _newest(client)
+        last = after or await _newest(client)  # before accepting: nothing after the handshake is lost
+        await websocket.accept()
         replay, resync = await events.read_after_async(client, last)
         if resync:
             last = await _newest(client)

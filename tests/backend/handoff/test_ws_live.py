@@ -136,3 +136,19 @@ def test_a02_socket_without_a_session_is_refused(two_apis: tuple[str, str, Runti
 
     with pytest.raises((InvalidStatus, ConnectionClosed)), _socket(one, "console_session=nope") as ws:
         ws.recv(timeout=5)
+
+
+def test_a05_socket_from_another_site_is_refused(two_apis: tuple[str, str, Runtime]) -> None:
+    """Cross-site WebSocket hijacking: a logged-in browser on another site's page sends the cookie
+    only if SameSite fails; the Origin check refuses it anyway."""
+    one, _two, runtime = two_apis
+    cookie, _csrf = _login(runtime, one, "supervisor")
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    with pytest.raises((InvalidStatus, ConnectionClosed)), connect(
+            f"ws://{one}/api/console/ws", additional_headers={"Cookie": cookie},
+            origin="http://evil.example", open_timeout=10) as ws:  # type: ignore[arg-type]
+        ws.recv(timeout=5)
+    with _socket(one, cookie) as ws:  # same origin (no Origin header from this client): accepted
+        eid = events.publish(runtime.redis, "handoff.queued", {"handoff_id": 1})
+        assert [e["id"] for e in _receive(ws, 1)] == [eid]
