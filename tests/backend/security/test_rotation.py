@@ -20,7 +20,14 @@ from backend.complaints import home_visits
 from backend.complaints import service as complaints
 from backend.conversations.models import WechatInbox
 from backend.conversations.service import insert_turn
-from backend.handoff.models import PURPOSE_PAYLOAD, PURPOSE_SUMMARY, HandoffRequest
+from backend.handoff.models import (
+    PURPOSE_CLOSE_SUMMARY,
+    PURPOSE_MESSAGE,
+    PURPOSE_PAYLOAD,
+    PURPOSE_SUMMARY,
+    HandoffMessage,
+    HandoffRequest,
+)
 from backend.model_registry import metadata
 from backend.products.service import ProductCatalog
 from backend.roster.service import import_roster
@@ -101,7 +108,10 @@ def populate(db: Session, catalog: ProductCatalog, cipher: FieldCipher) -> None:
     start_enrolment(db, cipher=cipher, staff=newcomer, issuer="test", ip=None, now=NOW)  # a pending secret
     db.add(HandoffRequest(channel="official_account", user_id="o-rot", reason="customer_asked",
                           payload_enc=cipher.encrypt('{"phone": "13912345678"}', purpose=PURPOSE_PAYLOAD),
-                          summary_enc=cipher.encrypt("我要改电话", purpose=PURPOSE_SUMMARY)))
+                          summary_enc=cipher.encrypt("我要改电话", purpose=PURPOSE_SUMMARY),
+                          close_summary_enc=cipher.encrypt("已改电话", purpose=PURPOSE_CLOSE_SUMMARY)))
+    db.add(HandoffMessage(handoff_id=1, direction="customer",
+                          text_enc=cipher.encrypt("我的新电话13912345678", purpose=PURPOSE_MESSAGE)))
     insert_turn(db, cipher=cipher, channel="official_account", user_id="o-rot", msg_key="rot-1", kind="text",
                 text="我妈摔倒住院了", intent="claim_report", confidence=0.9, slots={}, flow="claim_report",
                 step="insured", reply_text="受伤的是谁？")
