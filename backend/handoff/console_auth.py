@@ -18,11 +18,14 @@ import hashlib
 import hmac
 
 from fastapi import Request, Response, WebSocket
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
 from backend.deps import ClientIp, DbSession, Now, RuntimeDep
 from backend.errors import Forbidden
+from backend.handoff.console_views import agent_groups
+from backend.handoff.models import HandoffRequest
 from backend.runtime import Runtime
 from backend.staff.auth import authenticate, timeouts_from
 from backend.staff.deps import StaffPrincipal
@@ -88,9 +91,18 @@ def websocket_staff(websocket: WebSocket, runtime: Runtime) -> StaffPrincipal:
         return _principal(db, runtime, token, runtime.clock(), client)
 
 
+
 def readable_ids(db: Session, *, staff_id: int, role: str, ids: set[int]) -> set[int]:
-    """Which of these conversations an agent may read: queued for one of their groups, or assigned
-    to them (catalogue A-02). Supervisors and admins read all."""
+    """Which of these conversations a staff member may read (A-02). Supervisors and admins: all.
+    Agents: those assigned to them, and those waiting in the queue of one of their groups (an
+    escalated one is offered to every group)."""
     if role in ("supervisor", "admin"):
         return set(ids)
-    return set()  # filled in when the queue's columns land
+    if role != "agent" or not ids:
+        return set()
+    groups = agent_groups(db, staff_id)
+    rows = db.execute(select(HandoffRequest.id, HandoffRequest.status, HandoffRequest.skill_group,
+                             HandoffRequest.agent_id, HandoffRequest.escalated)
+                      .where(HandoffRequest.id.in_(ids)))
+    return {hid for hid, status, group, agent_id, escalated in rows
+            if agent_id == staff_id or (status == "queued" and (escalated or group in groups))}

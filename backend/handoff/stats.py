@@ -22,6 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.conversations.turn_models import ConversationTurn
+from backend.handoff.models import HandoffMessage, HandoffRequest
+
 WARN_S = 120
 BREACH_S = 180
 BUCKET_S = 15 * 60
@@ -195,3 +201,31 @@ def next_response_times(messages: Iterable[tuple[int, str, dt.datetime]]) -> lis
             waiting[hid] = None
             answered_once.add(hid)
     return out
+
+
+def facts_of(row: Any) -> Facts:
+    """The dashboard's view of one ``HandoffRequest``."""
+    return Facts(id=row.id, reason=row.reason, status=row.status, priority=row.priority,
+                 skill_group=row.skill_group, agent_id=row.agent_id, queued_at=row.queued_at,
+                 first_response_at=row.first_response_at, waiting_since=row.waiting_since,
+                 closed_at=row.closed_at, escalated=bool(row.escalated), breached_at=row.breached_at,
+                 rating=row.rating, rated_at=row.rated_at)
+
+
+def dashboard(db: Session, *, now: dt.datetime, timezone: str = "Asia/Shanghai") -> dict[str, Any]:
+    """Load today's handoffs, the open ones, today's messages and intents, and compute the figures."""
+    start = day_start(now, timezone)
+    today_rows = list(db.scalars(select(HandoffRequest).where(HandoffRequest.queued_at >= start)))
+    open_rows = list(db.scalars(select(HandoffRequest).where(HandoffRequest.status.in_(("queued", "agent")))))
+    msgs = [(hid, direction, at) for hid, direction, at in db.execute(
+        select(HandoffMessage.handoff_id, HandoffMessage.direction, HandoffMessage.created_at)
+        .where(HandoffMessage.created_at >= start).order_by(HandoffMessage.created_at, HandoffMessage.id))]
+    users = {r.user_id for r in today_rows}
+    intents: Counter[str] = Counter()
+    if users:
+        intents.update(i for (i,) in db.execute(
+            select(ConversationTurn.intent).where(ConversationTurn.at >= start,
+                                                  ConversationTurn.user_id.in_(users),
+                                                  ConversationTurn.intent.is_not(None))) if i)
+    return figures(today=[facts_of(r) for r in today_rows], open_rows=[facts_of(r) for r in open_rows],
+                   now=now, start=start, next_response_s=next_response_times(msgs), intents=intents)

@@ -1,0 +1,77 @@
+"""Read models of the console (no state changes): one conversation's whole history with the bot turns,
+the customer's masked profile and cases, and an agent's groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.claims.models import Claim
+from backend.complaints.models import Complaint
+from backend.conversations.turn_models import ConversationTurn
+from backend.conversations.turns import turn_text
+from backend.handoff.models import GROUPS, PURPOSE_MESSAGE, AgentProfile, HandoffMessage, HandoffRequest
+from backend.security.crypto import CryptoError, FieldCipher
+
+BOT_TURNS = 40  # the bot turns shown before the handoff (most recent)
+CASES = 10
+
+
+def _bot_turns(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[dict[str, Any]]:
+    turns = list(db.scalars(
+        select(ConversationTurn)
+        .where(ConversationTurn.channel == row.channel, ConversationTurn.user_id == row.user_id,
+               ConversationTurn.at <= (row.queued_at or row.created_at))
+        .order_by(ConversationTurn.at.desc(), ConversationTurn.id.desc()).limit(BOT_TURNS)))
+    out: list[dict[str, Any]] = []
+    for t in reversed(turns):
+        try:
+            said, answered = turn_text(t, "user", cipher=cipher), turn_text(t, "reply", cipher=cipher)
+        except CryptoError:
+            said, answered = "（无法解密）", ""
+        if said:
+            out.append({"id": f"t{t.id}", "direction": "customer", "text": said, "at": t.at,
+                        "intent": t.intent, "confidence": t.confidence})
+        if answered:
+            out.append({"id": f"b{t.id}", "direction": "bot", "text": answered, "at": t.at,
+                        "intent": t.intent, "confidence": t.confidence})
+    return out
+
+
+def _messages(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[dict[str, Any]]:
+    rows = db.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == row.id)
+                      .order_by(HandoffMessage.created_at, HandoffMessage.id))
+    return [{"id": f"m{m.id}", "direction": m.direction, "text": _clear(m, cipher),
+             "at": m.created_at, "staff": m.staff_id, "delivery": m.delivery,
+             "delivery_error": m.delivery_error} for m in rows]
+
+
+def _clear(m: HandoffMessage, cipher: FieldCipher) -> str:
+    try:
+        return cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE)
+    except CryptoError:
+        return "（无法解密）"
+
+
+def conversation_view(db: Session, row: HandoffRequest, *, cipher: FieldCipher) -> dict[str, Any]:
+    """Messages (bot turns first, then the handoff's), the masked profile and the customer's cases."""
+    claims = list(db.scalars(select(Claim).where(Claim.reporter_openid == row.user_id)
+                             .order_by(Claim.id.desc()).limit(CASES)))
+    complaints = list(db.scalars(select(Complaint).where(Complaint.openid == row.user_id)
+                                 .order_by(Complaint.id.desc()).limit(CASES)))
+    names = [c.insured_name_masked for c in claims] + [c.complainant_name_masked for c in complaints]
+    return {
+        "messages": _bot_turns(db, row, cipher) + _messages(db, row, cipher),
+        "customer": {"name": names[0] if names else None},
+        "claims": [{"id": c.id, "status": c.state, "title": f"{c.case_no} {c.claim_type}",
+                    "created_at": getattr(c, "created_at", None)} for c in claims],
+        "complaints": [{"id": c.id, "status": c.state, "title": f"{c.complaint_no} {c.category}",
+                        "created_at": getattr(c, "created_at", None)} for c in complaints],
+    }
+
+
+def agent_groups(db: Session, staff_id: int) -> list[str]:
+    profile = db.get(AgentProfile, staff_id)
+    return list(profile.groups or ()) if profile is not None else list(GROUPS)
