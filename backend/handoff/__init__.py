@@ -1,1 +1,16 @@
-"""Handoff to human agents: requests now; queue, console and SLA timers later."""
+"""Handoff to human agents (issue 10): the queue, agents, the console's actions, SLA timers.
+
+Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
+- ``models``: HandoffRequest (queue/SLA columns), HandoffMessage, AgentProfile.
+- ``service``: request_handoff (enqueue: queued_at, priority, skill group, SLA timers), open_handoff,
+  the Redis agent-owned mirror (set_agent_owned, mirror_agent_owned), summaries.
+- ``queue``: priority_of, skill_group_of, waiting, position, estimate_wait, service hours, load_config.
+- ``agents``: AgentLoad, profile, heartbeat, set_state, set_capacity, online_agents, all_agents.
+- ``console``: take (A-06), assign_waiting, reply, note, transfer, close, can_read, messages, read_text.
+- ``customer``: customer_message, cancel_by_customer, wait_message (told once), leave_callback, rate.
+- ``timers``: job handlers (handoff.sla, handoff.deliver, handoff.work_item, periodic handoff.assign).
+- ``effects``: console events and the Redis mirror published after commit.
+- ``copy``: customer-facing sentences (config/dialogue.yaml ``text.handoff_*``).
+- ``events`` (A2): the Redis Stream of console events; ``api``/``schemas``/``console_auth``/``stats`` (A2).
+State-changing functions take ``redis=`` (optional) to publish events after the caller commits.
+"""

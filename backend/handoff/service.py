@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import ServiceError
-from backend.handoff.models import OPEN_STATUSES, PURPOSE_PAYLOAD, PURPOSE_SUMMARY, REASONS, HandoffRequest
+from backend.handoff.models import (
+    OPEN_STATUSES,
+    PURPOSE_PAYLOAD,
+    PURPOSE_SUMMARY,
+    REASONS,
+    WORK_ITEM_REASONS,
+    HandoffRequest,
+)
+from backend.handoff.queue import arm_sla, priority_of, skill_group_of
 from backend.security.crypto import FieldCipher
 from backend.security.masking import scrub_text
 
@@ -41,7 +49,7 @@ _OPEN_HANDOFF = (
         HandoffRequest.channel == bindparam("channel"),
         HandoffRequest.user_id == bindparam("user_id"),
         HandoffRequest.status.in_(OPEN_STATUSES),
-        HandoffRequest.reason != "info_update",
+        HandoffRequest.reason.not_in(WORK_ITEM_REASONS),
     )
     .order_by(HandoffRequest.id.desc())
     .limit(1)
@@ -117,8 +125,14 @@ def request_handoff(
     cipher: FieldCipher,
     payload: dict[str, str] | None = None,
     now: dt.datetime | None = None,
+    intent: str | None = None,
+    age: int | None = None,
 ) -> HandoffRequest:
     """Queue a request for a person; an open conversation handoff is reused, not duplicated.
+
+    A conversation request gets its place in the queue: ``queued_at`` (the SLA clock starts here),
+    priority (hurt now > complaint > aged 80+ (``age``, from the roster when known) > others), skill
+    group (from the reason, flow and intent), and its 2- and 3-minute timers (job rows).
 
     The summary is stored encrypted (numbers and ``private_values`` masked first), with a short masked
     snippet for lists (:func:`summary_snippet`); :func:`read_summary` gives it back to staff tools.
@@ -126,10 +140,13 @@ def request_handoff(
     if reason not in REASONS:
         raise ServiceError("bad_handoff_reason", "转人工的原因不对", detail={"reason": reason})
     at = now or utcnow()
-    if reason != "info_update":
+    work_item = reason in WORK_ITEM_REASONS
+    if not work_item:
         existing = open_handoff(session, channel=channel, user_id=user_id)
         if existing is not None:
             existing.updated_at = at
+            if existing.status == "queued":  # a complaint or an injury while waiting moves it up
+                existing.priority = min(existing.priority, priority_of(reason, age=age))
             session.flush()
             return existing
     masked = scrub_text(summary[:_SUMMARY_MAX], private_values=private_values)
@@ -147,9 +164,14 @@ def request_handoff(
         ),
         created_at=at,
         updated_at=at,
+        queued_at=at,
+        priority=priority_of(reason, age=age),
+        skill_group=skill_group_of(reason, flow=flow, intent=intent),
     )
     session.add(row)
     session.flush()
+    if not work_item:
+        arm_sla(session, row)
     return row
 
 

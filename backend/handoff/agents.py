@@ -1,0 +1,150 @@
+"""Agents: profiles (capacity, skill groups, chosen state) in the database, presence as a Redis
+heartbeat key with a short TTL (a closed browser makes the agent away within a minute), and the load
+(open chats) of each agent online."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.errors import ServiceError
+from backend.handoff.models import AGENT_STATES, GROUPS, AgentProfile, HandoffRequest
+
+HEARTBEAT_TTL_S = 60
+DEFAULT_CAPACITY = 3
+MAX_CAPACITY = 20
+
+
+def heartbeat_key(staff_id: int) -> str:
+    return f"handoff:agent:{staff_id}:alive"
+
+
+@dataclass(frozen=True)
+class AgentLoad:
+    staff_id: int
+    state: str
+    load: int
+    capacity: int
+    groups: tuple[str, ...]
+
+    @property
+    def room(self) -> int:
+        return max(0, self.capacity - self.load)
+
+
+def profile(session: Session, staff_id: int, *, now: dt.datetime | None = None) -> AgentProfile:
+    """The agent's profile, created with the defaults (capacity 3, every group, away) the first time."""
+    row = session.get(AgentProfile, staff_id)
+    if row is None:
+        row = AgentProfile(staff_id=staff_id, capacity=DEFAULT_CAPACITY, groups=list(GROUPS), state="away")
+        if now is not None:
+            row.updated_at = now
+        session.add(row)
+        session.flush()
+    return row
+
+
+def heartbeat(redis_client: redis.Redis, staff_id: int, now: dt.datetime) -> None:
+    """The agent's console is open: keep the presence key alive for another minute."""
+    redis_client.set(heartbeat_key(staff_id), int(now.timestamp()), ex=HEARTBEAT_TTL_S)
+
+
+def set_state(
+    session: Session, redis_client: redis.Redis, staff_id: int, state: str, now: dt.datetime
+) -> AgentProfile:
+    """online (takes new chats) / busy (keeps its chats, no new ones) / away."""
+    if state not in AGENT_STATES:
+        raise ServiceError("bad_agent_state", "状态不对", detail={"state": state})
+    row = profile(session, staff_id, now=now)
+    row.state = state
+    row.updated_at = now
+    session.flush()
+    if state == "away":
+        redis_client.delete(heartbeat_key(staff_id))
+    else:
+        heartbeat(redis_client, staff_id, now)
+    return row
+
+
+def set_capacity(
+    session: Session, staff_id: int, capacity: int, *, now: dt.datetime, groups: list[str] | None = None
+) -> AgentProfile:
+    """A supervisor sets how many chats the agent handles at once (and optionally the groups)."""
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise ServiceError(
+            "bad_capacity", f"同时接待数要在1到{MAX_CAPACITY}之间", detail={"capacity": capacity}
+        )
+    row = profile(session, staff_id, now=now)
+    row.capacity = capacity
+    if groups is not None:
+        unknown = [g for g in groups if g not in GROUPS]
+        if unknown or not groups:
+            raise ServiceError("bad_groups", "技能组不对", detail={"groups": groups})
+        row.groups = list(groups)
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+def loads(session: Session) -> dict[int, int]:
+    """Open chats per agent."""
+    rows = session.execute(
+        select(HandoffRequest.agent_id, func.count())
+        .where(HandoffRequest.status == "agent", HandoffRequest.agent_id.is_not(None))
+        .group_by(HandoffRequest.agent_id)
+    ).all()
+    return {int(agent): int(n) for agent, n in rows if agent is not None}
+
+
+def present(redis_client: redis.Redis, staff_ids: list[int]) -> set[int]:
+    """Which of these agents have a live heartbeat."""
+    if not staff_ids:
+        return set()
+    pipe = redis_client.pipeline(transaction=False)
+    for staff_id in staff_ids:
+        pipe.exists(heartbeat_key(staff_id))
+    return {s for s, alive in zip(staff_ids, pipe.execute(), strict=True) if alive}
+
+
+def online_agents(session: Session, redis_client: redis.Redis, group: str | None = None) -> list[AgentLoad]:
+    """Agents whose console is alive and who are not away (online or busy), with their load; an
+    expired heartbeat counts as away whatever the saved state says."""
+    profiles = [
+        p
+        for p in session.scalars(select(AgentProfile).where(AgentProfile.state != "away"))
+        if group is None or group in (p.groups or [])
+    ]
+    alive = present(redis_client, [p.staff_id for p in profiles])
+    load = loads(session)
+    return [
+        AgentLoad(
+            staff_id=p.staff_id,
+            state=p.state,
+            load=load.get(p.staff_id, 0),
+            capacity=p.capacity,
+            groups=tuple(p.groups or ()),
+        )
+        for p in profiles
+        if p.staff_id in alive
+    ]
+
+
+def all_agents(session: Session, redis_client: redis.Redis) -> list[AgentLoad]:
+    """Every agent with a profile, state ``away`` when the heartbeat expired (the supervisor's view)."""
+    profiles = list(session.scalars(select(AgentProfile).order_by(AgentProfile.staff_id)))
+    alive = present(redis_client, [p.staff_id for p in profiles])
+    load = loads(session)
+    return [
+        AgentLoad(
+            staff_id=p.staff_id,
+            state=p.state if p.staff_id in alive else "away",
+            load=load.get(p.staff_id, 0),
+            capacity=p.capacity,
+            groups=tuple(p.groups or ()),
+        )
+        for p in profiles
+    ]
