@@ -163,7 +163,7 @@ class AgentsOut(BaseModel):
 
 
 class CapacityIn(BaseModel):
-    capacity: int = Field(ge=0, le=20)
+    capacity: int = Field(ge=1, le=20)
 
 
 # --- config ------------------------------------------------------------------------------------------

@@ -151,3 +151,10 @@ def test_a01_console_brute_force_locks_the_account(client: TestClient, db: Sessi
         assert r.status_code in (401, 429)
     assert_error(_login(client, clock, name, secret), 401, "login_failed")  # locked: right factors refused
     assert client.get("/api/console/me").status_code == 401
+
+
+def test_dispositions_of_the_config_are_the_services() -> None:
+    from backend.handoff.api import console_config
+    from backend.handoff.console import DISPOSITIONS
+
+    assert [d["key"] for d in console_config()["dispositions"]] == list(DISPOSITIONS)

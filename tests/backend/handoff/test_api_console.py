@@ -1,0 +1,189 @@
+"""The console's routes over the real queue: who may read what (A-02), the take race (A-06), audited
+reads (A-04), masked lists (A-03), the agent's actions, the supervisor's agents and dashboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.audit.models import AuditRecord
+from backend.handoff.console_auth import CSRF_HEADER
+from backend.handoff.models import AgentProfile, HandoffMessage, HandoffRequest
+from backend.handoff.service import request_handoff
+from backend.runtime import Runtime
+from tests.backend.staff.helpers import PASSWORD, Clock, assert_error, assert_ok, code_at, make_staff
+
+
+class Console:
+    """One browser: a real account of ``role`` logged in to the console with its own cookie jar."""
+
+    def __init__(self, client: TestClient, db: Session, runtime: Runtime, clock: Clock, role: str,
+                 groups: list[str] | None = None) -> None:
+        self.client, self.clock = client, clock
+        self.name = f"{role[:5]}{uuid.uuid4().hex[:8]}"
+        enr = make_staff(db, runtime.cipher, self.name, role, now=clock.now - dt.timedelta(minutes=5))
+        self.id = enr.staff.id
+        if groups is not None:
+            db.add(AgentProfile(staff_id=self.id, capacity=3, groups=groups, state="online"))
+        db.flush()
+        self.secret = enr.totp_secret
+        self.cookie = ""
+        self.csrf = ""
+        self.login()
+
+    def login(self) -> None:
+        self.clock.advance(31)
+        self.client.cookies.clear()
+        r = self.client.post("/api/console/login", json={"username": self.name, "password": PASSWORD,
+                                                         "totp": code_at(self.secret, self.clock.now)})
+        assert r.status_code == 200, r.text
+        self.cookie, self.csrf = r.cookies["console_session"], r.json()["csrf_token"]
+
+    def _use(self) -> None:
+        self.client.cookies.clear()
+        self.client.cookies.set("console_session", self.cookie)
+
+    def get(self, path: str) -> Any:
+        self._use()
+        return self.client.get(f"/api/console{path}")
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        self._use()
+        return self.client.post(f"/api/console{path}", json=body or {}, headers={CSRF_HEADER: self.csrf})
+
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        self._use()
+        return self.client.put(f"/api/console{path}", json=body, headers={CSRF_HEADER: self.csrf})
+
+
+def _queued(db: Session, runtime: Runtime, clock: Clock, reason: str = "asked", **kw: Any) -> HandoffRequest:
+    row = request_handoff(db, channel="official_account", user_id=f"o{uuid.uuid4().hex[:12]}", reason=reason,
+                          summary="我要找人工，电话13812345678", cipher=runtime.cipher, now=clock.now, **kw)
+    db.flush()
+    return row
+
+
+def _reads(db: Session, handoff_id: int) -> list[AuditRecord]:
+    return list(db.scalars(select(AuditRecord).where(AuditRecord.object_type == "handoff",
+                                                     AuditRecord.object_id == str(handoff_id),
+                                                     AuditRecord.action == "read")))
+
+
+def test_a02_agent_cannot_open_a_conversation_not_queued_for_their_groups_or_assigned_to_them(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    claims_agent = Console(client, db, runtime, clock, "agent", ["claims"])
+    other = Console(client, db, runtime, clock, "agent", ["complaints", "general", "claims"])
+    row = _queued(db, runtime, clock, reason="complaint")
+    assert row.skill_group == "complaints"
+    assert_error(claims_agent.get(f"/conversations/{row.id}"), 403, "forbidden")
+    assert row.id not in [i["id"] for i in claims_agent.get("/queue").json()["items"]]
+    assert row.id in [i["id"] for i in other.get("/queue").json()["items"]]
+    assert other.post(f"/conversations/{row.id}/take").status_code == 200
+    # assigned to someone else now: still refused, and the refusal is audited
+    assert_error(claims_agent.get(f"/conversations/{row.id}"), 403, "forbidden")
+    assert_error(claims_agent.post(f"/conversations/{row.id}/reply", {"text": "你好"}), 403)
+    refused = [r for r in _reads(db, row.id) if r.result and r.result.startswith("refused")]
+    assert refused and all(r.actor == claims_agent.name for r in refused)
+    assert assert_ok(other.get(f"/conversations/{row.id}"))["handoff"]["agent_id"] == other.id
+
+
+def test_a06_two_agents_take_the_same_chat_one_wins(client: TestClient, db: Session, runtime: Runtime,
+                                                    clock: Clock) -> None:
+    a = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    b = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    row = _queued(db, runtime, clock)
+    first = a.post(f"/conversations/{row.id}/take")
+    second = b.post(f"/conversations/{row.id}/take")
+    assert first.status_code == 200, first.text
+    assert_error(second, 409, "already_taken")
+    db.refresh(row)
+    assert row.agent_id == a.id and row.status == "agent"
+
+
+def test_a03_a04_queue_is_masked_and_reading_a_conversation_is_audited(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    agent = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    row = _queued(db, runtime, clock)
+    clock.advance(130)
+    items = assert_ok(agent.get("/queue"))["items"]
+    [item] = [i for i in items if i["id"] == row.id]
+    assert item["sla"] == "warn" and item["wait_s"] >= 130
+    assert row.user_id not in agent.get("/queue").text
+    assert agent.post(f"/conversations/{row.id}/take").status_code == 200
+    assert _reads(db, row.id) == []
+    view = assert_ok(agent.get(f"/conversations/{row.id}"))
+    assert row.user_id not in str(view)
+    [rec] = _reads(db, row.id)
+    assert rec.actor == agent.name and rec.result in (None, "ok")
+
+
+def test_agent_replies_notes_and_closes(client: TestClient, db: Session, runtime: Runtime,
+                                        clock: Clock) -> None:
+    agent = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    row = _queued(db, runtime, clock)
+    assert_error(agent.post(f"/conversations/{row.id}/reply", {"text": "您好"}), 409, "handoff_not_open")
+    assert agent.post(f"/conversations/{row.id}/take").status_code == 200
+    sent = agent.post(f"/conversations/{row.id}/reply", {"text": "您好，我来帮您"})
+    assert sent.status_code == 200, sent.text
+    assert agent.post(f"/conversations/{row.id}/note", {"text": "客户耳背，说慢点"}).status_code == 200
+    msgs = list(db.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == row.id)))
+    assert {m.direction for m in msgs} >= {"agent", "note"}
+    assert all("您好" not in (m.text_enc or "") for m in msgs)  # encrypted at rest
+    view = agent.get(f"/conversations/{row.id}").json()
+    assert [m["text"] for m in view["messages"] if m["direction"] in ("agent", "note")][:2] == [
+        "您好，我来帮您", "客户耳背，说慢点"]
+    assert_error(agent.post(f"/conversations/{row.id}/close", {"disposition": "nonsense", "summary": "x"}),
+                 422, "bad_disposition")
+    closed = agent.post(f"/conversations/{row.id}/close", {"disposition": "resolved", "summary": "已解答"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed"
+
+
+def test_transfer_needs_a_note_and_one_target(client: TestClient, db: Session, runtime: Runtime,
+                                              clock: Clock) -> None:
+    a = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    b = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    row = _queued(db, runtime, clock)
+    assert a.post(f"/conversations/{row.id}/take").status_code == 200
+    assert a.post(f"/conversations/{row.id}/transfer", {"to_agent_id": b.id}).status_code == 422
+    assert_error(a.post(f"/conversations/{row.id}/transfer", {"note": "x"}), 422, "bad_transfer")
+    assert_error(a.post(f"/conversations/{row.id}/transfer", {"to_agent_id": b.id, "to_group": "claims",
+                                                              "note": "x"}), 422, "bad_transfer")
+    r = a.post(f"/conversations/{row.id}/transfer", {"to_agent_id": b.id, "note": "理赔问题请你跟"})
+    assert r.status_code == 200, r.text
+    assert assert_ok(b.get("/mine"))["items"][0]["id"] == row.id
+
+
+def test_a02_supervisor_sees_all_takes_over_and_reads_the_dashboard(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    agent = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    boss = Console(client, db, runtime, clock, "supervisor")
+    row = _queued(db, runtime, clock)
+    assert agent.post(f"/conversations/{row.id}/take").status_code == 200
+    assert_error(agent.get("/dashboard"), 403, "forbidden")
+    assert_error(agent.get("/agents"), 403, "forbidden")
+    assert boss.get(f"/conversations/{row.id}").status_code == 200
+    assert boss.post(f"/conversations/{row.id}/take").status_code == 200
+    db.refresh(row)
+    assert row.agent_id == boss.id
+    dash = assert_ok(boss.get("/dashboard"))
+    assert dash["handoffs_today"] >= 1 and "buckets" in dash and "at_risk" in dash
+    assert boss.put(f"/agents/{agent.id}/capacity", {"capacity": 5}).status_code == 200
+    profile = db.get(AgentProfile, agent.id)
+    assert profile is not None and profile.capacity == 5
+    assert_error(agent.put(f"/agents/{agent.id}/capacity", {"capacity": 9}), 403)
+
+
+def test_presence_and_heartbeat(client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    agent = Console(client, db, runtime, clock, "agent", ["general"])
+    assert agent.post("/presence", {"state": "busy"}).status_code == 200
+    assert agent.post("/heartbeat").status_code == 200
+    assert agent.post("/presence", {"state": "sleeping"}).status_code == 422
+    boss = Console(client, db, runtime, clock, "supervisor")
+    states = {a["staff_id"]: a["state"] for a in boss.get("/agents").json()["items"]}
+    assert states.get(agent.id) == "busy"
