@@ -17,6 +17,7 @@ from backend.handoff.effects import emit
 from backend.handoff.models import HandoffRequest
 from backend.handoff.queue import (
     SLA_KIND,
+    WORK_ITEM_KIND,
     estimate_wait,
     load_config,
     next_service_start,
@@ -28,7 +29,6 @@ from backend.security.crypto import FieldCipher
 from backend.security.masking import scrub_text
 
 OFFER_ABOVE_S = 180  # offer a message or call-back when the upper bound exceeds 3 minutes
-WORK_ITEM_KIND = "handoff.work_item"
 
 
 def customer_message(

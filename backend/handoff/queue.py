@@ -30,11 +30,13 @@ from backend.handoff.models import (
     PRIORITY_COMPLAINT,
     PRIORITY_OTHER,
     PRIORITY_URGENT,
+    WORK_ITEM_REASONS,
     HandoffRequest,
 )
 from backend.jobs import service as jobs
 
 SLA_KIND = "handoff.sla"
+WORK_ITEM_KIND = "handoff.work_item"
 CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "handoff.yaml"
 # Flows and intents served by the claims group (the rest that is not a complaint is general).
 CLAIM_TOPICS = frozenset(
@@ -146,12 +148,28 @@ def waiting(session: Session, *, groups: list[str] | tuple[str, ...] | None = No
     """Queued requests, most urgent first, oldest first within a priority (escalated ones are offered
     to every group)."""
     stmt = select(HandoffRequest).where(
-        HandoffRequest.status == "queued", HandoffRequest.reason != "info_update"
+        HandoffRequest.status == "queued", HandoffRequest.reason.not_in(WORK_ITEM_REASONS)
     )
     if groups is not None:
         stmt = stmt.where(HandoffRequest.skill_group.in_(list(groups)) | HandoffRequest.escalated.is_(True))
     stmt = stmt.order_by(HandoffRequest.priority, HandoffRequest.queued_at, HandoffRequest.id)
     return list(session.scalars(stmt))
+
+
+def work_items(session: Session, *, now: dt.datetime) -> list[HandoffRequest]:
+    """Open staff work items (call-backs and messages left, low ratings to follow up), oldest first;
+    those left outside service hours show from the next working morning (their job row's due time)."""
+    rows = session.scalars(
+        select(HandoffRequest)
+        .where(HandoffRequest.status == "queued", HandoffRequest.reason.in_(("callback", "follow_up")))
+        .order_by(HandoffRequest.queued_at, HandoffRequest.id)
+    )
+    return [r for r in rows if _due(session, r.id) <= now]
+
+
+def _due(session: Session, handoff_id: int) -> dt.datetime:
+    job = jobs.get_job(session, kind=WORK_ITEM_KIND, key=str(handoff_id))
+    return job.due_at if job is not None else dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def position(session: Session, row: HandoffRequest) -> int:
@@ -163,7 +181,7 @@ def position(session: Session, row: HandoffRequest) -> int:
         .select_from(HandoffRequest)
         .where(
             HandoffRequest.status == "queued",
-            HandoffRequest.reason != "info_update",
+            HandoffRequest.reason.not_in(WORK_ITEM_REASONS),
             HandoffRequest.skill_group == row.skill_group,
             HandoffRequest.id != row.id,
             (HandoffRequest.priority < row.priority)
