@@ -81,7 +81,7 @@ def test_work_items_do_not_silence_the_bot_nor_wait_in_the_queue(db: Session, ci
 def test_heartbeat_expiry_makes_the_agent_away(db: Session, redis_client: redis.Redis) -> None:
     agents.set_state(db, redis_client, 7001, "online", T0)
     assert [a.staff_id for a in agents.online_agents(db, redis_client)] == [7001]
-    assert 0 < int(redis_client.ttl(agents.heartbeat_key(7001))) <= 60  # type: ignore[arg-type]
+    assert 0 < int(redis_client.ttl(agents.heartbeat_key(7001))) <= 60
     redis_client.delete(agents.heartbeat_key(7001))  # a minute without heartbeat: the key expired
     assert agents.online_agents(db, redis_client) == []
     assert [a.state for a in agents.all_agents(db, redis_client)] == ["away"]
