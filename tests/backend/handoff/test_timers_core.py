@@ -224,8 +224,9 @@ def test_sixth_message_after_one_customer_message_is_held_not_sent(
         ids.append(_reply(runtime, handoff_id, f"第{i + 1}条", at))
         run_due(runtime, executor, at)
     assert len(fake_wechat.sent) == 5
+    assert fake_wechat.calls["/cgi-bin/message/custom/send"] == 5  # the sixth was not even tried
     state, error = _delivery(db, ids[-1])
-    assert state == "failed" and error is not None and "5条" in error
+    assert state == "failed" and error is not None and "5条" in error and "45047" not in error
 
 
 def test_errcode_45047_is_shown_as_a_clear_reason(
