@@ -3,9 +3,10 @@
 Discrete-event simulation: the harness keeps a heap of future events (a customer asks for a person,
 an agent's first reply, an agent closing a chat, the worker's assignment tick) and, for each one,
 advances the clock and calls the product's own functions in ``backend/handoff/`` on a real SQLite
-database and a real Redis: ``request_handoff`` (the bot's handoff), ``estimate_wait`` (the range the
-customer is told), ``set_state``/``heartbeat`` (agents online), ``assign_waiting`` (automatic
-assignment; or ``waiting`` + ``take`` when agents pick from the queue), ``reply`` and ``close``.
+database and a real Redis: ``request_handoff`` (the bot's handoff), ``wait_message`` (the range the
+customer is told, from ``estimate_wait``), ``set_state``/``heartbeat`` (agents online),
+``assign_waiting`` (automatic assignment; or ``waiting`` + ``take`` when agents pick from the queue),
+``reply`` and ``close``.
 Nothing about queueing is modelled here: who gets served when is whatever that code decides.
 
 The load (``Profile``): ``per_hour`` handoffs in the measured hour, a 15-minute peak whose rate is
@@ -50,7 +51,7 @@ class Profile:
     cooldown_s: float = 900.0
     aht_s: float = 360.0
     aht_sigma: float = 0.8  # lognormal shape: coefficient of variation about 0.95
-    reply_latency_s: float = 20.0  # mean; lognormal, sigma 0.6
+    reply_latency_s: float = 30.0  # mean; lognormal, sigma 0.6 (the notes: 10-60 s to read the history)
     hour_s: float = 3600.0
 
     @property
@@ -122,8 +123,8 @@ def percentile(values: list[float], q: float) -> float:
 
 # --- the product's functions, found where A1 put them ---------------------------------------------
 
-NEEDED = ("request_handoff", "estimate_wait", "set_state", "heartbeat", "assign_waiting", "waiting",
-          "take", "reply", "close")
+NEEDED = ("request_handoff", "wait_message", "estimate_wait", "set_state", "heartbeat", "assign_waiting",
+          "waiting", "take", "reply", "close")
 
 
 def find_functions(names: tuple[str, ...] = NEEDED) -> tuple[dict[str, Callable[..., Any]], list[str]]:
@@ -301,10 +302,10 @@ class BusyHour:
                    summary="我想找人工问一下理赔", now=now)
         c.handoff_id = row.id
         self.by_handoff[row.id] = c
-        told_low, told_high = getattr(row, "told_low_s", None), getattr(row, "told_high_s", None)
-        if told_low is None or told_high is None:
-            told_low, told_high = call(self.fn["estimate_wait"], session, self.redis, row, now, extras={})
-        c.told = (float(told_low), float(told_high))
+        # What the customer is told, once, as the bot does it (stored on the row: told_low_s/told_high_s).
+        call(self.fn["wait_message"], session, self.redis, row, now, extras={})
+        if row.told_low_s is not None and row.told_high_s is not None:
+            c.told = (float(row.told_low_s), float(row.told_high_s))
         self._assign(session)
 
     def _on_tick(self, session: Any, _data: Any) -> None:
