@@ -152,3 +152,39 @@ def test_a05_socket_from_another_site_is_refused(two_apis: tuple[str, str, Runti
     with _socket(one, cookie) as ws:  # same origin (no Origin header from this client): accepted
         eid = events.publish(runtime.redis, "handoff.queued", {"handoff_id": 1})
         assert [e["id"] for e in _receive(ws, 1)] == [eid]
+
+
+def _queued_row(runtime: Runtime, reason: str = "asked") -> int:
+    from backend.handoff.service import request_handoff
+
+    with session_scope(runtime.sessions) as db:
+        row = request_handoff(db, channel="official_account", user_id=f"o{uuid.uuid4().hex[:12]}",
+                              reason=reason, summary="想问理赔", cipher=runtime.cipher, now=runtime.clock())
+        return row.id
+
+
+def test_a02_actions_at_process_two_reach_process_one_and_agents_see_only_their_chats(
+        two_apis: tuple[str, str, Runtime], redis_client: redis.Redis) -> None:
+    one, two, runtime = two_apis
+    boss_cookie, _ = _login(runtime, one, "supervisor")
+    watcher_cookie, _ = _login(runtime, one, "agent")  # every group by default
+    worker_cookie, worker_csrf = _login(runtime, two, "agent")
+    general = _queued_row(runtime)
+    start = events.last_id(redis_client)
+    with _socket(one, boss_cookie, after=start) as boss, _socket(one, watcher_cookie, after=start) as watcher:
+        time.sleep(0.3)
+        headers = {"Cookie": worker_cookie, "X-CSRF-Token": worker_csrf}
+        r = httpx.post(f"http://{two}/api/console/conversations/{general}/take", headers=headers)
+        assert r.status_code == 200, r.text
+        r = httpx.post(f"http://{two}/api/console/conversations/{general}/note", headers=headers,
+                       json={"text": "客户要理赔材料清单"})
+        assert r.status_code == 200, r.text
+        seen = _receive(boss, 2)
+        assert [(e["type"], e["data"]["handoff_id"]) for e in seen] == [
+            ("handoff.assigned", general), ("handoff.note", general)]
+        assert "客户要理赔材料清单" not in json.dumps(seen, ensure_ascii=False)  # no chat text in events
+        # the other agent may not read a chat assigned to a colleague: only cursor notes reach them
+        notes = [json.loads(watcher.recv(timeout=5))]
+        while notes[-1]["id"] != seen[-1]["id"]:
+            notes.append(json.loads(watcher.recv(timeout=5)))
+        assert all(n["type"] == "cursor" for n in notes), notes
