@@ -18,26 +18,22 @@ from typing import Annotated, Any
 
 import redis.asyncio as aredis
 import yaml
-from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
 from backend.db import session_scope
-from backend.deps import ClientIp, DbSession, Now, RedisDep, RowId, RuntimeDep
-from backend.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound, ServiceError, error_body
+from backend.deps import DbSession, Now, RedisDep, RowId, RuntimeDep
+from backend.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound, ServiceError
 from backend.handoff import events
 from backend.handoff.agents import all_agents, heartbeat, set_capacity, set_state
+from backend.handoff.auth_api import router as auth_router
 from backend.handoff.console import close, note, reply, take, transfer
 from backend.handoff.console_auth import (
-    clear_session_cookie,
     console_staff,
-    console_token,
-    csrf_token,
     readable_ids,
-    set_session_cookie,
     websocket_staff,
 )
 from backend.handoff.console_views import agent_groups, conversation_view
@@ -51,10 +47,6 @@ from backend.handoff.schemas import (
     CapacityIn,
     CaseOut,
     CloseIn,
-    ConsoleLoginIn,
-    ConsoleLoginOut,
-    ConsoleMeOut,
-    ConsoleStaffOut,
     ConversationOut,
     CustomerOut,
     DashboardOut,
@@ -72,18 +64,15 @@ from backend.handoff.schemas import (
     TransferIn,
 )
 from backend.handoff.stats import dashboard, sla_of
-from backend.ratelimit import Limit
 from backend.redis_conn import client_kwargs
 from backend.runtime import Runtime
-from backend.staff.auth import authenticate, login, logout, timeouts_from
 from backend.staff.deps import StaffPrincipal
-from backend.staff.login_guard import LoginGuard
-from backend.staff.models import Role, StaffSession, StaffUser
-from backend.staff.service import get_staff, policy_from
+from backend.staff.models import Role, StaffUser
 from config.settings import CONFIG_DIR
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESPONSES)
+router.include_router(auth_router)
 
 ConsoleStaff = Annotated[StaffPrincipal, Depends(console_staff)]
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -112,72 +101,6 @@ def supervisor_dep(staff: ConsoleStaff) -> StaffPrincipal:
 
 Agent = Annotated[StaffPrincipal, Depends(agent_dep)]
 Supervisor = Annotated[StaffPrincipal, Depends(supervisor_dep)]
-
-
-def _staff_out(staff: StaffPrincipal) -> ConsoleStaffOut:
-    return ConsoleStaffOut(id=staff.id, username=staff.username, role=staff.role)
-
-
-# --- login -------------------------------------------------------------------------------------------
-
-_FACTORS_OK = frozenset({"ok", "password_expired", "first_login"})
-
-
-@router.post("/login", response_model=ConsoleLoginOut)
-def console_login(body: ConsoleLoginIn, request: Request, db: DbSession, redis_client: RedisDep,
-                  runtime: RuntimeDep, ip: ClientIp, now: Now) -> ConsoleLoginOut | JSONResponse:
-    """Password + TOTP → a new session in the ``console_session`` cookie and its CSRF token. The session
-    the browser came with (if any) is revoked: a new one every login (A-05 session fixation)."""
-    auth = runtime.settings.auth
-    guard = LoginGuard(db, redis_client, ip=ip, now=now,
-                       limit=Limit(name="staff:login-source", count=auth.login_failures_per_source,
-                                   window_s=auth.login_window_s))
-    refused = guard.enter()
-    if refused is not None:
-        return JSONResponse(error_body("login_throttled", "登录尝试太多，请稍后再试",
-                                       {"retry_after_s": refused.retry_after_s}),
-                            status_code=429, headers={"Retry-After": str(refused.retry_after_s)})
-    out = login(db, cipher=runtime.cipher, username=body.username, password=body.password,
-                totp_code=body.totp, limits=timeouts_from(auth), policy=policy_from(auth), ip=ip, now=now)
-    guard.leave(factors_ok=out.code in _FACTORS_OK)
-    if not out.ok or out.token is None or out.staff is None or out.session is None:
-        log.warning("console login refused: %s from %s", out.code, ip)
-        return JSONResponse(error_body(out.code, out.message), status_code=401)
-    _revoke_presented(db, runtime, console_token(request), now)
-    staff = StaffPrincipal(id=out.staff.id, username=out.staff.username, role=out.staff.role,
-                           session_id=out.session.id, ip=ip)
-    body_out = ConsoleLoginOut(csrf_token=csrf_token(runtime, out.token), staff=_staff_out(staff),
-                               expires_at=out.session.expires_at, idle_timeout_s=auth.idle_timeout_s)
-    response = JSONResponse(body_out.model_dump(mode="json"))
-    set_session_cookie(response, runtime, out.token, auth.absolute_timeout_s)
-    return response
-
-
-def _revoke_presented(db: Any, runtime: Runtime, token: str | None, now: dt.datetime) -> None:
-    """End the session of a cookie presented at login (whoever it belonged to)."""
-    if not token:
-        return
-    with contextlib.suppress(ServiceError):
-        _user, sess = authenticate(db, token=token, limits=timeouts_from(runtime.settings.auth), now=now)
-        sess.revoked_at = now
-        db.flush()
-
-
-@router.post("/logout", response_model=OkOut)
-def console_logout(staff: ConsoleStaff, db: DbSession, runtime: RuntimeDep, now: Now) -> JSONResponse:
-    """End this session (the cookie stops working at once, even if kept)."""
-    sess = db.get(StaffSession, staff.session_id)
-    assert sess is not None
-    logout(db, staff=get_staff(db, staff_id=staff.id), staff_session=sess, ip=staff.ip, now=now)
-    response = JSONResponse(OkOut().model_dump())
-    clear_session_cookie(response, runtime)
-    return response
-
-
-@router.get("/me", response_model=ConsoleMeOut)
-def console_me(staff: ConsoleStaff) -> ConsoleMeOut:
-    """Who is logged in."""
-    return ConsoleMeOut(staff=_staff_out(staff))
 
 
 # --- canned replies ----------------------------------------------------------------------------------

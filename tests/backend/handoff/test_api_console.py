@@ -12,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditRecord
+from backend.claims import service as claims_svc
 from backend.handoff.console_auth import CSRF_HEADER
 from backend.handoff.models import AgentProfile, HandoffMessage, HandoffRequest
 from backend.handoff.service import request_handoff
 from backend.runtime import Runtime
+from tests.backend.claims.support import calendar, make_id, report_kwargs
 from tests.backend.staff.helpers import PASSWORD, Clock, assert_error, assert_ok, code_at, make_staff
 
 
@@ -187,3 +189,22 @@ def test_presence_and_heartbeat(client: TestClient, db: Session, runtime: Runtim
     boss = Console(client, db, runtime, clock, "supervisor")
     states = {a["staff_id"]: a["state"] for a in boss.get("/agents").json()["items"]}
     assert states.get(agent.id) == "busy"
+
+
+def test_a03_a04_reveal_from_the_console_needs_a_reason_and_is_audited_refusals_too(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    id_number = make_id()
+    claim = claims_svc.report_claim(db, cipher=runtime.cipher, catalog=runtime.catalog, calendar=calendar(),
+                                    **report_kwargs(insured_id_number=id_number,
+                                                    reporter_phone="13912345678"))
+    db.flush()
+    req = {"object_type": "claim", "object_id": claim.id, "field": "insured_id_number"}
+    agent = Console(client, db, runtime, clock, "agent", ["general"])
+    assert_error(agent.post("/reveal", dict(req, reason="核对客户身份")), 403, "forbidden")
+    boss = Console(client, db, runtime, clock, "supervisor")
+    assert_error(boss.post("/reveal", dict(req, reason="看")), 422, "reason_required")
+    r = boss.post("/reveal", dict(req, reason="核对客户身份"))
+    assert r.status_code == 200 and r.json()["value"] == id_number
+    results = [a.result for a in db.scalars(select(AuditRecord).where(
+        AuditRecord.action == "reveal", AuditRecord.object_id == str(claim.id)))]
+    assert sorted(results) == sorted(["refused: forbidden", "refused: reason_required", "ok"])
