@@ -28,7 +28,8 @@ def _bot_turns(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[di
     out: list[dict[str, Any]] = []
     for t in reversed(turns):
         try:
-            said, answered = turn_text(t, "user", cipher=cipher), turn_text(t, "reply", cipher=cipher)
+            said = turn_text(t, "user_text", cipher=cipher)
+            answered = turn_text(t, "reply_text", cipher=cipher)
         except CryptoError:
             said, answered = "（无法解密）", ""
         if said:

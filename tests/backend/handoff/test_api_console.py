@@ -208,3 +208,22 @@ def test_a03_a04_reveal_from_the_console_needs_a_reason_and_is_audited_refusals_
     results = [a.result for a in db.scalars(select(AuditRecord).where(
         AuditRecord.action == "reveal", AuditRecord.object_id == str(claim.id)))]
     assert sorted(results) == sorted(["refused: forbidden", "refused: reason_required", "ok"])
+
+
+def test_conversation_shows_the_bot_turns_with_intent_and_confidence(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    from backend.conversations.turn_models import PURPOSE_REPLY_TEXT, PURPOSE_USER_TEXT, ConversationTurn
+
+    agent = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    row = _queued(db, runtime, clock)
+    db.add(ConversationTurn(channel=row.channel, user_id=row.user_id, at=clock.now - dt.timedelta(minutes=1),
+                            intent="human", confidence=0.93, slots={},
+                            user_text_enc=runtime.cipher.encrypt("我要找人工", purpose=PURPOSE_USER_TEXT),
+                            reply_text_enc=runtime.cipher.encrypt("好的，马上请同事来",
+                                                                  purpose=PURPOSE_REPLY_TEXT)))
+    db.flush()
+    assert agent.post(f"/conversations/{row.id}/take").status_code == 200
+    msgs = assert_ok(agent.get(f"/conversations/{row.id}"))["messages"]
+    assert [(m["direction"], m["text"], m["intent"]) for m in msgs[:2]] == [
+        ("customer", "我要找人工", "human"), ("bot", "好的，马上请同事来", "human")]
+    assert msgs[0]["confidence"] == 0.93
