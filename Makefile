@@ -19,6 +19,14 @@ system-deps:
 	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker-compose >/dev/null) \
 	    || echo "warning: docker-compose not installed"; \
 	fi
+	@# The browser tests (tests/browser) drive Debian's headless Chromium with the pinned Playwright
+	@# (never `playwright install`); Chinese fonts so the pages render as agents see them.
+	@if [ ! -x /usr/lib/chromium/chromium-headless-shell ] || ! dpkg-query -W fonts-noto-cjk >/dev/null 2>&1; then \
+	  echo "installing chromium-headless-shell and fonts-noto-cjk (apt)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends chromium-headless-shell fonts-noto-cjk >/dev/null; \
+	fi
 
 $(STAMP): pyproject.toml
 	python3.11 -m venv $(VENV)

@@ -12,6 +12,7 @@ def include_routers(app: FastAPI) -> None:
     from backend.claims import api as claims_api
     from backend.complaints import api as complaints_api
     from backend.handoff import api as handoff_api
+    from backend.handoff import pages as handoff_pages
     from backend.jobs import api as jobs_api
     from backend.notices import api as notices_api
     from backend.roster import api as roster_api
@@ -27,6 +28,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(notices_api.staff_router)
     app.include_router(notices_api.router)
     app.include_router(handoff_api.router)
+    app.include_router(handoff_pages.router)
     from miniprogram_api.router import build_router
 
     app.include_router(build_router())
