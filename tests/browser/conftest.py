@@ -28,13 +28,13 @@ from backend.runtime import Runtime, build_runtime
 from bot.crypto import MessageCrypto, sha1_signature
 from config.settings import Settings
 from tests.backend.staff.helpers import PASSWORD, code_at, make_staff
+from tests.browser.serve_proc import FileClock
 from tests.support.fake_wechat import FakeWechat
 from tests.support.live import spawn, stop, wait_for, worker_env
-from tests.browser.serve_proc import FileClock
 from tests.support.servers import RedisServer, free_port
 
 pytest.importorskip("playwright", reason="playwright==1.64.1 is a dev dependency (pip install -e '.[dev]')")
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 CHROME = Path("/usr/lib/chromium/chromium-headless-shell")
 TOKEN = "browser-test-token"
@@ -127,8 +127,10 @@ class Live:
                  f"<Content><![CDATA[{text}]]></Content><MsgId>{time.time_ns() // 1000}</MsgId></xml>")
         enc = crypto.encrypt(inner)
         params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(TOKEN, ts, nonce),
-                  "openid": openid, "encrypt_type": "aes", "msg_signature": sha1_signature(TOKEN, ts, nonce, enc)}
-        body = f"<xml><ToUserName><![CDATA[gh_browser]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
+                  "openid": openid, "encrypt_type": "aes",
+                  "msg_signature": sha1_signature(TOKEN, ts, nonce, enc)}
+        body = ("<xml><ToUserName><![CDATA[gh_browser]]></ToUserName>"
+                f"<Encrypt><![CDATA[{enc}]]></Encrypt></xml>")
         r = httpx.post(self.base + "/wechat", params=params, content=body.encode(), timeout=15)
         assert r.status_code == 200, r.text
         return r

@@ -67,7 +67,8 @@ def test_handoff_take_reply_close_and_rating_through_the_console(live: Live, chr
     expect(item).to_have_class(re.compile(r"sla-ok"))
     item.click()
     expect(page.locator("#chat-status")).to_have_text("排队中")
-    expect(page.locator("#messages")).to_contain_text("转人工")  # the customer's own words, with the bot's turns
+    # the customer's own words, with the bot's turns
+    expect(page.locator("#messages")).to_contain_text("转人工")
     page.click("#take")
     expect(page.locator("#chat-status")).to_have_text("服务中")
     expect(_item(page, "mine", hid)).to_be_visible()
@@ -138,13 +139,15 @@ def _handoff_by_id(live: Live, hid: int) -> HandoffRequest:
         return row
 
 
-def test_supervisor_sees_the_breach_red_in_the_at_risk_list_after_3_minutes(live: Live, chromium: Browser) -> None:
+def test_supervisor_sees_the_breach_red_in_the_at_risk_list_after_3_minutes(
+        live: Live, chromium: Browser) -> None:
     page = chromium.new_context().new_page()
     page.set_default_timeout(TIMEOUT_MS)
     live.login(page, "supervisor", "/console/dashboard")
     hid = _queued(live, _openid())
     live.advance(181)  # the service's test clock: API and worker
-    assert wait_for(lambda: _handoff_by_id(live, hid).breached_at is not None, timeout=15), live.log.read_text()[-3000:]
+    breached = wait_for(lambda: _handoff_by_id(live, hid).breached_at is not None, timeout=15)
+    assert breached, live.log.read_text()[-3000:]
     row = page.locator(f"#at-risk tr.risk[data-id='{hid}']")
     expect(row).to_be_visible()
     expect(row).to_have_class(re.compile("sla-breach"))
