@@ -47,7 +47,7 @@ class Profile:
     peak_factor: float = 1.5  # the peak quarter's rate ÷ the other quarters' (1.5: a third of the hour)
     peak_start_s: float = 1200.0
     peak_len_s: float = 900.0
-    warmup_s: float = 1200.0
+    warmup_s: float = 1200.0  # from an empty queue: flatters a system near saturation (docs/staffing.md)
     cooldown_s: float = 900.0
     aht_s: float = 360.0
     aht_sigma: float = 0.8  # lognormal shape: coefficient of variation about 0.95
@@ -165,6 +165,7 @@ class Customer:
     told: tuple[float, float] | None = None
     assigned_s: float | None = None
     first_reply_s: float | None = None
+    closed_s: float | None = None
     agent: int | None = None
 
 
@@ -193,9 +194,11 @@ class Result:
         n = len(self.counted)
         return sum(1 for w in waits if w <= limit_s) / n if n else math.nan
 
-    def honest_share(self) -> float:
-        """Share of counted customers whose real first-response wait fell inside the range told."""
-        told = [(c, c.told) for c in self.counted if c.told is not None and c.first_reply_s is not None]
+    def honest_share(self, *, above_s: float = 0.0) -> float:
+        """Share of counted customers whose real first-response wait fell inside the range told (only
+        those told an upper bound above ``above_s``: 120 leaves out the "soon" answers)."""
+        told = [(c, c.told) for c in self.counted
+                if c.told is not None and c.first_reply_s is not None and c.told[1] > above_s]
         if not told:
             return math.nan
         inside = sum(1 for c, (lo, hi) in told if lo <= c.first_reply_s - c.arrive_s <= hi)  # type: ignore[operator]
@@ -205,6 +208,11 @@ class Result:
         n = len(self.counted)
         return sum(1 for c in self.counted if c.told is not None) / n if n else math.nan
 
+    def told_range_share(self) -> float:
+        """Share of counted customers told a range (upper bound above 2 minutes), not "soon"."""
+        n = len(self.counted)
+        return sum(1 for c in self.counted if c.told is not None and c.told[1] > 120) / n if n else math.nan
+
     def summary(self) -> dict[str, float]:
         waits = self.first_response_waits()
         assign = self.assignment_waits()
@@ -212,7 +220,8 @@ class Result:
                 "p50_s": percentile(waits, 0.5), "p90_s": percentile(waits, 0.9),
                 "assign_p50_s": percentile(assign, 0.5), "assign_p90_s": percentile(assign, 0.9),
                 "max_s": max(waits) if waits else math.nan, "honest": self.honest_share(),
-                "told": self.told_share(), "unanswered": self.unanswered(), "wall_s": self.wall_s}
+                "told": self.told_share(), "honest_ranges": self.honest_share(above_s=120.0),
+                "told_range": self.told_range_share(), "unanswered": self.unanswered(), "wall_s": self.wall_s}
 
 
 class BusyHour:
@@ -322,11 +331,12 @@ class BusyHour:
             pairs = call(self.fn["assign_waiting"], session, self.redis, now, extras={})
         else:  # agents pick the head of the queue while they have room
             pairs = []
+            queue = call(self.fn["waiting"], session, extras={})
             for staff_id in sorted(self.staff_ids, key=lambda s: self.load[s]):
-                while self.load[staff_id] < self.capacity:
+                while queue and self.load[staff_id] < self.capacity:
                     queue = call(self.fn["waiting"], session, extras={})
                     if not queue:
-                        return
+                        break
                     row = call(self.fn["take"], session, extras=self.extras(), handoff_id=queue[0].id,
                                staff_id=staff_id, now=now)
                     pairs.append((row.id, staff_id))
@@ -349,6 +359,7 @@ class BusyHour:
     def _on_close(self, session: Any, c: Customer) -> None:
         call(self.fn["close"], session, extras=self.extras(), handoff_id=c.handoff_id, staff_id=c.agent,
              disposition="resolved", summary="已解答", now=self.now())
+        c.closed_s = self.t
         if c.agent is not None:
             self.load[c.agent] -= 1
         self._assign(session)
