@@ -30,13 +30,14 @@ from backend.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound, Servi
 from backend.handoff import events
 from backend.handoff.agents import all_agents, heartbeat, set_capacity, set_state
 from backend.handoff.auth_api import router as auth_router
-from backend.handoff.console import close, note, reply, take, transfer
+from backend.handoff.console import assign_waiting, close, note, reply, take, transfer
 from backend.handoff.console_auth import (
     console_staff,
     readable_ids,
     websocket_staff,
 )
 from backend.handoff.console_views import agent_groups, conversation_view
+from backend.handoff.effects import emit
 from backend.handoff.models import HandoffRequest
 from backend.handoff.queue import waiting
 from backend.handoff.schemas import (
@@ -259,6 +260,7 @@ def console_close(handoff_id: RowId, body: CloseIn, staff: Agent, db: DbSession,
     row = _readable(db, staff, handoff_id)
     close(db, handoff_id=row.id, staff_id=staff.id, disposition=body.disposition, summary=body.summary,
           now=now, cipher=runtime.cipher, redis=redis_client, supervisor=staff.role in SUPERVISORS)
+    assign_waiting(db, redis_client, now)  # the agent has room for the next waiting customer
     return _handoff_out(_row(db, handoff_id), now)
 
 
@@ -279,6 +281,11 @@ def console_presence(body: PresenceIn, staff: Agent, db: DbSession, redis_client
                      now: Now) -> OkOut:
     """Online (new chats come), busy (no new chats) or away."""
     set_state(db, redis_client, staff.id, body.state, now)
+    record_event(db, actor=staff.username, action="handoff.agent_state", object_type="staff",
+                 object_id=staff.id, field="state", purpose=body.state, ip=staff.ip, at=now)
+    emit(db, redis_client, "agent.state", {"staff_id": staff.id, "state": body.state})
+    if body.state == "online":
+        assign_waiting(db, redis_client, now)
     return OkOut()
 
 

@@ -227,3 +227,21 @@ def test_conversation_shows_the_bot_turns_with_intent_and_confidence(
     assert [(m["direction"], m["text"], m["intent"]) for m in msgs[:2]] == [
         ("customer", "我要找人工", "human"), ("bot", "好的，马上请同事来", "human")]
     assert msgs[0]["confidence"] == 0.93
+
+
+def test_going_online_is_audited_published_and_gets_a_waiting_chat(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock, redis_client: Any) -> None:
+    from backend.handoff import events
+
+    row = _queued(db, runtime, clock)
+    agent = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    start = events.last_id(redis_client)
+    assert agent.post("/presence", {"state": "online"}).status_code == 200
+    db.refresh(row)
+    assert row.status == "agent" and row.agent_id == agent.id  # assigned at once
+    got, _ = events.read_after(redis_client, start)
+    assert ("agent.state", {"staff_id": agent.id, "state": "online"}) in [(e.type, e.data) for e in got]
+    assert any(e.type == "handoff.assigned" and e.data["handoff_id"] == row.id for e in got)
+    states = db.scalars(select(AuditRecord).where(AuditRecord.action == "handoff.agent_state",
+                                                  AuditRecord.actor == agent.name)).all()
+    assert [s.purpose for s in states] == ["online"]
