@@ -63,13 +63,15 @@ def debian_chromium_major() -> int | None:
     return int(out.split(".")[0]) if out else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_driver() -> Iterator[Playwright]:
+    # Package scope: Playwright's sync API runs an event loop in the main thread while it is open,
+    # and tests after this package call asyncio.run() (it refuses while a loop runs).
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
     """Debian's headless Chromium; a loud failure (never a skip) when it is missing or too old."""
     if not CHROME.exists():
