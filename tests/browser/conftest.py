@@ -149,15 +149,18 @@ def _ready(base: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def live(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """One service process for the module (each test uses its own customers and staff)."""
+def live(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
+         request: pytest.FixtureRequest) -> Iterator[Live]:
+    """One service process for the module (each test uses its own customers and staff); a module's
+    ``SERVICE_CLOCK_START`` (aware datetime) starts the service's clock there instead of now."""
     tmp = tmp_path_factory.mktemp("browser")
     wechat = FakeWechat(cs_limit=None).start()
     url = f"sqlite:///{tmp / 'live.sqlite3'}"
     # The service's clock is the wall clock plus an offset the tests move (the webhook's handoff
     # rows take the wall clock's time, so the service's clock starts there).
     wall = time.time()
-    clock = FileClock(dt.datetime.fromtimestamp(wall, dt.UTC), wall, tmp / "clock-offset")
+    start = getattr(request.module, "SERVICE_CLOCK_START", None) or dt.datetime.fromtimestamp(wall, dt.UTC)
+    clock = FileClock(start, wall, tmp / "clock-offset")
     extra = {"CS_RUN_WORKER": "true", "CS_WECHAT__TOKEN": TOKEN, "CS_WECHAT__APP_ID": APP_ID,
              "CS_WECHAT__APP_SECRET": wechat.app_secret, "CS_WECHAT__ENCODING_AES_KEY": AES_KEY,
              "CS_WECHAT__MODE": "safe", "CS_WECHAT__API_BASE_URL": wechat.url,
