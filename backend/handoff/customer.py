@@ -106,6 +106,8 @@ def wait_message(
     ahead = position(session, row) - 1
     if high <= 60:
         sentence = copy.text("handoff_wait_soon")
+    elif ahead <= 0:
+        sentence = copy.text("handoff_wait_first", low=max(1, low // 60), high=high // 60)
     else:
         sentence = copy.text("handoff_wait_range", ahead=ahead, low=max(1, low // 60), high=high // 60)
     if high > OFFER_ABOVE_S:

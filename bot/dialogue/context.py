@@ -18,6 +18,7 @@ from backend.products.service import ProductCatalog
 from backend.security.crypto import FieldCipher
 from bot.contract import InboundMessage
 from bot.dialogue.copy import Copy
+from bot.dialogue.desk import HandoffDesk
 from bot.dialogue.extract import Extractor
 from bot.dialogue.state import FlowFrame, SecretBox, State
 
@@ -72,6 +73,7 @@ class TurnServices:
     interrupt_intents: frozenset[str]  # intents that interrupt a flow under way
     extract: Extractor  # names, hospitals, addresses, numbers and lunar dates in free text
     lookups: Callable[[str, str], bool]  # (user, "check" | "fail") → False when over the limit (M-09)
+    handoff: HandoffDesk  # the queue's wait estimate and console events
 
 
 @dataclass

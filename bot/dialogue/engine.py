@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 
 from backend.conversations.service import insert_turn, turn_row
 from backend.db import utcnow
-from backend.handoff.service import agent_owns_conversation, conversation_digest
+from backend.handoff.service import conversation_digest, open_handoff
 from backend.runtime import Runtime
 from bot.contract import BotReply, InboundMessage, NeedsDatabase, OfflineTurn, StateWrite, TurnResult
+from bot.dialogue import person
 from bot.dialogue.context import Prediction, Turn, TurnServices
 from bot.dialogue.copy import Copy
+from bot.dialogue.desk import HandoffDesk
 from bot.dialogue.extract import Extractor
 from bot.dialogue.routing import INTERRUPT_INTENTS, Router
 from bot.dialogue.state import SecretBox, State, StateStore
@@ -62,7 +64,7 @@ class DialogueEngine:
             box=SecretBox(runtime.cipher), faq_text=self.faq_text,
             threshold=float(getattr(nlu, "low_confidence_threshold", 0.5)),
             interrupt_intents=INTERRUPT_INTENTS, extract=Extractor(self.copy.table("extract")),
-            lookups=self.lookups)
+            lookups=self.lookups, handoff=HandoffDesk(runtime.redis))
         self.router = Router(nlu=nlu, copy=self.copy)
         self._faq_cache: dict[tuple[str, str], tuple[object, str]] = {}
 
@@ -112,8 +114,9 @@ class DialogueEngine:
             state, state_ok = self.store.load(message.channel, message.user_id)
         turn = self._new_turn(session, message, state)
         turn.reading = reading
-        if not agent_owns_conversation(session, channel=message.channel, user_id=message.user_id):
-            self.router.dispatch(turn)  # otherwise a person owns the conversation: the bot stays quiet
+        row = open_handoff(session, channel=message.channel, user_id=message.user_id)
+        if not person.handle(turn, row, self.services.handoff, self.router.read):
+            self.router.dispatch(turn)  # otherwise a person has the conversation: the bot stays quiet
         insert_turn(session, **self._turn_values(turn, state_ok=state_ok))
         return TurnResult(self._replies(turn), self._writes(message, state))
 
@@ -127,13 +130,14 @@ class DialogueEngine:
         database; nothing has changed anywhere then, and the caller runs it with :meth:`handle_in`.
         """
         state = self.store.parse(state_raw)
+        if agent_owns or person.needs_database(state):  # the message is for a person: stored for them
+            raise NeedsDatabase("handoff", resume=_Resume(state_raw, None))
         turn = self._new_turn(cast(Session, _NO_SESSION), message, state)
-        if not agent_owns:
-            try:
-                self.router.dispatch(turn)
-            except NeedsDatabase as need:
-                need.resume = _Resume(state_raw, turn.reading)
-                raise
+        try:
+            self.router.dispatch(turn)
+        except NeedsDatabase as need:
+            need.resume = _Resume(state_raw, turn.reading)
+            raise
         return OfflineTurn(TurnResult(self._replies(turn), self._writes(message, state)),
                            turn_row(**self._turn_values(turn, state_ok=True)))
 

@@ -25,17 +25,28 @@ def hand_off(turn: Turn, reason: str, *, quiet: bool = False) -> None:
     already = open_handoff(turn.session, channel=msg.channel, user_id=msg.user_id)
     frame = state.frame or state.suspended
     draft = _draft(turn)
-    request_handoff(turn.session, channel=msg.channel, user_id=msg.user_id, reason=reason,
-                    flow=frame.flow if frame else None, summary=_summary(turn),
-                    private_values=turn.private_values, cipher=turn.services.cipher,
-                    payload=draft or None, now=turn.now)
+    row = request_handoff(turn.session, channel=msg.channel, user_id=msg.user_id, reason=reason,
+                          flow=frame.flow if frame else None, summary=_summary(turn),
+                          private_values=turn.private_values, cipher=turn.services.cipher,
+                          payload=draft or None, now=turn.now, intent=turn.pred.intent or None)
     state.notes["handoff"] = reason
     state.frame = state.suspended = None
     state.choice = None
     state.misses = 0
     turn.log_slots["handoff"] = reason
-    if not quiet:
-        turn.say("handoff_waiting" if already is not None else _REPLY.get(reason, "handoff"), minutes=minutes)
+    wait = turn.services.handoff.queued(turn.session, row, turn.now) if already is None else None
+    if quiet:
+        return
+    if already is not None:
+        turn.say("handoff_waiting", minutes=minutes)
+        return
+    key = _REPLY.get(reason, "handoff")
+    if wait is None or (row.told_high_s or 0) <= minutes * 60:
+        turn.say(key, minutes=minutes)  # the standard holds for this wait
+    else:
+        turn.say(key + "_now")  # no promise the queue cannot keep: the range below says how long
+    if wait:
+        turn.say_text(wait)
 
 
 def _draft(turn: Turn) -> dict[str, str]:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, event, func, select
 
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
-from backend.handoff.models import HandoffRequest
+from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.service import AGENT_OWNED_KEY, mirror_agent_owned, set_agent_owned
 from backend.runtime import Runtime
 from bot.contract import InboundMessage
@@ -108,6 +108,12 @@ def test_bot_stays_quiet_while_a_person_owns_the_chat(live: tuple[Harness, Runti
     r = wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user))
     assert r.status_code == 200 and r.text == "success"  # no bot reply: the agent answers
     assert len(turns_of(rt, user)) == 1  # the message is still logged for the agent
+    with rt.sessions() as s:
+        [row] = s.scalars(select(HandoffRequest).where(HandoffRequest.user_id == user))
+        [msg] = s.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == row.id))
+        assert msg.direction == "customer" and row.unread == 1  # waiting for the agent
+        row.status = "closed"  # the agent closes the chat
+        s.commit()
     set_agent_owned(rt.redis, channel="official_account", user_id=user, owned=False)
     answer = wx.reply_fields(wx.post(inner_text_xml(FAQ, msg_id=uid(), user=user)))["Content"]
     assert FAQ_MARK in answer

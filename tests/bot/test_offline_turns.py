@@ -10,6 +10,7 @@ from backend.conversations.turn_models import PURPOSE_USER_TEXT
 from bot.contract import NeedsDatabase
 from bot.dialogue.copy import Copy
 from bot.dialogue.engine import build_engine
+from bot.dialogue.state import State
 from bot.inbound import MalformedMessage, parse_document, parse_xml
 from tests.bot.dialogue.conftest import Chat
 
@@ -61,11 +62,15 @@ def test_turn_handed_to_the_database_reads_the_text_once(runtime: Any, nlu: Any)
     assert "受伤的是谁" in result.replies[0].text
 
 
-def test_agent_owned_offline_turn_says_nothing(runtime: Any, nlu: Any) -> None:
+def test_a_turn_a_person_has_goes_to_the_database(runtime: Any, nlu: Any) -> None:
+    """The message is for the agent: only the database path stores it for them (the bot says nothing)."""
     engine = build_engine(runtime, nlu=nlu)
-    offline = engine.handle_offline(Chat(engine).message(text="住院一天赔多少钱"), state_raw=None,
-                                    agent_owns=True)
-    assert offline.result.replies == [] and offline.turn_row["reply_text_enc"] is None
+    msg = Chat(engine).message(text="住院一天赔多少钱")
+    with pytest.raises(NeedsDatabase):
+        engine.handle_offline(msg, state_raw=None, agent_owns=True)
+    with pytest.raises(NeedsDatabase):  # the bot handed this conversation to a person earlier
+        engine.handle_offline(msg, state_raw=State(notes={"handoff": "asked"}).to_json(), agent_owns=False)
+    assert engine.handle_offline(msg, state_raw=None, agent_owns=False).result.replies  # the bot's own
 
 
 def test_faq_text_is_cached_per_product_data(runtime: Any, nlu: Any) -> None:

@@ -205,6 +205,23 @@ def text(key: str, **values: Any) -> Text:
 
 
 @dataclass(frozen=True)
+class Lines:
+    """Texts of the copy file on consecutive lines of one reply (as the handoff's wait is told)."""
+
+    texts: tuple[Text, ...]
+
+    def render(self, chat: Chat) -> str:
+        return "\n".join(t.render(chat) for t in self.texts)
+
+
+def queued(key: str = "handoff") -> tuple[Text, Lines]:
+    """The reply to a new handoff when nobody is online (the tests' default): no 3-minute promise,
+    the honest range of the exceptional standard (5 to 30 minutes), and the offer of a call-back."""
+    wait = Lines((text("handoff_wait_first", low=5, high=30), text("handoff_wait_offer")))
+    return (text(f"{key}_now"), wait)
+
+
+@dataclass(frozen=True)
 class Sends:
     """A message other than a text: a picture, a location, an event..."""
 
@@ -216,7 +233,7 @@ def sends(kind: str, **fields: Any) -> Sends:
     return Sends(kind, fields)
 
 
-Part = str | Text | Choices | Faq
+Part = str | Text | Choices | Faq | Lines
 # A whole reply: one part, or several texts of one turn (joined as the engine joins them).
 Expected = Part | tuple[Part, ...]
 

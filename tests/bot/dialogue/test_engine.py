@@ -13,7 +13,10 @@ from backend.claims.numbers import format_case_number
 from backend.complaints.models import Complaint
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
-from backend.handoff.models import HandoffRequest
+from backend.db import utcnow
+from backend.handoff import agents
+from backend.handoff.console import read_text
+from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.service import read_summary, set_agent_owned
 from backend.runtime import Runtime
 from bot.dialogue.copy import Copy
@@ -25,6 +28,7 @@ from tests.bot.dialogue.conftest import (
     Choices,
     Faq,
     consent,
+    queued,
     render,
     sends,
     text,
@@ -89,7 +93,7 @@ def test_three_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
     assert "您是想" in chat.say("我那个钱")
     assert "您是想" in chat.say("这个那个")  # another message the model is not sure about
     assert _handoffs(db, chat) == []
-    verify_dialog(chat, [("呃呃呃", text("handoff_misunderstood", minutes=MINUTES))])
+    verify_dialog(chat, [("呃呃呃", queued("handoff_misunderstood"))])
     [row] = _handoffs(db, chat)
     assert row.reason == "misunderstood" and row.status == "queued"
 
@@ -102,7 +106,7 @@ def test_three_misunderstandings_in_a_flow_hand_off(chat: Chat, db: Session) -> 
         ("1", text("cr_ask_id")),
         ("4405", (text("not_understood"), text("cr_ask_id"))),
         ("12345678", (text("cr_bad_id", reason="身份证号应为18位。"), text("cr_ask_id"))),
-        ("abc", text("handoff_misunderstood", minutes=MINUTES)),
+        ("abc", queued("handoff_misunderstood")),
     ])
     assert [r.reason for r in _handoffs(db, chat)] == ["misunderstood"]
 
@@ -120,11 +124,54 @@ def test_questions_the_bot_can_answer_never_hand_off(chat: Chat, db: Session) ->
 
 def test_asking_for_a_person_hands_off_once(chat: Chat, db: Session) -> None:
     verify_dialog(chat, [
-        ("转人工", text("handoff", minutes=MINUTES)),
-        ("我要找真人客服", text("handoff_waiting", minutes=MINUTES)),
+        ("转人工", queued()),
+        ("我要找真人客服", ""),  # the bot is quiet while queued: the person reads it
     ])
     [row] = _handoffs(db, chat)
-    assert row.reason == "asked"
+    assert row.reason == "asked" and row.unread == 1
+
+
+def test_with_an_agent_online_the_three_minute_promise_holds_and_the_wait_is_told(
+        chat: Chat, db: Session) -> None:
+    agents.set_state(db, chat.redis, 7301, "online", utcnow())
+    db.commit()
+    # one free slot: answered once the agent has read the history (answer_delay_s, 30 s), within 2 minutes
+    told = text("handoff_wait_first", low=1, high=2)
+    verify_dialog(chat, [("转人工", (text("handoff", minutes=MINUTES), told))])
+    [row] = _handoffs(db, chat)
+    assert (row.told_low_s, row.told_high_s) == (0, 120)
+
+
+def test_while_queued_only_cancel_emergency_and_call_back_get_an_answer(chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [
+        ("转人工", queued()),
+        ("我的案子到哪一步了", ""),
+        ("我妈摔倒了起不来", text("handoff_emergency")),  # 120 first, even while waiting
+        ("回电", text("handoff_callback_noted")),
+        ("取消", text("handoff_cancelled")),  # back to the bot
+        ("住院一天赔多少钱", (Faq("hospital_allowance"), text("faq_followup", label="理赔要交什么材料"))),
+    ])
+    rows = db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user)
+                      .order_by(HandoffRequest.id)).all()
+    chat_row, callback = rows
+    assert (chat_row.status, chat_row.disposition, chat_row.priority) == ("closed", "cancelled", 0)
+    assert callback.reason == "callback"
+    texts = [read_text(m, cipher=chat.engine.runtime.cipher) for m in db.scalars(
+        select(HandoffMessage).where(HandoffMessage.handoff_id == chat_row.id).order_by(HandoffMessage.id))]
+    assert texts == ["我的案子到哪一步了", "我妈摔倒了起不来", "回电"]  # all of it reached the person
+
+
+def test_after_the_agent_closes_the_first_digit_is_the_rating(chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [("转人工", queued())])
+    [row] = _handoffs(db, chat)
+    row.status, row.agent_id, row.closed_at = "closed", 7302, utcnow()
+    db.commit()
+    verify_dialog(chat, [("5", text("handoff_rate_thanks"))])
+    db.expire_all()
+    assert db.get(HandoffRequest, row.id).rating == 5  # type: ignore[union-attr]
+    assert chat.say("4") != render(chat, text("handoff_rate_thanks"))  # once: then a digit is the bot's
+    db.expire_all()
+    assert db.get(HandoffRequest, row.id).rating == 5  # type: ignore[union-attr]
 
 
 def test_angry_complaint_is_filed_then_a_person_takes_over(chat: Chat, db: Session) -> None:
@@ -211,7 +258,7 @@ def test_id_number_in_free_text_is_masked_in_the_log(chat: Chat, db: Session) ->
 
 
 def test_bot_stays_quiet_while_a_person_owns_the_conversation(chat: Chat, db: Session) -> None:
-    verify_dialog(chat, [("转人工", text("handoff", minutes=MINUTES))])
+    verify_dialog(chat, [("转人工", queued())])
     [row] = _handoffs(db, chat)
     row.status = "agent"  # an agent took the conversation (the console comes with the handoff issue)
     db.commit()
@@ -229,6 +276,8 @@ def test_bot_stays_quiet_while_a_person_owns_the_conversation(chat: Chat, db: Se
 def test_d01_chat_texts_and_handoff_summary_are_stored_encrypted(chat: Chat, db: Session) -> None:
     said = "我妈腿摔断了在住院"
     chat.say(said)
+    agents.set_state(db, chat.redis, 7303, "online", utcnow())
+    db.commit()
     assert "3分钟内" in chat.say("转人工")
     db.expire_all()
     turns = db.execute(select(ConversationTurn.__table__).where(ConversationTurn.user_id == chat.user)).all()

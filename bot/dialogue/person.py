@@ -1,0 +1,87 @@
+"""While a person has the conversation (queued, or taken by an agent): the bot stays quiet.
+
+Every message goes to the person (:func:`backend.handoff.customer.customer_message`). The bot still
+answers three things: 取消 while queued (the customer leaves the queue and talks to the bot again),
+someone hurt now (call 120 first: waiting for a person must never delay that), and 回电 (a call-back
+request, offered with the wait). After the agent closes the chat, the customer's first message may
+be the 1–5 answer to the satisfaction question; after that the conversation is the bot's again.
+
+``state.notes["handoff"]`` marks a conversation a person has or had: the offline path hands such a
+turn to the database (:func:`needs_database`), where :func:`handle` decides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.handoff import customer
+from backend.handoff.models import HandoffRequest
+from backend.handoff.service import request_handoff
+from bot.dialogue import emergency
+from bot.dialogue.context import Turn, parse_digit
+from bot.dialogue.desk import HandoffDesk
+from bot.dialogue.state import State
+
+NOTE = "handoff"
+
+
+def needs_database(state: State) -> bool:
+    """True when a person has (or just had) this conversation: only the database knows what to do."""
+    return bool(state.notes.get(NOTE))
+
+
+def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any) -> bool:
+    """Answer a message of a conversation a person has (``row``) or just closed; True when the turn
+    is done (the bot says nothing more), False when the bot answers it as usual."""
+    notes = turn.state.notes
+    if row is None:
+        if not notes.pop(NOTE, None):
+            return False
+        score = parse_digit(turn.text, 5) if len(turn.text) <= 3 else None
+        if score is not None and customer.rate(
+                turn.session, channel=turn.message.channel, user_id=turn.message.user_id, score=score,
+                now=turn.now, cipher=turn.services.cipher, redis=desk.redis):
+            turn.say("handoff_rate_thanks")
+            return True
+        return False
+    notes[NOTE] = notes.get(NOTE) or "agent"
+    if turn.message.kind == "text" and turn.text:
+        read(turn)
+        if row.status == "queued" and turn.cue("cancel_words") and len(turn.text) <= 8:
+            customer.cancel_by_customer(turn.session, channel=turn.message.channel,
+                                        user_id=turn.message.user_id, now=turn.now, redis=desk.redis)
+            notes.pop(NOTE, None)
+            turn.say("handoff_cancelled")
+            return True
+    _forward(turn, desk)
+    if turn.message.kind == "text" and emergency.is_urgent(turn):
+        request_handoff(turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+                        reason="urgent", cipher=turn.services.cipher, now=turn.now)  # moves it up
+        turn.say("handoff_emergency")
+    elif turn.message.kind == "text" and turn.cue("callback_words"):
+        customer.leave_callback(turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+                                now=turn.now, cipher=turn.services.cipher, calendar=turn.services.calendar,
+                                summary=turn.text[:200])
+        turn.say("handoff_callback_noted")
+    return True
+
+
+# What an agent reads for a message that is not text (staff-facing).
+_KIND_NOTE = {"voice": "（语音）", "image": "（客户发来一张图片）", "location": "（客户发来一个位置）",
+              "link": "（客户发来一个链接）", "video": "（客户发来一段视频）",
+              "shortvideo": "（客户发来一段视频）", "file": "（客户发来一个文件）"}
+
+
+def _forward(turn: Turn, desk: HandoffDesk) -> None:
+    """The customer's message for the person (not text: a short note of what it was)."""
+    kind = turn.message.kind
+    if kind == "text":
+        text = turn.text
+    elif kind in _KIND_NOTE:
+        text = _KIND_NOTE[kind] + (turn.text if kind == "voice" else "")
+    else:
+        return  # events (subscribe, menu clicks) are not messages for the person
+    if not text:
+        return
+    customer.customer_message(turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+                              text=text, now=turn.now, cipher=turn.services.cipher, redis=desk.redis)
