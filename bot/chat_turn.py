@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.conversations import service as conv
+from backend.db import session_scope
 from backend.runtime import Runtime
 from bot import messages as fallback
 from bot.answers import dump_messages
@@ -50,8 +51,9 @@ def run_chat_turn(runtime: Runtime, *, channel: str, user_id: str, text: str, ms
 
 
 def _run(runtime: Runtime, message: InboundMessage) -> bool:
-    session = runtime.sessions()
-    try:
+    # write=True: on SQLite the transaction takes the write lock when it begins (the turn reads, then
+    # writes, while the worker and other requests write too); elsewhere it changes nothing.
+    with session_scope(runtime.sessions, write=True) as session:
         if conv.stored_reply(session, msg_key=message.msg_key) is not None:
             return False
         result = _turn(runtime, message, session)
@@ -69,11 +71,6 @@ def _run(runtime: Runtime, message: InboundMessage) -> bool:
             if conv.stored_reply(session, msg_key=message.msg_key) is None:
                 raise
             return False
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     if result.state_writes:
         try:
             with runtime.redis.pipeline(transaction=False) as pipe:
