@@ -41,6 +41,18 @@ def get_db(runtime: RuntimeDep) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
+def get_write_db(runtime: RuntimeDep) -> Iterator[Session]:
+    """As :func:`get_db`, for requests that read and then write while other processes or the worker
+    write too (the console: every request also touches its staff session). On SQLite the write lock is
+    taken when the transaction begins, so it cannot fail half-way with "database is locked"; on
+    PostgreSQL nothing changes."""
+    with session_scope(runtime.sessions, write=True) as session:
+        yield session
+
+
+WriteDbSession = Annotated[Session, Depends(get_write_db, scope="function")]
+
+
 async def get_redis(runtime: RuntimeDep) -> redis.Redis:
     """The shared blocking Redis client."""
     return runtime.redis

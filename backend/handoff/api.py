@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
 from backend.db import session_scope
-from backend.deps import DbSession, Now, RedisDep, RowId, RuntimeDep
+from backend.deps import Now, RedisDep, RowId, RuntimeDep, WriteDbSession
 from backend.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound, ServiceError
 from backend.handoff import events
 from backend.handoff.agents import all_agents, heartbeat, set_capacity, set_state
@@ -70,6 +70,8 @@ from backend.runtime import Runtime
 from backend.staff.deps import StaffPrincipal
 from backend.staff.models import Role, StaffUser
 from config.settings import CONFIG_DIR
+
+Db = WriteDbSession  # every console request also writes (its staff session, audit rows)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESPONSES)
@@ -161,7 +163,7 @@ def _item(row: HandoffRequest, now: dt.datetime) -> dict[str, Any]:
 
 
 @router.get("/queue", response_model=QueueOut)
-def console_queue(staff: Agent, db: DbSession, now: Now) -> QueueOut:
+def console_queue(staff: Agent, db: Db, now: Now) -> QueueOut:
     """Waiting conversations, most urgent then oldest first: an agent sees their groups' (and every
     escalated one), a supervisor all."""
     groups = None if staff.role in SUPERVISORS else agent_groups(db, staff.id)
@@ -170,7 +172,7 @@ def console_queue(staff: Agent, db: DbSession, now: Now) -> QueueOut:
 
 
 @router.get("/mine", response_model=MineOut)
-def console_mine(staff: Agent, db: DbSession, now: Now) -> MineOut:
+def console_mine(staff: Agent, db: Db, now: Now) -> MineOut:
     """The conversations this staff member has, with unread customer messages."""
     rows = list(db.scalars(select(HandoffRequest).where(HandoffRequest.agent_id == staff.id,
                                                         HandoffRequest.status == "agent")
@@ -181,7 +183,7 @@ def console_mine(staff: Agent, db: DbSession, now: Now) -> MineOut:
 # --- one conversation --------------------------------------------------------------------------------
 
 @router.get("/conversations/{handoff_id}", response_model=ConversationOut)
-def console_conversation(handoff_id: RowId, staff: Agent, db: DbSession, runtime: RuntimeDep,
+def console_conversation(handoff_id: RowId, staff: Agent, db: Db, runtime: RuntimeDep,
                          now: Now) -> ConversationOut:
     """The whole history (bot turns with intent and confidence, customer and agent messages, notes),
     the customer's masked profile, claims and complaints. The read is audited (A-04)."""
@@ -199,7 +201,7 @@ def console_conversation(handoff_id: RowId, staff: Agent, db: DbSession, runtime
 
 
 @router.post("/conversations/{handoff_id}/take", response_model=HandoffOut)
-def console_take(handoff_id: RowId, staff: Agent, db: DbSession, redis_client: RedisDep, runtime: RuntimeDep,
+def console_take(handoff_id: RowId, staff: Agent, db: Db, redis_client: RedisDep, runtime: RuntimeDep,
                  now: Now) -> HandoffOut:
     """Take a waiting conversation (one winner when two agents race: 409 ``already_taken``, A-06).
     A supervisor may take one another agent has (a reassignment to themselves, audited)."""
@@ -217,7 +219,7 @@ def console_take(handoff_id: RowId, staff: Agent, db: DbSession, redis_client: R
 
 
 @router.post("/conversations/{handoff_id}/reply", response_model=MessageSentOut)
-def console_reply(handoff_id: RowId, body: TextIn, staff: Agent, db: DbSession, redis_client: RedisDep,
+def console_reply(handoff_id: RowId, body: TextIn, staff: Agent, db: Db, redis_client: RedisDep,
                   runtime: RuntimeDep, now: Now) -> MessageSentOut:
     """Answer the customer (sent by the delivery job: WeChat customer-service message or web chat)."""
     row = _readable(db, staff, handoff_id)
@@ -227,7 +229,7 @@ def console_reply(handoff_id: RowId, body: TextIn, staff: Agent, db: DbSession, 
 
 
 @router.post("/conversations/{handoff_id}/note", response_model=MessageSentOut)
-def console_note(handoff_id: RowId, body: TextIn, staff: Agent, db: DbSession, redis_client: RedisDep,
+def console_note(handoff_id: RowId, body: TextIn, staff: Agent, db: Db, redis_client: RedisDep,
                  runtime: RuntimeDep, now: Now) -> MessageSentOut:
     """A private note: colleagues see it, the customer never does."""
     row = _readable(db, staff, handoff_id)
@@ -237,7 +239,7 @@ def console_note(handoff_id: RowId, body: TextIn, staff: Agent, db: DbSession, r
 
 
 @router.post("/conversations/{handoff_id}/transfer", response_model=HandoffOut)
-def console_transfer(handoff_id: RowId, body: TransferIn, staff: Agent, db: DbSession, redis_client: RedisDep,
+def console_transfer(handoff_id: RowId, body: TransferIn, staff: Agent, db: Db, redis_client: RedisDep,
                      runtime: RuntimeDep, now: Now) -> HandoffOut:
     """Hand the conversation to an agent or a group, with a note (the clock keeps running)."""
     if (body.to_agent_id is None) == (body.to_group is None):
@@ -250,7 +252,7 @@ def console_transfer(handoff_id: RowId, body: TransferIn, staff: Agent, db: DbSe
 
 
 @router.post("/conversations/{handoff_id}/close", response_model=HandoffOut)
-def console_close(handoff_id: RowId, body: CloseIn, staff: Agent, db: DbSession, redis_client: RedisDep,
+def console_close(handoff_id: RowId, body: CloseIn, staff: Agent, db: Db, redis_client: RedisDep,
                   runtime: RuntimeDep, now: Now) -> HandoffOut:
     """Close with a disposition and a summary; the customer is asked to rate the service."""
     keys = {d["key"] for d in console_config().get("dispositions", [])}
@@ -277,7 +279,7 @@ def _handoff_out(row: HandoffRequest, now: dt.datetime) -> HandoffOut:
 # --- presence, agents, dashboard ---------------------------------------------------------------------
 
 @router.post("/presence", response_model=OkOut)
-def console_presence(body: PresenceIn, staff: Agent, db: DbSession, redis_client: RedisDep,
+def console_presence(body: PresenceIn, staff: Agent, db: Db, redis_client: RedisDep,
                      now: Now) -> OkOut:
     """Online (new chats come), busy (no new chats) or away."""
     set_state(db, redis_client, staff.id, body.state, now)
@@ -297,13 +299,13 @@ def console_heartbeat(staff: Agent, redis_client: RedisDep, now: Now) -> OkOut:
 
 
 @router.get("/agents", response_model=AgentsOut)
-def console_agents(staff: Supervisor, db: DbSession, redis_client: RedisDep) -> AgentsOut:
+def console_agents(staff: Supervisor, db: Db, redis_client: RedisDep) -> AgentsOut:
     """Agents with their state and load n/N."""
     return AgentsOut(items=_agents(db, redis_client))
 
 
 @router.put("/agents/{staff_id}/capacity", response_model=OkOut)
-def console_capacity(staff_id: RowId, body: CapacityIn, staff: Supervisor, db: DbSession, now: Now) -> OkOut:
+def console_capacity(staff_id: RowId, body: CapacityIn, staff: Supervisor, db: Db, now: Now) -> OkOut:
     """How many chats an agent has at once (default 3)."""
     if db.get(StaffUser, staff_id) is None:
         raise NotFound("not_found", "没有这位同事")
@@ -314,7 +316,7 @@ def console_capacity(staff_id: RowId, body: CapacityIn, staff: Supervisor, db: D
 
 
 @router.get("/dashboard", response_model=DashboardOut)
-def console_dashboard(staff: Supervisor, db: DbSession, redis_client: RedisDep, runtime: RuntimeDep,
+def console_dashboard(staff: Supervisor, db: Db, redis_client: RedisDep, runtime: RuntimeDep,
                       now: Now) -> DashboardOut:
     """The supervisor's figures: queue now, today's response times, breaches, satisfaction, buckets."""
     data = dashboard(db, now=now, timezone=runtime.settings.timezone)

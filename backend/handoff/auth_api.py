@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from backend.deps import ClientIp, DbSession, Now, RedisDep, RuntimeDep
+from backend.deps import ClientIp, Now, RedisDep, RuntimeDep, WriteDbSession
 from backend.errors import ServiceError, error_body
 from backend.handoff.console_auth import (
     clear_session_cookie,
@@ -48,7 +48,7 @@ _FACTORS_OK = frozenset({"ok", "password_expired", "first_login"})
 
 
 @router.post("/login", response_model=ConsoleLoginOut)
-def console_login(body: ConsoleLoginIn, request: Request, db: DbSession, redis_client: RedisDep,
+def console_login(body: ConsoleLoginIn, request: Request, db: WriteDbSession, redis_client: RedisDep,
                   runtime: RuntimeDep, ip: ClientIp, now: Now) -> ConsoleLoginOut | JSONResponse:
     """Password + TOTP → a new session in the ``console_session`` cookie and its CSRF token. The session
     the browser came with (if any) is revoked: a new one every login (A-05 session fixation)."""
@@ -88,7 +88,7 @@ def _revoke_presented(db: Any, runtime: Runtime, token: str | None, now: dt.date
 
 
 @router.post("/logout", response_model=OkOut)
-def console_logout(staff: ConsoleStaff, db: DbSession, runtime: RuntimeDep, now: Now) -> JSONResponse:
+def console_logout(staff: ConsoleStaff, db: WriteDbSession, runtime: RuntimeDep, now: Now) -> JSONResponse:
     """End this session (the cookie stops working at once, even if kept)."""
     sess = db.get(StaffSession, staff.session_id)
     assert sess is not None
@@ -105,7 +105,7 @@ def console_me(staff: ConsoleStaff) -> ConsoleMeOut:
 
 
 @router.post("/reveal", response_model=RevealOut)
-def console_reveal(body: RevealIn, staff: ConsoleStaff, db: DbSession, redis_client: RedisDep,
+def console_reveal(body: RevealIn, staff: ConsoleStaff, db: WriteDbSession, redis_client: RedisDep,
                    runtime: RuntimeDep, now: Now) -> RevealOut | JSONResponse:
     """One private field of the customer's claim or complaint in clear, with a reason (claims officers,
     supervisors, admins; agents are refused). Every attempt is audited, refusals too (A-03, A-04)."""

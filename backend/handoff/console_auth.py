@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
-from backend.deps import ClientIp, DbSession, Now, RuntimeDep
+from backend.deps import ClientIp, Now, RuntimeDep, WriteDbSession
 from backend.errors import Forbidden
 from backend.handoff.console_views import agent_groups
 from backend.handoff.models import HandoffRequest
@@ -58,7 +58,7 @@ def _principal(db: Session, runtime: Runtime, token: str | None, now: dt.datetim
     return StaffPrincipal(id=staff.id, username=staff.username, role=staff.role, session_id=sess.id, ip=ip)
 
 
-def console_staff(request: Request, db: DbSession, runtime: RuntimeDep, now: Now,
+def console_staff(request: Request, db: WriteDbSession, runtime: RuntimeDep, now: Now,
                   ip: ClientIp) -> StaffPrincipal:
     """The staff member of the console cookie; 401 without a live session, 403 ``csrf_failed`` when a
     state-changing request lacks the session's CSRF token."""
@@ -87,7 +87,7 @@ def websocket_staff(websocket: WebSocket, runtime: Runtime) -> StaffPrincipal:
         raise Forbidden("bad_origin", "来源不对")
     token = websocket.cookies.get(COOKIE)
     client = websocket.client.host if websocket.client else None
-    with session_scope(runtime.sessions) as db:
+    with session_scope(runtime.sessions, write=True) as db:
         return _principal(db, runtime, token, runtime.clock(), client)
 
 

@@ -101,7 +101,7 @@ class Live:
     def staff(self, role: str) -> tuple[str, str, int]:
         """A fresh account: (username, TOTP secret, id)."""
         name = f"{role[:4]}{uuid.uuid4().hex[:6]}"
-        with session_scope(self.runtime.sessions) as db:
+        with session_scope(self.runtime.sessions, write=True) as db:
             made = make_staff(db, self.runtime.cipher, name, role,
                               now=self.clock() - dt.timedelta(seconds=60))
             return name, made.totp_secret, made.staff.id

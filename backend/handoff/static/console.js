@@ -71,17 +71,28 @@
 
   // --- one conversation ---------------------------------------------------------------------------
 
-  async function open(id) {
+  async function open(id, quiet) {
     state.current = id;
     try {
       state.view = await api("GET", "/api/console/conversations/" + id);
     } catch (e) {
-      toast(e.message, "error");
-      return;
+      if (!quiet) toast(e.message, "error");
+      return false;
     }
     renderChat();
     for (const li of document.querySelectorAll(".item")) li.classList.toggle("selected", li.dataset.id === String(id));
     location.hash = "c=" + id;
+    return true;
+  }
+
+  // A chat this agent may no longer see (a colleague took it): the view closes, the toast says why.
+  function closeChat() {
+    state.current = null;
+    state.view = null;
+    $("#chat-status").textContent = "";
+    $("#chat").hidden = true;
+    $("#empty").hidden = false;
+    location.hash = "";
   }
 
   function renderChat() {
@@ -138,7 +149,10 @@
       return out;
     } catch (e) {
       toast(e.message, "error");
-      if (e.code === "already_taken") { await loadLists(); if (state.current) await open(state.current); }
+      if (e.code === "already_taken") {
+        await loadLists();
+        if (state.current && !(await open(state.current, true))) closeChat();
+      }
       return null;
     }
   }
