@@ -86,11 +86,13 @@ def startup(runtime: Runtime) -> None:
     if runtime.settings.mode != "local" or not runtime.settings.demo_accounts:
         return
     now = runtime.clock()
+    # write=True: on SQLite the check and the creation hold the write lock (processes starting together
+    # wait for each other); elsewhere a process that loses the race finds the winner's accounts.
     try:
-        with session_scope(runtime.sessions) as session:
+        with session_scope(runtime.sessions, write=True) as session:
             logins = ensure_demo_accounts(session, cipher=runtime.cipher, now=now)
-    except IntegrityError:  # another local process created them at the same moment
-        with session_scope(runtime.sessions) as session:
+    except IntegrityError:
+        with session_scope(runtime.sessions, write=True) as session:
             logins = ensure_demo_accounts(session, cipher=runtime.cipher, now=now)
     log.info("local mode: demo accounts %s ready", ", ".join(login.username for login in logins))
     # ``make run`` passes HOST and PORT to ``serve`` (127.0.0.1:8000 unless set).
