@@ -3,6 +3,12 @@ customer chat page. In production mode neither exists."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
@@ -10,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.app import create_app
-from backend.runtime import Runtime
+from backend.db import session_scope
+from backend.runtime import Runtime, build_runtime
 from backend.staff import startup as staff_startup
 from backend.staff.models import StaffUser
-from config.settings import Settings
+from config.settings import REPO_ROOT, Settings
 
 DEMO_NAMES = ["demo.agent", "demo.supervisor"]
 
@@ -69,3 +76,30 @@ def test_production_has_no_chat_page_and_no_demo_accounts(
         assert "/chat/" not in tc.get("/openapi.json").text
     assert _demo_staff(db) == []
     assert staff_startup.DEMO_PASSWORD not in capsys.readouterr().out
+
+
+def _cli(args: list[str], var_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CS_")}
+    env.update({"CS_VAR_DIR": str(var_dir), "CS_RUN_WORKER": "false"})
+    return subprocess.run([sys.executable, "-m", "backend", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_staff_demo_codes_prints_the_current_codes_of_the_demo_accounts(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    before = _cli(["staff", "demo-codes"], var)
+    assert before.returncode == 1 and "还没有演示账号" in before.stderr
+    runtime = build_runtime(Settings(mode="local", var_dir=var, run_worker=False))
+    try:
+        staff_startup.startup(runtime)  # as `make run` starts
+        with session_scope(runtime.sessions) as db:
+            logins = staff_startup.demo_logins(db, cipher=runtime.cipher)
+            secrets = {d.username: d.totp_secret for d in logins}
+    finally:
+        runtime.close()
+    out = _cli(["staff", "demo-codes"], var)
+    assert out.returncode == 0, out.stderr
+    for name, secret in secrets.items():
+        line = next(line for line in out.stdout.splitlines() if line.startswith(name))
+        code = re.search(r"code (\d{6})", line)
+        assert code and pyotp.TOTP(secret).verify(code.group(1), valid_window=1), line
