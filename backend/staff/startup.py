@@ -95,6 +95,8 @@ def startup(runtime: Runtime) -> None:
         with session_scope(runtime.sessions, write=True) as session:
             logins = ensure_demo_accounts(session, cipher=runtime.cipher, now=now)
     log.info("local mode: demo accounts %s ready", ", ".join(login.username for login in logins))
-    # ``make run`` passes HOST and PORT to ``serve`` (127.0.0.1:8000 unless set).
-    base_url = f"http://{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
+    # ``serve`` puts its --host and --port there (``make run``: 127.0.0.1:8000 unless HOST/PORT).
+    host = os.environ.get("HOST") or "127.0.0.1"
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104  (a URL to open, not a bind)
+    base_url = f"http://{host}:{os.environ.get('PORT') or '8000'}"
     print(login_help(logins, now=now, base_url=base_url), flush=True)
