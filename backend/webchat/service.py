@@ -106,18 +106,19 @@ def message_items(session: Session, *, cipher: FieldCipher, msg_key: str) -> lis
     return [] if row is None else _inbox_items(row, cipher)
 
 
-def lines_after(session: Session, *, cipher: FieldCipher, user_id: str,
-                after: Cursor) -> tuple[list[dict[str, Any]], Cursor]:
-    """The customer's lines after ``after``, oldest first, and the cursor for the next poll.
+def lines_after(session: Session, *, cipher: FieldCipher, user_id: str, after: Cursor,
+                channel: str = CHANNEL) -> tuple[list[dict[str, Any]], Cursor]:
+    """The customer's lines after ``after``, oldest first, and the cursor for the next poll (the web
+    chat's channel unless another chat channel is given).
 
     An agent's message is shown once delivered; one still pending holds back the later ones, so that
     a poll never passes a message that is delivered after a newer one.
     """
     inbox = list(session.scalars(
         select(WechatInbox)
-        .where(WechatInbox.channel == CHANNEL, WechatInbox.openid == user_id, WechatInbox.id > after.inbox)
+        .where(WechatInbox.channel == channel, WechatInbox.openid == user_id, WechatInbox.id > after.inbox)
         .order_by(WechatInbox.id).limit(PAGE_ROWS)))
-    mine = select(HandoffRequest.id).where(HandoffRequest.channel == CHANNEL,
+    mine = select(HandoffRequest.id).where(HandoffRequest.channel == channel,
                                            HandoffRequest.user_id == user_id)
     shown = (HandoffMessage.handoff_id.in_(mine), HandoffMessage.direction.in_(_SHOWN),
              HandoffMessage.id > after.handoff)
