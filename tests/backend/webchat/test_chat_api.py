@@ -155,3 +155,26 @@ def test_the_page_keeps_its_cookie_and_serves_only_its_assets(client: TestClient
     assert client.get("/chat/static/chat.css").headers["content-type"].startswith("text/css")
     assert client.get("/chat/static/chat.html").status_code == 404
     assert client.get("/chat/static/..%2Fapi.py").status_code == 404
+
+
+def test_a_pending_agent_message_holds_back_later_ones_so_the_cursor_never_skips_it(
+        client: TestClient, runtime: Runtime) -> None:
+    cookie = _open_page(client)
+    user = _user(runtime, cookie)
+    now = runtime.clock()
+    with session_scope(runtime.sessions) as s:
+        agent = make_staff(s, runtime.cipher, "webagent2", "agent", now=now).staff.id
+        hid = request_handoff(s, channel="web", user_id=user, reason="asked", cipher=runtime.cipher,
+                              now=now).id
+        console.take(s, handoff_id=hid, staff_id=agent, now=now)
+        first = console.reply(s, handoff_id=hid, staff_id=agent, text="第一句", now=now,
+                              cipher=runtime.cipher)
+        second = console.reply(s, handoff_id=hid, staff_id=agent, text="第二句", now=now,
+                               cipher=runtime.cipher)
+        assert first.id < second.id
+        second.delivery = "sent"  # its delivery finished first
+    page = _poll(client)
+    assert [i["text"] for i in page["items"] if i["role"] == "agent"] == []
+    assert _run_due_deliveries(runtime) == 2
+    later = _poll(client, page["cursor"])
+    assert [(i["role"], i["text"]) for i in later["items"]] == [("agent", "第一句"), ("agent", "第二句")]
