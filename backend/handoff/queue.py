@@ -309,3 +309,12 @@ def next_service_start(
             break
         day += dt.timedelta(days=1)
     return dt.datetime.combine(day, cfg.work_item_at, tzinfo=tz).astimezone(dt.UTC)
+
+
+def opening(at: dt.datetime, calendar: WorkingCalendar | None, *, config: HandoffConfig | None = None
+            ) -> dt.datetime | None:
+    """None inside service hours; outside them, when people start answering again (UTC): a request
+    made at night waits in the queue from then, and its 3-minute clock starts then."""
+    if in_service_hours(at, calendar, config=config):
+        return None
+    return next_service_start(at, calendar, config=config)

@@ -127,12 +127,15 @@ def request_handoff(
     now: dt.datetime | None = None,
     intent: str | None = None,
     age: int | None = None,
+    opens_at: dt.datetime | None = None,
 ) -> HandoffRequest:
     """Queue a request for a person; an open conversation handoff is reused, not duplicated.
 
     A conversation request gets its place in the queue: ``queued_at`` (the SLA clock starts here),
     priority (hurt now > complaint > aged 80+ (``age``, from the roster when known) > others), skill
-    group (from the reason, flow and intent), and its 2- and 3-minute timers (job rows).
+    group (from the reason, flow and intent), and its 2- and 3-minute timers (job rows). Asked outside
+    service hours (``opens_at``: the next opening, :func:`backend.handoff.queue.opening`), it waits
+    from the opening: the timers count from then.
 
     The summary is stored encrypted (numbers and ``private_values`` masked first), with a short masked
     snippet for lists (:func:`summary_snippet`); :func:`read_summary` gives it back to staff tools.
@@ -164,7 +167,7 @@ def request_handoff(
         ),
         created_at=at,
         updated_at=at,
-        queued_at=at,
+        queued_at=max(at, opens_at) if opens_at else at,
         priority=priority_of(reason, age=age),
         skill_group=skill_group_of(reason, flow=flow, intent=intent),
     )

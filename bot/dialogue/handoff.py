@@ -7,10 +7,13 @@ stays a draft) and is dropped from the bot's side only: the person finishes it.
 
 from __future__ import annotations
 
+from backend.handoff.customer import outside_hours_message
+from backend.handoff.queue import opening
 from backend.handoff.service import open_handoff, request_handoff
 from backend.security.masking import scrub_text
 from bot.dialogue import memory
 from bot.dialogue.context import Turn
+from bot.dialogue.desk import AFTER_HOURS
 
 _REPLY = {"asked": "handoff", "misunderstood": "handoff_misunderstood", "angry": "handoff_angry",
           "complaint": "handoff_angry", "urgent": "handoff"}
@@ -25,16 +28,24 @@ def hand_off(turn: Turn, reason: str, *, quiet: bool = False) -> None:
     already = open_handoff(turn.session, channel=msg.channel, user_id=msg.user_id)
     frame = state.frame or state.suspended
     draft = _draft(turn)
+    opens = opening(turn.now, turn.services.calendar) if already is None else None
     row = request_handoff(turn.session, channel=msg.channel, user_id=msg.user_id, reason=reason,
                           flow=frame.flow if frame else None, summary=_summary(turn),
                           private_values=turn.private_values, cipher=turn.services.cipher,
-                          payload=draft or None, now=turn.now, intent=turn.pred.intent or None)
+                          payload=draft or None, now=turn.now, intent=turn.pred.intent or None,
+                          opens_at=opens)
     state.notes["handoff"] = reason
     state.frame = state.suspended = None
     state.choice = None
     state.misses = 0
     turn.log_slots["handoff"] = reason
-    wait = turn.services.handoff.queued(turn.session, row, turn.now) if already is None else None
+    wait = (turn.services.handoff.queued(turn.session, row, turn.now, tell=opens is None)
+            if already is None else None)
+    if opens is not None:  # nobody answers now: the hours, and a message or call-back meanwhile
+        state.notes[AFTER_HOURS] = True
+        if not quiet:
+            turn.say_text(outside_hours_message(turn.now, turn.services.calendar))
+        return
     if quiet:
         return
     if already is not None:

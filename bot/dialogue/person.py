@@ -19,7 +19,7 @@ from backend.handoff.models import HandoffRequest
 from backend.handoff.service import request_handoff
 from bot.dialogue import emergency
 from bot.dialogue.context import Turn, parse_digit
-from bot.dialogue.desk import HandoffDesk
+from bot.dialogue.desk import AFTER_HOURS, HandoffDesk
 from bot.dialogue.state import State
 
 NOTE = "handoff"
@@ -35,6 +35,7 @@ def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any)
     is done (the bot says nothing more), False when the bot answers it as usual."""
     notes = turn.state.notes
     if row is None:
+        notes.pop(AFTER_HOURS, None)
         if not notes.pop(NOTE, None):
             return False
         score = parse_digit(turn.text, 5) if len(turn.text) <= 3 else None
@@ -51,6 +52,7 @@ def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any)
             customer.cancel_by_customer(turn.session, channel=turn.message.channel,
                                         user_id=turn.message.user_id, now=turn.now, redis=desk.redis)
             notes.pop(NOTE, None)
+            notes.pop(AFTER_HOURS, None)
             turn.say("handoff_cancelled")
             return True
     _forward(turn, desk)
@@ -63,6 +65,9 @@ def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any)
                                 now=turn.now, cipher=turn.services.cipher, calendar=turn.services.calendar,
                                 summary=turn.text[:200])
         turn.say("handoff_callback_noted")
+    if notes.get(AFTER_HOURS) is True and row.status == "queued" and not turn.replies:
+        notes[AFTER_HOURS] = "noted"
+        turn.say("handoff_message_noted")  # once: the message waits for the morning
     return True
 
 

@@ -40,6 +40,7 @@ CHROME = Path("/usr/lib/chromium/chromium-headless-shell")
 TOKEN = "browser-test-token"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APP_ID = FakeWechat.app_id
+IN_HOURS = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shantou
 
 
 def expected_chromium_major() -> int:
@@ -122,8 +123,9 @@ class Live:
         self.wechat.user_wrote(openid)
         crypto = MessageCrypto(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY)
         ts, nonce = str(int(time.time())), secrets.token_hex(5)
+        created = int(self.clock().timestamp())
         inner = (f"<xml><ToUserName><![CDATA[gh_browser]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-                 f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                 f"</FromUserName><CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
                  f"<Content><![CDATA[{text}]]></Content><MsgId>{time.time_ns() // 1000}</MsgId></xml>")
         enc = crypto.encrypt(inner)
         params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(TOKEN, ts, nonce),
@@ -149,18 +151,16 @@ def _ready(base: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def live(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
-         request: pytest.FixtureRequest) -> Iterator[Live]:
-    """One service process for the module (each test uses its own customers and staff); a module's
-    ``SERVICE_CLOCK_START`` (aware datetime) starts the service's clock there instead of now."""
+def live(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One service process for the module (each test uses its own customers and staff)."""
     tmp = tmp_path_factory.mktemp("browser")
     wechat = FakeWechat(cs_limit=None).start()
     url = f"sqlite:///{tmp / 'live.sqlite3'}"
-    # The service's clock is the wall clock plus an offset the tests move (the webhook's handoff
-    # rows take the wall clock's time, so the service's clock starts there).
+    # The service's clock starts on a working Monday at 10:00 in Shantou (inside service hours, whatever
+    # the wall clock says), runs with the wall clock and jumps by an offset the tests move; the
+    # webhook's messages carry its time (CreateTime), as WeChat's carry WeChat's.
     wall = time.time()
-    start = getattr(request.module, "SERVICE_CLOCK_START", None) or dt.datetime.fromtimestamp(wall, dt.UTC)
-    clock = FileClock(start, wall, tmp / "clock-offset")
+    clock = FileClock(IN_HOURS, wall, tmp / "clock-offset")
     extra = {"CS_RUN_WORKER": "true", "CS_WECHAT__TOKEN": TOKEN, "CS_WECHAT__APP_ID": APP_ID,
              "CS_WECHAT__APP_SECRET": wechat.app_secret, "CS_WECHAT__ENCODING_AES_KEY": AES_KEY,
              "CS_WECHAT__MODE": "safe", "CS_WECHAT__API_BASE_URL": wechat.url,

@@ -29,6 +29,8 @@ from bot.redis_guard import RedisGuard, RedisUnavailable
 
 # Saturday 21 November 2026, 10:00 in Shanghai: "昨天" is the 20th.
 NOW = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+# Monday 10:00 in Shantou: people answer (config/handoff.yaml service_hours); NOW is a Saturday.
+IN_HOURS = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 _keys = itertools.count(1)
 
 

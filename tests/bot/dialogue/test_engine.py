@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from sqlalchemy import select
@@ -13,15 +15,18 @@ from backend.claims.numbers import format_case_number
 from backend.complaints.models import Complaint
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
-from backend.db import utcnow
 from backend.handoff import agents
 from backend.handoff.console import read_text
 from backend.handoff.models import HandoffMessage, HandoffRequest
+from backend.handoff.queue import SLA_KIND
 from backend.handoff.service import read_summary, set_agent_owned
+from backend.jobs.models import Job
 from backend.runtime import Runtime
 from bot.dialogue.copy import Copy
 from bot.dialogue.engine import build_engine
 from tests.bot.dialogue.conftest import (
+    IN_HOURS,
+    NOW,
     ZHANG_ID,
     ZHANG_PHONE,
     Chat,
@@ -40,6 +45,7 @@ RELATIONS = Choices("cr_ask_relation", tuple(str(o["label"]) for o in COPY.table
 REPORT = (text("cr_start"), RELATIONS)
 CONTACT = (text("ct_no_hotline"), text("ct_no_offices"), text("ct_hours", open="09:00", close="17:00"))
 MINUTES = 3  # the product's online first-response standard
+SHANTOU = ZoneInfo("Asia/Shanghai")
 
 
 def _handoffs(db: Session, chat: Chat) -> list[HandoffRequest]:
@@ -90,6 +96,7 @@ def test_low_confidence_gets_numbered_choices_and_digit_picks(chat: Chat, nlu: A
 
 
 def test_three_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     assert "您是想" in chat.say("我那个钱")
     assert "您是想" in chat.say("这个那个")  # another message the model is not sure about
     assert _handoffs(db, chat) == []
@@ -99,6 +106,7 @@ def test_three_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
 
 
 def test_three_misunderstandings_in_a_flow_hand_off(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     verify_dialog(chat, [
         ("我要报案", REPORT),
         ("1", text("cr_ask_name")),
@@ -123,6 +131,7 @@ def test_questions_the_bot_can_answer_never_hand_off(chat: Chat, db: Session) ->
 
 
 def test_asking_for_a_person_hands_off_once(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     verify_dialog(chat, [
         ("转人工", queued()),
         ("我要找真人客服", ""),  # the bot is quiet while queued: the person reads it
@@ -133,7 +142,8 @@ def test_asking_for_a_person_hands_off_once(chat: Chat, db: Session) -> None:
 
 def test_with_an_agent_online_the_three_minute_promise_holds_and_the_wait_is_told(
         chat: Chat, db: Session) -> None:
-    agents.set_state(db, chat.redis, 7301, "online", utcnow())
+    chat.now = IN_HOURS
+    agents.set_state(db, chat.redis, 7301, "online", chat.now)
     db.commit()
     # one free slot: answered once the agent has read the history (answer_delay_s, 30 s), within 2 minutes
     told = text("handoff_wait_first", low=1, high=2)
@@ -143,6 +153,7 @@ def test_with_an_agent_online_the_three_minute_promise_holds_and_the_wait_is_tol
 
 
 def test_while_queued_only_cancel_emergency_and_call_back_get_an_answer(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     verify_dialog(chat, [
         ("转人工", queued()),
         ("我的案子到哪一步了", ""),
@@ -161,10 +172,29 @@ def test_while_queued_only_cancel_emergency_and_call_back_get_an_answer(chat: Ch
     assert texts == ["我的案子到哪一步了", "我妈摔倒了起不来", "回电"]  # all of it reached the person
 
 
+def test_outside_service_hours_the_hours_are_told_and_the_message_waits_for_the_morning(
+        chat: Chat, db: Session) -> None:
+    assert NOW.astimezone(SHANTOU).weekday() == 5  # Saturday 10:00: nobody answers until Monday 08:30
+    verify_dialog(chat, [
+        ("转人工", text("handoff_closed_hours", hours="11月23日8点半")),
+        ("我想问我妈的理赔钱几时到", text("handoff_message_noted")),  # once
+        ("卡号改了", ""),
+    ])
+    [row] = _handoffs(db, chat)
+    monday = dt.datetime(2026, 11, 23, 8, 30, tzinfo=SHANTOU)
+    assert row.status == "queued" and row.queued_at is not None
+    assert row.queued_at == monday  # the 3-minute clock starts at the opening
+    due = sorted(j.due_at for j in db.scalars(
+        select(Job).where(Job.kind == SLA_KIND, Job.key.like(f"{row.id}:%"))))
+    assert due == [monday + dt.timedelta(minutes=2), monday + dt.timedelta(minutes=3)]
+    assert row.unread == 2
+
+
 def test_after_the_agent_closes_the_first_digit_is_the_rating(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     verify_dialog(chat, [("转人工", queued())])
     [row] = _handoffs(db, chat)
-    row.status, row.agent_id, row.closed_at = "closed", 7302, utcnow()
+    row.status, row.agent_id, row.closed_at = "closed", 7302, chat.now
     db.commit()
     verify_dialog(chat, [("5", text("handoff_rate_thanks"))])
     db.expire_all()
@@ -258,6 +288,7 @@ def test_id_number_in_free_text_is_masked_in_the_log(chat: Chat, db: Session) ->
 
 
 def test_bot_stays_quiet_while_a_person_owns_the_conversation(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     verify_dialog(chat, [("转人工", queued())])
     [row] = _handoffs(db, chat)
     row.status = "agent"  # an agent took the conversation (the console comes with the handoff issue)
@@ -274,9 +305,10 @@ def test_bot_stays_quiet_while_a_person_owns_the_conversation(chat: Chat, db: Se
 
 
 def test_d01_chat_texts_and_handoff_summary_are_stored_encrypted(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     said = "我妈腿摔断了在住院"
     chat.say(said)
-    agents.set_state(db, chat.redis, 7303, "online", utcnow())
+    agents.set_state(db, chat.redis, 7303, "online", chat.now)
     db.commit()
     assert "3分钟内" in chat.say("转人工")
     db.expire_all()

@@ -14,6 +14,7 @@ from backend.claims.models import PURPOSE_HOSPITAL, Claim
 from backend.handoff.models import HandoffRequest
 from bot.dialogue.copy import Copy
 from tests.bot.dialogue.conftest import (
+    IN_HOURS,
     LI_ID,
     ZHANG_ID,
     ZHANG_PHONE,
@@ -226,6 +227,7 @@ def test_one_or_two_words_lead_to_numbered_choices_with_a_person(chat: Chat, dia
 
 
 def test_after_a_handoff_the_bot_does_not_talk_over_it(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
     verify_dialog(chat, [
         ("转人工", queued()),
         ("你好", ""),  # no greeting, no menu while the person is coming: the person reads it
