@@ -120,6 +120,7 @@
       send(input.value);
     }
   });
+  input.addEventListener("input", () => showError(""));
   for (const chip of document.querySelectorAll(".chip")) {
     chip.addEventListener("click", () => send(chip.dataset.text));
   }
