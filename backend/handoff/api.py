@@ -8,36 +8,33 @@ module only checks who may do what, shapes answers and audits reads of chat text
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import functools
 import hashlib
 import logging
 from typing import Annotated, Any
 
-import redis.asyncio as aredis
 import yaml
-from fastapi import APIRouter, Depends, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
-from backend.db import session_scope
 from backend.deps import Now, RedisDep, RowId, RuntimeDep, WriteDbSession
 from backend.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound, ServiceError
-from backend.handoff import events
 from backend.handoff.agents import all_agents, heartbeat, set_capacity, set_state
 from backend.handoff.auth_api import router as auth_router
 from backend.handoff.console import assign_waiting, close, note, reply, take, transfer
 from backend.handoff.console_auth import (
+    SUPERVISORS,
+    _console_role,
     console_staff,
     readable_ids,
-    websocket_staff,
 )
 from backend.handoff.console_views import agent_groups, conversation_view
 from backend.handoff.effects import emit
+from backend.handoff.live_api import router as live_router
 from backend.handoff.models import HandoffRequest
 from backend.handoff.queue import waiting
 from backend.handoff.schemas import (
@@ -65,10 +62,8 @@ from backend.handoff.schemas import (
     TransferIn,
 )
 from backend.handoff.stats import dashboard, sla_of
-from backend.redis_conn import client_kwargs
-from backend.runtime import Runtime
 from backend.staff.deps import StaffPrincipal
-from backend.staff.models import Role, StaffUser
+from backend.staff.models import StaffUser
 from config.settings import CONFIG_DIR
 
 Db = WriteDbSession  # every console request also writes (its staff session, audit rows)
@@ -76,16 +71,9 @@ Db = WriteDbSession  # every console request also writes (its staff session, aud
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESPONSES)
 router.include_router(auth_router)
+router.include_router(live_router)
 
 ConsoleStaff = Annotated[StaffPrincipal, Depends(console_staff)]
-SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
-CONSOLE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
-
-
-def _console_role(staff: StaffPrincipal) -> StaffPrincipal:
-    if staff.role not in CONSOLE_ROLES:
-        raise Forbidden("forbidden", "没有权限做这件事", detail={"allowed_roles": sorted(CONSOLE_ROLES)})
-    return staff
 
 
 def _supervisor(staff: StaffPrincipal) -> StaffPrincipal:
@@ -330,94 +318,3 @@ def _agents(db: Session, client: Redis) -> list[AgentOut]:
                                          .where(StaffUser.id.in_([a.staff_id for a in loads])))}
     return [AgentOut(staff_id=a.staff_id, username=names.get(a.staff_id), state=a.state, load=a.load,
                      capacity=a.capacity) for a in loads]
-
-
-# --- live events -------------------------------------------------------------------------------------
-
-WS_BLOCK_MS = 1000
-WS_PING_S = 25.0
-
-
-def _visible_ids(runtime: Runtime, staff: StaffPrincipal, ids: set[int]) -> set[int]:
-    """Which of these conversations this staff member may read (agents: their groups' queue and
-    their own chats; supervisors: all)."""
-    if staff.role in SUPERVISORS or not ids:
-        return ids
-    with session_scope(runtime.sessions) as db:
-        return readable_ids(db, staff_id=staff.id, role=staff.role, ids=ids)
-
-
-def _filter(runtime: Runtime, staff: StaffPrincipal, batch: list[events.Event]) -> list[events.Event]:
-    ids = {int(e.data["handoff_id"]) for e in batch if isinstance(e.data.get("handoff_id"), int)}
-    allowed = _visible_ids(runtime, staff, ids)
-    out = []
-    for e in batch:
-        hid = e.data.get("handoff_id")
-        if hid is None:
-            mine = e.data.get("staff_id") == staff.id
-            if e.type != "agent.state" or staff.role in SUPERVISORS or mine:
-                out.append(e)
-        elif hid in allowed:
-            out.append(e)
-    return out
-
-
-@router.websocket("/ws")
-async def console_ws(websocket: WebSocket, after: Annotated[str | None, Query(max_length=40)] = None) -> None:
-    """Events of ``handoff:events`` after ``after`` (replayed), then live; ``{"type":"resync"}`` when
-    ``after`` is older than what the stream still holds. Cookie auth; an agent gets only events of
-    conversations they may read. Each event: ``{"id", "type", "data"}``; keep the last ``id``."""
-    runtime: Runtime = websocket.app.state.runtime
-    try:
-        staff = await asyncio.to_thread(websocket_staff, websocket, runtime)
-        _console_role(staff)
-    except ServiceError as exc:
-        await websocket.close(code=4401 if exc.status_code == 401 else 4403, reason=exc.code)
-        return
-    client = aredis.Redis.from_url(runtime.redis_handle.url,
-                                   **client_kwargs(socket_timeout=WS_BLOCK_MS / 1000 + 5, connect_timeout=2))
-    try:
-        last = after or await _newest(client)  # before accepting: nothing after the handshake is lost
-        await websocket.accept()
-        replay, resync = await events.read_after_async(client, last)
-        if resync:
-            last = await _newest(client)
-            await websocket.send_json({"type": "resync", "id": last})
-        while replay:
-            await _send(websocket, runtime, staff, replay)
-            last = replay[-1].id
-            replay, _ = await events.read_after_async(client, last)
-        receiver = asyncio.create_task(_drain(websocket))
-        try:
-            while not receiver.done():
-                batch = await events.wait_after(client, last, block_ms=WS_BLOCK_MS)
-                if batch:
-                    last = batch[-1].id
-                    await _send(websocket, runtime, staff, batch)
-        finally:
-            receiver.cancel()
-    except (WebSocketDisconnect, RuntimeError):
-        pass
-    finally:
-        await client.aclose()
-
-
-async def _newest(client: aredis.Redis) -> str:
-    newest = await client.xrevrange(events.STREAM, count=1)
-    return events._text(newest[0][0]) if newest else "0-0"
-
-
-async def _send(websocket: WebSocket, runtime: Runtime, staff: StaffPrincipal,
-                batch: list[events.Event]) -> None:
-    visible = await asyncio.to_thread(_filter, runtime, staff, batch)
-    for e in visible:
-        await websocket.send_json(e.as_json())
-    if not visible:  # let the client's "last id" move on even when nothing here was for it
-        await websocket.send_json({"type": "cursor", "id": batch[-1].id})
-
-
-async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the browser sends, to notice when it goes away."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        while True:
-            await websocket.receive_text()

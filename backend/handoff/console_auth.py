@@ -29,6 +29,7 @@ from backend.handoff.models import HandoffRequest
 from backend.runtime import Runtime
 from backend.staff.auth import authenticate, timeouts_from
 from backend.staff.deps import StaffPrincipal
+from backend.staff.models import Role
 
 COOKIE = "console_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -106,3 +107,14 @@ def readable_ids(db: Session, *, staff_id: int, role: str, ids: set[int]) -> set
                       .where(HandoffRequest.id.in_(ids)))
     return {hid for hid, status, group, agent_id, escalated in rows
             if agent_id == staff_id or (status == "queued" and (escalated or group in groups))}
+
+
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+CONSOLE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+
+
+def _console_role(staff: StaffPrincipal) -> StaffPrincipal:
+    """The console is for agents, supervisors and admins."""
+    if staff.role not in CONSOLE_ROLES:
+        raise Forbidden("forbidden", "没有权限做这件事", detail={"allowed_roles": sorted(CONSOLE_ROLES)})
+    return staff
