@@ -55,6 +55,9 @@ def create_app(
         from backend.api_docs import install_api_docs
 
         install_api_docs(app)
+        from backend.webchat.api import router as webchat_router  # the customer chat page: local only
+
+        app.include_router(webchat_router)
     from backend.edge import install_edge
     from backend.routers import include_routers
 
@@ -74,10 +77,15 @@ def create_app(
 
 
 def _start_adapters(settings: Settings, runtime: Runtime) -> None:
-    """The dialogue engine (with the NLU model) and, when configured, the WeChat webhook."""
+    """The dialogue engine (with the NLU model) and its chat channel's runner; when configured, the
+    WeChat webhook."""
+    from functools import partial
+
+    from bot.chat_turn import run_chat_turn
     from bot.dialogue.engine import build_engine
 
     runtime.turn_handler = build_engine(runtime)
+    runtime.chat_turn = partial(run_chat_turn, runtime)
     if settings.wechat.configured:
         from bot.startup import startup as wechat_startup
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -44,6 +45,8 @@ def _serve(args: argparse.Namespace) -> int:
     from backend.edge import uvicorn_options
 
     settings = get_settings()
+    # Where it listens, for the start-up hooks that print it (backend.staff.startup, local mode).
+    os.environ["HOST"], os.environ["PORT"] = args.host, str(args.port)
     # Fail fast with a clear message before uvicorn starts.
     build_runtime(settings).close()
     uvicorn.run(create_app(settings), host=args.host, port=args.port, **uvicorn_options(settings))

@@ -65,6 +65,9 @@ class Runtime:
     readiness_warnings: list[ReadinessWarnings] = field(default_factory=list)
     # The dialogue engine answering each inbound message (bot.dialogue.engine.DialogueEngine).
     turn_handler: Any = None
+    # A chat channel's message through that engine, exactly once (bot.chat_turn.run_chat_turn bound
+    # to this runtime; keywords channel, user_id, text, msg_key): the web chat page uses it.
+    chat_turn: Callable[..., bool] | None = None
     # The webhook context, when WeChat is configured (bot.webhook.WechatContext).
     wechat: Any = None
     # The outbound WeChat API client, when the AppSecret is set.

@@ -222,6 +222,9 @@ class Settings(BaseSettings):
     default_product_id: str = "chaonan-elderly-accident"
     timezone: str = "Asia/Shanghai"
     run_worker: bool = True
+    # Local mode only: a demo supervisor and agent are created at start (``backend.staff.startup``);
+    # ignored in production mode, where they never exist.
+    demo_accounts: bool = True
 
     database_url: str = Field(
         default="", validation_alias=AliasChoices("DATABASE_URL", "CS_DATABASE_URL")

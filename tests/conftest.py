@@ -119,7 +119,8 @@ def cipher() -> FieldCipher:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(mode="local", var_dir=tmp_path / "var", run_worker=False)
+    # No demo accounts (their tests turn them on): other tests count staff and audit rows.
+    return Settings(mode="local", var_dir=tmp_path / "var", run_worker=False, demo_accounts=False)
 
 
 @pytest.fixture

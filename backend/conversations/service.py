@@ -44,10 +44,11 @@ def stored_reply(session: Session | Connection, *, msg_key: str) -> tuple[str, s
 
 def inbox_row(
     *, msg_key: str, openid: str, msg_type: str, event: str | None, content_enc: str | None,
-    reply_enc: str | None, delivery: str, channel: str = "official_account",
+    reply_enc: str | None, delivery: str, channel: str = "official_account", at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The inbox row marking a message processed with its (already encrypted) answer."""
-    now = utcnow()
+    """The inbox row marking a message processed with its (already encrypted) answer (``at``: when,
+    by the caller's clock; now by default)."""
+    now = at or utcnow()
     return {
         "msg_key": msg_key, "channel": channel, "openid": openid, "msg_type": msg_type, "event": event,
         "status": "done", "delivery": delivery, "received_at": now, "completed_at": now,

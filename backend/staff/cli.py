@@ -1,4 +1,5 @@
-"""``python -m backend staff create USERNAME --role admin [--display-name …]``.
+"""``python -m backend staff create USERNAME --role admin [--display-name …]``; in local mode,
+``python -m backend staff demo-codes`` (the demo accounts' current TOTP codes).
 
 The password comes from ``CS_NEW_STAFF_PASSWORD`` or is asked for twice without echo. The TOTP
 secret and its otpauth URI are printed once: scan them into an authenticator app right away.
@@ -57,8 +58,25 @@ def _create(args: argparse.Namespace, runtime: Runtime) -> int:
     return 0
 
 
+def _demo_codes(_args: argparse.Namespace, runtime: Runtime) -> int:
+    from backend.staff.startup import DEMO_PASSWORD, demo_logins
+
+    if runtime.settings.mode != "local":
+        print("演示账号只在本地模式存在 / demo accounts exist in local mode only", file=sys.stderr)
+        return 1
+    with session_scope(runtime.sessions) as session:
+        logins = demo_logins(session, cipher=runtime.cipher)
+    if not logins:
+        print("还没有演示账号：先运行 make run / no demo accounts yet: run `make run` once", file=sys.stderr)
+        return 1
+    now = runtime.clock()
+    for login in logins:
+        print(f"{login.username}  password {DEMO_PASSWORD}  code {login.code(now)}")
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Add ``staff create``."""
+    """Add ``staff create`` and ``staff demo-codes``."""
     staff = subparsers.add_parser("staff", help="staff accounts")
     sub = staff.add_subparsers(dest="staff_command", required=True)
     create = sub.add_parser("create", help="add a staff member (e.g. the first admin)")
@@ -66,3 +84,5 @@ def register(subparsers: Any) -> None:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--display-name", default=None)
     create.set_defaults(handler=_create)
+    demo = sub.add_parser("demo-codes", help="local mode: the demo accounts' current TOTP codes")
+    demo.set_defaults(handler=_demo_codes)

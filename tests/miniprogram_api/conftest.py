@@ -47,6 +47,7 @@ def settings(tmp_path: Path, fake_wx: FakeWechat) -> Settings:
         mode="local",
         var_dir=tmp_path / "var",
         run_worker=False,
+        demo_accounts=False,
         miniprogram=MiniProgramSettings(
             app_id=fake_wx.app_id, app_secret=fake_wx.app_secret, api_base_url=fake_wx.url, api_timeout_s=1.0
         ),
