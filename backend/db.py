@@ -126,6 +126,21 @@ def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None) -> sess
 _sqlite_write_locks: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
+def sqlite_write_lock(engine: Engine) -> threading.Lock | None:
+    """The lock the threads of this process take before writing to this SQLite database (the same for
+    :func:`session_scope`, the webhook's turns and the worker); None for other databases."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return _sqlite_write_locks.setdefault(engine, threading.Lock())
+
+
+def begin_write(session: Session) -> None:
+    """On SQLite, begin the session's transaction by taking the write lock (waiting up to the busy
+    timeout), so that a read followed by a write cannot fail half-way; elsewhere nothing."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_immediate": True})
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error.
@@ -137,12 +152,13 @@ def session_scope(factory: sessionmaker[Session], *, write: bool = False) -> Ite
     session = factory()
     bind = session.get_bind()
     lock = None
-    if write and bind.dialect.name == "sqlite" and isinstance(bind, Engine):
-        lock = _sqlite_write_locks.setdefault(bind, threading.Lock())
+    if write and isinstance(bind, Engine):
+        lock = sqlite_write_lock(bind)
+    if lock is not None:
         lock.acquire()
     try:
         if lock is not None:
-            session.connection(execution_options={"sqlite_immediate": True})
+            begin_write(session)
         yield session
         session.commit()
     except BaseException:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from backend.conversations import service as conv
+from backend.db import begin_write
 from backend.runtime import Runtime
 from bot import inbox_protocol as proto
 from bot import messages as fallback
@@ -105,6 +106,12 @@ class FullPath:
         session = self.runtime.sessions()
         self.db_lock.acquire()
         try:
+            try:
+                begin_write(session)  # SQLite: the write lock first (other processes write too)
+            except SQLAlchemyError:
+                if claimed:
+                    self._release(message, owner, answer=proto.RELEASE)
+                raise DatabaseDown("database busy") from None
             if claimed is None:  # Redis down: the database decides (F-R2)
                 try:
                     done = self.stored(session, message)

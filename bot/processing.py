@@ -10,14 +10,13 @@ their Redis protocol (:mod:`bot.inbox_protocol`) and what each failure leaves be
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.db import session_scope
+from backend.db import session_scope, sqlite_write_lock
 from backend.runtime import Runtime
 from bot import inbox_protocol as proto
 from bot.answers import SUCCESS, Answer, DatabaseDown, open_answer
@@ -67,10 +66,10 @@ class Processor:
         our_id = settings.original_id or settings.app_id or "gh_service"
         # SQLite (local mode) has one writer: a turn reads, then writes, and a write on a snapshot that
         # another connection changed meanwhile fails at once ("database is locked"). Turns of this
-        # process take their transaction one at a time there (they share the GIL anyway);
-        # PostgreSQL needs no such lock.
+        # process take their transaction one at a time there, under the same lock as the worker's jobs
+        # and the console's requests (backend.db.sqlite_write_lock); PostgreSQL needs no such lock.
         sqlite = runtime.engine.dialect.name == "sqlite"
-        self.db_lock: WriteLock = threading.Lock() if sqlite else _NoLock()
+        self.db_lock: WriteLock = sqlite_write_lock(runtime.engine) or _NoLock()
         self.delivery = Delivery(gateway=gateway, runtime=runtime, db_lock=self.db_lock)
         owners = Owners()
         self.pipeline = LoopPipeline(guard)

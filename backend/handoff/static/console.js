@@ -161,16 +161,18 @@
     const box = $("#reply");
     const text = box.value.trim();
     if (!text || $("#send").disabled) return;
+    box.value = "";  // at once: what the agent types next must not be wiped when the answer comes
     const out = await act("reply", { text });
-    if (out) box.value = "";
+    if (!out && !box.value) box.value = text;  // not sent: the text comes back
   }
 
   async function note() {
     const box = $("#reply");
     const text = box.value.trim();
     if (!text) { toast("先在输入框写好备注，再按“写备注”", "info"); box.focus(); return; }
+    box.value = "";
     const out = await act("note", { text }, "备注已保存（客户看不到）");
-    if (out) box.value = "";
+    if (!out && !box.value) box.value = text;
   }
 
   // --- canned replies: typing "/" opens the picker -----------------------------------------------
