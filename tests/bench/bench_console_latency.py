@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -363,7 +364,7 @@ async def run_reply(agents: list[Staff], listen_hosts: list[str], convs: list[Co
     sent: dict[str, float] = {}
     pings: dict[str, float] = {}
     rtt: list[float] = []
-    answers: dict[int, int] = {}
+    answers: dict[str, int] = {}
     frames: list[tuple[int, dict[str, Any], float]] = []
     done = asyncio.Event()
     readies = [asyncio.Event() for _ in agents]
@@ -386,7 +387,11 @@ async def run_reply(agents: list[Staff], listen_hosts: list[str], convs: list[Co
             r = await client.post(f"http://{agent.host}/api/console/conversations/{conv.handoff_id}/reply",
                                   json={"text": texts[k]}, headers=agent.headers)
             rtt.append(time.monotonic() - t0)
-            answers[r.status_code] = answers.get(r.status_code, 0) + 1
+            key = str(r.status_code)
+            if r.status_code != 200:  # the error's code and detail (a 503 names the exception)
+                err = r.json().get("error") or {}
+                key += f" {err.get('code')} {err.get('detail')}"
+            answers[key] = answers.get(key, 0) + 1
             await bare_post
 
         await open_loop(total, rate, send)
@@ -454,6 +459,38 @@ def setup_conversations(runtime: Any, webhook_host: str, agents: list[Staff], fa
     if len(fake.sent) < len(convs):
         raise SystemExit(f"greetings delivered: {len(fake.sent)}/{len(convs)}")
     return convs
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of each group of processes, and of this one."""
+    out = {name: sum(cpu_seconds(p) for p in group) for name, group in pids.items()}
+    out["bench"] = cpu_seconds(os.getpid())
+    return out
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], n: int) -> str:
+    """CPU ms per message (event, customer message, reply) of each group between two readings."""
+    return "CPU per message: " + ", ".join(f"{k} {(after[k] - before[k]) / n * 1e3:.1f} ms" for k in before)
+
+
+def log_digest(paths: list[Path]) -> list[str]:
+    """The services' warnings and errors, counted by message (the text after the level)."""
+    import re
+
+    counts: dict[str, int] = {}
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines():
+            m = re.search(r"\b(WARNING|ERROR|CRITICAL)\b[\s:\]-]*(.*)", line)
+            if m:
+                key = f"{path.stem}: {m.group(1)} {re.sub(r'[0-9]+', 'N', m.group(2))[:140]}"
+                counts[key] = counts.get(key, 0) + 1
+    return [f"{n:6d}  {k}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])[:12]]
 
 
 def summarize(name: str, results: list[dict[str, Any]], base_name: str) -> tuple[bool, str]:
@@ -544,9 +581,12 @@ def main() -> int:
                       f"{args.workers} worker processes (poll interval "
                       f"{args.poll_interval if args.poll_interval is not None else 'default'}), PostgreSQL",
                       flush=True)
+                pids = {"API A": [procs[0].pid], "API B": [procs[1].pid],
+                        "workers": [p.pid for p in procs[2:]]}
                 seq = 0
                 for r in range(args.repeat):
                     if "pipe" in stages:
+                        cpu0 = cpu_of(pids)
                         res = asyncio.run(run_pipe(listen_hosts, [s.cookie for s in sups], rs.url,
                                                    conversations=args.conversations, rate=args.rate,
                                                    seconds=args.seconds))
@@ -556,8 +596,10 @@ def main() -> int:
                         print(f"run {r + 1} pipe: {res['deliveries']}/{res['expected']} deliveries; console "
                               f"socket p50 {res['p50_ms']:.1f} ms p99 {res['p99_ms']:.1f} ms "
                               f"max {res['max_ms']:.1f} ms; bare XREAD p50 {res['bare_p50_ms']:.2f} ms "
-                              f"p99 {res['bare_p99_ms']:.2f} ms", flush=True)
+                              f"p99 {res['bare_p99_ms']:.2f} ms; "
+                              f"{cpu_line(cpu0, cpu_of(pids), res['events'])}", flush=True)
                     if "webhook" in stages:
+                        cpu0 = cpu_of(pids)
                         res = asyncio.run(run_webhook(hosts[0], agents, listen_hosts, convs, rs.url, fake,
                                                       rate=args.rate, seconds=args.seconds, seq0=seq))
                         seq += res["sent"]
@@ -566,8 +608,10 @@ def main() -> int:
                               f"(elsewhere: {res['wrong_socket']}); p50 {res['p50_ms']:.1f} ms p99 "
                               f"{res['p99_ms']:.1f} ms max {res['max_ms']:.1f} ms; webhook POST p50 "
                               f"{res['base_p50_ms']:.1f} ms p99 {res['base_p99_ms']:.1f} ms; "
-                              f"answers {res['answers']}", flush=True)
+                              f"answers {res['answers']}; {cpu_line(cpu0, cpu_of(pids), res['sent'])}",
+                              flush=True)
                     if "reply" in stages:
+                        cpu0 = cpu_of(pids)
                         res = asyncio.run(run_reply(agents, listen_hosts, convs, rs.url, fake,
                                                     rate=args.rate, seconds=args.seconds, seq0=seq))
                         seq += res["sent"]
@@ -577,11 +621,15 @@ def main() -> int:
                               f"max {res['max_ms']:.1f} ms; reply POST p50 {res['api_p50_ms']:.1f} ms "
                               f"p99 {res['api_p99_ms']:.1f} ms; "
                               f"bare POST to the fake p50 {res['base_p50_ms']:.2f} ms p99 "
-                              f"{res['base_p99_ms']:.2f} ms; answers {res['answers']}", flush=True)
+                              f"{res['base_p99_ms']:.2f} ms; answers {res['answers']}; "
+                              f"{cpu_line(cpu0, cpu_of(pids), res['sent'])}", flush=True)
                 for proc in procs:
                     stop(proc)
                 procs = []
                 runtime.close()
+                digest = log_digest(sorted(tmp.glob("*.log")))
+                if digest:
+                    print("\nwarnings and errors in the services' logs:\n" + "\n".join(digest))
     finally:
         for proc in procs:
             stop(proc)
