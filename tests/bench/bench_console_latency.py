@@ -1,24 +1,81 @@
-"""Console live-update latency benchmark (a script, not collected by pytest):
-``python tests/bench/bench_console_latency.py``.
+"""Console latency benchmark (a script, not collected by pytest):
+``python tests/bench/bench_console_latency.py`` (``--repeat 1 --seconds 5`` while developing).
 
-Two real API processes (uvicorn, ``python -m backend serve``) on one PostgreSQL and one Redis; ``M``
-console users (default 40) log in through ``POST /api/console/login`` (real accounts, password + TOTP),
-half at each process, and each holds the console WebSocket (``/api/console/ws``) open at the OTHER
-process than the one the events are produced at. ``N`` conversations (default 200) produce messages in
-an open loop (``--rate`` per second over all conversations).
+All real processes: two API processes (uvicorn, ``python -m backend serve``, ``CS_RUN_WORKER=false``)
+and ``--workers`` job workers (``python -m backend worker``; 2, as docker-compose.yml runs) on one
+PostgreSQL and one Redis; the webhook in safe mode (AES, signed as WeChat signs); the fake WeChat API
+(tests/support/fake_wechat.py, in this process, noting when each request arrived) as
+``CS_WECHAT__API_BASE_URL``. ``M`` console users (default 40) log in through ``POST
+/api/console/login`` (real accounts, password + TOTP), half at each process, and every socket
+(``/api/console/ws``) is held at the OTHER process than the one its user logged in at.
 
-Stage measured (``pipe``): an event appended to ``handoff:events`` as the handoff code does
-(``backend.handoff.events.publish``) → the JSON frame received by every connected console socket;
-latency per (socket, event), p50/p99 over all of them. Baseline in the same run and the same process: a
-bare ``XREAD BLOCK`` reader on the stream (no API process, no WebSocket, no permission filter). Ratio
-= console p99 / bare p99; repeated ``--repeat`` times, the spread is the noise.
+Set-up of the conversations (stages ``webhook`` and ``reply``): ``N`` customers (default 200) say 转人工
+through ``POST /wechat`` at process A (a queued handoff each); ``M`` agents (capacity N/M) take N/M chats
+each through ``POST /api/console/conversations/{id}/take``, go online and greet their customers (the
+greetings are delivered before anything is measured: access token and connections warm).
 
-The sockets belong to supervisors, who receive every event: each event fans out to all ``M``
-sockets, more than an agent's (who receives only their conversations'), so this is the heavier case.
+Stages, each an open loop at ``--rate`` per second for ``--seconds``, repeated ``--repeat`` times
+(spread = (max − min) / median of the p99s over the repeats: the noise):
 
-Not measured yet (needs the handoff queue functions, ``take``/``reply``/``customer_message`` and the
-``handoff.deliver`` job): a customer's message at the webhook → the agent's socket, and the agent's
-reply → the fake WeChat API. Target for both: p99 ≤ 300 ms.
+* ``pipe``: an event appended to ``handoff:events`` as the handoff code does (``events.publish``) → the
+  frame at each of ``M`` supervisors' sockets (every event reaches every socket); latency per (socket,
+  event). Baseline: a bare ``XREAD BLOCK`` reader in this process.
+* ``webhook``: a customer's text message POSTed to ``/wechat`` at process A (the bot path stores it for
+  the agent, ``customer_message``, and ``handoff.message`` is published after the commit) → that event
+  at the owning agent's socket at process B; latency from sending the POST. Baseline: the same POSTs'
+  own round trip (answered ``success``), so the ratio says what the way to the console adds after the
+  webhook (a bare XREAD is the ``pipe`` stage's baseline, printed with it).
+* ``reply``: an agent's reply POSTed to ``/api/console/conversations/{id}/reply`` at the process they
+  logged in at (the ``handoff.deliver`` job, run by a worker process) → the fake WeChat API receiving
+  ``/cgi-bin/message/custom/send`` with that text. Baseline, sent at the same moments: a bare HTTP POST
+  from this process to the fake server (send → its arrival). The reply POST's own round trip is printed.
+
+Also printed: CPU ms per message of each API process, the workers and this process (from /proc), and
+the services' warnings and errors. Target p99 ≤ 300 ms for every stage. Exit 1 when one is missed.
+
+Measured 2026-12-05 on this machine (2 cores shared with other people's test runs, load 5-12: the
+noise is large). ``python tests/bench/bench_console_latency.py`` (defaults: M=40, N=200, 20/s for
+15 s, 3 repeats, 2 workers, poll interval 1 s); medians over the repeats, p99 of each repeat in
+brackets:
+
+* event → supervisors' sockets (``pipe``): p50 8.4 ms, p99 22 ms (23, 22, 17; spread 24%); bare XREAD
+  p50 2.5 / p99 7.7 ms; ratio 2.3×: target met;
+* webhook → agent's socket: p50 119 ms, p99 378 ms (378, 380, 358; spread 6%); the webhook POST p50 64 /
+  p99 253 ms; ratio 1.4×: MISSED by 78 ms;
+* agent's reply → fake WeChat API: p50 921 ms, p99 2790 ms (4873, 2243, 2790; spread 94%); the reply
+  POST p50 433 / p99 2327 ms; bare POST to the fake p50 8.5 / p99 325 ms (this process was starved
+  too); ratio 9.6×: MISSED by 2.5 s;
+  4 of 900 replies refused (503 ``OperationalError``: PostgreSQL's 5 s statement timeout).
+
+At a lighter ``--rate 5 --seconds 30 --stages webhook,reply`` (one message per conversation every 40 s
+each way), 3 repeats:
+
+* webhook → agent's socket: p50 42 ms, p99 98 ms (137, 93, 98; spread 46%); the POST p50 19 / p99 42 ms;
+  ratio 2.4×: target met;
+* reply → fake WeChat API: p50 330 ms, p99 766 ms (766, 898, 736; spread 21%); the reply POST p50 34 /
+  p99 176 ms; bare POST 2.5 / 53 ms; ratio 14×: MISSED by 466 ms.
+
+Where the time goes (py-spy on the API processes, ``--poll-interval``):
+
+* the delivery job waits for a poller: ``handoff.deliver`` is due at once, but the workers claim due
+  rows every ``jobs.poll_interval_s`` (1 s); with two workers a reply waits 0-1 s (p50 ≈ 0.3 s above
+  the reply POST at 5/s). With ``--poll-interval 0.1`` (a setting,
+  ``CS_JOBS__POLL_INTERVAL_S``; not changed here) at 5/s: p50 72 ms, p99 219 ms (219, 286, 192; spread
+  43%), target met, for twice the workers' idle CPU (22 instead of 10 ms per reply). At 20/s it does not
+  help (p99 4.0 s in one repeat): the reply route is the bottleneck there (below).
+* the agents' sockets: for every batch of events, every agent's socket asks the database which of the
+  conversations it may see (``_filter`` → ``readable_ids`` + ``agent_groups``, a pooled connection with
+  a pre-ping each time), in the default thread pool, whether or not the event is theirs: 40 sockets ×
+  every event. That is 51-69 % of the API processes' samples in the webhook stage and 25 % in the reply
+  stage, and most of the 25-33 ms of API CPU per customer message (supervisors' sockets, which skip the
+  check, cost 4.8 ms per event in ``pipe``). It competes for the CPU, the thread pool and the database
+  pool with the webhook and the reply route.
+* the reply route: 27 % of its samples wait on the audit chain's head-row lock (``record_event`` →
+  ``_lock_head``; every audited write of every process takes it and holds it until its commit) and 21 %
+  on the database pool (``QueuePool._do_get``); at 20/s waits on that lock reach the 5 s statement
+  timeout (the 503s): most likely the reply stage's 2-5 s tail. Suspected, not verified: the commit runs
+  in the session dependency's teardown, which needs a thread of the same thread pool that the requests
+  queued on the lock hold.
 """
 
 from __future__ import annotations
