@@ -332,10 +332,11 @@ async def open_loop(total: int, rate: float, send: Any) -> None:
 
 async def run_webhook(webhook_host: str, agents: list[Staff], listen_hosts: list[str],
                       convs: list[Conversation], redis_url: str, fake: Any, *, rate: float, seconds: float,
-                      seq0: int) -> dict[str, Any]:
+                      seq0: int, listeners: list[Staff] | None = None) -> dict[str, Any]:
     """Customers' messages POSTed to ``/wechat`` at one process in an open loop; the latency to the
     ``handoff.message`` event at the owning agent's socket (at the other process), and the POST's own
-    round trip (the baseline)."""
+    round trip (the baseline). ``listeners``: these (supervisors') sockets instead of the agents', the
+    latency at every one of them."""
     import httpx
     import redis
 
@@ -346,16 +347,17 @@ async def run_webhook(webhook_host: str, agents: list[Staff], listen_hosts: list
     sync_client.close()
     total = int(rate * seconds)
     texts = [f"进度怎么样了{seq0 + k}" for k in range(total)]  # under 16 characters: the snippet is the text
-    owner = {c.handoff_id: c.agent for c in convs}
+    owner = {texts[k]: convs[k % len(convs)].agent for k in range(total)}
+    socks = listeners or agents
     reqs = [webhook_request(convs[k % len(convs)].openid, texts[k], next(_msg_ids)) for k in range(total)]
     sent: dict[str, float] = {}
     rtt: list[float] = []
     answers: dict[str, int] = {}
     frames: list[tuple[int, dict[str, Any], float]] = []
     done = asyncio.Event()
-    readies = [asyncio.Event() for _ in agents]
+    readies = [asyncio.Event() for _ in socks]
     tasks = [asyncio.create_task(listen(listen_hosts[i], a.cookie, start_id, frames, i, readies[i], done))
-             for i, a in enumerate(agents)]
+             for i, a in enumerate(socks)]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
     await asyncio.sleep(1.0)
 
@@ -375,36 +377,37 @@ async def run_webhook(webhook_host: str, agents: list[Staff], listen_hosts: list
 
         await open_loop(total, rate, send)
 
-    def seen() -> dict[str, tuple[int, float]]:
-        out = {}
+    def seen() -> dict[tuple[int, str], float]:
+        out: dict[tuple[int, str], float] = {}
         for who, msg, now in list(frames):
             data = msg.get("data") or {}
             if msg.get("type") == "handoff.message" and data.get("direction") == "customer":
-                out[str(data.get("snippet"))] = (who, now)
+                out.setdefault((who, str(data.get("snippet"))), now)
         return out
 
+    want = total if listeners is None else total * len(socks)
     deadline = time.monotonic() + 30
-    while len(seen()) < total and time.monotonic() < deadline:
+    while len(seen()) < want and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
     done.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     got = seen()
-    hid_of = {c.openid: c.handoff_id for c in convs}
     lat = []
-    wrong_socket = 0
-    for k, text in enumerate(texts):
-        if text in got:
-            who, now = got[text]
-            lat.append(now - sent[text])
-            wrong_socket += who != owner[hid_of[convs[k % len(convs)].openid]]
-    return {"sent": total, "received": len(lat), "wrong_socket": wrong_socket, "answers": answers,
+    for text in texts:
+        for who in [owner[text]] if listeners is None else range(len(socks)):
+            if (who, text) in got:
+                lat.append(got[who, text] - sent[text])
+    wrong_socket = sum(listeners is None and text in owner and who != owner[text] for who, text in got)
+    return {"messages": total, "sent": want, "received": len(lat), "wrong_socket": wrong_socket,
+            "answers": answers,
             "p50_ms": pct(lat, 0.5) * 1e3, "p99_ms": pct(lat, 0.99) * 1e3,
             "max_ms": max(lat, default=float("nan")) * 1e3,
             "base_p50_ms": pct(rtt, 0.5) * 1e3, "base_p99_ms": pct(rtt, 0.99) * 1e3}
 
 
 async def run_reply(agents: list[Staff], listen_hosts: list[str], convs: list[Conversation], redis_url: str,
-                    fake: Any, *, rate: float, seconds: float, seq0: int) -> dict[str, Any]:
+                    fake: Any, *, rate: float, seconds: float, seq0: int,
+                    listeners: list[Staff] | None = None) -> dict[str, Any]:
     """Agents' replies POSTed to the console API in an open loop (each at the process they logged in
     at), with their sockets open; the latency to the fake WeChat API receiving the customer-service
     message. Baseline, interleaved: a bare POST from here to the fake server (send → arrival)."""
@@ -424,9 +427,9 @@ async def run_reply(agents: list[Staff], listen_hosts: list[str], convs: list[Co
     answers: dict[str, int] = {}
     frames: list[tuple[int, dict[str, Any], float]] = []
     done = asyncio.Event()
-    readies = [asyncio.Event() for _ in agents]
+    readies = [asyncio.Event() for _ in listeners or agents]
     tasks = [asyncio.create_task(listen(listen_hosts[i], a.cookie, start_id, frames, i, readies[i], done))
-             for i, a in enumerate(agents)]
+             for i, a in enumerate(listeners or agents)]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
     await asyncio.sleep(1.0)
     limits = httpx.Limits(max_connections=64)
@@ -577,6 +580,9 @@ def main() -> int:
     ap.add_argument("--stages", default="pipe,webhook,reply")
     ap.add_argument("--workers", type=int, default=2,
                     help="`python -m backend worker` processes (docker-compose runs 2)")
+    ap.add_argument("--listeners", choices=("agents", "supervisors"), default="agents",
+                    help="whose sockets are open in the webhook and reply stages (supervisors: no "
+                         "per-event permission check; the webhook latency at every socket)")
     ap.add_argument("--poll-interval", type=float, default=None,
                     help="CS_JOBS__POLL_INTERVAL_S of the workers (default: the settings' 1.0 s)")
     args = ap.parse_args()
@@ -625,8 +631,10 @@ def main() -> int:
                 run = uuid.uuid4().hex[:6]
                 # user i logs in at process i % 2 and listens at the other one
                 listen_hosts = [hosts[(i + 1) % 2] for i in range(args.agents)]
+                need_sups = "pipe" in stages or args.listeners == "supervisors"
                 sups = [login(runtime, hosts[i % 2], f"sup{run}{i:03d}", "supervisor")
-                        for i in range(args.agents)] if "pipe" in stages else []
+                        for i in range(args.agents)] if need_sups else []
+                listeners = sups if args.listeners == "supervisors" else None
                 agents = [login(runtime, hosts[i % 2], f"agt{run}{i:03d}", "agent")
                           for i in range(args.agents)]
                 convs: list[Conversation] = []
@@ -658,19 +666,22 @@ def main() -> int:
                     if "webhook" in stages:
                         cpu0 = cpu_of(pids)
                         res = asyncio.run(run_webhook(hosts[0], agents, listen_hosts, convs, rs.url, fake,
-                                                      rate=args.rate, seconds=args.seconds, seq0=seq))
-                        seq += res["sent"]
+                                                      rate=args.rate, seconds=args.seconds, seq0=seq,
+                                                      listeners=listeners))
+                        seq += res["messages"]
                         results["webhook"].append(res)
-                        print(f"run {r + 1} webhook: {res['received']}/{res['sent']} at the owner's socket "
+                        print(f"run {r + 1} webhook: {res['received']}/{res['sent']} at the "
+                              f"{'owners' if listeners is None else 'supervisors'}' sockets "
                               f"(elsewhere: {res['wrong_socket']}); p50 {res['p50_ms']:.1f} ms p99 "
                               f"{res['p99_ms']:.1f} ms max {res['max_ms']:.1f} ms; webhook POST p50 "
                               f"{res['base_p50_ms']:.1f} ms p99 {res['base_p99_ms']:.1f} ms; "
-                              f"answers {res['answers']}; {cpu_line(cpu0, cpu_of(pids), res['sent'])}",
+                              f"answers {res['answers']}; {cpu_line(cpu0, cpu_of(pids), res['messages'])}",
                               flush=True)
                     if "reply" in stages:
                         cpu0 = cpu_of(pids)
                         res = asyncio.run(run_reply(agents, listen_hosts, convs, rs.url, fake,
-                                                    rate=args.rate, seconds=args.seconds, seq0=seq))
+                                                    rate=args.rate, seconds=args.seconds, seq0=seq,
+                                                    listeners=listeners))
                         seq += res["sent"]
                         results["reply"].append(res)
                         print(f"run {r + 1} reply: {res['received']}/{res['sent']} at the fake WeChat API; "
@@ -695,8 +706,9 @@ def main() -> int:
         rs.stop()
     print()
     ok = True
+    whose = "the agent" if args.listeners == "agents" else "every supervisor"
     names = {"pipe": ("event → console socket across processes", "bare XREAD reader"),
-             "webhook": ("webhook POST → agent's socket at the other process",
+             "webhook": (f"webhook POST → {whose}'s socket at the other process",
                          "the webhook POST's round trip"),
              "reply": ("agent's reply POST → fake WeChat API", "bare POST to the fake")}
     for stage, (name, base) in names.items():
