@@ -66,7 +66,9 @@ Where the time goes (py-spy on the API processes; ``--listeners supervisors``; `
   conversations it may see (``_filter`` → ``readable_ids`` + ``agent_groups``, a pooled connection with
   a pre-ping each time), in the default thread pool, whether or not the event is theirs: 40 sockets ×
   every batch. That is 51-69 % of the API processes' samples in the webhook stage and 25 % in the
-  reply stage (py-spy, with the sockets then split over both processes). Process B, holding the 40
+  reply stage (py-spy, with the sockets then split over both processes); in three ``py-spy dump`` of
+  process B during a reply stage all 6 threads of asyncio's default executor (min(32, cores + 4) on
+  this machine) were in that check: the events queue for one of them. Process B, holding the 40
   sockets, spends 31-37 ms of CPU per customer message at 20/s (60-110 ms at 5/s, where a batch holds
   one event); process A, running the webhook turn itself, 7-8 ms. With the same 40 sockets held by
   supervisors (no check; ``--listeners supervisors``), 20/s: webhook → every socket p50 19 ms, p99
@@ -84,9 +86,10 @@ Where the time goes (py-spy on the API processes; ``--listeners supervisors``; `
 * the reply route: 27 % of its samples wait on the audit chain's head-row lock (``record_event`` →
   ``_lock_head``; every audited write of every process takes it and holds it until its commit) and 21 %
   on the database pool (``QueuePool._do_get``); at 20/s waits on that lock reach the 5 s statement
-  timeout (the 503s): most likely the reply stage's 2-5 s tail. Suspected, not verified: the commit runs
-  in the session dependency's teardown, which needs a thread of the same thread pool that the requests
-  queued on the lock hold.
+  timeout (the 503s): most likely the reply stage's 2-5 s tail. Suspected, not verified (the dumps
+  were taken in a calmer run, with at most one thread on that lock): the commit runs in the session
+  dependency's teardown, which needs a thread of the same thread pool that the requests queued on the
+  lock hold.
 """
 
 from __future__ import annotations
