@@ -11,10 +11,10 @@ from typing import Annotated
 import redis.asyncio as aredis
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
-from backend.db import session_scope
 from backend.errors import ServiceError
 from backend.handoff import events
-from backend.handoff.console_auth import SUPERVISORS, _console_role, readable_ids, websocket_staff
+from backend.handoff.console_auth import SUPERVISORS, _console_role, websocket_staff
+from backend.handoff.visibility import SocketVisibility
 from backend.redis_conn import client_kwargs
 from backend.runtime import Runtime
 from backend.staff.deps import StaffPrincipal
@@ -24,28 +24,14 @@ WS_BLOCK_MS = 1000
 WS_PING_S = 25.0
 
 
-def _visible_ids(runtime: Runtime, staff: StaffPrincipal, ids: set[int]) -> set[int]:
-    """Which of these conversations this staff member may read (agents: their groups' queue and
-    their own chats; supervisors: all)."""
-    if staff.role in SUPERVISORS or not ids:
-        return ids
-    with session_scope(runtime.sessions) as db:
-        return readable_ids(db, staff_id=staff.id, role=staff.role, ids=ids)
+VISIBILITY = SocketVisibility()  # shared by the console sockets of this process
 
 
 def _filter(runtime: Runtime, staff: StaffPrincipal, batch: list[events.Event]) -> list[events.Event]:
-    ids = {int(e.data["handoff_id"]) for e in batch if isinstance(e.data.get("handoff_id"), int)}
-    allowed = _visible_ids(runtime, staff, ids)
-    out = []
-    for e in batch:
-        hid = e.data.get("handoff_id")
-        if hid is None:
-            mine = e.data.get("staff_id") == staff.id
-            if e.type != "agent.state" or staff.role in SUPERVISORS or mine:
-                out.append(e)
-        elif hid in allowed:
-            out.append(e)
-    return out
+    """The events of ``batch`` this staff member may receive (supervisors and admins: all)."""
+    if staff.role in SUPERVISORS:
+        return list(batch)
+    return VISIBILITY.for_agent(runtime, staff, batch)
 
 
 @router.websocket("/ws")
