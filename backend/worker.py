@@ -18,6 +18,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import redis.asyncio as aredis
 from taskiq.api import run_receiver_task
 
 from backend.db import session_scope
@@ -26,7 +27,8 @@ from backend.jobs import queue
 from backend.jobs.group import GroupCommitter
 from backend.jobs.registry import PERIODIC_PREFIX, Registry, discover
 from backend.jobs.runner import Claimed, Executor, claim_due, in_flight, release
-from backend.jobs.service import schedule
+from backend.jobs.service import WAKE_KEY, schedule
+from backend.redis_conn import client_kwargs
 from backend.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,8 @@ class QueueWorker:
 
     async def poll_loop(self, stop: asyncio.Event) -> None:
         broker, _task = self._new_broker()
+        waker = aredis.Redis.from_url(self.runtime.redis_handle.url, **client_kwargs(
+            socket_timeout=self.settings.poll_interval_s + 5, connect_timeout=2))
         try:
             while not stop.is_set():
                 full = False
@@ -125,11 +129,31 @@ class QueueWorker:
                     log.warning("job poller: %s", type(exc).__name__)
                     full = False
                 if not full:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)
+                    await self._sleep(stop, waker)
         finally:
             with contextlib.suppress(Exception):
                 await broker.shutdown()
+            with contextlib.suppress(Exception):
+                await waker.aclose()
+
+    async def _sleep(self, stop: asyncio.Event, waker: aredis.Redis) -> None:
+        """Until the poll interval has passed, a job due now was announced (``jobs.wake``: a message for
+        a customer need not wait up to a whole interval), or the worker stops."""
+        interval = self.settings.poll_interval_s
+        woken = asyncio.ensure_future(waker.blpop([WAKE_KEY], timeout=interval))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            done, _ = await asyncio.wait({woken, stopping}, timeout=interval + 1,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if woken in done and woken.exception() is not None:  # Redis down: sleep as before
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+        finally:
+            for fut in (woken, stopping):
+                if not fut.done():
+                    fut.cancel()
+                    with contextlib.suppress(BaseException):
+                        await fut
 
     # -- the receiver ------------------------------------------------------------------------------
     async def consume_loop(self, stop: asyncio.Event) -> None:

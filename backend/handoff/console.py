@@ -14,7 +14,7 @@ from backend.audit.service import record_event
 from backend.errors import Conflict, Forbidden, NotFound, ServiceError
 from backend.handoff import copy
 from backend.handoff.agents import AgentLoad, online_agents
-from backend.handoff.effects import after_commit, emit
+from backend.handoff.effects import after_commit, emit, wake_worker
 from backend.handoff.models import (
     GROUPS,
     PURPOSE_CLOSE_SUMMARY,
@@ -234,6 +234,7 @@ def reply(
         staff_id=staff_id,
         deliver=True,
     )
+    wake_worker(session, redis)
     if row.first_response_at is None:
         row.first_response_at = now
         disarm_first_response(session, row.id, now)
@@ -355,6 +356,7 @@ def close(
         now=now,
         deliver=True,
     )
+    wake_worker(session, redis)
     session.flush()
     _audit(session, staff_id, "handoff.close", row, now)
     _mirror(session, redis, row, False)

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from backend.handoff import events
+from backend.jobs import service as jobs
 
 log = logging.getLogger(__name__)
 _KEY = "handoff.after_commit"
@@ -48,3 +49,9 @@ def emit(session: Session, client: redis.Redis | None, type: str, data: dict[str
 
 def _publish(client: redis.Redis, type: str, data: dict[str, Any]) -> None:
     events.publish(client, type, data)
+
+
+def wake_worker(session: Session, client: redis.Redis | None) -> None:
+    """A message for the customer was queued (a job due now): wake a job poller once this commits."""
+    if client is not None:
+        after_commit(session, lambda: jobs.wake(client))

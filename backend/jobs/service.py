@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import redis
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -90,6 +91,23 @@ def schedule(
     an existing one as it is: an outbox entry written once)."""
     now = now or utcnow()
     _upsert(session, [_row(kind, key, due_at, payload, now)], replace=replace)
+
+
+# A job due now (a message for a customer) need not wait for the next poll: its writer pushes a token
+# here after commit, and a sleeping poller (backend.worker) wakes on it.
+WAKE_KEY = "cs:jobs:wake"
+
+
+def wake(client: redis.Redis) -> None:
+    """Wake a sleeping job poller (call after the transaction that scheduled a job due now commits);
+    Redis down: the poller finds the job at its next poll anyway."""
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.lpush(WAKE_KEY, 1)
+        pipe.ltrim(WAKE_KEY, 0, 7)  # a few tokens are enough: each wakes one poller
+        pipe.execute()
+    except redis.RedisError:
+        pass
 
 
 def schedule_many(

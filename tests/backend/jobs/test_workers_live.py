@@ -4,6 +4,7 @@ fires exactly once with several workers, when one is SIGKILLed mid-run (F-W1), a
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -83,3 +84,25 @@ def test_timers_fire_once_with_three_workers_one_killed_and_after_a_restart__f_w
     finally:
         stop(worker)
     assert max(_fired(live_engine).values()) == 1
+
+
+def test_a_job_due_now_wakes_a_sleeping_poller(
+        live_url: str, live_engine: Engine, redis_server: RedisServer, redis_client: redis.Redis,
+        tmp_path: Path) -> None:
+    """A message for a customer (a job due now, announced with jobs.wake after commit) is claimed at
+    once, not at the next poll: here the poll interval is 10 s."""
+    env = worker_env(database_url=live_url, redis_url=redis_server.url, var_dir=tmp_path / "var",
+                     CS_JOBS__STREAM=f"test:{uuid.uuid4().hex[:8]}", CS_JOBS__POLL_INTERVAL_S="10")
+    worker = spawn(env, "tests.support.worker_proc", log=tmp_path / "w.log")
+    try:
+        _arm(live_engine, ["first"], spread_s=0)
+        jobs.wake(redis_client)
+        assert wait_for(lambda: "first" in _fired(live_engine), 30), "the worker did not start"
+        time.sleep(1.0)  # the poller is asleep again, for up to 10 s
+        _arm(live_engine, ["woken"], spread_s=0)
+        started = time.monotonic()
+        jobs.wake(redis_client)
+        assert wait_for(lambda: "woken" in _fired(live_engine), 8)
+        assert time.monotonic() - started < 3.0
+    finally:
+        stop(worker)
