@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
+from backend.errors import Conflict
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
 from backend.staff.models import TOTP_PURPOSE, Role, StaffUser
@@ -91,7 +92,7 @@ def startup(runtime: Runtime) -> None:
     try:
         with session_scope(runtime.sessions, write=True) as session:
             logins = ensure_demo_accounts(session, cipher=runtime.cipher, now=now)
-    except IntegrityError:
+    except (IntegrityError, Conflict):  # another process created them meanwhile (username_taken)
         with session_scope(runtime.sessions, write=True) as session:
             logins = ensure_demo_accounts(session, cipher=runtime.cipher, now=now)
     log.info("local mode: demo accounts %s ready", ", ".join(login.username for login in logins))
