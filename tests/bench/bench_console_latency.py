@@ -38,6 +38,19 @@ Stages, each an open loop at ``--rate`` per second for ``--seconds``, repeated `
 Also printed: CPU ms per message of each API process, the workers and this process (from /proc), and
 the services' warnings and errors. Target p99 ≤ 300 ms for every stage. Exit 1 when one is missed.
 
+After the two fixes the findings below led to (one database read per event for all the sockets of a
+process, ``backend/handoff/visibility.py``; a job due now wakes a sleeping poller, ``jobs.wake``),
+measured 2026-12-05 with ``--repeat 2 --seconds 10`` (defaults otherwise: M=40, N=200, 20/s, 2 workers,
+poll interval 1 s), the machine otherwise quiet; medians of 2, p99 of each run in brackets:
+* event → supervisors' sockets: p50 7.1 ms, p99 11.9 ms (11, 13; spread 12%); bare XREAD p99 4.3 ms;
+  ratio 2.7×: met;
+* webhook → agent's socket: p50 24.0 ms, p99 60.9 ms (87, 34; spread 87%); the webhook POST p99
+  22.6 ms; ratio 2.6×: met (process B 19 ms of CPU per message instead of 31-37);
+* agent's reply → fake WeChat API: p50 49.5 ms, p99 182.7 ms (252, 113; spread 76%); bare POST p99
+  11.6 ms; ratio 15×: met, 200/200 delivered, no 503.
+Two short runs: the spread is large, and the reply stage's worst run (252 ms) is near the target.
+
+Before those fixes (the figures that found them):
 Measured 2026-12-05 on this machine (2 cores shared with other people's test runs, load 5-7: the
 noise is large). ``python tests/bench/bench_console_latency.py`` (defaults: M=40, N=200, 20/s for
 15 s, 3 repeats, 2 workers, poll interval 1 s); medians over the repeats, p99 of each repeat in
