@@ -48,7 +48,8 @@ TOKEN, APP_ID = "spamtest", "wx2c2769f8efd9abc2"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 GH = "gh_10f6c3c3ac5a"
 QUESTION = "住院一天赔多少钱"
-FAQ_MARK = "每天30元"  # in the FAQ answer to QUESTION
+FAQ_MARK = "30元"  # the figure, in both right answers to QUESTION: the FAQ text (a user's first ask) and
+# the computed amount "意外住院，每天给30元" (bot/dialogue/amounts.py: a repeat once the topic is known)
 FIXED = (
     "<xml><ToUserName><![CDATA[u]]></ToUserName><FromUserName><![CDATA[gh]]></FromUserName>"
     "<CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[ok]]></Content></xml>"

@@ -168,7 +168,14 @@ class FakeAliyunSms:
         params = dict(parse_qsl(parsed.query, keep_blank_values=True))
         length = int(h.headers.get("Content-Length") or 0)
         if length:
-            params.update(parse_qsl(h.rfile.read(length).decode(), keep_blank_values=True))
+            try:
+                raw = h.rfile.read(length)
+            except OSError:
+                raw = b""
+            if len(raw) < length:  # the client died before its body arrived: nothing done
+                h.close_connection = True
+                return
+            params.update(parse_qsl(raw.decode(), keep_blank_values=True))
         action = params.get("Action", "")
         with self.lock:
             self.requests[action] += 1

@@ -265,7 +265,13 @@ class FakeWechat:
         path = parsed.path
         query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
         length = int(h.headers.get("Content-Length") or 0)
-        raw = h.rfile.read(length) if length else b""
+        try:
+            raw = h.rfile.read(length) if length else b""
+        except OSError:
+            raw = b""
+        if len(raw) < length:  # the client died before its body arrived (SIGKILL mid-send): nothing done
+            h.close_connection = True
+            return
         if path == "/_fake/stats":  # for benchmarks running the fake in another process
             with self.lock:
                 stats = {"templates": len(self.templates), "repeats": self.template_repeats,
@@ -316,7 +322,13 @@ class FakeWechat:
         if over:
             self._reply(h, {"errcode": 45009, "errmsg": "reach max api daily quota limit"})
             return
-        body = json.loads(raw or b"{}") if raw else {}
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self._reply(h, {"errcode": 47001, "errmsg": "data format error"})
+            return
         if path == "/cgi-bin/message/custom/send":
             openid = body.get("touser", "")
             with self.lock:
@@ -370,6 +382,9 @@ class FakeWechat:
 
     def _template(self, h: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         openid, template_id = str(body.get("touser", "")), str(body.get("template_id", ""))
+        if not openid:
+            self._reply(h, {"errcode": 40003, "errmsg": "invalid openid"})
+            return
         if openid in self.unfollowed:
             self._reply(h, {"errcode": 43004, "errmsg": "require subscribe"})
             return

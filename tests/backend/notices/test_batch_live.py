@@ -19,6 +19,7 @@ from sqlalchemy import Engine, func, select
 from backend.db import make_engine, make_sessionmaker, session_scope, utcnow
 from backend.jobs import service as jobs
 from backend.migrate import upgrade_to_head
+from backend.notices.channels import idem_key
 from backend.notices.models import Notice
 from backend.outbox import SEND_KIND, Recipient
 from backend.security.crypto import FieldCipher
@@ -94,7 +95,12 @@ def _delivered(wechat: FakeWechat, sms: FakeAliyunSms) -> int:
 def _check_exactly_once(engine: Engine, wechat: FakeWechat, sms: FakeAliyunSms, n: int,
                         sms_every: int) -> None:
     per_template, per_sms = wechat.delivered(), sms.by_out_id()
-    assert len(per_template) == n - len(range(0, n, sms_every)) and set(per_template.values()) == {1}
+    expected = {idem_key(f"batch:{i}", "wechat_template") for i in range(n) if i % sms_every}
+    with wechat.lock:  # what any unexpected template message was, to name it in the failure
+        strays = [{k: b.get(k) for k in ("touser", "client_msg_id", "data", "_msgid")}
+                  for b in wechat.templates if b.get("client_msg_id") not in expected]
+    assert set(per_template) == expected and set(per_template.values()) == {1}, (
+        f"missing {len(expected - set(per_template))}, unexpected {strays[:5]}")
     assert len(per_sms) == len(range(0, n, sms_every)) and set(per_sms.values()) == {1}
     with engine.connect() as conn:
         states = dict(conn.execute(select(Notice.state, func.count()).group_by(Notice.state)).all())
