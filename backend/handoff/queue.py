@@ -115,12 +115,6 @@ def skill_group_of(reason: str, *, flow: str | None = None, intent: str | None =
     return "general"
 
 
-def age_on(birth_date: dt.date | None, today: dt.date) -> int | None:
-    if birth_date is None:
-        return None
-    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
-
-
 def arm_sla(session: Session, row: HandoffRequest, *, config: HandoffConfig | None = None) -> None:
     """The 2- and 3-minute timers of a newly queued request (job rows: they survive restarts)."""
     cfg = config or load_config()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.errors import ServiceError
+from backend.handoff.ages import known_age
 from backend.handoff.models import (
     OPEN_STATUSES,
     PURPOSE_PAYLOAD,
@@ -132,7 +133,8 @@ def request_handoff(
     """Queue a request for a person; an open conversation handoff is reused, not duplicated.
 
     A conversation request gets its place in the queue: ``queued_at`` (the SLA clock starts here),
-    priority (hurt now > complaint > aged 80+ (``age``, from the roster when known) > others), skill
+    priority (hurt now > complaint > aged 80+ (``age``, or from the roster when the customer proved who
+    they are: :func:`backend.handoff.ages.known_age`) > others), skill
     group (from the reason, flow and intent), and its 2- and 3-minute timers (job rows). Asked outside
     service hours (``opens_at``: the next opening, :func:`backend.handoff.queue.opening`), it waits
     from the opening: the timers count from then.
@@ -144,6 +146,8 @@ def request_handoff(
         raise ServiceError("bad_handoff_reason", "转人工的原因不对", detail={"reason": reason})
     at = now or utcnow()
     work_item = reason in WORK_ITEM_REASONS
+    if age is None and not work_item:
+        age = known_age(session, channel=channel, user_id=user_id, at=at)
     if not work_item:
         existing = open_handoff(session, channel=channel, user_id=user_id)
         if existing is not None:
