@@ -62,7 +62,10 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def postgres_engine(postgres_server: PostgresServer) -> Iterator[Engine]:
-    engine = make_engine(postgres_server.url)
+    # A test holds one outer transaction for its whole run (rolled back at the end), idle while live
+    # processes start or a browser acts: the service's idle-in-transaction limit (10 s) would kill it
+    # on a loaded machine (IdleInTransactionSessionTimeout at teardown). The service keeps its limit.
+    engine = make_engine(postgres_server.url, idle_in_transaction_timeout_ms=0)
     _create_schema(engine)
     yield engine
     engine.dispose()
