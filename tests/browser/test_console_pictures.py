@@ -1,0 +1,83 @@
+"""An agent sends pictures from the console in a real browser (issue 10): one chosen with the attach
+button, one pasted into the reply box; each is previewed, sent, shown in the history as a thumbnail
+loaded through the console's logged-in route, marked delivered, and the customer receives it through
+the fake WeChat API (temporary media + an image message) without its GPS metadata."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+from PIL import Image
+from playwright.sync_api import Browser, expect
+
+from tests.backend.storage import images
+from tests.browser.conftest import Live
+from tests.browser.test_console import TIMEOUT_MS, _item, _openid, _queued
+from tests.support.live import wait_for
+
+
+def _received(live: Live, openid: str) -> list[bytes]:
+    return live.wechat.images_sent(openid)
+
+
+def test_agent_attaches_and_pastes_pictures_and_the_customer_receives_them(live: Live,
+                                                                           chromium: Browser) -> None:
+    ctx = chromium.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    live.login(page, "agent")
+    openid = _openid()
+    hid = _queued(live, openid)
+    _item(page, "queue", hid).click()
+    # not the agent's chat yet: no picture can be chosen
+    page.set_input_files("#picture-input", files=[{"name": "a.png", "mimeType": "image/png",
+                                                   "buffer": images.png()}])
+    expect(page.locator("#picture-preview")).to_be_hidden()
+    page.click("#take")
+    expect(page.locator("#chat-status")).to_have_text("服务中")
+
+    # 1. the attach button's file input: a PNG with location text in it
+    png = images.png()
+    page.set_input_files("#picture-input", files=[{"name": "site.png", "mimeType": "image/png",
+                                                   "buffer": png}])
+    expect(page.locator("#picture-preview")).to_be_visible()
+    expect(page.locator("#picture-thumb")).to_have_attribute("src", re.compile(r"^data:image/png"))
+    page.click("#send")
+    expect(page.locator("#picture-preview")).to_be_hidden()
+    first = page.locator("#messages .msg-agent.msg-picture").first
+    expect(first.locator("img.thumb")).to_be_visible()
+    assert wait_for(lambda: len(_received(live, openid)) == 1, timeout=15), live.wechat.sent[-3:]
+    got = _received(live, openid)[0]
+    assert images.GPS_MAKER.encode() not in got and Image.open(io.BytesIO(got)).size == (40, 30)
+    expect(first.locator(".meta")).to_contain_text("已送达")
+    loaded = first.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth")
+    assert loaded == 40  # the thumbnail came through the console's authenticated route
+
+    # 2. pasted into the reply box: a JPEG with GPS in its EXIF
+    jpeg = images.jpeg()
+    page.focus("#reply")
+    page.evaluate("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "photo.jpg", { type: "image/jpeg" }));
+        const ev = new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true });
+        document.querySelector("#reply").dispatchEvent(ev);
+    }""", base64.b64encode(jpeg).decode())
+    expect(page.locator("#picture-preview")).to_be_visible()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#messages .msg-agent.msg-picture")).to_have_count(2)
+    assert wait_for(lambda: len(_received(live, openid)) == 2, timeout=15), live.wechat.sent[-3:]
+    got = _received(live, openid)[1]
+    assert images.GPS_MAKER.encode() not in got
+    assert Image.open(io.BytesIO(got)).getexif().get_ifd(0x8825) == {}
+    sent = [m for m in live.sent_to(openid) if m.get("msgtype") == "image"]
+    assert len(sent) == 2 and all(m["image"]["media_id"] for m in sent)
+
+    # 3. a text file is refused in the page before it is sent
+    page.set_input_files("#picture-input", files=[{"name": "note.png", "mimeType": "text/plain",
+                                                   "buffer": b"not a picture"}])
+    expect(page.locator("#toast")).to_contain_text("JPG")
+    expect(page.locator("#picture-preview")).to_be_hidden()
+    ctx.close()
