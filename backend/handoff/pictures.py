@@ -34,6 +34,9 @@ MAX_PICTURE_BYTES = 10 * 1024 * 1024  # WeChat's limit for an image (temporary m
 PICTURE_KINDS = frozenset({FileKind.JPEG, FileKind.PNG})
 NAMESPACE = "handoff"
 FILENAMES = {FileKind.JPEG.value: "picture.jpg", FileKind.PNG.value: "picture.png"}
+# How a picture download is documented (OpenAPI): the bytes, JPEG or PNG.
+PICTURE_RESPONSE = {"description": "图片", "content": {
+    t: {"schema": {"type": "string", "format": "binary"}} for t in FILENAMES}}
 
 
 def _refused(code: str) -> ServiceError:

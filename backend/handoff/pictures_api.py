@@ -28,6 +28,7 @@ from backend.handoff.console_views import picture_url
 from backend.handoff.pictures import (
     FILENAMES,
     MAX_PICTURE_BYTES,
+    PICTURE_RESPONSE,
     picture_bytes,
     picture_message,
     send_picture,
@@ -134,8 +135,7 @@ async def console_picture(handoff_id: RowId, request: Request, staff: Agent, db:
 
 
 @router.get("/conversations/{handoff_id}/pictures/{message_id}", summary="看图片（坐席）",
-            response_class=StreamingResponse,
-            responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "图片"}})
+            response_class=StreamingResponse, responses={200: PICTURE_RESPONSE})
 def console_picture_file(handoff_id: RowId, message_id: RowId, staff: Agent, db: WriteDbSession,
                          runtime: RuntimeDep, now: Now) -> StreamingResponse:
     """A picture of the conversation (the console's thumbnail); the read is audited (A-04)."""

@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from backend.deps import CipherDep, DbSession, RowId, RuntimeDep
 from backend.errors import ERROR_RESPONSES, NotFound, ServiceError, Unauthorized
-from backend.handoff.pictures import picture_bytes
+from backend.handoff.pictures import PICTURE_RESPONSE, picture_bytes
 from backend.runtime import Runtime
 from backend.webchat import copy
 from backend.webchat import service as chat
@@ -98,7 +98,8 @@ def poll_messages(runtime: RuntimeDep, db: DbSession, cipher: CipherDep, cs_chat
     return ChatPage(items=[ChatItem(**item) for item in items], cursor=str(cursor))
 
 
-@router.get("/api/pictures/{message_id}", response_class=StreamingResponse, responses=ERROR_RESPONSES)
+@router.get("/api/pictures/{message_id}", response_class=StreamingResponse,
+            responses={**ERROR_RESPONSES, 200: PICTURE_RESPONSE})
 def picture(message_id: RowId, runtime: RuntimeDep, db: DbSession, cs_chat: ChatCookie = None,
             ) -> StreamingResponse:
     """A picture an agent sent to this customer: only through this customer's own chat cookie, never
