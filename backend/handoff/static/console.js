@@ -174,7 +174,7 @@
   function pickPicture(file) {
     $("#picture-input").value = "";  // the same file may be chosen again after a refusal
     if (!file) return;
-    if (!state.current || $("#send").disabled) { toast("先接入这个会话，才能发图片", "info"); return; }
+    if (!canAnswer()) { toast("先接入这个会话，才能发图片", "info"); return; }
     if (!PICTURE_TYPES.includes(file.type)) { toast("只能发送 JPG 或 PNG 图片", "error"); return; }
     if (file.size > PICTURE_MAX) { toast("图片太大了，最大10MB", "error"); return; }
     if (file.size === 0) { toast("没有收到图片，请重新选择", "error"); return; }
@@ -185,6 +185,12 @@
     $("#picture-info").textContent = (file.name || "粘贴的图片") + "（" + Math.max(1, Math.round(file.size / 1024)) + " KB）按“发送”发给客户";
     $("#picture-preview").hidden = false;
     $("#reply").focus();  // Ctrl+Enter sends it (with any text typed)
+  }
+
+  // The open chat (its view loaded) is this agent's, or a supervisor's who took it over.
+  function canAnswer() {
+    const h = state.view && state.view.handoff;
+    return !!h && h.id === state.current && h.status === "agent" && h.agent_id === state.me.id;
   }
 
   function dropPicture() {
@@ -233,7 +239,7 @@
 
   async function send() {
     const box = $("#reply");
-    if (state.picture && !$("#send").disabled) {
+    if (state.picture && canAnswer()) {
       if (!(await sendPicture())) return;
     }
     const text = box.value.trim();
