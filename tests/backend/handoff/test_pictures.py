@@ -159,7 +159,7 @@ def test_text_file_named_png_and_a_pdf_are_refused_and_nothing_is_stored(
     assert row.first_response_at is None  # a refused picture is no answer
 
 
-def test_too_big_and_empty_pictures_are_refused(client: TestClient, db: Session, runtime: Runtime,
+def test_m06_too_big_and_empty_pictures_are_refused(client: TestClient, db: Session, runtime: Runtime,
                                                 clock: Clock) -> None:
     agent, row = taken(client, db, runtime, clock)
     big = images.jpeg() + b"\x00" * (MAX_PICTURE_BYTES + 1 - len(images.jpeg()))
@@ -171,6 +171,10 @@ def test_too_big_and_empty_pictures_are_refused(client: TestClient, db: Session,
     assert pictures(db, row.id) == [] and stored_files(runtime) == []
     exact = images.jpeg() + b"\x00" * (MAX_PICTURE_BYTES - len(images.jpeg()))  # 10 MB exactly passes
     assert send_picture(agent, row.id, exact).status_code == 200
+    # M-06: a body far over the cap is refused at the edge, before the app reads it
+    huge = images.jpeg() + b"\x00" * (runtime.settings.http.console_max_body_bytes + 1)
+    assert_error(send_picture(agent, row.id, huge), 413, "http_413")
+    assert len(pictures(db, row.id)) == 1
 
 
 def test_a02_an_agent_who_does_not_have_the_chat_gets_403_and_cannot_see_its_pictures(
