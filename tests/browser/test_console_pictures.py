@@ -1,7 +1,8 @@
 """An agent sends pictures from the console in a real browser (issue 10): one chosen with the attach
-button, one pasted into the reply box; each is previewed, sent, shown in the history as a thumbnail
-loaded through the console's logged-in route, marked delivered, and the customer receives it through
-the fake WeChat API (temporary media + an image message) without its GPS metadata."""
+button, one pasted into the reply box (and one dropped, then cancelled); each is previewed, sent,
+shown in the history as a thumbnail loaded through the console's logged-in route, marked delivered,
+and the customer receives it through the fake WeChat API (temporary media + an image message)
+without its GPS metadata."""
 
 from __future__ import annotations
 
@@ -75,7 +76,28 @@ def test_agent_attaches_and_pastes_pictures_and_the_customer_receives_them(live:
     sent = [m for m in live.sent_to(openid) if m.get("msgtype") == "image"]
     assert len(sent) == 2 and all(m["image"]["media_id"] for m in sent)
 
-    # 3. a text file is refused in the page before it is sent
+    # 3. dropped on the reply area: previewed; "不发这张" drops it and nothing goes out
+    page.evaluate("""(b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+        const zone = document.querySelector(".compose");
+        zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""", base64.b64encode(images.png(8, 8)).decode())
+    expect(page.locator("#picture-preview")).to_be_visible()
+    expect(page.locator("#picture-info")).to_contain_text("dropped.png")
+    page.click("#picture-cancel")
+    expect(page.locator("#picture-preview")).to_be_hidden()
+    page.fill("#reply", "图片收到了吗？")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#messages .msg-agent").last).to_contain_text("图片收到了吗？")
+    expect(page.locator("#messages .msg-agent.msg-picture")).to_have_count(2)
+    assert wait_for(lambda: any((m.get("text") or {}).get("content") == "图片收到了吗？"
+                                for m in live.sent_to(openid)), timeout=15)
+    assert len(_received(live, openid)) == 2
+
+    # 4. a text file is refused in the page before it is sent
     page.set_input_files("#picture-input", files=[{"name": "note.png", "mimeType": "text/plain",
                                                    "buffer": b"not a picture"}])
     expect(page.locator("#toast")).to_contain_text("JPG")
