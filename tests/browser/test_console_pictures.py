@@ -13,9 +13,12 @@ import re
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
+from backend.webchat.service import customer_id
 from tests.backend.storage import images
 from tests.browser.conftest import Live
 from tests.browser.test_console import TIMEOUT_MS, _item, _openid, _queued
+from tests.browser.test_webchat import _customer_says
+from tests.browser.test_webchat import _handoff as _web_handoff
 from tests.support.live import wait_for
 
 
@@ -103,3 +106,43 @@ def test_agent_attaches_and_pastes_pictures_and_the_customer_receives_them(live:
     expect(page.locator("#toast")).to_contain_text("JPG")
     expect(page.locator("#picture-preview")).to_be_hidden()
     ctx.close()
+
+
+def test_a_web_chat_customer_sees_the_agents_picture_on_the_chat_page(live: Live, chromium: Browser) -> None:
+    customer = chromium.new_context(viewport={"width": 390, "height": 844})  # a phone
+    chat = customer.new_page()
+    chat.set_default_timeout(TIMEOUT_MS)
+    chat.goto(live.base + "/chat/")
+    [cookie] = [c for c in customer.cookies() if c["name"] == "cs_chat"]
+    secret = live.runtime.settings.auth.session_secret.get_secret_value()  # the service's (local default)
+    user_id = customer_id(cookie["value"], secret=secret)
+    _customer_says(chat, "转人工")
+    assert wait_for(lambda: _web_handoff(live, user_id) is not None, timeout=10), live.log.read_text()[-3000:]
+    row = _web_handoff(live, user_id)
+    assert row is not None
+
+    agent_ctx = chromium.new_context()
+    agent = agent_ctx.new_page()
+    agent.set_default_timeout(TIMEOUT_MS)
+    live.login(agent, "agent")
+    _item(agent, "queue", row.id).click()
+    agent.click("#take")
+    expect(agent.locator("#chat-status")).to_have_text("服务中")
+    agent.set_input_files("#picture-input", files=[{"name": "map.jpg", "mimeType": "image/jpeg",
+                                                    "buffer": images.jpeg(120, 90, orientation=None)}])
+    expect(agent.locator("#picture-preview")).to_be_visible()
+    agent.click("#send")
+    expect(agent.locator("#messages .msg-agent.msg-picture .meta")).to_contain_text("已送达")
+
+    shown = chat.locator("#messages .msg-agent.msg-picture img")
+    expect(shown).to_be_visible()
+    assert wait_for(lambda: shown.evaluate("img => img.complete && img.naturalWidth") == 120, timeout=10)
+    src = shown.get_attribute("src") or ""
+    assert src.startswith("/chat/api/pictures/")
+    # the address is no public link: another browser (another customer, or nobody) cannot open it
+    other = chromium.new_context()
+    assert other.request.get(live.base + src).status == 401
+    other.new_page().goto(live.base + "/chat/")
+    assert other.request.get(live.base + src).status == 404
+    for c in (customer, agent_ctx, other):
+        c.close()
