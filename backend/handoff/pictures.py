@@ -72,6 +72,28 @@ def store_picture(store: FileStore, chunks: Iterable[bytes]) -> tuple[StoredFile
     return stored, kind
 
 
+def record_picture(
+    session: Session,
+    *,
+    handoff_id: int,
+    staff_id: int,
+    stored: StoredFile,
+    kind: FileKind,
+    now: dt.datetime,
+    cipher: FieldCipher,
+    redis: redis.Redis | None = None,
+    supervisor: bool = False,
+) -> HandoffMessage:
+    """The message of a stored picture, counted as the agent's answer (ownership checked again: the
+    chat may have changed hands while the picture was uploading)."""
+    row = owned(session, handoff_id, staff_id, supervisor=supervisor)
+    msg = add_message(session, row=row, direction="agent", text=copy.text("handoff_picture_line"),
+                      cipher=cipher, now=now, staff_id=staff_id, deliver=True, kind="image",
+                      attachment=(stored.key, kind.value))
+    answered(session, row=row, msg=msg, staff_id=staff_id, now=now, redis=redis, action="handoff.picture")
+    return msg
+
+
 def send_picture(
     session: Session,
     *,
@@ -85,19 +107,16 @@ def send_picture(
     supervisor: bool = False,
 ) -> HandoffMessage:
     """The agent sends a picture: only the agent who has the chat (or a supervisor); see the module
-    docstring for what happens to it."""
-    row = owned(session, handoff_id, staff_id, supervisor=supervisor)
+    docstring for what happens to it. (The console's route does the same in two transactions, so
+    that no database transaction stays open while the upload streams in.)"""
+    owned(session, handoff_id, staff_id, supervisor=supervisor)
     stored, kind = store_picture(store, chunks)
     try:
-        msg = add_message(session, row=row, direction="agent", text=copy.text("handoff_picture_line"),
-                          cipher=cipher, now=now, staff_id=staff_id, deliver=True, kind="image",
-                          attachment=(stored.key, kind.value))
-        answered(session, row=row, msg=msg, staff_id=staff_id, now=now, redis=redis,
-                 action="handoff.picture")
+        return record_picture(session, handoff_id=handoff_id, staff_id=staff_id, stored=stored, kind=kind,
+                              now=now, cipher=cipher, redis=redis, supervisor=supervisor)
     except BaseException:
         store.delete(stored.key)
         raise
-    return msg
 
 
 def picture_message(session: Session, *, handoff_id: int, message_id: int) -> HandoffMessage:

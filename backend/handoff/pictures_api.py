@@ -3,7 +3,8 @@
 ``POST /conversations/{id}/picture``: multipart with one ``file`` part (JPEG or PNG, ≤ 10 MB), the
 CSRF header like every console post, only the agent who has the chat or a supervisor. Who the staff
 member is, the CSRF token and the ownership are checked before the body is read; the body is parsed
-as it streams (never spooled by Starlette) and refused as soon as it passes the cap.
+as it streams (never spooled by Starlette) and refused as soon as it passes the cap; no database
+transaction is open meanwhile.
 
 ``GET /conversations/{id}/pictures/{message_id}``: the picture for the console's thumbnail, with the
 cookie session, only to staff who may read the conversation (A-02), every read audited (A-04).
@@ -18,9 +19,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
+from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
-from backend.deps import Now, RedisDep, RowId, RuntimeDep, WriteDbSession
+from backend.db import session_scope
+from backend.deps import ClientIp, Now, RedisDep, RowId, RuntimeDep, WriteDbSession
 from backend.errors import ERROR_RESPONSES, Forbidden, ServiceError
 from backend.handoff.console import get, owned
 from backend.handoff.console_auth import SUPERVISORS, _console_role, console_staff, readable_ids
@@ -31,7 +34,8 @@ from backend.handoff.pictures import (
     PICTURE_RESPONSE,
     picture_bytes,
     picture_message,
-    send_picture,
+    record_picture,
+    store_picture,
 )
 from backend.handoff.schemas import MessageSentOut
 from backend.staff.deps import StaffPrincipal
@@ -107,7 +111,7 @@ def _agent(staff: Annotated[StaffPrincipal, Depends(console_staff)]) -> StaffPri
 Agent = Annotated[StaffPrincipal, Depends(_agent)]  # cookie session, CSRF on posts, a console role
 
 
-def _readable(db: WriteDbSession, staff: StaffPrincipal, handoff_id: int, now: Any) -> None:
+def _readable(db: Session, staff: StaffPrincipal, handoff_id: int, now: Any) -> None:
     """403 when this staff member may not read the conversation (A-02); the refusal is audited and
     kept although the request fails (A-04)."""
     row = get(db, handoff_id)
@@ -120,18 +124,34 @@ def _readable(db: WriteDbSession, staff: StaffPrincipal, handoff_id: int, now: A
 
 @router.post("/conversations/{handoff_id}/picture", response_model=MessageSentOut,
              openapi_extra={"requestBody": PICTURE_BODY}, summary="给客户发图片")
-async def console_picture(handoff_id: RowId, request: Request, staff: Agent, db: WriteDbSession,
-                          redis_client: RedisDep, runtime: RuntimeDep, now: Now) -> MessageSentOut:
+async def console_picture(handoff_id: RowId, request: Request, redis_client: RedisDep, runtime: RuntimeDep,
+                          now: Now, ip: ClientIp) -> MessageSentOut:
     """Send the customer a picture (JPG or PNG, at most 10 MB; the type is read from the content,
-    location and camera data are removed). It counts as a reply, like ``/reply``."""
-    _readable(db, staff, handoff_id, now)
-    supervisor = staff.role in SUPERVISORS
-    owned(db, handoff_id, staff.id, supervisor=supervisor)  # before reading a byte of the body
+    location and camera data are removed). It counts as a reply, like ``/reply``.
+
+    No transaction stays open while the body streams in (on SQLite a write transaction holds the
+    process's write lock): the cookie, CSRF token, role and ownership are checked in one, the file is
+    stored with none, and the message is recorded in a second one (ownership checked again)."""
+    with session_scope(runtime.sessions, write=True) as db:
+        staff = _console_role(console_staff(request, db, runtime, now, ip))
+        _readable(db, staff, handoff_id, now)
+        supervisor = staff.role in SUPERVISORS
+        owned(db, handoff_id, staff.id, supervisor=supervisor)  # before reading a byte of the body
     chunks = await read_file_part(request, max_bytes=MAX_PICTURE_BYTES)
-    msg = await run_in_threadpool(
-        send_picture, db, handoff_id=handoff_id, staff_id=staff.id, chunks=chunks,
-        store=runtime.file_store, now=now, cipher=runtime.cipher, redis=redis_client, supervisor=supervisor)
-    return MessageSentOut(id=msg.id, delivery=msg.delivery, image_url=picture_url(msg))
+
+    def store_and_record() -> MessageSentOut:
+        stored, kind = store_picture(runtime.file_store, chunks)
+        try:
+            with session_scope(runtime.sessions, write=True) as db:
+                msg = record_picture(db, handoff_id=handoff_id, staff_id=staff.id, stored=stored, kind=kind,
+                                     now=now, cipher=runtime.cipher, redis=redis_client,
+                                     supervisor=supervisor)
+                return MessageSentOut(id=msg.id, delivery=msg.delivery, image_url=picture_url(msg))
+        except BaseException:
+            runtime.file_store.delete(stored.key)
+            raise
+
+    return await run_in_threadpool(store_and_record)
 
 
 @router.get("/conversations/{handoff_id}/pictures/{message_id}", summary="看图片（坐席）",
