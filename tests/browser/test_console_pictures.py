@@ -9,11 +9,16 @@ from __future__ import annotations
 import base64
 import io
 import re
+import threading
+import time
+from collections.abc import Iterator
 
+import httpx
 from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from backend.webchat.service import customer_id
+from tests.backend.staff.helpers import PASSWORD, code_at
 from tests.backend.storage import images
 from tests.browser.conftest import Live
 from tests.browser.test_console import TIMEOUT_MS, _item, _openid, _queued
@@ -146,3 +151,43 @@ def test_a_web_chat_customer_sees_the_agents_picture_on_the_chat_page(live: Live
     assert other.request.get(live.base + src).status == 404
     for c in (customer, agent_ctx, other):
         c.close()
+
+
+def test_a_slow_upload_holds_no_database_lock_other_console_requests_go_on(live: Live) -> None:
+    """A picture uploading slowly (an agent on a weak connection) keeps no transaction open: the same
+    process answers the console's other requests meanwhile (on SQLite a write transaction holds the
+    process's write lock)."""
+    name, secret, _ = live.staff("agent")
+    with httpx.Client(base_url=live.base, timeout=30) as client:
+        r = client.post("/api/console/login", json={"username": name, "password": PASSWORD,
+                                                     "totp": code_at(secret, live.clock())})
+        assert r.status_code == 200, r.text
+        csrf = {"X-CSRF-Token": r.json()["csrf_token"]}
+        hid = _queued(live, _openid())
+        assert client.post(f"/api/console/conversations/{hid}/take", headers=csrf).status_code == 200
+        boundary = "pictureboundary7d1"
+        picture = images.jpeg(300, 200, noise=True)
+
+        def slow_body() -> Iterator[bytes]:
+            yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
+                   "Content-Type: image/jpeg\r\n\r\n").encode()
+            step = len(picture) // 6 + 1
+            for i in range(0, len(picture), step):
+                time.sleep(0.5)
+                yield picture[i:i + step]
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        result: dict[str, httpx.Response] = {}
+        upload = threading.Thread(target=lambda: result.setdefault("r", client.post(
+            f"/api/console/conversations/{hid}/picture", content=slow_body(),
+            headers={**csrf, "Content-Type": f"multipart/form-data; boundary={boundary}"})))
+        upload.start()
+        time.sleep(1.0)  # the upload is under way (checks done, body streaming)
+        started = time.monotonic()
+        queue = client.get("/api/console/mine")
+        took = time.monotonic() - started
+        still_uploading = upload.is_alive()
+        upload.join(timeout=30)
+        assert queue.status_code == 200 and still_uploading
+        assert took < 1.5, f"the console waited {took:.1f} s for the upload"
+        assert result["r"].status_code == 200, result["r"].text
