@@ -58,7 +58,8 @@ def _too_large() -> ServiceError:
 
 
 async def read_file_part(request: Request, *, max_bytes: int) -> list[bytes]:
-    """The ``file`` part of a multipart body as it streams in (chunks), refused past ``max_bytes``."""
+    """The file part of a multipart body (named ``file``, or any part with a file name) as it streams
+    in (chunks), refused past ``max_bytes``; a second file is refused."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
@@ -79,8 +80,10 @@ async def read_file_part(request: Request, *, max_bytes: int) -> list[bytes]:
 
     def on_headers_finished() -> None:
         _, opts = parse_options_header(dict(state["headers"]).get(b"content-disposition", b""))
-        state["name"], state["headers"] = opts.get(b"name"), []
-        if state["name"] == b"file":
+        # the part named "file", or any part that carries a file (a form naming it otherwise)
+        is_file = opts.get(b"name") == b"file" or b"filename" in opts
+        state["name"], state["headers"] = b"file" if is_file else opts.get(b"name"), []
+        if is_file:
             if state["seen"]:
                 raise ServiceError("one_picture_only", "一次只能发一张图片", detail={"field": "file"})
             state["seen"] = True

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditRecord
 from backend.db import session_scope
+from backend.errors import Forbidden
 from backend.gateways.wechat import WechatGateway
 from backend.handoff import console, queue
+from backend.handoff import pictures as pictures_svc
 from backend.handoff.console_auth import CSRF_HEADER
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.pictures import MAX_PICTURE_BYTES
@@ -286,3 +288,41 @@ def test_fake_wechat_refuses_a_non_image_upload_and_an_unknown_media_id(
         gateway.send_image("o-media", "MEDIA_unknown")
     gateway.send_image("o-media", media_id)
     assert fake_wechat.images_sent("o-media") == [images.png()]
+
+
+def test_a_picture_is_one_file_part_whatever_its_field_name_and_only_one(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    agent, row = taken(client, db, runtime, clock)
+    agent._use()
+    url = f"/api/console/conversations/{row.id}/picture"
+    r = agent.client.post(url, files={"picture": ("a.png", images.png(), "image/png")},
+                          headers={CSRF_HEADER: agent.csrf})
+    assert assert_ok(r)["delivery"] == "pending"
+    two = [("file", ("a.png", images.png(), "image/png")), ("more", ("b.png", images.png(), "image/png"))]
+    assert_error(agent.client.post(url, files=two, headers={CSRF_HEADER: agent.csrf}), 400,
+                 "one_picture_only")
+    no_file = agent.client.post(url, data={"text": "hi"}, files={"x": (None, "y")},
+                                headers={CSRF_HEADER: agent.csrf})
+    assert_error(no_file, 400, "picture_empty")
+    assert len(pictures(db, row.id)) == 1
+
+
+def test_ownership_is_checked_again_when_the_upload_ends(client: TestClient, db: Session, runtime: Runtime,
+                                                         clock: Clock) -> None:
+    """The chat changed hands while the picture was uploading: refused, and the stored file is gone."""
+    agent, row = taken(client, db, runtime, clock)
+    other = Console(client, db, runtime, clock, "agent", ALL_GROUPS)
+    stored, kind = pictures_svc.store_picture(runtime.file_store, [images.png()])
+    assert runtime.file_store.exists(stored.key)
+    db.expire_all()  # the take went through the API
+    console.transfer(db, handoff_id=row.id, staff_id=agent.id, to_agent_id=other.id, note="换人",
+                     now=clock.now, cipher=runtime.cipher)
+    with pytest.raises(Forbidden):
+        pictures_svc.record_picture(db, handoff_id=row.id, staff_id=agent.id, stored=stored, kind=kind,
+                                    now=clock.now, cipher=runtime.cipher)
+    runtime.file_store.delete(stored.key)
+    # the service that does both leaves no file behind when the second step is refused
+    with pytest.raises(Forbidden):
+        pictures_svc.send_picture(db, handoff_id=row.id, staff_id=agent.id, chunks=[images.png()],
+                                  store=runtime.file_store, now=clock.now, cipher=runtime.cipher)
+    assert stored_files(runtime) == []
