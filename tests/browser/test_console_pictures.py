@@ -16,7 +16,11 @@ from collections.abc import Iterator
 import httpx
 from PIL import Image
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 
+from backend.audit.models import AuditRecord
+from backend.db import session_scope
+from backend.handoff.models import HandoffMessage
 from backend.webchat.service import customer_id
 from tests.backend.staff.helpers import PASSWORD, code_at
 from tests.backend.storage import images
@@ -25,6 +29,18 @@ from tests.browser.test_console import TIMEOUT_MS, _item, _openid, _queued
 from tests.browser.test_webchat import _customer_says
 from tests.browser.test_webchat import _handoff as _web_handoff
 from tests.support.live import wait_for
+
+
+def _pictures(live: Live, hid: int) -> list[HandoffMessage]:
+    with session_scope(live.runtime.sessions) as db:
+        return list(db.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == hid,
+                                                            HandoffMessage.kind == "image")))
+
+
+def _picture_reads(live: Live, hid: int, msg_id: int) -> int:
+    with session_scope(live.runtime.sessions) as db:
+        return len(db.scalars(select(AuditRecord).where(AuditRecord.object_id == str(hid),
+                                                        AuditRecord.field == f"picture:{msg_id}")).all())
 
 
 def _received(live: Live, openid: str) -> list[bytes]:
@@ -61,8 +77,13 @@ def test_agent_attaches_and_pastes_pictures_and_the_customer_receives_them(live:
     got = _received(live, openid)[0]
     assert images.GPS_MAKER.encode() not in got and Image.open(io.BytesIO(got)).size == (40, 30)
     expect(first.locator(".meta")).to_contain_text("已送达")
-    loaded = first.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth")
-    assert loaded == 40  # the thumbnail came through the console's authenticated route
+    thumb = first.locator("img.thumb")
+    assert wait_for(lambda: thumb.evaluate("img => img.complete && img.naturalWidth") == 40, timeout=10)
+    # the thumbnail came through the console's authenticated, audited route, once: the history is
+    # redrawn on live events without loading the picture again
+    [msg_id] = [m.id for m in _pictures(live, hid)]
+    time.sleep(0.5)
+    assert _picture_reads(live, hid, msg_id) == 1
 
     # 2. pasted into the reply box: a JPEG with GPS in its EXIF
     jpeg = images.jpeg()

@@ -72,7 +72,10 @@
   // --- one conversation ---------------------------------------------------------------------------
 
   async function open(id, quiet) {
-    if (state.current !== id) dropPicture();  // a picture chosen for one chat never goes to another
+    if (state.current !== id) {
+      dropPicture();  // a picture chosen for one chat never goes to another
+      thumbs.clear();
+    }
     state.current = id;
     try {
       state.view = await api("GET", "/api/console/conversations/" + id);
@@ -132,6 +135,18 @@
     $("#complaints").replaceChildren(...cases(v.complaints));
   }
 
+  /* One <img> per picture while its chat is open: the history is redrawn on every live event, and a
+     moved element keeps its loaded picture (each load is an audited read, and is never cached). */
+  const thumbs = new Map();
+  function thumb(url) {
+    let img = thumbs.get(url);
+    if (!img) {
+      img = el("img", { class: "thumb", src: url, alt: "图片" });
+      thumbs.set(url, img);
+    }
+    return img;
+  }
+
   function msgNode(m) {
     const meta = [DIR_LABEL[m.direction] || m.direction, fmtTime(m.at)];
     if (m.intent) meta.push("意图 " + m.intent + (m.confidence != null ? "（" + Math.round(m.confidence * 100) + "%）" : ""));
@@ -139,8 +154,7 @@
     if (m.delivery && DELIVERY_LABEL[m.delivery]) meta.push(DELIVERY_LABEL[m.delivery]);
     // A picture: a thumbnail through the console's own (logged-in, audited) route; click for full size.
     const body = m.image_url
-      ? el("a", { href: m.image_url, target: "_blank", rel: "noopener", title: "点开看大图" },
-          el("img", { class: "thumb", src: m.image_url, alt: "图片", loading: "lazy" }))
+      ? el("a", { href: m.image_url, target: "_blank", rel: "noopener", title: "点开看大图" }, thumb(m.image_url))
       : el("div", { class: "text", text: m.text });
     return el("li", { class: "msg msg-" + m.direction + (m.image_url ? " msg-picture" : ""),
                       dataset: { direction: m.direction, kind: m.kind || "text" } },
