@@ -4,7 +4,8 @@ the security headers of every answer (catalogue A-05, C-10).
 * **Proxy headers**: ``X-Forwarded-For`` is believed only from the proxies named in
   ``CS_HTTP__TRUSTED_PROXIES`` (uvicorn's own middleware; the server runs with its proxy headers off,
   so this setting is the one place that decides, whatever server runs the app).
-* **Body cap**: a staff API body over ``CS_HTTP__STAFF_MAX_BODY_BYTES`` is refused with 413 before the
+* **Body cap**: a staff API body over ``CS_HTTP__STAFF_MAX_BODY_BYTES`` (a console API body over
+  ``CS_HTTP__CONSOLE_MAX_BODY_BYTES``: a 10 MB picture and its form) is refused with 413 before the
   app reads it (a lying or missing Content-Length too: the stream is counted), so a 50 MB login body is
   never read before authentication.
 * **Security headers** on every answer of the app: a Content-Security-Policy that a console of plain
@@ -140,6 +141,7 @@ def trusted_proxies(value: str) -> list[str]:
 def install_edge(app: FastAPI, settings: Settings) -> None:
     """Add the edge middleware (before the webhook's front door, which must stay outermost)."""
     app.add_middleware(BodyLimit, prefix="/staff/", limit=settings.http.staff_max_body_bytes)
+    app.add_middleware(BodyLimit, prefix="/api/console/", limit=settings.http.console_max_body_bytes)
     app.add_middleware(SecurityHeaders)
     proxies = trusted_proxies(settings.http.trusted_proxies)
     if proxies:

@@ -79,11 +79,13 @@ class AuditSettings(BaseModel):
 
 
 class HttpSettings(BaseModel):
-    """The HTTP edge: which peers may set X-Forwarded-For, and the staff API's body cap."""
+    """The HTTP edge: which peers may set X-Forwarded-For, and the staff and console APIs' body caps."""
 
     # IPs or networks of the reverse proxies whose X-Forwarded-For is believed ("" = none).
     trusted_proxies: str = ""
     staff_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The agent console's API: its largest body is a picture (10 MB, WeChat's image limit) in a form.
+    console_max_body_bytes: int = Field(default=10 * 1024 * 1024 + 64 * 1024, ge=1024)
 
 
 class ClaimsSettings(BaseModel):

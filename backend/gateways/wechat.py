@@ -283,6 +283,17 @@ class WechatGateway:
         """A customer-service picture message."""
         self._json_call(lambda: self.client.message.send_image(openid, media_id), openid=openid)
 
+    def upload_image(self, data: bytes, *, filename: str, content_type: str) -> str:
+        """Upload a picture as temporary media (``media/upload?type=image``, multipart field ``media``;
+        WeChat keeps it 3 days); returns its ``media_id`` for :meth:`send_image`. A file WeChat does
+        not take as an image is 40005, raised as :class:`WechatApiError`."""
+        result = self._json_call(
+            lambda: self.client.media.upload("image", (filename, data, content_type)))
+        media_id = result.get("media_id")
+        if not media_id:
+            raise WechatApiError(None, "media upload answer without media_id")
+        return str(media_id)
+
     def send_news(self, openid: str, articles: list[dict[str, str]]) -> None:
         """A customer-service news message: dicts with title, description, url, image (picurl)."""
         items = [{"title": a.get("title", ""), "description": a.get("description", ""),

@@ -36,6 +36,7 @@ from backend.handoff.console_views import agent_groups, conversation_view
 from backend.handoff.effects import emit
 from backend.handoff.live_api import router as live_router
 from backend.handoff.models import HandoffRequest
+from backend.handoff.pictures_api import router as pictures_router
 from backend.handoff.queue import waiting
 from backend.handoff.schemas import (
     AgentOut,
@@ -72,6 +73,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESPONSES)
 router.include_router(auth_router)
 router.include_router(live_router)
+router.include_router(pictures_router)
 
 ConsoleStaff = Annotated[StaffPrincipal, Depends(console_staff)]
 

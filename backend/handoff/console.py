@@ -163,8 +163,11 @@ def add_message(
     now: dt.datetime,
     staff_id: int | None = None,
     deliver: bool = False,
+    kind: str = "text",
+    attachment: tuple[str, str] | None = None,
 ) -> HandoffMessage:
-    """Store one message (encrypted); ``deliver``: queue it for the customer (``handoff.deliver``)."""
+    """Store one message (encrypted); ``deliver``: queue it for the customer (``handoff.deliver``);
+    ``attachment``: a picture's file-store key and content type (``kind="image"``)."""
     msg = HandoffMessage(
         handoff_id=row.id,
         direction=direction,
@@ -172,6 +175,9 @@ def add_message(
         text_enc=cipher.encrypt(text, purpose=PURPOSE_MESSAGE),
         created_at=now,
         delivery="pending" if deliver else "n/a",
+        kind=kind,
+        attachment_key=attachment[0] if attachment else None,
+        attachment_type=attachment[1] if attachment else None,
     )
     session.add(msg)
     session.flush()
@@ -222,8 +228,7 @@ def reply(
 ) -> HandoffMessage:
     """The agent answers: the message is stored and queued for delivery; the first reply stops the
     first-response timers, any reply stops the next-response clock."""
-    row = get(session, handoff_id)
-    _own(row, staff_id, supervisor=supervisor)
+    row = owned(session, handoff_id, staff_id, supervisor=supervisor)
     msg = add_message(
         session,
         row=row,
@@ -234,6 +239,21 @@ def reply(
         staff_id=staff_id,
         deliver=True,
     )
+    answered(session, row=row, msg=msg, staff_id=staff_id, now=now, redis=redis)
+    return msg
+
+
+def owned(session: Session, handoff_id: int, staff_id: int, *, supervisor: bool = False) -> HandoffRequest:
+    """The conversation, when this staff member may answer in it (its agent, or a supervisor)."""
+    row = get(session, handoff_id)
+    _own(row, staff_id, supervisor=supervisor)
+    return row
+
+
+def answered(session: Session, *, row: HandoffRequest, msg: HandoffMessage, staff_id: int, now: dt.datetime,
+             redis: redis.Redis | None = None, action: str = "handoff.reply") -> None:
+    """What any agent answer (text or picture) does: wakes the delivery worker, stops the
+    first-response timers (first answer) and the next-response clock, audits and publishes it."""
     wake_worker(session, redis)
     if row.first_response_at is None:
         row.first_response_at = now
@@ -244,14 +264,13 @@ def reply(
     row.unread = 0
     row.updated_at = now
     session.flush()
-    _audit(session, staff_id, "handoff.reply", row, now)
+    _audit(session, staff_id, action, row, now)
     emit(
         session,
         redis,
         "handoff.message",
         {"handoff_id": row.id, "message_id": msg.id, "direction": "agent", "staff_id": staff_id},
     )
-    return msg
 
 
 def note(

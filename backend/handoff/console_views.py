@@ -46,7 +46,15 @@ def _messages(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[dic
                       .order_by(HandoffMessage.created_at, HandoffMessage.id))
     return [{"id": f"m{m.id}", "direction": m.direction, "text": _clear(m, cipher),
              "at": m.created_at, "staff": m.staff_id, "delivery": m.delivery,
-             "delivery_error": m.delivery_error} for m in rows]
+             "delivery_error": m.delivery_error, "kind": m.kind or "text", "image_url": picture_url(m)}
+            for m in rows]
+
+
+def picture_url(m: HandoffMessage) -> str | None:
+    """Where the console loads a picture message (its cookie-authenticated, audited route)."""
+    if m.kind != "image" or not m.attachment_key:
+        return None
+    return f"/api/console/conversations/{m.handoff_id}/pictures/{m.id}"
 
 
 def _clear(m: HandoffMessage, cipher: FieldCipher) -> str:

@@ -25,6 +25,8 @@ GROUPS = ("claims", "complaints", "general")
 AGENT_STATES = ("online", "busy", "away")
 DIRECTIONS = ("customer", "agent", "note", "system")
 DELIVERIES = ("pending", "sent", "failed", "n/a")
+# What a message is: text, or a picture an agent sent (its bytes in the encrypted file store).
+KINDS = ("text", "image")
 PURPOSE_CLOSE_SUMMARY = "handoff.close_summary"
 PURPOSE_MESSAGE = "handoff.message"
 
@@ -78,7 +80,8 @@ class HandoffRequest(Base):
 
 class HandoffMessage(Base):
     """One message of a handed-over conversation: the customer's, an agent's reply, a private note or
-    a system line; texts encrypted (PURPOSE_MESSAGE). ``delivery`` tracks an agent reply's way out."""
+    a system line; texts encrypted (PURPOSE_MESSAGE). ``delivery`` tracks an agent reply's way out.
+    An agent's picture is ``kind="image"`` with its file's key (its text is a placeholder line)."""
 
     __tablename__ = "handoff_messages"
 
@@ -90,6 +93,10 @@ class HandoffMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivery: Mapped[str] = mapped_column(String(16), default="n/a")
     delivery_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="text")
+    # A picture: its random key in the file store (``backend.storage``) and its sniffed content type.
+    attachment_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    attachment_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class AgentProfile(Base):

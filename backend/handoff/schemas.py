@@ -100,6 +100,8 @@ class MessageOut(BaseModel):
     staff: int | None = None
     delivery: str | None = None
     delivery_error: str | None = None
+    kind: str = Field(default="text", description="text | image")
+    image_url: str | None = Field(default=None, description="图片（坐席登录后可看，每次查看都记审计）")
 
 
 class CustomerOut(BaseModel):
@@ -142,6 +144,7 @@ class CloseIn(BaseModel):
 class MessageSentOut(BaseModel):
     id: int
     delivery: str
+    image_url: str | None = None
 
 
 # --- agents ------------------------------------------------------------------------------------------

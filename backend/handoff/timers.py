@@ -1,23 +1,26 @@
 """Job handlers of the handoff domain: the SLA timers (2 min warning, 3 min breach, next-response),
-delivery of agent and system messages to the customer, work items falling due, and the periodic
-automatic assignment. Timers are job rows (``backend.jobs``): they survive restarts and each fires once
-however many workers run."""
+delivery of agent and system messages (texts, agents' pictures) to the customer, work items falling
+due, and the periodic automatic assignment. Timers are job rows (``backend.jobs``): they survive
+restarts and each fires once however many workers run."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
 from backend.db import session_scope
+from backend.errors import NotFound
 from backend.gateways.exceptions import WechatApiError, WechatQuotaExceeded, WechatUnreachable
 from backend.handoff import copy
 from backend.handoff.console import add_message, assign_waiting, read_text
 from backend.handoff.effects import emit
 from backend.handoff.models import HandoffMessage, HandoffRequest
+from backend.handoff.pictures import FILENAMES, read_picture
 from backend.hooks import JobContext, JobRow, RetryLater
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ REASON_WINDOW = "超过48小时，客户没再发消息，不能再发客服消�
 REASON_QUOTA = "客户上次发消息后已经回了5条，等客户再发消息才能发（可以打电话）"
 REASON_REFUSED = "微信拒收（客户可能取消关注了）"
 REASON_NO_WECHAT = "没有配置微信接口"
+REASON_NO_FILE = "图片文件不见了，请重新发送"
 
 
 # --- SLA timers ------------------------------------------------------------------------------------
@@ -181,10 +185,13 @@ def run_deliver(ctx: JobContext, session: Session, job: JobRow) -> None:
         _fail(session, ctx, msg, REASON_NO_WECHAT)
         return
     try:
-        gateway.send_text(row.user_id, read_text(msg, cipher=ctx.cipher))
+        _send(ctx, gateway, row, msg)
     except WechatUnreachable as exc:
         reason = {45015: REASON_WINDOW, 45047: REASON_QUOTA}.get(exc.errcode or 0, REASON_REFUSED)
         _fail(session, ctx, msg, f"{reason}（{exc.errcode}）")
+        return
+    except NotFound:  # the picture's file is gone (deleted by retention, or a lost disk)
+        _fail(session, ctx, msg, REASON_NO_FILE)
         return
     except WechatQuotaExceeded as exc:
         raise RetryLater(ctx.now() + dt.timedelta(seconds=60), reason=f"quota {exc.errcode}") from None
@@ -201,6 +208,21 @@ def run_deliver(ctx: JobContext, session: Session, job: JobRow) -> None:
         "handoff.message",
         {"handoff_id": row.id, "message_id": msg.id, "delivery": "sent"},
     )
+
+
+def _send(ctx: JobContext, gateway: Any, row: HandoffRequest, msg: HandoffMessage) -> None:
+    """One customer-service message: text, or a picture uploaded as temporary media first (the
+    upload is not a customer-service message; the image message counts like a text)."""
+    if msg.kind != "image":
+        gateway.send_text(row.user_id, read_text(msg, cipher=ctx.cipher))
+        return
+    store = ctx.services.get("storage")
+    if store is None or msg.attachment_key is None:
+        raise RetryLater(ctx.now() + dt.timedelta(seconds=60), reason="file store not configured")
+    ctype = msg.attachment_type or "image/jpeg"
+    media_id = gateway.upload_image(read_picture(store, msg), filename=FILENAMES.get(ctype, "picture.jpg"),
+                                    content_type=ctype)
+    gateway.send_image(row.user_id, media_id)
 
 
 def dead_deliver(ctx: JobContext, session: Session, job: JobRow) -> None:

@@ -15,10 +15,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Cookie, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
-from backend.deps import CipherDep, DbSession, RuntimeDep
-from backend.errors import ERROR_RESPONSES, ServiceError, Unauthorized
+from backend.deps import CipherDep, DbSession, RowId, RuntimeDep
+from backend.errors import ERROR_RESPONSES, NotFound, ServiceError, Unauthorized
+from backend.handoff.pictures import PICTURE_RESPONSE, picture_bytes
 from backend.runtime import Runtime
 from backend.webchat import copy
 from backend.webchat import service as chat
@@ -95,3 +96,18 @@ def poll_messages(runtime: RuntimeDep, db: DbSession, cipher: CipherDep, cs_chat
     user_id = _customer(runtime, cs_chat)
     items, cursor = chat.lines_after(db, cipher=cipher, user_id=user_id, after=chat.parse_cursor(after))
     return ChatPage(items=[ChatItem(**item) for item in items], cursor=str(cursor))
+
+
+@router.get("/api/pictures/{message_id}", response_class=StreamingResponse,
+            responses={**ERROR_RESPONSES, 200: PICTURE_RESPONSE})
+def picture(message_id: RowId, runtime: RuntimeDep, db: DbSession, cs_chat: ChatCookie = None,
+            ) -> StreamingResponse:
+    """A picture an agent sent to this customer: only through this customer's own chat cookie, never
+    a public URL (another customer's picture is the same 404 as none)."""
+    user_id = _customer(runtime, cs_chat)
+    msg = chat.customer_picture(db, user_id=user_id, message_id=message_id)
+    if msg is None:
+        raise NotFound("picture_not_found", copy.PICTURE_NOT_FOUND)
+    return StreamingResponse(picture_bytes(runtime.file_store, msg),
+                             media_type=msg.attachment_type or "application/octet-stream",
+                             headers={"Cache-Control": "private, no-store"})

@@ -22,6 +22,7 @@ class ChatItem(BaseModel):
     role: Literal["customer", "bot", "agent", "system"]
     text: str
     at: dt.datetime
+    image: str | None = Field(default=None, description="工作人员发来的图片（只有本人的聊天页面能打开）")
 
 
 class SendOut(BaseModel):

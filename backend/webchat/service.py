@@ -1,10 +1,10 @@
 """The web chat channel's reading side: one customer's lines after a cursor.
 
 The customer's messages and the bot's answers are the channel's inbox rows (``wechat_inbox``, written
-with each turn by the engine's chat runner); agents' replies and system lines (the wait, the rating
-question) are ``handoff_messages`` of the customer's handoff requests once delivered (``sent``: the
-deliver job marks them for this channel). A cursor is ``"<inbox id>.<handoff message id>"``, the last
-row of each that the page has seen.
+with each turn by the engine's chat runner); agents' replies (texts and pictures) and system lines (the
+wait, the rating question) are ``handoff_messages`` of the customer's handoff requests once delivered
+(``sent``: the deliver job marks them for this channel). A cursor is
+``"<inbox id>.<handoff message id>"``, the last row of each that the page has seen.
 """
 
 from __future__ import annotations
@@ -130,7 +130,21 @@ def lines_after(session: Session, *, cipher: FieldCipher, user_id: str, after: C
     sent = list(session.scalars(query.order_by(HandoffMessage.id).limit(PAGE_ROWS)))
     items = [item for row in inbox for item in _inbox_items(row, cipher)]
     items += [{"id": f"h{m.id}", "role": m.direction, "at": m.created_at,
-               "text": cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE)} for m in sent]
+               "text": cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE),
+               "image": f"/chat/api/pictures/{m.id}" if m.kind == "image" else None} for m in sent]
     items.sort(key=lambda item: item["at"])  # stable: each source keeps its own order on equal times
     cursor = Cursor(inbox[-1].id if inbox else after.inbox, sent[-1].id if sent else after.handoff)
     return items, cursor
+
+
+def customer_picture(session: Session, *, user_id: str, message_id: int,
+                     channel: str = CHANNEL) -> HandoffMessage | None:
+    """A picture an agent sent to this customer and that was delivered, or None (another customer's,
+    not a picture, not delivered yet: the page never learns which)."""
+    msg = session.get(HandoffMessage, message_id)
+    if msg is None or msg.kind != "image" or msg.direction != "agent" or msg.delivery != "sent":
+        return None
+    row = session.get(HandoffRequest, msg.handoff_id)
+    if row is None or row.channel != channel or row.user_id != user_id:
+        return None
+    return msg

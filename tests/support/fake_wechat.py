@@ -11,7 +11,10 @@ user refused (``refused``); one message per ``(openid, client_msg_id)`` within 1
 answers the first msgid and sends nothing: ``template_repeats``); values longer than their typed
 key allows are cut with "…" and first/remark lines dropped, as the real platform does.
 Mini-program subscribe messages need an acceptance per send (``accept``), else 43101; a value
-breaking its type is refused (47003). Media: ``media`` (bytes by media id; an unknown id is 40007).
+breaking its type is refused (47003). Media: ``media`` (bytes by media id; an unknown id is 40007);
+``media/upload`` (``tests.support.fake_wechat_media``: a real image by its first bytes, else 40005)
+records ``uploads``; an ``image`` customer-service message needs a known media_id (else 40007), and
+:meth:`FakeWechat.images_sent` gives the bytes each user received.
 :func:`template_receipt_xml` builds the TEMPLATESENDJOBFINISH push for a sent message.
 
 Mini-program APIs: ``sns/jscode2session`` (codes from :meth:`FakeWechat.issue_login_code`: single use,
@@ -30,6 +33,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.support import fake_wechat_media
 
 WINDOW_S = 48 * 3600
 CS_PER_WINDOW = 5  # customer-service messages per user message (since 2023-06)
@@ -75,6 +80,7 @@ class FakeWechat:
         self.token_fetches = 0
         self.calls: dict[str, int] = {}
         self.sent: list[dict[str, Any]] = []
+        self.uploads: list[dict[str, Any]] = []  # temporary media uploaded (type, media_id, bytes)
         self.templates: list[dict[str, Any]] = []
         self.menus: list[dict[str, Any]] = []
         self.last_wrote: dict[str, float] = {}
@@ -99,6 +105,12 @@ class FakeWechat:
         with self.lock:
             self.last_wrote[openid] = time.time() if at is None else at
             self.cs_count[openid] = 0
+
+    def images_sent(self, openid: str) -> list[bytes]:
+        """The bytes of every picture sent to this user as a customer-service image message."""
+        with self.lock:
+            return [self.media[b["image"]["media_id"]] for b in self.sent
+                    if b.get("touser") == openid and b.get("msgtype") == "image"]
 
     def accept(self, openid: str, template_id: str, times: int = 1) -> None:
         """The user accepted a mini-program subscribe template ``times`` times."""
@@ -322,6 +334,12 @@ class FakeWechat:
         if over:
             self._reply(h, {"errcode": 45009, "errmsg": "reach max api daily quota limit"})
             return
+        if path == "/cgi-bin/media/upload":
+            with self.lock:
+                answer = fake_wechat_media.upload(self.media, self.uploads, query, raw,
+                                                  h.headers.get("Content-Type", ""))
+            self._reply(h, answer)
+            return
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -339,6 +357,9 @@ class FakeWechat:
                 return
             if self.cs_limit is not None and count >= self.cs_limit:
                 self._reply(h, {"errcode": 45047, "errmsg": "out of response count limit"})
+                return
+            if body.get("msgtype") == "image" and (body.get("image") or {}).get("media_id") not in self.media:
+                self._reply(h, {"errcode": 40007, "errmsg": "invalid media_id"})
                 return
             with self.lock:
                 self.sent.append(body)

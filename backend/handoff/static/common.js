@@ -26,15 +26,17 @@ const Console = (() => {
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
 
+  /* `body`: an object (sent as JSON) or FormData (multipart: a file upload). */
   async function api(method, path, body) {
     const headers = { "Accept": "application/json" };
+    const form = body instanceof FormData;
     if (method !== "GET") {
       headers["X-CSRF-Token"] = sessionStorage.getItem(CSRF_KEY) || "";
-      headers["Content-Type"] = "application/json";
+      if (!form) headers["Content-Type"] = "application/json";
     }
     const res = await fetch(path, {
       method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
     });
     let data = null;
     try { data = await res.json(); } catch (e) { data = null; }

@@ -10,7 +10,7 @@
   const DELIVERY_LABEL = { pending: "发送中", sent: "已送达", failed: "发送失败" };
 
   const state = { me: null, queue: [], mine: [], fetchedAt: 0, current: null, view: null,
-                  canned: [], dispositions: [] };
+                  canned: [], dispositions: [], picture: null };
 
   // --- lists ------------------------------------------------------------------------------------
 
@@ -72,6 +72,10 @@
   // --- one conversation ---------------------------------------------------------------------------
 
   async function open(id, quiet) {
+    if (state.current !== id) {
+      dropPicture();  // a picture chosen for one chat never goes to another
+      thumbs.clear();
+    }
     state.current = id;
     try {
       state.view = await api("GET", "/api/console/conversations/" + id);
@@ -87,6 +91,7 @@
 
   // A chat this agent may no longer see (a colleague took it): the view closes, the toast says why.
   function closeChat() {
+    dropPicture();
     state.current = null;
     state.view = null;
     $("#chat-status").textContent = "";
@@ -130,13 +135,31 @@
     $("#complaints").replaceChildren(...cases(v.complaints));
   }
 
+  /* One <img> per picture while its chat is open: the history is redrawn on every live event, and a
+     moved element keeps its loaded picture (each load is an audited read, and is never cached). */
+  const thumbs = new Map();
+  function thumb(url) {
+    let img = thumbs.get(url);
+    if (!img) {
+      img = el("img", { class: "thumb", src: url, alt: "图片" });
+      thumbs.set(url, img);
+    }
+    return img;
+  }
+
   function msgNode(m) {
     const meta = [DIR_LABEL[m.direction] || m.direction, fmtTime(m.at)];
     if (m.intent) meta.push("意图 " + m.intent + (m.confidence != null ? "（" + Math.round(m.confidence * 100) + "%）" : ""));
+    if (m.image_url) meta.push("图片");
     if (m.delivery && DELIVERY_LABEL[m.delivery]) meta.push(DELIVERY_LABEL[m.delivery]);
-    return el("li", { class: "msg msg-" + m.direction, dataset: { direction: m.direction } },
+    // A picture: a thumbnail through the console's own (logged-in, audited) route; click for full size.
+    const body = m.image_url
+      ? el("a", { href: m.image_url, target: "_blank", rel: "noopener", title: "点开看大图" }, thumb(m.image_url))
+      : el("div", { class: "text", text: m.text });
+    return el("li", { class: "msg msg-" + m.direction + (m.image_url ? " msg-picture" : ""),
+                      dataset: { direction: m.direction, kind: m.kind || "text" } },
       el("div", { class: "meta", text: meta.join(" · ") }),
-      el("div", { class: "text", text: m.text }),
+      body,
       m.delivery_error ? el("div", { class: "error", text: m.delivery_error }) : null);
   }
 
@@ -157,8 +180,82 @@
     }
   }
 
+  // --- pictures: the attach button, paste or drop; a preview, then "发送" sends it ------------------
+
+  const PICTURE_TYPES = ["image/jpeg", "image/png"];
+  const PICTURE_MAX = 10 * 1024 * 1024;  // WeChat's limit for an image; the server checks the content too
+
+  function pickPicture(file) {
+    $("#picture-input").value = "";  // the same file may be chosen again after a refusal
+    if (!file) return;
+    if (!canAnswer()) { toast("先接入这个会话，才能发图片", "info"); return; }
+    if (!PICTURE_TYPES.includes(file.type)) { toast("只能发送 JPG 或 PNG 图片", "error"); return; }
+    if (file.size > PICTURE_MAX) { toast("图片太大了，最大10MB", "error"); return; }
+    if (file.size === 0) { toast("没有收到图片，请重新选择", "error"); return; }
+    state.picture = file;
+    const reader = new FileReader();  // a data: URL (the page's CSP allows data: images, not blob:)
+    reader.addEventListener("load", () => { $("#picture-thumb").src = String(reader.result); });
+    reader.readAsDataURL(file);
+    $("#picture-info").textContent = (file.name || "粘贴的图片") + "（" + Math.max(1, Math.round(file.size / 1024)) + " KB）按“发送”发给客户";
+    $("#picture-preview").hidden = false;
+    $("#reply").focus();  // Ctrl+Enter sends it (with any text typed)
+  }
+
+  // The open chat (its view loaded) is this agent's, or a supervisor's who took it over.
+  function canAnswer() {
+    const h = state.view && state.view.handoff;
+    return !!h && h.id === state.current && h.status === "agent" && h.agent_id === state.me.id;
+  }
+
+  function dropPicture() {
+    state.picture = null;
+    $("#picture-preview").hidden = true;
+    $("#picture-thumb").removeAttribute("src");
+    $("#picture-input").value = "";
+  }
+
+  async function sendPicture() {
+    const file = state.picture;
+    if (!file || !state.current) return false;
+    const fd = new FormData();
+    fd.append("file", file, file.name || "picture");
+    dropPicture();
+    const out = await act("picture", fd, "图片已发送");
+    if (!out) pickPicture(file);  // not sent: the preview comes back
+    return !!out;
+  }
+
+  function firstImage(items) {
+    for (const it of items || []) {
+      if (it.kind === "file" && it.type.startsWith("image/")) return it.getAsFile();
+    }
+    return null;
+  }
+
+  function wirePictures() {
+    $("#attach").addEventListener("click", () => $("#picture-input").click());
+    $("#picture-input").addEventListener("change", (ev) => pickPicture(ev.target.files[0]));
+    $("#picture-cancel").addEventListener("click", dropPicture);
+    $("#reply").addEventListener("paste", (ev) => {
+      const file = firstImage(ev.clipboardData && ev.clipboardData.items);
+      if (file) { ev.preventDefault(); pickPicture(file); }
+    });
+    const zone = $(".compose");
+    zone.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("dragging"); });
+    zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+    zone.addEventListener("drop", (ev) => {
+      ev.preventDefault();
+      zone.classList.remove("dragging");
+      const files = ev.dataTransfer && ev.dataTransfer.files;
+      if (files && files.length) pickPicture(files[0]);
+    });
+  }
+
   async function send() {
     const box = $("#reply");
+    if (state.picture && canAnswer()) {
+      if (!(await sendPicture())) return;
+    }
     const text = box.value.trim();
     if (!text || $("#send").disabled) return;
     box.value = "";  // at once: what the agent types next must not be wiped when the answer comes
@@ -276,8 +373,14 @@
     const t = ev.target;
     const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement;
     if (t.id === "reply") {
+      if (ev.altKey && ev.key.toLowerCase() === "a") { ev.preventDefault(); $("#attach").click(); return; }
       if (cannedKey(ev)) { ev.preventDefault(); return; }
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); send(); }
+      return;
+    }
+    if (ev.altKey && !ev.ctrlKey && ev.key.toLowerCase() === "a" && !document.querySelector("dialog[open]")) {
+      ev.preventDefault();
+      $("#attach").click();
       return;
     }
     if (typing || ev.ctrlKey || ev.metaKey || ev.altKey || document.querySelector("dialog[open]")) return;
@@ -343,6 +446,7 @@
     for (const b of document.querySelectorAll("dialog .cancel")) b.addEventListener("click", () => b.closest("dialog").close());
     $("#reply").addEventListener("input", updateCanned);
     $("#presence").addEventListener("change", setPresence);
+    wirePictures();
     document.addEventListener("keydown", onKey);
     Console.start(ready);
   });

@@ -36,8 +36,25 @@
     for (const item of items) {
       if (shown.has(item.id)) continue;
       shown.add(item.id);
-      bubble(item.role, item.text, item.id);
+      if (item.image) picture(item);
+      else bubble(item.role, item.text, item.id);
     }
+  }
+
+  // A picture from an agent: shown in the chat, tap to see it full size.
+  function picture(item) {
+    const div = bubble(item.role, "", item.id);
+    div.classList.add("msg-picture");
+    const link = document.createElement("a");
+    link.href = item.image;
+    link.target = "_blank";
+    link.rel = "noopener";
+    const img = document.createElement("img");
+    img.src = item.image;
+    img.alt = item.text;
+    img.addEventListener("load", () => { list.scrollTop = list.scrollHeight; });
+    link.appendChild(img);
+    div.appendChild(link);
   }
 
   async function errorText(response) {
