@@ -49,8 +49,8 @@ class ComplaintCaseOut(BaseModel):
 
 
 class PrefillOut(BaseModel):
-    content: str
-    contact_phone: str | None
+    content: str = Field(description="客户在聊天里说的话（号码打码）")
+    contact_phone_masked: str | None = Field(description="客户在聊天里留的电话（打码）；提交时选“用聊天里的电话”")
     category: str
 
 
@@ -69,7 +69,8 @@ class CaseActionsOut(BaseModel):
 class ComplaintIn(BaseModel):
     category: str = Field(max_length=32)
     content: str = Field(max_length=4000)
-    contact_phone: str = Field(max_length=32)
+    contact_phone: str | None = Field(default=None, max_length=32)
+    use_chat_phone: bool = Field(default=False, description="不填电话时，用客户在聊天里留的电话")
     severity: Literal["normal", "serious", "urgent"] = "normal"
     complainant_name: str | None = Field(default=None, max_length=100)
     related_case_no: str | None = Field(default=None, max_length=16)
@@ -80,7 +81,8 @@ class ClaimIn(BaseModel):
     insured_name: str = Field(max_length=100)
     insured_id_number: str | None = Field(default=None, max_length=32)
     consent_confirmed: bool = Field(default=False, description="客户已在聊天中同意使用身份证号")
-    reporter_phone: str = Field(max_length=32)
+    reporter_phone: str | None = Field(default=None, max_length=32)
+    use_chat_phone: bool = Field(default=False, description="不填电话时，用客户在聊天里留的电话")
     reporter_relation: str = Field(max_length=32)
     accident_date: dt.date
     accident_type: str = Field(max_length=64)

@@ -36,11 +36,14 @@ from backend.complaints.service import file_complaint, get_complaint
 from backend.errors import Forbidden, NotFound, ServiceError
 from backend.handoff import copy
 from backend.handoff.console import add_message, reply
+from backend.handoff.console_views import conversation_view
 from backend.handoff.effects import emit
 from backend.handoff.models import HandoffMessage, HandoffRequest
+from backend.handoff.service import read_summary
 from backend.privacy.service import record_consent
 from backend.products.service import ProductCatalog
-from backend.security.crypto import FieldCipher
+from backend.security.crypto import CryptoError, FieldCipher
+from backend.security.masking import mask_phone, scrub_text
 from backend.staff.deps import StaffPrincipal
 from backend.staff.models import Role
 from config.settings import CONFIG_DIR
@@ -299,9 +302,41 @@ def guess_category(text: str) -> str:
     return "other"
 
 
-def prefill(customer_texts: list[str]) -> dict[str, str | None]:
-    """The forms' prefill from what the customer wrote: the last phone number given, their words."""
-    phones = [m.group(0) for t in customer_texts for m in _PHONE.finditer(t)]
-    content = "\n".join(t for t in customer_texts if t.strip())[-MAX_PREFILL:]
-    return {"content": content, "contact_phone": phones[-1] if phones else None,
+def customer_texts(session: Session, row: HandoffRequest, *, cipher: FieldCipher) -> list[str]:
+    """What the customer wrote in this chat (bot turns and messages to the agent), oldest first; when
+    nothing is stored, the (masked) summary of what they wrote when asking for a person."""
+    said = [str(m["text"]) for m in conversation_view(session, row, cipher=cipher)["messages"]
+            if m["direction"] == "customer"]
+    if said:
+        return said
+    try:
+        return [read_summary(row, cipher=cipher)]
+    except CryptoError:
+        return []
+
+
+def chat_phone(texts: list[str]) -> str | None:
+    """The last mobile number the customer wrote in the chat."""
+    phones = [m.group(0) for t in texts for m in _PHONE.finditer(t)]
+    return phones[-1] if phones else None
+
+
+def phone_or_chat(given: str | None, use_chat_phone: bool, texts: list[str], *, field: str) -> str:
+    """The phone the agent typed, or (asked for) the one the customer gave in the chat: the console
+    shows it masked and never sends it to the browser in clear."""
+    if given and given.strip():
+        return given
+    if use_chat_phone:
+        found = chat_phone(texts)
+        if found is None:
+            raise ServiceError("no_phone_in_chat", "聊天里没有找到客户的电话，请直接填写", detail={"field": field})
+        return found
+    return ""
+
+
+def prefill(texts: list[str]) -> dict[str, str | None]:
+    """The forms' prefill from what the customer wrote: their words (numbers masked), the last phone
+    they gave (masked), the complaint category the bot would guess."""
+    content = "\n".join(t for t in texts if t.strip())[-MAX_PREFILL:]
+    return {"content": scrub_text(content), "contact_phone_masked": mask_phone(chat_phone(texts)),
             "category": guess_category(content)}

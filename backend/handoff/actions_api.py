@@ -44,7 +44,7 @@ from backend.handoff.action_schemas import (
     PrefillOut,
 )
 from backend.handoff.api import Agent, Db, _readable
-from backend.handoff.console_views import CASES, conversation_view
+from backend.handoff.console_views import CASES
 from backend.handoff.models import HandoffRequest
 from backend.handoff.schemas import MessageSentOut
 from backend.products.service import ProductCatalog
@@ -101,8 +101,7 @@ def console_cases(handoff_id: RowId, staff: Agent, db: Db, runtime: RuntimeDep, 
                              .order_by(Claim.id.desc()).limit(CASES)))
     complaints = list(db.scalars(select(Complaint).where(Complaint.openid == row.user_id)
                                  .order_by(Complaint.id.desc()).limit(CASES)))
-    said = [m["text"] for m in conversation_view(db, row, cipher=runtime.cipher)["messages"]
-            if m["direction"] == "customer"]
+    said = actions.customer_texts(db, row, cipher=runtime.cipher)
     return CaseActionsOut(
         can_act=actions.may_act(row, staff),
         claims=[claim_out(c, staff.role) for c in claims],
@@ -121,7 +120,11 @@ def console_file_complaint(handoff_id: RowId, body: ComplaintIn, staff: Agent, d
     """File a complaint for the chat's customer (the domain's checks and deadlines: acknowledge within
     24 hours, answer within 15 working days); linked to the customer's openid."""
     row = _acting(db, staff, handoff_id, "handoff.complaint_created", now)
-    form = actions.ComplaintForm(**body.model_dump())
+    fields = body.model_dump(exclude={"use_chat_phone"})
+    fields["contact_phone"] = actions.phone_or_chat(body.contact_phone, body.use_chat_phone,
+                                                    actions.customer_texts(db, row, cipher=runtime.cipher),
+                                                    field="contact_phone")
+    form = actions.ComplaintForm(**fields)
     c = actions.file_complaint_from_chat(db, row=row, staff=staff, form=form, cipher=runtime.cipher,
                                          catalog=catalog, calendar=calendar, now=now, client=redis_client)
     return ComplaintCreatedOut(complaint=complaint_out(c),
@@ -135,7 +138,11 @@ def console_report_claim(handoff_id: RowId, body: ClaimIn, staff: Agent, db: Db,
     """Report a claim for the chat's customer (the bot's fields and checks; an ID number only with the
     customer's consent, confirmed by the agent and recorded in the consent ledger)."""
     row = _acting(db, staff, handoff_id, "handoff.claim_created", now)
-    form = actions.ClaimForm(**body.model_dump())
+    fields = body.model_dump(exclude={"use_chat_phone"})
+    fields["reporter_phone"] = actions.phone_or_chat(body.reporter_phone, body.use_chat_phone,
+                                                     actions.customer_texts(db, row, cipher=runtime.cipher),
+                                                     field="reporter_phone")
+    form = actions.ClaimForm(**fields)
     claim = actions.report_claim_from_chat(db, row=row, staff=staff, form=form, cipher=runtime.cipher,
                                            catalog=catalog, calendar=calendar, now=now, client=redis_client)
     return ClaimCreatedOut(claim=claim_out(claim, staff.role),
