@@ -50,7 +50,8 @@ class ComplaintCaseOut(BaseModel):
 
 class PrefillOut(BaseModel):
     content: str = Field(description="客户在聊天里说的话（号码打码）")
-    contact_phone_masked: str | None = Field(description="客户在聊天里留的电话（打码）；提交时选“用聊天里的电话”")
+    contact_phone_masked: str | None = Field(
+        description="客户在聊天里留的电话（打码）；提交时选“用聊天里的电话”")
     category: str
 
 

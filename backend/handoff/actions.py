@@ -329,7 +329,8 @@ def phone_or_chat(given: str | None, use_chat_phone: bool, texts: list[str], *, 
     if use_chat_phone:
         found = chat_phone(texts)
         if found is None:
-            raise ServiceError("no_phone_in_chat", "聊天里没有找到客户的电话，请直接填写", detail={"field": field})
+            raise ServiceError("no_phone_in_chat", "聊天里没有找到客户的电话，请直接填写",
+                               detail={"field": field})
         return found
     return ""
 
