@@ -32,8 +32,8 @@ def test_complaint_filed_from_the_chat_is_in_the_customers_own_mini_program_list
     row = request_handoff(db, channel="official_account", user_id=oa_openid, reason="complaint",
                           summary="我要投诉", cipher=runtime.cipher, now=clock.now)
     db.flush()
-    add_message(db, row=row, direction="customer", text="理赔太慢了，我电话13812345678", cipher=runtime.cipher,
-                now=clock.now)
+    add_message(db, row=row, direction="customer", text="理赔太慢了，我电话13812345678",
+                cipher=runtime.cipher, now=clock.now)
     db.commit()
     assert client.get(f"{API}/complaints", headers=headers).json()["items"] == []
 
