@@ -24,7 +24,8 @@ def _complaint_no(live: Live, openid: str) -> str | None:
         return db.scalar(select(Complaint.complaint_no).where(Complaint.openid == openid))
 
 
-def test_agent_files_a_complaint_from_the_side_panel_and_sees_its_number(live: Live, chromium: Browser) -> None:
+def test_agent_files_a_complaint_from_the_side_panel_and_sees_its_number(live: Live,
+                                                                          chromium: Browser) -> None:
     ctx = chromium.new_context()
     page = ctx.new_page()
     page.set_default_timeout(TIMEOUT_MS)
