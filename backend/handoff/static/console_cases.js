@@ -203,7 +203,12 @@ const ConsoleCases = (() => {
     ev.preventDefault();
     const f = $("#move-form");
     const body = { to_state: f.to_state.value, reason: text(f.reason.value), expected_version: Number(f.version.value) };
-    if (!$("#move-amount").hidden) body.approved_amount_fen = Math.round(Number(f.amount_yuan.value || 0) * 100) || null;
+    if (!$("#move-amount").hidden) {
+      body.approved_amount_fen = Math.round(Number(f.amount_yuan.value || 0) * 100) || null;
+      const facts = { admission: f.admission.value || null, discharge: f.discharge.value || null,
+                      grade: f.grade.value ? Number(f.grade.value) : null };
+      if (facts.admission || facts.discharge || facts.grade) body.benefit_facts = facts;
+    }
     const out = await submit("claims/" + f.claim_id.value + "/transition", body, "#move-error");
     if (!out) return;
     $("#move-dialog").close();

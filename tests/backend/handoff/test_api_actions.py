@@ -265,3 +265,30 @@ def test_a_supervisor_moves_a_claim_only_along_the_state_machine(
     db.flush()
     assert_error(boss.post(f"/conversations/{row.id}/claims/{stranger.id}/transition",
                            {"to_state": "materials_pending"}), 404, "claim_not_found")
+
+
+def test_approving_from_the_chat_keeps_the_second_approver_rule(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    runtime.settings.claims.second_approval_above_yuan = 50  # 90 yuan is above: a second person confirms
+    boss, row = _taken(client, db, runtime, clock, role="supervisor")
+    claim = _customer_claim(db, runtime, row)
+    for step in ("materials_pending", "under_review"):
+        if step == "under_review":
+            for m in claim.materials:
+                m.received = True
+        claims_svc.transition_claim(db, cipher=runtime.cipher, calendar=calendar(), claim_id=claim.id,
+                                    to_state=step, actor="staff:1", reason=None, now=clock.now)
+    db.flush()
+    move = f"/conversations/{row.id}/claims/{claim.id}/transition"
+    stay = {"admission": "2026-02-27", "discharge": "2026-03-01"}  # 3 days × 30 yuan
+    over = boss.post(move, {"to_state": "approved", "approved_amount_fen": 10**9, "benefit_facts": stay})
+    assert_error(over, 422, "amount_over_limit")
+    r = boss.post(move, {"to_state": "approved", "approved_amount_fen": 9_000, "benefit_facts": stay})
+    assert r.status_code == 202, r.text
+    assert r.json()["outcome"] == "pending" and r.json()["claim"]["state"] == "under_review"
+    db.refresh(claim)
+    assert claim.state == "under_review" and claim.approved_amount_fen is None
+    results = [a.result for a in _audits(db, "handoff.claim_move", "claim", claim.id)]
+    assert results == ["pending"]
+    refused = [a.result for a in _audits(db, "claim_approval", "claim", claim.id)]
+    assert "refused: amount_over_limit" in refused
