@@ -292,3 +292,19 @@ def test_approving_from_the_chat_keeps_the_second_approver_rule(
     assert results == ["pending"]
     refused = [a.result for a in _audits(db, "claim_approval", "claim", claim.id)]
     assert "refused: amount_over_limit" in refused
+
+
+def test_a_web_chat_complaint_is_recorded_as_channel_other_with_its_checks(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    from backend.handoff.service import request_handoff
+
+    agent = Console(client, db, runtime, clock, "agent", ALL)
+    row = request_handoff(db, channel="web", user_id="webtest-" + str(clock.now.timestamp()), reason="asked",
+                          summary="我要投诉", cipher=runtime.cipher, now=clock.now)
+    db.flush()
+    assert agent.post(f"/conversations/{row.id}/take").status_code == 200
+    # outside WeChat the domain asks for the complainant's name (no account to reach them through)
+    assert_error(agent.post(f"/conversations/{row.id}/complaints", _complaint_body()), 400)
+    out = _created(agent.post(f"/conversations/{row.id}/complaints", _complaint_body(complainant_name="陈伯")))
+    c = db.get(Complaint, out["complaint"]["id"])
+    assert c is not None and c.channel == "other" and c.openid == row.user_id
