@@ -305,6 +305,7 @@ def test_a_web_chat_complaint_is_recorded_as_channel_other_with_its_checks(
     assert agent.post(f"/conversations/{row.id}/take").status_code == 200
     # outside WeChat the domain asks for the complainant's name (no account to reach them through)
     assert_error(agent.post(f"/conversations/{row.id}/complaints", _complaint_body()), 400)
-    out = _created(agent.post(f"/conversations/{row.id}/complaints", _complaint_body(complainant_name="陈伯")))
+    named = _complaint_body(complainant_name="陈伯")
+    out = _created(agent.post(f"/conversations/{row.id}/complaints", named))
     c = db.get(Complaint, out["complaint"]["id"])
     assert c is not None and c.channel == "other" and c.openid == row.user_id
