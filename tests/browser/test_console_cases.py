@@ -5,11 +5,13 @@ one click (the fake WeChat API receives it), and closing then defaults to "已�
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
+from backend.claims.models import Claim
 from backend.complaints.models import Complaint
 from backend.db import session_scope
 from tests.browser.conftest import Live
@@ -84,4 +86,52 @@ def test_agent_files_a_complaint_from_the_side_panel_and_sees_its_number(live: L
     expect(page.locator("#chat-status")).to_have_text("已结束")
     row = _handoff(live, openid)
     assert row is not None and row.disposition == "complaint_created"
+    ctx.close()
+
+
+def test_supervisor_reports_a_claim_from_the_chat_and_moves_it_as_the_role_allows(
+        live: Live, chromium: Browser) -> None:
+    from tests.backend.claims.support import make_id
+
+    ctx = chromium.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    live.login(page, "supervisor")
+    openid = _openid()
+    hid = _queued(live, openid)
+    live.customer_says(openid, f"我妈在家摔倒住院了，我电话{PHONE}")
+    _item(page, "queue", hid).click()
+    page.click("#take")
+    expect(page.locator("#claim-open")).to_be_enabled()
+
+    page.locator("#messages").click()
+    page.keyboard.press("b")
+    expect(page.locator("#claim-dialog")).to_be_visible()
+    form = page.locator("#claim-form")
+    expect(form.locator("[name=description]")).to_have_value(re.compile("摔倒住院"))
+    form.locator("[name=insured_name]").fill("陈阿婆")
+    form.locator("[name=insured_id_number]").fill(make_id("44051419400202123"))
+    form.locator("[name=reporter_relation]").select_option("mother")
+    form.locator("[name=accident_type]").select_option("fall")
+    form.locator("[name=accident_date]").fill((live.clock() - dt.timedelta(days=3)).date().isoformat())
+    form.locator("button[type=submit]").click()
+    # without the customer's consent confirmed, the server's plain Chinese refusal shows in the form
+    expect(page.locator("#claim-error")).to_contain_text("客户同意")
+    form.locator("[name=consent_confirmed]").check()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#claim-dialog")).to_be_hidden()
+    number = page.locator("#case-number")
+    expect(number).to_have_text(re.compile(r"^LP\d+$"))
+    case_no = number.inner_text()
+
+    # the moves the supervisor's role allows from 已报案, offered by the server
+    claim = page.locator("#claims li.claim", has_text=case_no)
+    expect(claim.locator(".moves button")).to_have_count(2)
+    claim.locator("button[data-to=materials_pending]").click()
+    expect(page.locator("#move-dialog")).to_be_visible()
+    page.locator("#move-form button[type=submit]").click()
+    expect(page.locator("#move-dialog")).to_be_hidden()
+    expect(page.locator("#claims li.claim", has_text=case_no)).to_contain_text("等待材料")
+    with session_scope(live.runtime.sessions) as db:
+        assert db.scalar(select(Claim.state).where(Claim.case_no == case_no)) == "materials_pending"
     ctx.close()
