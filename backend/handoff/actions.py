@@ -29,7 +29,7 @@ from backend.claims import approvals
 from backend.claims import validation as v
 from backend.claims.models import PURPOSE_INSURED_ID, Claim
 from backend.claims.queries import get_claim
-from backend.claims.roles import CLAIM_MOVERS, may_move_claims
+from backend.claims.roles import CLAIM_MOVERS, may_move_claims, moves_for
 from backend.claims.service import report_claim, transition_claim
 from backend.complaints.models import Complaint
 from backend.complaints.service import file_complaint, get_complaint
@@ -191,6 +191,12 @@ def customer_complaint(session: Session, row: HandoffRequest, complaint_id: int)
     if c.openid is None or c.openid != row.user_id:
         raise NotFound("complaint_not_found", "这位客户没有这条投诉")
     return c
+
+
+def claim_moves(session: Session, role: str, claim_id: int) -> list[str]:
+    """The states staff of ``role`` may move this claim to now (the claims domain's rule)."""
+    claim = session.get(Claim, claim_id)
+    return moves_for(role, claim) if claim is not None else []
 
 
 @dataclass(frozen=True)

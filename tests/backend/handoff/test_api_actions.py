@@ -52,6 +52,14 @@ def _created(r: Any) -> dict[str, Any]:
     return out
 
 
+def _view(console: Console, row: HandoffRequest) -> dict[str, Any]:
+    """The chat view (the transcript shows what the customer wrote, their phone included)."""
+    r = console.get(f"/conversations/{row.id}")
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
 def _complaint_body(**kw: Any) -> dict[str, Any]:
     body = {"category": "claim_speed", "content": "理赔拖了两个月还没到账", "contact_phone": PHONE}
     body.update(kw)
@@ -233,6 +241,8 @@ def test_a02_an_agent_is_offered_no_claim_move_and_is_refused_one(
     claim = _customer_claim(db, runtime, row)
     [listed] = assert_ok(agent.get(f"/conversations/{row.id}/cases"))["claims"]
     assert listed["id"] == claim.id and listed["moves"] == []
+    [in_view] = _view(agent, row)["claims"]
+    assert in_view["id"] == claim.id and in_view["moves"] == []
     r = agent.post(f"/conversations/{row.id}/claims/{claim.id}/transition", {"to_state": "materials_pending"})
     assert_error(r, 403, "forbidden")
     db.refresh(claim)
@@ -248,6 +258,8 @@ def test_a_supervisor_moves_a_claim_only_along_the_state_machine(
     [listed] = assert_ok(boss.get(f"/conversations/{row.id}/cases"))["claims"]
     moves = {m["to"]: m for m in listed["moves"]}
     assert set(moves) == {"materials_pending", "withdrawn"} and moves["withdrawn"]["needs_reason"]
+    [in_view] = _view(boss, row)["claims"]
+    assert in_view["moves"] == ["materials_pending", "withdrawn"]
     assert_error(boss.post(f"/conversations/{row.id}/claims/{claim.id}/transition", {"to_state": "paid"}),
                  409, "invalid_transition")
     move = f"/conversations/{row.id}/claims/{claim.id}/transition"
