@@ -53,6 +53,7 @@ class PrefillOut(BaseModel):
     contact_phone_masked: str | None = Field(
         description="客户在聊天里留的电话（打码）；提交时选“用聊天里的电话”")
     category: str
+    severity: str = Field(description="客户生气转人工时为“严重”（和机器人一样）")
 
 
 class CaseActionsOut(BaseModel):

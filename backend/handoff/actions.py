@@ -341,9 +341,10 @@ def phone_or_chat(given: str | None, use_chat_phone: bool, texts: list[str], *, 
     return ""
 
 
-def prefill(texts: list[str]) -> dict[str, str | None]:
+def prefill(texts: list[str], *, reason: str = "") -> dict[str, str | None]:
     """The forms' prefill from what the customer wrote: their words (numbers masked), the last phone
-    they gave (masked), the complaint category the bot would guess."""
+    they gave (masked), the complaint category the bot would guess, and the severity it would give
+    (serious when the customer was handed over angry)."""
     content = "\n".join(t for t in texts if t.strip())[-MAX_PREFILL:]
     return {"content": scrub_text(content), "contact_phone_masked": mask_phone(chat_phone(texts)),
-            "category": guess_category(content)}
+            "category": guess_category(content), "severity": "serious" if reason == "angry" else "normal"}

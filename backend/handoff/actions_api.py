@@ -109,7 +109,7 @@ def console_cases(handoff_id: RowId, staff: Agent, db: Db, runtime: RuntimeDep, 
         complaint_categories=_options(CATEGORY_LABELS), claim_types=_claim_types(catalog),
         accident_types=_options(actions.labels("accident_labels")),
         relations=_options(actions.labels("relation_labels")),
-        prefill=PrefillOut(**actions.prefill(said)),
+        prefill=PrefillOut(**actions.prefill(said, reason=row.reason)),
         default_disposition=actions.default_disposition(db, row))
 
 

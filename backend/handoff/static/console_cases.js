@@ -94,6 +94,7 @@ const ConsoleCases = (() => {
     f.reset();
     f.category.value = cases.prefill.category;
     f.content.value = cases.prefill.content;
+    f.severity.value = cases.prefill.severity;
     chatPhone("#complaint-form", "#complaint-chat-phone");
     $("#complaint-error").textContent = "";
     $("#complaint-dialog").showModal();

@@ -97,6 +97,7 @@ def test_complaint_from_the_chat_is_in_the_complaints_list_with_its_deadlines_an
     prefill = cases["prefill"]
     assert prefill["contact_phone_masked"] == mask_phone(PHONE) and prefill["category"] == "claim_speed"
     assert "理赔拖了两个月" in prefill["content"] and PHONE not in prefill["content"]
+    assert prefill["severity"] == "normal"  # handed over for a complaint, not angry
     assert cases["default_disposition"] is None
     # the phone the customer gave in the chat, taken server-side (never sent to the browser in clear)
     r = agent.post(f"/conversations/{row.id}/complaints", _complaint_body(contact_phone=None,
@@ -136,6 +137,9 @@ def test_complaint_from_the_chat_has_the_domains_checks(
                  "invalid_phone")
     assert db.scalar(select(Complaint).where(Complaint.openid == row.user_id)) is None
     assert _audits(db, "handoff.complaint_created", object_id=row.id) == []
+    # an angry customer's complaint is prefilled as serious, as the bot files it
+    angry = _queued(db, runtime, clock, reason="angry")
+    assert assert_ok(agent.get(f"/conversations/{angry.id}/cases"))["prefill"]["severity"] == "serious"
 
 
 def test_confirmation_goes_out_as_the_agents_reply(
