@@ -11,6 +11,7 @@ def include_routers(app: FastAPI) -> None:
     from backend.audit import api as audit_api
     from backend.claims import api as claims_api
     from backend.complaints import api as complaints_api
+    from backend.handoff import actions_api as handoff_actions_api
     from backend.handoff import api as handoff_api
     from backend.handoff import pages as handoff_pages
     from backend.jobs import api as jobs_api
@@ -28,6 +29,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(notices_api.staff_router)
     app.include_router(notices_api.router)
     app.include_router(handoff_api.router)
+    app.include_router(handoff_actions_api.router)
     app.include_router(handoff_pages.router)
     from miniprogram_api.router import build_router
 

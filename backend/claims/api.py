@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backend.audit.service import record_reads
 from backend.claims import approvals
 from backend.claims import service as claims
+from backend.claims.roles import CLAIM_MOVERS
 from backend.claims.schemas import (
     ApprovalConfirmIn,
     ApprovalDeclineIn,
@@ -34,12 +35,10 @@ from backend.deps import CalendarDep, CatalogDep, CipherDep, DbSession, Limit, N
 from backend.errors import ERROR_RESPONSES, ServiceError, error_body
 from backend.security.crypto import FieldCipher
 from backend.staff.deps import CaseWorker, StaffPrincipal, require_roles
-from backend.staff.models import Role
 
 router = APIRouter(prefix="/staff/api", tags=["claims"], responses=ERROR_RESPONSES)
 
-ClaimWriter = Annotated[StaffPrincipal, Depends(require_roles(Role.CLAIMS_OFFICER, Role.SUPERVISOR,
-                                                              Role.ADMIN))]
+ClaimWriter = Annotated[StaffPrincipal, Depends(require_roles(*sorted(CLAIM_MOVERS)))]
 DueWorkingDays = Annotated[int | None, Query(ge=0, le=60)]
 MaterialId = Annotated[str, Path(min_length=1, max_length=64)]
 

@@ -15,5 +15,8 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
   counted as a reply); ``pictures_api``: its upload and the console's audited picture route.
 - ``copy``: customer-facing sentences (config/dialogue.yaml ``text.handoff_*``).
 - ``events`` (A2): the Redis Stream of console events; ``api``/``schemas``/``console_auth``/``stats`` (A2).
+- ``actions``: the chat view's case actions (file a complaint, report a claim, move a claim where the
+  role allows per ``backend.claims.roles``, confirm the number to the customer); ``actions_api`` and
+  ``action_schemas``: their routes under ``/api/console/conversations/{id}/...``.
 State-changing functions take ``redis=`` (optional) to publish events after the caller commits.
 """

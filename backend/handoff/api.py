@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from backend.audit.service import record_event
 from backend.deps import Now, RedisDep, RowId, RuntimeDep, WriteDbSession
 from backend.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound, ServiceError
+from backend.handoff.actions import claim_moves
 from backend.handoff.agents import all_agents, heartbeat, set_capacity, set_state
 from backend.handoff.auth_api import router as auth_router
 from backend.handoff.console import assign_waiting, close, note, reply, take, transfer
@@ -186,7 +187,8 @@ def console_conversation(handoff_id: RowId, staff: Agent, db: Db, runtime: Runti
     view = conversation_view(db, row, cipher=runtime.cipher)
     return ConversationOut(handoff=handoff, messages=[MessageOut(**m) for m in view["messages"]],
                            customer=CustomerOut(label=customer_label(row), **view["customer"]),
-                           claims=[CaseOut(**c) for c in view["claims"]],
+                           claims=[CaseOut(**c, moves=claim_moves(db, staff.role, c["id"]))
+                                   for c in view["claims"]],
                            complaints=[CaseOut(**c) for c in view["complaints"]])
 
 

@@ -30,6 +30,8 @@ EVENT_TYPES = frozenset({
     "handoff.rated",
     "handoff.sla_warning",
     "handoff.sla_breach",
+    "handoff.case_created",
+    "handoff.claim_moved",
     "agent.state",
 })
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = frozenset({"console.js", "dashboard.js", "common.js", "console.css"})
+ASSETS = frozenset({"console.js", "console_cases.js", "dashboard.js", "common.js", "console.css"})
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
           ".html": "text/html; charset=utf-8"}
 

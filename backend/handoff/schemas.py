@@ -116,6 +116,8 @@ class CaseOut(BaseModel):
     status: str
     title: str
     created_at: dt.datetime | None = None
+    moves: list[str] = Field(default_factory=list,
+                             description="理赔：这位员工的岗位现在可以改成的状态（投诉为空）")
 
 
 class ConversationOut(BaseModel):

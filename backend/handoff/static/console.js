@@ -98,6 +98,7 @@
     $("#chat").hidden = true;
     $("#empty").hidden = false;
     location.hash = "";
+    document.dispatchEvent(new CustomEvent("chat:closed"));
   }
 
   function renderChat() {
@@ -133,6 +134,7 @@
                                          : [el("li", { class: "muted", text: "无" })];
     $("#claims").replaceChildren(...cases(v.claims));
     $("#complaints").replaceChildren(...cases(v.complaints));
+    document.dispatchEvent(new CustomEvent("chat:rendered", { detail: v }));  // the case actions panel
   }
 
   /* One <img> per picture while its chat is open: the history is redrawn on every live event, and a
@@ -347,6 +349,9 @@
   function openClose() {
     if (!state.current || $("#close-open").disabled) return;
     $("#close-error").textContent = "";
+    // after creating a complaint or a claim from this chat, the disposition says so by default
+    const created = typeof ConsoleCases !== "undefined" && ConsoleCases.defaultDisposition();
+    if (created && state.dispositions.some((d) => d.key === created)) $("#close-form [name=disposition]").value = created;
     $("#close-dialog").showModal();
     $("#close-form [name=summary]").focus();
   }
@@ -389,6 +394,8 @@
     else if (k === "k") step(-1);
     else if (k === "e") { ev.preventDefault(); openClose(); }
     else if (k === "t") { ev.preventDefault(); openTransfer(); }
+    else if (k === "c" && typeof ConsoleCases !== "undefined") { ev.preventDefault(); ConsoleCases.openComplaint(); }
+    else if (k === "b" && typeof ConsoleCases !== "undefined") { ev.preventDefault(); ConsoleCases.openClaim(); }
     else if (k === "p") { ev.preventDefault(); $("#reply").focus(); toast("写好后按“写备注”保存，客户看不到备注", "info"); }
     else return;
   }
@@ -434,6 +441,9 @@
     const m = /c=(\d+)/.exec(location.hash);
     if (m) open(Number(m[1]));
   }
+
+  // for the case actions panel (console_cases.js): reload the open chat and the lists after an action
+  window.ConsoleChat = { refresh: () => (state.current ? Promise.all([open(state.current), loadLists()]) : loadLists()) };
 
   document.addEventListener("DOMContentLoaded", () => {
     $("#send").addEventListener("click", send);

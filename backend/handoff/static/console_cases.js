@@ -1,0 +1,248 @@
+/* The chat view's side panel: the customer's claims (with the state moves this staff member's role
+   allows, as the server says) and complaints (with their deadlines), and the actions: 登记投诉 (C),
+   报案 (B), a claim's state move, and sending the new number to the customer with one click.
+   Every rule is the server's: this page only shows what /cases offers and the server's errors. */
+"use strict";
+
+const ConsoleCases = (() => {
+  const { $, el, api, toast } = Console;
+  let cases = null;
+  let loadedKey = "";
+  let chatId = null;
+  let choicesFilled = false;
+  let claimKey = "";
+
+  function fmtDate(iso) {
+    const [, m, d] = String(iso).split("-");
+    return Number(m) + "月" + Number(d) + "日";
+  }
+
+  function fmtDateTime(iso) {
+    const t = new Date(iso);
+    return (t.getMonth() + 1) + "月" + t.getDate() + "日 " + String(t.getHours()).padStart(2, "0") + ":" +
+      String(t.getMinutes()).padStart(2, "0");
+  }
+
+  function options(select, items) {
+    select.replaceChildren(...items.map((o) => el("option", { value: o.key, text: o.label })));
+  }
+
+  async function load(id) {
+    chatId = id;
+    try {
+      const out = await api("GET", "/api/console/conversations/" + id + "/cases");
+      if (chatId !== id) return;
+      cases = out;
+    } catch (e) {
+      if (chatId === id) cases = null;
+    }
+    if (cases && !choicesFilled) {
+      options($("#complaint-form [name=category]"), cases.complaint_categories);
+      options($("#claim-form [name=claim_type]"), cases.claim_types);
+      options($("#claim-form [name=accident_type]"), cases.accident_types);
+      options($("#claim-form [name=reporter_relation]"), cases.relations);
+      choicesFilled = true;
+    }
+    render();
+  }
+
+  function render() {
+    const can = !!(cases && cases.can_act);
+    $("#complaint-open").disabled = !can;
+    $("#claim-open").disabled = !can;
+    if (!cases) return;
+    const none = () => [el("li", { class: "muted", text: "无" })];
+    $("#claims").replaceChildren(...(cases.claims.length ? cases.claims.map((c) => claimNode(c, can)) : none()));
+    $("#complaints").replaceChildren(...(cases.complaints.length ? cases.complaints.map(complaintNode) : none()));
+  }
+
+  function claimNode(c, can) {
+    const moves = can && c.moves.length
+      ? el("span", { class: "moves" }, ...c.moves.map((m) => el("button", {
+          type: "button", dataset: { to: m.to }, text: "改为" + m.label, onclick: () => openMove(c, m) })))
+      : null;
+    return el("li", { class: "claim", dataset: { claimId: String(c.id), state: c.state } },
+      el("span", { class: "case-no", text: c.case_no }), " ",
+      el("span", { class: "state", text: c.state_label }),
+      c.deadline_date ? el("span", { class: "due", text: "办理期限 " + fmtDate(c.deadline_date) }) : null,
+      moves);
+  }
+
+  function complaintNode(c) {
+    const due = "联系期限 " + fmtDateTime(c.ack_due_at) + "，答复期限 " + fmtDate(c.resolution_due_date) +
+      (c.resolution_due_provisional ? "（暂定）" : "");
+    return el("li", { class: "complaint", dataset: { complaintId: String(c.id) } },
+      el("span", { class: "case-no", text: c.complaint_no }), " ",
+      el("span", { text: c.category_label + "（" + c.state_label + "）" }),
+      el("span", { class: "due", text: due }));
+  }
+
+  function chatPhone(formSel, boxSel) {
+    const masked = cases && cases.prefill.contact_phone_masked;
+    const box = $(boxSel);
+    box.hidden = !masked;
+    box.querySelector("input").checked = !!masked;
+    box.querySelector(".masked").textContent = masked || "";
+    $(formSel + " [name=" + (formSel === "#claim-form" ? "reporter_phone" : "contact_phone") + "]").value = "";
+  }
+
+  // --- creating a complaint / a claim ----------------------------------------------------------------
+
+  function openComplaint() {
+    if (!cases || !cases.can_act || document.querySelector("dialog[open]")) return;
+    const f = $("#complaint-form");
+    f.reset();
+    f.category.value = cases.prefill.category;
+    f.content.value = cases.prefill.content;
+    f.severity.value = cases.prefill.severity;
+    chatPhone("#complaint-form", "#complaint-chat-phone");
+    $("#complaint-error").textContent = "";
+    $("#complaint-dialog").showModal();
+    f.content.focus();
+  }
+
+  function openClaim() {
+    if (!cases || !cases.can_act || document.querySelector("dialog[open]")) return;
+    const f = $("#claim-form");
+    f.reset();
+    f.description.value = cases.prefill.content;
+    const now = new Date();
+    f.accident_date.value = now.getFullYear() + "-" + String(now.getMonth() + 1).padStart(2, "0") + "-" +
+      String(now.getDate()).padStart(2, "0");
+    chatPhone("#claim-form", "#claim-chat-phone");
+    claimKey = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    $("#claim-error").textContent = "";
+    $("#claim-dialog").showModal();
+    f.insured_name.focus();
+  }
+
+  const text = (v) => { const s = String(v || "").trim(); return s || null; };
+
+  async function submit(path, body, errorBox) {
+    const id = chatId;
+    try {
+      return await api("POST", "/api/console/conversations/" + id + "/" + path, body);
+    } catch (e) {
+      $(errorBox).textContent = e.message;
+      return null;
+    }
+  }
+
+  async function submitComplaint(ev) {
+    ev.preventDefault();
+    const f = $("#complaint-form");
+    const body = { category: f.category.value, content: String(f.content.value || "").trim(),
+                   contact_phone: text(f.contact_phone.value), use_chat_phone: f.use_chat_phone.checked,
+                   severity: f.severity.value, complainant_name: text(f.complainant_name.value),
+                   related_case_no: text(f.related_case_no.value) };
+    if (!body.content) { $("#complaint-error").textContent = "请写事情经过"; return; }
+    const out = await submit("complaints", body, "#complaint-error");
+    if (!out) return;
+    $("#complaint-dialog").close();
+    const c = out.complaint;
+    showResult("complaint", c.id, "投诉已登记", c.complaint_no,
+               "联系期限 " + fmtDateTime(c.ack_due_at) + "，答复期限 " + fmtDate(c.resolution_due_date), out.confirmation);
+    await refresh();
+  }
+
+  async function submitClaim(ev) {
+    ev.preventDefault();
+    const f = $("#claim-form");
+    const body = { claim_type: f.claim_type.value, insured_name: String(f.insured_name.value || "").trim(),
+                   insured_id_number: text(f.insured_id_number.value), consent_confirmed: f.consent_confirmed.checked,
+                   reporter_phone: text(f.reporter_phone.value), use_chat_phone: f.use_chat_phone.checked,
+                   reporter_relation: f.reporter_relation.value, accident_date: f.accident_date.value,
+                   accident_type: f.accident_type.value, description: String(f.description.value || "").trim(),
+                   place: text(f.place.value), hospital: text(f.hospital.value), idempotency_key: claimKey };
+    const out = await submit("claims", body, "#claim-error");
+    if (!out) return;
+    $("#claim-dialog").close();
+    f.insured_id_number.value = "";
+    const c = out.claim;
+    showResult("claim", c.id, "已报案", c.case_no, c.deadline_date ? "办理期限 " + fmtDate(c.deadline_date) : "",
+               out.confirmation);
+    await refresh();
+  }
+
+  function showResult(kind, id, title, number, due, confirmation) {
+    const send = el("button", { type: "button", id: "case-confirm", text: "把编号发给客户" });
+    send.addEventListener("click", async () => {
+      send.disabled = true;
+      try {
+        await api("POST", "/api/console/conversations/" + chatId + "/confirm", { kind, case_id: id });
+        toast("已发给客户", "ok");
+        send.textContent = "已发给客户";
+        await refresh();
+      } catch (e) {
+        send.disabled = false;
+        toast(e.message, "error");
+      }
+    });
+    $("#case-result").replaceChildren(
+      el("div", { text: title }), el("strong", { id: "case-number", text: number }),
+      due ? el("div", { class: "due", text: due }) : null,
+      el("div", { class: "muted", text: "发给客户的话：" + confirmation }), send);
+    $("#case-result").hidden = false;
+  }
+
+  // --- moving a claim ----------------------------------------------------------------------------------
+
+  function openMove(claim, move) {
+    const f = $("#move-form");
+    f.reset();
+    f.claim_id.value = String(claim.id);
+    f.to_state.value = move.to;
+    f.version.value = String(claim.version);
+    $("#move-what").textContent = claim.case_no + "：" + claim.state_label + " → " + move.label;
+    $("#move-amount").hidden = !move.needs_amount;
+    f.reason.required = !!move.needs_reason;
+    $("#move-error").textContent = "";
+    $("#move-dialog").showModal();
+  }
+
+  async function submitMove(ev) {
+    ev.preventDefault();
+    const f = $("#move-form");
+    const body = { to_state: f.to_state.value, reason: text(f.reason.value), expected_version: Number(f.version.value) };
+    if (!$("#move-amount").hidden) {
+      body.approved_amount_fen = Math.round(Number(f.amount_yuan.value || 0) * 100) || null;
+      const facts = { admission: f.admission.value || null, discharge: f.discharge.value || null,
+                      grade: f.grade.value ? Number(f.grade.value) : null };
+      if (facts.admission || facts.discharge || facts.grade) body.benefit_facts = facts;
+    }
+    const out = await submit("claims/" + f.claim_id.value + "/transition", body, "#move-error");
+    if (!out) return;
+    $("#move-dialog").close();
+    toast(out.outcome === "pending" ? "金额超过额度，已交给第二位同事复核" : "案件已改为" + out.claim.state_label, "ok");
+    await refresh();
+  }
+
+  async function refresh() {
+    loadedKey = "";
+    if (window.ConsoleChat) await ConsoleChat.refresh();
+  }
+
+  // --- wiring --------------------------------------------------------------------------------------------
+
+  document.addEventListener("chat:rendered", (ev) => {
+    const h = ev.detail.handoff;
+    const key = [h.id, h.status, h.agent_id].join(":");
+    if (h.id !== chatId) $("#case-result").hidden = true;
+    if (key === loadedKey) { render(); return; }  // the chat view was redrawn: keep the panel
+    loadedKey = key;
+    load(h.id);
+  });
+  document.addEventListener("chat:closed", () => { chatId = null; cases = null; loadedKey = ""; });
+  document.addEventListener("DOMContentLoaded", () => {
+    $("#complaint-open").addEventListener("click", openComplaint);
+    $("#claim-open").addEventListener("click", openClaim);
+    $("#complaint-form").addEventListener("submit", submitComplaint);
+    $("#claim-form").addEventListener("submit", submitClaim);
+    $("#move-form").addEventListener("submit", submitMove);
+  });
+
+  return {
+    openComplaint, openClaim,
+    defaultDisposition: () => (cases && cases.default_disposition) || null,
+  };
+})();

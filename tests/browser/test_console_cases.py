@@ -1,0 +1,137 @@
+"""The chat view's case actions in a real browser against the real service: the agent opens a chat,
+files a complaint from the side panel (prefilled from what the customer wrote, the phone taken from the
+chat without showing it in clear), sees its number and deadlines, sends the number to the customer with
+one click (the fake WeChat API receives it), and closing then defaults to "已建投诉"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from playwright.sync_api import Browser, expect
+from sqlalchemy import select
+
+from backend.claims.models import Claim
+from backend.complaints.models import Complaint
+from backend.db import session_scope
+from tests.browser.conftest import Live
+from tests.browser.test_console import TIMEOUT_MS, _handoff, _item, _openid, _queued, _texts
+from tests.support.live import wait_for
+
+PHONE = "13812345678"
+
+
+def _complaint_no(live: Live, openid: str) -> str | None:
+    with session_scope(live.runtime.sessions) as db:
+        return db.scalar(select(Complaint.complaint_no).where(Complaint.openid == openid))
+
+
+def test_agent_files_a_complaint_from_the_side_panel_and_sees_its_number(live: Live,
+                                                                          chromium: Browser) -> None:
+    ctx = chromium.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    live.login(page, "agent")
+    openid = _openid()
+    hid = _queued(live, openid)
+    live.customer_says(openid, f"理赔拖了两个月还没到账，太慢了，我电话{PHONE}")
+
+    _item(page, "queue", hid).click()
+    expect(page.locator("#messages")).to_contain_text("理赔拖了两个月")
+    expect(page.locator("#complaint-open")).to_be_disabled()  # not the agent's chat yet
+    page.click("#take")
+    expect(page.locator("#chat-status")).to_have_text("服务中")
+    expect(page.locator("#complaint-open")).to_be_enabled()
+
+    page.locator("#messages").click()  # out of the text box: C opens the complaint form
+    page.keyboard.press("c")
+    expect(page.locator("#complaint-dialog")).to_be_visible()
+    form = page.locator("#complaint-form")
+    expect(form.locator("[name=content]")).to_have_value(re.compile("理赔拖了两个月"))
+    expect(form.locator("[name=category]")).to_have_value("claim_speed")
+    expect(page.locator("#complaint-chat-phone")).to_contain_text("138****5678")
+    # the prefill carries no clear phone (the server takes the real one from the chat)
+    assert PHONE not in form.locator("[name=content]").input_value()
+    assert form.locator("[name=contact_phone]").input_value() == ""
+    form.locator("button[type=submit]").click()
+
+    expect(page.locator("#complaint-dialog")).to_be_hidden()
+    number = page.locator("#case-number")
+    expect(number).to_have_text(re.compile(r"^TS\d+$"))
+    shown = number.inner_text()
+    assert _complaint_no(live, openid) == shown
+    expect(page.locator("#case-result")).to_contain_text("答复期限")
+    expect(page.locator("#complaints")).to_contain_text(shown)
+
+    # one click: the confirmation goes out as the agent's reply, through the fake WeChat API
+    page.click("#case-confirm")
+    assert wait_for(lambda: shown in _texts(live.sent_to(openid)), timeout=10), live.sent_to(openid)
+
+    # a server error is shown in plain Chinese in the form
+    page.locator("#messages").click()
+    page.keyboard.press("c")
+    form.locator("[name=use_chat_phone]").uncheck()
+    form.locator("[name=contact_phone]").fill("12345")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#complaint-error")).to_contain_text("电话号码不对")
+    page.locator("#complaint-dialog button.cancel").click()
+
+    # closing now defaults to "已建投诉"
+    page.locator("#messages").click()
+    page.keyboard.press("e")
+    expect(page.locator("#close-dialog")).to_be_visible()
+    expect(page.locator("#close-form [name=disposition]")).to_have_value("complaint_created")
+    page.fill("#close-form [name=summary]", "客户投诉理赔太慢，已登记投诉。")
+    page.click("#close-form button[type=submit]")
+    expect(page.locator("#chat-status")).to_have_text("已结束")
+    row = _handoff(live, openid)
+    assert row is not None and row.disposition == "complaint_created"
+    ctx.close()
+
+
+def test_supervisor_reports_a_claim_from_the_chat_and_moves_it_as_the_role_allows(
+        live: Live, chromium: Browser) -> None:
+    from tests.backend.claims.support import make_id
+
+    ctx = chromium.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    live.login(page, "supervisor")
+    openid = _openid()
+    hid = _queued(live, openid)
+    live.customer_says(openid, f"我妈在家摔倒住院了，我电话{PHONE}")
+    _item(page, "queue", hid).click()
+    page.click("#take")
+    expect(page.locator("#claim-open")).to_be_enabled()
+
+    page.locator("#messages").click()
+    page.keyboard.press("b")
+    expect(page.locator("#claim-dialog")).to_be_visible()
+    form = page.locator("#claim-form")
+    expect(form.locator("[name=description]")).to_have_value(re.compile("摔倒住院"))
+    form.locator("[name=insured_name]").fill("陈阿婆")
+    form.locator("[name=insured_id_number]").fill(make_id("44051419400202123"))
+    form.locator("[name=reporter_relation]").select_option("mother")
+    form.locator("[name=accident_type]").select_option("fall")
+    form.locator("[name=accident_date]").fill((live.clock() - dt.timedelta(days=3)).date().isoformat())
+    form.locator("button[type=submit]").click()
+    # without the customer's consent confirmed, the server's plain Chinese refusal shows in the form
+    expect(page.locator("#claim-error")).to_contain_text("客户同意")
+    form.locator("[name=consent_confirmed]").check()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#claim-dialog")).to_be_hidden()
+    number = page.locator("#case-number")
+    expect(number).to_have_text(re.compile(r"^LP\d+$"))
+    case_no = number.inner_text()
+
+    # the moves the supervisor's role allows from 已报案, offered by the server
+    claim = page.locator("#claims li.claim", has_text=case_no)
+    expect(claim.locator(".moves button")).to_have_count(2)
+    claim.locator("button[data-to=materials_pending]").click()
+    expect(page.locator("#move-dialog")).to_be_visible()
+    page.locator("#move-form button[type=submit]").click()
+    expect(page.locator("#move-dialog")).to_be_hidden()
+    expect(page.locator("#claims li.claim", has_text=case_no)).to_contain_text("等待材料")
+    with session_scope(live.runtime.sessions) as db:
+        assert db.scalar(select(Claim.state).where(Claim.case_no == case_no)) == "materials_pending"
+    ctx.close()
