@@ -191,8 +191,10 @@ class BucketOut(BaseModel):
     handoffs: int
     answered: int
     within_3min: int
+    within_3min_share: float | None  # of the bucket's conversations whose outcome is known
     breaches: int
     frt_p50_s: float | None
+    frt_p90_s: float | None
 
 
 class AtRiskOut(BaseModel):
