@@ -229,3 +229,4 @@ class DashboardOut(BaseModel):
     top_intents: list[CountOut]
     buckets: list[BucketOut]
     at_risk: list[AtRiskOut]
+    timezone: str  # the service's (IANA name): the page shows bucket times in it, not the browser's

@@ -28,7 +28,9 @@ const DashboardCharts = (() => {
   const MIN_BUCKETS = 8;    // always show the last 2 hours; earlier only from the day's first handoff
   const charts = {};
 
-  const hhmm = (iso) => new Date(iso).toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit" });
+  let timeZone;  // the service's (Asia/Shanghai), from the API: the day and its buckets are its
+  const hhmm = (iso) => new Date(iso).toLocaleTimeString("zh-CN",
+    { hour12: false, hour: "2-digit", minute: "2-digit", timeZone });
   const minutes = (s) => (s === null || s === undefined ? null : Math.round(s / 6) / 10);
   const percent = (x) => (x === null || x === undefined ? null : Math.round(x * 1000) / 10);
   const secsText = (s) => (s === null || s === undefined ? "—" : fmtWait(s));
@@ -164,6 +166,7 @@ const DashboardCharts = (() => {
 
   /* Draw (first call) or update (later calls) every chart from the dashboard API's answer. */
   function update(data) {
+    timeZone = data.timezone;
     const shown = visibleBuckets(data.buckets);
     volume(data, shown);
     firstResponse(data, shown);
