@@ -78,8 +78,8 @@ def _queued(live: Live) -> None:
 
     def queued() -> bool:
         with session_scope(live.runtime.sessions) as db:
-            return bool(db.scalar(select(func.count()).select_from(HandoffRequest)
-                                  .where(HandoffRequest.user_id == openid, HandoffRequest.status == "queued")))
+            return bool(db.scalar(select(func.count()).select_from(HandoffRequest).where(
+                HandoffRequest.user_id == openid, HandoffRequest.status == "queued")))
     assert wait_for(queued, timeout=10), live.log.read_text()[-3000:]
 
 

@@ -56,4 +56,12 @@ def test_only_the_listed_vendored_files_are_served(client: TestClient, path: str
 def test_our_own_files_are_revalidated_on_every_load(client: TestClient) -> None:
     r = client.get("/console/static/dashboard.js")
     assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
-    assert VENDOR == {"echarts-6.1.0/echarts.min.js"}
+
+
+def test_every_listed_vendored_file_exists_in_a_versioned_folder_with_its_licence() -> None:
+    for path in VENDOR:
+        folder, _name = path.split("/", 1)
+        assert re.fullmatch(r"[a-z0-9-]+-\d+\.\d+\.\d+", folder), folder
+        assert (STATIC / "vendor" / path).is_file(), path
+        for doc in ("LICENSE", "README.md"):
+            assert (STATIC / "vendor" / folder / doc).is_file(), (folder, doc)
