@@ -123,7 +123,17 @@ const DashboardCharts = (() => {
     }, "sum-frt");
   }
 
+  /* A bar per row: the box grows with the rows (CSSOM, which the CSP allows) and the chart follows. */
+  function fitHeight(id, rows) {
+    const box = $("#" + id);
+    const height = Math.max(160, 32 * rows + 72) + "px";
+    if (box.style.height === height) return;
+    box.style.height = height;
+    if (charts[id]) charts[id].resize();
+  }
+
   function counts(id, summaryId, items, label, what) {
+    fitHeight(id, items.length);
     const summary = items.length ? what + "：" + items.map((i) => label(i.key) + " " + i.count + " 个").join("，") + "。"
       : what + "：今日暂无。";
     show(id, {
@@ -145,6 +155,7 @@ const DashboardCharts = (() => {
     const summary = list.length === 0 ? "还没有坐席。"
       : "坐席 " + list.length + " 人，在线 " + online + " 人；正在接待 " + load + " 个会话，在线容量 " + cap + " 个。";
     const name = (a) => (a.username || "#" + a.staff_id) + "（" + (STATE_LABEL[a.state] || a.state) + "）";
+    fitHeight("chart-agents", list.length);
     show("chart-agents", {
       ...base(summary),
       title: empty(list.length === 0),
