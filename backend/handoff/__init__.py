@@ -12,5 +12,8 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
 - ``effects``: console events and the Redis mirror published after commit.
 - ``copy``: customer-facing sentences (config/dialogue.yaml ``text.handoff_*``).
 - ``events`` (A2): the Redis Stream of console events; ``api``/``schemas``/``console_auth``/``stats`` (A2).
+- ``pages``: the console's pages from ``static/`` (no build step); vendored libraries under
+  ``static/vendor/<name>-<version>/`` with licence and README (Apache ECharts: the dashboard's charts,
+  ``static/dashboard_charts.js``).
 State-changing functions take ``redis=`` (optional) to publish events after the caller commits.
 """
