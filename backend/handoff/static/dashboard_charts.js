@@ -71,7 +71,8 @@ const DashboardCharts = (() => {
     const busiest = shown.reduce((a, b) => (b.handoffs > (a ? a.handoffs : 0) ? b : a), null);
     const summary = total === 0 ? "今日还没有转人工。"
       : "今日转人工 " + total + " 个，超时 " + data.breaches_today + " 个，3分钟内响应占比 "
-        + pctText(data.within_3min_share) + "。最忙的时段 " + hhmm(busiest.start) + "（" + busiest.handoffs + " 个）。";
+        + pctText(data.within_3min_share) + "。"
+        + (busiest ? "最忙的时段 " + hhmm(busiest.start) + "（" + busiest.handoffs + " 个）。" : "");
     show("chart-volume", {
       ...base(summary),
       color: [C.accent, C.breach, C.ok],
