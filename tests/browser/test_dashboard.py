@@ -1,11 +1,12 @@
 """The supervisor dashboard's charts in a real browser: Apache ECharts (vendored) draws every chart from
 the API's numbers, under the console's Content-Security-Policy, without a console error.
 
-The demo supervisor (created by the service's start-up, local mode) opens the dashboard on a day with
-handoffs: three earlier this morning (answered after 1, 2 and 5 minutes; the last one breached), one
-taken by an agent and one customer waiting now. Each chart container holds an ECharts canvas whose option
-holds the API's numbers; each chart's aria-label is its Chinese summary; a new handoff (a live event)
-updates the same chart instances (setOption, not re-created); the charts follow the window's size.
+The demo supervisor (created by the service's start-up, local mode) opens the dashboard on an empty day
+(each chart drawn, saying so); then the day's handoffs arrive: three earlier this morning (answered after
+1, 2 and 5 minutes; the last one breached), one taken by an agent and one customer waiting now. Each
+chart container holds an ECharts canvas whose option holds the API's numbers; each chart's aria-label is
+its Chinese summary; the refresh and a live event update the same chart instances (setOption, never
+re-created); the charts follow the window's size; no console error or warning, no CSP violation.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ OPTION = """(id) => {
   if (!inst) return null;
   const o = inst.getOption();
   return { id: inst.id, width: inst.getWidth(), aria: inst.getDom().getAttribute("aria-label"),
+           title: (o.title || []).map((t) => t.show),
            x: (o.xAxis || []).map((a) => a.data || null), y: (o.yAxis || []).map((a) => a.data || null),
            series: o.series.map((s) => ({ name: s.name, type: s.type, data: s.data,
                                           markLine: s.markLine ? s.markLine.data : null })) };
@@ -154,8 +156,6 @@ def _mismatches(api: dict[str, Any], page: Page) -> list[str]:
 
 def test_dashboard_charts_are_echarts_drawn_from_the_api_numbers_without_console_error_or_csp_violation(
         live: Live, chromium: Browser) -> None:
-    agent_name, _agent_id = _day_of_handoffs(live)
-    _queued(live)
     context = chromium.new_context(viewport={"width": 1366, "height": 900})
     context.add_init_script(CSP_WATCH)
     page = context.new_page()
@@ -173,6 +173,17 @@ def test_dashboard_charts_are_echarts_drawn_from_the_api_numbers_without_console
         expect(page.locator(f"#{chart} canvas")).to_have_count(1)
         expect(page.locator(f"#{chart}")).to_have_attribute("role", "img")
     assert vendored == [(200, "text/javascript; charset=utf-8")]
+    # Nobody has asked for a person yet today: the charts say so.
+    expect(page.locator("#sum-volume")).to_have_text("今日还没有转人工。")
+    assert _option(page, "chart-reasons")["title"] == [True]  # 暂无数据
+    assert _option(page, "chart-volume")["aria"] == "今日还没有转人工。"
+    ids = {chart: _option(page, chart)["id"] for chart in CHARTS}
+
+    # The day's handoffs arrive (rows written by others: the 5-second refresh; a customer: an event).
+    agent_name, _agent_id = _day_of_handoffs(live)
+    _queued(live)
+    assert wait_for(lambda: sum(_series(_option(page, "chart-volume"), "转人工")) == 5, timeout=10)
+    assert _option(page, "chart-reasons")["title"] == [False]
 
     api = _api(page)
     assert api["handoffs_today"] == 5 and api["breaches_today"] == 1
@@ -200,7 +211,6 @@ def test_dashboard_charts_are_echarts_drawn_from_the_api_numbers_without_console
     expect(page.locator("#buckets-table tbody tr")).not_to_have_count(0)
 
     # Live: a new handoff (an event) updates the same instances with setOption.
-    ids = {chart: _option(page, chart)["id"] for chart in CHARTS}
     _queued(live)
     assert wait_for(lambda: sum(_series(_option(page, "chart-volume"), "转人工")) == 6, timeout=10)
     assert wait_for(lambda: not _mismatches(_api(page), page), timeout=10), _mismatches(_api(page), page)
