@@ -18,5 +18,8 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
 - ``actions``: the chat view's case actions (file a complaint, report a claim, move a claim where the
   role allows per ``backend.claims.roles``, confirm the number to the customer); ``actions_api`` and
   ``action_schemas``: their routes under ``/api/console/conversations/{id}/...``.
+- ``pages``: the console's pages from ``static/`` (no build step); vendored libraries under
+  ``static/vendor/<name>-<version>/`` with licence and README (Apache ECharts: the dashboard's charts,
+  ``static/dashboard_charts.js``).
 State-changing functions take ``redis=`` (optional) to publish events after the caller commits.
 """

@@ -312,7 +312,7 @@ def console_dashboard(staff: Supervisor, db: Db, redis_client: RedisDep, runtime
                       now: Now) -> DashboardOut:
     """The supervisor's figures: queue now, today's response times, breaches, satisfaction, buckets."""
     data = dashboard(db, now=now, timezone=runtime.settings.timezone)
-    return DashboardOut(**data, agents=_agents(db, redis_client))
+    return DashboardOut(**data, agents=_agents(db, redis_client), timezone=runtime.settings.timezone)
 
 
 def _agents(db: Session, client: Redis) -> list[AgentOut]:

@@ -14,16 +14,21 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = frozenset({"console.js", "console_cases.js", "dashboard.js", "common.js", "console.css"})
+ASSETS = frozenset({"console.js", "console_cases.js", "dashboard.js", "dashboard_charts.js", "common.js",
+                    "console.css"})
+# Vendored files that are served (paths under static/vendor/); the rest of the folder (licences,
+# READMEs) is for people reading the repository.
+VENDOR = frozenset({"echarts-6.1.0/echarts.min.js"})
 _TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
           ".html": "text/html; charset=utf-8"}
+_IMMUTABLE = "public, max-age=31536000, immutable"
 
 router = APIRouter(include_in_schema=False)
 
 
-def _file(name: str) -> FileResponse:
+def _file(name: str, *, cache: str = "no-cache") -> FileResponse:
     path = STATIC / name
-    return FileResponse(path, media_type=_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+    return FileResponse(path, media_type=_TYPES[path.suffix], headers={"Cache-Control": cache})
 
 
 @router.get("/console")
@@ -49,6 +54,14 @@ def console_asset(name: str) -> FileResponse:
     if name not in ASSETS:
         raise HTTPException(status_code=404)
     return _file(name)
+
+
+@router.get("/console/static/vendor/{path:path}")
+def vendor_asset(path: str) -> FileResponse:
+    """A vendored library file (a fixed list, versioned paths: cached for a year)."""
+    if path not in VENDOR:
+        raise HTTPException(status_code=404)
+    return _file(f"vendor/{path}", cache=_IMMUTABLE)
 
 
 @router.get("/")

@@ -196,8 +196,10 @@ class BucketOut(BaseModel):
     handoffs: int
     answered: int
     within_3min: int
+    within_3min_share: float | None  # of the bucket's conversations whose outcome is known
     breaches: int
     frt_p50_s: float | None
+    frt_p90_s: float | None
 
 
 class AtRiskOut(BaseModel):
@@ -232,3 +234,4 @@ class DashboardOut(BaseModel):
     top_intents: list[CountOut]
     buckets: list[BucketOut]
     at_risk: list[AtRiskOut]
+    timezone: str  # the service's (IANA name): the page shows bucket times in it, not the browser's

@@ -122,7 +122,8 @@ def first_response_figures(rows: Iterable[Facts], now: dt.datetime) -> dict[str,
 
 
 def buckets(rows: Iterable[Facts], *, start: dt.datetime, now: dt.datetime) -> list[dict[str, Any]]:
-    """15-minute buckets from ``start`` to ``now`` by queueing time."""
+    """15-minute buckets from ``start`` to ``now`` by queueing time: handoffs, FRT p50/p90 and the
+    3-minute share of each (same definitions as the day's figures)."""
     count = max(1, math.ceil((now - start).total_seconds() / BUCKET_S))
     groups: list[list[Facts]] = [[] for _ in range(count)]
     for f in rows:
@@ -132,13 +133,16 @@ def buckets(rows: Iterable[Facts], *, start: dt.datetime, now: dt.datetime) -> l
     out = []
     for i, group in enumerate(groups):
         times = [t for t in (frt_s(f) for f in group) if t is not None]
+        frt = first_response_figures(group, now)
         out.append({
             "start": start + dt.timedelta(seconds=i * BUCKET_S),
             "handoffs": len(group),
             "answered": len(times),
-            "within_3min": sum(1 for t in times if t <= BREACH_S),
+            "within_3min": frt["within_3min"],
+            "within_3min_share": frt["within_3min_share"],
             "breaches": sum(1 for f in group if f.escalated or f.breached_at is not None),
-            "frt_p50_s": percentile(times, 0.5),
+            "frt_p50_s": frt["first_response_p50_s"],
+            "frt_p90_s": frt["first_response_p90_s"],
         })
     return out
 

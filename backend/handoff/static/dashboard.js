@@ -1,10 +1,11 @@
 /* The supervisor dashboard: figures of today, the at-risk list (open, take, reassign), agents with
-   their load, 15-minute buckets and handoff reasons as bar charts. Reloads on live events and every 5 s. */
+   their load; the charts (15-minute buckets, agents' load, reasons, intents) are dashboard_charts.js's.
+   Reloads on live events and every 5 s. */
 "use strict";
 
 (() => {
   const { $, el, api, toast, fmtWait, slaOf, SLA_LABEL } = Console;
-  const STATE_LABEL = { online: "在线", busy: "忙碌", away: "离开", offline: "离线" };
+  const { STATE_LABEL } = DashboardCharts;
   const STATUS_LABEL = { queued: "排队中", agent: "服务中", closed: "已结束" };
   const GROUP_LABEL = { claims: "理赔", complaints: "投诉", general: "综合" };
   let data = null;
@@ -61,25 +62,8 @@
       el("td", { text: STATE_LABEL[a.state] || a.state }),
       el("td", { text: a.load + "/" + a.capacity }))));
 
-    bars($("#buckets"), data.buckets.map((b) => ({
-      label: new Date(b.start).toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit" }),
-      value: b.handoffs,
-      note: b.handoffs + " 个，3分钟内 " + b.within_3min + "，超时 " + b.breaches,
-      alert: b.breaches > 0,
-    })));
-    bars($("#reasons"), data.reasons.map((r) => ({ label: r.key, value: r.count, note: String(r.count) })));
+    DashboardCharts.update(data);
     tick();
-  }
-
-  function bars(box, items) {
-    const max = Math.max(1, ...items.map((i) => i.value));
-    if (!items.length) { box.replaceChildren(el("p", { class: "muted", text: "暂无数据" })); return; }
-    box.replaceChildren(...items.map((i) => {
-      const bar = el("span", { class: "bar" + (i.alert ? " alert" : "") });
-      bar.style.width = Math.round((i.value / max) * 100) + "%";  // CSSOM, allowed by the CSP
-      return el("div", { class: "bar-row" }, el("span", { class: "bar-label", text: i.label }),
-                el("span", { class: "bar-track" }, bar), el("span", { class: "bar-note", text: i.note }));
-    }));
   }
 
   function tick() {

@@ -175,6 +175,8 @@ def test_a02_supervisor_sees_all_takes_over_and_reads_the_dashboard(
     assert row.agent_id == boss.id
     dash = assert_ok(boss.get("/dashboard"))
     assert dash["handoffs_today"] >= 1 and "buckets" in dash and "at_risk" in dash
+    assert dash["timezone"] == runtime.settings.timezone == "Asia/Shanghai"  # the charts' bucket times
+    assert {"frt_p90_s", "within_3min_share"} <= set(dash["buckets"][-1])
     assert boss.put(f"/agents/{agent.id}/capacity", {"capacity": 5}).status_code == 200
     profile = db.get(AgentProfile, agent.id)
     assert profile is not None and profile.capacity == 5

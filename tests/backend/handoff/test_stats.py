@@ -72,13 +72,23 @@ def test_at_risk_lists_waits_over_two_minutes_longest_first() -> None:
 
 
 def test_buckets_of_fifteen_minutes() -> None:
-    rows = [row(1, 14, 30), row(2, 16, 200), row(3, 17, 100), row(4, 5, None, status="queued")]
+    rows = [row(1, 14, 30), row(2, 16, 200), row(3, 17, 100), row(4, 5, None, status="queued"),
+            row(5, 1, None, status="queued")]
     start = NOW - dt.timedelta(minutes=30)
     got = stats.buckets(rows, start=start, now=NOW)
     assert len(got) == 2
     assert got[0]["start"] == start and got[0]["handoffs"] == 2 and got[0]["answered"] == 2
     assert got[0]["within_3min"] == 1 and got[0]["frt_p50_s"] == 150
-    assert got[1]["handoffs"] == 2 and got[1]["answered"] == 1 and got[1]["within_3min"] == 1
+    assert got[0]["frt_p90_s"] == pytest.approx(190) and got[0]["within_3min_share"] == 0.5
+    assert got[1]["handoffs"] == 3 and got[1]["answered"] == 1 and got[1]["within_3min"] == 1
+    # row 4 waited 5 minutes unanswered (a miss); row 5 queued a minute ago is not yet known
+    assert got[1]["within_3min_share"] == 0.5 and got[1]["frt_p90_s"] == 30
+
+
+def test_a_bucket_without_known_outcomes_has_no_share_or_percentiles() -> None:
+    got = stats.buckets([row(1, 1, None, status="queued")], start=NOW - dt.timedelta(minutes=15), now=NOW)
+    assert got[0]["handoffs"] == 1 and got[0]["within_3min_share"] is None
+    assert got[0]["frt_p50_s"] is None and got[0]["frt_p90_s"] is None
 
 
 def test_next_response_times_start_at_the_first_unanswered_customer_message() -> None:
