@@ -15,8 +15,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from python_multipart import MultipartParser
-from python_multipart.multipart import parse_options_header
 from sqlalchemy.orm import Session
 
 from backend.accounts import access
@@ -27,6 +25,7 @@ from backend.errors import Conflict, ServiceError
 from backend.idempotency import service as idem
 from backend.privacy.service import check_claim_consent
 from backend.storage.ingest import FileTooLarge, Ingest
+from backend.storage.multipart import PartWords, stream_file_part
 from backend.storage.sanitize import FileRejected
 from miniprogram_api.claims import AttachmentOut, attachment_view
 from miniprogram_api.deps import CurrentCustomer, IdempotencyKey, Now, RowId, limit
@@ -113,55 +112,14 @@ def _precheck(
     )
 
 
+UPLOAD_PART = PartWords(not_multipart=("multipart_required", "请用表单上传文件（wx.uploadFile）"),
+                        second_file=("one_file_only", "一次只能上传一个文件"),
+                        no_file=("file_missing", "请选择要上传的文件"))
+
+
 async def _receive_file(request: Request, ingest: Ingest) -> None:
     """Parse the multipart body as it streams; the ``file`` part goes into ``ingest``."""
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if ctype != b"multipart/form-data" or not boundary:
-        raise ServiceError(
-            "multipart_required", "请用表单上传文件（wx.uploadFile）", detail={"field": "file"}
-        )
-    state: dict[str, Any] = {"headers": [], "field": b"", "value": b"", "name": None, "seen": False}
-
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] += data[start:end]
-
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
-
-    def on_header_end() -> None:
-        state["headers"].append((state["field"].lower(), state["value"]))
-        state["field"], state["value"] = b"", b""
-
-    def on_headers_finished() -> None:
-        disposition = dict(state["headers"]).get(b"content-disposition", b"")
-        _, opts = parse_options_header(disposition)
-        state["name"] = opts.get(b"name")
-        state["headers"] = []
-        if state["name"] == b"file":
-            if state["seen"]:
-                raise ServiceError("one_file_only", "一次只能上传一个文件", detail={"field": "file"})
-            state["seen"] = True
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["name"] == b"file":
-            ingest.feed(data[start:end])
-
-    parser = MultipartParser(
-        boundary,
-        callbacks={
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished,
-            "on_part_data": on_part_data,
-        },
-    )
-    async for chunk in request.stream():
-        parser.write(chunk)
-    parser.finalize()
-    if not state["seen"]:
-        raise ServiceError("file_missing", "请选择要上传的文件", detail={"field": "file"})
+    await stream_file_part(request, ingest.feed, words=UPLOAD_PART)
 
 
 ATTACHMENT_LINKS = {

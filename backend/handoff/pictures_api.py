@@ -17,8 +17,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from python_multipart import MultipartParser
-from python_multipart.multipart import parse_options_header
 from sqlalchemy.orm import Session
 
 from backend.audit.service import record_event
@@ -39,6 +37,7 @@ from backend.handoff.pictures import (
 )
 from backend.handoff.schemas import MessageSentOut
 from backend.staff.deps import StaffPrincipal
+from backend.storage.multipart import PartWords, stream_file_part
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -57,53 +56,25 @@ def _too_large() -> ServiceError:
                         detail={"max_bytes": MAX_PICTURE_BYTES})
 
 
+PICTURE_PART = PartWords(not_multipart=("multipart_required", "请用表单上传图片"),
+                         second_file=("one_picture_only", "一次只能发一张图片"),
+                         no_file=("picture_empty", "没有收到图片，请重新选择"))
+
+
 async def read_file_part(request: Request, *, max_bytes: int) -> list[bytes]:
-    """The file part of a multipart body (named ``file``, or any part with a file name) as it streams
-    in (chunks), refused past ``max_bytes``; a second file is refused."""
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    boundary = params.get(b"boundary")
-    if ctype != b"multipart/form-data" or not boundary:
-        raise ServiceError("multipart_required", "请用表单上传图片", detail={"field": "file"})
-    state: dict[str, Any] = {"headers": [], "field": b"", "value": b"", "name": None, "seen": False,
-                             "size": 0}
+    """The picture of a multipart body (the part named ``file``, or any part with a file name) in
+    chunks as it streams in, refused past ``max_bytes``; a second file is refused."""
     chunks: list[bytes] = []
+    size = 0
 
-    def on_header_field(data: bytes, start: int, end: int) -> None:
-        state["field"] += data[start:end]
+    def take(data: bytes) -> None:
+        nonlocal size
+        size += len(data)
+        if size > max_bytes:
+            raise _too_large()
+        chunks.append(data)
 
-    def on_header_value(data: bytes, start: int, end: int) -> None:
-        state["value"] += data[start:end]
-
-    def on_header_end() -> None:
-        state["headers"].append((state["field"].lower(), state["value"]))
-        state["field"], state["value"] = b"", b""
-
-    def on_headers_finished() -> None:
-        _, opts = parse_options_header(dict(state["headers"]).get(b"content-disposition", b""))
-        # the part named "file", or any part that carries a file (a form naming it otherwise)
-        is_file = opts.get(b"name") == b"file" or b"filename" in opts
-        state["name"], state["headers"] = b"file" if is_file else opts.get(b"name"), []
-        if is_file:
-            if state["seen"]:
-                raise ServiceError("one_picture_only", "一次只能发一张图片", detail={"field": "file"})
-            state["seen"] = True
-
-    def on_part_data(data: bytes, start: int, end: int) -> None:
-        if state["name"] == b"file":
-            state["size"] += end - start
-            if state["size"] > max_bytes:
-                raise _too_large()
-            chunks.append(data[start:end])
-
-    parser = MultipartParser(boundary, callbacks={
-        "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-        "on_part_data": on_part_data})
-    async for chunk in request.stream():
-        parser.write(chunk)
-    parser.finalize()
-    if not state["seen"]:
-        raise ServiceError("picture_empty", "没有收到图片，请重新选择", detail={"field": "file"})
+    await stream_file_part(request, take, words=PICTURE_PART, any_file_name=True)
     return chunks
 
 
