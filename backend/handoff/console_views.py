@@ -14,6 +14,7 @@ from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
 from backend.handoff.models import GROUPS, PURPOSE_MESSAGE, AgentProfile, HandoffMessage, HandoffRequest
 from backend.security.crypto import CryptoError, FieldCipher
+from backend.security.masking import scrub_text
 
 BOT_TURNS = 40  # the bot turns shown before the handoff (most recent)
 CASES = 10
@@ -58,8 +59,11 @@ def picture_url(m: HandoffMessage) -> str | None:
 
 
 def _clear(m: HandoffMessage, cipher: FieldCipher) -> str:
+    """The message as staff see it: ID, phone and card numbers masked, as in the bot's stored turns
+    (the clear number stays encrypted; an agent who must call it uses the case actions' server-side
+    pick-up or the audited reveal)."""
     try:
-        return cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE)
+        return scrub_text(cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE))
     except CryptoError:
         return "（无法解密）"
 

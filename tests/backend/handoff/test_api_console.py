@@ -124,6 +124,22 @@ def test_a03_a04_queue_is_masked_and_reading_a_conversation_is_audited(
     assert rec.actor == agent.name and rec.result in (None, "ok")
 
 
+def test_a03_numbers_a_customer_typed_to_the_agent_are_masked_in_the_chat_view(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    from backend.handoff.customer import customer_message
+
+    agent = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    row = _queued(db, runtime, clock)
+    assert agent.post(f"/conversations/{row.id}/take").status_code == 200
+    id_number = make_id()
+    customer_message(db, channel=row.channel, user_id=row.user_id,
+                     text=f"我电话13812345678，身份证{id_number}", now=clock.now, cipher=runtime.cipher)
+    db.flush()
+    view = agent.get(f"/conversations/{row.id}").text
+    assert "13812345678" not in view and id_number not in view
+    assert "138****5678" in view
+
+
 def test_agent_replies_notes_and_closes(client: TestClient, db: Session, runtime: Runtime,
                                         clock: Clock) -> None:
     agent = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
