@@ -36,7 +36,7 @@ from backend.complaints.service import file_complaint, get_complaint
 from backend.errors import Forbidden, NotFound, ServiceError
 from backend.handoff import copy
 from backend.handoff.console import add_message, reply
-from backend.handoff.console_views import conversation_view
+from backend.handoff.console_views import customer_words
 from backend.handoff.effects import emit
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.service import read_summary
@@ -311,8 +311,7 @@ def guess_category(text: str) -> str:
 def customer_texts(session: Session, row: HandoffRequest, *, cipher: FieldCipher) -> list[str]:
     """What the customer wrote in this chat (bot turns and messages to the agent), oldest first; when
     nothing is stored, the (masked) summary of what they wrote when asking for a person."""
-    said = [str(m["text"]) for m in conversation_view(session, row, cipher=cipher)["messages"]
-            if m["direction"] == "customer"]
+    said = customer_words(session, row, cipher=cipher)
     if said:
         return said
     try:

@@ -42,10 +42,14 @@ def _bot_turns(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[di
     return out
 
 
+def _handoff_messages(db: Session, row: HandoffRequest) -> list[HandoffMessage]:
+    return list(db.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == row.id)
+                           .order_by(HandoffMessage.created_at, HandoffMessage.id)))
+
+
 def _messages(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[dict[str, Any]]:
-    rows = db.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == row.id)
-                      .order_by(HandoffMessage.created_at, HandoffMessage.id))
-    return [{"id": f"m{m.id}", "direction": m.direction, "text": _clear(m, cipher),
+    rows = _handoff_messages(db, row)
+    return [{"id": f"m{m.id}", "direction": m.direction, "text": scrub_text(_clear(m, cipher)),
              "at": m.created_at, "staff": m.staff_id, "delivery": m.delivery,
              "delivery_error": m.delivery_error, "kind": m.kind or "text", "image_url": picture_url(m)}
             for m in rows]
@@ -59,13 +63,20 @@ def picture_url(m: HandoffMessage) -> str | None:
 
 
 def _clear(m: HandoffMessage, cipher: FieldCipher) -> str:
-    """The message as staff see it: ID, phone and card numbers masked, as in the bot's stored turns
-    (the clear number stays encrypted; an agent who must call it uses the case actions' server-side
-    pick-up or the audited reveal)."""
+    """The message in clear. Staff see it through `scrub_text` (ID, phone and card numbers masked, as
+    in the bot's stored turns); only the case actions' server-side pick-up reads the clear number."""
     try:
-        return scrub_text(cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE))
+        return cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE)
     except CryptoError:
         return "（无法解密）"
+
+
+def customer_words(db: Session, row: HandoffRequest, *, cipher: FieldCipher) -> list[str]:
+    """What the customer wrote, oldest first: their bot turns (stored masked) and their messages to the
+    agent in clear, for the case actions' server-side pick-up of a phone number. Never sent to a
+    browser as it is."""
+    said = [str(m["text"]) for m in _bot_turns(db, row, cipher) if m["direction"] == "customer"]
+    return said + [_clear(m, cipher) for m in _handoff_messages(db, row) if m.direction == "customer"]
 
 
 def conversation_view(db: Session, row: HandoffRequest, *, cipher: FieldCipher) -> dict[str, Any]:
