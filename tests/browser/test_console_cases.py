@@ -135,3 +135,33 @@ def test_supervisor_reports_a_claim_from_the_chat_and_moves_it_as_the_role_allow
     with session_scope(live.runtime.sessions) as db:
         assert db.scalar(select(Claim.state).where(Claim.case_no == case_no)) == "materials_pending"
     ctx.close()
+
+
+def test_a_colleagues_new_complaint_shows_in_the_side_panel_without_a_reload(live: Live,
+                                                                              chromium: Browser) -> None:
+    """A supervisor watching an agent's chat sees the complaint the agent files there, live."""
+    agent_ctx, boss_ctx = chromium.new_context(), chromium.new_context()
+    agent, boss = agent_ctx.new_page(), boss_ctx.new_page()
+    for page in (agent, boss):
+        page.set_default_timeout(TIMEOUT_MS)
+    live.login(agent, "agent")
+    openid = _openid()
+    hid = _queued(live, openid)
+    live.customer_says(openid, f"理赔拖了两个月还没到账，太慢了，我电话{PHONE}")
+    _item(agent, "queue", hid).click()
+    agent.click("#take")
+    expect(agent.locator("#complaint-open")).to_be_enabled()
+
+    live.login(boss, "supervisor", path=f"/console/#c={hid}")
+    expect(boss.locator("#messages")).to_contain_text("理赔拖了两个月")
+    expect(boss.locator("#complaints")).to_have_text("无")
+
+    agent.locator("#messages").click()
+    agent.keyboard.press("c")
+    agent.locator("#complaint-form button[type=submit]").click()
+    expect(agent.locator("#case-number")).to_have_text(re.compile(r"^TS\d+$"))
+    shown = agent.locator("#case-number").inner_text()
+
+    expect(boss.locator("#complaints")).to_contain_text(shown)  # no reload, no click
+    agent_ctx.close()
+    boss_ctx.close()

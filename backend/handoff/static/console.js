@@ -416,6 +416,7 @@
     clearTimeout(reloadTimer);
     reloadTimer = setTimeout(loadLists, 150);
     const hid = ev.data && ev.data.handoff_id;
+    document.dispatchEvent(new CustomEvent("chat:event", { detail: ev }));  // e.g. the side panel's cases
     if (hid && hid === state.current) open(hid);
   }
 

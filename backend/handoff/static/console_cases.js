@@ -232,6 +232,13 @@ const ConsoleCases = (() => {
     loadedKey = key;
     load(h.id);
   });
+  // A colleague (or this agent in another tab) created a case or moved a claim in this chat: reload the
+  // panel when the chat view is redrawn for the same event.
+  document.addEventListener("chat:event", (ev) => {
+    const e = ev.detail;
+    if ((e.type === "handoff.case_created" || e.type === "handoff.claim_moved") &&
+        e.data && e.data.handoff_id === chatId) loadedKey = "";
+  });
   document.addEventListener("chat:closed", () => { chatId = null; cases = null; loadedKey = ""; });
   document.addEventListener("DOMContentLoaded", () => {
     $("#complaint-open").addEventListener("click", openComplaint);
