@@ -6,13 +6,16 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
   the Redis agent-owned mirror (set_agent_owned, mirror_agent_owned), summaries.
 - ``queue``: priority_of, skill_group_of, waiting, position, estimate_wait, service hours, load_config.
 - ``agents``: AgentLoad, profile, heartbeat, set_state, set_capacity, online_agents, all_agents.
-- ``console``: take (A-06), assign_waiting, reply, note, transfer, close, can_read, messages, read_text.
+- ``console``: take (A-06), assign_waiting, reply, note, transfer, close, can_read.
+- ``messages``: a handoff's messages stored encrypted (add_message, queued for ``handoff.deliver``),
+  read_text, history, clean_text.
 - ``customer``: customer_message, cancel_by_customer, wait_message (told once), leave_callback, rate.
 - ``timers``: job handlers (handoff.sla, handoff.deliver: texts, and pictures as WeChat temporary media
   + an image message, handoff.work_item, periodic handoff.assign).
 - ``effects``: console events and the Redis mirror published after commit.
 - ``pictures``: an agent's picture (sniffed JPEG/PNG ≤ 10 MB, metadata stripped, stored encrypted,
   counted as a reply); ``pictures_api``: its upload and the console's audited picture route.
+- ``console_views``: the console's read models (the whole history, masked; the customer's cases).
 - ``copy``: customer-facing sentences (config/dialogue.yaml ``text.handoff_*``).
 - ``events`` (A2): the Redis Stream of console events; ``api``/``schemas``/``console_auth``/``stats`` (A2).
 - ``actions``: the chat view's case actions (file a complaint, report a claim, move a claim where the

@@ -35,9 +35,10 @@ from backend.complaints.models import Complaint
 from backend.complaints.service import file_complaint, get_complaint
 from backend.errors import Forbidden, NotFound, ServiceError
 from backend.handoff import copy
-from backend.handoff.console import add_message, reply
+from backend.handoff.console import reply
 from backend.handoff.console_views import customer_words
 from backend.handoff.effects import emit
+from backend.handoff.messages import add_message
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.service import read_summary
 from backend.privacy.service import record_consent

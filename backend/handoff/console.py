@@ -15,10 +15,10 @@ from backend.errors import Conflict, Forbidden, NotFound, ServiceError
 from backend.handoff import copy
 from backend.handoff.agents import AgentLoad, online_agents
 from backend.handoff.effects import after_commit, emit, wake_worker
+from backend.handoff.messages import MAX_TEXT, add_message, clean_text
 from backend.handoff.models import (
     GROUPS,
     PURPOSE_CLOSE_SUMMARY,
-    PURPOSE_MESSAGE,
     HandoffMessage,
     HandoffRequest,
 )
@@ -29,10 +29,8 @@ from backend.security.crypto import FieldCipher
 from backend.security.masking import scrub_text
 from backend.staff.models import Role
 
-DELIVER_KIND = "handoff.deliver"
 SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 DISPOSITIONS = ("resolved", "follow_up", "claim_created", "complaint_created", "no_reply", "other")
-MAX_TEXT = 2000
 
 
 def _actor(staff_id: int | None) -> str:
@@ -150,69 +148,7 @@ def assign_waiting(session: Session, redis: redis.Redis, now: dt.datetime) -> li
     return done
 
 
-# --- messages ---------------------------------------------------------------------------------------
-
-
-def add_message(
-    session: Session,
-    *,
-    row: HandoffRequest,
-    direction: str,
-    text: str,
-    cipher: FieldCipher,
-    now: dt.datetime,
-    staff_id: int | None = None,
-    deliver: bool = False,
-    kind: str = "text",
-    attachment: tuple[str, str] | None = None,
-) -> HandoffMessage:
-    """Store one message (encrypted); ``deliver``: queue it for the customer (``handoff.deliver``);
-    ``attachment``: a picture's file-store key and content type (``kind="image"``)."""
-    msg = HandoffMessage(
-        handoff_id=row.id,
-        direction=direction,
-        staff_id=staff_id,
-        text_enc=cipher.encrypt(text, purpose=PURPOSE_MESSAGE),
-        created_at=now,
-        delivery="pending" if deliver else "n/a",
-        kind=kind,
-        attachment_key=attachment[0] if attachment else None,
-        attachment_type=attachment[1] if attachment else None,
-    )
-    session.add(msg)
-    session.flush()
-    if deliver:
-        jobs.schedule(
-            session,
-            kind=DELIVER_KIND,
-            key=str(msg.id),
-            due_at=now,
-            payload={"message_id": msg.id},
-            replace=False,
-            now=now,
-        )
-    return msg
-
-
-def read_text(msg: HandoffMessage, *, cipher: FieldCipher) -> str:
-    return cipher.decrypt(msg.text_enc, purpose=PURPOSE_MESSAGE)
-
-
-def messages(session: Session, handoff_id: int) -> list[HandoffMessage]:
-    return list(
-        session.scalars(
-            select(HandoffMessage).where(HandoffMessage.handoff_id == handoff_id).order_by(HandoffMessage.id)
-        )
-    )
-
-
-def _clean(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise ServiceError("empty_text", "内容不能为空")
-    if len(text) > MAX_TEXT:
-        raise ServiceError("text_too_long", f"内容太长了，最多{MAX_TEXT}字", detail={"max": MAX_TEXT})
-    return text
+# --- replies and notes ------------------------------------------------------------------------------
 
 
 def reply(
@@ -233,7 +169,7 @@ def reply(
         session,
         row=row,
         direction="agent",
-        text=_clean(text),
+        text=clean_text(text),
         cipher=cipher,
         now=now,
         staff_id=staff_id,
@@ -286,7 +222,7 @@ def note(
     """A private note in the conversation (never sent to the customer)."""
     row = get(session, handoff_id)
     msg = add_message(
-        session, row=row, direction="note", text=_clean(text), cipher=cipher, now=now, staff_id=staff_id
+        session, row=row, direction="note", text=clean_text(text), cipher=cipher, now=now, staff_id=staff_id
     )
     _audit(session, staff_id, "handoff.note", row, now)
     emit(session, redis, "handoff.note", {"handoff_id": row.id, "message_id": msg.id, "staff_id": staff_id})
@@ -318,7 +254,7 @@ def transfer(
     else:
         _own(row, staff_id, supervisor=supervisor)
     add_message(
-        session, row=row, direction="note", text=_clean(note), cipher=cipher, now=now, staff_id=staff_id
+        session, row=row, direction="note", text=clean_text(note), cipher=cipher, now=now, staff_id=staff_id
     )
     if to_agent_id is not None:
         row.status, row.agent_id, row.assigned_at = "agent", to_agent_id, now

@@ -12,7 +12,8 @@ from backend.claims.models import Claim
 from backend.complaints.models import Complaint
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
-from backend.handoff.models import GROUPS, PURPOSE_MESSAGE, AgentProfile, HandoffMessage, HandoffRequest
+from backend.handoff.messages import history, read_text
+from backend.handoff.models import GROUPS, AgentProfile, HandoffMessage, HandoffRequest
 from backend.security.crypto import CryptoError, FieldCipher
 from backend.security.masking import scrub_text
 
@@ -42,13 +43,8 @@ def _bot_turns(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[di
     return out
 
 
-def _handoff_messages(db: Session, row: HandoffRequest) -> list[HandoffMessage]:
-    return list(db.scalars(select(HandoffMessage).where(HandoffMessage.handoff_id == row.id)
-                           .order_by(HandoffMessage.created_at, HandoffMessage.id)))
-
-
 def _messages(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[dict[str, Any]]:
-    rows = _handoff_messages(db, row)
+    rows = history(db, row.id)
     return [{"id": f"m{m.id}", "direction": m.direction, "text": scrub_text(_clear(m, cipher)),
              "at": m.created_at, "staff": m.staff_id, "delivery": m.delivery,
              "delivery_error": m.delivery_error, "kind": m.kind or "text", "image_url": picture_url(m)}
@@ -66,7 +62,7 @@ def _clear(m: HandoffMessage, cipher: FieldCipher) -> str:
     """The message in clear. Staff see it through `scrub_text` (ID, phone and card numbers masked, as
     in the bot's stored turns); only the case actions' server-side pick-up reads the clear number."""
     try:
-        return cipher.decrypt(m.text_enc, purpose=PURPOSE_MESSAGE)
+        return read_text(m, cipher=cipher)
     except CryptoError:
         return "（无法解密）"
 
@@ -76,7 +72,7 @@ def customer_words(db: Session, row: HandoffRequest, *, cipher: FieldCipher) -> 
     agent in clear, for the case actions' server-side pick-up of a phone number. Never sent to a
     browser as it is."""
     said = [str(m["text"]) for m in _bot_turns(db, row, cipher) if m["direction"] == "customer"]
-    return said + [_clear(m, cipher) for m in _handoff_messages(db, row) if m.direction == "customer"]
+    return said + [_clear(m, cipher) for m in history(db, row.id) if m.direction == "customer"]
 
 
 def conversation_view(db: Session, row: HandoffRequest, *, cipher: FieldCipher) -> dict[str, Any]:

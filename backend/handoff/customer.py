@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from backend.audit.service import record_event
 from backend.calendar.service import WorkingCalendar
 from backend.handoff import copy
-from backend.handoff.console import add_message
 from backend.handoff.effects import emit
+from backend.handoff.messages import add_message
 from backend.handoff.models import HandoffRequest
 from backend.handoff.queue import (
     SLA_KIND,

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from backend.db import session_scope
-from backend.handoff.console import DELIVER_KIND
+from backend.handoff.messages import DELIVER_KIND
 from backend.handoff.queue import SLA_KIND, WORK_ITEM_KIND
 from backend.handoff.service import mirror_agent_owned
 from backend.handoff.timers import dead_deliver, run_assign, run_deliver, run_sla, run_work_item

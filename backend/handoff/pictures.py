@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from backend.errors import NotFound, ServiceError
 from backend.handoff import copy
-from backend.handoff.console import add_message, answered, get, owned
+from backend.handoff.console import answered, get, owned
+from backend.handoff.messages import add_message
 from backend.handoff.models import HandoffMessage
 from backend.security.crypto import FieldCipher
 from backend.storage import FileNotStored, FileStore, StoredFile

@@ -17,8 +17,9 @@ from backend.db import session_scope
 from backend.errors import NotFound
 from backend.gateways.exceptions import WechatApiError, WechatQuotaExceeded, WechatUnreachable
 from backend.handoff import copy
-from backend.handoff.console import add_message, assign_waiting, read_text
+from backend.handoff.console import assign_waiting
 from backend.handoff.effects import emit
+from backend.handoff.messages import add_message, read_text
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.pictures import FILENAMES, read_picture
 from backend.hooks import JobContext, JobRow, RetryLater

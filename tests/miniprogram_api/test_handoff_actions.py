@@ -18,7 +18,7 @@ from tests.support.fake_wechat import FakeWechat
 
 def test_complaint_filed_from_the_chat_is_in_the_customers_own_mini_program_list(
         client: TestClient, db: Session, runtime: Runtime, fake_wx: FakeWechat) -> None:
-    from backend.handoff.console import add_message
+    from backend.handoff.messages import add_message
     from backend.handoff.service import request_handoff
 
     clock = Clock()

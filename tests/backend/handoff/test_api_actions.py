@@ -18,7 +18,7 @@ from backend.claims import service as claims_svc
 from backend.claims.models import PURPOSE_INSURED_ID, Claim
 from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, Complaint
 from backend.errors import ServiceError
-from backend.handoff.console import add_message
+from backend.handoff.messages import add_message
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.jobs.models import Job
 from backend.privacy.models import ConsentEvent

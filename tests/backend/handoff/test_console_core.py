@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.audit.models import AuditRecord
 from backend.db import AUDIT_KEY_INFO, make_engine
 from backend.errors import ServiceError
-from backend.handoff import agents, console, customer, events, queue
+from backend.handoff import agents, console, customer, events, messages, queue
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.service import AGENT_OWNED_KEY, conversation_digest, open_handoff, request_handoff
 from backend.jobs import service as jobs
@@ -186,8 +186,8 @@ def test_reply_sets_first_response_cancels_timers_and_queues_delivery(
     db.refresh(row)
     assert row.first_response_at == T0 + dt.timedelta(seconds=50) and row.unread == 0
     assert msg.delivery == "pending" and "小陈" not in msg.text_enc  # encrypted at rest
-    assert console.read_text(msg, cipher=cipher) == "您好，我是客服小陈"
-    assert jobs.is_waiting(db, kind=console.DELIVER_KIND, key=str(msg.id))
+    assert messages.read_text(msg, cipher=cipher) == "您好，我是客服小陈"
+    assert jobs.is_waiting(db, kind=messages.DELIVER_KIND, key=str(msg.id))
     for stage in ("warn", "breach"):
         job = jobs.get_job(db, kind=queue.SLA_KIND, key=f"{row.id}:{stage}")
         assert job is not None and job.state == "cancelled"
@@ -200,7 +200,7 @@ def test_reply_sets_first_response_cancels_timers_and_queues_delivery(
         db, handoff_id=row.id, staff_id=41, text="三天", now=T0 + dt.timedelta(seconds=100), cipher=cipher
     )
     assert row.waiting_since is None
-    directions = [m.direction for m in console.messages(db, row.id)]
+    directions = [m.direction for m in messages.history(db, row.id)]
     assert directions == ["customer", "agent", "customer", "agent"]
 
 
@@ -208,7 +208,7 @@ def test_note_is_private_and_transfer_needs_a_note(db: Session, cipher: FieldCip
     row = _ask(db, cipher, "o-t1")
     console.take(db, handoff_id=row.id, staff_id=51, now=T0)
     n = console.note(db, handoff_id=row.id, staff_id=51, text="客户耳背，慢慢讲", now=T0, cipher=cipher)
-    assert n.delivery == "n/a" and not jobs.is_waiting(db, kind=console.DELIVER_KIND, key=str(n.id))
+    assert n.delivery == "n/a" and not jobs.is_waiting(db, kind=messages.DELIVER_KIND, key=str(n.id))
     with pytest.raises(ServiceError) as no_note:
         console.transfer(
             db, handoff_id=row.id, staff_id=51, to_group="claims", note=" ", now=T0, cipher=cipher
@@ -250,8 +250,8 @@ def test_close_asks_for_a_rating_and_low_rating_creates_a_follow_up(
     assert row.status == "closed" and row.disposition == "resolved"
     assert "13800138000" not in console.read_close_summary(row, cipher=cipher)  # masked, then encrypted
     assert not redis_client.sismember(AGENT_OWNED_KEY, conversation_digest(CH, "o-c1"))
-    [question] = [m for m in console.messages(db, row.id) if m.direction == "system"]
-    assert "1到5" in console.read_text(question, cipher=cipher) and question.delivery == "pending"
+    [question] = [m for m in messages.history(db, row.id) if m.direction == "system"]
+    assert "1到5" in messages.read_text(question, cipher=cipher) and question.delivery == "pending"
     assert open_handoff(db, channel=CH, user_id="o-c1") is None  # back to the bot
     assert customer.rate(
         db, channel=CH, user_id="o-c1", score=2, now=T0 + dt.timedelta(minutes=6), cipher=cipher

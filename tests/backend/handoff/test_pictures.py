@@ -23,7 +23,7 @@ from backend.audit.models import AuditRecord
 from backend.db import session_scope
 from backend.errors import Forbidden
 from backend.gateways.wechat import WechatGateway
-from backend.handoff import console, queue
+from backend.handoff import console, messages, queue
 from backend.handoff import pictures as pictures_svc
 from backend.handoff.console_auth import CSRF_HEADER
 from backend.handoff.models import HandoffMessage, HandoffRequest
@@ -68,7 +68,7 @@ def run_due(runtime: Runtime, ctx: JobContext, at: dt.datetime, kinds: tuple[str
 
 
 def deliver(runtime: Runtime, ctx: JobContext, clock: Clock) -> int:
-    return run_due(runtime, ctx, clock.now, (console.DELIVER_KIND,))
+    return run_due(runtime, ctx, clock.now, (messages.DELIVER_KIND,))
 
 
 def send_picture(agent: Console, handoff_id: int, data: bytes, name: str = "photo.jpg",
@@ -263,7 +263,7 @@ def test_the_five_message_count_includes_pictures_and_45047_is_shown(
     with session_scope(runtime.sessions) as s:  # the customer wrote again: our count starts over
         target = s.get(HandoffRequest, row.id)
         assert target is not None
-        console.add_message(s, row=target, direction="customer", text="好的", cipher=runtime.cipher,
+        messages.add_message(s, row=target, direction="customer", text="好的", cipher=runtime.cipher,
                             now=clock.now)
     clock.advance(1)
     seventh = assert_ok(send_picture(agent, row.id, images.jpeg()))

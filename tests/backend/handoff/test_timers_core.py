@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.audit.models import AuditRecord
 from backend.db import session_scope
 from backend.gateways.wechat import WechatGateway
-from backend.handoff import console, customer, events, queue, timers
+from backend.handoff import console, customer, events, messages, queue, timers
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.service import request_handoff
 from backend.hooks import JobContext
@@ -30,7 +30,7 @@ from tests.support.fake_wechat import FakeWechat
 
 T0 = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
 CH = "official_account"
-KINDS = (queue.SLA_KIND, console.DELIVER_KIND)
+KINDS = (queue.SLA_KIND, messages.DELIVER_KIND)
 
 
 class Clock:
@@ -113,8 +113,8 @@ def test_warning_at_2_and_breach_at_3_minutes_fire_once_with_two_workers(
     assert row is not None
     db.refresh(row)
     assert row.escalated and row.breached_at == clock.now
-    offers = [m for m in console.messages(db, handoff_id) if m.direction == "system"]
-    assert len(offers) == 1 and "回电" in console.read_text(offers[0], cipher=runtime.cipher)
+    offers = [m for m in messages.history(db, handoff_id) if m.direction == "system"]
+    assert len(offers) == 1 and "回电" in messages.read_text(offers[0], cipher=runtime.cipher)
     assert _types(runtime).count("handoff.sla_breach") == 1
     actions = db.scalars(select(AuditRecord.action).where(AuditRecord.object_id == str(handoff_id))).all()
     assert actions.count("handoff.sla_warning") == 1 and actions.count("handoff.sla_breach") == 1
@@ -267,5 +267,5 @@ def test_webchat_reply_is_stored_for_the_page(
 def test_deliver_is_registered(runtime: Runtime) -> None:
     registry = discover()
     names: set[Any] = set(registry.kinds)
-    assert {queue.SLA_KIND, console.DELIVER_KIND, queue.WORK_ITEM_KIND, "periodic:handoff.assign"} <= names
+    assert {queue.SLA_KIND, messages.DELIVER_KIND, queue.WORK_ITEM_KIND, "periodic:handoff.assign"} <= names
     assert timers.PER_CUSTOMER_MESSAGE == 5

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backend.conversations.models import WechatInbox
 from backend.conversations.turn_models import ConversationTurn
 from backend.db import session_scope
-from backend.handoff import console
+from backend.handoff import console, messages
 from backend.handoff.service import request_handoff
 from backend.jobs.registry import discover
 from backend.jobs.runner import Executor, claim_due
@@ -91,7 +91,7 @@ def _run_due_deliveries(runtime: Runtime) -> int:
     executor = Executor(job_context(runtime), discover())
     with session_scope(runtime.sessions) as s:
         claimed = claim_due(s, now=runtime.clock() + dt.timedelta(seconds=1), limit=100, lease_s=60,
-                            kinds=[console.DELIVER_KIND])
+                            kinds=[messages.DELIVER_KIND])
     for row in claimed:
         executor.execute([row])
     return len(claimed)

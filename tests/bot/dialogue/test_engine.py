@@ -16,7 +16,7 @@ from backend.complaints.models import Complaint
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
 from backend.handoff import agents
-from backend.handoff.console import read_text
+from backend.handoff.messages import read_text
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.queue import SLA_KIND
 from backend.handoff.service import read_summary, set_agent_owned
