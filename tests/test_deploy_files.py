@@ -1,4 +1,4 @@
-"""The Dockerfile and docker-compose.yml are accepted by their tools' rules."""
+"""The Dockerfile and docker-compose.yml are accepted by their tools' rules; a wheel carries every data file."""
 
 from __future__ import annotations
 
@@ -40,3 +40,21 @@ def test_dockerfile_runs_as_non_root_single_image() -> None:
     assert users and users[-1] not in ("root", "0")
     assert "slim" in text.splitlines()[text.splitlines().index(next(
         line for line in text.splitlines() if line.startswith("FROM python")))]
+
+
+def test_every_file_the_service_reads_is_in_the_wheel() -> None:
+    """Besides its code, the service reads YAML, the NLU model, page files, vendored libraries and the
+    migration template: each must match ``[tool.setuptools.package-data]``, or a wheel runs without it."""
+    import tomllib
+
+    setup = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    roots = [p.rstrip("*") for p in setup["packages"]["find"]["include"]]
+    shipped: set[Path] = set()
+    for package, patterns in setup["package-data"].items():
+        base = ROOT / package.replace(".", "/")
+        for pattern in patterns:
+            shipped.update(p for p in base.glob(pattern) if p.is_file())
+    needed = {p for root in roots for p in (ROOT / root).rglob("*")
+              if p.is_file() and p.suffix not in {".py", ".pyc"} and "__pycache__" not in p.parts}
+    assert needed, "no data files found: the check would prove nothing"
+    assert sorted(str(p.relative_to(ROOT)) for p in needed - shipped) == []
