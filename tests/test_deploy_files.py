@@ -1,4 +1,4 @@
-"""The Dockerfile and docker-compose.yml are accepted by their tools' rules; a wheel carries every data file."""
+"""Dockerfile and docker-compose.yml pass their tools' rules; a wheel carries every data file."""
 
 from __future__ import annotations
 
