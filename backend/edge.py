@@ -4,7 +4,8 @@ the security headers of every answer (catalogue A-05, C-10).
 * **Proxy headers**: ``X-Forwarded-For`` is believed only from the proxies named in
   ``CS_HTTP__TRUSTED_PROXIES`` (uvicorn's own middleware; the server runs with its proxy headers off,
   so this setting is the one place that decides, whatever server runs the app).
-* **Body cap**: a staff API body over ``CS_HTTP__STAFF_MAX_BODY_BYTES`` (a console API body over
+* **Body cap** (one middleware, `BodyLimit`, also under the mini-program API with its own caps and words):
+  a staff API body over ``CS_HTTP__STAFF_MAX_BODY_BYTES`` (a console API body over
   ``CS_HTTP__CONSOLE_MAX_BODY_BYTES``: a 10 MB picture and its form) is refused with 413 before the
   app reads it (a lying or missing Content-Length too: the stream is counted), so a 50 MB login body is
   never read before authentication.
@@ -19,6 +20,7 @@ the security headers of every answer (catalogue A-05, C-10).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -69,16 +71,20 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+TOO_LARGE = "内容太大了，请分开发送"
+
+
 class BodyTooLarge(HTTPException):
-    """Raised while the body streams in past the cap (FastAPI re-raises HTTPExceptions met reading it)."""
+    """Raised while the body streams in past the cap (FastAPI re-raises HTTPExceptions met reading a
+    body, where any other exception would become a 400); carries the error's code and message."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: str = "http_413", message: str = TOO_LARGE) -> None:
         super().__init__(status_code=413, detail="request body too large")
+        self.code, self.message = code, message
 
 
-def _too_large_response() -> tuple[Message, Message]:
-    body = json.dumps(error_body("http_413", "内容太大了，请分开发送", "request body too large"),
-                      ensure_ascii=False).encode()
+def _too_large_response(code: str, message: str) -> tuple[Message, Message]:
+    body = json.dumps(error_body(code, message, "request body too large"), ensure_ascii=False).encode()
     start = {"type": "http.response.start", "status": 413,
              "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                          (b"connection", b"close")]}
@@ -86,27 +92,31 @@ def _too_large_response() -> tuple[Message, Message]:
 
 
 class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes under ``prefix`` before the app reads them (413)."""
+    """Refuses request bodies over the cap under ``prefix`` before the app reads them (413): a declared
+    Content-Length over it at once, without reading; a body without one (chunked) or with a lying one
+    counted as it streams and cut off at the cap. ``limit``: the cap in bytes, or the cap of a path."""
 
-    def __init__(self, app: ASGIApp, *, prefix: str, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, prefix: str, limit: int | Callable[[str], int],
+                 code: str = "http_413", message: str = TOO_LARGE) -> None:
         self.app = app
         self.prefix = prefix
-        self.limit = limit
+        self.cap_of: Callable[[str], int] = limit if callable(limit) else (lambda _path: limit)
+        self.code, self.message = code, message
 
-    def _declared_too_large(self, scope: Scope) -> bool:
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                return not value.isdigit() or int(value) > self.limit
-        return False
+    async def _refuse(self, send: Send) -> None:
+        for message in _too_large_response(self.code, self.message):
+            await send(message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not path.startswith(self.prefix):
             await self.app(scope, receive, send)
             return
-        if self._declared_too_large(scope):
-            for message in _too_large_response():
-                await send(message)
-            return
+        cap = self.cap_of(path)
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and (not value.isdigit() or int(value) > cap):
+                await self._refuse(send)
+                return
         seen = 0
         started = False
 
@@ -115,8 +125,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge
+                if seen > cap:
+                    raise BodyTooLarge(self.code, self.message)
             return message
 
         async def tracking(message: Message) -> None:
@@ -129,8 +139,7 @@ class BodyLimit:
         except BodyTooLarge:
             if started:
                 raise
-            for message in _too_large_response():
-                await send(message)
+            await self._refuse(send)
 
 
 def trusted_proxies(value: str) -> list[str]:

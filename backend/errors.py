@@ -120,10 +120,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        msg = _HTTP_MESSAGES.get(exc.status_code, "请求没有成功，请稍后再试")
+        # an exception may carry its own code and words (the edge's body cap does)
+        code = getattr(exc, "code", None) or f"http_{exc.status_code}"
+        msg = getattr(exc, "message", None) or _HTTP_MESSAGES.get(exc.status_code, "请求没有成功，请稍后再试")
         detail = exc.detail if isinstance(exc.detail, str) else None
         return JSONResponse(
-            error_body(f"http_{exc.status_code}", msg, detail),
+            error_body(code, msg, detail),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

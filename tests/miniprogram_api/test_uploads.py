@@ -112,6 +112,24 @@ def test_m06_chunked_body_over_the_cap_is_cut_off_and_nothing_is_kept(mp: MP) ->
     assert not [p for p in files.rglob("*") if p.is_file()]
 
 
+def test_m06_chunked_json_body_over_the_cap_is_refused_413_in_plain_chinese(mp: MP) -> None:
+    """A form body sent chunked past the JSON cap is cut off with the mini-program's 413, not a 400
+    about an unreadable body (FastAPI turns any other error met while reading a body into 400)."""
+    cap = mp.runtime.settings.miniprogram.max_json_bytes  # read when the app was made
+    headers, _claim = mp.claim()
+
+    def body() -> Any:  # a generator: sent chunked, without Content-Length
+        yield b'{"content": "'
+        for _ in range(cap // 1_024 + 8):
+            yield b"x" * 1_024
+        yield b'"}'
+
+    r = mp.client.post(f"{API}/complaints", content=body(), headers={**headers, "Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["code"] == "body_too_large"
+    assert "太大" in r.json()["error"]["message"]
+
+
 def test_m06_per_file_cap_and_per_claim_count(mp: MP) -> None:
     mp.runtime.settings.miniprogram.max_files_per_claim = 2
     headers, claim = mp.claim()
