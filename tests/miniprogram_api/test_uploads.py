@@ -124,7 +124,8 @@ def test_m06_chunked_json_body_over_the_cap_is_refused_413_in_plain_chinese(mp: 
             yield b"x" * 1_024
         yield b'"}'
 
-    r = mp.client.post(f"{API}/complaints", content=body(), headers={**headers, "Content-Type": "application/json"})
+    r = mp.client.post(f"{API}/complaints", content=body(),
+                       headers={**headers, "Content-Type": "application/json"})
     assert r.status_code == 413, r.text
     assert r.json()["error"]["code"] == "body_too_large"
     assert "太大" in r.json()["error"]["message"]
