@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,7 +33,7 @@ def create_app(
         app.state.runtime = runtime
         from backend.startup import freeze_startup_objects, on_startup
 
-        on_startup(runtime)
+        await asyncio.to_thread(on_startup, runtime)  # no SQLite write lock taken in the loop
         _start_adapters(settings, runtime)
         freeze_startup_objects()
         worker = None

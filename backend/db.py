@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -49,6 +52,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -141,6 +147,24 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options={"sqlite_immediate": True})
 
 
+STRICT_LOOP_ENV = "BACKEND_STRICT_EVENT_LOOP"  # set for the service processes the tests start
+
+
+def _refuse_in_event_loop() -> None:
+    """The write lock is a thread lock: waiting for it in an event loop's thread stops every request
+    of that loop, and deadlocks it when the holder's request needs the loop to end (a sync route's
+    session dependency is closed through the loop). Async code writes from the thread pool. Under
+    the tests this is an error; in service it is logged (the wait may still end) and the lock taken."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    problem = "session_scope(write=True) on SQLite inside an event loop: run it in the thread pool"
+    if os.environ.get(STRICT_LOOP_ENV):
+        raise RuntimeError(problem)
+    log.error(problem)
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error.
@@ -155,6 +179,7 @@ def session_scope(factory: sessionmaker[Session], *, write: bool = False) -> Ite
     if write and isinstance(bind, Engine):
         lock = sqlite_write_lock(bind)
     if lock is not None:
+        _refuse_in_event_loop()
         lock.acquire()
     try:
         if lock is not None:

@@ -105,12 +105,19 @@ async def console_picture(handoff_id: RowId, request: Request, redis_client: Red
 
     No transaction stays open while the body streams in (on SQLite a write transaction holds the
     process's write lock): the cookie, CSRF token, role and ownership are checked in one, the file is
-    stored with none, and the message is recorded in a second one (ownership checked again)."""
-    with session_scope(runtime.sessions, write=True) as db:
-        staff = _console_role(console_staff(request, db, runtime, now, ip))
-        _readable(db, staff, handoff_id, now)
-        supervisor = staff.role in SUPERVISORS
-        owned(db, handoff_id, staff.id, supervisor=supervisor)  # before reading a byte of the body
+    stored with none, and the message is recorded in a second one (ownership checked again). Both
+    run in the thread pool: taking SQLite's write lock in the event loop would stop every request of
+    the process, and deadlock it when the lock's holder waits for the loop to finish its own request."""
+
+    def checked() -> StaffPrincipal:
+        with session_scope(runtime.sessions, write=True) as db:
+            staff = _console_role(console_staff(request, db, runtime, now, ip))
+            _readable(db, staff, handoff_id, now)
+            owned(db, handoff_id, staff.id, supervisor=staff.role in SUPERVISORS)  # before reading the body
+            return staff
+
+    staff = await run_in_threadpool(checked)
+    supervisor = staff.role in SUPERVISORS
     chunks = await read_file_part(request, max_bytes=MAX_PICTURE_BYTES)
 
     def store_and_record() -> MessageSentOut:

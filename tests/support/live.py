@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from backend.db import STRICT_LOOP_ENV
 from tests.support.servers import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,7 @@ def worker_env(*, database_url: str, redis_url: str, var_dir: Path, **extra: str
     env = {k: v for k, v in os.environ.items() if not k.startswith("CS_")}
     env.update({"CS_MODE": "local", "CS_DATABASE_URL": database_url, "CS_REDIS_URL": redis_url,
                 "CS_VAR_DIR": str(var_dir), "CS_RUN_WORKER": "false", "PYTHONPATH": str(ROOT)})
+    env[STRICT_LOOP_ENV] = "1"  # a SQLite write lock taken in the event loop fails loudly (backend.db)
     env.update(extra)
     return env
 

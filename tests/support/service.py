@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from backend.db import STRICT_LOOP_ENV
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +24,7 @@ def clean_env(var_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("CS_") and k not in ("DATABASE_URL", "REDIS_URL")}
     env["CS_VAR_DIR"] = str(var_dir)
+    env[STRICT_LOOP_ENV] = "1"  # a SQLite write lock taken in the event loop fails loudly (backend.db)
     env.update(extra)
     return env
 
