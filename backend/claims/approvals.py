@@ -285,3 +285,16 @@ def approvals_of(session: Session, *, claim_id: int) -> list[ClaimApproval]:
     """A claim's approvals, newest first."""
     return list(session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim_id)
                                 .order_by(ClaimApproval.id.desc())))
+
+
+def pending_approval(session: Session, *, claim_id: int) -> ClaimApproval | None:
+    """The claim's amount waiting for a second approver, if any (a newer proposal supersedes older ones)."""
+    return session.scalar(select(ClaimApproval).where(ClaimApproval.claim_id == claim_id,
+                                                      ClaimApproval.status == "pending")
+                          .order_by(ClaimApproval.id.desc()).limit(1))
+
+
+def may_decide(approval: ClaimApproval, *, actor: str, role: str) -> bool:
+    """Whether this staff member may confirm or decline the pending amount: a second-approver role and
+    not the proposer (the checks :func:`confirm_approval` makes; it stays the one that enforces them)."""
+    return role in SECOND_APPROVER_ROLES and actor != approval.proposed_by
