@@ -44,6 +44,7 @@ class ClaimCaseOut(BaseModel):
     version: int
     deadline_date: dt.date | None
     moves: list[MoveOut] = Field(description="这位员工的岗位现在可以把案件改成的状态")
+    approved_amount_fen: int | None = Field(default=None, description="已核定的赔付金额（分）")
     pending_approval: PendingApprovalOut | None = Field(
         default=None, description="金额超过额度，等待另一位同事复核")
 

@@ -72,6 +72,7 @@ def claim_out(db: Session, claim: Claim, staff: StaffPrincipal) -> ClaimCaseOut:
     return ClaimCaseOut(id=claim.id, case_no=claim.case_no, claim_type=claim.claim_type, state=claim.state,
                         state_label=label(claim.state), version=claim.version,
                         deadline_date=claim.deadline_date, moves=moves,
+                        approved_amount_fen=claim.approved_amount_fen,
                         pending_approval=_pending_out(db, claim, staff))
 
 

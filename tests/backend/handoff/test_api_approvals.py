@@ -83,7 +83,7 @@ def test_a_second_supervisor_confirms_the_pending_amount_from_the_chat(
                                                           "expected_version": claim.version})
     out = assert_ok(r)
     assert out["outcome"] == "done" and out["claim"]["state"] == "approved"
-    assert out["claim"]["pending_approval"] is None
+    assert out["claim"]["pending_approval"] is None and out["claim"]["approved_amount_fen"] == AMOUNT
     db.refresh(claim)
     db.refresh(approval)
     assert claim.state == "approved" and claim.approved_amount_fen == AMOUNT
