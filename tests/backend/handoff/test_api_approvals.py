@@ -91,8 +91,8 @@ def test_a_second_supervisor_confirms_the_pending_amount_from_the_chat(
     [rec] = _audits(db, "handoff.claim_approval", "claim", claim.id)
     assert (rec.actor, rec.result) == (second.name, "ok") and f"handoff:{row.id}" in (rec.purpose or "")
     assert "confirmed" in [a.result for a in _audits(db, "claim_approval", "claim", claim.id)]
-    assert {"handoff_id": row.id, "claim_id": claim.id, "to": "approved", "outcome": "done"} in _moved(runtime,
-                                                                                                      claim)
+    published = {"handoff_id": row.id, "claim_id": claim.id, "to": "approved", "outcome": "done"}
+    assert published in _moved(runtime, claim)
     assert _listed(proposer, row)["pending_approval"] is None
 
 
