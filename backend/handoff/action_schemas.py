@@ -32,7 +32,8 @@ class PendingApprovalOut(BaseModel):
     ceiling_fen: int = Field(description="这个产品这类理赔的最高赔付（分）")
     proposed_by: str = Field(description="提交金额的同事")
     proposed_at: dt.datetime
-    may_decide: bool = Field(description="这位员工可以复核（理赔专员或主管，且不是提交人）")
+    stale: bool = Field(description="案件在提交金额之后改过了：要重新提交金额，不能复核")
+    may_decide: bool = Field(description="这位员工可以复核（理赔专员或主管，且不是提交人，金额没有过期）")
 
 
 class ClaimCaseOut(BaseModel):

@@ -61,9 +61,12 @@ def _pending_out(db: Session, claim: Claim, staff: StaffPrincipal) -> PendingApp
     a = approvals.pending_approval(db, claim_id=claim.id)
     if a is None:
         return None
+    stale = approvals.is_stale(a, claim)
     return PendingApprovalOut(id=a.id, amount_fen=a.amount_fen, computed_fen=a.computed_fen,
                               ceiling_fen=a.ceiling_fen, proposed_by=a.proposed_by, proposed_at=a.proposed_at,
-                              may_decide=approvals.may_decide(a, actor=staff.username, role=staff.role))
+                              stale=stale,
+                              may_decide=not stale and approvals.may_decide(a, actor=staff.username,
+                                                                            role=staff.role))
 
 
 def claim_out(db: Session, claim: Claim, staff: StaffPrincipal) -> ClaimCaseOut:

@@ -84,6 +84,10 @@ const ConsoleCases = (() => {
                                    "，最高 " + yuan(a.ceiling_fen) + "）" });
     const who = el("div", { class: "muted", text: a.proposed_by + " 提交于 " + fmtDateTime(a.proposed_at) });
     const box = el("div", { class: "approval", dataset: { approvalId: String(a.id) } }, what, who);
+    if (a.stale) {
+      box.append(el("div", { class: "waiting", text: "案件在提交金额之后改过了，要重新提交金额" }));
+      return box;
+    }
     if (!(can && a.may_decide)) {
       box.append(el("div", { class: "waiting", text: "等待另一位同事复核" }));
       return box;

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.claims import service as claims_svc
+from backend.claims.materials import mark_material
 from backend.claims.models import Claim, ClaimApproval
 from backend.handoff import events
 from backend.runtime import Runtime
@@ -74,7 +75,8 @@ def test_a_second_supervisor_confirms_the_pending_amount_from_the_chat(
     mine = _listed(proposer, row)["pending_approval"]
     assert mine == {"id": approval.id, "amount_fen": AMOUNT, "computed_fen": AMOUNT,
                     "ceiling_fen": approval.ceiling_fen, "proposed_by": proposer.name,
-                    "proposed_at": mine["proposed_at"], "may_decide": False}  # not one's own amount
+                    "proposed_at": mine["proposed_at"], "may_decide": False,  # not one's own amount
+                    "stale": False}
     assert approval.ceiling_fen > AMOUNT
     second = Console(client, db, runtime, clock, "supervisor")
     assert _listed(second, row)["pending_approval"]["may_decide"] is True
@@ -96,7 +98,7 @@ def test_a_second_supervisor_confirms_the_pending_amount_from_the_chat(
     assert _listed(proposer, row)["pending_approval"] is None
 
 
-def test_the_proposer_cannot_confirm_their_own_amount_nor_anyone_another_amount(
+def test_the_proposer_cannot_confirm_their_own_amount_nor_anyone_another_amount_or_a_stale_one(
         client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
     proposer, _, row, claim, approval = _proposed(client, db, runtime, clock)
     err = assert_error(_decide(proposer, row, claim, approval, "confirm", {"approved_amount_fen": AMOUNT}),
@@ -108,12 +110,22 @@ def test_the_proposer_cannot_confirm_their_own_amount_nor_anyone_another_amount(
     assert_error(_decide(second, row, claim, approval, "confirm",
                          {"approved_amount_fen": AMOUNT, "expected_version": claim.version + 1}),
                  409, "version_conflict")
+    # the claim changed after the amount was proposed (a material found missing: back to waiting for
+    # materials): the proposal is stale, shown so, and refused
+    mark_material(db, cipher=runtime.cipher, claim_id=claim.id, material_id=claim.materials[0].material_id,
+                  received=False, actor="staff:1", now=clock.now, calendar=calendar())
+    db.flush()
+    pending = _listed(second, row)["pending_approval"]
+    assert pending["stale"] is True and pending["may_decide"] is False
+    assert_error(_decide(second, row, claim, approval, "confirm", {"approved_amount_fen": AMOUNT}),
+                 409, "approval_stale")
     db.refresh(claim)
     db.refresh(approval)
-    assert claim.state == "under_review" and approval.status == "pending" and approval.second_approver is None
+    assert claim.state == "materials_pending" and claim.approved_amount_fen is None
+    assert approval.status == "pending" and approval.second_approver is None
     refused = [(a.actor, a.result) for a in _audits(db, "handoff.claim_approval", "claim", claim.id)]
     assert refused == [(proposer.name, "refused: same_approver"), (second.name, "refused: amount_mismatch"),
-                       (second.name, "refused: version_conflict")]
+                       (second.name, "refused: version_conflict"), (second.name, "refused: approval_stale")]
     domain = [a.result for a in _audits(db, "claim_approval", "claim", claim.id)]
     assert "refused: same_approver" in domain and "refused: amount_mismatch" in domain
     assert not [e for e in _moved(runtime, claim) if e.get("outcome") != "pending"]
