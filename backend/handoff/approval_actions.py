@@ -41,7 +41,7 @@ Outcome = Literal["done", "declined"]
 class Decision:
     """The second approver's answer: ``confirm`` with the amount typed again, or ``decline`` with a reason."""
 
-    kind: str  # "confirm" | "decline"
+    kind: Literal["confirm", "decline"]
     approval_id: int
     amount_fen: int | None = None
     reason: str | None = None
