@@ -250,7 +250,7 @@ def confirm_approval(
     if amount_fen != approval.amount_fen:
         raise ApprovalRefused("amount_mismatch", "复核的金额和提交的金额不一样，请核对", status_code=409,
                               detail={"approval_id": approval.id})
-    if claim.version != approval.claim_version:
+    if is_stale(approval, claim):
         raise Conflict("approval_stale", "案件在提交金额之后改过了，请重新提交",
                        detail={"approval_id": approval.id})
     check_version(claim, expected_version)
@@ -285,3 +285,21 @@ def approvals_of(session: Session, *, claim_id: int) -> list[ClaimApproval]:
     """A claim's approvals, newest first."""
     return list(session.scalars(select(ClaimApproval).where(ClaimApproval.claim_id == claim_id)
                                 .order_by(ClaimApproval.id.desc())))
+
+
+def pending_approval(session: Session, *, claim_id: int) -> ClaimApproval | None:
+    """The claim's amount waiting for a second approver, if any (a newer proposal supersedes older ones)."""
+    return session.scalar(select(ClaimApproval).where(ClaimApproval.claim_id == claim_id,
+                                                      ClaimApproval.status == "pending")
+                          .order_by(ClaimApproval.id.desc()).limit(1))
+
+
+def is_stale(approval: ClaimApproval, claim: Claim) -> bool:
+    """The claim changed after the amount was proposed: confirming is refused (propose it again)."""
+    return claim.version != approval.claim_version
+
+
+def may_decide(approval: ClaimApproval, *, actor: str, role: str) -> bool:
+    """Whether this staff member may confirm or decline the pending amount: a second-approver role and
+    not the proposer (the checks :func:`confirm_approval` makes; it stays the one that enforces them)."""
+    return role in SECOND_APPROVER_ROLES and actor != approval.proposed_by

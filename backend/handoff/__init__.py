@@ -21,6 +21,8 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
 - ``actions``: the chat view's case actions (file a complaint, report a claim, move a claim where the
   role allows per ``backend.claims.roles``, confirm the number to the customer); ``actions_api`` and
   ``action_schemas``: their routes under ``/api/console/conversations/{id}/...``.
+- ``approval_actions``: the second approver confirms or declines a pending claim amount from the chat
+  (``backend.claims.approvals`` decides; audited and published as ``handoff.claim_moved``).
 - ``pages``: the console's pages from ``static/`` (no build step); vendored libraries under
   ``static/vendor/<name>-<version>/`` with licence and README (Apache ECharts: the dashboard's charts,
   ``static/dashboard_charts.js``).

@@ -25,6 +25,17 @@ class MoveOut(BaseModel):
     needs_amount: bool = Field(description="同意赔付：要填核定金额（超过额度要第二人复核）")
 
 
+class PendingApprovalOut(BaseModel):
+    id: int
+    amount_fen: int = Field(description="提交的核定金额（分）")
+    computed_fen: int = Field(description="按条款算出的金额（分）")
+    ceiling_fen: int = Field(description="这个产品这类理赔的最高赔付（分）")
+    proposed_by: str = Field(description="提交金额的同事")
+    proposed_at: dt.datetime
+    stale: bool = Field(description="案件在提交金额之后改过了：要重新提交金额，不能复核")
+    may_decide: bool = Field(description="这位员工可以复核（理赔专员或主管，且不是提交人，金额没有过期）")
+
+
 class ClaimCaseOut(BaseModel):
     id: int
     case_no: str
@@ -34,6 +45,9 @@ class ClaimCaseOut(BaseModel):
     version: int
     deadline_date: dt.date | None
     moves: list[MoveOut] = Field(description="这位员工的岗位现在可以把案件改成的状态")
+    approved_amount_fen: int | None = Field(default=None, description="已核定的赔付金额（分）")
+    pending_approval: PendingApprovalOut | None = Field(
+        default=None, description="金额超过额度，等待另一位同事复核")
 
 
 class ComplaintCaseOut(BaseModel):
@@ -128,3 +142,17 @@ class ClaimCreatedOut(BaseModel):
 class ClaimMovedOut(BaseModel):
     claim: ClaimCaseOut
     outcome: Literal["done", "pending"] = Field(description="pending：金额超过额度，等第二位同事复核")
+
+
+class ApprovalConfirmIn(BaseModel):
+    approved_amount_fen: int = Field(ge=1, le=MAX_BIGINT, description="复核人再输入一次金额")
+    expected_version: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
+
+
+class ApprovalDeclineIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=1000, description="退回的原因（必填）")
+
+
+class ApprovalDecidedOut(BaseModel):
+    claim: ClaimCaseOut
+    outcome: Literal["done", "declined"] = Field(description="done：复核通过，已核定；declined：已退回")

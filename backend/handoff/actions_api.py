@@ -26,9 +26,12 @@ from backend.claims.workflow import ApprovalRefused
 from backend.complaints.models import Complaint
 from backend.complaints.service import CATEGORY_LABELS, STATE_LABELS
 from backend.deps import CalendarDep, CatalogDep, Now, RedisDep, RowId, RuntimeDep
-from backend.errors import ERROR_RESPONSES, Forbidden, error_body
-from backend.handoff import actions
+from backend.errors import ERROR_RESPONSES, Forbidden, ServiceError, error_body
+from backend.handoff import actions, approval_actions
 from backend.handoff.action_schemas import (
+    ApprovalConfirmIn,
+    ApprovalDecidedOut,
+    ApprovalDeclineIn,
     CaseActionsOut,
     ClaimCaseOut,
     ClaimCreatedOut,
@@ -41,6 +44,7 @@ from backend.handoff.action_schemas import (
     ConfirmIn,
     MoveOut,
     OptionOut,
+    PendingApprovalOut,
     PrefillOut,
 )
 from backend.handoff.api import Agent, Db, _readable
@@ -53,12 +57,26 @@ from backend.staff.deps import StaffPrincipal
 router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESPONSES)
 
 
-def claim_out(claim: Claim, role: str) -> ClaimCaseOut:
+def _pending_out(db: Session, claim: Claim, staff: StaffPrincipal) -> PendingApprovalOut | None:
+    a = approvals.pending_approval(db, claim_id=claim.id)
+    if a is None:
+        return None
+    stale = approvals.is_stale(a, claim)
+    return PendingApprovalOut(id=a.id, amount_fen=a.amount_fen, computed_fen=a.computed_fen,
+                              ceiling_fen=a.ceiling_fen, proposed_by=a.proposed_by, proposed_at=a.proposed_at,
+                              stale=stale,
+                              may_decide=not stale and approvals.may_decide(a, actor=staff.username,
+                                                                            role=staff.role))
+
+
+def claim_out(db: Session, claim: Claim, staff: StaffPrincipal) -> ClaimCaseOut:
     moves = [MoveOut(to=t, label=label(t), needs_reason=t in REASON_REQUIRED, needs_amount=t == "approved")
-             for t in moves_for(role, claim)]
+             for t in moves_for(staff.role, claim)]
     return ClaimCaseOut(id=claim.id, case_no=claim.case_no, claim_type=claim.claim_type, state=claim.state,
                         state_label=label(claim.state), version=claim.version,
-                        deadline_date=claim.deadline_date, moves=moves)
+                        deadline_date=claim.deadline_date, moves=moves,
+                        approved_amount_fen=claim.approved_amount_fen,
+                        pending_approval=_pending_out(db, claim, staff))
 
 
 def complaint_out(c: Complaint) -> ComplaintCaseOut:
@@ -104,7 +122,7 @@ def console_cases(handoff_id: RowId, staff: Agent, db: Db, runtime: RuntimeDep, 
     said = actions.customer_texts(db, row, cipher=runtime.cipher)
     return CaseActionsOut(
         can_act=actions.may_act(row, staff),
-        claims=[claim_out(c, staff.role) for c in claims],
+        claims=[claim_out(db, c, staff) for c in claims],
         complaints=[complaint_out(c) for c in complaints],
         complaint_categories=_options(CATEGORY_LABELS), claim_types=_claim_types(catalog),
         accident_types=_options(actions.labels("accident_labels")),
@@ -145,7 +163,7 @@ def console_report_claim(handoff_id: RowId, body: ClaimIn, staff: Agent, db: Db,
     form = actions.ClaimForm(**fields)
     claim = actions.report_claim_from_chat(db, row=row, staff=staff, form=form, cipher=runtime.cipher,
                                            catalog=catalog, calendar=calendar, now=now, client=redis_client)
-    return ClaimCreatedOut(claim=claim_out(claim, staff.role),
+    return ClaimCreatedOut(claim=claim_out(db, claim, staff),
                            confirmation=actions.confirmation_text(db, row, "claim", claim.id))
 
 
@@ -176,7 +194,44 @@ def console_move_claim(handoff_id: RowId, claim_id: RowId, body: ClaimMoveIn, st
     if outcome == "pending":
         response.status_code = 202
     db.refresh(claim)
-    return ClaimMovedOut(claim=claim_out(claim, staff.role), outcome=outcome)
+    return ClaimMovedOut(claim=claim_out(db, claim, staff), outcome=outcome)
+
+
+def _decide(db: Session, staff: StaffPrincipal, handoff_id: int, claim_id: int,
+            decision: approval_actions.Decision, redis_client: RedisDep, runtime: RuntimeDep,
+            calendar: CalendarDep, now: dt.datetime) -> ApprovalDecidedOut:
+    row = _acting(db, staff, handoff_id, approval_actions.ACTION, now)
+    try:
+        claim, outcome = approval_actions.decide_from_chat(
+            db, row=row, staff=staff, claim_id=claim_id, decision=decision, cipher=runtime.cipher,
+            calendar=calendar, now=now, client=redis_client)
+    except ServiceError:
+        db.commit()  # the refusal's audit rows stay on record although the request fails (A-04)
+        raise
+    db.refresh(claim)
+    return ApprovalDecidedOut(claim=claim_out(db, claim, staff), outcome=outcome)
+
+
+@router.post("/conversations/{handoff_id}/claims/{claim_id}/approvals/{approval_id}/confirm",
+             response_model=ApprovalDecidedOut)
+def console_confirm_approval(handoff_id: RowId, claim_id: RowId, approval_id: RowId, body: ApprovalConfirmIn,
+                             staff: Agent, db: Db, redis_client: RedisDep, runtime: RuntimeDep,
+                             calendar: CalendarDep, now: Now) -> ApprovalDecidedOut:
+    """The second approver confirms the pending amount on the customer's claim, typing it again (the
+    claims domain refuses the proposer, another amount, a claim changed since): the claim is approved."""
+    decision = approval_actions.Decision("confirm", approval_id, amount_fen=body.approved_amount_fen,
+                                         expected_version=body.expected_version)
+    return _decide(db, staff, handoff_id, claim_id, decision, redis_client, runtime, calendar, now)
+
+
+@router.post("/conversations/{handoff_id}/claims/{claim_id}/approvals/{approval_id}/decline",
+             response_model=ApprovalDecidedOut)
+def console_decline_approval(handoff_id: RowId, claim_id: RowId, approval_id: RowId, body: ApprovalDeclineIn,
+                             staff: Agent, db: Db, redis_client: RedisDep, runtime: RuntimeDep,
+                             calendar: CalendarDep, now: Now) -> ApprovalDecidedOut:
+    """Send the pending amount back with a reason (required): the claim stays under review."""
+    decision = approval_actions.Decision("decline", approval_id, reason=body.reason)
+    return _decide(db, staff, handoff_id, claim_id, decision, redis_client, runtime, calendar, now)
 
 
 @router.post("/conversations/{handoff_id}/confirm", response_model=MessageSentOut)

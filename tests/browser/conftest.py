@@ -153,8 +153,10 @@ def _ready(base: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def live(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """One service process for the module (each test uses its own customers and staff)."""
+def live(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory,
+         request: pytest.FixtureRequest) -> Iterator[Live]:
+    """One service process for the module (each test uses its own customers and staff); a module's
+    ``LIVE_ENV`` (settings as environment variables) is added to the service's environment."""
     tmp = tmp_path_factory.mktemp("browser")
     wechat = FakeWechat(cs_limit=None).start()
     url = f"sqlite:///{tmp / 'live.sqlite3'}"
@@ -168,6 +170,7 @@ def live(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) ->
              "CS_WECHAT__MODE": "safe", "CS_WECHAT__API_BASE_URL": wechat.url,
              "CS_JOBS__POLL_INTERVAL_S": "0.2", "BROWSER_CLOCK_START": clock.start.isoformat(),
              "BROWSER_CLOCK_WALL": str(clock.wall_start), "BROWSER_CLOCK_FILE": str(clock.path)}
+    extra.update(getattr(request.module, "LIVE_ENV", {}))
     env = worker_env(database_url=url, redis_url=redis_server.url, var_dir=tmp / "var", **extra)
     settings = Settings(mode="local", var_dir=tmp / "var", run_worker=False, db={"url": url},
                         redis={"url": redis_server.url})

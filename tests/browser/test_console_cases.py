@@ -1,7 +1,8 @@
 """The chat view's case actions in a real browser against the real service: the agent opens a chat,
 files a complaint from the side panel (prefilled from what the customer wrote, the phone taken from the
 chat without showing it in clear), sees its number and deadlines, sends the number to the customer with
-one click (the fake WeChat API receives it), and closing then defaults to "已建投诉"."""
+one click (the fake WeChat API receives it), and closing then defaults to "已建投诉"; an amount above the
+second-approval limit proposed in the chat is confirmed by a second supervisor watching it, live."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from tests.browser.test_console import TIMEOUT_MS, _handoff, _item, _openid, _qu
 from tests.support.live import wait_for
 
 PHONE = "13812345678"
+# Amounts above 50 yuan wait for a second approver (a hospital allowance pays at most 2700 yuan a stay).
+LIVE_ENV = {"CS_CLAIMS__SECOND_APPROVAL_ABOVE_YUAN": "50"}
 
 
 def _complaint_no(live: Live, openid: str) -> str | None:
@@ -165,3 +168,71 @@ def test_a_colleagues_new_complaint_shows_in_the_side_panel_without_a_reload(liv
     expect(boss.locator("#complaints")).to_contain_text(shown)  # no reload, no click
     agent_ctx.close()
     boss_ctx.close()
+
+
+def _claim_under_review(live: Live, openid: str, accident: dt.date) -> str:
+    """A hospital-allowance claim the chat's customer reported, with its materials in: under review."""
+    from backend.claims import service as claims_svc
+    from tests.backend.claims.support import calendar, report_kwargs
+
+    with session_scope(live.runtime.sessions) as db:
+        now = live.clock()
+        claim = claims_svc.report_claim(db, cipher=live.runtime.cipher, catalog=live.runtime.catalog,
+                                        calendar=calendar(), **report_kwargs(reporter_openid=openid,
+                                                                             accident_date=accident, now=now))
+        db.flush()
+        claims_svc.transition_claim(db, cipher=live.runtime.cipher, calendar=calendar(), claim_id=claim.id,
+                                    to_state="materials_pending", actor="staff:1", reason=None, now=now)
+        for m in claim.materials:
+            m.received = True
+        claims_svc.transition_claim(db, cipher=live.runtime.cipher, calendar=calendar(), claim_id=claim.id,
+                                    to_state="under_review", actor="staff:1", reason=None, now=now)
+        return claim.case_no
+
+
+def test_a_second_supervisor_confirms_a_large_amount_and_the_proposer_sees_it_live(
+        live: Live, chromium: Browser) -> None:
+    """Supervisor A proposes 90 yuan in the chat (above the limit: pending); supervisor B, watching the
+    same chat, sees it and confirms it; A's panel shows the approved amount without a reload."""
+    a_ctx, b_ctx = chromium.new_context(), chromium.new_context()
+    a, b = a_ctx.new_page(), b_ctx.new_page()
+    for page in (a, b):
+        page.set_default_timeout(TIMEOUT_MS)
+    live.login(a, "supervisor")
+    openid = _openid()
+    hid = _queued(live, openid)
+    live.customer_says(openid, "我妈住院三天，津贴什么时候到？")
+    accident = live.clock().date() - dt.timedelta(days=5)
+    case_no = _claim_under_review(live, openid, accident)
+    _item(a, "queue", hid).click()
+    a.click("#take")
+    a_claim = a.locator("#claims li.claim", has_text=case_no)
+    a_claim.locator("button[data-to=approved]").click()
+    form = a.locator("#move-form")
+    form.locator("[name=amount_yuan]").fill("90")  # 3 days × 30 yuan
+    form.locator("[name=admission]").fill(accident.isoformat())
+    form.locator("[name=discharge]").fill((accident + dt.timedelta(days=2)).isoformat())
+    form.locator("button[type=submit]").click()
+    expect(a.locator("#move-dialog")).to_be_hidden()
+    expect(a_claim.locator(".approval")).to_contain_text("待复核：核定 90元")
+    expect(a_claim.locator(".approval")).to_contain_text("等待另一位同事复核")  # not one's own amount
+    expect(a_claim.locator(".approval button")).to_have_count(0)
+
+    live.login(b, "supervisor", path=f"/console/#c={hid}")
+    b_claim = b.locator("#claims li.claim", has_text=case_no)
+    approval = b_claim.locator(".approval")
+    expect(approval).to_contain_text("待复核：核定 90元（按条款算 90元，最高 2700元）")
+    # sending it back needs a reason: the server's plain Chinese refusal shows in the panel
+    approval.get_by_role("button", name="退回").click()
+    expect(approval.locator(".approval-error")).to_have_text("请填写退回的原因")
+    approval.locator("[name=amount_yuan]").fill("90")
+    approval.get_by_role("button", name="复核通过").click()
+    expect(b_claim).to_contain_text("已核定 90元")
+
+    expect(a_claim).to_contain_text("已核定 90元")  # no reload, no click
+    expect(a_claim.locator(".approval")).to_have_count(0)
+    with session_scope(live.runtime.sessions) as db:
+        claim = db.scalar(select(Claim).where(Claim.case_no == case_no))
+        assert claim is not None and claim.state == "approved" and claim.approved_amount_fen == 9_000
+    a_ctx.close()
+    b_ctx.close()

@@ -1,6 +1,7 @@
 /* The chat view's side panel: the customer's claims (with the state moves this staff member's role
    allows, as the server says) and complaints (with their deadlines), and the actions: 登记投诉 (C),
-   报案 (B), a claim's state move, and sending the new number to the customer with one click.
+   报案 (B), a claim's state move, a pending amount's second approval (复核通过 / 退回), and sending the new
+   number to the customer with one click.
    Every rule is the server's: this page only shows what /cases offers and the server's errors. */
 "use strict";
 
@@ -52,7 +53,9 @@ const ConsoleCases = (() => {
     $("#claim-open").disabled = !can;
     if (!cases) return;
     const none = () => [el("li", { class: "muted", text: "无" })];
+    const saved = typed();
     $("#claims").replaceChildren(...(cases.claims.length ? cases.claims.map((c) => claimNode(c, can)) : none()));
+    restore(saved);
     $("#complaints").replaceChildren(...(cases.complaints.length ? cases.complaints.map(complaintNode) : none()));
   }
 
@@ -64,8 +67,80 @@ const ConsoleCases = (() => {
     return el("li", { class: "claim", dataset: { claimId: String(c.id), state: c.state } },
       el("span", { class: "case-no", text: c.case_no }), " ",
       el("span", { class: "state", text: c.state_label }),
+      c.approved_amount_fen ? el("span", { class: "approved", text: "已核定 " + yuan(c.approved_amount_fen) }) : null,
       c.deadline_date ? el("span", { class: "due", text: "办理期限 " + fmtDate(c.deadline_date) }) : null,
+      c.pending_approval ? approvalNode(c, c.pending_approval, can) : null,
       moves);
+  }
+
+  // --- the second approver: an amount above the limit waits for another colleague --------------------
+
+  function yuan(fen) {
+    return (fen % 100 === 0 ? String(fen / 100) : (fen / 100).toFixed(2)) + "元";
+  }
+
+  function approvalNode(claim, a, can) {
+    const what = el("div", { text: "待复核：核定 " + yuan(a.amount_fen) + "（按条款算 " + yuan(a.computed_fen) +
+                                   "，最高 " + yuan(a.ceiling_fen) + "）" });
+    const who = el("div", { class: "muted", text: a.proposed_by + " 提交于 " + fmtDateTime(a.proposed_at) });
+    const box = el("div", { class: "approval", dataset: { approvalId: String(a.id) } }, what, who);
+    if (a.stale) {
+      box.append(el("div", { class: "waiting", text: "案件在提交金额之后改过了，要重新提交金额" }));
+      return box;
+    }
+    if (!(can && a.may_decide)) {
+      box.append(el("div", { class: "waiting", text: "等待另一位同事复核" }));
+      return box;
+    }
+    const error = el("div", { class: "approval-error error", role: "alert" });
+    const amount = el("input", { name: "amount_yuan", inputmode: "decimal", required: true, autocomplete: "off" });
+    const confirm = el("form", { class: "approval-confirm", onsubmit: (ev) => {
+        ev.preventDefault();
+        decide(claim, a, "confirm", { approved_amount_fen: Math.round(Number(amount.value || 0) * 100) || null,
+                                      expected_version: claim.version }, error);
+      } },
+      el("label", { text: "再输入一次金额（元）" }, amount),
+      el("button", { type: "submit", class: "confirm", text: "复核通过" }));
+    const reason = el("input", { name: "reason", autocomplete: "off" });
+    const decline = el("form", { class: "approval-decline", onsubmit: (ev) => {
+        ev.preventDefault();
+        decide(claim, a, "decline", { reason: text(reason.value) }, error);
+      } },
+      el("label", { text: "退回原因" }, reason),
+      el("button", { type: "submit", class: "decline", text: "退回" }));
+    box.append(confirm, decline, error);
+    return box;
+  }
+
+  async function decide(claim, a, what, body, error) {
+    const id = chatId;
+    try {
+      const out = await api("POST", "/api/console/conversations/" + id + "/claims/" + claim.id + "/approvals/" +
+                            a.id + "/" + what, body);
+      toast(out.outcome === "done" ? "复核通过，已核定 " + yuan(a.amount_fen) : "已退回", "ok");
+      await refresh();
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  }
+
+  // What the staff member was typing in an approval's fields survives a redraw of the panel.
+  function typed() {
+    const out = {};
+    for (const input of document.querySelectorAll("#claims .approval input")) {
+      const key = input.closest(".approval").dataset.approvalId + ":" + input.name;
+      out[key] = { value: input.value, focused: input === document.activeElement };
+    }
+    return out;
+  }
+
+  function restore(saved) {
+    for (const input of document.querySelectorAll("#claims .approval input")) {
+      const was = saved[input.closest(".approval").dataset.approvalId + ":" + input.name];
+      if (!was) continue;
+      input.value = was.value;
+      if (was.focused) input.focus();
+    }
   }
 
   function complaintNode(c) {
