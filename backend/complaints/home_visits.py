@@ -115,6 +115,18 @@ def get_home_visit(
     return visit
 
 
+def add_customer_words(session: Session, *, cipher: FieldCipher, visit_no: str, openid: str | None,
+                       words: str) -> bool:
+    """What the customer adds after booking (a time that suits them, 初五以后), kept with the visit's
+    purpose for the staff who call, while the visit is still requested and theirs; whether kept."""
+    visit = get_home_visit(session, visit_no=visit_no)
+    if visit.openid is None or visit.openid != openid or visit.state != VisitState.REQUESTED.value:
+        return False
+    old = visit_text(visit, "purpose", cipher=cipher) or ""
+    set_free_text(visit, "purpose", (old + " " + words.strip()).strip()[:1000], cipher=cipher)
+    return True
+
+
 def _move(session: Session, visit: HomeVisit, allowed_from: tuple[VisitState, ...], to: VisitState) -> None:
     current = VisitState(visit.state)
     if current not in allowed_from:

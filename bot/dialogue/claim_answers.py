@@ -21,6 +21,7 @@ from bot.dialogue.state import FlowFrame
 # which item a numbered fix answer (or a word in a correction) clears
 FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
 _VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "accident", "id_number"}
+ID_HELD = "id_before_consent"  # an ID number given before the consent question was answered
 
 
 def cn_date(iso: str, *, lunar: bool = False) -> str:
@@ -86,11 +87,19 @@ class ClaimAnswers(Flow):
 
     # ------------------------------------------------------------------ ID number
     def _take_id(self, turn: Turn, frame: FlowFrame, *, at_step: bool) -> None:
-        """An ID number in any message after the consent; a wrong one is explained."""
-        if not frame.data.get("consent_id"):
-            return
+        """An ID number in any message after the consent; a wrong one is explained. One given before
+        the consent is held (encrypted, in this report only) and used once the customer agrees, so it
+        is never asked again; a refusal drops it (``_answer_consent_id_number``)."""
         raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
         if not raw:
+            return
+        if not frame.data.get("consent_id"):
+            try:
+                held = validate_id_number(raw, today=turn.today)
+            except InvalidIdNumber:
+                return
+            turn.keep_secret(frame, ID_HELD, held.number)
+            turn.log_slots["id_taken"] = True
             return
         try:
             info = validate_id_number(raw, today=turn.today)
@@ -137,11 +146,21 @@ class ClaimAnswers(Flow):
             return "pass"
         if agreed:
             frame.data["consent_id"] = True
+            self.use_held_id(turn, frame)
             self._take_id(turn, frame, at_step=True)
         else:
+            frame.secret.pop(ID_HELD, None)
             frame.data["no_id"] = True
             turn.say("cr_no_id")
         return "ok"
+
+    @staticmethod
+    def use_held_id(turn: Turn, frame: FlowFrame) -> None:
+        """Once the customer agreed: the ID number they gave before becomes the report's."""
+        held = turn.secret(frame, ID_HELD) if ID_HELD in frame.secret else None
+        frame.secret.pop(ID_HELD, None)
+        if held and "id_number" not in frame.secret:
+            turn.keep_secret(frame, "id_number", held)
 
     # ------------------------------------------------------------------ simple steps
     def _answer_relation(self, turn: Turn, frame: FlowFrame) -> Outcome:

@@ -19,7 +19,7 @@ from backend.errors import Forbidden, ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
 from bot.dialogue import amounts, consent, materials, memory
-from bot.dialogue.claim_answers import ClaimAnswers, cn_date
+from bot.dialogue.claim_answers import ID_HELD, ClaimAnswers, cn_date
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
@@ -60,6 +60,9 @@ class ClaimReportFlow(ClaimAnswers):
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         if consent.granted(turn, "id_number"):  # agreed before (D-04): not asked again
             frame.data["consent_id"] = True
+        self._take_id(turn, frame, at_step=False)  # an ID in the first message: held until consent
+        if frame.data.get("consent_id"):
+            self.use_held_id(turn, frame)
         self.fill(turn, frame)
 
     def _death_words(self, turn: Turn, frame: FlowFrame) -> None:
@@ -162,6 +165,8 @@ class ClaimReportFlow(ClaimAnswers):
         c = turn.copy
         died = frame.data.get("claim_type") in DEATH_TYPES
         if step == "consent_id":
+            if ID_HELD in frame.secret:  # the number they sent is used only once they agree
+                turn.say("cr_id_held")
             consent.ask(turn, frame, "id_number")
         elif step == "relation":
             labels = [str(o["label"]) for o in c.table("relation_choices")]

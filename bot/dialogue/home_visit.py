@@ -1,12 +1,13 @@
-"""Home visit: address (text or location), phone and the elder's name; then the number and the
-24 h / 48 h promises. What the conversation already holds (a phone number, a name, "住在胪岗镇") is
-not asked again; the name is asked once and may be left to the phone call. A report left half-way
-for the visit is done by the visiting staff (the visit's purpose says so).
+"""Home visit: address (text or location) and phone; then the number and the 24 h / 48 h promises.
+What the conversation already holds (a phone number, a name, "住在胪岗镇") is not asked again; the
+elder's name goes with the visit when it was said, otherwise the staff ask for it on the phone; what
+the customer adds after booking (a time that suits them) is kept with the visit. A report left
+half-way for the visit is done by the visiting staff (the visit's purpose says so).
 """
 
 from __future__ import annotations
 
-from backend.complaints.home_visits import request_home_visit
+from backend.complaints.home_visits import add_customer_words, request_home_visit
 from backend.errors import ServiceError
 from backend.security.masking import scrub_text
 from bot.dialogue import fields, oneshots
@@ -43,11 +44,7 @@ class HomeVisitFlow(Flow):
         elif "phone" not in frame.secret:
             frame.step = "phone"
             turn.say("hv_ask_phone")
-        elif "name" not in frame.secret and not frame.data.get("name_asked"):
-            frame.step = "name"
-            frame.data["name_asked"] = True
-            turn.say("hv_ask_name")
-        else:
+        else:  # the name, when not said, is asked on the phone: booking does not wait for it
             self._book(turn, frame)
 
     def remind(self, turn: Turn, frame: FlowFrame) -> None:
@@ -58,7 +55,13 @@ class HomeVisitFlow(Flow):
         if frame.step == "booked":
             if turn.interrupts(frame) and turn.pred.intent != "home_visit":
                 return "pass"
-            turn.say("hv_time_noted" if not turn.cue("thanks_words") else "hv_wait")
+            if turn.cue("thanks_words"):
+                turn.say("hv_wait")
+            else:  # a time that suits them (初五以后): kept with the visit for the staff who call
+                add_customer_words(turn.session, cipher=turn.services.cipher,
+                                   visit_no=str(frame.data["visit_no"]), openid=turn.message.user_id,
+                                   words=self._when(turn))
+                turn.say("hv_time_noted")
             self.finish(turn)
             return "ok"
         self._take_known(turn, frame)
@@ -75,13 +78,6 @@ class HomeVisitFlow(Flow):
                 outcome = "ok"
         elif frame.step == "phone":
             outcome = "ok" if "phone" in frame.secret else fields.take_phone(turn, frame)
-        elif frame.step == "name":
-            name = turn.extract.name(turn.plain, whole=True)
-            if name:
-                turn.keep_secret(frame, "name", name)
-            else:
-                self._when(turn, frame)
-            outcome = "ok"  # asked once: the staff ask on the phone otherwise
         if outcome == "ok":
             self.ask(turn, frame)
         return outcome
@@ -93,15 +89,16 @@ class HomeVisitFlow(Flow):
                 if value:
                     turn.keep_secret(frame, key, value)
 
-    def _when(self, turn: Turn, frame: FlowFrame) -> None:
-        """A time the customer prefers (初五以后, 礼拜三上午), kept with the purpose."""
+    @staticmethod
+    def _when(turn: Turn) -> str:
+        """What the customer added after booking (初五以后, 礼拜三上午), a lunar day also in solar."""
+        text = scrub_text(turn.norm[:60], private_values=turn.private_values)
         lunar = turn.extract.lunar(turn.norm) if turn.fact("lunar_date") else None
-        note = turn.norm[:60]
         if lunar is not None:
             day = LunarDay(lunar.month, lunar.day, explicit=True).solar(turn.today, future=True)
             if day is not None:
-                note += f"（阳历{day.month}月{day.day}日）"
-        frame.data["purpose"] = (str(frame.data.get("purpose", "")) + " 方便时间：" + note).strip()[:300]
+                text += f"（阳历{day.month}月{day.day}日）"
+        return turn.copy.t("hv_customer_added", text=text)
 
     def on_location(self, turn: Turn, frame: FlowFrame) -> bool:
         if frame.step != "address" or turn.message.location is None:

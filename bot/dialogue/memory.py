@@ -10,6 +10,7 @@ for the latest-wins facts (relation, name, phone), when it names another.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from backend.security.masking import scrub_text
@@ -82,12 +83,26 @@ def _put_secret(turn: Turn, key: str, value: str) -> None:
 
 
 def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
-    """Who the message is about; the writer when they tell their own story (我…被他打)."""
+    """Who the message is about; the writer when they tell their own story (我…被他打, 我前日跋倒,
+    我叫李伟强…砸到我肩头)."""
     relation = slots.get("relation")
     if relation == "non_relative" and turn.norm.startswith("我") and "被" in turn.norm \
             and not turn.cue("on_behalf_words"):
         return "self"
+    if not relation and _own_story(turn):
+        return "self"
     return str(relation) if relation else None
+
+
+_OTHERS = re.compile(r"[伊他她]|老人|老伴|老公|老婆|阿[公嬷婆爸妈伯姆叔]|[爸妈爷奶]")
+_I = re.compile(r"^(?:你好|您好|喂)?\s*我(?:叫|系|是)?")
+
+
+def _own_story(turn: Turn) -> bool:
+    """An accident told in the first person about nobody else: the writer was hurt."""
+    norm = turn.norm
+    return (bool(_I.match(norm)) and describes_accident(turn) and not died(turn)
+            and not turn.cue("on_behalf_words") and not _OTHERS.search(norm))
 
 
 def _report_started(turn: Turn) -> bool:

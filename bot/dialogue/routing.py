@@ -350,6 +350,11 @@ class Router(TextTurns):
             return
         if intent == "claim_report" and not chosen and self._report_question(turn):
             return
+        if intent == "claim_report" and not chosen and turn.cue("already_reported_words"):
+            options = ["claim_progress", "home_visit", "claim_materials"]  # not a second report
+            turn.state.choice = {"kind": "intent", "options": options}
+            turn.ask_choice("already_reported", [self.copy.table("intent_labels")[i] for i in options])
+            return
         if intent == "policy_lookup" and not chosen and self._policy_question(turn):
             return
         route = ROUTES.get(intent)

@@ -10,6 +10,7 @@ from backend.claims.models import Claim
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
 from backend.privacy.models import ConsentEvent
+from bot.dialogue.claim_answers import ID_HELD
 from bot.dialogue.copy import Copy
 from tests.bot.dialogue.conftest import (
     LI_ID,
@@ -234,12 +235,13 @@ def test_d04_why_the_id_number_is_needed_is_explained_with_the_other_ways(chat: 
 def test_d04_agreed_once_not_asked_again_and_id_in_first_message_waits_for_consent(
     chat: Chat, db: Session, roster: None
 ) -> None:
-    # an ID number in the very first message is not kept before the customer agrees
+    # an ID number in the very first message is used only once the customer agrees (and is not
+    # asked again then); the consent question says so
     [first, *_] = verify_dialog(chat, [
         (f"我妈昨天在家摔倒住院了，身份证{ZHANG_ID}", (text("cr_start"), text("cr_ask_name"))),
-        ("张秀英", consent("id_number")),
-        ("1", text("cr_ask_id")),
-        *mothers_fall_report()[3:],
+        ("张秀英", (text("cr_id_held"), consent("id_number"))),
+        ("1", text("cr_ask_hospital")),
+        *mothers_fall_report()[4:],
     ])
     assert ZHANG_ID not in first
     chat.say("1")
@@ -248,6 +250,18 @@ def test_d04_agreed_once_not_asked_again_and_id_in_first_message_waits_for_conse
         ("我爸昨天摔倒住院了", (text("cr_start"), text("cr_ask_name"))),
         ("李阿公", text("cr_ask_id")),  # consent given before: straight to the question
     ])
+
+
+def test_d04_an_id_number_sent_before_a_refused_consent_is_not_kept(chat: Chat, db: Session,
+                                                                      roster: None) -> None:
+    verify_dialog(chat, [
+        (f"我妈昨天在家摔倒住院了，身份证{ZHANG_ID}", (text("cr_start"), text("cr_ask_name"))),
+        ("张秀英", (text("cr_id_held"), consent("id_number"))),
+        ("2", (text("cr_no_id"), text("cr_ask_hospital"))),
+        ("没有", text("cr_ask_phone")),
+    ])
+    frame = chat.state().frame
+    assert frame is not None and "id_number" not in frame.secret and ID_HELD not in frame.secret
 
 
 def test_d04_bank_account_change_asks_consent_first(chat: Chat, db: Session, roster: None) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.claims.numbers import format_case_number
+from backend.complaints.home_visits import visit_text
 from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, Complaint, ComplaintEvent, HomeVisit
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import read_payload
@@ -119,15 +120,20 @@ def test_indirect_complaint_with_its_callback_number_is_filed_at_once(chat: Chat
     assert c.category == "service_attitude"
 
 
-def test_home_visit_with_location(chat: Chat, db: Session) -> None:
+def test_home_visit_with_location_is_booked_with_the_phone_and_a_time_added_later_is_kept(
+        chat: Chat, db: Session) -> None:
     verify_dialog(chat, [
         ("我腿脚不方便能上门办吗", text("hv_ask_address")),
         (sends("location", location=(23.25, 116.4, "峡山街道某村")), text("hv_ask_phone")),
-        (ZHANG_PHONE, text("hv_ask_name")),
     ])
-    done = chat.say("张秀英")
+    done = chat.say(ZHANG_PHONE)  # no name asked: the staff ask on the phone, the booking does not wait
     [v] = db.scalars(select(HomeVisit).where(HomeVisit.openid == chat.user))
     assert done == render(chat, text("hv_done", number=v.visit_no, contact_hours=24, visit_hours=48))
+    assert chat.say("礼拜三上午比较方便") == render(chat, text("hv_time_noted"))
+    db.expire_all()
+    purpose = visit_text(db.get(HomeVisit, v.id), "purpose", cipher=chat.engine.runtime.cipher)
+    added = render(chat, text("hv_customer_added", text="礼拜三上午比较方便"))
+    assert purpose is not None and purpose.endswith(added)
 
 
 def test_contact_info_never_invents_a_number(chat: Chat) -> None:

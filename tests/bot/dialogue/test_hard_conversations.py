@@ -102,21 +102,28 @@ def test_answers_are_checked_for_what_they_should_be(chat: Chat, db: Session) ->
         # phrases are not names
         ("好 继续报", (text("cr_going_on"), text("cr_ask_name"))),
         ("怎么申请理赔", (text("cr_this_is_it"), text("cr_ask_name"))),
-        # a name followed by its ID number: the name alone (the ID waits for its consent, D-04)
-        (f"黄德明 身份证{ZHANG_ID}", consent("id_number")),
-        ("1", text("cr_ask_id")),
-        # a phone number where the ID was asked goes to the phone
-        (ZHANG_PHONE, (text("cr_phone_not_id"), text("cr_ask_id"))),
-        (ZHANG_ID, text("cr_ask_hospital")),
+        # a name followed by its ID number: the name alone; the ID waits for its consent (D-04)
+        # and is used once the customer agrees, not asked again
+        (f"黄德明 身份证{ZHANG_ID}", (text("cr_id_held"), consent("id_number"))),
+        ("1", text("cr_ask_hospital")),
         # "the hospital was said before" is not a hospital
         ("医院头先讲过了", (text("cr_not_told"), text("cr_ask_hospital"))),
-        ("潮南区人民医院", confirm(name="黄德明", relation="父亲", id_number=ZHANG_ID, claim_type="住院了",
-                            accident="摔倒", date="2026年11月20日", hospital="潮南区人民医院",
-                            phone=ZHANG_PHONE)),
+        ("潮南区人民医院", text("cr_ask_phone")),
+        (ZHANG_PHONE, confirm(name="黄德明", relation="父亲", id_number=ZHANG_ID, claim_type="住院了",
+                              accident="摔倒", date="2026年11月20日", hospital="潮南区人民医院",
+                              phone=ZHANG_PHONE)),
     ])
     chat.say("1")
     [claim] = db.scalars(select(Claim).where(Claim.reporter_openid == chat.user))
     assert _hospital(chat, claim) == "潮南区人民医院"
+    # a phone number where the ID was asked goes to the phone
+    verify_dialog(Chat(chat.engine), [
+        ("我爸昨天在家摔倒住院了", (text("cr_start"), text("cr_ask_name"))),
+        ("黄德明", consent("id_number")),
+        ("1", text("cr_ask_id")),
+        (ZHANG_PHONE, (text("cr_phone_not_id"), text("cr_ask_id"))),
+        (ZHANG_ID, text("cr_ask_hospital")),
+    ])
 
 
 def test_changes_of_mind_and_corrections_at_the_confirmation(
