@@ -21,7 +21,6 @@ from bot.dialogue.state import FlowFrame
 # which item a numbered fix answer (or a word in a correction) clears
 FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
 _VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "accident", "id_number"}
-ID_HELD = "id_before_consent"  # an ID number given before the consent question was answered
 
 
 def cn_date(iso: str, *, lunar: bool = False) -> str:
@@ -94,12 +93,8 @@ class ClaimAnswers(Flow):
         if not raw:
             return
         if not frame.data.get("consent_id"):
-            try:
-                held = validate_id_number(raw, today=turn.today)
-            except InvalidIdNumber:
-                return
-            turn.keep_secret(frame, ID_HELD, held.number)
-            turn.log_slots["id_taken"] = True
+            if consent.hold_id(turn, frame):
+                turn.log_slots["id_taken"] = True
             return
         try:
             info = validate_id_number(raw, today=turn.today)
@@ -149,7 +144,7 @@ class ClaimAnswers(Flow):
             self.use_held_id(turn, frame)
             self._take_id(turn, frame, at_step=True)
         else:
-            frame.secret.pop(ID_HELD, None)
+            consent.drop_held_id(frame)
             frame.data["no_id"] = True
             turn.say("cr_no_id")
         return "ok"
@@ -157,8 +152,7 @@ class ClaimAnswers(Flow):
     @staticmethod
     def use_held_id(turn: Turn, frame: FlowFrame) -> None:
         """Once the customer agreed: the ID number they gave before becomes the report's."""
-        held = turn.secret(frame, ID_HELD) if ID_HELD in frame.secret else None
-        frame.secret.pop(ID_HELD, None)
+        held = consent.use_held_id(turn, frame)
         if held and "id_number" not in frame.secret:
             turn.keep_secret(frame, "id_number", held)
 

@@ -19,7 +19,7 @@ from backend.errors import Forbidden, ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
 from bot.dialogue import amounts, consent, materials, memory
-from bot.dialogue.claim_answers import ID_HELD, ClaimAnswers, cn_date
+from bot.dialogue.claim_answers import ClaimAnswers, cn_date
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
@@ -165,9 +165,7 @@ class ClaimReportFlow(ClaimAnswers):
         c = turn.copy
         died = frame.data.get("claim_type") in DEATH_TYPES
         if step == "consent_id":
-            if ID_HELD in frame.secret:  # the number they sent is used only once they agree
-                turn.say("cr_id_held")
-            consent.ask(turn, frame, "id_number")
+            consent.ask_holding(turn, frame, "id_number")  # a number sent waits for the answer
         elif step == "relation":
             labels = [str(o["label"]) for o in c.table("relation_choices")]
             turn.ask_choice("cr_ask_relation_death" if died else "cr_ask_relation", labels)

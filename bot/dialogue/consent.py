@@ -8,8 +8,11 @@ a "no" is recorded too (a refusal is a withdrawal) and the flow ends kindly, off
 from __future__ import annotations
 
 from backend.privacy.service import consent_config, has_consent, record_consent, withdraw_consent
+from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
+
+ID_HELD = "id_before_consent"  # an ID number sent before the consent question was answered
 
 
 def granted(turn: Turn, category: str) -> bool:
@@ -54,3 +57,37 @@ def refuse(turn: Turn, category: str) -> None:
 def refused(turn: Turn, category: str) -> None:
     """Say kindly that nothing will be used, and how to go on with a person (the caller ends the flow)."""
     turn.say("consent_refused", label=consent_config().texts[category].label)
+
+
+def hold_id(turn: Turn, frame: FlowFrame) -> bool:
+    """An ID number sent before the consent was answered: held in the flow (encrypted) and used only
+    once the customer agrees (:func:`use_held_id`), dropped if they refuse (:func:`drop_held_id`), so
+    an elderly customer is not asked for it twice. True when this message held one."""
+    raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
+    if not raw:
+        return False
+    try:
+        number = validate_id_number(raw, today=turn.today).number
+    except InvalidIdNumber:
+        return False
+    turn.keep_secret(frame, ID_HELD, number)
+    return True
+
+
+def use_held_id(turn: Turn, frame: FlowFrame) -> str | None:
+    """Once the customer agreed: the ID number they sent before (and forget that it was held)."""
+    held = turn.secret(frame, ID_HELD) if ID_HELD in frame.secret else None
+    frame.secret.pop(ID_HELD, None)
+    return held
+
+
+def drop_held_id(frame: FlowFrame) -> None:
+    """The customer refused: the number they sent before is not kept."""
+    frame.secret.pop(ID_HELD, None)
+
+
+def ask_holding(turn: Turn, frame: FlowFrame, category: str) -> None:
+    """Ask for the consent, saying first that a number already sent waits for it."""
+    if ID_HELD in frame.secret:
+        turn.say("cr_id_held")
+    ask(turn, frame, category)

@@ -38,6 +38,8 @@ def _take_id(turn: Turn, frame: FlowFrame) -> bool:
 def _prefill(turn: Turn, frame: FlowFrame) -> None:
     if consent.granted(turn, "id_number"):
         frame.data["consent"] = True
+    else:
+        consent.hold_id(turn, frame)  # an ID in the first message waits for the consent
     _take_id(turn, frame)
     name = turn.note_secret("name")
     if name:
@@ -49,12 +51,24 @@ def _identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
     if frame.step == "consent_id_number":
         agreed = consent.answer(turn, "id_number")
         if agreed is None:
-            return "pass"
+            held = consent.hold_id(turn, frame)  # 身份证440514…: kept for when they agree
+            name = turn.extract.name(turn.plain, whole=True) or turn.extract.name(turn.plain)
+            if name:
+                turn.keep_secret(frame, "name", name)
+            if not (held or name):
+                return "pass"
+            turn.say("noted")
+            return "ok"
         if not agreed:
+            consent.drop_held_id(frame)
             consent.refused(turn, "id_number")
             turn.state.frame = None
             return "ok"
         frame.data["consent"] = True
+        sent = consent.use_held_id(turn, frame)
+        if sent and "id_number" not in frame.secret:
+            turn.keep_secret(frame, "id_number", sent)
+            turn.keep_note_secret("id_number", sent)
         _take_id(turn, frame)
     elif frame.step == "id_number":
         if not _take_id(turn, frame):
@@ -80,7 +94,7 @@ def _complete(frame: FlowFrame) -> bool:
 def _ask_identity(turn: Turn, frame: FlowFrame, id_key: str) -> bool:
     """Ask the next identity question; False when they are all answered."""
     if not frame.data.get("consent"):
-        consent.ask(turn, frame, "id_number")
+        consent.ask_holding(turn, frame, "id_number")
     elif "id_number" not in frame.secret:
         frame.step = "id_number"
         turn.say(id_key)

@@ -10,7 +10,7 @@ from backend.claims.models import Claim
 from backend.conversations.turn_models import ConversationTurn
 from backend.conversations.turns import turn_text
 from backend.privacy.models import ConsentEvent
-from bot.dialogue.claim_answers import ID_HELD
+from bot.dialogue.consent import ID_HELD
 from bot.dialogue.copy import Copy
 from tests.bot.dialogue.conftest import (
     LI_ID,

@@ -12,6 +12,7 @@ from backend.complaints.home_visits import visit_text
 from backend.complaints.models import PURPOSE_COMPLAINT_PHONE, Complaint, ComplaintEvent, HomeVisit
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import read_payload
+from bot.dialogue.consent import ID_HELD
 from bot.dialogue.engine import DialogueEngine
 from tests.bot.dialogue.conftest import (
     LI_ID,
@@ -139,6 +140,25 @@ def test_home_visit_with_location_is_booked_with_the_phone_and_a_time_added_late
 def test_contact_info_never_invents_a_number(chat: Chat) -> None:
     [reply] = verify_dialog(chat, [("你们电话多少", CONTACT)])
     assert not any(ch.isdigit() for ch in reply.replace("09:00", "").replace("17:00", ""))
+
+
+def test_d04_a_lookups_id_and_name_sent_instead_of_the_consent_wait_for_it_and_are_not_asked_again(
+        chat: Chat, dialogue: DialogueEngine, roster: None) -> None:
+    verify_dialog(chat, [
+        ("帮我查一下我妈有没有参保", consent("id_number")),
+        (f"张秀英 {ZHANG_ID}", (text("noted"), text("cr_id_held"), consent("id_number"))),
+    ])
+    reply = chat.say("1")  # agreed: the number and name sent are used, nothing asked twice
+    assert reply.startswith("张*英：") and "保障" in reply
+    # refused: the number sent is not kept
+    other = Chat(dialogue)
+    verify_dialog(other, [
+        ("帮我查一下我妈有没有参保", consent("id_number")),
+        (f"张秀英 {ZHANG_ID}", (text("noted"), text("cr_id_held"), consent("id_number"))),
+    ])
+    other.say("2")
+    frame = other.state().frame
+    assert frame is None or ID_HELD not in frame.secret
 
 
 def test_policy_lookup_needs_id_and_matching_name(chat: Chat, dialogue: DialogueEngine, roster: None) -> None:
