@@ -13,7 +13,8 @@ from backend.accounts import access, casework
 from backend.complaints.home_visits import STATE_LABELS as VISIT_LABELS
 from backend.complaints.models import Complaint, HomeVisit
 from backend.complaints.rating import rate_complaint
-from backend.complaints.service import CATEGORY_LABELS, STATE_LABELS, complaint_text
+from backend.complaints.service import complaint_text
+from backend.complaints.states import CATEGORY_LABELS, STATE_LABELS
 from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
 from backend.idempotency import service as idem
 from backend.security.crypto import CryptoError, FieldCipher

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from backend.claims import validation as v
 from backend.complaints.models import Complaint, ComplaintEvent
-from backend.complaints.service import ComplaintState, get_complaint
+from backend.complaints.service import get_complaint
+from backend.complaints.states import ComplaintState
 from backend.db import utcnow
 from backend.errors import Conflict
 from backend.privacy.freetext import seal, set_free_text

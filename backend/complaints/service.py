@@ -5,13 +5,13 @@ Deadlines (from the product's standards, kept on the complaint when filed): ackn
 ``complaint_resolution_working_days`` working days of the day received. ``due_at`` is the earliest
 deadline still open. Entering ``investigating`` counts as acknowledgement. A complainant not satisfied
 with the answer can have it reopened (responded → investigating, with a reason).
-Home-visit requests live in :mod:`backend.complaints.home_visits`.
+The vocabulary (states, categories, labels, transitions) is :mod:`backend.complaints.states`;
+home-visit requests live in :mod:`backend.complaints.home_visits`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,8 +27,16 @@ from backend.complaints.models import (
     Complaint,
     ComplaintEvent,
 )
+from backend.complaints.states import (
+    STATE_LABELS,
+    TRANSITIONS,
+    ComplaintCategory,
+    ComplaintState,
+    Severity,
+    parse_enum,
+)
 from backend.db import utcnow
-from backend.errors import Conflict, NotFound, ServiceError
+from backend.errors import Conflict, NotFound
 from backend.outbox import APPS, Recipient, enqueue_notice
 from backend.privacy.freetext import free_text, seal, sealed_fields, set_free_text
 from backend.products.service import ProductCatalog
@@ -36,61 +44,6 @@ from backend.security.crypto import FieldCipher
 from backend.security.masking import mask_name
 
 MAX_PAGE = 200
-
-
-class ComplaintState(StrEnum):
-    """Where a complaint stands."""
-
-    RECEIVED = "received"
-    INVESTIGATING = "investigating"
-    RESPONDED = "responded"
-    CLOSED = "closed"
-
-
-class ComplaintCategory(StrEnum):
-    """What the complaint is about."""
-
-    SERVICE_ATTITUDE = "service_attitude"
-    CLAIM_SPEED = "claim_speed"
-    CLAIM_DECISION = "claim_decision"
-    INFORMATION_ERROR = "information_error"
-    OTHER = "other"
-
-
-class Severity(StrEnum):
-    """How serious the complaint is."""
-
-    NORMAL = "normal"
-    SERIOUS = "serious"
-    URGENT = "urgent"
-
-
-STATE_LABELS = {"received": "受理", "investigating": "调查", "responded": "反馈", "closed": "结案"}
-CATEGORY_LABELS = {
-    "service_attitude": "服务态度",
-    "claim_speed": "理赔速度",
-    "claim_decision": "理赔结果",
-    "information_error": "信息错误",
-    "other": "其他",
-}
-SEVERITY_LABELS = {"normal": "一般", "serious": "严重", "urgent": "紧急"}
-
-_S = ComplaintState
-TRANSITIONS: dict[ComplaintState, frozenset[ComplaintState]] = {
-    _S.RECEIVED: frozenset({_S.INVESTIGATING}),
-    _S.INVESTIGATING: frozenset({_S.RESPONDED}),
-    _S.RESPONDED: frozenset({_S.CLOSED, _S.INVESTIGATING}),
-    _S.CLOSED: frozenset(),
-}
-
-
-def _enum(value: str, enum: type[StrEnum], field: str, message: str) -> str:
-    try:
-        return enum(value).value
-    except ValueError:
-        raise ServiceError(
-            f"invalid_{field}", message, detail={"field": field, "allowed": [e.value for e in enum]}
-        ) from None
 
 
 def _record(
@@ -128,7 +81,7 @@ def _flush(session: Session) -> None:
 
 
 def _refresh_due(c: Complaint) -> None:
-    if c.state in (_S.RESPONDED, _S.CLOSED):
+    if c.state in (ComplaintState.RESPONDED, ComplaintState.CLOSED):
         c.due_at, c.due_kind = None, None
     elif c.acknowledged_at is None:
         c.due_at, c.due_kind = c.ack_due_at, "ack"
@@ -157,8 +110,8 @@ def file_complaint(
     """Record (受理) a complaint with its acknowledgement and answer deadlines."""
     now = now or utcnow()
     product = catalog.get(product_id)
-    cat = _enum(category, ComplaintCategory, "category", "投诉类别不对")
-    sev = _enum(severity, Severity, "severity", "紧急程度不对")
+    cat = parse_enum(category, ComplaintCategory, "category", "投诉类别不对")
+    sev = parse_enum(severity, Severity, "severity", "紧急程度不对")
     chan = v.channel(channel)
     # a complaint made in chat may come without a name: the phone is how staff reach the customer
     name = v.text(complainant_name, field="complainant_name", label="投诉人姓名", max_len=100,
@@ -181,7 +134,7 @@ def file_complaint(
         c = Complaint(
             complaint_no=next_case_number(session, prefix="TS", at=now),
             product_id=product.id,
-            state=_S.RECEIVED.value,
+            state=ComplaintState.RECEIVED.value,
             category=cat,
             severity=sev,
             channel=chan,
@@ -303,7 +256,7 @@ def transition_complaint(
     who = v.actor(actor)
     c = get_complaint(session, complaint_id=complaint_id)
     _check_version(c, expected_version)
-    target = ComplaintState(_enum(to_state, ComplaintState, "state", "没有这个投诉状态"))
+    target = ComplaintState(parse_enum(to_state, ComplaintState, "state", "没有这个投诉状态"))
     current = ComplaintState(c.state)
     if target not in TRANSITIONS[current]:
         raise Conflict(
@@ -312,15 +265,15 @@ def transition_complaint(
             detail={"from": current.value, "to": target.value, "allowed": sorted(TRANSITIONS[current])},
         )
     why = v.text(reason, field="reason", label="原因", max_len=1000, required=False)
-    if target is _S.RESPONDED:
+    if target is ComplaintState.RESPONDED:
         answer = v.required_text(response, field="response", label="给投诉人的答复", max_len=4000)
         set_free_text(c, "response", answer, cipher=cipher)
         c.responded_at = now
-    if current is _S.RESPONDED and target is _S.INVESTIGATING:
+    if current is ComplaintState.RESPONDED and target is ComplaintState.INVESTIGATING:
         if why is None:
             raise v.invalid("reason", "请填写重新调查的原因", "reason_required")
         c.responded_at = None
-    if target is _S.CLOSED:
+    if target is ComplaintState.CLOSED:
         c.closed_at = now
     if c.acknowledged_at is None:
         c.acknowledged_at, c.acknowledged_by = now, who
@@ -338,7 +291,7 @@ def transition_complaint(
         to_state=target.value,
         reason=why,
     )
-    if target is _S.RESPONDED:
+    if target is ComplaintState.RESPONDED:
         _notify(session, c, kind="complaint_answered", key=f"complaint:{c.id}:answered:v{c.version}", now=now)
     return c
 
@@ -358,7 +311,7 @@ def record_followup(
     who = v.actor(actor)
     text = v.required_text(result, field="result", label="回访结果", max_len=2000)
     c = get_complaint(session, complaint_id=complaint_id)
-    if c.state != _S.CLOSED:
+    if c.state != ComplaintState.CLOSED:
         raise Conflict("complaint_not_closed", "投诉结案后才能回访", detail={"state": c.state})
     if c.followup_at is not None:
         raise Conflict("followup_exists", "这条投诉已经回访过了")
@@ -391,11 +344,11 @@ def list_complaints(
     now = now or utcnow()
     q = select(Complaint)
     if state is not None:
-        q = q.where(Complaint.state == _enum(state, ComplaintState, "state", "没有这个投诉状态"))
+        q = q.where(Complaint.state == parse_enum(state, ComplaintState, "state", "没有这个投诉状态"))
     if category is not None:
-        q = q.where(Complaint.category == _enum(category, ComplaintCategory, "category", "投诉类别不对"))
+        q = q.where(Complaint.category == parse_enum(category, ComplaintCategory, "category", "投诉类别不对"))
     if severity is not None:
-        q = q.where(Complaint.severity == _enum(severity, Severity, "severity", "紧急程度不对"))
+        q = q.where(Complaint.severity == parse_enum(severity, Severity, "severity", "紧急程度不对"))
     if overdue is True:
         q = q.where(Complaint.due_at.is_not(None), Complaint.due_at < now)
     elif overdue is False:

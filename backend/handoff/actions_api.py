@@ -24,7 +24,7 @@ from backend.claims.roles import moves_for
 from backend.claims.states import REASON_REQUIRED, label
 from backend.claims.workflow import ApprovalRefused
 from backend.complaints.models import Complaint
-from backend.complaints.service import CATEGORY_LABELS, STATE_LABELS
+from backend.complaints.states import CATEGORY_LABELS, STATE_LABELS
 from backend.deps import CalendarDep, CatalogDep, Now, RedisDep, RowId, RuntimeDep
 from backend.errors import ERROR_RESPONSES, Forbidden, ServiceError, error_body
 from backend.handoff import actions, approval_actions
