@@ -77,7 +77,8 @@ def make_engine(
     pool_size: int = 10,
 ) -> Engine:
     """An engine with safe defaults: pre-ping, timeouts on PostgreSQL, WAL and FKs on SQLite."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a database error's text never carries the statement's parameters (catalogue D-02)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("sqlite"):
         connect_args: dict[str, Any] = {"check_same_thread": False, "timeout": connect_timeout_s * 5}
         if url in ("sqlite://", "sqlite:///:memory:"):

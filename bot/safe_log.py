@@ -10,35 +10,8 @@ string, which carries the sender's openid (and the signatures).
 from __future__ import annotations
 
 import logging
-import traceback
-from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parents[1]
-_OUR_FRAMES = 4  # the innermost frames of our code: enough to find the line
-
-
-def describe(exc: BaseException) -> str:
-    """``Type(cause type) at file:line in function <- ...``: the innermost frame, then the innermost
-    frames of our code; never the message."""
-    kind = type(exc).__name__
-    cause = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
-    if cause is not None and cause is not exc:
-        kind += f"({type(cause).__module__}.{type(cause).__name__})"
-    frames = traceback.extract_tb(exc.__traceback__)
-    ours = [f for f in frames if _ours(f.filename)][-_OUR_FRAMES:]
-    shown = ([frames[-1]] if frames and frames[-1] not in ours else []) + list(reversed(ours))
-    where = " <- ".join(f"{_short(f.filename)}:{f.lineno} in {f.name}" for f in shown)
-    return f"{kind} at {where}" if where else kind
-
-
-def _ours(filename: str) -> bool:
-    path = Path(filename).resolve()
-    return path.is_relative_to(_ROOT) and "site-packages" not in path.parts
-
-
-def _short(filename: str) -> str:
-    path = Path(filename).resolve()
-    return str(path.relative_to(_ROOT)) if _ours(filename) else "/".join(path.parts[-3:])
+from backend.logs import describe
 
 
 def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:

@@ -27,6 +27,7 @@ from backend.db import session_scope
 from backend.hooks import JobContext, JobKind, JobRow, PermanentFailure, RetryLater
 from backend.jobs.models import DEAD, DONE, PENDING, RUNNING, Job
 from backend.jobs.registry import Registry
+from backend.logs import error_text, is_database_error
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +177,7 @@ class Executor:
             self._fail(claimed, kind, "handler changed its own row", permanent=False)
             return 0
         except Exception as exc:
-            log.warning("job %s failed: %s", kind.name, type(exc).__name__, exc_info=True)
-            self._fail(claimed, kind, f"{type(exc).__name__}: {exc}"[:500], permanent=False)
+            self._failed(claimed, kind, exc)
             return 0
 
     def _fast(self, kind: JobKind, c: Claimed) -> int | None:
@@ -187,8 +187,7 @@ class Executor:
         try:
             outcome = kind.fast(self.ctx, row)
         except Exception as exc:
-            log.warning("job %s failed: %s", kind.name, type(exc).__name__, exc_info=True)
-            self._fail([c], kind, f"{type(exc).__name__}: {exc}"[:500], permanent=False)
+            self._failed([c], kind, exc)
             return 0
         if outcome is None:
             return None
@@ -211,6 +210,13 @@ class Executor:
             for row in rows:
                 kind.on_dead(self.ctx, session, row)
         log.error("job %s dead-lettered: %s", kind.name, error[:200])
+
+    def _failed(self, claimed: Sequence[Claimed], kind: JobKind, exc: Exception) -> None:
+        """A handler raised: logged and stored as :func:`error_text` (a database error's message, which
+        carries the statement's parameters, never reaches the log or ``last_error``)."""
+        text = error_text(exc)
+        log.warning("job %s failed: %s", kind.name, text[:300], exc_info=not is_database_error(exc))
+        self._fail(claimed, kind, text[:500], permanent=False)
 
     def _fail(self, claimed: Sequence[Claimed], kind: JobKind | None, error: str, *, permanent: bool) -> None:
         """A failed attempt: retry after a backoff, or dead-letter after ``max_attempts``."""

@@ -4,6 +4,7 @@ with backoff, dead-letter, resend, and reclaim after a lost lease (F-W1)."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ from backend.runtime import Runtime
 from tests.backend.jobs.conftest import Clock
 
 # Only this file's kinds: other tests' rows (committed by tests of real processes) are not ours.
-TEST_KINDS = ("test.fire", "test.boom", "test.later", "test.never", "test.batch", "test.every")
+TEST_KINDS = ("test.fire", "test.boom", "test.later", "test.never", "test.batch", "test.every", "test.sql")
 
 
 def _claim(runtime: Runtime, clock: Clock, limit: int = 100, lease_s: float = 60) -> list[Claimed]:
@@ -145,6 +146,33 @@ def test_retry_later_and_permanent_failure(runtime: Runtime, db: Session, clock:
     assert (row.state, row.attempts, row.due_at) == ("pending", 0, clock() + dt.timedelta(hours=8))
     assert _row(db, "n", "test.never").state == "dead"
     assert _row(db, "why", "test.note").state == "pending"  # a deliberate outcome keeps its writes
+
+
+def test_d02_a_database_error_in_a_job_leaves_its_parameters_out_of_the_log_and_last_error(
+        runtime: Runtime, db: Session, clock: Clock, ctx: JobContext, registry: Registry,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A unique violation's text carries the statement's parameters (SQLAlchemy) and, on PostgreSQL,
+    the key's values (DETAIL): neither may reach the job's log lines or the ``last_error`` staff read."""
+    secret = "oCustomer-13800138000-Openid"
+
+    def clash(_c: JobContext, session: Session, row: object) -> None:
+        session.add(Job(kind="test.fire", key=secret, due_at=clock(), payload={"text": secret}))
+        session.flush()
+        session.add(Job(kind="test.fire", key=secret, due_at=clock(), payload={"text": secret}))
+        session.flush()
+
+    registry.add(JobKind(name="test.sql", handler=clash, max_attempts=1))
+    jobs.schedule(db, kind="test.sql", key="s", due_at=clock(), now=clock())
+    db.commit()
+    with caplog.at_level(logging.DEBUG):
+        assert Executor(ctx, registry).execute(_claim(runtime, clock)) == 0
+    row = _row(db, "s", "test.sql")
+    assert row.state == "dead"
+    assert (row.last_error or "").startswith("IntegrityError(") and " at " in (row.last_error or "")
+    logged = caplog.text + "".join(str(r.exc_info) for r in caplog.records if r.exc_info)
+    assert "job test.sql failed: IntegrityError(" in logged
+    assert secret not in logged and secret not in (row.last_error or "")
+    assert "13800138000" not in logged
 
 
 def test_lost_lease_is_claimed_again_and_the_old_message_does_nothing__f_w1(
