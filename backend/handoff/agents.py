@@ -11,8 +11,9 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.errors import ServiceError
+from backend.errors import Conflict, ServiceError
 from backend.handoff.models import AGENT_STATES, GROUPS, AgentProfile, HandoffRequest
+from backend.staff.models import Role, StaffUser
 
 HEARTBEAT_TTL_S = 60
 DEFAULT_CAPACITY = 3
@@ -148,3 +149,34 @@ def all_agents(session: Session, redis_client: redis.Redis) -> list[AgentLoad]:
         )
         for p in profiles
     ]
+
+
+TRANSFER_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})  # the console's roles
+
+
+def check_transfer_target(
+    session: Session, redis_client: redis.Redis, *, row: HandoffRequest, to_agent_id: int, supervisor: bool
+) -> None:
+    """The colleague a chat is handed to can answer it now: an active console account, present (not
+    away: the clock keeps running while nobody reads it) and, unless a supervisor decides, serving the
+    chat's group (or the chat is escalated) with room for one more."""
+    user = session.get(StaffUser, to_agent_id)
+    if user is None or user.disabled or user.role not in TRANSFER_ROLES:
+        raise ServiceError("bad_transfer_target", "没有这位同事，或他不能接待客户", status_code=422,
+                           detail={"to_agent_id": to_agent_id})
+    if to_agent_id == row.agent_id:
+        raise ServiceError("bad_transfer_target", "这个会话已经在这位同事手上", status_code=422,
+                           detail={"to_agent_id": to_agent_id})
+    present_agents = {a.staff_id: a for a in online_agents(session, redis_client)}
+    target = present_agents.get(to_agent_id)
+    if target is None:
+        raise Conflict("agent_away", "这位同事现在不在线，请转给在线的同事，或转回组里排队",
+                       detail={"to_agent_id": to_agent_id})
+    if supervisor:
+        return
+    if not row.escalated and row.skill_group not in target.groups:
+        raise Conflict("agent_not_in_group", "这位同事不接待这一组的客户，请转给组里排队",
+                       detail={"to_agent_id": to_agent_id, "group": row.skill_group})
+    if target.room < 1:
+        raise Conflict("agent_full", "这位同事手上的会话已满，请转给别的同事或转回组里排队",
+                       detail={"to_agent_id": to_agent_id, "load": target.load, "capacity": target.capacity})

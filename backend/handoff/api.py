@@ -24,7 +24,7 @@ from backend.audit.service import record_event
 from backend.deps import Now, RedisDep, RowId, RuntimeDep, WriteDbSession
 from backend.errors import ERROR_RESPONSES, Conflict, Forbidden, NotFound, ServiceError
 from backend.handoff.actions import claim_moves
-from backend.handoff.agents import all_agents, heartbeat, set_capacity, set_state
+from backend.handoff.agents import all_agents, check_transfer_target, heartbeat, set_capacity, set_state
 from backend.handoff.auth_api import router as auth_router
 from backend.handoff.console import assign_waiting, close, note, reply, take, transfer
 from backend.handoff.console_auth import (
@@ -237,6 +237,9 @@ def console_transfer(handoff_id: RowId, body: TransferIn, staff: Agent, db: Db, 
     if (body.to_agent_id is None) == (body.to_group is None):
         raise ServiceError("bad_transfer", "请选择转给一位客服或一个组（二选一）", status_code=422)
     row = _readable(db, staff, handoff_id)
+    if body.to_agent_id is not None:
+        check_transfer_target(db, redis_client, row=row, to_agent_id=body.to_agent_id,
+                              supervisor=staff.role in SUPERVISORS)
     transfer(db, handoff_id=row.id, staff_id=staff.id, to_agent_id=body.to_agent_id, to_group=body.to_group,
              note=body.note, now=now, cipher=runtime.cipher, redis=redis_client,
              supervisor=staff.role in SUPERVISORS)

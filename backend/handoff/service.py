@@ -12,6 +12,7 @@ import redis
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from backend.audit.service import record_event
 from backend.db import utcnow
 from backend.errors import ServiceError
 from backend.handoff.ages import known_age
@@ -152,8 +153,10 @@ def request_handoff(
         existing = open_handoff(session, channel=channel, user_id=user_id)
         if existing is not None:
             existing.updated_at = at
-            if existing.status == "queued":  # a complaint or an injury while waiting moves it up
-                existing.priority = min(existing.priority, priority_of(reason, age=age))
+            raised = priority_of(reason, age=age)
+            if existing.status == "queued" and raised < existing.priority:  # a complaint or an injury
+                existing.priority = raised                                  # while waiting moves it up
+                _audit(session, existing, "handoff.priority_raised", at, reason)
             session.flush()
             return existing
     masked = scrub_text(summary[:_SUMMARY_MAX], private_values=private_values)
@@ -177,9 +180,16 @@ def request_handoff(
     )
     session.add(row)
     session.flush()
+    _audit(session, row, "handoff.work_item" if work_item else "handoff.queued", at, reason)
     if not work_item:
         arm_sla(session, row)
     return row
+
+
+def _audit(session: Session, row: HandoffRequest, action: str, at: dt.datetime, reason: str) -> None:
+    """The customer's side of the state changes (bot → queued, a work item left, a priority raised)."""
+    record_event(session, actor="customer", action=action, object_type="handoff", object_id=row.id, at=at,
+                 purpose=reason)
 
 
 def summary_snippet(masked_summary: str) -> str:

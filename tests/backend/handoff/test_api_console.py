@@ -172,9 +172,46 @@ def test_transfer_needs_a_note_and_one_target(client: TestClient, db: Session, r
     assert_error(a.post(f"/conversations/{row.id}/transfer", {"note": "x"}), 422, "bad_transfer")
     assert_error(a.post(f"/conversations/{row.id}/transfer", {"to_agent_id": b.id, "to_group": "claims",
                                                               "note": "x"}), 422, "bad_transfer")
+    assert b.post("/heartbeat").status_code == 200  # b's console is open
     r = a.post(f"/conversations/{row.id}/transfer", {"to_agent_id": b.id, "note": "理赔问题请你跟"})
     assert r.status_code == 200, r.text
     assert assert_ok(b.get("/mine"))["items"][0]["id"] == row.id
+
+
+def test_a_chat_is_transferred_only_to_a_colleague_who_can_answer_it_now(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    a = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    away = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    other_group = Console(client, db, runtime, clock, "agent", ["complaints"])
+    full = Console(client, db, runtime, clock, "agent", ["general", "claims", "complaints"])
+    officer = make_staff(db, runtime.cipher, f"off{uuid.uuid4().hex[:8]}", "claims_officer",
+                         now=clock.now).staff
+    boss = Console(client, db, runtime, clock, "supervisor")
+    row = _queued(db, runtime, clock)
+    assert a.post(f"/conversations/{row.id}/take").status_code == 200
+    for c in (other_group, full):
+        assert c.post("/heartbeat").status_code == 200
+    db.get(AgentProfile, full.id).capacity = 1
+    busy = _queued(db, runtime, clock)
+    db.commit()
+    assert full.post(f"/conversations/{busy.id}/take").status_code == 200
+
+    def send(who: Console, to: int) -> Any:
+        return who.post(f"/conversations/{row.id}/transfer", {"to_agent_id": to, "note": "请您跟进"})
+
+    assert_error(send(a, 987654), 422, "bad_transfer_target")       # nobody
+    assert_error(send(a, officer.id), 422, "bad_transfer_target")   # not a console role
+    assert_error(send(a, a.id), 422, "bad_transfer_target")         # already theirs
+    assert_error(send(a, away.id), 409, "agent_away")               # console closed: nobody would read it
+    assert_error(send(a, other_group.id), 409, "agent_not_in_group")
+    assert_error(send(a, full.id), 409, "agent_full")
+    db.expire_all()
+    assert (db.get(HandoffRequest, row.id).agent_id, db.get(HandoffRequest, row.id).status) == (a.id, "agent")
+    # a supervisor decides: a present colleague of another group, or one at capacity, may be given it
+    r = boss.post(f"/conversations/{row.id}/transfer", {"to_agent_id": full.id, "note": "主管指派"})
+    assert r.status_code == 200, r.text
+    assert_error(boss.post(f"/conversations/{row.id}/transfer", {"to_agent_id": away.id, "note": "x"}),
+                 409, "agent_away")
 
 
 def test_a02_supervisor_sees_all_takes_over_and_reads_the_dashboard(

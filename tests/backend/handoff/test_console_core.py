@@ -73,7 +73,7 @@ def test_two_agents_take_the_same_chat_one_wins__a_06(
     )  # bot silent (fast path)
     evs, _ = events.read_after(redis_client, "0-0")
     assert [(e.type, e.data["agent_id"]) for e in evs] == [("handoff.assigned", 11)]
-    assert _actions(db, row.id) == ["handoff.take"]
+    assert _actions(db, row.id) == ["handoff.queued", "handoff.take"]
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_assignment_least_loaded_of_the_group_with_room_and_sticky(
     again = _ask(db, cipher, "o-a1", flow="claim_report", at=T0 + dt.timedelta(seconds=3))
     agents.set_capacity(db, 32, 3, now=T0)
     assert console.assign_waiting(db, redis_client, T0) == [(again.id, 31)]
-    assert _actions(db, again.id) == ["handoff.assign"]
+    assert _actions(db, again.id) == ["handoff.queued", "handoff.assign"]
 
 
 def test_reply_sets_first_response_cancels_timers_and_queues_delivery(
@@ -222,6 +222,7 @@ def test_note_is_private_and_transfer_needs_a_note(db: Session, cipher: FieldCip
     console.transfer(db, handoff_id=row.id, staff_id=52, to_agent_id=53, note="请您接", now=T0, cipher=cipher)
     assert row.agent_id == 53
     assert _actions(db, row.id) == [
+        "handoff.queued",
         "handoff.take",
         "handoff.note",
         "handoff.transfer",
@@ -284,7 +285,22 @@ def test_cancel_while_queued_goes_back_to_the_bot(db: Session, cipher: FieldCiph
     assert open_handoff(db, channel=CH, user_id="o-x1") is None
     job = jobs.get_job(db, kind=queue.SLA_KIND, key=f"{row.id}:breach")
     assert job is not None and job.state == "cancelled"
-    assert _actions(db, row.id) == ["handoff.cancel"]
+    assert _actions(db, row.id) == ["handoff.queued", "handoff.cancel"]
+
+
+def test_the_customers_side_of_the_state_changes_is_audited(db: Session, cipher: FieldCipher) -> None:
+    row = _ask(db, cipher, "o-au1")
+    assert _ask(db, cipher, "o-au1", "asked") is row          # asked again: the same request, nothing new
+    assert _ask(db, cipher, "o-au1", "urgent") is row         # hurt while waiting: moves up
+    assert row.priority == queue.PRIORITY_URGENT
+    assert _ask(db, cipher, "o-au1", "complaint") is row      # not higher than urgent: no change
+    assert _actions(db, row.id) == ["handoff.queued", "handoff.priority_raised"]
+    item = _ask(db, cipher, "o-au1", "callback")
+    assert item is not row and _actions(db, item.id) == ["handoff.work_item"]
+    purposes = db.scalars(select(AuditRecord.purpose).where(AuditRecord.object_type == "handoff",
+                                                            AuditRecord.object_id == str(row.id))
+                          .order_by(AuditRecord.seq)).all()
+    assert purposes == ["asked", "urgent"]
 
 
 def test_agent_reads_only_chats_queued_for_their_groups_or_assigned__a_02(
