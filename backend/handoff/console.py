@@ -255,6 +255,9 @@ def transfer(
     if not note.strip():
         raise ServiceError("transfer_note_required", "转接要写一句说明")
     row = get(session, handoff_id)
+    if row.reason in WORK_ITEM_REASONS:  # not a chat: it would move the bot's agent-owned mirror
+        raise Conflict("work_item_no_transfer", "待办不能转接，办完时写明情况即可",
+                       detail={"handoff_id": row.id})
     if row.status == "queued" and supervisor:
         pass  # a supervisor may route a waiting chat
     else:

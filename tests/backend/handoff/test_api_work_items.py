@@ -143,6 +143,8 @@ def test_finishing_a_work_item_closes_it_audited_published_and_off_the_list(
     assert assert_ok(agent.get(f"/conversations/{row.id}"))["handoff"]["agent_id"] == agent.id
     reply = agent.post(f"/conversations/{row.id}/reply", {"text": "您好，我们马上给您打电话"})
     assert reply.status_code == 200
+    assert_error(agent.post(f"/conversations/{row.id}/transfer", {"to_group": "claims", "note": "转"}),
+                 409, "work_item_no_transfer")
     start = events.last_id(redis_client)
     clock.advance(120)
     assert_error(agent.post(f"/work-items/{row.id}/finish", {"outcome": "rated", "note": "好"}), 422)
