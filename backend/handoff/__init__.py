@@ -23,6 +23,9 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
   ``action_schemas``: their routes under ``/api/console/conversations/{id}/...``.
 - ``approval_actions``: the second approver confirms or declines a pending claim amount from the chat
   (``backend.claims.approvals`` decides; audited and published as ``handoff.claim_moved``).
+- ``workitems``: staff work items (call-backs, low-rating follow-ups for supervisors, data changes):
+  who sees which, when due, masked texts; ``workitems_api``: the console's 待办 list, take (the
+  queue's ``console.take``) and finish (``console.close`` with the outcome, no rating asked).
 - ``pages``: the console's pages from ``static/`` (no build step); vendored libraries under
   ``static/vendor/<name>-<version>/`` with licence and README (Apache ECharts: the dashboard's charts,
   ``static/dashboard_charts.js``).

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, ServiceError
-from backend.handoff.models import AGENT_STATES, GROUPS, AgentProfile, HandoffRequest
+from backend.handoff.models import AGENT_STATES, GROUPS, WORK_ITEM_REASONS, AgentProfile, HandoffRequest
 from backend.staff.models import Role, StaffUser
 
 HEARTBEAT_TTL_S = 60
@@ -92,10 +92,11 @@ def set_capacity(
 
 
 def loads(session: Session) -> dict[int, int]:
-    """Open chats per agent."""
+    """Open chats per agent (work items taken are not chats: they take no chat slot)."""
     rows = session.execute(
         select(HandoffRequest.agent_id, func.count())
-        .where(HandoffRequest.status == "agent", HandoffRequest.agent_id.is_not(None))
+        .where(HandoffRequest.status == "agent", HandoffRequest.agent_id.is_not(None),
+               HandoffRequest.reason.not_in(WORK_ITEM_REASONS))
         .group_by(HandoffRequest.agent_id)
     ).all()
     return {int(agent): int(n) for agent, n in rows if agent is not None}

@@ -1,6 +1,6 @@
 """The agent console's HTTP API (``/api/console``): cookie login with CSRF, the queue and the agent's
-own conversations, one conversation's view and actions, presence, the supervisor's agents and
-dashboard, canned replies, and the live event WebSocket.
+own conversations, the work items (待办, ``workitems_api``), one conversation's view and actions,
+presence, the supervisor's agents and dashboard, canned replies, and the live event WebSocket.
 
 Identity and roles stay in ``backend.staff``; the queue logic is ``backend.handoff.console``; this
 module only checks who may do what, shapes answers and audits reads of chat texts.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import logging
 from typing import Annotated, Any
 
@@ -33,10 +32,10 @@ from backend.handoff.console_auth import (
     console_staff,
     readable_ids,
 )
-from backend.handoff.console_views import agent_groups, conversation_view
+from backend.handoff.console_views import agent_groups, conversation_view, customer_label
 from backend.handoff.effects import emit
 from backend.handoff.live_api import router as live_router
-from backend.handoff.models import HandoffRequest
+from backend.handoff.models import WORK_ITEM_REASONS, HandoffRequest
 from backend.handoff.pictures_api import router as pictures_router
 from backend.handoff.queue import waiting
 from backend.handoff.schemas import (
@@ -64,6 +63,7 @@ from backend.handoff.schemas import (
     TransferIn,
 )
 from backend.handoff.stats import dashboard, sla_of
+from backend.handoff.workitems_api import router as work_items_router
 from backend.staff.deps import StaffPrincipal
 from backend.staff.models import StaffUser
 from config.settings import CONFIG_DIR
@@ -75,6 +75,7 @@ router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESP
 router.include_router(auth_router)
 router.include_router(live_router)
 router.include_router(pictures_router)
+router.include_router(work_items_router)
 
 ConsoleStaff = Annotated[StaffPrincipal, Depends(console_staff)]
 
@@ -135,13 +136,6 @@ def _readable(db: Session, staff: StaffPrincipal, handoff_id: int) -> HandoffReq
     return row
 
 
-def customer_label(row: HandoffRequest) -> str:
-    """A label for a customer that says nothing about them (no openid, no name)."""
-    channel = "微信" if row.channel == "official_account" else "网页"
-    digest = hashlib.sha256(f"{row.channel}:{row.user_id}".encode()).hexdigest()[:6]
-    return f"{channel}客户 {digest}"
-
-
 def _item(row: HandoffRequest, now: dt.datetime) -> dict[str, Any]:
     answered = row.first_response_at is not None
     since = row.waiting_since if answered else row.queued_at
@@ -166,7 +160,8 @@ def console_queue(staff: Agent, db: Db, now: Now) -> QueueOut:
 def console_mine(staff: Agent, db: Db, now: Now) -> MineOut:
     """The conversations this staff member has, with unread customer messages."""
     rows = list(db.scalars(select(HandoffRequest).where(HandoffRequest.agent_id == staff.id,
-                                                        HandoffRequest.status == "agent")
+                                                        HandoffRequest.status == "agent",
+                                                        HandoffRequest.reason.not_in(WORK_ITEM_REASONS))
                            .order_by(HandoffRequest.assigned_at)))
     return MineOut(items=[MineItemOut(**_item(r, now), unread=r.unread or 0, status=r.status) for r in rows])
 

@@ -19,6 +19,7 @@ from backend.handoff.messages import MAX_TEXT, add_message, clean_text
 from backend.handoff.models import (
     GROUPS,
     PURPOSE_CLOSE_SUMMARY,
+    WORK_ITEM_REASONS,
     HandoffMessage,
     HandoffRequest,
 )
@@ -30,7 +31,8 @@ from backend.security.masking import scrub_text
 from backend.staff.models import Role
 
 SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-DISPOSITIONS = ("resolved", "follow_up", "claim_created", "complaint_created", "no_reply", "other")
+DISPOSITIONS = ("resolved", "follow_up", "claim_created", "complaint_created", "no_reply", "other",
+                "called_back", "unreachable")  # the last two: how a call-back work item ended
 
 
 def _actor(staff_id: int | None) -> str:
@@ -77,8 +79,8 @@ def take(
     redis: redis.Redis | None = None,
     auto: bool = False,
 ) -> HandoffRequest:
-    """The agent takes a queued chat: one conditional UPDATE, so of two agents racing one wins and the
-    other gets ``already_taken`` (A-06)."""
+    """The agent takes a queued chat or work item: one conditional UPDATE, so of two agents racing one
+    wins and the other gets ``already_taken`` (A-06). A work item does not silence the bot (no mirror)."""
     result = session.execute(
         update(HandoffRequest)
         .where(HandoffRequest.id == handoff_id, HandoffRequest.status == "queued")
@@ -89,14 +91,18 @@ def take(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         row = get(session, handoff_id)
+        item = row.reason in WORK_ITEM_REASONS
         raise Conflict(
             "already_taken",
-            "这个会话已经被别的同事接了",
+            "这条待办已经被别的同事接了" if item else "这个会话已经被别的同事接了",
             detail={"handoff_id": handoff_id, "status": row.status},
         )
     row = get(session, handoff_id)
     session.refresh(row)
     _audit(session, staff_id, "handoff.assign" if auto else "handoff.take", row, now)
+    if row.reason in WORK_ITEM_REASONS:
+        emit(session, redis, "work_item.taken", {"handoff_id": row.id, "agent_id": staff_id})
+        return row
     _mirror(session, redis, row, True)
     emit(session, redis, "handoff.assigned", {"handoff_id": row.id, "agent_id": staff_id, "auto": auto})
     return row
@@ -249,6 +255,9 @@ def transfer(
     if not note.strip():
         raise ServiceError("transfer_note_required", "转接要写一句说明")
     row = get(session, handoff_id)
+    if row.reason in WORK_ITEM_REASONS:  # not a chat: it would move the bot's agent-owned mirror
+        raise Conflict("work_item_no_transfer", "待办不能转接，办完时写明情况即可",
+                       detail={"handoff_id": row.id})
     if row.status == "queued" and supervisor:
         pass  # a supervisor may route a waiting chat
     else:
@@ -289,7 +298,8 @@ def close(
     supervisor: bool = False,
 ) -> HandoffRequest:
     """Close the chat with a disposition and a short summary (encrypted); the customer is asked for a
-    1–5 rating and the conversation is the bot's again."""
+    1–5 rating and the conversation is the bot's again. A work item is finished the same way (its
+    outcome the disposition, the note the summary), with no rating asked."""
     if disposition not in DISPOSITIONS:
         raise ServiceError("bad_disposition", "请选择处理结果", detail={"allowed": list(DISPOSITIONS)})
     row = get(session, handoff_id)
@@ -302,6 +312,12 @@ def close(
     for stage in ("warn", "breach"):
         jobs.cancel(session, kind=SLA_KIND, key=f"{row.id}:{stage}", now=now)
     jobs.cancel_waiting(session, kind=SLA_KIND, key_prefix=f"{row.id}:next:", now=now)
+    if row.reason in WORK_ITEM_REASONS:
+        session.flush()
+        _audit(session, staff_id, "handoff.work_item_finish", row, now)
+        emit(session, redis, "work_item.finished",
+             {"handoff_id": row.id, "agent_id": row.agent_id, "disposition": disposition})
+        return row
     add_message(
         session,
         row=row,
@@ -343,6 +359,6 @@ def can_read(session: Session, staff: object, row: HandoffRequest) -> bool:
         return False
     if row.agent_id == staff_id and row.status in ("agent", "closed"):
         return True
-    if row.status == "queued":
+    if row.status == "queued" and row.reason != "follow_up":  # a low rating's follow-up: supervisors
         return row.escalated or row.skill_group in (profile(session, staff_id).groups or [])
     return False

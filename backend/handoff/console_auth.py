@@ -96,17 +96,18 @@ def websocket_staff(websocket: WebSocket, runtime: Runtime) -> StaffPrincipal:
 def readable_ids(db: Session, *, staff_id: int, role: str, ids: set[int]) -> set[int]:
     """Which of these conversations a staff member may read (A-02). Supervisors and admins: all.
     Agents: those assigned to them, and those waiting in the queue of one of their groups (an
-    escalated one is offered to every group)."""
+    escalated one is offered to every group), except a low rating's follow-up (for supervisors)."""
     if role in ("supervisor", "admin"):
         return set(ids)
     if role != "agent" or not ids:
         return set()
     groups = agent_groups(db, staff_id)
     rows = db.execute(select(HandoffRequest.id, HandoffRequest.status, HandoffRequest.skill_group,
-                             HandoffRequest.agent_id, HandoffRequest.escalated)
+                             HandoffRequest.agent_id, HandoffRequest.escalated, HandoffRequest.reason)
                       .where(HandoffRequest.id.in_(ids)))
-    return {hid for hid, status, group, agent_id, escalated in rows
-            if agent_id == staff_id or (status == "queued" and (escalated or group in groups))}
+    return {hid for hid, status, group, agent_id, escalated, reason in rows
+            if agent_id == staff_id
+            or (status == "queued" and reason != "follow_up" and (escalated or group in groups))}
 
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})

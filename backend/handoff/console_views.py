@@ -1,8 +1,9 @@
 """Read models of the console (no state changes): one conversation's whole history with the bot turns,
-the customer's masked profile and cases, and an agent's groups."""
+the customer's masked profile and cases, a customer's label for lists, and an agent's groups."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -90,6 +91,13 @@ def conversation_view(db: Session, row: HandoffRequest, *, cipher: FieldCipher) 
         "complaints": [{"id": c.id, "status": c.state, "title": f"{c.complaint_no} {c.category}",
                         "created_at": getattr(c, "created_at", None)} for c in complaints],
     }
+
+
+def customer_label(row: HandoffRequest) -> str:
+    """A label for a customer that says nothing about them (no openid, no name)."""
+    channel = "微信" if row.channel == "official_account" else "网页"
+    digest = hashlib.sha256(f"{row.channel}:{row.user_id}".encode()).hexdigest()[:6]
+    return f"{channel}客户 {digest}"
 
 
 def agent_groups(db: Session, staff_id: int) -> list[str]:

@@ -14,11 +14,12 @@ from backend.calendar.service import WorkingCalendar
 from backend.handoff import copy
 from backend.handoff.effects import emit
 from backend.handoff.messages import add_message
-from backend.handoff.models import HandoffRequest
+from backend.handoff.models import WORK_ITEM_REASONS, HandoffRequest
 from backend.handoff.queue import (
     SLA_KIND,
     WORK_ITEM_KIND,
     estimate_wait,
+    in_service_hours,
     load_config,
     next_service_start,
     position,
@@ -134,11 +135,16 @@ def leave_callback(
     summary: str = "",
 ) -> HandoffRequest:
     """A message or call-back request: a work item for staff, due the next working morning when left
-    outside service hours (a job row then publishes it to the console)."""
+    outside service hours (a job row then publishes it to the console); for the skill group of the
+    customer's open chat, if any (general otherwise)."""
+    chat = open_handoff(session, channel=channel, user_id=user_id)
     row = request_handoff(
         session, channel=channel, user_id=user_id, reason="callback", summary=summary, cipher=cipher, now=now
     )
-    due = next_service_start(now, calendar)
+    if chat is not None:
+        row.skill_group = chat.skill_group
+    # inside the hours at once (``next_service_start`` alone would be the next morning's 08:30)
+    due = now if in_service_hours(now, calendar) else next_service_start(now, calendar)
     jobs.schedule(
         session,
         kind=WORK_ITEM_KIND,
@@ -175,6 +181,7 @@ def rate(
             HandoffRequest.user_id == user_id,
             HandoffRequest.status == "closed",
             HandoffRequest.agent_id.is_not(None),
+            HandoffRequest.reason.not_in(WORK_ITEM_REASONS),  # a finished work item is not rated
             HandoffRequest.closed_at >= now - window,
         )
         .order_by(HandoffRequest.closed_at.desc())
@@ -194,6 +201,7 @@ def rate(
             user_id=user_id,
             reason="follow_up",
             summary=f"客户打了{score}分（会话{row.id}，客服{row.agent_id}）",
+            payload={"rated_handoff_id": str(row.id), "agent_id": str(row.agent_id)},
             cipher=cipher,
             now=now,
         )

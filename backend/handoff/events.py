@@ -32,6 +32,8 @@ EVENT_TYPES = frozenset({
     "handoff.sla_breach",
     "handoff.case_created",
     "handoff.claim_moved",
+    "work_item.taken",  # a call-back, follow-up or data change taken / finished (the 待办 list)
+    "work_item.finished",
     "agent.state",
 })
 

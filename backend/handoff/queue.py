@@ -151,11 +151,12 @@ def waiting(session: Session, *, groups: list[str] | tuple[str, ...] | None = No
 
 
 def work_items(session: Session, *, now: dt.datetime) -> list[HandoffRequest]:
-    """Open staff work items (call-backs and messages left, low ratings to follow up), oldest first;
+    """Open staff work items (call-backs and messages left, low ratings to follow up, data changes),
+    oldest first (the console's list with who may see what: ``backend.handoff.workitems``);
     those left outside service hours show from the next working morning (their job row's due time)."""
     rows = session.scalars(
         select(HandoffRequest)
-        .where(HandoffRequest.status == "queued", HandoffRequest.reason.in_(("callback", "follow_up")))
+        .where(HandoffRequest.status == "queued", HandoffRequest.reason.in_(WORK_ITEM_REASONS))
         .order_by(HandoffRequest.queued_at, HandoffRequest.id)
     )
     return [r for r in rows if _due(session, r.id) <= now]

@@ -70,6 +70,35 @@ class MineOut(BaseModel):
     items: list[MineItemOut]
 
 
+# --- work items (待办) ----------------------------------------------------------------------------------
+
+class WorkItemOut(BaseModel):
+    id: int
+    reason: str = Field(description="callback | follow_up | info_update")
+    kind: str = Field(description="回电 / 差评跟进 / 资料变更")
+    status: str = Field(description="queued（待接）| agent（已接）")
+    skill_group: str
+    left_at: dt.datetime = Field(description="客户留下的时间")
+    due_at: dt.datetime = Field(description="从这时起出现在待办里")
+    wait_s: int = Field(description="到期以来等了多久（秒）")
+    customer: str = Field(description="打码的客户标识")
+    said: str = Field(description="客户说的话（号码打码）")
+    agent_id: int | None = Field(default=None, description="谁接了")
+    taken_by: str | None = None
+    about_agent: str | None = Field(default=None, description="差评跟进：被评的客服")
+    supervisor_only: bool = False
+
+
+class WorkItemsOut(BaseModel):
+    items: list[WorkItemOut]
+    outcomes: list[DispositionOut]
+
+
+class FinishIn(BaseModel):
+    outcome: Literal["called_back", "unreachable", "resolved"]
+    note: str = Field(min_length=1, max_length=500)
+
+
 # --- one conversation --------------------------------------------------------------------------------
 
 class HandoffOut(BaseModel):

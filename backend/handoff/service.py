@@ -62,6 +62,7 @@ _AGENT_OWNS = (
         HandoffRequest.channel == bindparam("channel"),
         HandoffRequest.user_id == bindparam("user_id"),
         HandoffRequest.status == "agent",
+        HandoffRequest.reason.not_in(WORK_ITEM_REASONS),  # a work item taken by staff: the bot talks on
     )
     .limit(1)
 )
@@ -80,7 +81,8 @@ def agent_owns_conversation(session: Session, *, channel: str, user_id: str) -> 
 
 def _agent_owned_members(session: Session) -> list[str]:
     rows = session.execute(
-        select(HandoffRequest.channel, HandoffRequest.user_id).where(HandoffRequest.status == "agent"))
+        select(HandoffRequest.channel, HandoffRequest.user_id).where(
+            HandoffRequest.status == "agent", HandoffRequest.reason.not_in(WORK_ITEM_REASONS)))
     return sorted({conversation_digest(channel, user_id) for channel, user_id in rows})
 
 

@@ -3,7 +3,9 @@ all the console sockets of a process, not once per socket: with 40 agents' socke
 every batch, that check took 51-69 % of the API processes' CPU at 20 customer messages a second
 (tests/bench/bench_console_latency.py). An agent sees a conversation assigned to them, or waiting in
 the queue of one of their groups (an escalated one: any group), as it stood when the event was first
-read; an agent's groups are re-read every few seconds."""
+read; an agent's groups are re-read every few seconds. A work item's events (``work_item.*``: taken,
+finished) go to the agents of its group whatever its state, so their 待办 lists update (a low rating's
+follow-up only to supervisors)."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from backend.handoff.models import HandoffRequest
 from backend.runtime import Runtime
 from backend.staff.deps import StaffPrincipal
 
-# (status, skill group, agent id, escalated) of the event's conversation; None: no such conversation
-State = tuple[str, str | None, int | None, bool] | None
+# (status, skill group, agent id, escalated, reason) of the event's conversation; None: no such one
+State = tuple[str, str | None, int | None, bool, str] | None
 
 
 class SocketVisibility:
@@ -52,8 +54,11 @@ class SocketVisibility:
             state = states.get(e.id)
             if state is None:
                 continue
-            status, group, agent_id, escalated = state
-            if agent_id == staff.id or (status == "queued" and (escalated or group in groups)):
+            status, group, agent_id, escalated, reason = state
+            if reason == "follow_up" and agent_id != staff.id:
+                continue  # a low rating's follow-up is for supervisors
+            item_news = e.type.startswith("work_item.") and group in groups
+            if item_news or agent_id == staff.id or (status == "queued" and (escalated or group in groups)):
                 out.append(e)
         return out
 
@@ -64,10 +69,11 @@ class SocketVisibility:
         if missing:
             ids = {int(e.data["handoff_id"]) for e in missing}
             h = HandoffRequest
-            query = select(h.id, h.status, h.skill_group, h.agent_id, h.escalated).where(h.id.in_(ids))
+            query = select(h.id, h.status, h.skill_group, h.agent_id, h.escalated, h.reason).where(
+                h.id.in_(ids))
             with session_scope(runtime.sessions) as db:
-                rows = {hid: (status, group, agent, bool(escalated))
-                        for hid, status, group, agent, escalated in db.execute(query)}
+                rows = {hid: (status, group, agent, bool(escalated), reason)
+                        for hid, status, group, agent, escalated, reason in db.execute(query)}
             fresh = {e.id: rows.get(int(e.data["handoff_id"])) for e in missing}
             with self._lock:
                 self.queries += 1

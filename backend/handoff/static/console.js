@@ -117,8 +117,10 @@
     const mineNow = h.agent_id === state.me.id;
     $("#take").hidden = h.status !== "queued" && !(state.me.role !== "agent" && h.status === "agent" && !mineNow);
     $("#take").textContent = h.status === "queued" ? "接入" : "接管";
-    $("#transfer-open").disabled = h.status === "closed";
-    $("#close-open").disabled = h.status === "closed";
+    // a work item (call-back, follow-up, data change) is finished from the 待办 list (办完), not here
+    const workItem = ["callback", "follow_up", "info_update"].includes(h.reason);
+    $("#transfer-open").disabled = h.status === "closed" || workItem;
+    $("#close-open").disabled = h.status === "closed" || workItem;
     $("#send").disabled = !(mineNow && h.status === "agent");
     $("#messages").replaceChildren(...v.messages.map(msgNode));
     const box = $("#messages");
@@ -439,12 +441,14 @@
     setInterval(() => api("POST", "/api/console/heartbeat").catch(() => {}), 20000);
     setInterval(loadLists, 5000);  // besides the live events: a missed event costs at most 5 s
     Console.live(onEvent, loadLists);
+    document.dispatchEvent(new CustomEvent("console:ready", { detail: me }));  // the 待办 list loads
     const m = /c=(\d+)/.exec(location.hash);
     if (m) open(Number(m[1]));
   }
 
   // for the case actions panel (console_cases.js): reload the open chat and the lists after an action
-  window.ConsoleChat = { refresh: () => (state.current ? Promise.all([open(state.current), loadLists()]) : loadLists()) };
+  window.ConsoleChat = { refresh: () => (state.current ? Promise.all([open(state.current), loadLists()]) : loadLists()),
+                         open: (id) => open(id), me: () => state.me };  // open/me: the 待办 list (console_work.js)
 
   document.addEventListener("DOMContentLoaded", () => {
     $("#send").addEventListener("click", send);
