@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import logging
 from typing import Annotated, Any
 
@@ -34,6 +33,7 @@ from backend.handoff.console_auth import (
     readable_ids,
 )
 from backend.handoff.console_views import agent_groups, conversation_view
+from backend.handoff.console_views import customer_label as label_of
 from backend.handoff.effects import emit
 from backend.handoff.live_api import router as live_router
 from backend.handoff.models import HandoffRequest
@@ -64,6 +64,7 @@ from backend.handoff.schemas import (
     TransferIn,
 )
 from backend.handoff.stats import dashboard, sla_of
+from backend.handoff.takeover_api import router as takeover_router
 from backend.staff.deps import StaffPrincipal
 from backend.staff.models import StaffUser
 from config.settings import CONFIG_DIR
@@ -75,6 +76,7 @@ router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESP
 router.include_router(auth_router)
 router.include_router(live_router)
 router.include_router(pictures_router)
+router.include_router(takeover_router)
 
 ConsoleStaff = Annotated[StaffPrincipal, Depends(console_staff)]
 
@@ -137,9 +139,7 @@ def _readable(db: Session, staff: StaffPrincipal, handoff_id: int) -> HandoffReq
 
 def customer_label(row: HandoffRequest) -> str:
     """A label for a customer that says nothing about them (no openid, no name)."""
-    channel = "微信" if row.channel == "official_account" else "网页"
-    digest = hashlib.sha256(f"{row.channel}:{row.user_id}".encode()).hexdigest()[:6]
-    return f"{channel}客户 {digest}"
+    return label_of(row.channel, row.user_id)
 
 
 def _item(row: HandoffRequest, now: dt.datetime) -> dict[str, Any]:
