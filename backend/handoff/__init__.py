@@ -23,6 +23,8 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
   ``action_schemas``: their routes under ``/api/console/conversations/{id}/...``.
 - ``approval_actions``: the second approver confirms or declines a pending claim amount from the chat
   (``backend.claims.approvals`` decides; audited and published as ``handoff.claim_moved``).
+- ``takeover``: the customers talking with the bot now and 接管 (a live bot chat taken over, reason
+  ``takeover``); ``takeover_api``: its supervisor routes under ``/api/console/bot-chats``.
 - ``pages``: the console's pages from ``static/`` (no build step); vendored libraries under
   ``static/vendor/<name>-<version>/`` with licence and README (Apache ECharts: the dashboard's charts,
   ``static/dashboard_charts.js``).
