@@ -26,6 +26,8 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
 - ``workitems``: staff work items (call-backs, low-rating follow-ups for supervisors, data changes):
   who sees which, when due, masked texts; ``workitems_api``: the console's 待办 list, take (the
   queue's ``console.take``) and finish (``console.close`` with the outcome, no rating asked).
+- ``takeover``: the customers talking with the bot now and 接管 (a live bot chat taken over, reason
+  ``takeover``); ``takeover_api``: its supervisor routes under ``/api/console/bot-chats``.
 - ``pages``: the console's pages from ``static/`` (no build step); vendored libraries under
   ``static/vendor/<name>-<version>/`` with licence and README (Apache ECharts: the dashboard's charts,
   ``static/dashboard_charts.js``).

@@ -63,6 +63,7 @@ from backend.handoff.schemas import (
     TransferIn,
 )
 from backend.handoff.stats import dashboard, sla_of
+from backend.handoff.takeover_api import router as takeover_router
 from backend.handoff.workitems_api import router as work_items_router
 from backend.staff.deps import StaffPrincipal
 from backend.staff.models import StaffUser
@@ -76,6 +77,7 @@ router.include_router(auth_router)
 router.include_router(live_router)
 router.include_router(pictures_router)
 router.include_router(work_items_router)
+router.include_router(takeover_router)
 
 ConsoleStaff = Annotated[StaffPrincipal, Depends(console_staff)]
 

@@ -3,6 +3,7 @@ the customer's masked profile and cases, a customer's label for lists, and an ag
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
@@ -23,11 +24,20 @@ CASES = 10
 
 
 def _bot_turns(db: Session, row: HandoffRequest, cipher: FieldCipher) -> list[dict[str, Any]]:
-    turns = list(db.scalars(
-        select(ConversationTurn)
-        .where(ConversationTurn.channel == row.channel, ConversationTurn.user_id == row.user_id,
-               ConversationTurn.at <= (row.queued_at or row.created_at))
-        .order_by(ConversationTurn.at.desc(), ConversationTurn.id.desc()).limit(BOT_TURNS)))
+    return bot_turns(db, channel=row.channel, user_id=row.user_id, until=row.queued_at or row.created_at,
+                     cipher=cipher)
+
+
+def bot_turns(db: Session, *, channel: str, user_id: str, until: dt.datetime | None,
+              cipher: FieldCipher) -> list[dict[str, Any]]:
+    """The customer's most recent bot turns up to ``until`` (all when None), oldest first, as lines
+    of the chat view (texts as stored: numbers masked)."""
+    stmt = select(ConversationTurn).where(ConversationTurn.channel == channel,
+                                          ConversationTurn.user_id == user_id)
+    if until is not None:
+        stmt = stmt.where(ConversationTurn.at <= until)
+    stmt = stmt.order_by(ConversationTurn.at.desc(), ConversationTurn.id.desc()).limit(BOT_TURNS)
+    turns = list(db.scalars(stmt))
     out: list[dict[str, Any]] = []
     for t in reversed(turns):
         try:
@@ -93,11 +103,24 @@ def conversation_view(db: Session, row: HandoffRequest, *, cipher: FieldCipher) 
     }
 
 
-def customer_label(row: HandoffRequest) -> str:
+def customer_label_for(channel: str, user_id: str) -> str:
     """A label for a customer that says nothing about them (no openid, no name)."""
-    channel = "微信" if row.channel == "official_account" else "网页"
-    digest = hashlib.sha256(f"{row.channel}:{row.user_id}".encode()).hexdigest()[:6]
-    return f"{channel}客户 {digest}"
+    kind = "微信" if channel == "official_account" else "网页"
+    digest = hashlib.sha256(f"{channel}:{user_id}".encode()).hexdigest()[:6]
+    return f"{kind}客户 {digest}"
+
+
+def customer_label(row: HandoffRequest) -> str:
+    """:func:`customer_label_for` a handoff's customer."""
+    return customer_label_for(row.channel, row.user_id)
+
+
+def known_name(db: Session, user_id: str) -> str | None:
+    """The masked name the chat view shows (the customer's latest claim, else complaint), if any."""
+    name = db.scalar(select(Claim.insured_name_masked).where(Claim.reporter_openid == user_id)
+                     .order_by(Claim.id.desc()).limit(1))
+    return name or db.scalar(select(Complaint.complainant_name_masked).where(Complaint.openid == user_id)
+                             .order_by(Complaint.id.desc()).limit(1))
 
 
 def agent_groups(db: Session, staff_id: int) -> list[str]:

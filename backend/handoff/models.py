@@ -12,7 +12,9 @@ from backend.db import Base, UTCDateTime, utcnow
 from backend.security.columns import encrypted
 
 # Why the bot handed the conversation over.
-REASONS = ("asked", "misunderstood", "angry", "complaint", "info_update", "urgent", "follow_up", "callback")
+# "takeover": an agent or supervisor took a live bot conversation over (the customer did not ask).
+REASONS = ("asked", "misunderstood", "angry", "complaint", "info_update", "urgent", "follow_up", "callback",
+           "takeover")
 # Reasons that are staff work items, not a conversation waiting for a person (the bot keeps talking):
 # a data change, a low rating to follow up, a message or call-back left outside service hours.
 WORK_ITEM_REASONS = ("info_update", "follow_up", "callback")

@@ -3,7 +3,8 @@ the 3-minute standard, breaches, next-response times, satisfaction, reasons and 
 buckets, and the chats at risk.
 
 Definitions (docs: console-anchors §1.3):
-- first response time (FRT) = ``first_response_at - queued_at``; the bot phase does not count.
+- first response time (FRT) = ``first_response_at - queued_at``; the bot phase does not count. A take-over
+  of a live bot chat (reason ``takeover``: nobody was waiting) has no FRT and is left out of the share.
 - "within 3 minutes" share = answered within 180 s ÷ conversations whose outcome is known: answered,
   or still unanswered (or left) after 180 s. A chat queued 30 s ago is not yet a success or a miss.
 - next-response time = a customer message while with an agent → the agent's next reply.
@@ -82,7 +83,7 @@ class Facts:
 
 
 def frt_s(f: Facts) -> float | None:
-    if f.queued_at is None or f.first_response_at is None:
+    if f.queued_at is None or f.first_response_at is None or f.reason == "takeover":
         return None
     return (f.first_response_at - f.queued_at).total_seconds()
 
@@ -110,7 +111,7 @@ def first_response_figures(rows: Iterable[Facts], now: dt.datetime) -> dict[str,
     """FRT p50/p90, and the share within 3 minutes among conversations whose outcome is known."""
     rows = list(rows)
     times = [t for t in (frt_s(f) for f in rows) if t is not None]
-    known = [f for f in rows if _outcome_known(f, now)]
+    known = [f for f in rows if f.reason != "takeover" and _outcome_known(f, now)]
     within = sum(1 for f in known if (t := frt_s(f)) is not None and t <= BREACH_S)
     return {
         "first_response_p50_s": percentile(times, 0.5),

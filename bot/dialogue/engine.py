@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from backend.conversations.service import insert_turn, turn_row
 from backend.db import utcnow
 from backend.handoff.service import conversation_digest, open_handoff
+from backend.handoff.takeover import MISSES_SLOT
 from backend.runtime import Runtime
 from bot.contract import BotReply, InboundMessage, NeedsDatabase, OfflineTurn, StateWrite, TurnResult
 from bot.dialogue import person
@@ -164,7 +165,7 @@ class DialogueEngine:
             "kind": message.kind if message.kind != "event" else f"event:{message.event or ''}"[:16],
             "text": message.text or "", "intent": turn.pred.intent or None,
             "confidence": turn.pred.confidence if turn.pred.intent else None,
-            "slots": {**turn.pred.slots, **turn.log_slots},
+            "slots": {**turn.pred.slots, **turn.log_slots, **_misses(turn.state)},
             "flow": frame.flow if frame else None, "step": frame.step if frame else None,
             "reply_text": "\n\n".join(turn.replies), "private_values": turn.private_values,
             "degraded": not state_ok, "at": turn.now,
@@ -175,6 +176,11 @@ class DialogueEngine:
         first = [BotReply(text=emergency)] if turn.replies[:1] == [emergency] else []
         rest = turn.replies[len(first):]
         return first + ([BotReply(text="\n\n".join(rest))] if rest else [])
+
+
+def _misses(state: State) -> dict[str, int]:
+    """The misunderstandings so far, in the turn log for the console's list of live bot chats."""
+    return {MISSES_SLOT: state.misses} if state.misses else {}
 
 
 def _incr_with_ttl(client: Any, key: str, ttl: int) -> int:

@@ -17,6 +17,7 @@ const DashboardCharts = (() => {
   const REASON_LABEL = {
     asked: "客户要求人工", misunderstood: "两次没听懂", angry: "客户生气", complaint: "投诉",
     urgent: "有人受伤", info_update: "修改资料", follow_up: "差评回访", callback: "留言或回电",
+    takeover: "人工接管",
   };
   const INTENT_LABEL = {
     human_agent: "转人工", claim_report: "报案", claim_progress: "理赔进度", claim_materials: "理赔材料",
