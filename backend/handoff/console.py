@@ -31,8 +31,8 @@ from backend.security.masking import scrub_text
 from backend.staff.models import Role
 
 SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-DISPOSITIONS = ("resolved", "follow_up", "claim_created", "complaint_created", "no_reply", "other",
-                "called_back", "unreachable")  # the last two: how a call-back work item ended
+DISPOSITIONS = ("resolved", "follow_up", "claim_created", "complaint_created", "no_reply", "other")
+WORK_ITEM_DISPOSITIONS = ("called_back", "unreachable")  # how a call-back work item ended
 
 
 def _actor(staff_id: int | None) -> str:
@@ -300,9 +300,10 @@ def close(
     """Close the chat with a disposition and a short summary (encrypted); the customer is asked for a
     1–5 rating and the conversation is the bot's again. A work item is finished the same way (its
     outcome the disposition, the note the summary), with no rating asked."""
-    if disposition not in DISPOSITIONS:
-        raise ServiceError("bad_disposition", "请选择处理结果", detail={"allowed": list(DISPOSITIONS)})
     row = get(session, handoff_id)
+    allowed = DISPOSITIONS + WORK_ITEM_DISPOSITIONS if row.reason in WORK_ITEM_REASONS else DISPOSITIONS
+    if disposition not in allowed:
+        raise ServiceError("bad_disposition", "请选择处理结果", detail={"allowed": list(allowed)})
     _own(row, staff_id, supervisor=supervisor)
     text = scrub_text(summary.strip()[:MAX_TEXT])
     row.status, row.closed_at, row.disposition = "closed", now, disposition
