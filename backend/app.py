@@ -63,17 +63,17 @@ def create_app(
     from backend.routers import include_routers
 
     install_edge(app, settings)  # inside the webhook's front door, which is added last (outermost)
-    if settings.wechat.configured:  # first: it takes most of the traffic
-        from bot.webhook import install_webhook
-
-        install_webhook(app, max_body_bytes=settings.wechat.max_body_bytes)
-    include_routers(app)
     from miniprogram_api.limits import MiniProgramLimits
     from miniprogram_api.router import PREFIX
 
     mp = settings.miniprogram
     app.add_middleware(MiniProgramLimits, prefix=PREFIX, upload_bytes=mp.max_upload_bytes,
                        json_bytes=mp.max_json_bytes)
+    if settings.wechat.configured:  # first: it takes most of the traffic
+        from bot.webhook import install_webhook
+
+        install_webhook(app, max_body_bytes=settings.wechat.max_body_bytes)
+    include_routers(app)
     return app
 
 

@@ -196,7 +196,7 @@ def fit_linear(rows: list[list[str]], labels: list[str], c: float, min_df: int,
     vocab = _vocab(rows, min_df, always)
     classes = sorted(set(labels))
     clf = LogisticRegression(C=c, max_iter=MAX_ITER, tol=TOL, class_weight=CLASS_WEIGHT or None)
-    # One thread: on a shared 2-core machine OpenMP/BLAS threads oversubscribe (measured 17× slower),
+    # One thread: on a shared small machine OpenMP/BLAS threads oversubscribe (many times slower),
     # and a single thread also keeps the floating-point reduction order, hence the artefact, fixed.
     with threadpool_limits(limits=1):
         clf.fit(_matrix(rows, vocab), [classes.index(lab) for lab in labels])

@@ -111,8 +111,8 @@ def messages(claimed: Sequence[Claimed], batch_sizes: dict[str, int],
 async def kick_many(broker: RedisStreamBroker, msgs: Sequence[tuple[str, list[list[Any]]]]) -> None:
     """Send many task messages in one Redis round trip.
 
-    ``task.kiq()`` costs one round trip and a pool checkout per message (about 0.6 ms here); the
-    poller sends hundreds at once. The messages are exactly what ``kiq`` sends (the broker's
+    ``task.kiq()`` costs one round trip and a pool checkout per message; the poller sends hundreds
+    at once. The messages are exactly what ``kiq`` sends (the broker's
     formatter, and the stream entry ``RedisStreamBroker.kick`` writes: ``{b"data": message}`` with
     the broker's ``maxlen``); ``tests/backend/jobs`` checks that a receiver runs them.
     """

@@ -538,3 +538,16 @@ def test_key_rotation_old_key_message_answered_with_old_key(wx: Harness) -> None
 def test_turn_handler_failure_is_a_polite_answer(wx: Harness) -> None:
     wx.handler.fail = True
     assert wx.reply_fields(wx.post(inner_text_xml("出错")))["Content"] == "系统繁忙，请稍后再发一次。"
+
+
+def test_the_webhooks_front_door_is_the_apps_outermost_middleware() -> None:
+    """WeChat's pushes are most of the traffic: the production app hands them to the front door before
+    any other middleware runs (the mini-program's and the staff API's body caps, the security headers)."""
+    from backend.app import create_app
+    from bot.webhook import WechatFrontDoor
+    from config.settings import Settings
+
+    app = create_app(Settings(mode="local"))
+    names = [m.cls.__name__ for m in app.user_middleware]  # outermost first
+    assert app.user_middleware[0].cls is WechatFrontDoor, names
+    assert "MiniProgramLimits" in names and "SecurityHeaders" in names
