@@ -6,6 +6,7 @@ An admin command run while the service is up attaches to the service's Redis and
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import redis
 
 from backend import embedded_redis
 from backend.embedded_redis import EmbeddedRedis, socket_path
+from tests.backend.roster.helpers import csv_bytes, make_id
 from tests.support.service import ROOT, ServiceProcess, admin, clean_env, simulate, start_service
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -41,9 +43,15 @@ def _claim_report_asks_the_next_question(svc: ServiceProcess, openid: str) -> No
     assert "姓名" in replies, replies
 
 
-def test_admin_commands_leave_the_service_redis_running(service: ServiceProcess) -> None:
-    for command in (["crypto", "status"], ["audit", "verify"], ["db", "upgrade"]):
-        out = admin(service.env, *command)
+def test_admin_commands_leave_the_service_redis_running(service: ServiceProcess, tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    roster.write_bytes(csv_bytes(f"张三明,{make_id(dt.date(1950, 3, 7), seq=101)},潮南区,13812345678,地址"))
+    env = {**service.env, "CS_NEW_STAFF_PASSWORD": "Chaonan#Staff2026!x"}
+    commands = (["crypto", "status"], ["audit", "verify"], ["db", "upgrade"],
+                ["roster", "import", str(roster)],
+                ["staff", "create", "redis.check", "--role", "agent"])
+    for command in commands:
+        out = admin(env, *command)
         assert out.returncode == 0, out.stderr
         assert service.ready_status() == 200, f"after {command}: {service.log_text()[-2000:]}"
     assert len(service.redis_server_children()) == 1

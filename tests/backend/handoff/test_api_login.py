@@ -110,6 +110,17 @@ def test_a01_console_login_needs_both_factors_and_times_out_when_idle(
     assert_error(client.get("/api/console/me"), 401, "session_idle_timeout")
 
 
+def test_a01_an_account_an_admin_just_created_cannot_open_the_console_before_its_first_login_change(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    name = f"new{uuid.uuid4().hex[:8]}"
+    given = make_staff(db, runtime.cipher, name, "agent", now=clock.now, first_login_change=True)
+    db.flush()
+    r = _login(client, clock, name, given.totp_secret)  # the password and secret the admin knows
+    assert_error(r, 401, "first_login")
+    assert COOKIE not in r.headers.get("set-cookie", "") and "csrf_token" not in r.text
+    assert_error(client.get("/api/console/me"), 401, "not_logged_in")
+
+
 def test_a02_roles_outside_the_console_are_refused(client: TestClient, db: Session, runtime: Runtime,
                                                    clock: Clock) -> None:
     name, secret = _account(db, runtime, "auditor")
