@@ -48,15 +48,17 @@ class Sealed:
     inbox_values: dict[str, Any]  # keywords of ``conv.inbox_row`` / ``conv.insert_inbox``
 
 
-def seal(cipher: FieldCipher, message: InboundMessage, outs: list[OutMessage], *, our_id: str) -> Sealed:
-    """Render the passive reply and encrypt the answer and the message text."""
-    xml = render_passive(outs[0], to_user=message.user_id, from_user=our_id) if outs else None
+def seal(cipher: FieldCipher, message: InboundMessage, outs: list[OutMessage], *,
+         our_id: str | None) -> Sealed:
+    """Render the passive reply and encrypt the answer and the message text. ``our_id`` None: a chat
+    channel without passive replies (the web chat page reads the messages from the inbox row)."""
+    xml = render_passive(outs[0], to_user=message.user_id, from_user=our_id) if outs and our_id else None
     reply_enc = cipher.encrypt(json.dumps({"xml": xml, "messages": dump_messages(outs)}, ensure_ascii=False),
                                purpose=conv.REPLY_PURPOSE)
     content_enc = cipher.encrypt(message.text, purpose=conv.INBOUND_PURPOSE) if message.text else None
     values = {"msg_key": message.msg_key, "openid": message.user_id, "msg_type": message.raw_type,
-              "event": message.event, "delivery": "passive" if xml else "none", "reply_enc": reply_enc,
-              "content_enc": content_enc}
+              "event": message.event, "delivery": "passive" if xml else "sent" if outs else "none",
+              "reply_enc": reply_enc, "content_enc": content_enc}
     return Sealed(outs, xml, reply_enc, values)
 
 

@@ -11,7 +11,6 @@ already in the inbox (a retried send) is not run again: the caller reads the sto
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -24,8 +23,9 @@ from backend.conversations import service as conv
 from backend.db import session_scope
 from backend.runtime import Runtime
 from bot import messages as fallback
-from bot.answers import dump_messages
+from bot.answers import seal
 from bot.contract import BotReply, InboundMessage, TurnHandler, TurnResult
+from bot.inbox_protocol import RELEASE_IF_OWNER, chat_lock_key
 from bot.replies import plan_messages
 from bot.safe_log import log_failure
 
@@ -41,7 +41,7 @@ def run_chat_turn(runtime: Runtime, *, channel: str, user_id: str, text: str, ms
     message was already answered (its inbox row exists: nothing runs again)."""
     message = InboundMessage(channel=channel, user_id=user_id, kind="text", text=text, msg_key=msg_key,
                              created_at=at or runtime.clock(), raw_type="text")
-    lock_key, owner = f"chat:lock:{channel}:{user_id}", secrets.token_hex(8)
+    lock_key, owner = chat_lock_key(channel, user_id), secrets.token_hex(8)
     locked = _lock(runtime, lock_key, owner)
     try:
         return _run(runtime, message)
@@ -57,13 +57,8 @@ def _run(runtime: Runtime, message: InboundMessage) -> bool:
         if conv.stored_reply(session, msg_key=message.msg_key) is not None:
             return False
         result = _turn(runtime, message, session)
-        outs = plan_messages(result.replies)
-        reply = json.dumps({"xml": None, "messages": dump_messages(outs)}, ensure_ascii=False)
-        conv.insert_inbox(
-            session, msg_key=message.msg_key, openid=message.user_id, msg_type="text", event=None,
-            channel=message.channel, delivery="sent" if outs else "none", at=message.created_at,
-            content_enc=runtime.cipher.encrypt(message.text, purpose=conv.INBOUND_PURPOSE),
-            reply_enc=runtime.cipher.encrypt(reply, purpose=conv.REPLY_PURPOSE))
+        sealed = seal(runtime.cipher, message, plan_messages(result.replies), our_id=None)
+        conv.insert_inbox(session, **sealed.inbox_values, channel=message.channel, at=message.created_at)
         try:
             session.commit()
         except IntegrityError:  # a concurrent copy of the message committed first: its answer stands
@@ -117,11 +112,8 @@ def _lock(runtime: Runtime, key: str, owner: str) -> bool:
         return False
 
 
-_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-
-
 def _unlock(runtime: Runtime, key: str, owner: str) -> None:
     try:
-        runtime.redis.eval(_UNLOCK, 1, key, owner)
+        runtime.redis.eval(RELEASE_IF_OWNER, 1, key, owner)
     except Exception as exc:
         log_failure(log, "chat lock not released", exc)

@@ -29,6 +29,7 @@ USER_LOCK_PREFIX = "wx:user:"
 STATE_PREFIX = "dlg:state:"
 NONCE_PREFIX = "wx:nonce:"
 LATE_PREFIX = "wx:late:"
+CHAT_LOCK_PREFIX = "chat:lock:"  # a chat channel's customer (web chat page): one message at a time
 PENDING = "P"  # the message's mark while a delivery processes it
 DONE = "D"  # + the encrypted answer: the message was processed
 SENT_ELSEWHERE = DONE  # processed, the answer went through the customer-service API: copies say success
@@ -51,6 +52,16 @@ def user_lock_key(user_id: str) -> str:
 def state_key(channel: str, user_id: str, prefix: str = STATE_PREFIX) -> str:
     """The Redis key of a conversation's dialogue state (the openid is hashed, not stored)."""
     return prefix + conversation_digest(channel, user_id)
+
+
+def chat_lock_key(channel: str, user_id: str) -> str:
+    """The Redis key of a chat channel customer's lock (the id is hashed, not stored)."""
+    return CHAT_LOCK_PREFIX + conversation_digest(channel, user_id)
+
+
+# Drops a lock only when it is still the caller's (its value is the owner's token).
+RELEASE_IF_OWNER = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+                    "return 0")
 
 
 def late_key(msg_key: str) -> str:

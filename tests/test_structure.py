@@ -113,3 +113,17 @@ def test_no_module_over_400_lines() -> None:
     assert "backend.complaints.service" in modules and "bot.processing" in modules
     sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in modules.items()}
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_the_message_protocols_redis_keys_are_spelled_only_in_inbox_protocol() -> None:
+    """One owner for the Redis message protocol: its key prefixes appear in ``bot/inbox_protocol.py``
+    and nowhere else in the service (the web chat's lock included)."""
+    from bot import inbox_protocol as proto
+
+    prefixes = (proto.MESSAGE_PREFIX, proto.USER_LOCK_PREFIX, proto.STATE_PREFIX, proto.NONCE_PREFIX,
+                proto.LATE_PREFIX, proto.CHAT_LOCK_PREFIX)
+    owner = ROOT / "bot" / "inbox_protocol.py"
+    spelled = {(path.relative_to(ROOT).as_posix(), prefix) for path in _modules().values() if path != owner
+               for prefix in prefixes if prefix in path.read_text(encoding="utf-8")}
+    assert spelled == set()
+    assert all(prefix in owner.read_text(encoding="utf-8") for prefix in prefixes)
