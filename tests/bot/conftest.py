@@ -32,6 +32,7 @@ from bot.startup import build_context
 from bot.webhook import install_webhook
 from tests.conftest import TEST_AUDIT_KEY
 from tests.support.fake_wechat import FakeWechat
+from tests.support.servers import RedisServer
 
 TOKEN = "spamtest"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -296,3 +297,23 @@ def quiet_test_client_urls() -> Iterator[None]:
     logger.setLevel(logging.WARNING)
     yield
     logger.setLevel(old)
+
+
+def uid() -> str:
+    """A fresh numeric MsgId."""
+    return str(uuid.uuid4().int % 10**18)
+
+
+@pytest.fixture
+def live(engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
+         nlu: Any) -> Iterator[tuple[Harness, Runtime]]:
+    """The webhook on a real Redis and the real dialogue engine (the fast path runs)."""
+    from bot.dialogue.engine import build_engine
+
+    rt = make_runtime(engine, redis_server.url, runtime)
+    wx, client = build_harness(rt, fake_wechat)
+    rt.turn_handler = build_engine(rt, nlu=nlu)
+    with client:
+        yield wx, rt
+    rt.wechat.processor.close()
+    rt.redis.close()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,7 +23,7 @@ from bot.contract import InboundMessage
 from bot.dialogue.engine import build_engine
 from bot.inbox_protocol import DONE, PENDING, message_key, user_lock_key
 from bot.processing import Processor
-from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime
+from tests.bot.conftest import Harness, build_harness, failing_commits, inner_text_xml, make_runtime, uid
 from tests.support.fake_wechat import FakeWechat
 from tests.support.servers import RedisServer
 
@@ -33,20 +31,6 @@ FAQ = "住院一天赔多少钱"
 FAQ_MARK = "30元"
 
 
-def uid() -> str:
-    return str(uuid.uuid4().int % 10**18)
-
-
-@pytest.fixture
-def live(engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
-         nlu: Any) -> Iterator[tuple[Harness, Runtime]]:
-    rt = make_runtime(engine, redis_server.url, runtime)
-    wx, client = build_harness(rt, fake_wechat)
-    rt.turn_handler = build_engine(rt, nlu=nlu)
-    with client:
-        yield wx, rt
-    rt.wechat.processor.close()
-    rt.redis.close()
 
 
 def processor(rt: Runtime) -> Processor:

@@ -3,41 +3,19 @@ real webhook (fast path and full path), reaches the person and the bot does not 
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from backend.db import session_scope
 from backend.handoff.messages import read_text
 from backend.handoff.models import HandoffMessage, HandoffRequest
 from backend.handoff.takeover import bot_chats, take_over
 from backend.runtime import Runtime
-from bot.dialogue.engine import build_engine
-from tests.bot.conftest import Harness, build_harness, inner_text_xml, make_runtime
-from tests.support.fake_wechat import FakeWechat
-from tests.support.servers import RedisServer
+from tests.bot.conftest import Harness, inner_text_xml, uid
 
 FAQ = "住院一天赔多少钱"
 FAQ_MARK = "30元"
 
 
-def uid() -> str:
-    return str(uuid.uuid4().int % 10**18)
-
-
-@pytest.fixture
-def live(engine: Engine, redis_server: RedisServer, runtime: Runtime, fake_wechat: FakeWechat,
-         nlu: Any) -> Iterator[tuple[Harness, Runtime]]:
-    rt = make_runtime(engine, redis_server.url, runtime)
-    wx, client = build_harness(rt, fake_wechat)
-    rt.turn_handler = build_engine(rt, nlu=nlu)
-    with client:
-        yield wx, rt
-    rt.wechat.processor.close()
-    rt.redis.close()
 
 
 def test_after_take_over_the_customers_next_message_goes_to_the_person_and_the_bot_is_quiet(
