@@ -1,17 +1,24 @@
-"""Fixtures of the job-queue tests: a settable clock, a registry with test kinds, an executor."""
+"""Fixtures of the job-queue tests: a settable clock, a registry with test kinds, an executor; and for
+the tests with real worker processes, a fresh committed database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
+from backend.db import make_engine
 from backend.hooks import JobContext, JobKind
 from backend.jobs.registry import Registry, discover
 from backend.jobs.runner import Executor
+from backend.migrate import upgrade_to_head
 from backend.runtime import Runtime
 from backend.worker import job_context
+from tests.support.live import fresh_database
 
 
 @dataclass
@@ -52,3 +59,19 @@ def ctx(runtime: Runtime, clock: Clock) -> JobContext:
 @pytest.fixture
 def executor(ctx: JobContext, registry: Registry) -> Executor:
     return Executor(ctx, registry)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty committed database that worker processes can share (``tests.support.live``)."""
+    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
+    with fresh_database(request.param, tmp_path, pg) as url:
+        yield url
+
+
+@pytest.fixture
+def live_engine(live_url: str) -> Iterator[Engine]:
+    engine = make_engine(live_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()

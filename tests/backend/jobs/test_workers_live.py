@@ -7,34 +7,16 @@ import datetime as dt
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 from sqlalchemy import Engine, select
 
-from backend.db import make_engine, make_sessionmaker, session_scope, utcnow
+from backend.db import make_sessionmaker, session_scope, utcnow
 from backend.jobs import service as jobs
 from backend.jobs.models import Job
-from backend.migrate import upgrade_to_head
-from tests.support.live import fresh_database, spawn, stop, wait_for, worker_env
+from tests.support.live import spawn, stop, wait_for, worker_env
 from tests.support.servers import RedisServer
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    with fresh_database(request.param, tmp_path, pg) as url:
-        yield url
-
-
-@pytest.fixture
-def live_engine(live_url: str) -> Iterator[Engine]:
-    engine = make_engine(live_url)
-    upgrade_to_head(engine)
-    yield engine
-    engine.dispose()
 
 
 def _fired(engine: Engine) -> Counter[str]:
