@@ -20,7 +20,8 @@ Modules (A1 owns the domain core; A2 the console's HTTP side; B2 the pages):
 - ``events`` (A2): the Redis Stream of console events; ``api``/``schemas``/``console_auth``/``stats`` (A2).
 - ``actions``: the chat view's case actions (file a complaint, report a claim, move a claim where the
   role allows per ``backend.claims.roles``, confirm the number to the customer); ``actions_api`` and
-  ``action_schemas``: their routes under ``/api/console/conversations/{id}/...``.
+  ``action_schemas``: their routes under ``/api/console/conversations/{id}/...``; ``private_view``: the
+  panel's masked private values of a claim or complaint, each one ``POST /api/console/reveal`` can show.
 - ``approval_actions``: the second approver confirms or declines a pending claim amount from the chat
   (``backend.claims.approvals`` decides; audited and published as ``handoff.claim_moved``).
 - ``workitems``: staff work items (call-backs, low-rating follow-ups for supervisors, data changes):

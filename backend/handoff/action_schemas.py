@@ -36,6 +36,15 @@ class PendingApprovalOut(BaseModel):
     may_decide: bool = Field(description="这位员工可以复核（理赔专员或主管，且不是提交人，金额没有过期）")
 
 
+class PrivateFieldOut(BaseModel):
+    """A private value of a claim or complaint, masked; ``POST /api/console/reveal`` shows it in clear
+    (with a reason, audited) to the roles that may reveal."""
+
+    field: str = Field(description="查看时用的字段名（reveal 的 field）")
+    label: str
+    masked: str
+
+
 class ClaimCaseOut(BaseModel):
     id: int
     case_no: str
@@ -48,6 +57,7 @@ class ClaimCaseOut(BaseModel):
     approved_amount_fen: int | None = Field(default=None, description="已核定的赔付金额（分）")
     pending_approval: PendingApprovalOut | None = Field(
         default=None, description="金额超过额度，等待另一位同事复核")
+    private: list[PrivateFieldOut] = Field(default_factory=list, description="打码的身份证号、电话、银行卡号")
 
 
 class ComplaintCaseOut(BaseModel):
@@ -60,6 +70,7 @@ class ComplaintCaseOut(BaseModel):
     ack_due_at: dt.datetime = Field(description="受理后多久内联系客户（24小时）")
     resolution_due_date: dt.date = Field(description="答复期限（15个工作日）")
     resolution_due_provisional: bool
+    private: list[PrivateFieldOut] = Field(default_factory=list, description="打码的回电电话")
 
 
 class PrefillOut(BaseModel):
@@ -72,6 +83,8 @@ class PrefillOut(BaseModel):
 
 class CaseActionsOut(BaseModel):
     can_act: bool = Field(description="正在接待这个会话的客服或主管才能办理")
+    can_reveal: bool = Field(default=False,
+                             description="这位员工的岗位可以写明原因查看打码的信息（坐席不能）")
     claims: list[ClaimCaseOut]
     complaints: list[ComplaintCaseOut]
     complaint_categories: list[OptionOut]

@@ -50,8 +50,10 @@ from backend.handoff.action_schemas import (
 from backend.handoff.api import Agent, Db, _readable
 from backend.handoff.console_views import CASES
 from backend.handoff.models import HandoffRequest
+from backend.handoff.private_view import may_reveal, private_fields
 from backend.handoff.schemas import MessageSentOut
 from backend.products.service import ProductCatalog
+from backend.security.crypto import FieldCipher
 from backend.staff.deps import StaffPrincipal
 
 router = APIRouter(prefix="/api/console", tags=["console"], responses=ERROR_RESPONSES)
@@ -69,22 +71,24 @@ def _pending_out(db: Session, claim: Claim, staff: StaffPrincipal) -> PendingApp
                                                                             role=staff.role))
 
 
-def claim_out(db: Session, claim: Claim, staff: StaffPrincipal) -> ClaimCaseOut:
+def claim_out(db: Session, claim: Claim, staff: StaffPrincipal, cipher: FieldCipher) -> ClaimCaseOut:
     moves = [MoveOut(to=t, label=label(t), needs_reason=t in REASON_REQUIRED, needs_amount=t == "approved")
              for t in moves_for(staff.role, claim)]
     return ClaimCaseOut(id=claim.id, case_no=claim.case_no, claim_type=claim.claim_type, state=claim.state,
                         state_label=label(claim.state), version=claim.version,
                         deadline_date=claim.deadline_date, moves=moves,
                         approved_amount_fen=claim.approved_amount_fen,
-                        pending_approval=_pending_out(db, claim, staff))
+                        pending_approval=_pending_out(db, claim, staff),
+                        private=private_fields(claim, cipher))
 
 
-def complaint_out(c: Complaint) -> ComplaintCaseOut:
+def complaint_out(c: Complaint, cipher: FieldCipher) -> ComplaintCaseOut:
     return ComplaintCaseOut(id=c.id, complaint_no=c.complaint_no, category=c.category,
                             category_label=CATEGORY_LABELS.get(c.category, c.category), state=c.state,
                             state_label=STATE_LABELS.get(c.state, c.state), ack_due_at=c.ack_due_at,
                             resolution_due_date=c.resolution_due_date,
-                            resolution_due_provisional=bool(c.resolution_due_provisional))
+                            resolution_due_provisional=bool(c.resolution_due_provisional),
+                            private=private_fields(c, cipher))
 
 
 def _options(table: dict[str, str]) -> list[OptionOut]:
@@ -121,9 +125,9 @@ def console_cases(handoff_id: RowId, staff: Agent, db: Db, runtime: RuntimeDep, 
                                  .order_by(Complaint.id.desc()).limit(CASES)))
     said = actions.customer_texts(db, row, cipher=runtime.cipher)
     return CaseActionsOut(
-        can_act=actions.may_act(row, staff),
-        claims=[claim_out(db, c, staff) for c in claims],
-        complaints=[complaint_out(c) for c in complaints],
+        can_act=actions.may_act(row, staff), can_reveal=may_reveal(staff.role),
+        claims=[claim_out(db, c, staff, runtime.cipher) for c in claims],
+        complaints=[complaint_out(c, runtime.cipher) for c in complaints],
         complaint_categories=_options(CATEGORY_LABELS), claim_types=_claim_types(catalog),
         accident_types=_options(actions.labels("accident_labels")),
         relations=_options(actions.labels("relation_labels")),
@@ -145,7 +149,7 @@ def console_file_complaint(handoff_id: RowId, body: ComplaintIn, staff: Agent, d
     form = actions.ComplaintForm(**fields)
     c = actions.file_complaint_from_chat(db, row=row, staff=staff, form=form, cipher=runtime.cipher,
                                          catalog=catalog, calendar=calendar, now=now, client=redis_client)
-    return ComplaintCreatedOut(complaint=complaint_out(c),
+    return ComplaintCreatedOut(complaint=complaint_out(c, runtime.cipher),
                                confirmation=actions.confirmation_text(db, row, "complaint", c.id))
 
 
@@ -163,7 +167,7 @@ def console_report_claim(handoff_id: RowId, body: ClaimIn, staff: Agent, db: Db,
     form = actions.ClaimForm(**fields)
     claim = actions.report_claim_from_chat(db, row=row, staff=staff, form=form, cipher=runtime.cipher,
                                            catalog=catalog, calendar=calendar, now=now, client=redis_client)
-    return ClaimCreatedOut(claim=claim_out(db, claim, staff),
+    return ClaimCreatedOut(claim=claim_out(db, claim, staff, runtime.cipher),
                            confirmation=actions.confirmation_text(db, row, "claim", claim.id))
 
 
@@ -194,7 +198,7 @@ def console_move_claim(handoff_id: RowId, claim_id: RowId, body: ClaimMoveIn, st
     if outcome == "pending":
         response.status_code = 202
     db.refresh(claim)
-    return ClaimMovedOut(claim=claim_out(db, claim, staff), outcome=outcome)
+    return ClaimMovedOut(claim=claim_out(db, claim, staff, runtime.cipher), outcome=outcome)
 
 
 def _decide(db: Session, staff: StaffPrincipal, handoff_id: int, claim_id: int,
@@ -209,7 +213,7 @@ def _decide(db: Session, staff: StaffPrincipal, handoff_id: int, claim_id: int,
         db.commit()  # the refusal's audit rows stay on record although the request fails
         raise
     db.refresh(claim)
-    return ApprovalDecidedOut(claim=claim_out(db, claim, staff), outcome=outcome)
+    return ApprovalDecidedOut(claim=claim_out(db, claim, staff, runtime.cipher), outcome=outcome)
 
 
 @router.post("/conversations/{handoff_id}/claims/{claim_id}/approvals/{approval_id}/confirm",

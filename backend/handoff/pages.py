@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSETS = frozenset({"console.js", "console_cases.js", "console_work.js", "dashboard.js",
+ASSETS = frozenset({"console.js", "console_cases.js", "console_reveal.js", "console_work.js", "dashboard.js",
                     "dashboard_charts.js", "dashboard_takeover.js", "common.js", "console.css"})
 # Vendored files that are served (paths under static/vendor/); the rest of the folder (licences,
 # READMEs) is for people reading the repository.

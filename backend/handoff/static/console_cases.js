@@ -1,5 +1,6 @@
 /* The chat view's side panel: the customer's claims (with the state moves this staff member's role
-   allows, as the server says) and complaints (with their deadlines), and the actions: 登记投诉 (C),
+   allows, as the server says) and complaints (with their deadlines), their masked private values (查看
+   with a reason: console_reveal.js), and the actions: 登记投诉 (C),
    报案 (B), a claim's state move, a pending amount's second approval (复核通过 / 退回), and sending the new
    number to the customer with one click.
    Every rule is the server's: this page only shows what /cases offers and the server's errors. */
@@ -69,6 +70,7 @@ const ConsoleCases = (() => {
       el("span", { class: "state", text: c.state_label }),
       c.approved_amount_fen ? el("span", { class: "approved", text: "已核定 " + yuan(c.approved_amount_fen) }) : null,
       c.deadline_date ? el("span", { class: "due", text: "办理期限 " + fmtDate(c.deadline_date) }) : null,
+      ...privateNodes("claim", c.id, c.private, c.case_no),
       c.pending_approval ? approvalNode(c, c.pending_approval, can) : null,
       moves);
   }
@@ -149,7 +151,13 @@ const ConsoleCases = (() => {
     return el("li", { class: "complaint", dataset: { complaintId: String(c.id) } },
       el("span", { class: "case-no", text: c.complaint_no }), " ",
       el("span", { text: c.category_label + "（" + c.state_label + "）" }),
-      el("span", { class: "due", text: due }));
+      el("span", { class: "due", text: due }),
+      ...privateNodes("complaint", c.id, c.private, c.complaint_no));
+  }
+
+  // The masked ID number, phone, bank account: 查看 shows one in clear with a reason (console_reveal.js).
+  function privateNodes(objectType, id, fields, what) {
+    return (fields || []).map((p) => ConsoleReveal.node(objectType, id, p, !!(cases && cases.can_reveal), what));
   }
 
   function chatPhone(formSel, boxSel) {

@@ -60,7 +60,9 @@
     $("#agents tbody").replaceChildren(...data.agents.map((a) => el("tr", { class: "state-" + a.state },
       el("td", { text: a.username || "#" + a.staff_id }),
       el("td", { text: STATE_LABEL[a.state] || a.state }),
-      el("td", { text: a.load + "/" + a.capacity }))));
+      el("td", { class: "load", dataset: { staffId: String(a.staff_id) } },
+        el("span", { class: "load-text", text: a.load + "/" + a.capacity }), " ",
+        capacityButton(a, -1), capacityButton(a, +1)))));
 
     DashboardCharts.update(data);
     tick();
@@ -78,6 +80,34 @@
       tr.querySelector(".wait").textContent = fmtWait(wait);
       tr.querySelector(".sla-label").textContent = SLA_LABEL[sla];
     }
+  }
+
+  // The supervisor sets an agent's capacity N (concurrent chats, 1–20) in place: − / + save at once.
+  const MIN_CAPACITY = 1;
+  const MAX_CAPACITY = 20;
+  const saving = new Set();
+  function capacityButton(a, step) {
+    const to = a.capacity + step;
+    const name = a.username || "#" + a.staff_id;
+    return el("button", { type: "button", class: "capacity " + (step < 0 ? "less" : "more"),
+                          text: step < 0 ? "−" : "+",
+                          title: (step < 0 ? "少接一个（" : "多接一个（") + to + "）",
+                          "aria-label": name + " 同时接待数改为 " + to,
+                          disabled: saving.has(a.staff_id) || to < MIN_CAPACITY || to > MAX_CAPACITY,
+                          onclick: () => setCapacity(a, to) });
+  }
+
+  async function setCapacity(a, to) {
+    saving.add(a.staff_id);
+    render();
+    try {
+      await api("PUT", "/api/console/agents/" + a.staff_id + "/capacity", { capacity: to });
+      toast((a.username || "#" + a.staff_id) + " 同时接待数已改为 " + to, "ok");
+    } catch (e) {
+      toast("没改成：" + e.message, "error");
+    }
+    saving.delete(a.staff_id);
+    await load();
   }
 
   async function take(id) {

@@ -325,3 +325,29 @@ def test_a_web_chat_complaint_is_recorded_as_channel_other_with_its_checks(
     out = _created(agent.post(f"/conversations/{row.id}/complaints", named))
     c = db.get(Complaint, out["complaint"]["id"])
     assert c is not None and c.channel == "other" and c.openid == row.user_id
+
+
+def test_a03_the_side_panel_shows_private_values_masked_and_offers_reveal_only_to_roles_that_may(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    """The panel's 查看 is the reveal route's: the fields it can reveal, masked, and only for the roles
+    it serves (an agent is refused by the route, so none is offered)."""
+    agent, row = _taken(client, db, runtime, clock)
+    id_number = make_id()
+    claim = claims_svc.report_claim(db, cipher=runtime.cipher, catalog=runtime.catalog, calendar=calendar(),
+                                    **report_kwargs(reporter_openid=row.user_id, insured_id_number=id_number,
+                                                    reporter_phone=PHONE))
+    db.flush()
+    cases = assert_ok(agent.get(f"/conversations/{row.id}/cases"))
+    assert cases["can_reveal"] is False
+    [listed] = cases["claims"]
+    assert listed["id"] == claim.id
+    assert [(p["field"], p["masked"]) for p in listed["private"]] == [
+        ("insured_id_number", id_number[:4] + "*" * 10 + id_number[-4:]), ("reporter_phone", "138****5678")]
+    r = agent.get(f"/conversations/{row.id}/cases")
+    assert id_number not in r.text and PHONE not in r.text
+    boss = Console(client, db, runtime, clock, "supervisor")
+    assert assert_ok(boss.get(f"/conversations/{row.id}/cases"))["can_reveal"] is True
+    for p in listed["private"]:  # every field offered is one the route reveals
+        r = boss.post("/reveal", {"object_type": "claim", "object_id": claim.id, "field": p["field"],
+                                  "reason": "核对客户身份"})
+        assert r.status_code == 200, r.text

@@ -233,6 +233,9 @@ def test_a02_supervisor_sees_all_takes_over_and_reads_the_dashboard(
     assert boss.put(f"/agents/{agent.id}/capacity", {"capacity": 5}).status_code == 200
     profile = db.get(AgentProfile, agent.id)
     assert profile is not None and profile.capacity == 5
+    [rec] = db.scalars(select(AuditRecord).where(AuditRecord.action == "handoff.capacity",
+                                                  AuditRecord.object_id == str(agent.id)))
+    assert (rec.actor, rec.object_type, rec.purpose, rec.result) == (boss.name, "staff", "5", "ok")
     assert_error(agent.put(f"/agents/{agent.id}/capacity", {"capacity": 9}), 403)
 
 
