@@ -35,6 +35,12 @@ from tests.support.live import fresh_database, spawn, stop, wait_for, worker_env
 from tests.support.servers import RedisServer, free_port
 
 
+@pytest.fixture(autouse=True)
+def empty_queue() -> None:
+    """The processes here run on a fresh database of their own (``live_url``), not the suite's: the
+    handoff folder's queue clean-up (and the suite's database parameter it brings) is not theirs."""
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def live_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
