@@ -11,7 +11,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, expect
 
-from backend.handoff.console_views import customer_label
+from backend.handoff.console_views import customer_label_for
 from tests.browser.conftest import Live
 from tests.support.live import wait_for
 
@@ -32,7 +32,7 @@ def test_supervisor_takes_over_a_bot_chat_and_the_customer_gets_the_reply(live: 
     assert "Encrypt" in answer.text  # the bot answered (a passive reply)
     live.login(page, "supervisor", "/console/dashboard")
 
-    row = page.locator("#bot-chats tr.bot-chat", has_text=customer_label("official_account", openid))
+    row = page.locator("#bot-chats tr.bot-chat", has_text=customer_label_for("official_account", openid))
     expect(row).to_be_visible()
     row.locator("button.view").click()
     expect(page.locator("#bot-chat-lines")).to_contain_text(FAQ)
