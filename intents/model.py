@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import operator
@@ -301,7 +300,8 @@ class NLU:
         if topics_only:
             total = sum([p for _, p in pairs]) or 1.0
             pairs = [(c, p / total) for c, p in pairs]
-        return heapq.nlargest(k, pairs, key=_SECOND)
+        # what heapq.nlargest returns (its documented equivalent), faster for some twenty topics
+        return sorted(pairs, key=_SECOND, reverse=True)[:max(k, 0)]
 
     def top_intents(self, text: str, k: int = 3) -> list[tuple[str, float]]:
         """The *k* most likely intents with their probabilities, best first."""
