@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
+import operator
 import os
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -27,6 +28,7 @@ MODEL_FILE = "model/intent-model-v1.json"
 LEXICON_FILE = "lexicon.yaml"
 TRAIN_COMMAND = "python -m intents train"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+_SECOND = operator.itemgetter(1)
 
 
 class ModelError(Exception):
@@ -72,6 +74,7 @@ class LinearModel:
         self.bias = bias
         self.weights = weights  # in units of ``unit`` (the artefact stores integers: it is half the size)
         self.unit = unit
+        self._packed = _Packed.build(weights, len(classes))
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> LinearModel:
@@ -88,16 +91,72 @@ class LinearModel:
 
     def proba(self, feats: list[str]) -> list[float]:
         """Softmax probabilities for each class, in ``classes`` order."""
+        packed = self._packed
+        if packed is not None:
+            scores = packed.scores(feats, self.bias, self.unit)
+            if scores is not None:
+                return _softmax(scores)
         rows = [r for r in map(self.weights.get, feats) if r is not None]
         if rows:
             scale = self.unit / math.sqrt(len(rows))
             scores = [b + scale * sum(col) for b, col in zip(self.bias, zip(*rows, strict=False), strict=False)]  # noqa: E501
         else:
             scores = list(self.bias)
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        total = sum(exps)
-        return [e / total for e in exps]
+        return _softmax(scores)
+
+
+def _softmax(scores: list[float]) -> list[float]:
+    top = max(scores)
+    exps = [math.exp(s - top) for s in scores]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+class _Packed:
+    """Integer weight rows packed one per Python int, a 64-bit lane per class (offset to be >= 0),
+    so the rows of a message add up with one ``sum`` instead of a sum per class: the same integer
+    sums, so the same scores to the last bit."""
+
+    _LIMIT = 1 << 64
+
+    def __init__(self, rows: dict[str, int], offset: int, span: int, n: int) -> None:
+        self.rows = rows
+        self.offset = offset  # added to every weight
+        self.span = span  # the largest weight minus the smallest: the most one row adds to a lane
+        self.format = f"<{n}Q"
+        self.size = 8 * n
+
+    @classmethod
+    def build(cls, weights: dict[str, list[float]], n: int) -> _Packed | None:
+        """None when a weight is not an integer (a model still being fitted) or out of range."""
+        if not weights or n == 0:
+            return None
+        lo = hi = 0
+        for row in weights.values():
+            if len(row) != n or any(type(w) is not int for w in row):
+                return None
+            ints = cast(list[int], row)
+            lo, hi = min(lo, *ints), max(hi, *ints)
+        span = hi - lo
+        if span >= 1 << 40:
+            return None
+        fmt = f"<{n}Q"
+        rows = {f: int.from_bytes(struct.pack(fmt, *[int(w) - lo for w in row]), "little")
+                for f, row in weights.items()}
+        return cls(rows, -lo, span, n)
+
+    def scores(self, feats: list[str], bias: list[float], unit: float) -> list[float] | None:
+        """``bias + unit / sqrt(len(rows)) * sum(rows)`` per class, or None when it cannot be packed."""
+        rows = [r for r in map(self.rows.get, feats) if r is not None]
+        n = len(rows)
+        if not n:
+            return list(bias)
+        if n * self.span >= self._LIMIT:
+            return None
+        shift = n * self.offset
+        lanes = struct.unpack(self.format, sum(rows).to_bytes(self.size, "little"))
+        scale = unit / math.sqrt(n)
+        return [b + scale * (v - shift) for b, v in zip(bias, lanes, strict=False)]
 
 
 class NLU:
@@ -126,6 +185,8 @@ class NLU:
         self.model_meta = model_meta
         self.out_of_scope_min_probability = out_of_scope_min_probability
         self.out_of_scope_min_ratio = out_of_scope_min_ratio
+        # the FAQ model's topics (classes not starting with "_") with their index, for the classes list
+        self._topics: tuple[list[str] | None, list[tuple[int, str]]] = (None, [])
 
     @property
     def intents(self) -> list[str]:
@@ -229,11 +290,18 @@ class NLU:
         probs = self.faq_model.proba(feats)
         if context is not None:
             probs = context.reweigh_topics(self.faq_model.classes, probs, follow)
-        pairs = [(c, p) for c, p in zip(self.faq_model.classes, probs, strict=False) if not c.startswith("_")]
+        classes = self.faq_model.classes
+        topics = self._topics
+        if topics[0] is not classes:
+            named = [(i, c) for i, c in enumerate(classes) if not c.startswith("_")]
+            topics = self._topics = (classes, named)
+        n = len(probs)
+        pairs = [(c, probs[i]) for i, c in topics[1] if i < n]
         if topics_only:
-            total = sum(p for _, p in pairs) or 1.0
+            total = sum([p for _, p in pairs]) or 1.0
             pairs = [(c, p / total) for c, p in pairs]
-        return heapq.nlargest(k, pairs, key=lambda pair: pair[1])
+        # what heapq.nlargest returns (its documented equivalent), faster for some twenty topics
+        return sorted(pairs, key=_SECOND, reverse=True)[:max(k, 0)]
 
     def top_intents(self, text: str, k: int = 3) -> list[tuple[str, float]]:
         """The *k* most likely intents with their probabilities, best first."""

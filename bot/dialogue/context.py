@@ -26,6 +26,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _RE_DIGIT = re.compile(r"^\s*(?:第)?\s*([1-9]|[一二三四五六七八九])\s*(?:个|项|号)?\s*[.。!！]?\s*$")
 _RE_DIGIT_FW = str.maketrans("１２３４５６７８９０", "1234567890")
+_UNREAD = object()  # Turn._read_of before the first look at the text
 
 
 class Prediction(Protocol):
@@ -92,6 +93,13 @@ class Turn:
     private_values: list[str] = field(default_factory=list)
     log_slots: dict[str, Any] = field(default_factory=dict)
     noted: set[str] = field(default_factory=set)  # the notes this message changed (memory.remember)
+    # What was read from the text, kept for the rest of the turn (several dozen looks a turn): the
+    # normalized text, the word lists' hits and the plain text, valid while ``reading`` and ``message``
+    # stay the objects they were read from (both are replaced, never changed in place).
+    _read_of: tuple[Any, Any] = field(default=(_UNREAD, _UNREAD), init=False, repr=False, compare=False)
+    _norm: str = field(default="", init=False, repr=False, compare=False)
+    _cues: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _plain: tuple[Any, str] = field(default=(_UNREAD, ""), init=False, repr=False, compare=False)
 
     @property
     def copy(self) -> Copy:
@@ -105,16 +113,33 @@ class Turn:
     def text(self) -> str:
         return (self.message.text or "").strip()
 
+    def _read(self) -> str:
+        """The normalized text, read afresh when the reading or the message changed (the cue hits
+        of another text are dropped then)."""
+        reading, message = self.reading, self.message
+        of = self._read_of
+        if of[0] is reading and of[1] is message:
+            return self._norm
+        text = (message.text or "").strip()
+        self._norm = str(getattr(reading, "normalized", "") or text) if reading is not None else text
+        self._cues = {}
+        self._read_of = (reading, message)
+        return self._norm
+
     @property
     def norm(self) -> str:
         """The NLU's normalized text (simplified, Teochew forms in Mandarin, numerals in digits)."""
-        reading = self.reading
-        return str(getattr(reading, "normalized", "") or self.text) if reading is not None else self.text
+        return self._read()
 
     @property
     def plain(self) -> str:
         """The customer's own words in simplified characters (for names, hospitals, addresses)."""
-        return self.services.extract.plain(self.text)
+        message = self.message
+        of, plain = self._plain
+        if of is not message:
+            plain = self.services.extract.plain(self.text)
+            self._plain = (message, plain)
+        return plain
 
     @property
     def facts(self) -> Any:
@@ -123,15 +148,24 @@ class Turn:
 
     def fact(self, name: str) -> Any:
         """One reading of :attr:`facts` (None/False when there is none)."""
-        return getattr(self.facts, name, None)
+        reading = self.reading
+        return getattr(getattr(reading, "facts", None), name, None) if reading is not None else None
 
     @property
     def extract(self) -> Extractor:
         return self.services.extract
 
     def cue(self, key: str) -> bool:
-        """True when the normalized text holds a word of the copy file's list ``key``."""
-        return self.copy.contains_any(key, self.norm)
+        """True when the normalized text holds a word of the copy file's list ``key`` (each list is
+        searched once a turn)."""
+        of = self._read_of
+        if of[0] is not self.reading or of[1] is not self.message:
+            self._read()
+        cues = self._cues
+        hit = cues.get(key)
+        if hit is None:
+            hit = cues[key] = self.services.copy.word_pattern(key).search(self._norm) is not None
+        return hit
 
     def note_secret(self, key: str) -> str | None:
         """A private value the customer gave earlier in the conversation."""
@@ -196,7 +230,7 @@ class Turn:
     def is_none_answer(self) -> bool:
         """True for "没有"-like answers to optional questions."""
         t = self.norm
-        return len(t) <= 8 and self.copy.contains_any("none_words", t)
+        return len(t) <= 8 and self.cue("none_words")
 
     @property
     def asks(self) -> bool:

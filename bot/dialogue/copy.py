@@ -21,6 +21,9 @@ class Copy:
 
     data: dict[str, Any]
     _word_patterns: dict[str, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
+    _prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    _group_patterns: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> Copy:
@@ -49,14 +52,39 @@ class Copy:
 
     def contains_any(self, key: str, text: str) -> bool:
         """True when ``text`` contains one of the words of list ``key``."""
+        return self.word_pattern(key).search(text) is not None
+
+    def word_pattern(self, key: str) -> re.Pattern[str]:
+        """The regex that finds a word of list ``key``."""
         pattern = self._word_patterns.get(key)
         if pattern is None:  # one regex alternation per list, built once: several lists are tried a turn
-            words = sorted(set(self.words(key)), key=len, reverse=True)
-            pattern = re.compile("|".join(map(re.escape, words))) if words else _NEVER
-            self._word_patterns[key] = pattern
-        return pattern.search(text) is not None
+            pattern = self._word_patterns[key] = _any_of(self.words(key))
+        return pattern
+
+    def starts_with_any(self, key: str, text: str) -> bool:
+        """True when ``text`` starts with one of the words of list ``key``."""
+        words = self._prefixes.get(key)
+        if words is None:
+            words = self._prefixes[key] = tuple(self.words(key))
+        return text.startswith(words)
+
+    def groups_in(self, key: str, text: str) -> list[str]:
+        """The names of the word lists of table ``key`` (name → words) with a word in ``text``, in
+        the table's order."""
+        groups = self._group_patterns.get(key)
+        if groups is None:
+            groups = self._group_patterns[key] = tuple(
+                (str(name), _any_of([str(w) for w in words or []])) for name, words in self.data[key].items())
+        return [name for name, pattern in groups if pattern.search(text) is not None]
 
     def numbered(self, labels: list[str]) -> str:
         """``1. a`` lines and the "reply with a digit" hint."""
         lines = [f"{i}. {label}" for i, label in enumerate(labels, 1)]
         return "\n".join([*lines, self.t("reply_digit")])
+
+
+def _any_of(words: list[str]) -> re.Pattern[str]:
+    """One regex alternation of ``words`` (longest first), or a pattern that matches nothing."""
+    ordered = sorted(set(words), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else _NEVER
+

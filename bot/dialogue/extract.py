@@ -28,6 +28,7 @@ _RE_ID_RUN = re.compile(r"(?<![\d])(\d{14,19}[xX]?)(?![\dxX])")
 _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s*(初\d{1,2}|\d{1,2})\s*(?:日|号)?")
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
 _LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
+_RE_ADDRESS_ONLY = re.compile(rf"[{_CJK}\d\s号]+")
 _RE_LIVES = re.compile(r"(?:住在|家住|家在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
                        rf"([{_CJK}\d]{{2,20}})")
 
@@ -108,6 +109,14 @@ class Extractor:
         return re.compile(rf"(?:{words})([{_CJK}]{{2,4}})")
 
     @cached_property
+    def _care_places_longest_first(self) -> tuple[str, ...]:
+        return tuple(sorted(self.care_places, key=len, reverse=True))
+
+    @cached_property
+    def _re_address(self) -> re.Pattern[str]:
+        return re.compile(rf"([{_CJK}\d]{{2,20}}?(?:{'|'.join(self.address_words)}))")
+
+    @cached_property
     def _re_hospital(self) -> re.Pattern[str]:
         places = "|".join(map(re.escape, sorted(self.care_places, key=len, reverse=True)))
         return re.compile(rf"([{_CJK}]{{0,16}}?(?:{places}))")
@@ -158,7 +167,7 @@ class Extractor:
             run = m.group(1)
             cut = max((i for i, ch in enumerate(run) if ch in self.hospital_cut), default=-1)
             run = run[cut + 1:]
-            suffix = next(p for p in sorted(self.care_places, key=len, reverse=True) if run.endswith(p))
+            suffix = next(p for p in self._care_places_longest_first if run.endswith(p))
             if len(run) - len(suffix) >= 2 and not any(run.startswith(g) for g in self.hospital_generic):
                 return run
         return None
@@ -180,12 +189,12 @@ class Extractor:
             place = re.split(r"[\d一二三四五六七八九十两几]{2}|\d", m.group(1))[0]
             if len(place) >= 2:
                 return place
-        m = re.search(rf"([{_CJK}\d]{{2,20}}?(?:{'|'.join(self.address_words)}))", norm)
+        m = self._re_address.search(norm)
         if m and not self.is_care_place(norm) and not self.hospital(norm):
             return m.group(1)
         bare = norm.strip()
         if (2 <= len(bare) <= 30 and any(w in bare for w in self.address_words)
-                and re.fullmatch(rf"[{_CJK}\d\s号]+", bare) and not self.is_care_place(bare)):
+                and _RE_ADDRESS_ONLY.fullmatch(bare) and not self.is_care_place(bare)):
             return bare
         return None
 

@@ -50,8 +50,7 @@ def remember(turn: Turn) -> None:
     elif turn.cue("stay_words") or (hospital and ("住在" + hospital) in turn.plain):
         _put(turn, "stay", True)
     _remember_private(turn)
-    kinds = [k for k, words in turn.copy.table("exclusion_words").items()
-             if any(w in norm for w in words)]
+    kinds = turn.copy.groups_in("exclusion_words", norm)
     if not kinds and died(turn) and turn.cue("illness_words"):
         kinds = ["sudden_death"]  # 突然心梗走了: an illness, not an accident
     if kinds:

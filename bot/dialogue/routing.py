@@ -337,7 +337,7 @@ class Router(TextTurns):
         intent = str(flow)
         slots = getattr(turn.pred, "slots", None) or {}
         if "claim_no" in slots or "id_number" in slots or (
-                self.copy.contains_any("personal_words", turn.norm) and topic != "claim_timeline"):
+                turn.cue("personal_words") and topic != "claim_timeline"):
             return False
         faq.answer_topic(turn, str(topic), follow_up=False)
         turn.log_slots["faq_topic"] = topic

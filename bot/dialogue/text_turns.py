@@ -135,7 +135,7 @@ class TextTurns:
     def _ack(self, turn: Turn) -> bool:
         """"好啦", "好 这次别再忘了": an acknowledgement after an answer, not a new request."""
         norm = turn.norm.strip()
-        starts = any(norm.startswith(w) for w in self.copy.words("ack_words"))
+        starts = self.copy.starts_with_any("ack_words", norm)
         if not (turn.state.last.get("intent") and starts and not turn.asks and len(norm) <= 12):
             return False
         if turn.confident and turn.pred.intent not in ("affirm", "goodbye", "out_of_scope", "greeting",

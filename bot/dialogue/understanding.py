@@ -55,10 +55,8 @@ def refine(turn: Turn) -> str:
 
 
 def _topic_cue(turn: Turn) -> str | None:
-    for topic, words in turn.copy.table("topic_cues").items():
-        if any(w in turn.norm for w in words):
-            return str(topic)
-    return None
+    topics = turn.copy.groups_in("topic_cues", turn.norm)
+    return topics[0] if topics else None
 
 
 def wants_person(turn: Turn) -> bool:
