@@ -118,6 +118,6 @@ def console_reveal(body: RevealIn, staff: ConsoleStaff, db: WriteDbSession, redi
                          ip=staff.ip, now=now)
     if out.error is not None:  # answered without raising, so the refusal record is committed
         return JSONResponse(error_body(out.error.code, out.error.message, out.error.detail),
-                            status_code=out.error.status_code)
+                            status_code=out.error.status_code, headers=out.headers)
     return RevealOut(object_type=body.object_type, object_id=body.object_id, field=body.field,
                      value=out.value)

@@ -264,9 +264,7 @@ def reveal(body: RevealIn, staff: CurrentStaff, db: DbSession, cipher: CipherDep
                          reason=body.reason, actor=staff.username, actor_id=staff.id, role=staff.role,
                          ip=staff.ip, now=now)
     if out.error is not None:  # answered without raising, so the refusal record is committed
-        retry = (out.error.detail or {}).get("retry_after_s") if isinstance(out.error.detail, dict) else None
         return JSONResponse(error_body(out.error.code, out.error.message, out.error.detail),
-                            status_code=out.error.status_code,
-                            headers={"Retry-After": str(retry)} if retry else None)
+                            status_code=out.error.status_code, headers=out.headers)
     return RevealOut(object_type=body.object_type, object_id=body.object_id, field=body.field,
                      value=out.value)

@@ -48,6 +48,13 @@ class RevealOutcome:
     value: str | None = None
     error: ServiceError | None = None
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """``Retry-After`` for a throttled refusal (both the staff API and the console send it)."""
+        detail = self.error.detail if self.error is not None else None
+        retry = detail.get("retry_after_s") if isinstance(detail, dict) else None
+        return {"Retry-After": str(retry)} if retry else None
+
 
 def reveal_limit(*, per_window: int, window_s: int) -> Limit:
     """The per-staff-member reveal limit (fails closed: no counting, no reveal)."""

@@ -268,6 +268,27 @@ def test_a03_a04_reveal_from_the_console_needs_a_reason_and_is_audited_refusals_
     assert sorted(results) == sorted(["refused: forbidden", "refused: reason_required", "ok"])
 
 
+def test_a03_reveals_from_the_console_are_throttled_per_staff_member_with_retry_after(
+        client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
+    runtime.settings.auth.reveals_per_window = 2
+    claim = claims_svc.report_claim(db, cipher=runtime.cipher, catalog=runtime.catalog, calendar=calendar(),
+                                    **report_kwargs(insured_id_number=make_id()))
+    db.flush()
+    req = {"object_type": "claim", "object_id": claim.id, "field": "insured_id_number",
+           "reason": "核对客户身份"}
+    boss = Console(client, db, runtime, clock, "supervisor")
+    assert [boss.post("/reveal", req).status_code for _ in range(2)] == [200, 200]
+    r = boss.post("/reveal", req)
+    assert_error(r, 429, "reveal_throttled")
+    window_s = runtime.settings.auth.reveal_window_s
+    assert "value" not in r.json() and 0 < int(r.headers["Retry-After"]) <= window_s
+    other = Console(client, db, runtime, clock, "supervisor")
+    assert other.post("/reveal", req).status_code == 200  # counted per person
+    results = [a.result for a in db.scalars(select(AuditRecord).where(
+        AuditRecord.action == "reveal", AuditRecord.object_id == str(claim.id)).order_by(AuditRecord.seq))]
+    assert results == ["ok", "ok", "refused: reveal_throttled", "ok"]
+
+
 def test_conversation_shows_the_bot_turns_with_intent_and_confidence(
         client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
     from backend.conversations.turn_models import PURPOSE_REPLY_TEXT, PURPOSE_USER_TEXT, ConversationTurn
