@@ -303,23 +303,12 @@ def make_fake_wechat() -> Any:
 
 
 def webhook_request(openid: str, text: str, msg_id: int) -> tuple[dict[str, str], bytes]:
-    """A customer's text message as WeChat pushes it in safe mode (as tests/browser/conftest.py)."""
-    import secrets
-
-    from bot.crypto import MessageCrypto, sha1_signature
+    """A customer's text message as WeChat pushes it in safe mode."""
     from tests.support.fake_wechat import FakeWechat
+    from tests.support.wechat_push import safe_mode_text_push
 
-    crypto = MessageCrypto(token=WECHAT_TOKEN, app_id=FakeWechat.app_id, encoding_aes_key=AES_KEY)
-    ts, nonce = str(int(time.time())), secrets.token_hex(5)
-    inner = (f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-             f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
-    enc = crypto.encrypt(inner)
-    params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(WECHAT_TOKEN, ts, nonce),
-              "openid": openid, "encrypt_type": "aes",
-              "msg_signature": sha1_signature(WECHAT_TOKEN, ts, nonce, enc)}
-    body = f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
-    return params, body.encode()
+    return safe_mode_text_push(openid, text, token=WECHAT_TOKEN, app_id=FakeWechat.app_id, aes_key=AES_KEY,
+                               to_user="gh_bench", created=int(time.time()), msg_id=msg_id)
 
 
 _msg_ids = iter(range(time.time_ns() // 1000, 2**62))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import subprocess
 import time
 import uuid
@@ -25,13 +24,13 @@ import redis
 
 from backend.db import session_scope
 from backend.runtime import Runtime, build_runtime
-from bot.crypto import MessageCrypto, sha1_signature
 from config.settings import Settings
 from tests.backend.staff.helpers import PASSWORD, code_at, make_staff
 from tests.browser.serve_proc import FileClock
 from tests.support.fake_wechat import FakeWechat
 from tests.support.live import spawn, stop, wait_for, worker_env
 from tests.support.servers import RedisServer, free_port
+from tests.support.wechat_push import safe_mode_text_push
 
 pytest.importorskip("playwright", reason="playwright==1.64.1 is a dev dependency (pip install -e '.[dev]')")
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
@@ -123,19 +122,10 @@ class Live:
     def customer_says(self, openid: str, text: str) -> httpx.Response:
         """A customer's text message pushed to /wechat in safe mode, signed as WeChat signs it."""
         self.wechat.user_wrote(openid)
-        crypto = MessageCrypto(token=TOKEN, app_id=APP_ID, encoding_aes_key=AES_KEY)
-        ts, nonce = str(int(time.time())), secrets.token_hex(5)
-        created = int(self.clock().timestamp())
-        inner = (f"<xml><ToUserName><![CDATA[gh_browser]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-                 f"</FromUserName><CreateTime>{created}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                 f"<Content><![CDATA[{text}]]></Content><MsgId>{time.time_ns() // 1000}</MsgId></xml>")
-        enc = crypto.encrypt(inner)
-        params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(TOKEN, ts, nonce),
-                  "openid": openid, "encrypt_type": "aes",
-                  "msg_signature": sha1_signature(TOKEN, ts, nonce, enc)}
-        body = ("<xml><ToUserName><![CDATA[gh_browser]]></ToUserName>"
-                f"<Encrypt><![CDATA[{enc}]]></Encrypt></xml>")
-        r = httpx.post(self.base + "/wechat", params=params, content=body.encode(), timeout=15)
+        params, body = safe_mode_text_push(openid, text, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY,
+                                           to_user="gh_browser", created=int(self.clock().timestamp()),
+                                           msg_id=time.time_ns() // 1000)
+        r = httpx.post(self.base + "/wechat", params=params, content=body, timeout=15)
         assert r.status_code == 200, r.text
         return r
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,26 +25,19 @@ from backend.handoff import events
 from backend.handoff.agents import set_capacity
 from backend.handoff.models import HandoffRequest
 from backend.runtime import Runtime, build_runtime
-from bot.crypto import MessageCrypto, sha1_signature
 from config.settings import Settings
 from tests.backend.staff.helpers import PASSWORD, code_at, make_staff
 from tests.browser.serve_proc import FileClock
 from tests.support.fake_wechat import FakeWechat
-from tests.support.live import fresh_database, spawn, stop, wait_for, worker_env
+from tests.support.live import spawn, stop, wait_for, worker_env
 from tests.support.servers import RedisServer, free_port
+from tests.support.wechat_push import safe_mode_text_push
 
 
 @pytest.fixture(autouse=True)
 def empty_queue() -> None:
     """The processes here run on a fresh database of their own (``live_url``), not the suite's: the
     handoff folder's queue clean-up (and the suite's database parameter it brings) is not theirs."""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    with fresh_database(request.param, tmp_path, pg) as url:
-        yield url
 
 
 @pytest.fixture
@@ -232,18 +224,10 @@ class WebhookApis:
     def customer_says(self, openid: str, text: str) -> None:
         """A text message pushed to ``/wechat`` at process A, encrypted and signed as WeChat does."""
         self.wechat.user_wrote(openid)
-        crypto = MessageCrypto(token=WEBHOOK_TOKEN, app_id=self.wechat.app_id, encoding_aes_key=AES_KEY)
-        ts, nonce = str(int(time.time())), secrets.token_hex(5)
-        inner = (f"<xml><ToUserName><![CDATA[gh_live]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-                 f"</FromUserName><CreateTime>{int(self.clock().timestamp())}</CreateTime>"
-                 f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
-                 f"<MsgId>{time.time_ns() // 1000}</MsgId></xml>")
-        enc = crypto.encrypt(inner)
-        params = {"timestamp": ts, "nonce": nonce, "signature": sha1_signature(WEBHOOK_TOKEN, ts, nonce),
-                  "openid": openid, "encrypt_type": "aes",
-                  "msg_signature": sha1_signature(WEBHOOK_TOKEN, ts, nonce, enc)}
-        body = f"<xml><ToUserName><![CDATA[gh_live]]></ToUserName><Encrypt><![CDATA[{enc}]]></Encrypt></xml>"
-        r = httpx.post(f"http://{self.a}/wechat", params=params, content=body.encode(), timeout=30,
+        params, body = safe_mode_text_push(openid, text, token=WEBHOOK_TOKEN, app_id=self.wechat.app_id,
+                                           aes_key=AES_KEY, to_user="gh_live", msg_id=time.time_ns() // 1000,
+                                           created=int(self.clock().timestamp()))
+        r = httpx.post(f"http://{self.a}/wechat", params=params, content=body, timeout=30,
                        headers={"Content-Type": "text/xml"})
         assert r.status_code == 200, r.text
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -18,7 +17,6 @@ from backend.jobs.runner import Executor
 from backend.migrate import upgrade_to_head
 from backend.runtime import Runtime
 from backend.worker import job_context
-from tests.support.live import fresh_database
 
 
 @dataclass
@@ -59,14 +57,6 @@ def ctx(runtime: Runtime, clock: Clock) -> JobContext:
 @pytest.fixture
 def executor(ctx: JobContext, registry: Registry) -> Executor:
     return Executor(ctx, registry)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty committed database that worker processes can share (``tests.support.live``)."""
-    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    with fresh_database(request.param, tmp_path, pg) as url:
-        yield url
 
 
 @pytest.fixture
