@@ -25,6 +25,7 @@ from backend.handoff.models import (
 )
 from backend.handoff.queue import SLA_KIND, disarm_first_response, waiting
 from backend.handoff.service import set_agent_owned
+from backend.handoff.workitems import OUTCOMES  # how a work item may end
 from backend.jobs import service as jobs
 from backend.security.crypto import FieldCipher
 from backend.security.masking import scrub_text
@@ -32,7 +33,6 @@ from backend.staff.models import Role
 
 SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 DISPOSITIONS = ("resolved", "follow_up", "claim_created", "complaint_created", "no_reply", "other")
-WORK_ITEM_DISPOSITIONS = ("called_back", "unreachable")  # how a call-back work item ended
 
 
 def _actor(staff_id: int | None) -> str:
@@ -301,7 +301,7 @@ def close(
     1–5 rating and the conversation is the bot's again. A work item is finished the same way (its
     outcome the disposition, the note the summary), with no rating asked."""
     row = get(session, handoff_id)
-    allowed = DISPOSITIONS + WORK_ITEM_DISPOSITIONS if row.reason in WORK_ITEM_REASONS else DISPOSITIONS
+    allowed = DISPOSITIONS + tuple(OUTCOMES) if row.reason in WORK_ITEM_REASONS else DISPOSITIONS
     if disposition not in allowed:
         raise ServiceError("bad_disposition", "请选择处理结果", detail={"allowed": list(allowed)})
     _own(row, staff_id, supervisor=supervisor)
