@@ -152,7 +152,7 @@ def all_agents(session: Session, redis_client: redis.Redis) -> list[AgentLoad]:
     ]
 
 
-TRANSFER_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})  # the console's roles
+CONSOLE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})  # who works in the console
 
 
 def check_transfer_target(
@@ -162,7 +162,7 @@ def check_transfer_target(
     away: the clock keeps running while nobody reads it) and, unless a supervisor decides, serving the
     chat's group (or the chat is escalated) with room for one more."""
     user = session.get(StaffUser, to_agent_id)
-    if user is None or user.disabled or user.role not in TRANSFER_ROLES:
+    if user is None or user.disabled or user.role not in CONSOLE_ROLES:
         raise ServiceError("bad_transfer_target", "没有这位同事，或他不能接待客户", status_code=422,
                            detail={"to_agent_id": to_agent_id})
     if to_agent_id == row.agent_id:

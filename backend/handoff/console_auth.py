@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from backend.db import session_scope
 from backend.deps import ClientIp, Now, RuntimeDep, WriteDbSession
 from backend.errors import Forbidden
+from backend.handoff.agents import CONSOLE_ROLES
 from backend.handoff.console_views import agent_groups
 from backend.handoff.models import HandoffRequest
 from backend.runtime import Runtime
@@ -111,7 +112,6 @@ def readable_ids(db: Session, *, staff_id: int, role: str, ids: set[int]) -> set
 
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
-CONSOLE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
 
 
 def _console_role(staff: StaffPrincipal) -> StaffPrincipal:
