@@ -63,14 +63,51 @@ def fit(value: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# What each code-like type may hold (WeChat's "参数值内容限制"); other characters are dropped.
+_ALLOWED = {
+    "character_string": re.compile(r"[!-~]"),  # digits, letters, symbols: no spaces, no Chinese
+    "letter": re.compile(r"[A-Za-z]"),
+    "phone_number": re.compile(r"[0-9+\-() ]"),
+    "phrase": re.compile(r"[\u4e00-\u9fff]"),  # Chinese characters only
+}
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_AMOUNT = re.compile(r"(?P<sym>[¥￥$€£]?)\s*(?P<num>\d{1,10}(?:\.\d{1,2})?)\s*(?P<yuan>元?)")
+_ISO_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}))?")
+
+
+def _keep(kind: str, text: str) -> str:
+    return "".join(ch for ch in text if _ALLOWED[kind].fullmatch(ch))
+
+
+def _time_words(text: str) -> str:
+    """``2026-12-03T09:30…`` → ``2026年12月3日 09:30``; other text as it is."""
+    m = _ISO_TIME.match(text)
+    if not m:
+        return text
+    year, month, day, hour, minute = m.groups()
+    date = f"{int(year)}年{int(month)}月{int(day)}日"
+    return f"{date} {hour}:{minute}" if hour else date
+
+
 def fit_value(key: str, value: str) -> str:
     """A value that obeys its typed key's rule (see the module doc)."""
     kind = key_type(key)
     text = clean_text(value)
-    if kind in ("character_string", "number", "letter", "phone_number", "car_number", "amount"):
-        text = text[: TYPE_LIMITS[kind]]  # codes are cut, never given an ellipsis
-        return text
-    return fit(text, TYPE_LIMITS[kind])
+    limit = TYPE_LIMITS[kind]
+    if kind in _ALLOWED:
+        text = _keep(kind, text).strip()
+        return text[:limit]  # codes and phrases are cut, never given an ellipsis
+    if kind == "number":
+        m = _NUMBER.search(text.replace(",", ""))
+        return m.group(0)[:limit] if m else ""
+    if kind == "amount":
+        m = _AMOUNT.search(text.replace(",", ""))
+        return f"{m['sym']}{m['num']}{m['yuan']}" if m else ""
+    if kind == "car_number":
+        return text.replace(" ", "")[:limit]
+    if kind in ("time", "date"):
+        return _time_words(text)[:limit]
+    return fit(text, limit)
 
 
 class _Params(dict[str, Any]):
@@ -115,6 +152,7 @@ class NoticeKind:
     name: str
     text: str
     urgent: bool = False
+    brief: str = ""  # the notice in a few words (a line of the bot's progress answer); default: text
     wechat_template: ChannelTemplate | None = None
     miniprogram_subscribe: ChannelTemplate | None = None
     sms: SmsTemplate | None = None
@@ -133,6 +171,7 @@ class NoticeBook:
     stage_words: dict[str, str]
     next_step_words: dict[str, str]
     words: dict[str, str] = field(default_factory=dict)
+    channel_words: dict[str, str] = field(default_factory=dict)
 
     def kind(self, name: str) -> NoticeKind:
         if name not in self.kinds:
@@ -161,6 +200,7 @@ def parse_book(data: dict[str, Any]) -> NoticeBook:
         sms = spec.get("sms")
         kinds[name] = NoticeKind(
             name=name, text=str(spec["text"]), urgent=bool(spec.get("urgent", False)),
+            brief=str(spec.get("brief") or ""),
             wechat_template=_channel(spec.get("wechat_template"), f"{where}.wechat_template"),
             miniprogram_subscribe=_channel(spec.get("miniprogram_subscribe"),
                                            f"{where}.miniprogram_subscribe"),
@@ -175,7 +215,8 @@ def parse_book(data: dict[str, Any]) -> NoticeBook:
                       stage_words={str(k): str(v) for k, v in (data.get("stage_words") or {}).items()},
                       next_step_words={str(k): str(v)
                                        for k, v in (data.get("next_step_words") or {}).items()},
-                      words=words)
+                      words=words,
+                      channel_words={str(k): str(v) for k, v in (data.get("channel_words") or {}).items()})
 
 
 @lru_cache(maxsize=4)
