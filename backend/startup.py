@@ -21,8 +21,9 @@ from backend.runtime import Runtime
 log = logging.getLogger(__name__)
 
 # The calendar's hook logs the years without holiday data and registers the readiness warning; the
-# staff hook creates the demo accounts in local mode.
-STARTUP_MODULES = ["backend.calendar.startup", "backend.staff.startup"]
+# staff hook creates the demo accounts in local mode; the notices hook puts the notices sent on
+# claim timelines.
+STARTUP_MODULES = ["backend.calendar.startup", "backend.staff.startup", "backend.notices.startup"]
 # Provisional deadlines of claims and complaints.
 CALENDAR_HOOK_MODULES = ["backend.claims.startup", "backend.complaints.startup"]
 

@@ -2,6 +2,8 @@
 
 * :func:`notices_for_claim` — the notices about a claim in plain words (for the customer asking
   the bot for progress, and for staff on the claim).
+* :func:`sent_notice_lines` — the last notices sent about a claim, one short line each (the bot's
+  progress answer); :func:`timeline_entries` — the same on the claim's timeline (mini-program).
 * :func:`record_template_receipt` — a TEMPLATESENDJOBFINISH push; a failed delivery ("failed:user
   block") sends the notice again over the next channel.
 * :func:`record_sms_reports` — Aliyun's SmsReport push (deduplicated); a failed delivery likewise.
@@ -18,12 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.calendar.service import local_date
+from backend.claims.models import Claim
+from backend.claims.progress import TimelineEntry
 from backend.db import utcnow
 from backend.errors import ServiceError
 from backend.jobs import service as jobs
 from backend.notices.models import ChannelOrder, Notice, SmsReceipt
-from backend.notices.templates import CHANNELS, NoticeBook
-from backend.notices.words import notice_text
+from backend.notices.templates import CHANNELS, NoticeBook, render
+from backend.notices.words import notice_brief, notice_text
 from backend.outbox import SEND_KIND
 
 MAX_SHOWN = 50
@@ -53,6 +58,38 @@ def notices_for_claim(session: Session, *, claim_id: int, book: NoticeBook, sent
     return [NoticeView(id=n.id, kind=n.kind, text=notice_text(book, n.kind, n.params), state=n.state,
                        channel=n.channel, created_at=n.created_at, sent_at=n.sent_at,
                        receipt_status=n.receipt_status) for n in session.scalars(q)]
+
+
+def _sent(session: Session, *, claim_id: int, limit: int) -> list[Notice]:
+    q = (select(Notice).where(Notice.subject_type == "claim", Notice.subject_id == claim_id,
+                              Notice.state == "sent", Notice.sent_at.is_not(None))
+         .order_by(Notice.sent_at.desc(), Notice.id.desc()).limit(max(1, min(limit, MAX_SHOWN))))
+    return list(session.scalars(q))
+
+
+def _line(book: NoticeBook, notice: Notice) -> str:
+    assert notice.sent_at is not None
+    day = local_date(notice.sent_at)
+    channel = book.channel_words.get(notice.channel or "", "")
+    return render(book.words.get("sent_line", "{date} {brief}"),
+                  {"date": f"{day.month}月{day.day}日", "channel": channel,
+                   "brief": notice_brief(book, notice.kind, notice.params)})
+
+
+def sent_notice_lines(session: Session, *, claim_id: int, book: NoticeBook, limit: int = 2) -> list[str]:
+    """The last notices sent about a claim, newest first, one short line each ("12月1日 已发微信通知：…")."""
+    return [_line(book, n) for n in _sent(session, claim_id=claim_id, limit=limit)]
+
+
+def timeline_entries(session: Session, claim: Claim, *, book: NoticeBook) -> list[TimelineEntry]:
+    """The notices sent about ``claim`` as entries of its timeline (``claims.progress``)."""
+    out = []
+    for n in _sent(session, claim_id=claim.id, limit=MAX_SHOWN):
+        assert n.sent_at is not None
+        channel = book.channel_words.get(n.channel or "", "")
+        out.append(TimelineEntry(at=n.sent_at, kind="notice", title=f"已发{channel}通知",
+                                 detail=notice_brief(book, n.kind, n.params)))
+    return out
 
 
 def _send_again(session: Session, notice: Notice, *, channel: str, code: str, now: dt.datetime) -> None:

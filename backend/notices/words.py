@@ -33,3 +33,9 @@ def words(book: NoticeBook, params: dict[str, Any]) -> dict[str, Any]:
 def notice_text(book: NoticeBook, kind: str, params: dict[str, Any]) -> str:
     """The notice in plain words (as told to the customer)."""
     return render(book.kind(kind).text, words(book, params)).replace("。。", "。")
+
+
+def notice_brief(book: NoticeBook, kind: str, params: dict[str, Any]) -> str:
+    """The notice in a few words (its kind's ``brief``, else its text)."""
+    spec = book.kind(kind)
+    return render(spec.brief or spec.text, words(book, params)).replace("。。", "。").rstrip("。")

@@ -14,18 +14,22 @@ from __future__ import annotations
 from backend.claims.models import Claim
 from backend.claims.service import claim_for_enquiry, find_claims_by_id_number, get_claim, insured_name_of
 from backend.errors import ServiceError
+from backend.notices.service import sent_notice_lines
+from backend.notices.templates import load_book
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from bot.dialogue import consent
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.fields import id_number_answer, reported_by_this_user
 from bot.dialogue.state import FlowFrame
+from config.settings import get_settings
 
 MAX_SHOWN = 3
+NOTICES_SHOWN = 2  # the last notices sent about the claim, one line each
 
 
 def describe(turn: Turn, claim: Claim) -> str:
-    """The stage in plain words, the expected date and what is missing."""
+    """The stage in plain words, the expected date, what is missing and the last notices sent."""
     c = turn.copy
     stage = c.table("stage_words").get(claim.state, claim.state)
     lines = [c.t("cp_result", case_no=claim.case_no, stage=stage)]
@@ -36,6 +40,8 @@ def describe(turn: Turn, claim: Claim) -> str:
     missing = [m.label for m in claim.materials if not m.received]
     if missing and claim.state in ("reported", "materials_pending"):
         lines.append(c.t("cp_missing", items="、".join(missing)))
+    book = load_book(get_settings().notices.file)
+    lines.extend(sent_notice_lines(turn.session, claim_id=claim.id, book=book, limit=NOTICES_SHOWN))
     return "\n".join(lines)
 
 
