@@ -2,6 +2,9 @@
 
 * ``GET  /staff/api/claims/{id}/notices`` — the notices about a claim, as told (audited read).
 * ``GET  /staff/api/notices/due-summary`` — what falls due (the console's dashboard).
+* ``GET  /staff/api/notices/due`` — notices waiting to go out within the next hours (overdue first).
+* ``GET  /staff/api/notices/dead`` — notices no channel could deliver (dead letters), in plain words;
+  staff resend one with ``POST /staff/api/jobs/{job_id}/resend`` (``backend.jobs.api``).
 * ``PUT  /staff/api/notices/channels/{openid}`` — a customer's order of channels.
 * ``POST /callbacks/aliyun/sms-report/{token}`` — Aliyun's SmsReport push: answers ``{"code": 0}``
   once stored; a 5xx makes Aliyun push again (+1, +5, +10 min). The token in the path is the secret
@@ -16,7 +19,7 @@ import json
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,9 +27,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.audit.service import record_event
 from backend.claims.queries import get_claim
 from backend.db import session_scope
-from backend.deps import DbSession, Now, RowId, RuntimeDep
+from backend.deps import DbSession, Limit, Now, Offset, RowId, RuntimeDep
 from backend.errors import ERROR_RESPONSES, NotFound, ServiceError
 from backend.notices import service as notices
+from backend.notices.outbox_view import OutboxNotice, dead_notices, due_notices
 from backend.notices.staff import staff_due_summary
 from backend.notices.templates import load_book
 from backend.staff.deps import StaffPrincipal, require_roles
@@ -38,6 +42,7 @@ staff_router = APIRouter(prefix="/staff/api", tags=["notices"], responses=ERROR_
 Reader = Annotated[StaffPrincipal, Depends(require_roles(Role.AGENT, Role.CLAIMS_OFFICER, Role.SUPERVISOR,
                                                          Role.ADMIN))]
 Writer = Annotated[StaffPrincipal, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+Operator = Writer  # the outbox (waiting and dead notices): as for the jobs routes
 OpenId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -68,6 +73,31 @@ class DueSummaryOut(BaseModel):
     complaints: list[str]
 
 
+class OutboxNoticeOut(BaseModel):
+    """A notice waiting or dead: ``job_id`` is the job to resend (dead ones)."""
+
+    job_id: int
+    job_kind: str
+    kind: str
+    subject_type: str
+    subject_id: int
+    text: str
+    state: str
+    due_at: dt.datetime
+    attempts: int
+    last_error: str | None
+
+
+class OutboxNoticeListOut(BaseModel):
+    items: list[OutboxNoticeOut]
+    limit: int
+    offset: int
+
+
+def _outbox_out(items: list[OutboxNotice], limit: int, offset: int) -> OutboxNoticeListOut:
+    return OutboxNoticeListOut(items=[OutboxNoticeOut(**vars(i)) for i in items], limit=limit, offset=offset)
+
+
 class ChannelsIn(BaseModel):
     channels: list[str] = Field(min_length=1, max_length=3)
 
@@ -94,6 +124,25 @@ def due_summary(staff: Reader, db: DbSession, runtime: RuntimeDep, now: Now) -> 
     """Claims due within one working day, complaints near their answer limit."""
     summary = staff_due_summary(db, calendar=runtime.calendar, now=now)
     return DueSummaryOut(claims=summary.claims, complaints=summary.complaints)
+
+
+@staff_router.get("/notices/due", response_model=OutboxNoticeListOut)
+def notices_due(staff: Operator, db: DbSession, runtime: RuntimeDep, now: Now, limit: Limit = 50,
+                offset: Offset = 0,
+                within_hours: Annotated[int, Query(ge=0, le=24 * 31)] = 24) -> OutboxNoticeListOut:
+    """Notices waiting to go out within ``within_hours`` (overdue ones first)."""
+    book = load_book(runtime.settings.notices.file)
+    items = due_notices(db, book=book, until=now + dt.timedelta(hours=within_hours), limit=limit,
+                        offset=offset)
+    return _outbox_out(items, limit, offset)
+
+
+@staff_router.get("/notices/dead", response_model=OutboxNoticeListOut)
+def notices_dead(staff: Operator, db: DbSession, runtime: RuntimeDep, limit: Limit = 50,
+                 offset: Offset = 0) -> OutboxNoticeListOut:
+    """Notices no channel could deliver, most recent first (resend: ``POST /staff/api/jobs/{id}/resend``)."""
+    book = load_book(runtime.settings.notices.file)
+    return _outbox_out(dead_notices(db, book=book, limit=limit, offset=offset), limit, offset)
 
 
 @staff_router.put("/notices/channels/{openid}", response_model=ChannelsOut)
