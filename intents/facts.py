@@ -30,7 +30,7 @@ _RE_DEATH = re.compile(
 _RE_DEATH_HYPOTHETICAL = re.compile(r"万一|如果|要是|假如|假设|是不是|算不算|赔多少|赔几多|能赔|有赔|赔吗|"
                                     r"多少钱|几多钱|怎么赔|赔偿金额")
 # a figure said as an estimate: 快100天, 将近3000, 1000左右, 100多天
-_RE_APPROX = re.compile(r"(?:快|将近|接近|差不多|大概|大约|约|近)\s*\d"
+_RE_APPROX = re.compile(r"(?:快|将近|接近|差不多|大概|大约|(?<![预签合])约|(?<!最)近)\s*\d"
                         r"|\d\s*(?:多|来)?\s*(?:天|日|块|元)?\s*(?:左右|上下)"
                         r"|\d\s*多\s*(?:天|日|块|元|万)")
 _RE_EMERGENCY = re.compile(

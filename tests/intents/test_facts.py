@@ -22,6 +22,8 @@ NOW = datetime.fromisoformat("2026-11-21T10:00:00+08:00")
     ("农历三月初五摔倒的", {"lunar_date": True, "lunar_gregorian": "2026-04-21"}),
     ("住了快一百天能领三千吗", {"approximate": True}),
     ("一千左右能赔吗", {"approximate": True}),
+    ("最近3天都没人接电话", {}),  # 最近 = lately, not "about"
+    ("预约3号上门", {}),
     ("阿公走了 是跌倒后没几天走的 我们想申请赔偿", {"death": True}),
     ("我父亲坐大巴出了车祸 人没抢救过来", {"death": True}),
     ("坐大巴出事走了赔多少", {}),  # a question about the benefit: nobody died
