@@ -2,9 +2,11 @@
 
 A date is what the message states about a day: an accident, a visit, the day papers were handed in.
 "Today" words count only for an event (``event=True``: the message reports an accident or a claim);
-"到今天" (until now) and opening-hours questions (周六上班吗) are not dates. A day given in the lunar
-calendar (初三, 农历三月初五, 中秋) is not converted: ``DateReading.lunar`` says so, so the dialogue can
-ask 农历还是阳历.
+"到今天" (until now) and opening-hours questions (周六上班吗) are not dates. A part of the day names its
+calendar day (今早 = today, 昨晚/昨暝 = yesterday, 前晚 = the day before). A day given in the lunar
+calendar (初三, 廿八, 农历三月初五, 中秋) gives no date slot: ``DateReading.lunar`` says so, so the
+dialogue can ask 农历还是阳历, and ``DateReading.lunar_solar`` is the solar day it most likely means
+(:mod:`intents.lunar`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from intents.lunar import read_lunar
 
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
              "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
@@ -28,23 +32,30 @@ _RE_WEEKDAY = re.compile(r"(上上|上|这|本)?(?:个)?(?:周|星期|礼拜)([�
 _RE_GENERIC_WEEKDAY = re.compile(r"^(?:日|天)?[^,.!?，。]{0,3}"
                                  r"(上班|开门|有人|休息|放假|会上门|能上门|方便|营业|办公)")
 # "today" words: only a date for an event, never in 到今天 (= until now)
-_TODAY_WORDS = (("大前天", -3), ("大前日", -3), ("前天", -2), ("昨天", -1), ("昨晚", -1), ("昨夜", -1),
-                ("昨儿", -1), ("今天早上", 0), ("今天", 0), ("今早", 0), ("今晚", 0), ("今儿", 0),
-                ("刚才", 0), ("刚刚", 0), ("大后天", 3), ("明天", 1), ("明早", 1), ("明晚", 1), ("后天", 2))
+# (a part of the day names its day: 前晚 = the evening of 前天); "3天前晚上" is 3 days ago, not 前晚
+_TODAY_WORDS = {"大前天": -3, "大前晚": -3, "前天": -2, "前晚": -2, "昨天": -1, "昨晚": -1, "昨夜": -1,
+                "昨早": -1, "昨儿": -1, "今天": 0, "今早": 0, "今晚": 0, "今儿": 0, "刚才": 0, "刚刚": 0,
+                "大后天": 3, "明天": 1, "明早": 1, "明晚": 1, "后天": 2}
+_TODAY_ORDER = list(_TODAY_WORDS)
+_RE_TODAY_WORD = re.compile(r"(?<![\d天日号年月周期拜])(?:"
+                            + "|".join(sorted(_TODAY_WORDS, key=len, reverse=True)) + ")")
 _RE_UNTIL_NOW = re.compile(r"(到|至|直到)(今天|今日|现在)")
 # fixed solar festivals (month, day); 母亲节 = second Sunday of May, 父亲节 = third Sunday of June
 _FESTIVALS = {"元旦": (1, 1), "五一": (5, 1), "劳动节": (5, 1), "国庆": (10, 1), "七一": (7, 1),
               "八一": (8, 1), "六一": (6, 1), "儿童节": (6, 1), "圣诞": (12, 25), "平安夜": (12, 24)}
 _RE_FESTIVAL = re.compile(r"(元旦|五一|劳动节|国庆|七一|八一|六一|儿童节|圣诞|平安夜|母亲节|父亲节)"
                           r"(?!前|后|以前|以后|之前|之后|放假|假期|快乐|几号)")
-_RE_LUNAR = re.compile(r"农历|阴历|旧历|初[一二三四五六七八九十]|初\d|正月|腊月|除夕|大年|年三十|"
-                       r"春节|元宵|端午|中秋|重阳|冬至|"
+_RE_LUNAR = re.compile(r"农历|阴历|旧历|初[一二三四五六七八九十]|初\d|廿|正月|腊月|除夕|大年|年三十|"
+                       r"春节|元宵|端午|中秋|重阳|冬至|七夕|中元节|腊八|"
                        r"[一二三四五六七八九十冬腊]月(?:初|十|二十)")
 
 
 # every date form above contains one of these (a cheap test before the dozen searches)
 _RE_ANY_DATE_CHAR = re.compile(r"[\d天日号月周礼拜星期今昨前明后刚元五一六七八国圣母父节"
-                               r"初农阴旧腊正除春端中重冬夜晚早]")
+                               r"初农阴旧腊正除春端中重冬夜晚早廿]")
+
+
+_Day = date  # (the field DateReading.date hides the type inside the class)
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,7 @@ class DateReading:
 
     date: date | None
     lunar: bool = False
+    lunar_solar: _Day | None = None  # the solar day a lunar one most likely means (latest not after today)
 
 
 def _safe_date(y: int, m: int, d: int) -> date | None:
@@ -125,8 +137,9 @@ def read_date(text: str, today: date, *, event: bool = True) -> DateReading:
     m = _RE_FULL_DATE.search(text)
     if m:
         return DateReading(_safe_date(int(m.group(1)), int(m.group(2)), int(m.group(3))), lunar)
-    if lunar:  # 初三, 农历三月初五: the solar date is unknown; the caller asks
-        return DateReading(None, True)
+    if lunar:  # 初三, 农历三月初五: no date slot; the caller asks 农历还是阳历, with the solar day we read
+        day = read_lunar(text, today)
+        return DateReading(None, True, day.solar if day is not None else None)
     m = _RE_MONTH_DAY.search(text)
     if m:
         return DateReading(_month_day(today, int(m.group(2)), int(m.group(3)), m.group(1)))
@@ -160,10 +173,11 @@ def read_date(text: str, today: date, *, event: bool = True) -> DateReading:
 
 def _relative_day(text: str, today: date, event: bool) -> date | None:
     text = _RE_UNTIL_NOW.sub(" ", text)
-    for word, delta in _TODAY_WORDS:  # longer words first: 大前天 contains 前天
-        if word in text and (event or delta != 0):
-            return today + timedelta(days=delta)
-    return None
+    found = [w for w in _RE_TODAY_WORD.findall(text) if event or _TODAY_WORDS[w] != 0]
+    if not found:
+        return None
+    word = min(found, key=_TODAY_ORDER.index)  # the past first: 今天来报 昨天摔倒的 = yesterday
+    return today + timedelta(days=_TODAY_WORDS[word])
 
 
 def extract_date(text: str, today: date) -> date | None:

@@ -4,7 +4,10 @@ The ``slots`` object is compared exactly by the evaluation, so these readings li
 
 * ``disability_grade``: 十级伤残 / 伤残10级 / 九级 → 1..10;
 * ``days_used_this_year``: hospital days already counted this year (今年已经住了150天);
-* ``lunar_date``: a day was given in the lunar calendar (初三, 农历, 中秋): ask 农历还是阳历;
+* ``lunar_date``: a day was given in the lunar calendar (初三, 廿八, 农历, 中秋): ask 农历还是阳历;
+* ``lunar_gregorian``: the solar day (ISO) that lunar day most likely means, the latest not after the
+  message (初五 on 2026-12-03 = 农历十月初五 = 2026-11-13), to confirm "农历十月初五（阳历11月13日）";
+* ``approximate``: a figure is an estimate (快一百天, 一千左右, 差不多三千, 100多天): "about";
 * ``death``: the message says someone died (走了, 去世, 身故): condolences first, no "受伤老人";
 * ``emergency``: someone is hurt right now (起不来, 流血不止, 昏迷, 要不要叫救护车): say "call 120" first;
 * ``corrected``: the message corrects itself (不是我爸 是我老伴): the slot holds the corrected value.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 _RE_GRADE = re.compile(r"(?:伤残|残疾)\s*(?:等级)?\s*(?:是|评了|评为|评定为|评上|定为)?\s*(\d{1,2})\s*级"
@@ -25,6 +29,10 @@ _RE_DEATH = re.compile(
 # the same words in a question about the benefit (死亡赔多少) do not say that someone died
 _RE_DEATH_HYPOTHETICAL = re.compile(r"万一|如果|要是|假如|假设|是不是|算不算|赔多少|赔几多|能赔|有赔|赔吗|"
                                     r"多少钱|几多钱|怎么赔|赔偿金额")
+# a figure said as an estimate: 快100天, 将近3000, 1000左右, 100多天
+_RE_APPROX = re.compile(r"(?:快|将近|接近|差不多|大概|大约|(?<![预签合])约|(?<!最)近)\s*\d"
+                        r"|\d\s*(?:多|来)?\s*(?:天|日|块|元)?\s*(?:左右|上下)"
+                        r"|\d\s*多\s*(?:天|日|块|元|万)")
 _RE_EMERGENCY = re.compile(
     r"起不来|爬不起来|站不起来|站不起|动不了|流血不止|一直流血|流好多血|流了很多血|血流不止|昏迷|不省人事|叫不醒|没反应|"
     r"没有呼吸|喘不过气|救护车|叫120|打120|要不要送医院|怎么办啊|快来人|救命")
@@ -37,6 +45,8 @@ class MessageFacts:
     disability_grade: int | None = None
     days_used_this_year: int | None = None
     lunar_date: bool = False
+    lunar_gregorian: str | None = None
+    approximate: bool = False
     death: bool = False
     emergency: bool = False
     corrected: bool = False
@@ -46,8 +56,10 @@ class MessageFacts:
         return {k: v for k, v in asdict(self).items() if v not in (None, False)}
 
 
-def read_facts(norm: str, *, lunar_date: bool = False, corrected: bool = False) -> MessageFacts:
-    """Facts of normalized text *norm*; *lunar_date* and *corrected* come from the slot rules."""
+def read_facts(norm: str, *, lunar_date: bool = False, corrected: bool = False,
+               lunar_gregorian: date | None = None) -> MessageFacts:
+    """Facts of normalized text *norm*; *lunar_date*, *lunar_gregorian* and *corrected* come from the slot
+    rules."""
     grade = None
     m = _RE_GRADE.search(norm)
     if m:
@@ -56,5 +68,7 @@ def read_facts(norm: str, *, lunar_date: bool = False, corrected: bool = False) 
     ym = _RE_YEAR_DAYS.search(norm)
     death = bool(_RE_DEATH.search(norm)) and not _RE_DEATH_HYPOTHETICAL.search(norm)
     return MessageFacts(disability_grade=grade, days_used_this_year=int(ym.group(1)) if ym else None,
-                        lunar_date=lunar_date, death=death, emergency=bool(_RE_EMERGENCY.search(norm)),
-                        corrected=corrected)
+                        lunar_date=lunar_date,
+                        lunar_gregorian=lunar_gregorian.isoformat() if lunar_gregorian is not None else None,
+                        approximate=bool(_RE_APPROX.search(norm)), death=death,
+                        emergency=bool(_RE_EMERGENCY.search(norm)), corrected=corrected)

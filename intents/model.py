@@ -262,7 +262,8 @@ class NLU:
             if ranking and ranking[0][1] >= self.faq_min_score_by_intent.get(intent, self.faq_min_score):
                 topic, score = ranking[0]
         reading = self.slot_extractor.finish(draft, intent)
-        facts = read_facts(norm, lunar_date=reading.date.lunar, corrected=reading.corrected)
+        facts = read_facts(norm, lunar_date=reading.date.lunar, corrected=reading.corrected,
+                           lunar_gregorian=reading.date.lunar_solar)
         return Prediction(text=text, normalized=norm, intent=intent, confidence=probs[best],
                           faq_topic=topic, faq_score=score, slots=reading.slots,
                           faq_ranking=tuple(ranking[:3]), facts=facts, follow_up=follow)

@@ -10,7 +10,10 @@ the mechanics. Order of steps (see docs/intents.md):
    other emoji, WeChat ``[表情]`` codes removed; repeated punctuation collapsed
 4. dialect and homophone replacements (``normalize.yaml``, longest match first;
    an entry mapping a word to itself protects it, e.g. ``无锡: 无锡``)
-5. Chinese numerals inside numbers → digits (``三千五`` → ``3500``, ``1.5万`` → ``15000``)
+   and the sound-alike words voice input writes for them (``sound_alike``: 拔倒 → 跋倒 → 摔倒)
+5. Chinese numerals inside numbers → digits (``三千五`` → ``3500``, ``1.5万`` → ``15000``); 廿 (20) only
+   after a month or before a count or a day word (十月廿八 → 10月28, 廿八号 → 28号, 住院廿五日): a bare
+   廿八 is the lunar day people say, and stays for :mod:`intents.lunar`
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ _NUM_CHARS = "零〇一幺二两三四五六七八九十百千万亿"
 _RE_CN_NUM = re.compile(r"[零〇一幺二两三四五六七八九十][零〇一幺二两三四五六七八九十百千万亿]*")
 _UNIT_AFTER = ("岁", "周岁", "天", "块", "元", "号", "日", "月", "年", "个月", "周", "星期", "礼拜",
                "个星期", "个礼拜", "个钟", "次", "万", "千", "百", "多岁", "多天", "多块", "级")
+# 廿 = 20 after a month (十月廿八 → 10月28) or before a count or a day word (廿八号, 住院廿五日); elsewhere
+# (廿八跋倒) it names a day of the lunar month and stays as written
+_RE_NIAN = re.compile(r"(?<=月)廿"
+                      r"|廿(?=[一二三四五六七八九]?\s*(?:号|日|天|岁|多|几|块|元|个|来|年|次|万|千|百))")
 _RE_DIGIT_MULT = re.compile(r"(\d+(?:\.\d+)?)\s*([万千])")
 # variation selectors, zero-width joiner, skin tones: ignored when a whole message is one emoji
 _RE_EMOJI_MODIFIERS = re.compile("[\U0000FE00-\U0000FE0F\U0000200D\U0001F3FB-\U0001F3FF]+")
@@ -127,6 +134,18 @@ def _pattern_for(key: str) -> str:
     return re.escape(key)
 
 
+def _sound_alike(table: dict[str, Any], repl: dict[str, str]) -> list[tuple[str, str]]:
+    """Entries for the words voice input writes with a sound-alike character (``sound_alike``: 跋 as 拔
+    in 跋倒 → 拔倒), each mapped to what the original word maps to (拔倒 → 摔倒)."""
+    out: list[tuple[str, str]] = []
+    for char, spec in table.items():
+        for word in spec.get("in") or []:
+            word = str(word)
+            target = repl.get(word, word)
+            out.extend((word.replace(str(char), str(alike)), target) for alike in spec.get("as") or [])
+    return out
+
+
 def _punct_mix(m: re.Match[str]) -> str:
     return "?" if ("?" in m.group(0) or "？" in m.group(0)) else "!"
 
@@ -170,6 +189,8 @@ class Normalizer:
                 entries = {w: w for w in entries}
             for k, v in entries.items():
                 repl[str(k)] = str(v)
+        for key, spec in _sound_alike(raw.get("sound_alike") or {}, repl):
+            repl.setdefault(key, spec)
         whole = {str(k): str(v) for k, v in (raw.get("whole_message") or {}).items()}
         emoji = {str(k): str(v) for k, v in (raw.get("emoji_message") or {}).items()}
         return cls(t2s, repl, whole, emoji)
@@ -199,6 +220,8 @@ class Normalizer:
         text = _RE_EMOJI.sub("", text)
         text = _RE_WECHAT_FACE.sub(" ", text)
         text = text.lower()
+        if "廿" in text:
+            text = _RE_NIAN.sub("二十", text)
         if self._re_repl is not None:
             repl = self._repl
             text = self._re_repl.sub(lambda m: repl[m.group(0)], text)

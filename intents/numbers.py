@@ -12,8 +12,11 @@ import re
 _RE_AMOUNT_UNIT = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*多?\s*(?:元|块钱|块|圆|rmb|人民币)")
 _RE_AMOUNT_VERB = re.compile(
     r"(?:赔款|赔了|赔偿|赔付|赔足|赔|花了|花费|花|付了|交了|给了|报销|医药费|医疗费|药费|费用|拿到|收到|到账|欠|要赔|赔我|"
-    r"最多|按|领了|只给了|补了)"
+    r"最多|按|领了|领取|领到|能领|领|拿到|能拿|只给了|补了)"
     r"\s*(?:了|我|大概|差不多|约|足)?\s*(\d{2,}(?:\.\d+)?)(?![\d岁天号月年日级%])")
+# 1000左右能赔吗 / 差不多3000块左右: an estimate of money, in a message about money
+_RE_AMOUNT_ABOUT = re.compile(r"(?<![\d.])(\d{3,}(?:\.\d+)?)\s*(?:块|元)?\s*(?:左右|上下)(?!\s*[天日岁个])")
+_RE_MONEY_WORD = re.compile(r"赔|钱|领|报销|费|块|元")
 _RE_AGE = re.compile(r"(?<![\d.])(\d{1,3})\s*多?\s*(?:周岁|岁)")
 _RE_AGE_CTX = re.compile(r"(?:今年|年龄|年纪|已经|满)\s*(\d{2,3})(?![\d年号元块天月.个周日])")
 # "奶奶95了": a bare number of 50–119 followed by 了 (amounts and durations carry a unit)
@@ -45,6 +48,9 @@ def read_amount(text: str) -> int | float | None:
     vm = _RE_AMOUNT_VERB.search(text)
     if vm:
         return _number(vm.group(1))
+    am = _RE_AMOUNT_ABOUT.search(text)
+    if am and _RE_MONEY_WORD.search(text):
+        return _number(am.group(1))
     return None
 
 

@@ -1,0 +1,62 @@
+"""Relative dates with a part of the day, Teochew day words and weekdays (issue 11): the date slot is the
+calendar day the words name. NOW is Thursday 2026-12-03."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from intents import NLU
+
+NOW = datetime.fromisoformat("2026-12-03T10:00:00+08:00")
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    # this morning / tonight = today (only in a report: 今早开门吗 is no date)
+    ("我妈今早在家跋倒了", "2026-12-03"),
+    ("阿嬷今朝在厝跋倒", "2026-12-03"),
+    ("我爸今天早上在菜市场摔倒", "2026-12-03"),
+    ("阿公今暝洗浴跋倒", "2026-12-03"),
+    ("阿嬷头先在厝跋倒", "2026-12-03"),
+    # yesterday evening / night
+    ("我妈昨晚起夜摔倒了", "2026-12-02"),
+    ("阿嬷昨夜落床跋倒", "2026-12-02"),
+    ("阿嬷昨暝跋倒", "2026-12-02"),
+    ("阿公昨晡日跋倒", "2026-12-02"),
+    # the day before yesterday, its evening, and the day before that
+    ("我爸前晚在家摔倒", "2026-12-01"),
+    ("阿公前暝跋倒 脚肿", "2026-12-01"),
+    ("阿公前日跋倒", "2026-12-01"),
+    ("我妈前天晚上摔倒住院了", "2026-12-01"),
+    ("我妈大前天摔倒了", "2026-11-30"),
+    ("阿嬷三天前晚上跋倒", "2026-11-30"),  # 三天前 + 晚上, not 前晚
+    # weekdays: the most recent past one; 上礼拜六 = Saturday of last week
+    ("我妈上礼拜六晚上摔倒了", "2026-11-28"),
+    ("我妈礼拜六晚上摔倒了", "2026-11-28"),
+    ("我妈礼拜天摔倒了", "2026-11-29"),
+    ("阿嬷礼拜日跋倒", "2026-11-29"),
+    ("我爸星期天在家摔倒", "2026-11-29"),
+    ("我妈周三摔倒了", "2026-12-02"),
+    ("阿嬷拜六下晡跋倒", "2026-11-28"),       # Teochew 拜六 = 礼拜六
+    ("阿公拜日去市场跋倒", "2026-11-29"),
+    ("阿嬷昨昏跋倒", "2026-12-02"),           # Minnan 昨昏 = yesterday
+    ("阿公今仔日早起跋倒", "2026-12-03"),
+    # two day words: the past one is the accident (今天 is when the message is written)
+    ("今天来报 我爸昨天摔倒的", "2026-12-02"),
+])
+def test_a_part_of_the_day_gives_its_calendar_day(nlu: NLU, text: str, day: str) -> None:
+    norm = nlu.normalizer(text)
+    assert nlu.slot_extractor.read(norm, NOW.date(), "claim_report").slots.get("date") == day
+
+
+@pytest.mark.parametrize("text", ["今早开门吗", "今晚有人接电话吗", "头先打电话无人接"])
+def test_today_words_outside_a_report_are_no_date(nlu: NLU, text: str) -> None:
+    norm = nlu.normalizer(text)
+    assert "date" not in nlu.slot_extractor.read(norm, NOW.date(), "contact_info").slots
+
+
+def test_end_to_end_report_with_a_part_of_the_day(nlu: NLU) -> None:
+    p = nlu.predict("阿嬷前晚在厝跋倒 脚骨断了", now=NOW)
+    assert p.intent == "claim_report"
+    assert p.slots == {"date": "2026-12-01", "accident_type": "fall", "relation": "grandmother"}
