@@ -6,12 +6,22 @@ each picture is recorded at once as a claim attachment (``backend.claims.attachm
 job must fetch it before WeChat deletes it after 3 days, W-16), and the bot asks which checklist item
 it is (numbered choices) and ticks it.
 
+A voice message is kept the same way (W-16), while its recognition is still answered as text: sent
+while the conversation has a claim, or while a report or an attachment question is under way, it
+waits in ``pending_media`` (``kind: voice``) and is recorded as an attachment of the claim as soon as
+the customer has agreed to the ``medical`` consent; no checklist question is asked about it, and the
+consent question is not asked for voices alone (it waits for the one asked about pictures). A voice
+with no claim in sight is not kept. Videos cannot be kept (WeChat hands out a video as a link, and MP4
+is no content we check): the customer is told to send photos instead.
+
 A picture for a claim named by its case number goes to that claim only when this WeChat user
 reported it; anyone else must also give the insured's ID number (the same neutral "没有查到" for an
 unknown number and a mismatch).
 """
 
 from __future__ import annotations
+
+import logging
 
 from backend.claims.attachments import assign_material, attach_media
 from backend.claims.models import Claim
@@ -23,6 +33,11 @@ from bot.dialogue.context import Turn
 from bot.dialogue.fields import id_number_answer, reported_by_this_user
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
+
+log = logging.getLogger(__name__)
+VOICE = "voice"
+VOICE_TYPE = "audio/amr"  # what WeChat sends; the fetch job sets the type found in the bytes
+_COLLECTING = ("claim_report", "attach")  # flows whose pictures wait for the claim they belong to
 
 
 def answer_question(turn: Turn, *, kind: str | None = None) -> None:
@@ -50,6 +65,45 @@ def on_image(turn: Turn) -> bool:
     return True
 
 
+def for_claim(turn: Turn) -> bool:
+    """True when what the customer sends now belongs to a claim: the conversation's claim, or the one
+    a report or an attachment question under way is about."""
+    frame = turn.state.frame
+    return bool(turn.state.claim) or (frame is not None and frame.flow in _COLLECTING)
+
+
+def on_voice(turn: Turn) -> None:
+    """Keep a voice message sent for a claim (see the module doc); the turn goes on as a text turn."""
+    media_id = turn.message.media_id
+    if not media_id or not for_claim(turn):
+        return
+    turn.state.pending_media.append({"media_id": media_id, "kind": VOICE})
+    frame = turn.state.frame
+    if turn.state.claim and (frame is None or frame.flow != "claim_report"):
+        keep_voices(turn)
+
+
+def keep_voices(turn: Turn) -> None:
+    """Record the waiting voices as attachments of the conversation's claim, once the customer agreed
+    to the ``medical`` consent (never asked here); a voice that cannot be recorded is let go."""
+    voices = [e for e in turn.state.pending_media if e.get("kind") == VOICE]
+    if not voices or not turn.state.claim or not consent.granted(turn, "medical"):
+        return
+    claim = _claim(turn)
+    if claim is None:
+        return
+    msg = turn.message
+    for entry in voices:
+        try:
+            row = attach_media(turn.session, cipher=turn.services.cipher, claim_id=claim.id,
+                               channel=msg.channel, media_id=entry["media_id"], content_type=VOICE_TYPE,
+                               actor=f"bot:{msg.channel}", now=turn.now)
+            turn.log_slots["voice_attachment_id"] = row.id
+        except ServiceError as exc:
+            log.info("voice not kept for claim %s: %s", claim.id, exc.code)
+    turn.state.pending_media = [e for e in turn.state.pending_media if e.get("kind") != VOICE]
+
+
 def start_attach(turn: Turn, media_id: str, *, case_no: str | None = None) -> None:
     """The customer says an earlier picture is a claim document (and maybe gives its case number)."""
     turn.state.pending_media.append({"media_id": media_id})
@@ -65,8 +119,11 @@ def start_attach(turn: Turn, media_id: str, *, case_no: str | None = None) -> No
 
 
 def ask_pending(turn: Turn) -> None:
-    """Ask which checklist item the oldest waiting picture is."""
+    """Ask which checklist item the oldest waiting picture is (voices alone: kept, nothing asked)."""
     if not turn.state.pending_media or not turn.state.claim:
+        return
+    if all(e.get("kind") == VOICE for e in turn.state.pending_media):
+        keep_voices(turn)
         return
     frame = turn.state.frame
     if frame is None or frame.flow != AttachFlow.name:
@@ -117,17 +174,21 @@ class AttachFlow(Flow):
         turn.ask_choice("mt_which", [m.label for m in items])
 
     def _attach_pending(self, turn: Turn, claim: Claim) -> bool:
-        """Record every waiting picture as an attachment of the claim at once (W-16)."""
+        """Record every waiting picture (and voice) as an attachment of the claim at once (W-16);
+        the voices need no checklist answer and leave the list."""
         msg = turn.message
         try:
             for entry in turn.state.pending_media:
                 if "attachment_id" in entry or not entry.get("media_id"):
                     continue
+                voice = entry.get("kind") == VOICE
                 row = attach_media(turn.session, cipher=turn.services.cipher, claim_id=claim.id,
                                    channel=msg.channel, media_id=entry["media_id"],
+                                   content_type=VOICE_TYPE if voice else "image/jpeg",
                                    actor=f"bot:{msg.channel}", now=turn.now)
                 entry.clear()
-                entry["attachment_id"] = str(row.id)
+                if not voice:
+                    entry["attachment_id"] = str(row.id)
         except ServiceError as exc:
             turn.say("cr_failed", reason=exc.message + "。")
             turn.state.pending_media = []

@@ -117,6 +117,8 @@ class Router(TextTurns):
         if kind == "event":
             self._event(turn)
         elif kind in ("text", "voice"):
+            if kind == "voice":
+                materials.on_voice(turn)  # kept for the claim (W-16); its text is answered as ever
             self._text(turn)
             self._remember_last(turn)
         elif kind == "image":
@@ -128,7 +130,7 @@ class Router(TextTurns):
         elif kind == "link":
             turn.say("link_received")
         elif kind in ("video", "shortvideo"):
-            turn.say("video_received")
+            self._video(turn)
         elif kind == "file":
             turn.say("file_received")
         else:
@@ -166,6 +168,16 @@ class Router(TextTurns):
         turn.state.choice = {"kind": "image", "options": ["claim_report"],
                              "media_id": turn.message.media_id or ""}
         turn.say("image_what_for")
+
+    def _video(self, turn: Turn) -> None:
+        """A video cannot be kept as a claim document: photos, please (and the flow goes on)."""
+        if not materials.for_claim(turn):
+            turn.say("video_received")
+            return
+        turn.say("video_for_claim")
+        frame = turn.state.frame
+        if frame is not None and frame.step not in _FINISHED_STEPS:
+            FLOWS[frame.flow].remind(turn, frame)
 
     def read(self, turn: Turn) -> Prediction:
         """The NLU's reading of the text, with the previous turn as context (made once per turn, or
