@@ -73,7 +73,7 @@ def build_runtime(settings: Any, redis_url: str, db_url: str) -> Any:
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
+        sessions=make_sessionmaker(engine, audit_key=settings.audit.chain_key.get_secret_value().encode()),
         redis_handle=handle,
         redis=handle.sync_client(),
         cipher=FieldCipher.from_config(
