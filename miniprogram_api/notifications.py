@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from backend.deps import DbSession
+from backend.idempotency import service as idem
 from backend.notifications import subscriptions as subs
-from miniprogram_api.deps import CurrentCustomer, Now
+from miniprogram_api.deps import CurrentCustomer, IdempotencyKey, Now
 from miniprogram_api.schemas import In, Items
 
 router = APIRouter(tags=["通知"])
@@ -55,9 +56,31 @@ def _balances(rows: list[subs.TemplateBalance]) -> Items[Balance]:
 
 
 @router.post("/notifications/subscriptions", response_model=Items[Balance], summary="报告订阅消息的选择")
-def report(body: SubscribeIn, customer: CurrentCustomer, db: DbSession, now: Now) -> Items[Balance]:
-    """Call after every ``wx.requestSubscribeMessage``: each ``accept`` allows one notice."""
+def report(
+    body: SubscribeIn,
+    key: IdempotencyKey,
+    customer: CurrentCustomer,
+    db: DbSession,
+    now: Now,
+    response: Response,
+) -> Items[Balance]:
+    """Call after every ``wx.requestSubscribeMessage``: each ``accept`` allows one notice. Send the same
+    ``Idempotency-Key`` when retrying: the choices are counted once."""
     acc = customer.account
+    owner = f"customer:{customer.id}"
+    operation = "notifications.subscribe"
+    existing = idem.begin(
+        db,
+        owner=owner,
+        key=key,
+        operation=operation,
+        fp=idem.fingerprint(operation, body.model_dump(mode="json")),
+        now=now,
+    )
+    names = [r.template_id for r in body.results]
+    if existing is not None:
+        response.headers["Idempotent-Replayed"] = "true"
+        return _balances(subs.balances(db, channel=acc.channel, openid=acc.openid, template_ids=names))
     rows = subs.record_choices(
         db,
         channel=acc.channel,
@@ -68,6 +91,7 @@ def report(body: SubscribeIn, customer: CurrentCustomer, db: DbSession, now: Now
             subs.Choice(template_id=r.template_id, status=r.status, always=body.always) for r in body.results
         ],
     )
+    idem.finish(db, owner=owner, key=key, resource_id=acc.id)
     return _balances(rows)
 
 
