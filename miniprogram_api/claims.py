@@ -271,7 +271,7 @@ def _report(
     return claim, CoverageOut(covered=covered.eligible, reason=covered.reason)
 
 
-def _book(runtime: Runtime) -> NoticeBook:
+def claim_book(runtime: Runtime) -> NoticeBook:
     return load_book(runtime.settings.notices.file)
 
 
@@ -321,7 +321,9 @@ def report(
     if existing is not None:
         response.headers["Idempotent-Replayed"] = "true"
         claim = access.visible_claim(db, account=customer.account, claim_id=existing)
-        return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, book=_book(runtime), now=now)
+        return claim_view(
+            db, claim, cipher=cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now
+        )
     claim, coverage = _report(
         db,
         body=body,
@@ -334,7 +336,13 @@ def report(
     )
     idem.finish(db, owner=owner, key=key, resource_id=claim.id)
     return claim_view(
-        db, claim, cipher=cipher, calendar=runtime.calendar, book=_book(runtime), now=now, coverage=coverage
+        db,
+        claim,
+        cipher=cipher,
+        calendar=runtime.calendar,
+        book=claim_book(runtime),
+        now=now,
+        coverage=coverage,
     )
 
 
@@ -364,7 +372,7 @@ def claim_detail(
 ) -> ClaimOut:
     """The stage, the next step and its date (working days), the checklist, the timeline and the files."""
     claim = access.visible_claim(db, account=customer.account, claim_id=claim_id)
-    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, book=_book(runtime), now=now)
+    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now)
 
 
 @router.post("/claims/{claim_id}/withdraw", response_model=ClaimOut, summary="撤案")
@@ -388,4 +396,4 @@ def withdraw(
         expected_version=body.version,
         now=now,
     )
-    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, book=_book(runtime), now=now)
+    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now)

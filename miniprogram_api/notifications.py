@@ -46,7 +46,7 @@ class PreferencesOut(BaseModel):
     sms: bool
 
 
-def _balances(rows: list[subs.TemplateBalance]) -> Items[Balance]:
+def balances_view(rows: list[subs.TemplateBalance]) -> Items[Balance]:
     return Items[Balance](
         items=[
             Balance(template_id=b.template_id, available=b.available, status=b.status, always=b.always)
@@ -80,7 +80,7 @@ def report(
     names = [r.template_id for r in body.results]
     if existing is not None:
         response.headers["Idempotent-Replayed"] = "true"
-        return _balances(subs.balances(db, channel=acc.channel, openid=acc.openid, template_ids=names))
+        return balances_view(subs.balances(db, channel=acc.channel, openid=acc.openid, template_ids=names))
     rows = subs.record_choices(
         db,
         channel=acc.channel,
@@ -92,13 +92,13 @@ def report(
         ],
     )
     idem.finish(db, owner=owner, key=key, resource_id=acc.id)
-    return _balances(rows)
+    return balances_view(rows)
 
 
 @router.get("/notifications/subscriptions", response_model=Items[Balance], summary="订阅消息还能发几次")
 def balances(customer: CurrentCustomer, db: DbSession) -> Items[Balance]:
     """Per template: sends left and the latest choice (use it to decide whether to ask again)."""
-    return _balances(subs.balances(db, channel=customer.account.channel, openid=customer.account.openid))
+    return balances_view(subs.balances(db, channel=customer.account.channel, openid=customer.account.openid))
 
 
 @router.get("/notifications/preferences", response_model=PreferencesOut, summary="通知方式")

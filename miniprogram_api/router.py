@@ -11,6 +11,7 @@ from miniprogram_api import (
     complaints,
     consent,
     identity,
+    mydata,
     notifications,
     products,
     uploads,
@@ -23,6 +24,17 @@ PREFIX = "/mp/v1"
 def build_router() -> APIRouter:
     """Every mini-program route."""
     router = APIRouter(prefix=PREFIX, responses=ERROR_RESPONSES)
-    for module in (auth, consent, identity, products, claims, uploads, complaints, notifications, chat):
+    for module in (
+        auth,
+        consent,
+        identity,
+        products,
+        claims,
+        uploads,
+        complaints,
+        notifications,
+        mydata,
+        chat,
+    ):
         router.include_router(module.router)
     return router
