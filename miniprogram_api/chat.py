@@ -21,10 +21,13 @@ from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from backend.deps import CipherDep, DbSession, RuntimeDep
 from backend.errors import NotFound, ServiceError
 from backend.handoff.pictures import PICTURE_RESPONSE, picture_bytes
+from backend.runtime import Runtime
+from backend.security.crypto import FieldCipher
 from backend.webchat import copy
 from backend.webchat import service as webchat
 from miniprogram_api.deps import MAX_ROW_ID, CurrentCustomer, IdempotencyKey, RowId
@@ -69,7 +72,7 @@ class ChatPageOut(BaseModel):
     cursor: str = Field(examples=["41.7"])
 
 
-def _lines(items: list[dict[str, object]]) -> list[ChatLine]:
+def lines(items: list[dict[str, object]]) -> list[ChatLine]:
     out = []
     for item in items:
         if item.get("image"):
@@ -78,7 +81,7 @@ def _lines(items: list[dict[str, object]]) -> list[ChatLine]:
     return out
 
 
-def _text(raw: str) -> str:
+def check_text(raw: str) -> str:
     text = raw.strip()
     if not text:
         raise ServiceError("empty_text", copy.EMPTY_TEXT)
@@ -91,36 +94,51 @@ def _text(raw: str) -> str:
     return text
 
 
+async def run_message(runtime: Runtime, *, account_id: int, openid: str, text: str, key: str) -> SentOut:
+    """One customer message through the engine, once per ``key`` (the POST and the socket alike)."""
+    text = check_text(text)
+    if runtime.chat_turn is None:
+        raise ServiceError("chat_unavailable", copy.NOT_READY, status_code=503)
+    msg_key = f"mp:{account_id}:{key}"
+    ran = await run_in_threadpool(
+        runtime.chat_turn, channel=CHANNEL, user_id=openid, text=text, msg_key=msg_key
+    )
+    with runtime.sessions() as session:
+        items = webchat.message_items(session, cipher=runtime.cipher, msg_key=msg_key)
+    return SentOut(items=lines(items), repeated=not ran)
+
+
 @router.post("/chat/messages", response_model=SentOut, summary="发消息给客服")
 async def send(
     body: MessageIn, key: IdempotencyKey, customer: CurrentCustomer, runtime: RuntimeDep, response: Response
 ) -> SentOut:
     """The bot answers at once (the answer is in this response); an agent's later replies come in the
     poll. Send the same ``Idempotency-Key`` when retrying: the message is handled once."""
-    text = _text(body.text)
-    if runtime.chat_turn is None:
-        raise ServiceError("chat_unavailable", copy.NOT_READY, status_code=503)
-    msg_key = f"mp:{customer.id}:{key}"
-    ran = await run_in_threadpool(
-        runtime.chat_turn, channel=CHANNEL, user_id=customer.account.openid, text=text, msg_key=msg_key
+    out = await run_message(
+        runtime, account_id=customer.id, openid=customer.account.openid, text=body.text, key=key
     )
-    with runtime.sessions() as session:
-        items = webchat.message_items(session, cipher=runtime.cipher, msg_key=msg_key)
-    if not ran:
+    if out.repeated:
         response.headers["Idempotent-Replayed"] = "true"
-    return SentOut(items=_lines(items), repeated=not ran)
+    return out
+
+
+def parse_cursor(raw: str | None) -> webchat.Cursor:
+    """The poll's cursor (none: from the start); one past any row id is a 400."""
+    since = webchat.parse_cursor(raw)
+    if max(since.inbox, since.handoff) > MAX_ROW_ID:  # no row has such an id (and PostgreSQL refuses it)
+        raise ServiceError("bad_cursor", copy.BAD_CURSOR)
+    return since
+
+
+def lines_after(db: Session, *, cipher: FieldCipher, openid: str, since: webchat.Cursor) -> ChatPageOut:
+    items, cursor = webchat.lines_after(db, cipher=cipher, user_id=openid, after=since, channel=CHANNEL)
+    return ChatPageOut(items=lines(items), cursor=str(cursor))
 
 
 @router.get("/chat/messages", response_model=ChatPageOut, summary="收消息（轮询）")
 def poll(customer: CurrentCustomer, db: DbSession, cipher: CipherDep, after: Cursor = None) -> ChatPageOut:
     """Your chat after the cursor, oldest first: your messages, the bot's and the agents' replies."""
-    since = webchat.parse_cursor(after)
-    if max(since.inbox, since.handoff) > MAX_ROW_ID:  # no row has such an id (and PostgreSQL refuses it)
-        raise ServiceError("bad_cursor", copy.BAD_CURSOR)
-    items, cursor = webchat.lines_after(
-        db, cipher=cipher, user_id=customer.account.openid, after=since, channel=CHANNEL
-    )
-    return ChatPageOut(items=_lines(items), cursor=str(cursor))
+    return lines_after(db, cipher=cipher, openid=customer.account.openid, since=parse_cursor(after))
 
 
 @router.get(

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from miniprogram_api import (
     auth,
     chat,
+    chat_ws,
     claims,
     complaints,
     consent,
@@ -35,6 +36,7 @@ def build_router() -> APIRouter:
         notifications,
         mydata,
         chat,
+        chat_ws,
     ):
         router.include_router(module.router)
     return router
