@@ -3,7 +3,7 @@ customer, correcting the contact phone of an open claim, and deleting the accoun
 
 The copy is what the customer may see in the mini-program, all at once: the account, the consents
 given and withdrawn, the insured people bound, the claims with their timelines, files and notices,
-the complaints, the home visits and the notification choices. ID numbers, phones and bank accounts
+the complaints, the home visits, the notification choices and the chat. ID numbers, phones and bank accounts
 stay masked in it (they are shown only masked anywhere in the mini-program). Each copy and each
 deletion is written to the audit log (A-04).
 """
@@ -23,7 +23,9 @@ from backend.claims.models import Claim
 from backend.complaints.models import Complaint, HomeVisit
 from backend.deps import CipherDep, DbSession, RuntimeDep
 from backend.notifications import subscriptions as subs
+from backend.webchat.service import Cursor
 from miniprogram_api.auth import MeOut, me_view
+from miniprogram_api.chat import ChatLine, lines_after, parse_cursor
 from miniprogram_api.claims import ClaimOut, claim_book, claim_view
 from miniprogram_api.complaints import ComplaintOut, VisitOut, complaint_view, visit_view
 from miniprogram_api.deps import ClientIp, CurrentCustomer, Now, RowId
@@ -33,6 +35,7 @@ from miniprogram_api.schemas import In
 
 router = APIRouter(tags=["我的信息"])
 MAX_ROWS = 500  # per kind in one copy (a customer has a handful)
+MAX_CHAT_PAGES = 50  # of the chat's pages (up to 100 rows of each source a page)
 
 
 class ConsentEventOut(BaseModel):
@@ -57,6 +60,7 @@ class MyDataOut(BaseModel):
     visits: list[VisitOut]
     subscriptions: list[Balance]
     preferences: PreferencesOut
+    chat: list[ChatLine] = Field(description="您在小程序里和客服的聊天记录")
 
 
 class ContactPhoneIn(In):
@@ -86,6 +90,19 @@ KEPT = [
     KeptOut(what="投诉和上门服务记录", why="监管规定要保存投诉处理记录；期满后会自动删除或去掉姓名等信息"),
     KeptOut(what="同意和撤回的记录", why="用来证明您什么时候同意、什么时候撤回；里面没有您的身份证号和电话"),
 ]
+
+
+def _chat(db: DbSession, cipher: CipherDep, openid: str) -> list[ChatLine]:
+    """The whole mini-program chat, oldest first (page by page, as the poll reads it)."""
+    out: list[ChatLine] = []
+    since = Cursor()
+    for _ in range(MAX_CHAT_PAGES):
+        page = lines_after(db, cipher=cipher, openid=openid, since=since)
+        if not page.items:
+            break
+        out += page.items
+        since = parse_cursor(page.cursor)
+    return out
 
 
 @router.get("/me/data", response_model=MyDataOut, summary="下载我的全部信息")
@@ -127,6 +144,7 @@ def my_data(
         visits=[visit_view(v) for v in visits],
         subscriptions=balances_view(subs.balances(db, channel=acc.channel, openid=acc.openid)).items,
         preferences=PreferencesOut(wechat=pref.wechat, sms=pref.sms),
+        chat=_chat(db, cipher, acc.openid),
     )
     record_event(
         db,

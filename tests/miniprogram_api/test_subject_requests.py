@@ -44,6 +44,12 @@ def _customer(mp: MP, *, openid: str, words: str, phone: str) -> tuple[dict[str,
         json={"results": [{"template_id": f"tpl-{openid}", "status": "accept"}]},
     )
     mp.client.put(f"{API}/notifications/preferences", headers=headers, json={"sms": False})
+    said = mp.client.post(
+        f"{API}/chat/messages",
+        headers={**headers, "Idempotency-Key": key + "m"},
+        json={"text": f"{words}怎么报案"},
+    )
+    assert said.status_code == 200, said.text
     return headers, {"claim": claim, "complaint": complaint, "visit": visit, "file": up.json()}
 
 
@@ -60,6 +66,8 @@ def test_d06_the_copy_holds_all_of_one_customers_data_and_nothing_of_others(mp: 
     assert [v["visit_no"] for v in data["visits"]] == [mine["visit"]["visit_no"]]
     assert [s["template_id"] for s in data["subscriptions"]] == ["tpl-o-d06-a"]
     assert data["preferences"] == {"wechat": True, "sms": False}
+    said = [line["text"] for line in data["chat"] if line["role"] == "customer"]
+    assert said == ["甲在菜市场滑倒怎么报案"] and any(line["role"] == "bot" for line in data["chat"])
     assert (
         len(data["insured"]) == 1
         and data["account"]["account_id"] == mp.client.get(f"{API}/me", headers=a).json()["account_id"]
