@@ -20,10 +20,13 @@ from backend.claims.states import OPEN_STATES, ClaimState
 from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
 from backend.errors import ServiceError
 from backend.idempotency import service as idem
+from backend.notices.templates import NoticeBook, load_book
 from backend.privacy.freetext import free_text
 from backend.products.service import ProductCatalog
+from backend.runtime import Runtime
 from backend.security.crypto import CryptoError, FieldCipher
 from miniprogram_api.deps import Before, CurrentCustomer, IdempotencyKey, Now, PageLimit, RowId
+from miniprogram_api.notices import NoticeSentOut, claim_notices
 from miniprogram_api.schemas import In, Page, yuan
 
 router = APIRouter(tags=["理赔"])
@@ -136,6 +139,7 @@ class ClaimOut(ClaimSummary):
     next_step: NextStepOut
     checklist: list[ChecklistOut]
     timeline: list[TimelineOut]
+    notices: list[NoticeSentOut] = Field(description="我们发给您的这件案子的通知，最新的在前")
     attachments: list[AttachmentOut]
     approved_yuan: str | None = Field(default=None, examples=["300.00"])
     paid_yuan: str | None = None
@@ -181,6 +185,7 @@ def claim_view(
     *,
     cipher: FieldCipher,
     calendar: WorkingCalendar,
+    book: NoticeBook,
     now: dt.datetime,
     coverage: CoverageOut | None = None,
 ) -> ClaimOut:
@@ -220,6 +225,7 @@ def claim_view(
             for c in p.checklist
         ],
         timeline=[TimelineOut(at=t.at, kind=t.kind, title=t.title, detail=t.detail) for t in p.timeline],
+        notices=claim_notices(db, claim_id=claim.id, book=book),
         attachments=[attachment_view(r) for r in rows],
         approved_yuan=yuan(claim.approved_amount_fen),
         paid_yuan=yuan(claim.paid_amount_fen),
@@ -263,6 +269,10 @@ def _report(
         now=now,
     )
     return claim, CoverageOut(covered=covered.eligible, reason=covered.reason)
+
+
+def claim_book(runtime: Runtime) -> NoticeBook:
+    return load_book(runtime.settings.notices.file)
 
 
 CLAIM_LINKS = {
@@ -311,7 +321,9 @@ def report(
     if existing is not None:
         response.headers["Idempotent-Replayed"] = "true"
         claim = access.visible_claim(db, account=customer.account, claim_id=existing)
-        return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now)
+        return claim_view(
+            db, claim, cipher=cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now
+        )
     claim, coverage = _report(
         db,
         body=body,
@@ -323,7 +335,15 @@ def report(
         now=now,
     )
     idem.finish(db, owner=owner, key=key, resource_id=claim.id)
-    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now, coverage=coverage)
+    return claim_view(
+        db,
+        claim,
+        cipher=cipher,
+        calendar=runtime.calendar,
+        book=claim_book(runtime),
+        now=now,
+        coverage=coverage,
+    )
 
 
 @router.get("/claims", response_model=Page[ClaimSummary], summary="我的案件")
@@ -352,7 +372,7 @@ def claim_detail(
 ) -> ClaimOut:
     """The stage, the next step and its date (working days), the checklist, the timeline and the files."""
     claim = access.visible_claim(db, account=customer.account, claim_id=claim_id)
-    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now)
+    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now)
 
 
 @router.post("/claims/{claim_id}/withdraw", response_model=ClaimOut, summary="撤案")
@@ -376,4 +396,4 @@ def withdraw(
         expected_version=body.version,
         now=now,
     )
-    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, now=now)
+    return claim_view(db, claim, cipher=cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now)

@@ -44,7 +44,7 @@ class ScopeIn(In):
     scope: Literal["reported", "all"] = Field(examples=["all"], description="all：让这位家人看到您的全部案件")
 
 
-def _person(d: Delegation) -> InsuredPerson:
+def person_view(d: Delegation) -> InsuredPerson:
     return InsuredPerson(
         id=d.id,
         name_masked=d.insured_name_masked,
@@ -54,16 +54,18 @@ def _person(d: Delegation) -> InsuredPerson:
     )
 
 
-def _delegate(d: Delegation) -> Delegate:
+def delegate_view(d: Delegation) -> Delegate:
     return Delegate(id=d.id, relation=d.relation, scope=d.scope, since=d.proven_at.isoformat())
 
 
 def _people(db: DbSession, account_id: int) -> Items[InsuredPerson]:
-    return Items[InsuredPerson](items=[_person(d) for d in dl.delegations_of(db, account_id=account_id)])
+    return Items[InsuredPerson](items=[person_view(d) for d in dl.delegations_of(db, account_id=account_id)])
 
 
 def _delegates(db: DbSession, account_id: int) -> Items[Delegate]:
-    return Items[Delegate](items=[_delegate(d) for d in dl.delegates_of_insured(db, account_id=account_id)])
+    return Items[Delegate](
+        items=[delegate_view(d) for d in dl.delegates_of_insured(db, account_id=account_id)]
+    )
 
 
 @router.get("/insured", response_model=Items[InsuredPerson], summary="我绑定的被保险人")
@@ -95,7 +97,7 @@ def bind(
         relation=body.relation,
         now=now,
     )
-    return _person(row)
+    return person_view(row)
 
 
 @router.delete("/insured/{insured_id}", response_model=Items[InsuredPerson], summary="解除绑定")
@@ -131,7 +133,7 @@ def set_scope(
         actor=f"customer:{customer.account.openid}",
         now=now,
     )
-    return _delegate(row)
+    return delegate_view(row)
 
 
 @router.delete("/delegates/{delegate_id}", response_model=Items[Delegate], summary="取消家人代办")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from backend.deps import DbSession
+from backend.idempotency import service as idem
 from backend.notifications import subscriptions as subs
-from miniprogram_api.deps import CurrentCustomer, Now
+from miniprogram_api.deps import CurrentCustomer, IdempotencyKey, Now
 from miniprogram_api.schemas import In, Items
 
 router = APIRouter(tags=["通知"])
@@ -45,7 +46,7 @@ class PreferencesOut(BaseModel):
     sms: bool
 
 
-def _balances(rows: list[subs.TemplateBalance]) -> Items[Balance]:
+def balances_view(rows: list[subs.TemplateBalance]) -> Items[Balance]:
     return Items[Balance](
         items=[
             Balance(template_id=b.template_id, available=b.available, status=b.status, always=b.always)
@@ -55,9 +56,31 @@ def _balances(rows: list[subs.TemplateBalance]) -> Items[Balance]:
 
 
 @router.post("/notifications/subscriptions", response_model=Items[Balance], summary="报告订阅消息的选择")
-def report(body: SubscribeIn, customer: CurrentCustomer, db: DbSession, now: Now) -> Items[Balance]:
-    """Call after every ``wx.requestSubscribeMessage``: each ``accept`` allows one notice."""
+def report(
+    body: SubscribeIn,
+    key: IdempotencyKey,
+    customer: CurrentCustomer,
+    db: DbSession,
+    now: Now,
+    response: Response,
+) -> Items[Balance]:
+    """Call after every ``wx.requestSubscribeMessage``: each ``accept`` allows one notice. Send the same
+    ``Idempotency-Key`` when retrying: the choices are counted once."""
     acc = customer.account
+    owner = f"customer:{customer.id}"
+    operation = "notifications.subscribe"
+    existing = idem.begin(
+        db,
+        owner=owner,
+        key=key,
+        operation=operation,
+        fp=idem.fingerprint(operation, body.model_dump(mode="json")),
+        now=now,
+    )
+    names = [r.template_id for r in body.results]
+    if existing is not None:
+        response.headers["Idempotent-Replayed"] = "true"
+        return balances_view(subs.balances(db, channel=acc.channel, openid=acc.openid, template_ids=names))
     rows = subs.record_choices(
         db,
         channel=acc.channel,
@@ -68,13 +91,14 @@ def report(body: SubscribeIn, customer: CurrentCustomer, db: DbSession, now: Now
             subs.Choice(template_id=r.template_id, status=r.status, always=body.always) for r in body.results
         ],
     )
-    return _balances(rows)
+    idem.finish(db, owner=owner, key=key, resource_id=acc.id)
+    return balances_view(rows)
 
 
 @router.get("/notifications/subscriptions", response_model=Items[Balance], summary="订阅消息还能发几次")
 def balances(customer: CurrentCustomer, db: DbSession) -> Items[Balance]:
     """Per template: sends left and the latest choice (use it to decide whether to ask again)."""
-    return _balances(subs.balances(db, channel=customer.account.channel, openid=customer.account.openid))
+    return balances_view(subs.balances(db, channel=customer.account.channel, openid=customer.account.openid))
 
 
 @router.get("/notifications/preferences", response_model=PreferencesOut, summary="通知方式")

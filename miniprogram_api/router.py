@@ -7,10 +7,12 @@ from fastapi import APIRouter
 from miniprogram_api import (
     auth,
     chat,
+    chat_ws,
     claims,
     complaints,
     consent,
     identity,
+    mydata,
     notifications,
     products,
     uploads,
@@ -23,6 +25,18 @@ PREFIX = "/mp/v1"
 def build_router() -> APIRouter:
     """Every mini-program route."""
     router = APIRouter(prefix=PREFIX, responses=ERROR_RESPONSES)
-    for module in (auth, consent, identity, products, claims, uploads, complaints, notifications, chat):
+    for module in (
+        auth,
+        consent,
+        identity,
+        products,
+        claims,
+        uploads,
+        complaints,
+        notifications,
+        mydata,
+        chat,
+        chat_ws,
+    ):
         router.include_router(module.router)
     return router

@@ -41,6 +41,7 @@ class NoticeView:
     id: int
     kind: str
     text: str
+    stage: str | None  # the claim's stage the notice told (its ``state`` parameter), if it told one
     state: str
     channel: str | None
     created_at: dt.datetime
@@ -55,7 +56,8 @@ def notices_for_claim(session: Session, *, claim_id: int, book: NoticeBook, sent
     if sent_only:
         q = q.where(Notice.state == "sent")
     q = q.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(max(1, min(limit, MAX_SHOWN)))
-    return [NoticeView(id=n.id, kind=n.kind, text=notice_text(book, n.kind, n.params), state=n.state,
+    return [NoticeView(id=n.id, kind=n.kind, text=notice_text(book, n.kind, n.params),
+                       stage=str(n.params["state"]) if n.params.get("state") else None, state=n.state,
                        channel=n.channel, created_at=n.created_at, sent_at=n.sent_at,
                        receipt_status=n.receipt_status) for n in session.scalars(q)]
 

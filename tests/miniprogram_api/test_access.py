@@ -49,6 +49,7 @@ def test_m04_every_endpoint_with_an_id_answers_404_for_another_customers_data(mp
     calls = [
         ("GET", f"/claims/{b['claim']}", None),
         ("POST", f"/claims/{b['claim']}/withdraw", {"reason": "不要了"}),
+        ("PUT", f"/claims/{b['claim']}/contact-phone", {"phone": "13700000000"}),
         ("GET", f"/claims/{b['claim']}/attachments", None),
         ("GET", f"/claims/{b['claim']}/attachments/{b['attachment']}/content", None),
         ("GET", f"/complaints/{b['complaint']}", None),

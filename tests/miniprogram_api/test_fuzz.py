@@ -60,6 +60,11 @@ def customer(fuzz_mp: MP) -> dict[str, str]:
     return headers
 
 
+def ends_the_session(case: Any) -> bool:
+    """Logout, and deleting the account."""
+    return bool(case.path.endswith("/auth/logout") or (case.method == "DELETE" and case.path == "/mp/v1/me"))
+
+
 def good_claim(insured: int) -> dict[str, Any]:
     return {
         "insured_id": insured,
@@ -90,8 +95,8 @@ def test_m11_every_operation_answers_within_its_schema(
             suppress_health_check=list(HealthCheck),
         )
         def run(case: Any) -> None:
-            # Logging out would end the shared session: it gets a session of its own each time.
-            auth = fuzz_mp.login(consent=False) if case.path.endswith("/auth/logout") else customer
+            # Logging out or deleting the account would end the shared session: a session of its own.
+            auth = fuzz_mp.login(consent=False) if ends_the_session(case) else customer
             response = case.call_and_validate(headers={**(case.headers or {}), **auth}, checks=CHECKS)
             statuses.setdefault(case.path, set()).add(response.status_code)
 
@@ -125,7 +130,7 @@ def test_m11_stateful_claim_upload_detail(
                 case.headers = {**(case.headers or {}), "Idempotency-Key": uuid.uuid4().hex}
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            auth = fuzz_mp.login(consent=False) if case.path.endswith("/auth/logout") else customer
+            auth = fuzz_mp.login(consent=False) if ends_the_session(case) else customer
             case.headers = {**(case.headers or {}), **auth}
             return {"headers": case.headers}
 

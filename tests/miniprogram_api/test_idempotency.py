@@ -101,3 +101,28 @@ def test_concurrent_requests_with_one_key_make_one_thing(postgres_engine: Engine
     finally:
         with Session(postgres_engine) as s, s.begin():
             s.execute(delete(IdempotencyKey).where(IdempotencyKey.owner == owner))
+
+
+def test_double_tap_on_a_subscription_report_counts_one_send(mp: MP) -> None:
+    headers = mp.login()
+    body = {"results": [{"template_id": "tpl-claim-progress", "status": "accept"}]}
+    tap = {**headers, "Idempotency-Key": "subscribe-tap-1"}
+    first = mp.client.post(f"{API}/notifications/subscriptions", headers=tap, json=body)
+    second = mp.client.post(f"{API}/notifications/subscriptions", headers=tap, json=body)
+    assert first.status_code == second.status_code == 200, second.text
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["items"][0]["available"] == second.json()["items"][0]["available"] == 1
+    listed = mp.client.get(f"{API}/notifications/subscriptions", headers=headers).json()["items"]
+    assert [(b["template_id"], b["available"]) for b in listed] == [("tpl-claim-progress", 1)]
+    # A new popup (a new key) is one more send; the same key for another answer is refused.
+    tap2 = {**headers, "Idempotency-Key": "subscribe-tap-2"}
+    again = mp.client.post(f"{API}/notifications/subscriptions", headers=tap2, json=body)
+    assert again.json()["items"][0]["available"] == 2
+    other = mp.client.post(
+        f"{API}/notifications/subscriptions",
+        headers=tap,
+        json={"results": [{"template_id": "tpl-claim-progress", "status": "reject"}]},
+    )
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_reused"
+    no_key = mp.client.post(f"{API}/notifications/subscriptions", headers=headers, json=body)
+    assert no_key.status_code == 422
