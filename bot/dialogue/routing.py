@@ -22,6 +22,7 @@ from bot.dialogue import (
     materials,
     memory,
     oneshots,
+    pieces,
     policy,
     understanding,
 )
@@ -101,6 +102,7 @@ INTERRUPT_INTENTS = frozenset(
 _QUIET_EVENTS = frozenset({"unsubscribe", "view", "location"})
 _YES_NO = ("affirm", "deny", "cancel")
 _FINISHED_STEPS = ("more", "booked")  # a flow done but listening for additions
+_TRIES = "tries"  # the frame's count of answers in a row that did not answer its pending question
 
 
 class Router(TextTurns):
@@ -186,12 +188,16 @@ class Router(TextTurns):
             self._voice_empty(turn)
             return
         choice, state.choice = state.choice, None
-        if choice is not None and state.frame is None:
+        if choice is not None and (state.frame is None or choice.get("kind") == "stuck"):
             n = turn.digit(len(choice["options"]))
             if n is not None:
                 self._pick(turn, choice, choice["options"][n - 1])
                 return
         turn.pred = self.read(turn)
+        if pieces.join(turn):  # the start of a number: the rest is waited for
+            state.choice = choice
+            turn.say("digits_more")
+            return
         memory.remember(turn)
         urgent = emergency.handle(turn)
         if urgent == "said":
@@ -220,6 +226,7 @@ class Router(TextTurns):
         outcome = FLOWS[frame.flow].answer(turn, frame)
         if outcome == "ok":
             state.misses = 0
+            frame.data.pop(_TRIES, None)
             return
         if outcome == "pass" and turn.interrupts(frame):
             state.misses = 0
@@ -235,11 +242,26 @@ class Router(TextTurns):
             state.frame = None
             self._route(turn)
             return
-        if self._miss(turn):
+        if self._miss(turn) or self._stuck(turn, frame):
             return
         if outcome == "pass":
             turn.say("not_understood")
         FLOWS[frame.flow].remind(turn, frame)
+
+    def _stuck(self, turn: Turn, frame: FlowFrame) -> bool:
+        """The second answer in a row that does not answer the same question: never the same question
+        a third time; another way instead (a person calls, or try once more). True when offered."""
+        if turn.state.frame is not frame or frame.step is None:
+            return False
+        tries = frame.data.get(_TRIES) or {}
+        count = int(tries.get("n", 0)) + 1 if tries.get("step") == frame.step else 1
+        frame.data[_TRIES] = {"step": frame.step, "n": count}
+        if count < 2:
+            return False
+        frame.data.pop(_TRIES, None)
+        turn.state.choice = {"kind": "stuck", "options": ["human_agent", "again"]}
+        turn.ask_choice("stuck", [self.copy.t("stuck_person"), self.copy.t("stuck_again")])
+        return True
 
     def _voice_empty(self, turn: Turn) -> None:
         if turn.state.notes.get("emergency") == emergency.ACTIVE:
@@ -318,6 +340,12 @@ class Router(TextTurns):
                 self._start_report(turn, anyway=True)
             else:
                 self._start_intent(turn, option, chosen=True)
+        elif kind == "stuck":
+            frame = turn.state.frame
+            if option == "human_agent" or frame is None:
+                handoff.hand_off(turn, "asked")
+            else:
+                FLOWS[frame.flow].remind(turn, frame)
         elif kind == "faq":
             faq.answer_topic(turn, option)
             turn.log_slots["faq_topic"] = option

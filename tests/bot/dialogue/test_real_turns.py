@@ -1,0 +1,92 @@
+"""Turns real elderly customers take (issue 11): a number sent in pieces, a correction said where
+another question waits, a name after 伊名 with its characters spelled out, the consent answered
+before it was asked, and never the same question a third time. Each conversation drives the entry
+points the webhook uses (``conftest.Chat``) and compares whole replies with the copy file."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.claims.models import Claim
+from backend.complaints.models import HomeVisit
+from tests.bot.dialogue.conftest import (
+    LI_ID,
+    ZHANG_PHONE,
+    Chat,
+    Choices,
+    confirm,
+    consent,
+    text,
+    verify_dialog,
+)
+
+HELD_AGAIN = (text("noted"), text("cr_id_held"), consent("id_number"))
+
+
+def test_an_id_number_in_two_messages_and_corrections_at_the_consent_question(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("我阿公昨天骑电动车被一辆小车撞了 在潮南民生医院住院", (text("cr_start"), text("cr_ask_name"))),
+        ("阿公叫林木松 树林的林 木头的木 松树的松", consent("id_number")),
+        (f"{LI_ID[:4]} {LI_ID[4:8]} {LI_ID[8:12]}", text("digits_more")),
+        (f"{LI_ID[12:16]} {LI_ID[16:]}", HELD_AGAIN),
+        # a "不是" that corrects the day is no refusal of the consent; the last day said counts
+        ("不对 不是昨天 是前天晚上", HELD_AGAIN),
+        # the hospital the customer corrects to (transferred since) replaces the one said before
+        ("哦不是 头先转去汕头大学医学院第一附属医院了", HELD_AGAIN),
+        ("1", text("cr_ask_phone")),
+        (ZHANG_PHONE, confirm(name="林木松", relation="爷爷或外公", id_number=LI_ID, claim_type="住院了",
+                              accident="车祸", date="2026年11月19日", hospital="汕头大学医学院第一附属医院",
+                              phone=ZHANG_PHONE)),
+    ])
+
+
+def test_a_name_after_yi_ming_and_a_field_given_in_the_wrong_question_goes_to_its_own_field(
+        chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [
+        ("我爸昨天在市场被楼上跌落的花盆砸到头 在峡山医院住院", (text("cr_start"), text("cr_ask_name"))),
+        # a phone number where the name is asked: kept as the phone, the name asked again
+        ("电话 138 1234 5678", (text("noted"), text("cr_ask_name"))),
+        ("伊名周锦河", consent("id_number")),
+        ("1", text("cr_ask_id")),
+        (LI_ID, confirm(name="周锦河", relation="父亲", id_number=LI_ID, claim_type="住院了",
+                        accident="高空坠物", date="2026年11月20日", hospital="峡山医院", phone=ZHANG_PHONE)),
+    ])
+    chat.say("对")
+    claim = db.scalars(select(Claim).order_by(Claim.id.desc())).first()
+    assert claim is not None and str(claim.accident_date) == "2026-11-20"
+
+
+def test_the_same_question_is_not_asked_a_third_time(chat: Chat) -> None:
+    stuck = Choices("stuck", (text("stuck_person").render(chat), text("stuck_again").render(chat)))
+    verify_dialog(chat, [
+        ("我妈昨天在家跋倒住院了", (text("cr_start"), text("cr_ask_name"))),
+        ("对", (text("cr_bad_name"), text("cr_ask_name"))),
+        # the second answer that is no name: another way is offered, not the same question
+        ("好", (text("cr_bad_name"), stuck)),
+        ("2", text("cr_ask_name")),
+    ])
+
+
+def test_the_consent_said_before_it_is_asked_is_kept_and_a_refusal_is_explained(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("阮老伴昨天在浴室跋倒 手骨断了 住在潮南区人民医院", (text("cr_start"), text("cr_ask_name"))),
+        # a no with a question: why the ID is needed, and that the report goes on without it
+        ("乜个同意 我唔同意 我只要报案", (text("consent_why_early"), text("cr_ask_name"))),
+        ("好啦 同意", (text("consent_early_ok"), text("cr_ask_name"))),
+        ("伊叫陈佳明", text("cr_ask_id")),
+        (LI_ID, text("cr_ask_phone")),
+    ])
+
+
+def test_a_phone_number_in_three_messages_books_the_home_visit(chat: Chat, db: Session) -> None:
+    replies = verify_dialog(chat, [
+        ("你们的人可以来厝帮阮老伴办理赔吗 伊唔能出门", text("hv_ask_address")),
+        ("阮厝在陈店", text("hv_ask_phone")),
+        ("电话 138", text("digits_more")),
+        ("1234", text("digits_more")),
+    ])
+    assert replies
+    chat.say("5678")
+    visit = db.scalars(select(HomeVisit).order_by(HomeVisit.id.desc())).first()
+    assert visit is not None and visit.visit_no in chat.last[0].text
