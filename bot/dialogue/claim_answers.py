@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import consent
+from bot.dialogue import amounts, consent
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import LunarDay, lunar_label
@@ -58,7 +58,9 @@ class ClaimAnswers(Flow):
         handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
         early = self._consent_before_asked(turn, frame) if step in _BEFORE_CONSENT else None
         outcome: Outcome = early or (handler(turn, frame) if handler is not None else "pass")
-        if outcome == "pass" and self._told_something(turn, frame):
+        if outcome == "pass" and (turn.asks or turn.cue("guess_words")) and amounts.answer(turn):
+            outcome = "ok"  # 一百日就是三千吧: the sum, with its limits, then the question again
+        elif outcome == "pass" and self._told_something(turn, frame):
             turn.say("noted")
             outcome = "ok"
         elif outcome == "pass" and self._more_story(turn, frame):

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from backend.security.masking import scrub_text
+from bot.dialogue import cover_start
 from bot.dialogue.context import Turn
 from intents.dates import read_date
 
@@ -65,6 +66,7 @@ def remember(turn: Turn) -> None:
         old = str(notes.get("description", ""))
         if text not in old:
             notes["description"] = (old + " " + text).strip()[-_DESCRIPTION_MAX:]
+    cover_start.remember(turn)
     hukou = _other_hukou(turn)
     if hukou:
         notes["hukou_other"] = hukou

@@ -357,8 +357,9 @@ class Router(TextTurns):
         topic = getattr(turn.pred, "faq_topic", None)
         state = turn.state
         if intent == "claim_progress" and topic is None and turn.cue("timeline_words") and not (
-                turn.pred.slots or {}).get("claim_no") and (state.claim or state.last.get("progress_done")):
-            topic = "claim_timeline"
+                turn.pred.slots or {}).get("claim_no") and (state.claim or state.last.get("progress_done")
+                                                             or not turn.cue("personal_words")):
+            topic = "claim_timeline"  # 资料交齐了几时能到钱: the rule, then the case if they want it
         flow = self.copy.table("general_topics").get(topic)
         if flow is None or intent not in (flow, "product_question") or state.frame or state.suspended:
             return False

@@ -9,14 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.claims.models import Claim
-from backend.complaints.models import HomeVisit
+from backend.complaints.models import Complaint, HomeVisit
 from tests.bot.dialogue.conftest import (
     LI_ID,
+    NOW,
     ZHANG_PHONE,
     Chat,
     Choices,
+    Faq,
     confirm,
     consent,
+    render,
     text,
     verify_dialog,
 )
@@ -90,3 +93,45 @@ def test_a_phone_number_in_three_messages_books_the_home_visit(chat: Chat, db: S
     chat.say("5678")
     visit = db.scalars(select(HomeVisit).order_by(HomeVisit.id.desc())).first()
     assert visit is not None and visit.visit_no in chat.last[0].text
+
+
+def test_call_me_not_her_in_a_visit_request_books_the_visit_with_my_phone(chat: Chat, db: Session) -> None:
+    replies = chat.talk("我阿妈九十岁 一个人住在仙城 腿脚唔好 出唔得门", "有无人可以上门帮伊办")
+    assert replies
+    # "call me, she cannot hear well" is how to reach the family: no complaint, the visit goes on
+    verify_dialog(chat, [
+        ("我人在东莞 你们打我电话 打伊电话伊听唔清楚", text("hv_ask_phone")),
+    ])
+    chat.say("138 1234 5678")
+    visit = db.scalars(select(HomeVisit).order_by(HomeVisit.id.desc())).first()
+    assert visit is not None and chat.last[0].text.startswith(render(chat, text(
+        "hv_done", number=visit.visit_no, contact_hours=24, visit_hours=48)))
+    assert db.scalars(select(Complaint)).first() is None
+
+
+def test_a_broken_promise_of_a_visit_is_a_complaint(chat: Chat) -> None:
+    reply = chat.say("礼拜五你们说两日内派人来阮厝收资料 到今天都无人来")
+    assert reply.startswith(render(chat, text("cc_sorry"))), reply
+
+
+def test_when_the_money_comes_is_answered_as_a_rule_without_a_case_number(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("资料交齐了几时能到钱", (Faq("claim_timeline"), text("general_then_flow", label="查理赔进度"))),
+    ])
+
+
+def test_a_sum_guessed_for_a_long_stay_is_corrected_to_the_90_day_limit(chat: Chat) -> None:
+    chat.now = NOW
+    verify_dialog(chat, [
+        ("阿妈九月跋倒骨折 在汕头市中心医院住到现在 差不多一百日了", (text("cr_start"), text("cr_ask_name"))),
+    ])
+    reply = chat.say("住院补贴一日30 那一百日就是三千吧")
+    assert "2700" in reply and reply.endswith(render(chat, text("cr_ask_name")))
+
+
+def test_the_cover_of_someone_turning_60_starts_on_a_named_day(chat: Chat) -> None:
+    chat.say("我妈户口在潮南 十二月一号满60岁 要不要去哪里办手续参加这个老人保险")
+    start = text("cov_start_day", month=12, day=1, age=60, start="2027年1月1日")
+    assert render(chat, start) in chat.last[0].text
+    reply = chat.say("如果伊十二月中跋倒有无得赔")
+    assert reply == render(chat, (start, text("cov_before_start", start="2027年1月1日")))
