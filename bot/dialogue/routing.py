@@ -30,7 +30,7 @@ from bot.dialogue.base import Flow
 from bot.dialogue.context import NoPrediction, Prediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.state import FlowFrame
-from bot.dialogue.text_turns import TextTurns
+from bot.dialogue.text_turns import TRIES, TextTurns
 from intents import Context
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,6 @@ INTERRUPT_INTENTS = frozenset(
 _QUIET_EVENTS = frozenset({"unsubscribe", "view", "location"})
 _YES_NO = ("affirm", "deny", "cancel")
 _FINISHED_STEPS = ("more", "booked")  # a flow done but listening for additions
-_TRIES = "tries"  # the frame's count of answers in a row that did not answer its pending question
 
 
 class Router(TextTurns):
@@ -226,7 +225,7 @@ class Router(TextTurns):
         outcome = FLOWS[frame.flow].answer(turn, frame)
         if outcome == "ok":
             state.misses = 0
-            frame.data.pop(_TRIES, None)
+            frame.data.pop(TRIES, None)
             return
         if outcome == "pass" and turn.interrupts(frame):
             state.misses = 0
@@ -247,21 +246,6 @@ class Router(TextTurns):
         if outcome == "pass":
             turn.say("not_understood")
         FLOWS[frame.flow].remind(turn, frame)
-
-    def _stuck(self, turn: Turn, frame: FlowFrame) -> bool:
-        """The second answer in a row that does not answer the same question: never the same question
-        a third time; another way instead (a person calls, or try once more). True when offered."""
-        if turn.state.frame is not frame or frame.step is None:
-            return False
-        tries = frame.data.get(_TRIES) or {}
-        count = int(tries.get("n", 0)) + 1 if tries.get("step") == frame.step else 1
-        frame.data[_TRIES] = {"step": frame.step, "n": count}
-        if count < 2:
-            return False
-        frame.data.pop(_TRIES, None)
-        turn.state.choice = {"kind": "stuck", "options": ["human_agent", "again"]}
-        turn.ask_choice("stuck", [self.copy.t("stuck_person"), self.copy.t("stuck_again")])
-        return True
 
     def _voice_empty(self, turn: Turn) -> None:
         if turn.state.notes.get("emergency") == emergency.ACTIVE:

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from backend.claims.models import Claim
 from backend.complaints.models import Complaint, HomeVisit
+from backend.handoff.models import HandoffRequest
 from tests.bot.dialogue.conftest import (
+    IN_HOURS,
     LI_ID,
     NOW,
     ZHANG_PHONE,
@@ -135,3 +137,18 @@ def test_the_cover_of_someone_turning_60_starts_on_a_named_day(chat: Chat) -> No
     assert render(chat, start) in chat.last[0].text
     reply = chat.say("如果伊十二月中跋倒有无得赔")
     assert reply == render(chat, (start, text("cov_before_start", start="2027年1月1日")))
+
+
+def test_an_update_whose_consent_is_answered_with_details_goes_to_a_person(chat: Chat, db: Session) -> None:
+    chat.now = IN_HOURS
+    verify_dialog(chat, [
+        ("我妈之前报案留的号码停用了 新号码 15817736620", consent("id_number")),
+        # details instead of a yes or a no, twice: the request is kept and a person checks the identity
+        ("我妈叫庄雪英 案件号我找不到了", (text("noted"), consent("id_number"))),
+    ])
+    reply = chat.say(f"身份证 {LI_ID}")
+    rows = db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user)
+                      .order_by(HandoffRequest.id)).all()
+    assert [r.reason for r in rows] == ["info_update", "asked"]
+    assert reply.startswith(render(chat, text("iu_to_person", what="手机号", number=rows[0].id)))
+    assert "修改成功" not in reply and chat.state().frame is None
