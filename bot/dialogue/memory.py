@@ -107,6 +107,11 @@ def _own_story(turn: Turn) -> bool:
             and not turn.cue("on_behalf_words") and not _OTHERS.search(norm))
 
 
+def _in_report(turn: Turn) -> bool:
+    frame = turn.state.frame
+    return frame is not None and frame.flow == "claim_report"
+
+
 def _report_started(turn: Turn) -> bool:
     frame = turn.state.frame
     return frame is not None and frame.flow == "claim_report" and frame.step not in (None, "relation")
@@ -129,6 +134,11 @@ def _last_date(turn: Turn, norm: str) -> str | None:
 
 def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected: bool) -> None:
     iso = slots.get("date")
+    if not iso and "date" not in notes and _in_report(turn) and not turn.asks and not (
+            turn.cue("correction_words") or turn.cue("told_before_words")):  # 头先讲错了: of the talk
+        # 今早煲粥 锅翻了: in a report under way, a bare "today" word is the accident's day too
+        day = read_date(turn.norm, turn.today, event=True).date
+        iso = day.isoformat() if day is not None else None
     if iso and turn.cue("discharge_words") and not corrected:  # 昨天出院: not the day of the accident
         iso = None
     if iso and (turn.fact("corrected") or turn.cue("correction_words")):

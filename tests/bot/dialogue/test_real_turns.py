@@ -152,3 +152,20 @@ def test_an_update_whose_consent_is_answered_with_details_goes_to_a_person(chat:
     assert [r.reason for r in rows] == ["info_update", "asked"]
     assert reply.startswith(render(chat, text("iu_to_person", what="手机号", number=rows[0].id)))
     assert "修改成功" not in reply and chat.state().frame is None
+
+
+def test_a_bare_today_word_in_a_report_under_way_is_the_accident_day(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("我被滚水烫到脚 要报案", (text("cr_start"), text("cr_ask_name"))),
+        ("今天早上煲粥 锅翻了 滚水淋到脚", (text("noted"), text("cr_ask_name"))),
+    ])
+    assert chat.state().notes.get("date") == "2026-11-21"  # NOW is Saturday 21 November in Shanghai
+
+
+def test_just_now_about_what_was_said_is_no_accident_day(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("我阿妈在过马路给一架电动车撞倒 在潮南区人民医院", (text("cr_start"), text("cr_ask_name"))),
+        ("不是 是峡山医院 头先讲错了", (text("noted"), text("cr_ask_name"))),
+    ])
+    notes = chat.state().notes
+    assert notes.get("hospital") == "峡山医院" and "date" not in notes
