@@ -169,3 +169,11 @@ def test_just_now_about_what_was_said_is_no_accident_day(chat: Chat) -> None:
     ])
     notes = chat.state().notes
     assert notes.get("hospital") == "峡山医院" and "date" not in notes
+
+
+def test_seventeen_digits_are_a_typo_not_the_start_of_a_number(chat: Chat) -> None:
+    reply = chat.talk("我妈昨天在家跋倒住院了", "张秀英", "1")[-1]
+    assert reply == render(chat, text("cr_ask_id"))
+    after = chat.say(LI_ID[:17])  # one digit missing: said so at once, nothing is waited for
+    assert after != render(chat, text("digits_more"))
+    assert after.endswith(render(chat, text("cr_ask_id"))) and "18" in after
