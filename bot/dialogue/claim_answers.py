@@ -165,7 +165,7 @@ class ClaimAnswers(Flow):
             frame.data["consent_id"] = True
             frame.data.pop("no_id", None)
             self.use_held_id(turn, frame)
-            turn.say("consent_early_ok")
+            turn.say("consent_early_ok", text=consent.text_of("id_number"))  # what the yes was given to
             return "ok"
         if refuses:
             consent.refuse(turn, "id_number")

@@ -48,6 +48,11 @@ def answer(turn: Turn, category: str) -> bool | None:
     return yes
 
 
+def text_of(category: str) -> str:
+    """The consent text of ``category`` (config/consent.yaml), as the customer is shown it."""
+    return consent_config().texts[category].text
+
+
 def record(turn: Turn, category: str) -> None:
     """Record a yes said in words before the question came (同意): the reply says what it covers."""
     msg = turn.message

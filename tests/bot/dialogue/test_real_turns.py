@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backend.claims.models import Claim
 from backend.complaints.models import Complaint, HomeVisit
 from backend.handoff.models import HandoffRequest
+from backend.privacy.service import consent_config
 from tests.bot.dialogue.conftest import (
     IN_HOURS,
     LI_ID,
@@ -78,7 +79,9 @@ def test_the_consent_said_before_it_is_asked_is_kept_and_a_refusal_is_explained(
         ("阮老伴昨天在浴室跋倒 手骨断了 住在潮南区人民医院", (text("cr_start"), text("cr_ask_name"))),
         # a no with a question: why the ID is needed, and that the report goes on without it
         ("乜个同意 我唔同意 我只要报案", (text("consent_why_early"), text("cr_ask_name"))),
-        ("好啦 同意", (text("consent_early_ok"), text("cr_ask_name"))),
+        # the yes is recorded, and the customer is shown the very text they agreed to (D-04)
+        ("好啦 同意", (text("consent_early_ok", text=consent_config().texts["id_number"].text),
+                      text("cr_ask_name"))),
         ("伊叫陈佳明", text("cr_ask_id")),
         (LI_ID, text("cr_ask_phone")),
     ])
