@@ -37,7 +37,9 @@ def answer(turn: Turn) -> bool:
                                      "transport_definition", "accident_death")
     if turn.cue("why_words") and last and not _has_new_figure(turn):
         return _explain(turn, last)
-    if not (turn.asks or turn.cue("amount_words") or (follow and len(norm) <= 12)):
+    # 住院补贴一日30 那一百日就是三千吧: a sum guessed for the stay told before is checked
+    guess = turn.cue("guess_words") and turn.cue("allowance_words")
+    if not (turn.asks or turn.cue("amount_words") or guess or (follow and len(norm) <= 12)):
         return False
     grade = turn.fact("disability_grade")
     if grade is None and (last.get("kind") == "disability" or topic == "disability"):
@@ -49,6 +51,8 @@ def answer(turn: Turn) -> bool:
     if used is not None:
         return _year_left(turn, int(used))
     days = (turn.pred.slots or {}).get("days")
+    if not days and turn.cue("allowance_words"):
+        days = turn.state.notes.get("days")
     if days and (turn.cue("stay_words") or topic == "hospital_allowance" or last.get("kind") == "allowance"
                  or turn.cue("amount_words")):
         stays = _RE_STAYS.search(norm)

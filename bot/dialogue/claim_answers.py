@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import consent
+from bot.dialogue import amounts, consent
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import LunarDay, lunar_label
@@ -20,6 +20,7 @@ from bot.dialogue.state import FlowFrame
 
 # which item a numbered fix answer (or a word in a correction) clears
 FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
+_BEFORE_CONSENT = ("relation", "accident", "name", "date", "claim_type", "hospital", "phone", "accident_late")
 _VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "accident", "id_number"}
 
 
@@ -55,8 +56,11 @@ class ClaimAnswers(Flow):
             flow.ask(turn, frame)
             return "ok"
         handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
-        outcome: Outcome = handler(turn, frame) if handler is not None else "pass"
-        if outcome == "pass" and self._told_something(turn, frame):
+        early = self._consent_before_asked(turn, frame) if step in _BEFORE_CONSENT else None
+        outcome: Outcome = early or (handler(turn, frame) if handler is not None else "pass")
+        if outcome == "pass" and (turn.asks or turn.cue("guess_words")) and amounts.answer(turn):
+            outcome = "ok"  # 一百日就是三千吧: the sum, with its limits, then the question again
+        elif outcome == "pass" and self._told_something(turn, frame):
             turn.say("noted")
             outcome = "ok"
         elif outcome == "pass" and self._more_story(turn, frame):
@@ -149,6 +153,31 @@ class ClaimAnswers(Flow):
             turn.say("cr_no_id")
         return "ok"
 
+    def _consent_before_asked(self, turn: Turn, frame: FlowFrame) -> Outcome | None:
+        """"同意" / "我唔同意 我只要报案" / "做乜要身份证" said about the ID before its question (or
+        after a first no): recorded and explained at once, and the report goes on; None for any
+        other message."""
+        if frame.data.get("consent_id") or not turn.cue("consent_topic_words"):
+            return None
+        refuses = turn.cue("refuse_words")
+        if turn.cue("consent_words") and not refuses and not (turn.asks and turn.cue("consent_why_words")):
+            consent.record(turn, "id_number")
+            frame.data["consent_id"] = True
+            frame.data.pop("no_id", None)
+            self.use_held_id(turn, frame)
+            turn.say("consent_early_ok", text=consent.text_of("id_number"))  # what the yes was given to
+            return "ok"
+        if refuses:
+            consent.refuse(turn, "id_number")
+            consent.drop_held_id(frame)
+            frame.data["no_id"] = True
+            turn.say("consent_why_early" if turn.asks or turn.cue("consent_why_words") else "cr_no_id")
+            return "ok"
+        if turn.cue("consent_why_words"):
+            turn.say("consent_why_early")
+            return "ok"
+        return None
+
     @staticmethod
     def use_held_id(turn: Turn, frame: FlowFrame) -> None:
         """Once the customer agreed: the ID number they gave before becomes the report's."""
@@ -226,6 +255,8 @@ class ClaimAnswers(Flow):
     def _answer_date(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "date" in frame.data:
             return "ok"
+        if self._told_something(turn, frame):  # a phone or an ID here: kept as what it is
+            return "pass"
         iso = (turn.pred.slots or {}).get("date")
         if iso or any(ch.isdigit() for ch in turn.norm):
             turn.say("cr_bad_date")
@@ -273,6 +304,8 @@ class ClaimAnswers(Flow):
     def _answer_phone(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "phone" in frame.secret:
             return "ok"
+        if self._told_something(turn, frame):  # an ID number or a date here: kept as what it is
+            return "pass"
         if sum(ch.isdigit() for ch in turn.norm) >= 5:
             turn.say("cr_bad_phone")
             return "invalid"

@@ -13,6 +13,7 @@ from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
 
 ID_HELD = "id_before_consent"  # an ID number sent before the consent question was answered
+_TOLD = frozenset({"relation", "date", "accident", "hospital", "name", "phone", "transport", "address"})
 
 
 def granted(turn: Turn, category: str) -> bool:
@@ -31,9 +32,12 @@ def answer(turn: Turn, category: str) -> bool | None:
     """Record a 1 (yes) or 2 (no) answer; None when the message is no answer to the question."""
     n = turn.digit(2)
     refuses = turn.cue("refuse_words")
-    yes = n == 1 or (n is None and not refuses and (turn.cue("agree_words") or (
+    # "不对 不是礼拜天 是礼拜六" corrects another answer: its "no" is not about the consent
+    corrects = bool(turn.noted & _TOLD) and not refuses
+    yes = n == 1 or (n is None and not refuses and not corrects and (turn.cue("agree_words") or (
         turn.confident and turn.pred.intent == "affirm")))
-    no = n == 2 or (n is None and (refuses or (turn.confident and turn.pred.intent == "deny")))
+    denies = turn.confident and turn.pred.intent == "deny" and not corrects
+    no = n == 2 or (n is None and (refuses or denies))
     if not (yes or no):
         return None
     msg = turn.message
@@ -42,6 +46,19 @@ def answer(turn: Turn, category: str) -> bool | None:
            now=turn.now)
     turn.log_slots[f"consent_{category}"] = "granted" if yes else "refused"
     return yes
+
+
+def text_of(category: str) -> str:
+    """The consent text of ``category`` (config/consent.yaml), as the customer is shown it."""
+    return consent_config().texts[category].text
+
+
+def record(turn: Turn, category: str) -> None:
+    """Record a yes said in words before the question came (同意): the reply says what it covers."""
+    msg = turn.message
+    record_consent(turn.session, category=category, channel=msg.channel, user_id=msg.user_id,
+                   actor="customer", now=turn.now)
+    turn.log_slots[f"consent_{category}"] = "granted"
 
 
 def refuse(turn: Turn, category: str) -> None:

@@ -27,9 +27,23 @@ _RE_DIGIT_GAP = re.compile(r"(?<=[\dxX])[\s\-—]+(?=[\dxX])")
 _RE_ID_RUN = re.compile(r"(?<![\d])(\d{14,19}[xX]?)(?![\dxX])")
 _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s*(初\d{1,2}|\d{1,2})\s*(?:日|号)?")
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
+_RE_LUNAR_BARE_DAY = re.compile(r"(农历|阴历|旧历)\s*(\d{1,2})(?![\d月])")
+_CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_RE_CN_LUNAR_DAY = re.compile(r"(初|廿|二十|三十|十)([一二三四五六七八九十]?)")
+
+
+def _cn_lunar_days(text: str) -> str:
+    """初五 → 初5, 廿八 → 28, 十五 → 15 (the NLU leaves some lunar days in Chinese numerals)."""
+    def one(m: re.Match[str]) -> str:
+        head, unit = m.group(1), _CN_NUM.get(m.group(2), 0)
+        if head == "初":
+            return f"初{unit}" if unit else m.group(0)
+        base = {"廿": 20, "二十": 20, "三十": 30, "十": 10}[head]
+        return str(base + (unit if unit < 10 else 0))
+    return _RE_CN_LUNAR_DAY.sub(one, text)
 _LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
 _RE_ADDRESS_ONLY = re.compile(rf"[{_CJK}\d\s号]+")
-_RE_LIVES = re.compile(r"(?:住在|家住|家在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
+_RE_LIVES = re.compile(r"(?:住在|家住|家在|厝在|屋企在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
                        rf"([{_CJK}\d]{{2,20}})")
 
 
@@ -101,7 +115,8 @@ class Extractor:
     @cached_property
     def _re_cue_name(self) -> re.Pattern[str]:
         cues = "|".join(map(re.escape, sorted(self.name_cues, key=len, reverse=True)))
-        return re.compile(rf"(?:{cues})\s*[:：]?\s*([{_CJK}]{{2,4}})")
+        # a lookahead: the matches may overlap (她名叫黄淑贞: 她名 is tried, then 名叫)
+        return re.compile(rf"(?=(?:{cues})\s*[:：]?\s*([{_CJK}]{{2,4}}))")
 
     @cached_property
     def _re_person_name(self) -> re.Pattern[str]:
@@ -161,16 +176,20 @@ class Extractor:
         return 2 <= len(text) <= 4 and self._name_from(text) == text
 
     # ---------------------------------------------------------------- places
-    def hospital(self, norm: str) -> str | None:
-        """The place of care named in ``norm`` (住在潮南区人民医院 → 潮南区人民医院)."""
+    def hospital(self, norm: str, *, last: bool = False) -> str | None:
+        """The place of care named in ``norm`` (住在潮南区人民医院 → 潮南区人民医院); ``last``: the
+        last one named (在A医院 哦不是 转去B医院了 → B医院)."""
+        found = None
         for m in self._re_hospital.finditer(norm):
             run = m.group(1)
             cut = max((i for i, ch in enumerate(run) if ch in self.hospital_cut), default=-1)
             run = run[cut + 1:]
             suffix = next(p for p in self._care_places_longest_first if run.endswith(p))
             if len(run) - len(suffix) >= 2 and not any(run.startswith(g) for g in self.hospital_generic):
-                return run
-        return None
+                if not last:
+                    return run
+                found = run
+        return found
 
     def is_care_place(self, norm: str) -> bool:
         """True when the text names any place of care (医院, 卫生院, 诊所...)."""
@@ -218,6 +237,7 @@ class Extractor:
     @staticmethod
     def lunar(norm: str) -> LunarDay | None:
         """A lunar month and day (农历10月25, 初五); None when none is named."""
+        norm = _cn_lunar_days(norm)
         m = _RE_LUNAR_MD.search(norm)
         if m:
             raw_month, raw_day = m.group(2), m.group(3)
@@ -229,4 +249,7 @@ class Extractor:
         d = _RE_LUNAR_DAY.search(norm)
         if d and 1 <= int(d.group(2)) <= 10:
             return LunarDay(None, int(d.group(2)), explicit=bool(d.group(1)))
+        d = _RE_LUNAR_BARE_DAY.search(norm)  # 农历廿八 (no month): this lunar month or the last
+        if d and 1 <= int(d.group(2)) <= 30:
+            return LunarDay(None, int(d.group(2)), explicit=True)
         return None

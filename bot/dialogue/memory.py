@@ -14,7 +14,9 @@ import re
 from typing import Any
 
 from backend.security.masking import scrub_text
+from bot.dialogue import cover_start
 from bot.dialogue.context import Turn
+from intents.dates import read_date
 
 REPORT_KEYS = ("relation", "date", "date_lunar", "lunar_pending", "accident", "transport", "death",
                "hospital", "stay", "days", "description", "exclusions")
@@ -42,7 +44,7 @@ def remember(turn: Turn) -> None:
         _put(turn, "days_used", int(turn.fact("days_used_this_year")))
     if died(turn):
         _put(turn, "death", True)
-    hospital = turn.extract.hospital(turn.plain)
+    hospital = turn.extract.hospital(turn.plain, last=corrected or turn.cue("transfer_words"))
     if hospital and (corrected or asked == "hospital" or "hospital" not in notes):
         _put(turn, "hospital", hospital[:100])
     if turn.cue("no_stay_words"):
@@ -64,6 +66,7 @@ def remember(turn: Turn) -> None:
         old = str(notes.get("description", ""))
         if text not in old:
             notes["description"] = (old + " " + text).strip()[-_DESCRIPTION_MAX:]
+    cover_start.remember(turn)
     hukou = _other_hukou(turn)
     if hukou:
         notes["hukou_other"] = hukou
@@ -104,27 +107,61 @@ def _own_story(turn: Turn) -> bool:
             and not turn.cue("on_behalf_words") and not _OTHERS.search(norm))
 
 
+def _in_report(turn: Turn) -> bool:
+    frame = turn.state.frame
+    return frame is not None and frame.flow == "claim_report"
+
+
 def _report_started(turn: Turn) -> bool:
     frame = turn.state.frame
     return frame is not None and frame.flow == "claim_report" and frame.step not in (None, "relation")
 
 
+_RE_DATE_SPLIT = re.compile(r"[\s，,。；;！!]+|不是|应该是|改成|就是|是")
+
+
+def _last_date(turn: Turn, norm: str) -> str | None:
+    """The last date a message names (不是礼拜天 是礼拜六 → Saturday; 农历廿八 就是上礼拜日 → that
+    Sunday): a message that corrects itself or gives a day twice means its last one (a day of
+    leaving hospital is not the accident's)."""
+    discharge = turn.copy.word_pattern("discharge_words")
+    for part in reversed([p for p in _RE_DATE_SPLIT.split(norm) if p and not discharge.search(p)]):
+        reading = read_date(part, turn.today)
+        if reading.date is not None and not reading.lunar:
+            return reading.date.isoformat()
+    return None
+
+
 def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected: bool) -> None:
     iso = slots.get("date")
+    if not iso and "date" not in notes and _in_report(turn) and not turn.asks and not (
+            turn.cue("correction_words") or turn.cue("told_before_words")):  # 头先讲错了: of the talk
+        # 今早煲粥 锅翻了: in a report under way, a bare "today" word is the accident's day too
+        day = read_date(turn.norm, turn.today, event=True).date
+        iso = day.isoformat() if day is not None else None
+    if iso and turn.cue("discharge_words") and not corrected:  # 昨天出院: not the day of the accident
+        iso = None
+    if iso and (turn.fact("corrected") or turn.cue("correction_words")):
+        iso = _last_date(turn, turn.norm) or iso  # 不是礼拜天 是礼拜六: the day it was corrected to
+    lunar = turn.extract.lunar(turn.norm) if turn.fact("lunar_date") else None
+    if lunar is not None and lunar.month is None and not iso:
+        iso = _last_date(turn, turn.norm)  # 农历廿八 就是上礼拜日: the solar day said with it
     if iso and (corrected or "date" not in notes):
         try:
             if dt.date.fromisoformat(str(iso)) <= turn.today:
                 _put(turn, "date", str(iso))
                 notes.pop("date_lunar", None)
+                notes.pop("lunar_pending", None)
+                return
         except ValueError:
             pass
     if turn.fact("lunar_date") and (corrected or "date" not in notes):
-        lunar = turn.extract.lunar(turn.norm)
-        if lunar is not None and lunar.month is not None and lunar.explicit:
-            day = lunar.solar(turn.today)
+        if lunar is not None and lunar.explicit:
+            day = lunar.solar(turn.today)  # 是农历初五: the latest lunar 初五 (this lunar month or the last)
             if day is not None:
                 _put(turn, "date", day.isoformat())
                 notes["date_lunar"] = True
+                notes.pop("lunar_pending", None)
         elif lunar is not None and describes_accident(turn):
             notes["lunar_pending"] = [lunar.month, lunar.day]
 

@@ -5,7 +5,7 @@ a "I don't understand your answer" (said shorter, not the same block again), non
 
 from __future__ import annotations
 
-from bot.dialogue import amounts, faq, materials
+from bot.dialogue import amounts, cover_start, faq, materials
 from bot.dialogue.context import Turn
 from intents.faq import render_text
 
@@ -19,6 +19,7 @@ def product_question(turn: Turn, *, follow_up: bool = True) -> None:
     if last.get("topic") == topic and last.get("intent") == "product_question" and say_short(turn, topic):
         return
     faq.answer(turn, follow_up=follow_up)
+    cover_start.after_faq(turn, topic)
 
 
 def case_answer(turn: Turn) -> bool:
@@ -42,6 +43,8 @@ def case_answer(turn: Turn) -> bool:
         return True  # 那我妈呢 她五十八: the age decides, whatever the topic before
     if turn.cue("e_ticket_words"):
         turn.say("e_ticket")
+        return True
+    if cover_start.accident_question(turn):
         return True
     exclusions = notes.get("exclusions") or []
     if turn.cue("dispute_words") and (exclusions or notes.get("death")):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from backend.handoff.service import request_handoff
 from backend.roster.service import verify_identity
 from backend.security.masking import mask_phone
-from bot.dialogue import consent
+from bot.dialogue import consent, handoff
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
@@ -197,6 +197,8 @@ class InfoUpdateFlow(Flow):
             turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
+            return "ok"
         if frame.step in ("consent_id_number", "id_number", "name"):
             outcome = _identity(turn, frame)
             if outcome is None:
@@ -236,6 +238,41 @@ class InfoUpdateFlow(Flow):
         if frame.step == "value":
             return self._value(turn, frame)
         return "pass"
+
+    def _skips_consent(self, turn: Turn, frame: FlowFrame) -> bool:
+        """The consent question met twice with details instead of a yes or a no (我妈叫…, 身份证…,
+        钱打到旧卡会不会收不到): the request is recorded with what is known and a person checks the
+        identity with the customer. True when this message was such an answer."""
+        if turn.digit(2) is not None or turn.cue("agree_words") or turn.cue("refuse_words") or (
+                turn.confident and turn.pred.intent in ("affirm", "deny")):
+            return False
+        field = str(frame.data.get("field") or "")
+        words = (turn.copy.table("update_field_words") or {}).get(field) or []
+        about_it = bool(field) and any(w in turn.norm for w in words)
+        told = bool(turn.noted & {"name", "phone"}) or bool((turn.pred.slots or {}).get("id_number"))
+        if not (told or about_it or turn.extract.name(turn.plain, whole=True)):
+            return False
+        skips = int(frame.data.get("consent_skips", 0)) + 1
+        frame.data["consent_skips"] = skips
+        if skips < 2:
+            consent.hold_id(turn, frame)
+            turn.say("iu_old_card" if turn.asks and field == "bank_account" else "noted")
+            self.ask(turn, frame)
+            return True
+        consent.drop_held_id(frame)  # no consent was given: the ID sent is not kept
+        name = turn.note_secret("name") or turn.secret(frame, "name") or ""
+        value = turn.secret(frame, "value") or "" if frame.data.get("candidate") else ""
+        what = turn.copy.label("iu_what_labels", field or "phone")
+        row = request_handoff(
+            turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+            reason="info_update", flow=self.name, summary=f"修改{what}（待核实身份）",
+            cipher=turn.services.cipher, now=turn.now,
+            payload={"field": field or "phone", "value": value, "id_number": "", "name": name,
+                     "roster_match": "no"},
+        )
+        turn.say("iu_to_person", what=what, number=row.id)
+        handoff.hand_off(turn, "asked")
+        return True
 
     def _value(self, turn: Turn, frame: FlowFrame) -> Outcome:
         field = str(frame.data["field"])

@@ -22,6 +22,7 @@ from bot.dialogue import (
     materials,
     memory,
     oneshots,
+    pieces,
     policy,
     understanding,
 )
@@ -29,7 +30,7 @@ from bot.dialogue.base import Flow
 from bot.dialogue.context import NoPrediction, Prediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.state import FlowFrame
-from bot.dialogue.text_turns import TextTurns
+from bot.dialogue.text_turns import TRIES, TextTurns
 from intents import Context
 
 log = logging.getLogger(__name__)
@@ -198,12 +199,16 @@ class Router(TextTurns):
             self._voice_empty(turn)
             return
         choice, state.choice = state.choice, None
-        if choice is not None and state.frame is None:
+        if choice is not None and (state.frame is None or choice.get("kind") == "stuck"):
             n = turn.digit(len(choice["options"]))
             if n is not None:
                 self._pick(turn, choice, choice["options"][n - 1])
                 return
         turn.pred = self.read(turn)
+        if pieces.join(turn):  # the start of a number: the rest is waited for
+            state.choice = choice
+            turn.say("digits_more")
+            return
         memory.remember(turn)
         urgent = emergency.handle(turn)
         if urgent == "said":
@@ -232,6 +237,7 @@ class Router(TextTurns):
         outcome = FLOWS[frame.flow].answer(turn, frame)
         if outcome == "ok":
             state.misses = 0
+            frame.data.pop(TRIES, None)
             return
         if outcome == "pass" and turn.interrupts(frame):
             state.misses = 0
@@ -247,7 +253,7 @@ class Router(TextTurns):
             state.frame = None
             self._route(turn)
             return
-        if self._miss(turn):
+        if self._miss(turn) or self._stuck(turn, frame):
             return
         if outcome == "pass":
             turn.say("not_understood")
@@ -330,6 +336,12 @@ class Router(TextTurns):
                 self._start_report(turn, anyway=True)
             else:
                 self._start_intent(turn, option, chosen=True)
+        elif kind == "stuck":
+            frame = turn.state.frame
+            if option == "human_agent" or frame is None:
+                handoff.hand_off(turn, "asked")
+            else:
+                FLOWS[frame.flow].remind(turn, frame)
         elif kind == "faq":
             faq.answer_topic(turn, option)
             turn.log_slots["faq_topic"] = option
@@ -341,8 +353,9 @@ class Router(TextTurns):
         topic = getattr(turn.pred, "faq_topic", None)
         state = turn.state
         if intent == "claim_progress" and topic is None and turn.cue("timeline_words") and not (
-                turn.pred.slots or {}).get("claim_no") and (state.claim or state.last.get("progress_done")):
-            topic = "claim_timeline"
+                turn.pred.slots or {}).get("claim_no") and (state.claim or state.last.get("progress_done")
+                                                             or not turn.cue("personal_words")):
+            topic = "claim_timeline"  # 资料交齐了几时能到钱: the rule, then the case if they want it
         flow = self.copy.table("general_topics").get(topic)
         if flow is None or intent not in (flow, "product_question") or state.frame or state.suspended:
             return False

@@ -9,8 +9,10 @@ from typing import Any
 from bot.dialogue import faq, oneshots, understanding
 from bot.dialogue.context import NoPrediction, Turn
 from bot.dialogue.copy import Copy
+from bot.dialogue.state import FlowFrame
 from intents.faq import render_text
 
+TRIES = "tries"  # the frame's count of answers in a row that did not answer its pending question
 # Intents offered as numbered choices when the NLU is not sure.
 CHOICE_INTENTS = ("product_question", "claim_report", "claim_materials", "claim_progress", "complaint",
                   "home_visit", "contact_info", "policy_lookup", "info_update", "human_agent")
@@ -27,6 +29,21 @@ class TextTurns:
 
     def _miss(self, turn: Turn) -> bool:
         raise NotImplementedError
+
+    def _stuck(self, turn: Turn, frame: FlowFrame) -> bool:
+        """The second answer in a row that does not answer the same question: never the same question
+        a third time; another way instead (a person calls, or try once more). True when offered."""
+        if turn.state.frame is not frame or frame.step is None:
+            return False
+        tries = frame.data.get(TRIES) or {}
+        count = int(tries.get("n", 0)) + 1 if tries.get("step") == frame.step else 1
+        frame.data[TRIES] = {"step": frame.step, "n": count}
+        if count < 2:
+            return False
+        frame.data.pop(TRIES, None)
+        turn.state.choice = {"kind": "stuck", "options": ["human_agent", "again"]}
+        turn.ask_choice("stuck", [self.copy.t("stuck_person"), self.copy.t("stuck_again")])
+        return True
 
     def _aside(self, turn: Turn) -> bool:
         """A question or remark beside the pending question, answered; False when there is none."""

@@ -35,6 +35,8 @@ def refine(turn: Turn) -> str:
     long = len(norm) >= 12
     if turn.cue("complaint_cue_words") and long and intent in _REPORT_SIDE | {"complaint", "claim_materials"}:
         return _set(turn, "complaint")
+    if intent == "complaint" and _callback_for_visit(turn):
+        return _set(turn, "home_visit")  # 你们打我电话 打伊电话伊听唔清楚: how to reach them about the visit
     if turn.cue("progress_words") and intent in ("claim_report", "product_question", "out_of_scope",
                                                  "claim_progress"):
         return _set(turn, "claim_progress")
@@ -52,6 +54,16 @@ def refine(turn: Turn) -> str:
     if topic is not None and intent in _REPORT_SIDE | {"claim_materials", "policy_lookup"} and turn.asks:
         return _set(turn, "product_question", topic)
     return intent
+
+
+def _callback_for_visit(turn: Turn) -> bool:
+    """"Call me, not her" while a home visit is talked about: a way to reach the family, no complaint."""
+    if not turn.cue("callback_pref_words") or turn.cue("angry_words"):
+        return False
+    last = turn.state.last
+    choice = turn.state.choice or {}
+    return (turn.cue("visit_words") or last.get("intent") == "home_visit"
+            or last.get("topic") == "home_visit_service" or "home_visit" in (choice.get("options") or []))
 
 
 def _topic_cue(turn: Turn) -> str | None:

@@ -43,6 +43,7 @@ from tests.bot.dialogue.conftest import (
 COPY = Copy.load()
 RELATIONS = Choices("cr_ask_relation", tuple(str(o["label"]) for o in COPY.table("relation_choices")))
 REPORT = (text("cr_start"), RELATIONS)
+STUCK = Choices("stuck", (COPY.t("stuck_person"), COPY.t("stuck_again")))
 CONTACT = (text("ct_no_hotline"), text("ct_no_offices"), text("ct_hours", open="09:00", close="17:00"))
 MINUTES = 3  # the product's online first-response standard
 SHANTOU = ZoneInfo("Asia/Shanghai")
@@ -113,7 +114,8 @@ def test_three_misunderstandings_in_a_flow_hand_off(chat: Chat, db: Session) -> 
         ("张秀英", consent("id_number")),
         ("1", text("cr_ask_id")),
         ("4405", (text("not_understood"), text("cr_ask_id"))),
-        ("12345678", (text("cr_bad_id", reason="身份证号应为18位。"), text("cr_ask_id"))),
+        # the second answer in a row that does not answer: another way, never the same question again
+        ("98765432", (text("cr_bad_id", reason="身份证号应为18位。"), STUCK)),
         ("abc", queued("handoff_misunderstood")),
     ])
     assert [r.reason for r in _handoffs(db, chat)] == ["misunderstood"]
