@@ -5,7 +5,7 @@ a "I don't understand your answer" (said shorter, not the same block again), non
 
 from __future__ import annotations
 
-from bot.dialogue import amounts, cover_start, faq, materials
+from bot.dialogue import amounts, cover_start, faq, materials, understanding
 from bot.dialogue.context import Turn
 from intents.faq import render_text
 
@@ -121,3 +121,19 @@ def claim_materials(turn: Turn) -> None:
         turn.say("bank_card_how")
         return
     materials.answer_question(turn, kind=kind)
+
+
+def out_of_scope(turn: Turn) -> None:
+    """Not about the insurance: a case number or case words answered, small talk, else the menu once."""
+    if case_answer(turn):
+        return
+    if understanding.small_talk(turn):
+        turn.say("small_talk")
+    elif turn.state.last.get("intent"):  # a conversation under way: no menu again
+        turn.say("out_of_scope_short", product=turn.product.short_name)
+    elif len(turn.norm) <= 3:  # 脚痛, 跋倒: too short to tell; the choices, with a person among them
+        turn.say("not_understood_short")
+        turn.say("menu")
+    else:
+        turn.say("out_of_scope", product=turn.product.short_name)
+        turn.say("menu")

@@ -69,21 +69,6 @@ def _goodbye(turn: Turn) -> None:
     turn.say("goodbye")
 
 
-def _out_of_scope(turn: Turn) -> None:
-    if oneshots.case_answer(turn):
-        return
-    if understanding.small_talk(turn):
-        turn.say("small_talk")
-    elif turn.state.last.get("intent"):  # a conversation under way: no menu again
-        turn.say("out_of_scope_short", product=turn.product.short_name)
-    elif len(turn.norm) <= 3:  # 脚痛, 跋倒: too short to tell; the choices, with a person among them
-        turn.say("not_understood_short")
-        turn.say("menu")
-    else:
-        turn.say("out_of_scope", product=turn.product.short_name)
-        turn.say("menu")
-
-
 # Intent → the flow it starts, or its one-shot answer. Any other intent (greeting, affirm, deny
 # outside a flow) gets a hello and the menu.
 ROUTES: dict[str, Flow | OneShot] = {
@@ -92,7 +77,7 @@ ROUTES: dict[str, Flow | OneShot] = {
     "contact_info": OneShot(contact.answer, mid_flow=True),
     "human_agent": OneShot(_ask_for_person),
     "goodbye": OneShot(_goodbye),
-    "out_of_scope": OneShot(_out_of_scope),
+    "out_of_scope": OneShot(oneshots.out_of_scope),
     **{name: FLOWS[name] for name in ("claim_report", "claim_progress", "complaint", "home_visit",
                                        "policy_lookup", "info_update")},
 }
