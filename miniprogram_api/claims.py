@@ -20,13 +20,14 @@ from backend.claims.states import OPEN_STATES, ClaimState
 from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
 from backend.errors import ServiceError
 from backend.idempotency import service as idem
+from backend.notices.service import notices_for_claim, timeline_from
 from backend.notices.templates import NoticeBook, load_book
 from backend.privacy.freetext import free_text
 from backend.products.service import ProductCatalog
 from backend.runtime import Runtime
 from backend.security.crypto import CryptoError, FieldCipher
 from miniprogram_api.deps import Before, CurrentCustomer, IdempotencyKey, Now, PageLimit, RowId
-from miniprogram_api.notices import NoticeSentOut, claim_notices
+from miniprogram_api.notices import NoticeSentOut, notice_view
 from miniprogram_api.schemas import In, Page, yuan
 
 router = APIRouter(tags=["理赔"])
@@ -195,7 +196,9 @@ def claim_view(
             select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id).order_by(ClaimAttachment.id)
         )
     )
-    p = claim_progress(db, claim=claim, cipher=cipher, calendar=calendar, now=now, attachments=rows)
+    notices = notices_for_claim(db, claim_id=claim.id, book=book)  # one read: the list and the timeline
+    p = claim_progress(db, claim=claim, cipher=cipher, calendar=calendar, now=now, attachments=rows,
+                       sourced=timeline_from(notices, book=book))
     ns = p.next_step
     return ClaimOut(
         **summary(claim).model_dump(),
@@ -225,7 +228,7 @@ def claim_view(
             for c in p.checklist
         ],
         timeline=[TimelineOut(at=t.at, kind=t.kind, title=t.title, detail=t.detail) for t in p.timeline],
-        notices=claim_notices(db, claim_id=claim.id, book=book),
+        notices=[notice_view(v) for v in notices],
         attachments=[attachment_view(r) for r in rows],
         approved_yuan=yuan(claim.approved_amount_fen),
         paid_yuan=yuan(claim.paid_amount_fen),

@@ -8,11 +8,9 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from backend.claims.states import label
-from backend.notices.service import NoticeView, notices_for_claim
-from backend.notices.templates import NoticeBook
+from backend.notices.service import NoticeView
 
 Delivery = Literal["sending", "sent", "delivered", "not_delivered", "failed"]
 
@@ -85,8 +83,3 @@ def notice_view(view: NoticeView) -> NoticeSentOut:
         delivery=delivery,
         delivery_label=DELIVERY_LABELS[delivery],
     )
-
-
-def claim_notices(db: Session, *, claim_id: int, book: NoticeBook) -> list[NoticeSentOut]:
-    """The notices about one claim, newest first (the caller has checked the customer may see it)."""
-    return [notice_view(v) for v in notices_for_claim(db, claim_id=claim_id, book=book)]

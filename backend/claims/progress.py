@@ -145,9 +145,11 @@ def next_step(claim: Claim, *, calendar: WorkingCalendar, now: dt.datetime) -> N
 
 def claim_progress(
     session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar, now: dt.datetime,
-    attachments: list[ClaimAttachment] | None = None,
+    attachments: list[ClaimAttachment] | None = None, sourced: list[TimelineEntry] | None = None,
 ) -> ClaimProgress:
-    """The stage, next step, checklist (with files per item) and timeline of one claim."""
+    """The stage, next step, checklist (with files per item) and timeline of one claim. ``sourced``: the
+    entries of the registered sources (today only the notices sent), when the caller has already read
+    them; the sources are then not asked."""
     files: dict[str | None, int] = {}
     if attachments is None:
         attachments = list(
@@ -169,8 +171,11 @@ def claim_progress(
         select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)
     )
     timeline = [e for e in (_event_entry(ev, cipher) for ev in events) if e is not None]
-    for source in _SOURCES:
-        timeline.extend(source(session, claim))
+    if sourced is not None:
+        timeline.extend(sourced)
+    else:
+        for source in _SOURCES:
+            timeline.extend(source(session, claim))
     timeline.sort(key=lambda e: e.at)
     return ClaimProgress(
         claim=claim,

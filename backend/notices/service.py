@@ -47,6 +47,7 @@ class NoticeView:
     created_at: dt.datetime
     sent_at: dt.datetime | None
     receipt_status: str | None
+    brief: str = ""  # the short words of a timeline entry or a progress line ("材料齐了，正在审核")
 
 
 def notices_for_claim(session: Session, *, claim_id: int, book: NoticeBook, sent_only: bool = False,
@@ -59,7 +60,8 @@ def notices_for_claim(session: Session, *, claim_id: int, book: NoticeBook, sent
     return [NoticeView(id=n.id, kind=n.kind, text=notice_text(book, n.kind, n.params),
                        stage=str(n.params["state"]) if n.params.get("state") else None, state=n.state,
                        channel=n.channel, created_at=n.created_at, sent_at=n.sent_at,
-                       receipt_status=n.receipt_status) for n in session.scalars(q)]
+                       receipt_status=n.receipt_status, brief=notice_brief(book, n.kind, n.params))
+            for n in session.scalars(q)]
 
 
 def _sent(session: Session, *, claim_id: int, limit: int) -> list[Notice]:
@@ -83,15 +85,26 @@ def sent_notice_lines(session: Session, *, claim_id: int, book: NoticeBook, limi
     return [_line(book, n) for n in _sent(session, claim_id=claim_id, limit=limit)]
 
 
+def _entry(book: NoticeBook, *, channel: str | None, sent_at: dt.datetime, brief: str) -> TimelineEntry:
+    words = book.channel_words.get(channel or "", "")
+    return TimelineEntry(at=sent_at, kind="notice", title=f"已发{words}通知", detail=brief)
+
+
 def timeline_entries(session: Session, claim: Claim, *, book: NoticeBook) -> list[TimelineEntry]:
     """The notices sent about ``claim`` as entries of its timeline (``claims.progress``)."""
     out = []
     for n in _sent(session, claim_id=claim.id, limit=MAX_SHOWN):
         assert n.sent_at is not None
-        channel = book.channel_words.get(n.channel or "", "")
-        out.append(TimelineEntry(at=n.sent_at, kind="notice", title=f"已发{channel}通知",
-                                 detail=notice_brief(book, n.kind, n.params)))
+        brief = notice_brief(book, n.kind, n.params)
+        out.append(_entry(book, channel=n.channel, sent_at=n.sent_at, brief=brief))
     return out
+
+
+def timeline_from(views: list[NoticeView], *, book: NoticeBook) -> list[TimelineEntry]:
+    """The same entries as :func:`timeline_entries`, from notices the caller has already read with
+    :func:`notices_for_claim` (the claim detail shows both: one read, not two)."""
+    return [_entry(book, channel=v.channel, sent_at=v.sent_at, brief=v.brief)
+            for v in views if v.state == "sent" and v.sent_at is not None]
 
 
 def _send_again(session: Session, notice: Notice, *, channel: str, code: str, now: dt.datetime) -> None:
