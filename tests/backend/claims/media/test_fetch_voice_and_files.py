@@ -5,11 +5,8 @@ and a voice over the size cap, is refused and the customer asked to send it agai
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy.orm import Session
 
 from backend.claims import media
@@ -35,16 +32,6 @@ SPEEX = (b"OggS\x00\x02" + b"\x00" * 8 + b"\x01\x00\x00\x00" + b"\x00" * 8 + b"\
          + b"Speex   1.2.0" + b"\x00" * 67 + b"\x01\x02\x03" * 40)
 NOT_VOICE = b"#!AM" + b"\x00" * 200  # close, but not the AMR magic
 PDF = images.minimal_pdf()
-
-
-@pytest.fixture
-def store(tmp_path: Path, cipher: FieldCipher) -> LocalFileStore:
-    return LocalFileStore(tmp_path / "files", cipher)
-
-
-@pytest.fixture
-def media_ctx(ctx: JobContext, store: LocalFileStore) -> JobContext:
-    return dataclasses.replace(ctx, services={**ctx.services, "storage": store})
 
 
 def _fetch_all(runtime: Runtime, db: Session, cipher: FieldCipher, catalog: Any, clock: Clock,

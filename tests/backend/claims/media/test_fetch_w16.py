@@ -4,7 +4,6 @@ the customer to send it again. Against the fake WeChat API (its media download),
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,6 @@ from tests.support.fake_wechat import FakeWechat
 JPEG = images.jpeg()
 PNG = images.png()
 HTML = b"<html><script>alert(1)</script></html>"
-
-
-@pytest.fixture
-def store(tmp_path: Path, cipher: FieldCipher) -> LocalFileStore:
-    return LocalFileStore(tmp_path / "files", cipher)
-
-
-@pytest.fixture
-def media_ctx(ctx: JobContext, store: LocalFileStore) -> JobContext:
-    return dataclasses.replace(ctx, services={**ctx.services, "storage": store})
 
 
 def _attach(db: Session, cipher: FieldCipher, claim_id: int, media_id: str, clock: Clock) -> int:
