@@ -28,7 +28,13 @@ from backend.errors import Conflict, Forbidden
 from backend.idempotency.models import IdempotencyKey
 from backend.notifications.models import ChannelPreference, SubscriptionChoice, SubscriptionGrant
 from backend.privacy.models import ConsentEvent
-from backend.privacy.service import CATEGORIES, has_consent, withdraw_consent
+from backend.privacy.service import (
+    CATEGORIES,
+    has_consent,
+    privacy_notice_accepted,
+    withdraw_consent,
+    withdraw_privacy_notice,
+)
 from backend.security.crypto import FieldCipher
 
 CONTACT_EVENT = "contact_changed"
@@ -101,6 +107,10 @@ def erase_account(session: Session, *, account: CustomerAccount, now: dt.datetim
                 session, category=category, channel=channel, actor=actor, user_id=openid, now=now
             )
             withdrawn += 1
+    accepted = privacy_notice_accepted(session, channel=channel, user_id=openid)
+    if accepted is not None:
+        withdraw_privacy_notice(session, channel=channel, user_id=openid, version=accepted, actor=actor,
+                                now=now)
     bindings = session.execute(delete(Delegation).where(Delegation.account_id == account.id))
     choices = session.execute(
         delete(SubscriptionChoice).where(

@@ -223,12 +223,23 @@ def accept_privacy_notice(session: Session, *, channel: str, user_id: str, versi
 
 
 def privacy_notice_accepted(session: Session, *, channel: str, user_id: str) -> str | None:
-    """The version of the privacy notice this customer last accepted (None when never)."""
+    """The version of the privacy notice this customer accepted (None when never, or when the latest
+    decision about it is a withdrawal: an erased account starts again from the notice)."""
     event = session.scalars(
         select(ConsentEvent).where(ConsentEvent.category == PRIVACY_NOTICE, ConsentEvent.channel == channel,
-                                   ConsentEvent.user_id == user_id, ConsentEvent.granted.is_(True))
+                                   ConsentEvent.user_id == user_id)
         .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc()).limit(1)).first()
-    return event.text_version if event else None
+    return event.text_version if event is not None and event.granted else None
+
+
+def withdraw_privacy_notice(session: Session, *, channel: str, user_id: str, version: str, actor: str,
+                            now: dt.datetime | None = None) -> ConsentEvent:
+    """The customer's acceptance of the privacy notice of ``version`` ends (the account is erased)."""
+    event = ConsentEvent(category=PRIVACY_NOTICE, granted=False, text_version=version, at=now or utcnow(),
+                         channel=channel, user_id=user_id, actor=actor[:100])
+    session.add(event)
+    session.flush()
+    return event
 
 
 def require_privacy_notice(session: Session, *, channel: str, user_id: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from backend.accounts.models import CustomerAccount, Delegation
 from backend.audit.models import AuditRecord
 from backend.claims.models import PURPOSE_REPORTER_PHONE, Claim
-from backend.privacy.service import has_consent
+from backend.privacy.service import has_consent, privacy_notice_accepted
 from tests.backend.storage import images
 from tests.miniprogram_api.conftest import API, MP
 from tests.support.pii import find_pii
@@ -133,6 +133,8 @@ def test_d06_deleting_the_account_removes_it_and_keeps_only_what_the_law_require
     # The claim is kept (legal retention); the same person logging in again starts with an empty account.
     assert mp.db.get(Claim, mine["claim"]["id"]) is not None
     again = mp.login("o-d06-del", consent=False)
+    # The privacy notice accepted before the erasure no longer counts: it is asked again.
+    assert privacy_notice_accepted(mp.db, channel="mini_program", user_id="o-d06-del") is None
     me = mp.client.get(f"{API}/me", headers=again).json()
     assert me["account_id"] != account_id and me["insured"] == [] and me["phone_masked"] is None
     assert mp.client.get(f"{API}/notifications/subscriptions", headers=again).json()["items"] == []
