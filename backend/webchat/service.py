@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.conversations.models import INBOUND_PURPOSE, REPLY_PURPOSE, WechatInbox
+from backend.db import MAX_INTEGER
 from backend.errors import ServiceError
 from backend.handoff.models import PURPOSE_MESSAGE, HandoffMessage, HandoffRequest
 from backend.security.crypto import FieldCipher
@@ -52,7 +53,10 @@ def parse_cursor(raw: str | None) -> Cursor:
     match = _CURSOR.match(raw)
     if match is None:
         raise ServiceError("bad_cursor", copy.BAD_CURSOR)
-    return Cursor(int(match[1]), int(match[2]))
+    inbox_id, message_id = int(match[1]), int(match[2])
+    if inbox_id > MAX_INTEGER or message_id > MAX_INTEGER:  # past any row id: PostgreSQL would refuse it
+        raise ServiceError("bad_cursor", copy.BAD_CURSOR)
+    return Cursor(inbox_id, message_id)
 
 
 def valid_cookie(value: str | None) -> bool:

@@ -141,6 +141,7 @@ def test_bad_input_gets_a_plain_chinese_error(client: TestClient) -> None:
     assert "500" in _error(_send(client, "保" * 501, "long-00001"), 400, "text_too_long")
     _error(_send(client, "你好", "x"), 400, "bad_client_id")
     _error(client.get(SEND, params={"after": "abc"}), 400, "bad_cursor")
+    _error(client.get(SEND, params={"after": "877777777777777777.1"}), 400, "bad_cursor")  # past any id
     _error(client.post(SEND, content=b"not json", headers={"content-type": "application/json"}),
            422, "invalid_request")
     assert _send(client, "保" * 500, "long-00002").status_code == 200  # the limit itself is fine
