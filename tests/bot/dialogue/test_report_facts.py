@@ -17,6 +17,7 @@ from tests.bot.dialogue.conftest import (
     Chat,
     confirm,
     consent,
+    render,
     text,
     verify_dialog,
 )
@@ -129,3 +130,14 @@ def test_a_day_corrected_with_no_then_yes_is_the_day_after_the_no(chat: Chat) ->
 def test_a_month_day_of_the_accident_is_kept_when_the_death_came_later(chat: Chat) -> None:
     chat.say("伊十一月十五日在厝里跋倒 头撞到 送去潮南区人民医院 住了几日 前天夜里走了")
     assert chat.state().notes.get("date") == "2026-11-15"
+
+
+def test_bleeding_told_after_the_hospital_was_said_is_no_new_emergency(chat: Chat) -> None:
+    chat.say("你好我阿嬷昨晚在厕所摔倒了现在在医院")
+    reply = chat.say("她流了好多血，头撞到")
+    assert not reply.startswith(text("emergency").render(chat)) and "120" not in reply
+
+
+def test_a_death_from_a_heart_attack_is_condoled_and_not_an_emergency(chat: Chat) -> None:
+    reply = chat.say("阮老爸昨暝在厝心脏病发，救护车来到人已经走了，这个老人意外险有赔无")
+    assert reply.startswith(render(chat, (text("condolence"), text("excl_sudden_death")))), reply
