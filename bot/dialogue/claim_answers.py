@@ -9,6 +9,7 @@ correction in words (不对，医院是…) changes that item at once.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from bot.dialogue import amounts, consent
@@ -21,6 +22,7 @@ from bot.dialogue.state import FlowFrame
 # which item a numbered fix answer (or a word in a correction) clears
 FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
 _BEFORE_CONSENT = ("relation", "accident", "name", "date", "claim_type", "hospital", "phone", "accident_late")
+_RE_YES_FIRST = re.compile(r"(?:对|是|系|没错)(?:的|啊|呀|啦)?[,，。 ]")  # 对的，赔几多: yes, then a question
 _VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "accident", "id_number"}
 
 
@@ -238,6 +240,8 @@ class ClaimAnswers(Flow):
             turn.state.suspended = None
             self.finish(turn)
             return "ok"
+        if turn.noted & {"name", "phone", "relation"} and not (turn.pred.slots or {}).get("accident_type"):
+            return "ok"  # 伊叫郑德明: the answer to another question, kept; the cause is asked at the end
         if len(turn.norm) >= 4 and not turn.asks:
             frame.data["accident"] = "other"
             return "ok"
@@ -316,8 +320,9 @@ class ClaimAnswers(Flow):
         if turn.noted & _VALUE_KEYS or turn.log_slots.get("id_taken"):
             return "ok"  # a correction in words: the item changed; confirm again
         n = turn.digit(2)
-        yes = n == 1 or (n is None and not turn.asks and not turn.cue("wrong_words") and (
-            turn.cue("yes_words") or (turn.confident and turn.pred.intent in ("affirm", "goodbye"))))
+        plain_yes = turn.cue("yes_words") or (turn.confident and turn.pred.intent in ("affirm", "goodbye"))
+        yes = n == 1 or (n is None and not turn.cue("wrong_words") and (
+            bool(_RE_YES_FIRST.match(turn.norm)) or (not turn.asks and plain_yes)))
         denies = turn.confident and turn.pred.intent == "deny"
         no = n == 2 or (n is None and (turn.cue("wrong_words") or denies))
         if yes:

@@ -94,7 +94,8 @@ class ClaimReportFlow(ClaimAnswers):
         corrects = (bool(turn.fact("corrected")) or turn.cue("correction_words")
                     or frame.step in ("confirm", "fix"))
         for key in ("relation", "date", "accident", "hospital", "transport"):
-            if notes.get(key) not in (None, "") and (key not in data or (key in fresh and corrects)):
+            if notes.get(key) not in (None, "") and (key not in data or (key in fresh and corrects)
+                                                     or (key == "hospital" and data.get("hospital_auto"))):
                 data[key] = notes[key]
         if notes.get("date_lunar") and "date" in fresh:
             data["date_lunar"] = True
@@ -112,7 +113,7 @@ class ClaimReportFlow(ClaimAnswers):
         if len(str(notes.get("description") or "")) > len(str(data.get("description") or "")):
             data["description"] = str(notes["description"])[-600:]
         if data.get("claim_type") in DEATH_TYPES and "hospital" not in data:
-            data["hospital"] = ""  # no hospital question after a death
+            data["hospital"], data["hospital_auto"] = "", True  # no hospital question after a death
 
     def _claim_type(self, turn: Turn, frame: FlowFrame) -> None:
         notes, data = turn.state.notes, frame.data

@@ -93,6 +93,7 @@ class Turn:
     private_values: list[str] = field(default_factory=list)
     log_slots: dict[str, Any] = field(default_factory=dict)
     noted: set[str] = field(default_factory=set)  # the notes this message changed (memory.remember)
+    choice_before: dict[str, Any] | None = None  # the numbered choice pending when the message came
     # What was read from the text, kept for the rest of the turn (several dozen looks a turn): the
     # normalized text, the word lists' hits and the plain text, valid while ``reading`` and ``message``
     # stay the objects they were read from (both are replaced, never changed in place).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bot.dialogue import handoff
 from bot.dialogue.context import Turn
+from bot.dialogue.memory import died
 
 ACTIVE = "active"
 
@@ -23,8 +24,11 @@ def is_urgent(turn: Turn) -> bool:
 
 
 def _past(turn: Turn) -> bool:
-    """The injury is told after the fact (went to hospital, saw a doctor): no longer urgent."""
-    return bool(turn.extract.hospital(turn.plain)) or turn.cue("treated_words")
+    """The injury is told after the fact (went to hospital, saw a doctor, the person has died, or an
+    earlier message said they are at a hospital): no longer urgent."""
+    notes = turn.state.notes
+    return (bool(turn.extract.hospital(turn.plain)) or turn.cue("treated_words") or died(turn)
+            or bool(notes.get("at_hospital") or notes.get("hospital") or notes.get("stay")))
 
 
 def handle(turn: Turn) -> str | None:
@@ -39,6 +43,8 @@ def handle(turn: Turn) -> str | None:
         handoff.hand_off(turn, "urgent", quiet=True)
         return "said"
     if notes.get("emergency") != ACTIVE:
+        if turn.cue("at_hospital_words"):  # 现在在医院: a later "流好多血" is no new emergency
+            notes["at_hospital"] = True
         if is_urgent(turn):
             notes["emergency"] = ACTIVE
             turn.say("emergency")

@@ -91,6 +91,10 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     if relation == "non_relative" and turn.norm.startswith("我") and "被" in turn.norm \
             and not turn.cue("on_behalf_words"):
         return "self"
+    if relation == "other_relative" and turn.cue("not_kin_words"):  # 我是他隔壁邻居，不是亲戚
+        return "non_relative"
+    if not relation and turn.cue("in_law_words"):  # 阮大家跋倒, 我是伊的新妇: a relative by marriage
+        return "other_relative"
     if not relation and _own_story(turn):
         return "self"
     return str(relation) if relation else None
@@ -120,10 +124,22 @@ def _report_started(turn: Turn) -> bool:
 _RE_DATE_SPLIT = re.compile(r"[\s，,。；;！!]+|不是|应该是|改成|就是|是")
 
 
+_RE_DAY_START = re.compile(r"(?=昨天|昨晚|前天|前晚|今天|今早|上礼拜|上星期|(?<!上)礼拜|(?<!上)星期|上个月"
+                           r"|(?<!\d)\d{1,2}月|(?<![\d月])\d{1,2}号)")
+
+
+_RE_FIXED_TO = re.compile(r"(?:不对|不是|讲错了|说错了|搞错了)[啦了呀哦，,。\s]*(?:是|应该是)"
+                          r"([^，,。；;\s]+)")
+
+
 def _last_date(turn: Turn, norm: str) -> str | None:
     """The last date a message names (不是礼拜天 是礼拜六 → Saturday; 农历廿八 就是上礼拜日 → that
     Sunday): a message that corrects itself or gives a day twice means its last one (a day of
     leaving hospital is not the accident's)."""
+    fixed = _RE_FIXED_TO.search(norm)  # 哦不对，是礼拜五，礼拜六是去打针: the day right after the "no"
+    reading = read_date(fixed.group(1), turn.today) if fixed else None
+    if reading is not None and reading.date is not None and not reading.lunar:
+        return reading.date.isoformat()
     discharge = turn.copy.word_pattern("discharge_words")
     for part in reversed([p for p in _RE_DATE_SPLIT.split(norm) if p and not discharge.search(p)]):
         reading = read_date(part, turn.today)
@@ -143,6 +159,10 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
         iso = None
     if iso and (turn.fact("corrected") or turn.cue("correction_words")):
         iso = _last_date(turn, turn.norm) or iso  # 不是礼拜天 是礼拜六: the day it was corrected to
+    elif iso and died(turn):  # 礼拜五跋倒 昨天去世了: the accident is the earlier day, not the death's
+        parts = _RE_DAY_START.split(turn.norm)
+        days = [d for d in (read_date(p, turn.today).date for p in parts) if d]
+        iso = min(days).isoformat() if len(days) > 1 else iso
     lunar = turn.extract.lunar(turn.norm) if turn.fact("lunar_date") else None
     if lunar is not None and lunar.month is None and not iso:
         iso = _last_date(turn, turn.norm)  # 农历廿八 就是上礼拜日: the solar day said with it
@@ -156,8 +176,10 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
         except ValueError:
             pass
     if turn.fact("lunar_date") and (corrected or "date" not in notes):
-        if lunar is not None and lunar.explicit:
-            day = lunar.solar(turn.today)  # 是农历初五: the latest lunar 初五 (this lunar month or the last)
+        if lunar is not None and (lunar.explicit or lunar.month is None):
+            # 是农历初五, 初三那天: the latest lunar 初五 (this lunar month or the last); a day said as
+            # 初N with no month is only ever a lunar day
+            day = lunar.solar(turn.today)
             if day is not None:
                 _put(turn, "date", day.isoformat())
                 notes["date_lunar"] = True
@@ -166,9 +188,16 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
             notes["lunar_pending"] = [lunar.month, lunar.day]
 
 
+_RE_NAME_FIX = re.compile(r"(?:不是|不对|打错了|写错了)[啦了呀，,。\s]*(?:是|叫)\s*"
+                          r"([\u4e00-\u9fff]{2,4})(?=$|[，,。\s])")
+
+
 def _remember_private(turn: Turn) -> None:
     norm = turn.norm
     name = turn.extract.name(turn.plain)
+    fixed = _RE_NAME_FIX.search(turn.plain)  # 哦不是，是许锦彪: the name it is corrected to
+    if not name and fixed and turn.extract.is_name(fixed.group(1)):
+        name = fixed.group(1)
     if name:
         _put_secret(turn, "name", name)
     phones = turn.extract.phones(norm)

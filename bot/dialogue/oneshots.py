@@ -55,6 +55,9 @@ def case_answer(turn: Turn) -> bool:
         said = turn.state.last.get("exclusion_said")
         last = notes.get("exclusion_last")
         kind = last if last in exclusions else exclusions[0]
+        if kind == "sudden_death" and said is None and not turn.state.last.get("condoled"):
+            turn.say("condolence")  # 阮老爸心脏病发走了: sorrow first, then why it is not paid
+            turn.state.last["condoled"] = True
         if turn.cue("victim_words") and kind == "fight":
             turn.say("excl_fight_victim")
         else:

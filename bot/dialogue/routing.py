@@ -184,6 +184,7 @@ class Router(TextTurns):
             self._voice_empty(turn)
             return
         choice, state.choice = state.choice, None
+        turn.choice_before = choice
         if choice is not None and (state.frame is None or choice.get("kind") == "stuck"):
             n = turn.digit(len(choice["options"]))
             if n is not None:

@@ -97,6 +97,8 @@ class TextTurns:
         if notes.get("handoff") and turn.noted & {"phone", "name"}:
             turn.say("handoff_pending")
             return
+        if self._report_fact(turn):
+            return
         if self._ack(turn):
             return
         if oneshots.lookup_followup(turn):
@@ -175,6 +177,28 @@ class TextTurns:
             return True
         turn.pred = NoPrediction(intent=intent, confidence=1.0, slots=dict(slots))
         self._start_intent(turn, intent, chosen=True)
+        return True
+
+    def _report_fact(self, turn: Turn) -> bool:
+        """A fact of a report (伊叫邱玉兰, a bare name, 我是伊的新妇) sent after a report was offered, or
+        after an accident was told: the report starts with it, the fact kept."""
+        choice = turn.choice_before or {}
+        options = choice.get("options") or [] if choice.get("kind") == "intent" else []
+        offered = options == ["claim_report"]
+        after_accident = bool(turn.state.notes.get("description")) and turn.state.last.get("intent") in (
+            "claim_report", "product_question")
+        if not (offered or "claim_report" in options or after_accident) or turn.asks:
+            return False
+        if turn.confident and turn.pred.intent in ("complaint", "human_agent", "claim_progress", "cancel"):
+            return False
+        bare = turn.norm.strip(" 。，,.!！啦啊")
+        if turn.extract.is_name(bare):
+            turn.keep_note_secret("name", bare)
+            turn.noted.add("name")
+        facts = {"name"} if not offered else {"name", "relation", "hospital", "date", "phone"}
+        if not turn.noted & facts:
+            return False
+        self._start_intent(turn, "claim_report", chosen=True)
         return True
 
     def _offer_report(self, turn: Turn) -> None:
