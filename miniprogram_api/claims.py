@@ -278,23 +278,15 @@ def claim_book(runtime: Runtime) -> NoticeBook:
     return load_book(runtime.settings.notices.file)
 
 
+# OpenAPI links of a reported claim: each operation on it takes the new claim's id.
 CLAIM_LINKS = {
-    "GetClaim": {
-        "operationId": "claim_detail_mp_v1_claims__claim_id__get",
-        "parameters": {"claim_id": "$response.body#/id"},
-    },
-    "UploadAttachment": {
-        "operationId": "upload_mp_v1_claims__claim_id__attachments_post",
-        "parameters": {"claim_id": "$response.body#/id"},
-    },
-    "ListAttachments": {
-        "operationId": "attachments_mp_v1_claims__claim_id__attachments_get",
-        "parameters": {"claim_id": "$response.body#/id"},
-    },
-    "WithdrawClaim": {
-        "operationId": "withdraw_mp_v1_claims__claim_id__withdraw_post",
-        "parameters": {"claim_id": "$response.body#/id"},
-    },
+    name: {"operationId": operation, "parameters": {"claim_id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetClaim", "claim_detail_mp_v1_claims__claim_id__get"),
+        ("UploadAttachment", "upload_mp_v1_claims__claim_id__attachments_post"),
+        ("ListAttachments", "attachments_mp_v1_claims__claim_id__attachments_get"),
+        ("WithdrawClaim", "withdraw_mp_v1_claims__claim_id__withdraw_post"),
+    )
 }
 
 
