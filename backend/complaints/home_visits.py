@@ -127,6 +127,20 @@ def add_customer_words(session: Session, *, cipher: FieldCipher, visit_no: str, 
     return True
 
 
+def change_visit_phone(session: Session, *, cipher: FieldCipher, visit_no: str, openid: str | None,
+                       phone: str) -> bool:
+    """The customer's own change of the number to call (打我的，唔好打阿公的), while the visit is still
+    requested and theirs; whether changed."""
+    visit = get_home_visit(session, visit_no=visit_no)
+    if visit.openid is None or visit.openid != openid or visit.state != VisitState.REQUESTED.value:
+        return False
+    clean = v.phone_number(phone, field="phone")
+    visit.phone_enc = cipher.encrypt(clean, purpose=PURPOSE_VISIT_PHONE)
+    visit.phone_bidx = cipher.blind_index(clean, purpose=PURPOSE_VISIT_PHONE)
+    session.flush()
+    return True
+
+
 def _move(session: Session, visit: HomeVisit, allowed_from: tuple[VisitState, ...], to: VisitState) -> None:
     current = VisitState(visit.state)
     if current not in allowed_from:

@@ -223,8 +223,8 @@ class ClaimAnswers(Flow):
             kind = "transport_death"
         frame.data["claim_type"] = kind
         frame.data["claim_type_set"] = True
-        if kind == "hospital_allowance":
-            frame.data["stay"] = turn.state.notes["stay"] = True  # "1. 住院了"
+        if kind == "hospital_allowance":  # "1. 住院了", unless the words say 没住院
+            frame.data["stay"] = turn.state.notes["stay"] = n is not None or not turn.cue("no_stay_words")
         return "ok"
 
     def _answer_accident(self, turn: Turn, frame: FlowFrame) -> Outcome:

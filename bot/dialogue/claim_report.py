@@ -94,7 +94,8 @@ class ClaimReportFlow(ClaimAnswers):
         corrects = (bool(turn.fact("corrected")) or turn.cue("correction_words")
                     or frame.step in ("confirm", "fix"))
         for key in ("relation", "date", "accident", "hospital", "transport"):
-            if notes.get(key) not in (None, "") and (key not in data or (key in fresh and corrects)
+            told = corrects or (key == "relation" and "relation_told" in fresh)
+            if notes.get(key) not in (None, "") and (key not in data or (key in fresh and told)
                                                      or (key == "hospital" and data.get("hospital_auto"))):
                 data[key] = notes[key]
         if notes.get("date_lunar") and "date" in fresh:
@@ -196,6 +197,7 @@ class ClaimReportFlow(ClaimAnswers):
         name = turn.secret(frame, "name") or ""
         id_number = turn.secret(frame, "id_number") or ""
         phone = turn.secret(frame, "phone") or ""
+        data["relation"] = memory.by_id_sex(str(data["relation"]), id_number)
         accident = c.table("accident_labels").get(data["accident"], data["accident"])
         situation = c.label("cr_type_labels", data["claim_type"])
         if data["claim_type"] == "hospital_allowance":

@@ -13,7 +13,8 @@ from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
 
 ID_HELD = "id_before_consent"  # an ID number sent before the consent question was answered
-_TOLD = frozenset({"relation", "date", "accident", "hospital", "name", "phone", "transport", "address"})
+_TOLD = frozenset({"relation", "relation_told", "date", "accident", "hospital", "name", "phone", "transport",
+                   "address"})
 
 
 def granted(turn: Turn, category: str) -> bool:
@@ -33,7 +34,10 @@ def answer(turn: Turn, category: str) -> bool | None:
     n = turn.digit(2)
     refuses = turn.cue("refuse_words")
     # "不对 不是礼拜天 是礼拜六" corrects another answer: its "no" is not about the consent
-    corrects = bool(turn.noted & _TOLD) and not refuses
+    told = turn.noted & _TOLD
+    if turn.cue("agree_words"):
+        told -= {"relation", "relation_told"}  # 我是伊女儿，同意: who they are, and a yes
+    corrects = bool(told) and not refuses
     yes = n == 1 or (n is None and not refuses and not corrects and (turn.cue("agree_words") or (
         turn.confident and turn.pred.intent == "affirm")))
     denies = turn.confident and turn.pred.intent == "deny" and not corrects

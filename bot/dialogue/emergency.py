@@ -28,7 +28,7 @@ def _past(turn: Turn) -> bool:
     earlier message said they are at a hospital): no longer urgent."""
     notes = turn.state.notes
     return (bool(turn.extract.hospital(turn.plain)) or turn.cue("treated_words") or died(turn)
-            or bool(notes.get("at_hospital") or notes.get("hospital") or notes.get("stay")))
+            or any(notes.get(k) for k in ("at_hospital", "hospital", "stay", "death")))
 
 
 def handle(turn: Turn) -> str | None:
@@ -47,11 +47,13 @@ def handle(turn: Turn) -> str | None:
             notes["at_hospital"] = True
         if is_urgent(turn):
             notes["emergency"] = ACTIVE
+            notes.setdefault("date", turn.today.isoformat())  # happening now: the report's day is today
             turn.say("emergency")
             return "said"
         return None
-    if turn.cue("human_words") or (turn.pred.intent == "human_agent" and turn.confident):
-        notes.pop("emergency", None)
+    if turn.cue("human_words") or turn.cue("complaint_only_words") or (
+            turn.confident and turn.pred.intent in ("human_agent", "complaint")):
+        notes.pop("emergency", None)  # 我要投诉: no longer about the emergency
         return None
     if turn.extract.hospital(turn.plain) or turn.cue("at_hospital_words"):
         notes.pop("emergency", None)

@@ -28,8 +28,13 @@ _RE_ID_RUN = re.compile(r"(?<![\d])(\d{14,19}[xX]?)(?![\dxX])")
 _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s*(初\d{1,2}|\d{1,2})\s*(?:日|号)?")
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
 _RE_LUNAR_BARE_DAY = re.compile(r"(农历|阴历|旧历)\s*(\d{1,2})(?![\d月])")
+_RE_LUNAR_REL = re.compile(r"(农历|阴历|旧历)?\s*(上个?月|这个?月|本月)\s*(初\d{1,2}|\d{1,2})(?![\d月])")
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _RE_CN_LUNAR_DAY = re.compile(r"(初|廿|二十|三十|十)([一二三四五六七八九十]?)")
+
+# one character spelled out: 耳东郑, 双木林, 火字旁的炳, 木头的木, 坤是土字旁的坤
+_RE_SPELLED = re.compile(r"(?:^|[\s，,、])(?:[\u4e00-\u9fff]是)?(?:[\u4e00-\u9fff]{1,4}的|"
+                         r"耳东|弓长|口天|立早|木子|双木|古月|[\u4e00-\u9fff]{1,3}字[边旁头底](?:一个)?)([\u4e00-\u9fff])(?=[\s，,。、]|$)")
 
 
 def _cn_lunar_days(text: str) -> str:
@@ -54,6 +59,7 @@ class LunarDay:
     month: int | None
     day: int
     explicit: bool
+    back: int = 0  # 农历上个月廿八: a lunar month before this one
 
     def solar(self, today: dt.date, *, future: bool = False) -> dt.date | None:
         """The solar date: the latest one not after ``today`` (or the next one from today)."""
@@ -61,7 +67,8 @@ class LunarDay:
         years = (here.year, here.year + 1) if future else (here.year, here.year - 1)
         for year in years:
             try:
-                month = self.month or here.month
+                month = self.month or (here.month - self.back - 1) % 12 + 1
+                year -= 1 if self.month is None and here.month - self.back < 1 else 0
                 day: dt.date = LunarDate(year, month, self.day).to_solar_date()
             except ValueError:
                 continue
@@ -103,6 +110,7 @@ class Extractor:
         self.not_names = tuple(str(w) for w in table.get("not_names") or [])
         self.care_places = tuple(str(w) for w in table["care_places"])
         self.hospital_cut = frozenset(str(table["hospital_cut"]))
+        self.place_homophones = {str(k): str(v) for k, v in (table.get("place_homophones") or {}).items()}
         self.hospital_generic = tuple(str(w) for w in table.get("hospital_generic") or [])
         self.address_words = tuple(str(w) for w in table["address_words"])
         self.name_cues = tuple(str(w) for w in table["name_cues"])
@@ -160,16 +168,25 @@ class Extractor:
         for m in self._re_cue_name.finditer(norm):
             found = self._name_from(m.group(1))
             if found:
-                return found
+                return self._respelled(found, norm[m.start(1) + len(found):])
         for m in self._re_person_name.finditer(norm):
             found = self._name_from(m.group(1))
             if found:
-                return found
+                return self._respelled(found, norm[m.start(1) + len(found):])
         if whole:
             first = re.split(r"[\s,，。.!！?？、]+", norm.strip())[0]
             if 2 <= len(first) <= 4 and self._name_from(first) == first:
                 return first
         return None
+
+    def _respelled(self, name: str, after: str) -> str:
+        """The name as its characters are spelled out after it (郑炳昆 耳东郑 火字旁的炳 坤是土字旁的坤 →
+        郑炳坤: voice input picks a homophone, the spelling says which character), when every
+        character is spelled."""
+        chars = "".join(m.group(1) for m in _RE_SPELLED.finditer(after))
+        if len(chars) == len(name) and chars != name and self._name_from(chars) == chars:
+            return chars
+        return name
 
     def is_name(self, text: str) -> bool:
         """True when ``text`` is just a personal name."""
@@ -186,10 +203,18 @@ class Extractor:
             run = run[cut + 1:]
             suffix = next(p for p in self._care_places_longest_first if run.endswith(p))
             if len(run) - len(suffix) >= 2 and not any(run.startswith(g) for g in self.hospital_generic):
+                run = self._place_spelled(run)
                 if not last:
                     return run
                 found = run
         return found
+
+    def _place_spelled(self, place: str) -> str:
+        """A district place name as written (朝南区人民医院 → 潮南区人民医院: voice input's homophones)."""
+        for heard, written in self.place_homophones.items():
+            if place.startswith(heard):
+                return written + place[len(heard):]
+        return place
 
     def is_care_place(self, norm: str) -> bool:
         """True when the text names any place of care (医院, 卫生院, 诊所...)."""
@@ -238,6 +263,12 @@ class Extractor:
     def lunar(norm: str) -> LunarDay | None:
         """A lunar month and day (农历10月25, 初五); None when none is named."""
         norm = _cn_lunar_days(norm)
+        r = _RE_LUNAR_REL.search(norm)  # 农历上个月廿八, 这个月初三
+        if r and (r.group(1) or r.group(3).startswith("初")):
+            day = int(r.group(3).lstrip("初"))
+            if 1 <= day <= 30:
+                back = 1 if r.group(2).startswith("上") else 0
+                return LunarDay(None, day, explicit=bool(r.group(1)), back=back)
         m = _RE_LUNAR_MD.search(norm)
         if m:
             raw_month, raw_day = m.group(2), m.group(3)

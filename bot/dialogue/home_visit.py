@@ -7,7 +7,7 @@ half-way for the visit is done by the visiting staff (the visit's purpose says s
 
 from __future__ import annotations
 
-from backend.complaints.home_visits import add_customer_words, request_home_visit
+from backend.complaints.home_visits import add_customer_words, change_visit_phone, request_home_visit
 from backend.errors import ServiceError
 from backend.security.masking import scrub_text
 from bot.dialogue import fields, oneshots
@@ -55,8 +55,14 @@ class HomeVisitFlow(Flow):
         if frame.step == "booked":
             if turn.interrupts(frame) and turn.pred.intent != "home_visit":
                 return "pass"
+            phones = turn.extract.phones(turn.norm)
             if turn.cue("thanks_words"):
                 turn.say("hv_wait")
+            elif phones and change_visit_phone(turn.session, cipher=turn.services.cipher,
+                                               visit_no=str(frame.data["visit_no"]),
+                                               openid=turn.message.user_id, phone=phones[-1]):
+                turn.private_values.append(phones[-1])
+                turn.say("hv_phone_changed")  # 唔好打阿公的，打我的157…: the staff call that number
             else:  # a time that suits them (初五以后): kept with the visit for the staff who call
                 add_customer_words(turn.session, cipher=turn.services.cipher,
                                    visit_no=str(frame.data["visit_no"]), openid=turn.message.user_id,

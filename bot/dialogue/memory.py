@@ -31,13 +31,18 @@ def remember(turn: Turn) -> None:
     norm = turn.norm
     corrected = bool(turn.fact("corrected")) or turn.cue("correction_words")
     asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
-    relation = _relation(turn, slots)
-    if relation and (corrected or not _report_started(turn) or "relation" not in notes):
+    role = speaker_relation(turn, notes.get("relation"))
+    relation = role or _relation(turn, slots)
+    if relation and (role or corrected or not _report_started(turn) or "relation" not in notes):
         _put(turn, "relation", relation)
+    if role or (slots.get("relation") == "self" and len(norm) <= 8):
+        turn.noted.add("relation_told")  # 我是伊女儿, 就是我自己: an answer about who, not a yes
     _remember_date(turn, notes, slots, corrected or asked == "date")
     for key, slot in (("accident", "accident_type"), ("transport", "transport"), ("days", "days")):
         if slots.get(slot) and (corrected or asked == key or key not in notes):
             _put(turn, key, slots[slot])
+    if notes.get("transport") and notes.get("accident") in (None, "collision", "fall", "other"):
+        _put(turn, "accident", "traffic")  # hurt as a passenger (急刹 撞到椅背, 车内跌倒): a traffic accident
     if turn.fact("disability_grade"):
         _put(turn, "grade", int(turn.fact("disability_grade")))
     if turn.fact("days_used_this_year") is not None:
@@ -98,6 +103,40 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     if not relation and _own_story(turn):
         return "self"
     return str(relation) if relation else None
+
+
+_SEX = {"mother": "f", "grandmother": "f", "father": "m", "grandfather": "m"}
+_BY_ROLE = {"child": {"f": "mother", "m": "father", "": "parent"},
+            "grandchild": {"f": "grandmother", "m": "grandfather", "": "grandparent"}}
+_ROLE_AT = re.compile(r"我(?:系|是)(?:[伊他她佢](?:的|个|嘅)?)?(?:的)?")
+
+
+def speaker_relation(turn: Turn, known: Any) -> str | None:
+    """The insured seen from the writer when the writer says who they are (我是伊查某囝 → mother, when
+    the person was a woman; 我是伊老伴 → spouse); the sex comes from what was said before."""
+    for text in (turn.plain, turn.norm):
+        for at in _ROLE_AT.finditer(text):
+            after = text[at.end():]
+            role = next((name for name, words in turn.copy.table("speaker_roles").items()
+                         if after.startswith(tuple(sorted(words, key=len, reverse=True)))), None)
+            if role == "spouse":
+                return "spouse"
+            if role:
+                sex = _SEX.get(str(known), "")
+                before = text[:at.start()]
+                if not sex:
+                    sex = "f" if re.search(r"[妈母嬷婆姆]", before) else ""
+                    sex = sex or ("m" if re.search(r"[爸父公伯]", before) else "")
+                return _BY_ROLE[role][sex]
+    return None
+
+
+def by_id_sex(relation: str, id_number: str) -> str:
+    """A parent or grandparent made a mother or a grandfather … by the ID number's sex digit."""
+    if relation not in ("parent", "grandparent") or len(id_number) != 18 or not id_number[16].isdigit():
+        return relation
+    male = int(id_number[16]) % 2 == 1
+    return {"parent": ("mother", "father"), "grandparent": ("grandmother", "grandfather")}[relation][male]
 
 
 _OTHERS = re.compile(r"[伊他她]|老人|老伴|老公|老婆|阿[公嬷婆爸妈伯姆叔]|[爸妈爷奶]")

@@ -197,10 +197,15 @@ class InfoUpdateFlow(Flow):
             turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        new_value = self._new_value(turn, frame)
         if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
             return "ok"
         if frame.step in ("consent_id_number", "id_number", "name"):
             outcome = _identity(turn, frame)
+            if outcome == "pass" and new_value:  # 旧的是138…，新的是136…: kept while the name is asked
+                turn.say("noted")
+                self.ask(turn, frame)
+                return "ok"
             if outcome is None:
                 outcome = "ok"
             if outcome == "ok" and turn.state.frame is frame:
@@ -239,6 +244,19 @@ class InfoUpdateFlow(Flow):
             return self._value(turn, frame)
         return "pass"
 
+    @staticmethod
+    def _new_value(turn: Turn, frame: FlowFrame) -> bool:
+        """A new phone number said before it was asked (新的是136…): kept as the value to confirm."""
+        if frame.data.get("field", "phone") != "phone" or frame.step in ("value", "value_confirm"):
+            return False
+        phones = turn.extract.phones(turn.norm)
+        if not phones or not (turn.cue("new_value_words") or (len(phones) == 1 and turn.cue("update_words"))):
+            return False
+        frame.data["field"] = "phone"
+        frame.data["candidate"] = True
+        turn.keep_secret(frame, "value", phones[-1])  # 旧的是…，新的是…: the last one named
+        return True
+
     def _skips_consent(self, turn: Turn, frame: FlowFrame) -> bool:
         """The consent question met twice with details instead of a yes or a no (我妈叫…, 身份证…,
         钱打到旧卡会不会收不到): the request is recorded with what is known and a person checks the
@@ -254,6 +272,9 @@ class InfoUpdateFlow(Flow):
             return False
         skips = int(frame.data.get("consent_skips", 0)) + 1
         frame.data["consent_skips"] = skips
+        name = turn.extract.name(turn.plain, whole=True) or turn.extract.name(turn.plain)
+        if name:  # 伊叫刘锡坤: kept, not asked again after the consent
+            turn.keep_secret(frame, "name", name)
         if skips < 2:
             consent.hold_id(turn, frame)
             turn.say("iu_old_card" if turn.asks and field == "bank_account" else "noted")

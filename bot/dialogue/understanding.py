@@ -45,7 +45,10 @@ def refine(turn: Turn) -> str:
         return _set(turn, "claim_report")  # 我要保安 / 报个按: voice input for 报案
     if turn.cue("update_words") and slots.get("phone") and intent in _REPORT_SIDE:
         return _set(turn, "info_update")
+    if turn.cue("update_request_words") and intent in _REPORT_SIDE and not report_like(turn):
+        return _set(turn, "info_update")  # 阮阿姆搬去阿妹厝住了，以后有乜通知请打阿妹的电话
     visit = turn.cue("visit_words") and not turn.cue("visit_rule_words")
+    visit = visit or (turn.cue("cannot_go_words") and turn.state.last.get("topic") == "home_visit_service")
     if visit and intent in _REPORT_SIDE | {"claim_materials"}:
         return _set(turn, "home_visit")
     if intent == "product_question" and report_like(turn) and personal(turn):
@@ -73,6 +76,8 @@ def _topic_cue(turn: Turn) -> str | None:
 
 def wants_person(turn: Turn) -> bool:
     """True when the customer asks for a person (转人工, 要跟真人讲, 我要找人讲)."""
+    if turn.cue("no_person_words"):  # 唔使转人工，你帮我登记就好
+        return False
     short = len(turn.norm) <= 8
     return ((short and turn.cue("human_words")) or turn.cue("human_phrases")
             or (turn.confident and turn.pred.intent == "human_agent"))

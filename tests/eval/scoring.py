@@ -85,6 +85,14 @@ def check(expect: dict[str, Any], replies: list[str], records: Records) -> list[
             failures.append(f"never said any of {options}")
     stored = [_norm(t) for t in records.stored_texts()]
     for bad in expect.get("must_not_store") or []:
-        if any(_norm(str(bad)) in s for s in stored if s):
+        if any(_stored(_norm(str(bad)), s) for s in stored if s):
             failures.append(f"stored {bad!r} in a field")
     return failures
+
+
+def _stored(bad: str, value: str) -> bool:
+    """``bad`` is held in ``value``: a number only as a whole number (the tail 2291 of a phone number sent
+    in two pieces is not stored when the whole number 18666302291 is), words anywhere in it."""
+    if bad.isdigit():
+        return re.search(rf"(?<!\d){bad}(?!\d)", value) is not None
+    return bad in value

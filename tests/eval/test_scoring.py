@@ -56,3 +56,11 @@ def test_complaint_callback_and_stored_garbage() -> None:
                   claims=[{**CLAIM, "insured_name": "流血了"}])
     assert check(expect, [], bad) == ["complaint callback ['13900000000'] ≠ 138 1234 5678",
                                       "stored '流血了' in a field"]
+
+
+def test_a_number_in_must_not_store_counts_only_stored_whole() -> None:
+    expect = {"outcome": "claim_report", "must_not_store": ["2291"]}
+    whole = Records(claims=[{**CLAIM, "phone": "18666302291"}])
+    assert check(expect, [], whole) == []
+    piece = Records(claims=[{**CLAIM, "phone": "18666302291", "hospital": "2291"}])
+    assert check(expect, [], piece) == ["stored '2291' in a field"]

@@ -76,7 +76,8 @@ def test_report_asks_everything_with_numbered_choices(chat: Chat, db: Session) -
         ("1", text("cr_ask_hospital")),
         ("没有", text("cr_ask_phone")),
         (ZHANG_PHONE, text("cr_ask_what")),
-        ("在家里跌倒了", confirm(name="李阿婆", relation="父母", id_number=LI_ID, claim_type="住院了",
+        # "2. 我的父母": the ID number's sex digit (odd: a man) tells which parent
+        ("在家里跌倒了", confirm(name="李阿婆", relation="父亲", id_number=LI_ID, claim_type="住院了",
                               accident="摔倒", date="2026年11月19日", hospital="没有", phone=ZHANG_PHONE)),
     ])
     done = chat.say("对")

@@ -1,0 +1,68 @@
+"""What a fifth blind author's conversations taught (issue 11, set E): who the writer says they are
+corrects who was hurt (我是伊查某囝), 阿妈 is a mother, a name spelled out after voice input wins over
+the homophone, 农历上个月廿八 is a lunar day, 唔使转人工 asks for no person, a phone changed after a visit
+was booked is the number the staff call, and a contact change with no number yet is an update request.
+Each conversation drives the entry points the webhook uses (``conftest.Chat``) and compares whole
+replies with the copy file."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.complaints.models import PURPOSE_VISIT_PHONE, HomeVisit
+from backend.handoff.models import HandoffRequest
+from bot.dialogue.state import SecretBox
+from tests.bot.dialogue.conftest import Chat, consent, sends, text, verify_dialog
+
+
+def test_the_writer_saying_she_is_the_daughter_makes_the_insured_her_mother(chat: Chat) -> None:
+    chat.talk("你好，我要报案", "阮阿妈前日在厝冲凉跋倒，髋骨裂了")
+    assert chat.state().notes.get("relation") == "mother"  # 阿妈: a mother, as every author writes it
+    chat.forget_state()
+    chat.talk("你好，我要报案", "阮阿嬷前日在厝冲凉跋倒")
+    assert chat.state().notes.get("relation") == "grandmother"
+    verify_dialog(chat, [("我是伊查某囝，就是女儿", (text("noted"), text("cr_ask_name")))])
+    assert chat.state().notes.get("relation") == "mother"
+
+
+def test_a_spelled_out_name_wins_over_the_voice_homophone(chat: Chat) -> None:
+    chat.talk("我老爸昨天下午被隔壁的狗咬了脚，要报案")
+    verify_dialog(chat, [("他叫郑炳昆 耳东郑 火字旁的炳 坤是土字旁的坤", consent("id_number"))])
+    frame = chat.state().frame
+    assert frame is not None and SecretBox(chat.engine.runtime.cipher).get(frame, "name") == "郑炳坤"
+
+
+def test_last_lunar_month_and_a_passenger_hurt_in_a_bus_is_a_traffic_accident(chat: Chat) -> None:
+    # NOW is 21 November 2026, lunar 十月十三: 农历上个月廿八 is 九月廿八, 6 November
+    chat.say("阮阿公农历上个月廿八坐大巴，司机急刹，伊撞到前排椅背，断了肋骨")
+    notes = chat.state().notes
+    assert notes.get("date") == "2026-11-06" and notes.get("accident") == "traffic"
+
+
+def test_no_person_wanted_is_not_a_handoff(chat: Chat, db: Session) -> None:
+    chat.talk("我在厝里被吊扇掉下来砸到肩胛 昨天", "我叫肖丽娇")
+    chat.say("唔使转人工，你帮我登记就好")
+    assert db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user)).first() is None
+    frame = chat.state().frame
+    assert frame is not None and frame.flow == "claim_report"
+
+
+def test_a_phone_changed_after_the_visit_was_booked_is_the_one_the_staff_call(
+        chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [
+        ("阿公坐轮椅，出唔了门，理赔的材料能唔能派人来厝收", text("hv_ask_address")),
+        (sends("location", location=(23.3, 116.5, "陈店镇溪口社区")), text("hv_ask_phone")),
+    ])
+    chat.say("阿公叫许锦荣，电话13715086231")
+    verify_dialog(chat, [("算了，唔好打阿公的，伊耳背听唔着，打我的15766384402", text("hv_phone_changed"))])
+    db.expire_all()
+    [visit] = db.scalars(select(HomeVisit).where(HomeVisit.openid == chat.user))
+    cipher = chat.engine.runtime.cipher
+    assert cipher.decrypt(visit.phone_enc, purpose=PURPOSE_VISIT_PHONE) == "15766384402"
+
+
+def test_a_move_with_calls_to_go_to_the_sister_is_an_update_request(chat: Chat) -> None:
+    chat.say("你好，阮阿姆紀妙華搬去峽山阮阿妹厝住了，以後有乜通知請打阮阿妹的電話")
+    frame = chat.state().frame
+    assert frame is not None and frame.flow == "info_update"
