@@ -18,8 +18,9 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 
 from backend.db import session_scope
 from backend.hooks import FastOutcome, JobContext
@@ -89,9 +90,15 @@ class GroupCommitter:
                 conn = session.connection()
                 current = {r.id for r in Executor._lock(conn, {i.claimed.id: i.claimed.token for i in batch})}
                 mine = [i for i in batch if i.claimed.id in current]
+                rows: dict[Any, list[dict[str, Any]]] = {}
                 for item in mine:
                     item.outcome.record(session)
+                    if item.outcome.insert is not None:
+                        table, values = item.outcome.insert
+                        rows.setdefault(table, []).append(values)
                 session.flush()
+                for table, values_list in rows.items():
+                    conn.execute(insert(table), values_list)
                 done = [i.claimed.id for i in mine if i.outcome.retry_at is None]
                 if done:
                     conn.execute(_DONE, {"ids": done, "now": now})
