@@ -95,10 +95,13 @@ DeadHandler = Callable[[JobContext, Session, JobRow], None]
 @dataclass(frozen=True)
 class FastOutcome:
     """What a fast handler did: ``record`` writes its result (in a transaction shared with other rows,
-    committed with their ``done`` marks); ``retry_at`` arms the row again instead (not a failure)."""
+    committed with their ``done`` marks), and ``insert`` a row ``(table, values)`` inserted together
+    with the same table's rows of the group (one statement, no ORM object); ``retry_at`` arms the
+    row again instead (not a failure)."""
 
     record: Callable[[Session], None]
     retry_at: dt.datetime | None = None
+    insert: tuple[Any, dict[str, Any]] | None = None
 
 
 # Runs a row's first claim outside any transaction, from the payload the queue message carries; None

@@ -65,7 +65,8 @@ class QueueWorker:
         self.registry = registry or discover()
         self.ctx = context or job_context(runtime)
         self.group = GroupCommitter(self.ctx)
-        self.executor = Executor(self.ctx, self.registry, group=self.group)
+        self.executor = Executor(self.ctx, self.registry, group=self.group,
+                                 fast_threads=self.settings.threads)
         self.fast_kinds = frozenset(k.name for k in self.registry.kinds.values() if k.fast is not None)
         self.poll = poll
         self.consume = consume
@@ -106,7 +107,8 @@ class QueueWorker:
     async def kick(self, broker: Any, claimed: Sequence[Claimed]) -> None:
         """Send the queue messages of claimed rows; when Redis refuses, the rows are given back."""
         try:
-            await queue.kick_many(broker, queue.messages(claimed, self.batch_sizes, self.fast_kinds))
+            await queue.kick_many(broker, queue.messages(claimed, self.batch_sizes, self.fast_kinds,
+                                                         self.settings.fast_batch))
         except Exception:
             log.warning("queue unavailable: %d jobs given back", len(claimed))
             await asyncio.to_thread(self.give_back, claimed)

@@ -142,6 +142,9 @@ class JobsSettings(BaseModel):
     # Rows claimed and not finished, across all workers, above which pollers stop claiming.
     max_in_flight: int = Field(default=2000, ge=1)
     threads: int = Field(default=16, ge=1, le=256)  # handlers running at once per worker process
+    # First sends of a fast kind (a notice's template message) carried by one queue message; the
+    # worker makes their calls side by side (``threads`` at once) and commits them as one group.
+    fast_batch: int = Field(default=25, ge=1, le=500)
     # XAUTOCLAIM: a message unacknowledged this long is moved to a live worker (the database lease
     # re-kicks the job anyway); and the autoclaim lock of a killed worker expires after this.
     idle_timeout_s: float = 900.0

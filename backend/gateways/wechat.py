@@ -30,6 +30,7 @@ from backend.gateways.exceptions import (
     WechatQuotaExceeded,
     WechatUnreachable,
 )
+from backend.gateways.wechat_http import JsonPoster, WeChatApiAnswer
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class WechatGateway:
         self._redis_down_until = 0.0
         self._local_lock = threading.Lock()
         self.client = _Client(self, timeout=timeout_s)
+        self.poster = JsonPoster(timeout_s=timeout_s)  # template and subscribe messages (hot calls)
         self.token_key = f"wx:token:{app_id}"
         self.lock_key = f"wx:token-lock:{app_id}"
         self.circuit_key = f"wx:circuit:{app_id}"
@@ -222,16 +224,34 @@ class WechatGateway:
                 client.set(f"wx:unreachable:{openid}", errcode, ex=7 * 86400)
 
     # -- the call policy ---------------------------------------------------------------------------
-    def _call(self, fn: Callable[[], Any], *, openid: str | None = None) -> Any:
-        code = self.circuit_open()
+    def _circuit_and_token(self) -> tuple[int | None, str | None]:
+        """:meth:`circuit_open` and the cached token (:meth:`_cached_token`) in one Redis round trip."""
+        client = self._redis()
+        if client is not None:
+            try:
+                circuit, token = client.mget(self.circuit_key, self.token_key)
+            except REDIS_ERRORS:
+                self._redis_failed()
+            else:
+                if token:
+                    return (int(circuit) if circuit else None,
+                            token.decode() if isinstance(token, bytes) else str(token))
+                return int(circuit) if circuit else None, self._cached_token()
+        return self.circuit_open(), self._cached_token()
+
+    def _call(self, fn: Callable[[str], Any], *, openid: str | None = None) -> Any:
+        """``fn(access_token)`` under the policy of the module doc."""
+        code, token = self._circuit_and_token()
         if code is not None:
             raise WechatQuotaExceeded(code, "quota circuit open")
         refreshed = False
         busy_tries = 0
         while True:
-            token = self.access_token()
+            token = token or self.refresh_token(stale=None)
             try:
-                result = fn()
+                result = fn(token)
+            except WeChatApiAnswer as exc:
+                errcode = exc.errcode
             except WeChatClientException as exc:
                 errcode = exc.errcode
                 if errcode is None:
@@ -250,7 +270,7 @@ class WechatGateway:
                 raise WechatApiError(None, "garbled answer")
             if errcode in TOKEN_ERRORS and not refreshed:
                 refreshed = True
-                self.refresh_token(stale=token)
+                token = self.refresh_token(stale=token)
                 continue
             if errcode in QUOTA_ERRORS:
                 self._open_circuit(errcode)
@@ -263,12 +283,13 @@ class WechatGateway:
             if errcode == BUSY and busy_tries < 2:
                 busy_tries += 1
                 self._sleep(0.2 * 2 ** busy_tries * (0.5 + random.random()))
+                token = self.access_token()
                 continue
             if errcode == 48001:
                 log.error("wechat api: no permission (48001): check the account's configuration")
             raise WechatApiError(errcode, "call refused")
 
-    def _json_call(self, fn: Callable[[], Any], *, openid: str | None = None) -> dict[str, Any]:
+    def _json_call(self, fn: Callable[[str], Any], *, openid: str | None = None) -> dict[str, Any]:
         result = self._call(fn, openid=openid)
         if not isinstance(result, dict):
             raise WechatApiError(None, "garbled answer")
@@ -277,18 +298,18 @@ class WechatGateway:
     # -- the API -------------------------------------------------------------------------------------
     def send_text(self, openid: str, text: str) -> None:
         """A customer-service text message."""
-        self._json_call(lambda: self.client.message.send_text(openid, text), openid=openid)
+        self._json_call(lambda _t: self.client.message.send_text(openid, text), openid=openid)
 
     def send_image(self, openid: str, media_id: str) -> None:
         """A customer-service picture message."""
-        self._json_call(lambda: self.client.message.send_image(openid, media_id), openid=openid)
+        self._json_call(lambda _t: self.client.message.send_image(openid, media_id), openid=openid)
 
     def upload_image(self, data: bytes, *, filename: str, content_type: str) -> str:
         """Upload a picture as temporary media (``media/upload?type=image``, multipart field ``media``;
         WeChat keeps it 3 days); returns its ``media_id`` for :meth:`send_image`. A file WeChat does
         not take as an image is 40005, raised as :class:`WechatApiError`."""
         result = self._json_call(
-            lambda: self.client.media.upload("image", (filename, data, content_type)))
+            lambda _t: self.client.media.upload("image", (filename, data, content_type)))
         media_id = result.get("media_id")
         if not media_id:
             raise WechatApiError(None, "media upload answer without media_id")
@@ -299,7 +320,7 @@ class WechatGateway:
         items = [{"title": a.get("title", ""), "description": a.get("description", ""),
                   "url": a.get("url", ""), "image": a.get("image", a.get("picurl", ""))}
                  for a in articles]
-        self._json_call(lambda: self.client.message.send_articles(openid, items), openid=openid)
+        self._json_call(lambda _t: self.client.message.send_articles(openid, items), openid=openid)
 
     def send_template(self, openid: str, template_id: str, data: dict[str, Any], url: str | None = None,
                       miniprogram: dict[str, str] | None = None, client_msg_id: str | None = None) -> str:
@@ -314,7 +335,8 @@ class WechatGateway:
             body["miniprogram"] = miniprogram
         if client_msg_id:
             body["client_msg_id"] = client_msg_id
-        result = self._json_call(lambda: self.client.post("message/template/send", data=body), openid=openid)
+        url = f"{self.api_base_url}/cgi-bin/message/template/send"
+        result = self._json_call(lambda token: self.poster.post(url, body, access_token=token), openid=openid)
         if "msgid" not in result:
             raise WechatApiError(None, "template answer without msgid")
         return str(result["msgid"])
@@ -326,20 +348,21 @@ class WechatGateway:
                                 "miniprogram_state": state, "lang": "zh_CN"}
         if page:
             body["page"] = page
-        self._json_call(lambda: self.client.post("message/subscribe/send", data=body), openid=openid)
+        url = f"{self.api_base_url}/cgi-bin/message/subscribe/send"
+        self._json_call(lambda token: self.poster.post(url, body, access_token=token), openid=openid)
 
     def post_json(self, path: str, body: dict[str, Any], *, openid: str | None = None) -> dict[str, Any]:
         """Any JSON API under the base URL (e.g. ``wxa/business/getuserphonenumber``), same policy."""
         url = f"{self.api_base_url}/{path.lstrip('/')}"
-        return self._json_call(lambda: self.client.post(url, data=body), openid=openid)
+        return self._json_call(lambda _t: self.client.post(url, data=body), openid=openid)
 
     def create_menu(self, menu: dict[str, Any]) -> None:
         """Replace the account's custom menu."""
-        self._json_call(lambda: self.client.menu.create(menu))
+        self._json_call(lambda _t: self.client.menu.create(menu))
 
     def download_media(self, media_id: str) -> bytes:
         """The bytes of a temporary media file (user images expire after 3 days: 40007)."""
-        result = self._call(lambda: self.client.media.download(media_id))
+        result = self._call(lambda _t: self.client.media.download(media_id))
         if isinstance(result, requests.Response):
             return bytes(result.content)
         raise WechatApiError(None, "media answer is not a file")

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 
 from backend.db import session_scope
 from backend.hooks import FastOutcome, JobContext
@@ -52,14 +55,22 @@ class GroupCommitter:
 
     def commit(self, claimed: Claimed, outcome: FastOutcome, *, timeout: float = 60.0) -> int:
         """Write this row's result with its ``done`` mark; 1 when committed, 0 otherwise."""
-        item = _Item(claimed, outcome)
+        return self.commit_many([(claimed, outcome)], timeout=timeout)
+
+    def commit_many(self, results: Sequence[tuple[Claimed, FastOutcome]], *, timeout: float = 60.0) -> int:
+        """:meth:`commit` for several rows at once (they may share a group with others); how many
+        were committed ``done``."""
+        items = [_Item(c, o) for c, o in results]
+        if not items:
+            return 0
         with self._lock:
-            self._pending.append(item)
+            self._pending.extend(items)
             lead = not self._leader
             if lead:
                 self._leader = True
         if lead:  # this thread writes the group; followers wait for it
-            item.done.wait(self.window_s)  # let the rows finishing now join
+            if len(items) < self.max_items:
+                items[0].done.wait(self.window_s)  # let the rows finishing now join
             while True:
                 with self._lock:
                     batch, self._pending = self._pending[: self.max_items], self._pending[self.max_items:]
@@ -67,8 +78,10 @@ class GroupCommitter:
                         self._leader = False
                         break
                 self._flush(batch)
-        item.done.wait(timeout)
-        return item.result
+        deadline = time.monotonic() + timeout
+        for item in items:
+            item.done.wait(max(0.0, deadline - time.monotonic()))
+        return sum(item.result for item in items)
 
     def _flush(self, batch: list[_Item]) -> None:
         now = self.ctx.now()
@@ -77,9 +90,15 @@ class GroupCommitter:
                 conn = session.connection()
                 current = {r.id for r in Executor._lock(conn, {i.claimed.id: i.claimed.token for i in batch})}
                 mine = [i for i in batch if i.claimed.id in current]
+                rows: dict[Any, list[dict[str, Any]]] = {}
                 for item in mine:
                     item.outcome.record(session)
+                    if item.outcome.insert is not None:
+                        table, values = item.outcome.insert
+                        rows.setdefault(table, []).append(values)
                 session.flush()
+                for table, values_list in rows.items():
+                    conn.execute(insert(table), values_list)
                 done = [i.claimed.id for i in mine if i.outcome.retry_at is None]
                 if done:
                     conn.execute(_DONE, {"ids": done, "now": now})

@@ -32,8 +32,9 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         UniqueConstraint("kind", "key"),
-        # The poller's two look-ups: due pending rows, and running rows whose lease passed.
-        Index("ix_jobs_state_due_at", "state", "due_at"),
+        # The poller's two look-ups: due pending rows (in claim order: ``due_at, id``, so a claim reads
+        # only the rows it takes), and running rows whose lease passed.
+        Index("ix_jobs_state_due_at_id", "state", "due_at", "id"),
         Index("ix_jobs_state_lease_until", "state", "lease_until"),
     )
 

@@ -92,18 +92,21 @@ Pair = list[Any]
 
 
 def messages(claimed: Sequence[Claimed], batch_sizes: dict[str, int],
-             fast_kinds: frozenset[str] = frozenset()) -> list[tuple[str, list[Pair]]]:
+             fast_kinds: frozenset[str] = frozenset(), fast_batch: int = 1) -> list[tuple[str, list[Pair]]]:
     """The queue messages for claimed rows: one per row, or per batch of a batch kind. A row of a kind
-    with a fast handler claimed for the first time carries its key and payload (no read needed)."""
-    by_kind: dict[str, list[Pair]] = {}
+    with a fast handler claimed for the first time carries its key and payload (no read needed); such
+    rows go ``fast_batch`` to a message (the worker sends them side by side and commits them as one
+    group: one queue message, one acknowledgement and one commit for many notices)."""
+    by_kind: dict[tuple[str, bool], list[Pair]] = {}
     for c in claimed:
         pair: Pair = [c.id, c.token]
-        if c.kind in fast_kinds and c.token == 1:
+        fast = c.kind in fast_kinds and c.token == 1
+        if fast:
             pair += [c.key, c.payload]
-        by_kind.setdefault(c.kind, []).append(pair)
+        by_kind.setdefault((c.kind, fast), []).append(pair)
     out: list[tuple[str, list[Pair]]] = []
-    for kind, pairs in by_kind.items():
-        size = max(1, batch_sizes.get(kind, 1))
+    for (kind, fast), pairs in by_kind.items():
+        size = max(1, fast_batch if fast else batch_sizes.get(kind, 1))
         out.extend((kind, pairs[i:i + size]) for i in range(0, len(pairs), size))
     return out
 

@@ -16,15 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, null, or_, select, update
+from sqlalchemy import Connection, and_, any_, bindparam, case, func, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
-from backend.hooks import JobContext, JobKind, JobRow, PermanentFailure, RetryLater
+from backend.hooks import FastOutcome, JobContext, JobKind, JobRow, PermanentFailure, RetryLater
 from backend.jobs.models import DEAD, DONE, PENDING, RUNNING, Job
 from backend.jobs.registry import Registry
 from backend.logs import error_text, is_database_error
@@ -59,23 +61,40 @@ def in_flight(session: Session, *, now: dt.datetime) -> int:
 def claim_due(session: Session, *, now: dt.datetime, limit: int, lease_s: float,
               kinds: Sequence[str] | None = None, with_payload: Sequence[str] | None = None) -> list[Claimed]:
     """Claim up to ``limit`` due rows, oldest due first, for ``lease_s`` seconds (see module doc);
-    the payloads of the ``with_payload`` kinds come back too (all when None)."""
-    due = or_(and_(Job.state == PENDING, Job.due_at <= now),
-              and_(Job.state == RUNNING, Job.lease_until < now))
-    pick = select(Job.id).where(due)
-    if kinds is not None:
-        pick = pick.where(Job.kind.in_(list(kinds)))
-    pick = pick.order_by(Job.due_at, Job.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    stmt = (update(Job).where(Job.id.in_(pick.scalar_subquery()))
-            .values(state=RUNNING, token=Job.token + 1, attempts=Job.attempts + 1,
-                    lease_until=now + dt.timedelta(seconds=lease_s), updated_at=now)
-            .returning(Job.id, Job.kind, Job.token,
-                       Job.payload if with_payload is None else
-                       case((Job.kind.in_(list(with_payload) or [""]), Job.payload), else_=null()), Job.key)
-            .execution_options(synchronize_session=False))
-    return [Claimed(int(i), str(k), int(t), p, key) for i, k, t, p, key in session.execute(stmt)]
+    the payloads of the ``with_payload`` kinds come back too (all when None).
+
+    On PostgreSQL the rows whose lease passed are taken first, then the due ``pending`` rows, each
+    in its own statement: each then reads its rows in order from its index (``state, lease_until``;
+    ``state, due_at, id``) and stops after ``limit`` (one ``OR`` of the two read and sorted every due
+    row for each claim: quadratic in their number), and ``id = ANY(ARRAY(…))`` finds the picked rows
+    by primary key (``IN (…)`` was hashed against a scan of the whole table)."""
+    values = {"state": RUNNING, "token": Job.token + 1, "attempts": Job.attempts + 1,
+              "lease_until": now + dt.timedelta(seconds=lease_s), "updated_at": now}
+    returning = (Job.id, Job.kind, Job.token,
+                 Job.payload if with_payload is None else
+                 case((Job.kind.in_(list(with_payload) or [""]), Job.payload), else_=null()), Job.key)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lapsed, waiting = and_(Job.state == RUNNING, Job.lease_until < now), and_(Job.state == PENDING,
+                                                                              Job.due_at <= now)
+    # SQLite: one writer at a time, one statement.
+    picks = [lapsed, waiting] if postgres else [or_(waiting, lapsed)]
+    out: list[Claimed] = []
+    for due in picks:
+        room = limit - len(out)
+        if room <= 0:
+            break
+        pick = select(Job.id).where(due)
+        if kinds is not None:
+            pick = pick.where(Job.kind.in_(list(kinds)))
+        pick = pick.order_by(Job.due_at, Job.id).limit(room)
+        if postgres:
+            chosen = Job.id == any_(func.array(pick.with_for_update(skip_locked=True).scalar_subquery()))
+        else:
+            chosen = Job.id.in_(pick.scalar_subquery())
+        stmt = (update(Job).where(chosen).values(**values).returning(*returning)
+                .execution_options(synchronize_session=False))
+        out += [Claimed(int(i), str(k), int(t), p, key) for i, k, t, p, key in session.execute(stmt)]
+    return out
 
 
 def release(session: Session, claimed: Sequence[Claimed], *, now: dt.datetime) -> None:
@@ -109,10 +128,14 @@ _DEAD = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.sta
 class Executor:
     """Runs claimed rows with their registered handlers."""
 
-    def __init__(self, ctx: JobContext, registry: Registry, *, group: Any = None) -> None:
+    def __init__(self, ctx: JobContext, registry: Registry, *, group: Any = None,
+                 fast_threads: int = 16) -> None:
         self.ctx = ctx
         self.registry = registry
         self.group = group  # a GroupCommitter (backend.jobs.group), for kinds with a fast handler
+        self.fast_threads = fast_threads  # the outside calls of a batch of fast rows made at once
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def execute(self, claimed: Sequence[Claimed]) -> int:
         """Run claimed rows of ONE kind (one row, or a batch for a batch kind); how many finished."""
@@ -123,12 +146,16 @@ class Executor:
             log.error("no handler registered for job kind %s", claimed[0].kind)
             self._fail(claimed, None, "no handler registered", permanent=True)
             return 0
-        first = claimed[0]
-        if (kind.fast is not None and self.group is not None and len(claimed) == 1 and first.token == 1
-                and first.payload is not None and first.key is not None):
-            done = self._fast(kind, first)
-            if done is not None:
-                return done
+        if kind.fast is not None and self.group is not None and all(
+                c.token == 1 and c.payload is not None and c.key is not None for c in claimed):
+            if len(claimed) == 1:
+                done = self._fast(kind, claimed[0])
+                return done if done is not None else self._ordinary(kind, claimed)
+            return self._fast_many(kind, claimed)
+        return self._ordinary(kind, claimed)
+
+    def _ordinary(self, kind: JobKind, claimed: Sequence[Claimed]) -> int:
+        """Claimed rows run by the handler inside a transaction with their ``done`` marks."""
         tokens = {c.id: c.token for c in claimed}
         try:
             with session_scope(self.ctx.sessions, write=True) as session:
@@ -192,6 +219,36 @@ class Executor:
         if outcome is None:
             return None
         return int(self.group.commit(c, outcome))
+
+    def _fast_many(self, kind: JobKind, claimed: Sequence[Claimed]) -> int:
+        """First claims of a fast kind: their fast handlers side by side (``fast_threads`` at once in
+        this process), their results in one group commit; a row whose handler declines goes the
+        ordinary way (alone), one whose handler raised is a failed attempt."""
+        assert kind.fast is not None
+
+        def attempt(c: Claimed) -> FastOutcome | Exception | None:
+            assert kind.fast is not None and c.payload is not None
+            row = JobRow(id=c.id, kind=c.kind, key=c.key or "", payload=c.payload, attempts=1, token=c.token)
+            try:
+                return kind.fast(self.ctx, row)
+            except Exception as exc:
+                return exc
+
+        results = list(self._fast_pool().map(attempt, claimed))
+        ready = [(c, r) for c, r in zip(claimed, results, strict=True) if isinstance(r, FastOutcome)]
+        done = int(self.group.commit_many(ready)) if ready else 0
+        for c, r in zip(claimed, results, strict=True):
+            if isinstance(r, Exception):
+                self._failed([c], kind, r)
+            elif r is None:
+                done += self._ordinary(kind, [c])
+        return done
+
+    def _fast_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.fast_threads, thread_name_prefix="fast-job")
+            return self._pool
 
     # -- steps ----------------------------------------------------------------------------------------
     @staticmethod

@@ -46,15 +46,21 @@ def book_of(ctx: JobContext) -> NoticeBook:
     return load_book(ctx.settings.notices.file)
 
 
-def new_notice(row: JobRow, now: dt.datetime) -> Notice:
-    """The notice row of a send job, not yet added to a session."""
+def notice_values(row: JobRow, now: dt.datetime) -> dict[str, Any]:
+    """Every column of the notice row of a send job (pending, nothing tried yet)."""
     p = row.payload
     subject_type, subject_id = p["subject"]
     # Its time is the change's (when the outbox row was written), not the first send's.
     created = dt.datetime.fromisoformat(p["at"]) if p.get("at") else now
-    return Notice(key=row.key, kind=p["kind"], subject_type=subject_type, subject_id=int(subject_id),
-                  params=p.get("params", {}), urgent=bool(p.get("urgent")), state="pending", attempts=[],
-                  created_at=created, updated_at=now)
+    return {"key": row.key, "kind": p["kind"], "subject_type": subject_type, "subject_id": int(subject_id),
+            "params": p.get("params", {}), "urgent": bool(p.get("urgent")), "state": "pending",
+            "channel": None, "provider_id": None, "receipt_status": None, "receipt_at": None,
+            "attempts": [], "created_at": created, "updated_at": now, "sent_at": None}
+
+
+def new_notice(row: JobRow, now: dt.datetime) -> Notice:
+    """The notice row of a send job, not yet added to a session."""
+    return Notice(**notice_values(row, now))
 
 
 def _notice(session: Session, row: JobRow, now: dt.datetime) -> Notice:

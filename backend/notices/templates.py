@@ -51,9 +51,17 @@ def _is_emoji(ch: str) -> bool:
             or cp == 0x200D or unicodedata.category(ch) == "So")
 
 
+# Characters that are never emoji (printable ASCII, CJK ideographs, CJK and fullwidth punctuation):
+# a value made of these only needs no look at each character (most values: case numbers, dates,
+# Chinese words). tests/backend/notices/test_templates.py checks every one against ``_is_emoji``.
+_PLAIN = re.compile(r"[\x20-\x7e\u4e00-\u9fff\u3001-\u3003\u3008-\u3011\uff01-\uff5e\u2026]*")
+
+
 def clean_text(value: str) -> str:
     """One line, no control characters, no emoji, no surrounding spaces."""
     one_line = _CONTROL.sub(" ", value)
+    if _PLAIN.fullmatch(one_line):
+        return one_line.strip()
     return "".join(ch for ch in one_line if not _is_emoji(ch)).strip()
 
 

@@ -42,6 +42,18 @@ def test_emoji_are_dropped() -> None:
     assert _data({"thing1": "{v}"}, {"v": "赔款已到账😀👍"})["thing1"] == "赔款已到账"
 
 
+def test_the_plain_characters_that_skip_the_emoji_check_are_never_emoji() -> None:
+    """``clean_text`` looks at each character only when the value has one outside ``_PLAIN``: every
+    character of that set must be one the per-character check keeps."""
+    from backend.notices.templates import _PLAIN, _is_emoji, clean_text
+
+    plain = [chr(cp) for cp in range(0x20, 0x3000_0) if _PLAIN.fullmatch(chr(cp))]
+    assert len(plain) > 20_000 and "年" in plain and "☎" not in plain and "😀" not in plain
+    assert [ch for ch in plain if _is_emoji(ch)] == []
+    assert clean_text(" 案件LP0001 审核中（预计12月3日）… ") == "案件LP0001 审核中（预计12月3日）…"
+    assert clean_text("审核中☎") == "审核中"  # one character outside the set: each one is checked
+
+
 def test_a_character_string_holds_only_digits_letters_and_symbols_up_to_32() -> None:
     built = _data({"character_string1": "{no}"}, {"no": "LP-2026-000123"})
     assert built["character_string1"] == "LP-2026-000123"
