@@ -26,7 +26,9 @@ VOCAB_SLOTS = ("accident_type", "transport", "relation")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _RE_ID = re.compile(r"(?<![\da-z])([1-9](?:[\s-]?\d){16}[\s-]?[\dx])(?![\da-z])")
-_RE_PHONE = re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d(?:[\s-]?\d){8})(?![\d])")
+# a mobile number, dictated in groups too (一八九，二二七三，零五一六 → 189,2273,0516)
+_RE_PHONE = re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d(?:[\s,、-]?\d){8})(?![\d])")
+_RE_PHONE_SEP = re.compile(r"[\s,、-]")
 _RE_SEP = re.compile(r"[\s-]")
 _RE_AGE = re.compile(r"(?<![\d.])\d{1,3}(?:周岁|岁)?(?![\d.])")
 _RE_SELF_WORDS = re.compile(r"我们|我|自己|的|今年|已经|都")
@@ -220,7 +222,7 @@ class SlotExtractor:
                 break
         pm = _RE_PHONE.search(rest)
         if pm:
-            slots["phone"] = _RE_SEP.sub("", pm.group(1))
+            slots["phone"] = _RE_PHONE_SEP.sub("", pm.group(1))
             rest = rest[: pm.start()] + " " + rest[pm.end():]
         return rest
 

@@ -23,7 +23,7 @@ from bot.dialogue.state import FlowFrame
 FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
 _BEFORE_CONSENT = ("relation", "accident", "name", "date", "claim_type", "hospital", "phone", "accident_late")
 _RE_YES_FIRST = re.compile(r"(?:对|是|系|没错)(?:的|啊|呀|啦)?[,，。 ]")  # 对的，赔几多: yes, then a question
-_VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "accident", "id_number"}
+_VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "relation_told", "accident", "id_number"}
 
 
 def cn_date(iso: str, *, lunar: bool = False) -> str:
@@ -191,10 +191,15 @@ class ClaimAnswers(Flow):
     def _answer_relation(self, turn: Turn, frame: FlowFrame) -> Outcome:
         options = turn.copy.table("relation_choices")
         n = turn.digit(len(options))
-        if n is not None:
-            frame.data["relation"] = str(options[n - 1]["value"])
+        if n is not None or turn.norm.strip("啊呀啦，。！ ") in turn.copy.words("self_answers"):
+            frame.data["relation"] = str(options[n - 1]["value"]) if n is not None else "self"  # 我自己
             return "ok"
-        return "ok" if "relation" in frame.data else "pass"
+        name = None if "relation" in frame.data else turn.extract.name(turn.plain, whole=True)
+        if name and "name" not in frame.secret:  # 翁振华: the next answer, kept; who it is asked again
+            turn.keep_secret(frame, "name", name)
+            turn.keep_note_secret("name", name)
+            turn.say("noted")
+        return "ok" if "relation" in frame.data or name else "pass"
 
     def _answer_name(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "name" in frame.secret:

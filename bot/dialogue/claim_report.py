@@ -94,7 +94,7 @@ class ClaimReportFlow(ClaimAnswers):
         corrects = (bool(turn.fact("corrected")) or turn.cue("correction_words")
                     or frame.step in ("confirm", "fix"))
         for key in ("relation", "date", "accident", "hospital", "transport"):
-            told = corrects or (key == "relation" and "relation_told" in fresh)
+            told = corrects or f"{key}_told" in fresh  # 我是伊女儿, 农历十月廿日: said to correct
             if notes.get(key) not in (None, "") and (key not in data or (key in fresh and told)
                                                      or (key == "hospital" and data.get("hospital_auto"))):
                 data[key] = notes[key]

@@ -24,6 +24,9 @@ from config.settings import CONFIG_DIR
 _CJK = "\u4e00-\u9fff"
 _RE_PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 _RE_DIGIT_GAP = re.compile(r"(?<=[\dxX])[\s\-—]+(?=[\dxX])")
+# a mobile number, spaced or dictated in groups (138 1234 5678, 189,2273,0516)
+_RE_PHONE_SPACED = re.compile(r"(?<![\d])(1[3-9]\d(?:[\s\-—,、]?\d){8})(?![\d])")
+_RE_PHONE_SEP = re.compile(r"[\s\-—,、]")
 _RE_ID_RUN = re.compile(r"(?<![\d])(\d{14,19}[xX]?)(?![\dxX])")
 _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s*(初\d{1,2}|\d{1,2})\s*(?:日|号)?")
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
@@ -62,13 +65,20 @@ class LunarDay:
     back: int = 0  # 农历上个月廿八: a lunar month before this one
 
     def solar(self, today: dt.date, *, future: bool = False) -> dt.date | None:
-        """The solar date: the latest one not after ``today`` (or the next one from today)."""
+        """The solar date: the latest one not after ``today`` (or the next one from today). A day with
+        no month is of this lunar month (``back`` months before), else of the month before it."""
         here = LunarDate.from_solar_date(today.year, today.month, today.day)
-        years = (here.year, here.year + 1) if future else (here.year, here.year - 1)
-        for year in years:
+        if self.month is not None:
+            step = 1 if future else -1
+            candidates = [(here.year + step * k, self.month) for k in range(2)]
+        else:
+            step = 1 if future else -1
+            candidates = []
+            for k in range(self.back, self.back + 2):
+                index = here.year * 12 + here.month - 1 + step * k
+                candidates.append((index // 12, index % 12 + 1))
+        for year, month in sorted(set(candidates), reverse=not future):
             try:
-                month = self.month or (here.month - self.back - 1) % 12 + 1
-                year -= 1 if self.month is None and here.month - self.back < 1 else 0
                 day: dt.date = LunarDate(year, month, self.day).to_solar_date()
             except ValueError:
                 continue
@@ -212,8 +222,7 @@ class Extractor:
     def _place_spelled(self, place: str) -> str:
         """A district place name as written (朝南区人民医院 → 潮南区人民医院: voice input's homophones)."""
         for heard, written in self.place_homophones.items():
-            if place.startswith(heard):
-                return written + place[len(heard):]
+            place = place.replace(heard, written)
         return place
 
     def is_care_place(self, norm: str) -> bool:
@@ -246,7 +255,7 @@ class Extractor:
     @staticmethod
     def phones(norm: str) -> list[str]:
         """Every mobile number in ``norm`` (spaces and dashes inside a number allowed), in order."""
-        return _RE_PHONE.findall(_RE_DIGIT_GAP.sub("", norm))
+        return [_RE_PHONE_SEP.sub("", m) for m in _RE_PHONE_SPACED.findall(norm)]
 
     @staticmethod
     def id_like(norm: str) -> str | None:

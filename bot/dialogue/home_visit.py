@@ -38,13 +38,15 @@ class HomeVisitFlow(Flow):
         fields.prefill_phone(turn, frame)
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
-        if "address" not in frame.secret:
+        asked = int(frame.data.get("address_asked", 0))
+        if "address" not in frame.secret and asked < 2:  # asked twice in vain: the staff ask on the phone
             frame.step = "address"
+            frame.data["address_asked"] = asked + 1
             turn.say("hv_ask_address")
         elif "phone" not in frame.secret:
             frame.step = "phone"
             turn.say("hv_ask_phone")
-        else:  # the name, when not said, is asked on the phone: booking does not wait for it
+        else:  # the name (and an address asked twice in vain) is asked on the phone: booking does not wait
             self._book(turn, frame)
 
     def remind(self, turn: Turn, frame: FlowFrame) -> None:
@@ -83,7 +85,13 @@ class HomeVisitFlow(Flow):
                 turn.say("noted")
                 outcome = "ok"
         elif frame.step == "phone":
+            address = turn.extract.address(turn.plain) if "address" not in frame.secret else None
+            if address:  # the address after all, where the phone was asked
+                turn.keep_secret(frame, "address", address[:300])
             outcome = "ok" if "phone" in frame.secret else fields.take_phone(turn, frame)
+            if outcome == "pass" and address:
+                turn.say("noted")
+                outcome = "ok"
         if outcome == "ok":
             self.ask(turn, frame)
         return outcome
@@ -107,7 +115,8 @@ class HomeVisitFlow(Flow):
         return turn.copy.t("hv_customer_added", text=text)
 
     def on_location(self, turn: Turn, frame: FlowFrame) -> bool:
-        if frame.step != "address" or turn.message.location is None:
+        if frame.step not in ("address", "phone") or "address" in frame.secret \
+                or turn.message.location is None:
             return False
         lat, lon, label = turn.message.location
         turn.keep_secret(frame, "address", f"{label} ({lat:.5f},{lon:.5f})".strip()[:300])
@@ -121,7 +130,7 @@ class HomeVisitFlow(Flow):
                 turn.session, cipher=turn.services.cipher, catalog=turn.services.catalog,
                 name=turn.secret(frame, "name") or turn.copy.t("hv_name_unknown"),
                 phone=turn.secret(frame, "phone") or "",
-                address=turn.secret(frame, "address") or "",
+                address=turn.secret(frame, "address") or turn.copy.t("hv_address_by_phone"),
                 purpose=frame.data.get("purpose") or str(turn.copy.table("intent_labels")["home_visit"]),
                 channel=turn.message.channel, actor=f"bot:{turn.message.channel}",
                 product_id=turn.product.id, openid=turn.message.user_id,

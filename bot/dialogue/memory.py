@@ -202,9 +202,17 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
         parts = _RE_DAY_START.split(turn.norm)
         days = [d for d in (read_date(p, turn.today).date for p in parts) if d]
         iso = min(days).isoformat() if len(days) > 1 else iso
-    lunar = turn.extract.lunar(turn.norm) if turn.fact("lunar_date") else None
+    said_lunar = bool(turn.fact("lunar_date")) or turn.cue("lunar_words")
+    lunar = turn.extract.lunar(turn.norm) if said_lunar else None
     if lunar is not None and lunar.month is None and not iso:
         iso = _last_date(turn, turn.norm)  # 农历廿八 就是上礼拜日: the solar day said with it
+    if lunar is not None and lunar.explicit and lunar.month is not None:
+        iso = None  # 农历十月廿日: the lunar day, not the solar 10月20日 the slot read
+        if notes.get("date"):
+            told = dt.date.fromisoformat(str(notes["date"]))  # 十月廿日 taken as solar, then 农历十月廿日
+            if lunar.day == told.day and lunar.month == told.month:
+                corrected = True
+                turn.noted.add("date_told")  # a correction of the report's date too
     if iso and (corrected or "date" not in notes):
         try:
             if dt.date.fromisoformat(str(iso)) <= turn.today:
@@ -214,7 +222,7 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
                 return
         except ValueError:
             pass
-    if turn.fact("lunar_date") and (corrected or "date" not in notes):
+    if said_lunar and (corrected or "date" not in notes):
         if lunar is not None and (lunar.explicit or lunar.month is None):
             # 是农历初五, 初三那天: the latest lunar 初五 (this lunar month or the last); a day said as
             # 初N with no month is only ever a lunar day
@@ -234,7 +242,7 @@ _RE_NAME_FIX = re.compile(r"(?:不是|不对|打错了|写错了)[啦了呀，,�
 def _remember_private(turn: Turn) -> None:
     norm = turn.norm
     name = turn.extract.name(turn.plain)
-    fixed = _RE_NAME_FIX.search(turn.plain)  # 哦不是，是许锦彪: the name it is corrected to
+    fixed = _RE_NAME_FIX.search(turn.plain) or _RE_NAME_FIX.search(norm)  # 哦不是，是许锦彪 / 名字唔对，是…
     if not name and fixed and turn.extract.is_name(fixed.group(1)):
         name = fixed.group(1)
     if name:

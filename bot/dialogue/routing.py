@@ -361,7 +361,10 @@ class Router(TextTurns):
             return
         if intent == "claim_report" and not chosen and self._report_question(turn):
             return
-        if intent == "claim_report" and not chosen and turn.cue("already_reported_words"):
+        if intent == "claim_report" and not chosen and turn.cue("already_reported_words") and (
+                turn.cue("visit_words") or turn.cue("cannot_go_words")):
+            intent = "home_visit"  # 已经报过案了，材料伊唔会弄，能唔能派人去厝: the visit asked for
+        elif intent == "claim_report" and not chosen and turn.cue("already_reported_words"):
             options = ["claim_progress", "home_visit", "claim_materials"]  # not a second report
             turn.state.choice = {"kind": "intent", "options": options}
             turn.ask_choice("already_reported", [self.copy.table("intent_labels")[i] for i in options])

@@ -81,6 +81,8 @@ def test_slots(nlu: NLU, text: str, slots: dict[str, Any]) -> None:
     ("阿嬷初三在祠堂门口跋倒", {"accident_type": "fall", "relation": "grandmother"}),  # lunar: no solar date
     ("我妈12.29在医院门口台阶摔倒", {"date": "2025-12-29", "accident_type": "fall", "relation": "mother"}),
     ("电话号码改 一五八 二六三一 〇七四九", {"phone": "15826310749"}),
+    ("电话一八九，二二七三，零五一六", {"phone": "18922730516"}),  # dictated in groups, commas between
+    ("不是26，13829471562", {"phone": "13829471562"}),
     ("不是我爸 是我老伴", {"relation": "spouse"}),
     ("唔是阿嬷 是阿公", {"relation": "grandfather"}),
     ("能不能把联系人改成我 我是她女儿", {"relation": "mother"}),

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 from backend.complaints.models import PURPOSE_VISIT_PHONE, HomeVisit
 from backend.handoff.models import HandoffRequest
 from bot.dialogue.state import SecretBox
-from tests.bot.dialogue.conftest import Chat, consent, sends, text, verify_dialog
+from bot.dialogue.copy import Copy
+from tests.bot.dialogue.conftest import Chat, Choices, consent, render, sends, text, verify_dialog
+
+RELATIONS = Choices("cr_ask_relation", tuple(str(o["label"]) for o in Copy.load().table("relation_choices")))
 
 
 def test_the_writer_saying_she_is_the_daughter_makes_the_insured_her_mother(chat: Chat) -> None:
@@ -66,3 +69,50 @@ def test_a_move_with_calls_to_go_to_the_sister_is_an_update_request(chat: Chat) 
     chat.say("你好，阮阿姆紀妙華搬去峽山阮阿妹厝住了，以後有乜通知請打阮阿妹的電話")
     frame = chat.state().frame
     assert frame is not None and frame.flow == "info_update"
+
+
+def test_a_phone_dictated_in_groups_books_a_visit_whose_address_is_asked_on_the_phone(
+        chat: Chat, db: Session) -> None:
+    verify_dialog(chat, [
+        ("喂恁会来厝无 阮脚无力行唔得", text("hv_ask_address")),
+        ("阮要办那个老人保险赔钱的", (text("not_understood"), text("hv_ask_address"))),
+    ])
+    reply = chat.say("电话一八九，二二七三，零五一六")  # asked twice in vain: the staff ask it on the phone
+    db.expire_all()
+    [visit] = db.scalars(select(HomeVisit).where(HomeVisit.openid == chat.user))
+    cipher = chat.engine.runtime.cipher
+    assert cipher.decrypt(visit.phone_enc, purpose=PURPOSE_VISIT_PHONE) == "18922730516"
+    assert reply == render(chat, (text("noted"), text("hv_done", number=visit.visit_no, contact_hours=24,
+                                                      visit_hours=48)))
+
+
+def test_already_reported_and_asking_for_someone_to_come_is_a_visit(chat: Chat) -> None:
+    verify_dialog(chat, [("阮老爸前几日跋倒手骨折，已经报过案了，材料伊唔会弄，能唔能派人去厝帮伊",
+                          text("hv_ask_address"))])
+
+
+def test_a_lunar_day_said_again_with_its_month_corrects_the_solar_reading(chat: Chat) -> None:
+    # NOW is 21 November 2026 (lunar 十月十三): 农历廿八 is 九月廿八 (6 November), 农历十月初三 11 November
+    chat.say("阮老爸十月初三过马路被车撞着")
+    chat.say("农历廿八啦")
+    assert chat.state().notes.get("date") == "2026-11-06"
+    chat.forget_state()
+    chat.say("阮老爸10月3日过马路被车撞着")
+    assert chat.state().notes.get("date") == "2026-10-03"
+    chat.say("是农历10月3日")
+    assert chat.state().notes.get("date") == "2026-11-11"
+
+
+def test_me_myself_and_a_name_at_the_who_question(chat: Chat) -> None:
+    chat.say("报案")
+    verify_dialog(chat, [("翁振华", (text("noted"), RELATIONS))])
+    chat.say("我自己")
+    frame = chat.state().frame
+    assert frame is not None and frame.data.get("relation") == "self" and "name" in frame.secret
+
+
+def test_hospital_nicknames_and_voice_homophones_are_places_of_care(chat: Chat) -> None:
+    extract = chat.engine.services.extract
+    assert extract.hospital("住在汕大一附院") == "汕大一附院"
+    assert extract.hospital("送去潮南区人名医院") == "潮南区人民医院"
+    assert extract.hospital("在朝南区人民医院住院") == "潮南区人民医院"
