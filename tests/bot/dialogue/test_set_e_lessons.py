@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from backend.complaints.models import PURPOSE_VISIT_PHONE, HomeVisit
 from backend.handoff.models import HandoffRequest
-from bot.dialogue.state import SecretBox
 from bot.dialogue.copy import Copy
+from bot.dialogue.state import SecretBox
 from tests.bot.dialogue.conftest import Chat, Choices, consent, render, sends, text, verify_dialog
 
 RELATIONS = Choices("cr_ask_relation", tuple(str(o["label"]) for o in Copy.load().table("relation_choices")))
