@@ -109,6 +109,9 @@ def _recent_month_day(today: date, month: int, day: int, year_word: str | None, 
     return None
 
 
+_RE_SHIFT = re.compile(r"(?:节)?\s*(前|后)\s*(\d|[一二两三四五六七八九])\s*(?:日|天)")
+
+
 def read_lunar(text: str, today: date) -> LunarDay | None:
     """The lunar day named in normalized *text* and its solar date (None when no lunar day is named)."""
     m = _RE_MONTH_DAY.search(text)
@@ -123,7 +126,13 @@ def read_lunar(text: str, today: date) -> LunarDay | None:
     f = _RE_FESTIVAL.search(text)
     if f:
         month, day = _FESTIVALS[f.group(0)]
-        return LunarDay(month, day, _recent_month_day(today, month, day, None, False), explicit=True)
+        solar = _recent_month_day(today, month, day, None, False)
+        shift = _RE_SHIFT.match(text, f.end())  # 中秋前一日, 端午后两天
+        if solar is not None and shift:
+            word = shift.group(2)
+            n = int(word) if word.isdigit() else {"两": 2, **_CN_DIGITS}.get(word, 1)
+            solar += timedelta(days=n * (-1 if shift.group(1) == "前" else 1))
+        return LunarDay(month, day, solar, explicit=True)
     m = _RE_DAY.search(text) or _RE_MARKED_DAY.search(text)
     if m:
         day = _day_number(m.group("day"))

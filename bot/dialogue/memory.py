@@ -222,6 +222,13 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
                 return
         except ValueError:
             pass
+    festival = turn.fact("lunar_gregorian") if said_lunar and lunar is None else None
+    if festival and turn.cue("festival_words") and (corrected or "date" not in notes) \
+            and dt.date.fromisoformat(str(festival)) <= turn.today:  # 中秋前一日: the festival's solar day
+        _put(turn, "date", str(festival))
+        notes["date_lunar"] = True
+        notes.pop("lunar_pending", None)
+        return
     if said_lunar and (corrected or "date" not in notes):
         if lunar is not None and (lunar.explicit or lunar.month is None):
             # 是农历初五, 初三那天: the latest lunar 初五 (this lunar month or the last); a day said as

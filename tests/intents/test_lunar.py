@@ -84,3 +84,14 @@ def test_nian_before_a_count_is_a_number(nlu: NLU) -> None:
     assert nlu.normalizer("住院廿五日") == "住院25日"
     assert nlu.normalizer("农历十月廿八") == "农历10月28"
     assert nlu.normalizer("阿嬷廿八跋倒") == "奶奶廿八摔倒"
+
+
+@pytest.mark.parametrize(("text", "solar"), [
+    ("中秋前1日", date(2026, 9, 24)),  # 中秋 2026 is 25 September
+    ("中秋前两日", date(2026, 9, 23)),
+    ("中秋后3天", date(2026, 9, 28)),
+    ("中秋", date(2026, 9, 25)),
+])
+def test_a_day_before_or_after_a_festival(text: str, solar: date) -> None:
+    day = read_lunar(text, date(2026, 11, 1))
+    assert day is not None and day.solar == solar

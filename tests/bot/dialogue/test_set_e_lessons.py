@@ -116,3 +116,11 @@ def test_hospital_nicknames_and_voice_homophones_are_places_of_care(chat: Chat) 
     assert extract.hospital("住在汕大一附院") == "汕大一附院"
     assert extract.hospital("送去潮南区人名医院") == "潮南区人民医院"
     assert extract.hospital("在朝南区人民医院住院") == "潮南区人民医院"
+
+
+def test_cantonese_yesterday_and_a_day_before_the_mid_autumn_festival(chat: Chat) -> None:
+    chat.say("我阿媽尋日俾隔籬屋隻狗咬親腳")  # NOW is 21 November 2026
+    assert chat.state().notes.get("date") == "2026-11-20"
+    chat.forget_state()
+    chat.say("阮阿妈中秋前一日在厝里冲工夫茶，滚水壶倒落来烫着脚")  # 中秋 2026 is 25 September
+    assert chat.state().notes.get("date") == "2026-09-24"
