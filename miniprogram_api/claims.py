@@ -18,7 +18,7 @@ from backend.calendar.service import WorkingCalendar
 from backend.claims.models import Claim
 from backend.claims.progress import claim_progress
 from backend.claims.states import OPEN_STATES, ClaimState
-from backend.db import session_scope
+from backend.db import read_scope
 from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
 from backend.errors import ServiceError
 from backend.idempotency import service as idem
@@ -49,7 +49,9 @@ from miniprogram_api.deps import (
     Now,
     PageLimit,
     RowId,
-    reader_of,
+    account_of,
+    count_request,
+    session_of,
 )
 from miniprogram_api.notices import NoticeSentOut, notice_view
 from miniprogram_api.schemas import In, Page, yuan
@@ -294,9 +296,20 @@ def my_claims(
 
 
 def _detail(runtime: Runtime, *, token: str | None, claim_id: int, now: dt.datetime) -> ClaimOut:
-    with session_scope(runtime.sessions) as db:
-        account = reader_of(runtime, db, token=token)
-        claim = access.visible_claim(db, account=account, claim_id=claim_id, columns=SHOWN_COLUMNS)
+    """The claim detail's answers in the order of every endpoint's: 401 (no session, or its account
+    gone), 429 (over the read limit), 404 (not a claim this account may see)."""
+    sess = session_of(runtime, token=token)
+    with read_scope(runtime.sessions) as db:
+        # One statement checks the account and reads the claim; who the account is is read apart only
+        # when nothing came back (to tell a gone account, 401, from a claim it may not see, 404).
+        claim = access.session_claim(
+            db, account_id=sess.account_id, openid=sess.openid, claim_id=claim_id, columns=SHOWN_COLUMNS
+        )
+        if claim is None:
+            account_of(db, sess)
+        count_request(runtime, account_id=sess.account_id, method="GET", ip="")
+        if claim is None:
+            raise access.claim_not_found()
         return claim_view(
             db, claim, cipher=runtime.cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now
         )

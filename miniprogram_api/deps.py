@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import CustomerAccount
 from backend.accounts.service import AccountRef
-from backend.accounts.sessions import check_session, not_logged_in
+from backend.accounts.sessions import CustomerSession, check_session, not_logged_in
 from backend.deps import DbSession, RuntimeDep
 from backend.ratelimit import Limit, hit
 from backend.runtime import Runtime
@@ -79,7 +79,8 @@ class Customer:
         return self.account.id
 
 
-def _count(runtime: Runtime, *, account_id: int, method: str, ip: str) -> None:
+def count_request(runtime: Runtime, *, account_id: int, method: str, ip: str) -> None:
+    """Count one request of the account against the rate limits (RateLimited when over one)."""
     if method in ("GET", "HEAD"):
         limit(runtime, "read_per_user", str(account_id), fail_open=True)
     else:
@@ -87,15 +88,20 @@ def _count(runtime: Runtime, *, account_id: int, method: str, ip: str) -> None:
         limit(runtime, "write_per_user", str(account_id))
 
 
+def session_of(runtime: Runtime, *, token: str | None) -> CustomerSession:
+    """The session of the bearer ``token``, renewed; 401 when there is none."""
+    return check_session(runtime.redis, token=token, idle_s=runtime.settings.miniprogram.session_idle_s)
+
+
 def customer_of(
     runtime: Runtime, db: Session, *, token: str | None, method: str, ip: str
 ) -> Customer:
     """The customer of the bearer ``token`` (401 otherwise); counts the request against the rate limits."""
-    sess = check_session(runtime.redis, token=token, idle_s=runtime.settings.miniprogram.session_idle_s)
+    sess = session_of(runtime, token=token)
     account = db.get(CustomerAccount, sess.account_id)
     if account is None or account.openid != sess.openid:
         raise not_logged_in()
-    _count(runtime, account_id=account.id, method=method, ip=ip)
+    count_request(runtime, account_id=account.id, method=method, ip=ip)
     assert token is not None
     return Customer(account=account, token=token)
 
@@ -104,15 +110,12 @@ _A = CustomerAccount.__table__
 _ACCOUNT_REF = select(_A.c.id, _A.c.channel, _A.c.openid, _A.c.unionid).where(_A.c.id == bindparam("id"))
 
 
-def reader_of(runtime: Runtime, db: Session, *, token: str | None) -> AccountRef:
-    """As :func:`customer_of` for a read (GET) that needs only who the account is: its id and
-    identities, one plain read of four columns rather than the whole account (phone and session key
-    included) loaded as an object. The claim detail, the most read screen, uses it."""
-    sess = check_session(runtime.redis, token=token, idle_s=runtime.settings.miniprogram.session_idle_s)
+def account_of(db: Session, sess: CustomerSession) -> AccountRef:
+    """Who the session's account is (id and identities: a plain read of four columns, not the whole
+    account with its phone and session-key tokens loaded as an object); 401 when it is gone."""
     account: AccountRef | None = db.connection().execute(_ACCOUNT_REF, {"id": sess.account_id}).one_or_none()
     if account is None or account.openid != sess.openid:
         raise not_logged_in()
-    _count(runtime, account_id=account.id, method="GET", ip="")
     return account
 
 

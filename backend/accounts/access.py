@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, or_, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, load_only
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, load_only
 
 from backend.accounts.models import CustomerAccount, Delegation
 from backend.accounts.service import AccountRef, Identity, identities
@@ -84,8 +84,67 @@ def visible_claim(
     params = {"claim_id": claim_id, "who": who, "account_id": account.id}
     claim = session.scalars(_visible_claim_statement(columns), params).unique().one_or_none()
     if claim is None:
-        raise NotFound("claim_not_found", "找不到这个案件")
+        raise claim_not_found()
     return claim
+
+
+def claim_not_found() -> NotFound:
+    """The answer for a claim that is missing or not this account's (the same one, M-04)."""
+    return NotFound("claim_not_found", "找不到这个案件")
+
+
+def _session_claim_statement(columns: Sequence[InstrumentedAttribute[Any]]) -> Select[Claim]:
+    """:func:`_visible_claim_statement` for the account of a session, checked in the same statement: the
+    account ``account_id`` must exist with ``openid``, and its identities (itself and the accounts of the
+    same unionid) are a subquery, so one statement answers what two did (the account, then the claim)."""
+    key = ("session", *(c.key for c in columns))
+    stmt = _SESSION_STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    acc = CustomerAccount.__table__
+    same = aliased(CustomerAccount)
+    own_unionid = select(same.unionid).where(same.id == bindparam("account_id")).scalar_subquery()
+    ids = select(acc.c.channel, acc.c.openid).where(
+        or_(acc.c.id == bindparam("account_id"), acc.c.unionid == own_unionid)
+    )
+    insured = select(Delegation.insured_id_bidx).where(
+        Delegation.account_id == bindparam("account_id"),
+        Delegation.scope.in_(("own", "all")),
+        Delegation.revoked_at.is_(None),
+    )
+    logged_in = exists().where(acc.c.id == bindparam("account_id"), acc.c.openid == bindparam("openid"))
+    stmt = (
+        select(Claim)
+        .options(load_only(*columns), joinedload(Claim.materials).load_only(*_MATERIAL_COLUMNS))
+        .where(
+            Claim.id == bindparam("claim_id"),
+            logged_in,
+            or_(
+                tuple_(Claim.channel, Claim.reporter_openid).in_(ids),
+                Claim.insured_id_bidx.in_(insured.scalar_subquery()),
+            ),
+        )
+    )
+    _SESSION_STATEMENTS[key] = stmt
+    return stmt
+
+
+_SESSION_STATEMENTS: dict[tuple[str, ...], Select[Claim]] = {}
+
+
+def session_claim(
+    session: Session,
+    *,
+    account_id: int,
+    openid: str,
+    claim_id: int,
+    columns: Sequence[InstrumentedAttribute[Any]],
+) -> Claim | None:
+    """The claim ``claim_id`` if account ``account_id`` still exists with ``openid`` (a session's) and may
+    see it, in one statement; None otherwise: the caller then tells a gone account (401) from a claim it
+    may not see (404) with a second read, on that path only."""
+    params = {"claim_id": claim_id, "account_id": account_id, "openid": openid}
+    return session.scalars(_session_claim_statement(columns), params).unique().one_or_none()
 
 
 def reported_by_account(session: Session, *, account: CustomerAccount, claim: Claim) -> bool:
