@@ -194,3 +194,25 @@ def session_scope(factory: sessionmaker[Session], *, write: bool = False) -> Ite
         session.close()
         if lock is not None:
             lock.release()
+
+
+@contextmanager
+def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for a request that only reads. On PostgreSQL its statements run outside a transaction
+    (autocommit): no BEGIN and no COMMIT round trip. Under READ COMMITTED, PostgreSQL's level here,
+    each statement of a transaction sees its own snapshot anyway, so the reads see what they would
+    have seen. Elsewhere (SQLite, where a transaction holds one snapshot, or sessions bound to a
+    connection already in a transaction, as in the tests) it is :func:`session_scope`. Nothing may be
+    written through it."""
+    session = factory()
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":  # a Connection: already in one
+        session.close()
+        with session_scope(factory) as s:
+            yield s
+        return
+    try:
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+    finally:
+        session.close()

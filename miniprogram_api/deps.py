@@ -9,11 +9,15 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from backend.accounts.models import CustomerAccount
-from backend.accounts.sessions import check_session, not_logged_in
+from backend.accounts.service import AccountRef
+from backend.accounts.sessions import CustomerSession, check_session, not_logged_in
 from backend.deps import DbSession, RuntimeDep
 from backend.ratelimit import Limit, hit
+from backend.runtime import Runtime
 
 MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="记录编号", examples=[12])]
@@ -75,26 +79,59 @@ class Customer:
         return self.account.id
 
 
+def count_request(runtime: Runtime, *, account_id: int, method: str, ip: str) -> None:
+    """Count one request of the account against the rate limits (RateLimited when over one)."""
+    if method in ("GET", "HEAD"):
+        limit(runtime, "read_per_user", str(account_id), fail_open=True)
+    else:
+        limit(runtime, "write_per_ip", ip)
+        limit(runtime, "write_per_user", str(account_id))
+
+
+def session_of(runtime: Runtime, *, token: str | None) -> CustomerSession:
+    """The session of the bearer ``token``, renewed; 401 when there is none."""
+    return check_session(runtime.redis, token=token, idle_s=runtime.settings.miniprogram.session_idle_s)
+
+
+def customer_of(
+    runtime: Runtime, db: Session, *, token: str | None, method: str, ip: str
+) -> Customer:
+    """The customer of the bearer ``token`` (401 otherwise); counts the request against the rate limits."""
+    sess = session_of(runtime, token=token)
+    account = db.get(CustomerAccount, sess.account_id)
+    if account is None or account.openid != sess.openid:
+        raise not_logged_in()
+    count_request(runtime, account_id=account.id, method=method, ip=ip)
+    assert token is not None
+    return Customer(account=account, token=token)
+
+
+_A = CustomerAccount.__table__
+_ACCOUNT_REF = select(_A.c.id, _A.c.channel, _A.c.openid, _A.c.unionid).where(_A.c.id == bindparam("id"))
+
+
+def account_of(db: Session, sess: CustomerSession) -> AccountRef:
+    """Who the session's account is (id and identities: a plain read of four columns, not the whole
+    account with its phone and session-key tokens loaded as an object); 401 when it is gone."""
+    account: AccountRef | None = db.connection().execute(_ACCOUNT_REF, {"id": sess.account_id}).one_or_none()
+    if account is None or account.openid != sess.openid:
+        raise not_logged_in()
+    return account
+
+
+BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
 def current_customer(
     request: Request,
     runtime: RuntimeDep,
     db: DbSession,
     ip: ClientIp,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: BearerToken,
 ) -> Customer:
     """The customer of the bearer token (401 otherwise); counts the request against the rate limits."""
     token = credentials.credentials if credentials else None
-    sess = check_session(runtime.redis, token=token, idle_s=runtime.settings.miniprogram.session_idle_s)
-    account = db.get(CustomerAccount, sess.account_id)
-    if account is None or account.openid != sess.openid:
-        raise not_logged_in()
-    if request.method in ("GET", "HEAD"):
-        limit(runtime, "read_per_user", str(account.id), fail_open=True)
-    else:
-        limit(runtime, "write_per_ip", ip)
-        limit(runtime, "write_per_user", str(account.id))
-    assert token is not None
-    return Customer(account=account, token=token)
+    return customer_of(runtime, db, token=token, method=request.method, ip=ip)
 
 
 CurrentCustomer = Annotated[Customer, Depends(current_customer)]

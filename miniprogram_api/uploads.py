@@ -27,7 +27,7 @@ from backend.privacy.service import check_claim_consent
 from backend.storage.ingest import FileTooLarge, Ingest
 from backend.storage.multipart import PartWords, stream_file_part
 from backend.storage.sanitize import FileRejected
-from miniprogram_api.claims import AttachmentOut, attachment_view
+from miniprogram_api.claim_view import AttachmentOut, attachment_view
 from miniprogram_api.deps import CurrentCustomer, IdempotencyKey, Now, RowId, limit
 from miniprogram_api.schemas import Items
 

@@ -9,14 +9,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
-from sqlalchemy.orm import Session, joinedload
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, load_only
 
 from backend.accounts.models import CustomerAccount, Delegation
-from backend.accounts.service import Identity, identities
-from backend.claims.models import Claim, ClaimAttachment
+from backend.accounts.service import AccountRef, Identity, identities
+from backend.claims.models import Claim, ClaimAttachment, ClaimMaterial
 from backend.complaints.models import Complaint, HomeVisit
 from backend.errors import NotFound
+
+# A checklist item as views show it (with ``columns``).
+_MATERIAL_COLUMNS = (ClaimMaterial.material_id, ClaimMaterial.label, ClaimMaterial.received)
 
 
 def _reported_by(ids: list[Identity]) -> ColumnElement[bool]:
@@ -35,21 +41,110 @@ def visible_claims(session: Session, *, account: CustomerAccount) -> ColumnEleme
     return or_(_reported_by(ids), Claim.insured_id_bidx.in_(insured.scalar_subquery()))
 
 
-def visible_claim(session: Session, *, account: CustomerAccount, claim_id: int) -> Claim:
-    """One claim this account may see; NotFound otherwise (the same answer as a missing one)."""
-    # The checklist comes in the same statement (a join), not in a second SELECT.
-    claim = (
-        session.scalars(
-            select(Claim)
-            .options(joinedload(Claim.materials))
-            .where(Claim.id == claim_id, visible_claims(session, account=account))
-        )
-        .unique()
-        .one_or_none()
+def _visible_claim_statement(columns: Sequence[InstrumentedAttribute[Any]] | None) -> Select[Claim]:
+    """SELECT one claim, with its checklist (a join, not a second SELECT), if the account may see it:
+    :func:`visible_claims` with the identities and the account as parameters (``claim_id``, ``who``:
+    the (channel, openid) pairs, ``account_id``), built once per shape rather than on every read."""
+    key = None if columns is None else tuple(c.key for c in columns)
+    stmt = _STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    materials = joinedload(Claim.materials)
+    stmt = select(Claim)
+    if columns is not None:
+        stmt = stmt.options(load_only(*columns))
+        materials = materials.load_only(*_MATERIAL_COLUMNS)
+    insured = select(Delegation.insured_id_bidx).where(
+        Delegation.account_id == bindparam("account_id"),
+        Delegation.scope.in_(("own", "all")),
+        Delegation.revoked_at.is_(None),
     )
+    reported = tuple_(Claim.channel, Claim.reporter_openid).in_(bindparam("who", expanding=True))
+    stmt = stmt.options(materials).where(
+        Claim.id == bindparam("claim_id"), or_(reported, Claim.insured_id_bidx.in_(insured.scalar_subquery()))
+    )
+    _STATEMENTS[key] = stmt
+    return stmt
+
+
+_STATEMENTS: dict[tuple[str, ...] | None, Select[Claim]] = {}
+
+
+def visible_claim(
+    session: Session,
+    *,
+    account: AccountRef,
+    claim_id: int,
+    columns: Sequence[InstrumentedAttribute[Any]] | None = None,
+) -> Claim:
+    """One claim this account may see; NotFound otherwise (the same answer as a missing one).
+    ``columns``: load only these of the claim (for a view that shows a few; any other attribute is
+    still there when asked for, at the cost of another read)."""
+    who = [(i.channel, i.openid) for i in identities(session, account=account)]
+    params = {"claim_id": claim_id, "who": who, "account_id": account.id}
+    claim = session.scalars(_visible_claim_statement(columns), params).unique().one_or_none()
     if claim is None:
-        raise NotFound("claim_not_found", "找不到这个案件")
+        raise claim_not_found()
     return claim
+
+
+def claim_not_found() -> NotFound:
+    """The answer for a claim that is missing or not this account's (the same one, M-04)."""
+    return NotFound("claim_not_found", "找不到这个案件")
+
+
+def _session_claim_statement(columns: Sequence[InstrumentedAttribute[Any]]) -> Select[Claim]:
+    """:func:`_visible_claim_statement` for the account of a session, checked in the same statement: the
+    account ``account_id`` must exist with ``openid``, and its identities (itself and the accounts of the
+    same unionid) are a subquery, so one statement answers what two did (the account, then the claim)."""
+    key = ("session", *(c.key for c in columns))
+    stmt = _SESSION_STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    acc = CustomerAccount.__table__
+    same = aliased(CustomerAccount)
+    own_unionid = select(same.unionid).where(same.id == bindparam("account_id")).scalar_subquery()
+    ids = select(acc.c.channel, acc.c.openid).where(
+        or_(acc.c.id == bindparam("account_id"), acc.c.unionid == own_unionid)
+    )
+    insured = select(Delegation.insured_id_bidx).where(
+        Delegation.account_id == bindparam("account_id"),
+        Delegation.scope.in_(("own", "all")),
+        Delegation.revoked_at.is_(None),
+    )
+    logged_in = exists().where(acc.c.id == bindparam("account_id"), acc.c.openid == bindparam("openid"))
+    stmt = (
+        select(Claim)
+        .options(load_only(*columns), joinedload(Claim.materials).load_only(*_MATERIAL_COLUMNS))
+        .where(
+            Claim.id == bindparam("claim_id"),
+            logged_in,
+            or_(
+                tuple_(Claim.channel, Claim.reporter_openid).in_(ids),
+                Claim.insured_id_bidx.in_(insured.scalar_subquery()),
+            ),
+        )
+    )
+    _SESSION_STATEMENTS[key] = stmt
+    return stmt
+
+
+_SESSION_STATEMENTS: dict[tuple[str, ...], Select[Claim]] = {}
+
+
+def session_claim(
+    session: Session,
+    *,
+    account_id: int,
+    openid: str,
+    claim_id: int,
+    columns: Sequence[InstrumentedAttribute[Any]],
+) -> Claim | None:
+    """The claim ``claim_id`` if account ``account_id`` still exists with ``openid`` (a session's) and may
+    see it, in one statement; None otherwise: the caller then tells a gone account (401) from a claim it
+    may not see (404) with a second read, on that path only."""
+    params = {"claim_id": claim_id, "account_id": account_id, "openid": openid}
+    return session.scalars(_session_claim_statement(columns), params).unique().one_or_none()
 
 
 def reported_by_account(session: Session, *, account: CustomerAccount, claim: Claim) -> bool:

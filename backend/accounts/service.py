@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -124,7 +125,20 @@ def phone_of(account: CustomerAccount, *, cipher: FieldCipher) -> str | None:
         return None
 
 
-def identities(session: Session, *, account: CustomerAccount) -> list[Identity]:
+class AccountRef(Protocol):
+    """What deciding visibility reads of an account: a CustomerAccount, or a row of those columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def openid(self) -> str: ...
+    @property
+    def unionid(self) -> str | None: ...
+
+
+def identities(session: Session, *, account: AccountRef) -> list[Identity]:
     """The account's own identity and those of accounts with the same unionid (same person)."""
     own = Identity(account.channel, account.openid)
     if not account.unionid:

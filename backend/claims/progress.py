@@ -9,19 +9,19 @@ module knowing about notices.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar, local_date
 from backend.claims.models import Claim, ClaimAttachment, ClaimEvent
 from backend.claims.states import ClaimState, label
-from backend.privacy.freetext import free_text
+from backend.privacy.freetext import row_free_text
 from backend.privacy.service import is_medical_material
 from backend.security.crypto import CryptoError, FieldCipher
 from config.settings import CONFIG_DIR
@@ -96,7 +96,34 @@ def _copy() -> dict[str, Any]:
     return {"next_step": mp["next_step"], "timeline": mp["timeline"], "stage_words": dialogue["stage_words"]}
 
 
-def _event_entry(event: ClaimEvent, cipher: FieldCipher) -> TimelineEntry | None:
+class _FileRow(Protocol):
+    @property
+    def material_id(self) -> str | None: ...
+
+
+class _EventRow(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def to_state(self) -> str | None: ...
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def reason_enc(self) -> str | None: ...
+
+
+# The columns of an event the timeline shows (a row of these, not a whole ClaimEvent).
+# Built once (a statement is a value; only the claim's id changes), of the table's columns: a plain
+# read of four columns, run on the connection, without the ORM's machinery.
+_EVENT_TABLE = ClaimEvent.__table__
+_EVENTS = (
+    select(_EVENT_TABLE.c.kind, _EVENT_TABLE.c.to_state, _EVENT_TABLE.c.at, _EVENT_TABLE.c.reason_enc)
+    .where(_EVENT_TABLE.c.claim_id == bindparam("claim_id"))
+    .order_by(_EVENT_TABLE.c.id)
+)
+
+
+def _event_entry(event: _EventRow, cipher: FieldCipher) -> TimelineEntry | None:
     titles = _copy()["timeline"]
     if event.kind not in titles:
         return None
@@ -112,9 +139,9 @@ def _event_entry(event: ClaimEvent, cipher: FieldCipher) -> TimelineEntry | None
     return TimelineEntry(at=event.at, kind=event.kind, title=title, detail=detail)
 
 
-def _reason(event: ClaimEvent, cipher: FieldCipher) -> str | None:
+def _reason(event: _EventRow, cipher: FieldCipher) -> str | None:
     try:
-        return free_text(event, "reason", cipher=cipher)
+        return row_free_text(ClaimEvent, event, "reason", cipher=cipher)
     except CryptoError:
         return None
 
@@ -145,16 +172,16 @@ def next_step(claim: Claim, *, calendar: WorkingCalendar, now: dt.datetime) -> N
 
 def claim_progress(
     session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar, now: dt.datetime,
-    attachments: list[ClaimAttachment] | None = None, sourced: list[TimelineEntry] | None = None,
+    attachments: Sequence[_FileRow] | None = None, sourced: list[TimelineEntry] | None = None,
 ) -> ClaimProgress:
     """The stage, next step, checklist (with files per item) and timeline of one claim. ``sourced``: the
     entries of the registered sources (today only the notices sent), when the caller has already read
     them; the sources are then not asked."""
     files: dict[str | None, int] = {}
     if attachments is None:
-        attachments = list(
-            session.scalars(select(ClaimAttachment).where(ClaimAttachment.claim_id == claim.id))
-        )
+        attachments = session.execute(
+            select(ClaimAttachment.material_id).where(ClaimAttachment.claim_id == claim.id)
+        ).all()
     for material_id in (a.material_id for a in attachments):
         files[material_id] = files.get(material_id, 0) + 1
     checklist = [
@@ -167,9 +194,7 @@ def claim_progress(
         )
         for m in claim.materials
     ]
-    events = session.scalars(
-        select(ClaimEvent).where(ClaimEvent.claim_id == claim.id).order_by(ClaimEvent.id)
-    )
+    events = session.connection().execute(_EVENTS, {"claim_id": claim.id})
     timeline = [e for e in (_event_entry(ev, cipher) for ev in events) if e is not None]
     if sourced is not None:
         timeline.extend(sourced)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,18 +51,27 @@ class NoticeView:
     brief: str = ""  # the short words of a timeline entry or a progress line ("材料齐了，正在审核")
 
 
+@lru_cache(maxsize=8)
+def _notices_statement(sent_only: bool, limit: int) -> Select[Any]:
+    """The notices about one claim (parameter ``claim_id``), newest first: the few columns shown, not
+    whole rows; built once per shape (the claim detail reads this on every view)."""
+    t = Notice.__table__  # the table's columns: a plain read, run without the ORM's machinery
+    q = select(t.c.id, t.c.kind, t.c.params, t.c.state, t.c.channel, t.c.created_at, t.c.sent_at,
+               t.c.receipt_status).where(t.c.subject_type == "claim", t.c.subject_id == bindparam("claim_id"))
+    if sent_only:
+        q = q.where(t.c.state == "sent")
+    return q.order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit)
+
+
 def notices_for_claim(session: Session, *, claim_id: int, book: NoticeBook, sent_only: bool = False,
                       limit: int = MAX_SHOWN) -> list[NoticeView]:
     """The notices about a claim, newest first (``sent_only``: what actually went out)."""
-    q = select(Notice).where(Notice.subject_type == "claim", Notice.subject_id == claim_id)
-    if sent_only:
-        q = q.where(Notice.state == "sent")
-    q = q.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(max(1, min(limit, MAX_SHOWN)))
+    q = _notices_statement(sent_only, max(1, min(limit, MAX_SHOWN)))
     return [NoticeView(id=n.id, kind=n.kind, text=notice_text(book, n.kind, n.params),
                        stage=str(n.params["state"]) if n.params.get("state") else None, state=n.state,
                        channel=n.channel, created_at=n.created_at, sent_at=n.sent_at,
                        receipt_status=n.receipt_status, brief=notice_brief(book, n.kind, n.params))
-            for n in session.scalars(q)]
+            for n in session.connection().execute(q, {"claim_id": claim_id})]
 
 
 def _sent(session: Session, *, claim_id: int, limit: int) -> list[Notice]:

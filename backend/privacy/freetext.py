@@ -40,6 +40,14 @@ def free_text(obj: HasFreeText, field: str, *, cipher: FieldCipher) -> str | Non
     return None if token is None else cipher.decrypt(token, purpose=purpose)
 
 
+def row_free_text(model: type[Any], row: Any, field: str, *, cipher: FieldCipher) -> str | None:
+    """As :func:`free_text`, for a row of selected columns of ``model`` (its column attribute among them)
+    rather than a loaded object: a read of a few columns need not load whole objects."""
+    attr, purpose = model.FREE_TEXT[field]
+    token: str | None = getattr(row, attr)
+    return None if token is None else cipher.decrypt(token, purpose=purpose)
+
+
 def set_free_text(obj: HasFreeText, field: str, value: str | None, *, cipher: FieldCipher) -> None:
     """Store one free-text field encrypted (None clears it)."""
     attr, purpose = _spec(obj, field)
