@@ -199,6 +199,10 @@ class ClaimAnswers(Flow):
             turn.keep_secret(frame, "name", name)
             turn.keep_note_secret("name", name)
             turn.say("noted")
+        if "relation" not in frame.data and not name and self._told_something(turn, frame):
+            frame.data["relation_skips"] = skips = int(frame.data.get("relation_skips", 0)) + 1
+            if skips >= 2 and not turn.cue("on_behalf_words"):  # 昨日 / 卫生院 …: their own story; the
+                frame.data["relation"] = "self"  # confirmation shows 本人, to be corrected if not
         return "ok" if "relation" in frame.data or name else "pass"
 
     def _answer_name(self, turn: Turn, frame: FlowFrame) -> Outcome:

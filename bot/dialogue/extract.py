@@ -50,6 +50,7 @@ def _cn_lunar_days(text: str) -> str:
         return str(base + (unit if unit < 10 else 0))
     return _RE_CN_LUNAR_DAY.sub(one, text)
 _LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
+_RE_NOT_PLACE = re.compile(r"^[我你他她伊阮佢恁汝您]|讲|说|知道|识|问|电话")
 _RE_ADDRESS_ONLY = re.compile(rf"[{_CJK}\d\s号]+")
 _RE_LIVES = re.compile(r"(?:住在|家住|家在|厝在|屋企在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
                        rf"([{_CJK}\d]{{2,20}})")
@@ -240,7 +241,7 @@ class Extractor:
         m = _RE_LIVES.search(norm)
         if m and not self.is_care_place(m.group(1)):
             place = re.split(r"[\d一二三四五六七八九十两几]{2}|\d", m.group(1))[0]
-            if len(place) >= 2:
+            if len(place) >= 2 and not _RE_NOT_PLACE.search(place):  # 地址我阿妈识讲: no address
                 return place
         m = self._re_address.search(norm)
         if m and not self.is_care_place(norm) and not self.hospital(norm):

@@ -48,8 +48,9 @@ def refine(turn: Turn) -> str:
     if turn.cue("update_request_words") and intent in _REPORT_SIDE and not report_like(turn):
         return _set(turn, "info_update")  # 阮阿姆搬去阿妹厝住了，以后有乜通知请打阿妹的电话
     visit = turn.cue("visit_words") and not turn.cue("visit_rule_words")
-    visit = visit or (turn.cue("cannot_go_words") and turn.state.last.get("topic") == "home_visit_service")
-    if visit and intent in _REPORT_SIDE | {"claim_materials"}:
+    after_rules = turn.state.last.get("topic") == "home_visit_service"  # the visit rules were just told
+    visit = visit or (after_rules and (turn.cue("cannot_go_words") or bool(turn.extract.phones(norm))))
+    if visit and intent in _REPORT_SIDE | {"claim_materials", "contact_info"}:
         return _set(turn, "home_visit")
     if intent == "product_question" and report_like(turn) and personal(turn):
         return _set(turn, "claim_report")  # 我爸陈炳坤…坐大巴出事走了…电话… 赔几多: a report, and a question

@@ -124,3 +124,29 @@ def test_cantonese_yesterday_and_a_day_before_the_mid_autumn_festival(chat: Chat
     chat.forget_state()
     chat.say("阮阿妈中秋前一日在厝里冲工夫茶，滚水壶倒落来烫着脚")  # 中秋 2026 is 25 September
     assert chat.state().notes.get("date") == "2026-09-24"
+
+
+def test_can_the_id_number_do_instead_of_the_case_number(chat: Chat) -> None:
+    verify_dialog(chat, [
+        ("请问阿妈那单理赔现在到哪一步了", text("cp_ask")),
+        ("案件号无记住，身份证可以吗", text("cp_no_case")),
+    ])
+
+
+def test_a_phone_after_the_visit_rules_books_the_visit(chat: Chat) -> None:
+    chat.say("你们有上门服务吗")
+    assert chat.state().last.get("topic") == "home_visit_service"
+    verify_dialog(chat, [("地址我阿妈识讲，你们打电话给伊，伊叫姚淑贞，电话 13750326689",
+                          text("hv_ask_address"))])  # 地址我阿妈识讲 is no address
+    frame = chat.state().frame
+    assert frame is not None and frame.flow == "home_visit" and "phone" in frame.secret
+
+
+def test_facts_given_twice_instead_of_who_make_it_their_own_story(chat: Chat) -> None:
+    chat.talk("报", "跋倒")
+    frame = chat.state().frame
+    assert frame is not None and frame.flow == "claim_report" and frame.step == "relation"
+    chat.say("昨日")
+    chat.say("潮南区人民医院")
+    frame = chat.state().frame
+    assert frame is not None and frame.data.get("relation") == "self"
