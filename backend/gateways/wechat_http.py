@@ -151,12 +151,12 @@ class _Connection:
 class JsonPoster:
     """POST a JSON body, get a JSON object back, over pooled keep-alive connections."""
 
-    def __init__(self, *, timeout_s: float, maxsize: int = 32) -> None:
+    def __init__(self, *, timeout_s: float, maxsize: int = 32, tls: ssl.SSLContext | None = None) -> None:
         self.timeout_s = timeout_s
         self.maxsize = maxsize
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._lock = threading.Lock()
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls  # None: the system's certificates, made on the first https call
         # The kept connections are closed when the poster is dropped (as urllib3 closes its pools').
         weakref.finalize(self, _close_all, self._idle, self._lock)
 

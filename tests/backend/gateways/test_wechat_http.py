@@ -3,11 +3,14 @@ it is told to (lengths, chunks, closed connections, silence), and against the fa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +29,7 @@ class ScriptedServer:
         self.script: list[tuple[bytes, str]] = []
         self.connections = 0
         self.requests: list[bytes] = []
+        self.tls: ssl.SSLContext | None = None  # set: the connections are TLS
         self._threads: list[threading.Thread] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -41,6 +45,12 @@ class ScriptedServer:
             self._threads.append(t)
 
     def _serve(self, conn: socket.socket) -> None:
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()
+                return
         rfile = conn.makefile("rb")
         with conn:
             while True:
@@ -167,4 +177,45 @@ def test_many_threads_against_the_fake_wechat_api(fake_wechat: FakeWechat) -> No
     assert len(results) == 80 and len({str(r["msgid"]) for r in results}) == 80
     assert len(fake_wechat.templates) == 80
     assert len(poster._idle[next(iter(poster._idle))]) <= 4  # no more than maxsize kept
+    poster.close()
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def test_https_checks_the_certificate_and_keeps_the_tls_connection(server: ScriptedServer,
+                                                                   tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server.tls = context
+    server.script = [(_ok(b'{"errcode":0,"n":1}'), ""), (_ok(b'{"errcode":0,"n":2}'), ""), (b"", "")]
+    url = server.url.replace("http://127.0.0.1", "https://localhost") + "/x"
+    # The system's certificates do not know this one: refused before anything is sent.
+    with pytest.raises(WechatApiError, match="network error: SSLCertVerificationError"):
+        JsonPoster(timeout_s=2).post(url, {}, access_token="T")
+    assert server.requests == []
+    trusting = ssl.create_default_context(cafile=str(cert))
+    poster = JsonPoster(timeout_s=2, tls=trusting)
+    assert [poster.post(url, {"a": "理赔"}, access_token="T")["n"] for _ in range(2)] == [1, 2]
+    assert json.loads(server.requests[0].split(b"\r\n\r\n", 1)[1]) == {"a": "理赔"}
+    assert server.connections == 2  # the refused handshake, then one kept TLS connection
     poster.close()
