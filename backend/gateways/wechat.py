@@ -70,7 +70,7 @@ class WechatGateway:
     def __init__(
         self, *, app_id: str, app_secret: str, redis_client: redis.Redis | None,
         api_base_url: str = "https://api.weixin.qq.com", timeout_s: float = 3.0,
-        sleep: Callable[[float], None] = time.sleep, lock_wait_s: float = 3.0,
+        sleep: Callable[[float], None] = time.sleep, lock_wait_s: float = 3.0, state_ttl_s: float = 0.0,
     ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
@@ -82,6 +82,10 @@ class WechatGateway:
         self._memory_token: tuple[str, float] | None = None  # fallback when Redis is down
         self._memory_circuit: tuple[int, float] | None = None
         self._redis_down_until = 0.0
+        # The circuit and token read from Redis, kept ``state_ttl_s`` seconds (0: read for every call)
+        # and forgotten when this process refreshes the token or opens the circuit.
+        self.state_ttl_s = state_ttl_s
+        self._state: tuple[int | None, str, float] | None = None
         self._local_lock = threading.Lock()
         self.client = _Client(self, timeout=timeout_s)
         self.poster = JsonPoster(timeout_s=timeout_s)  # template and subscribe messages (hot calls)
@@ -119,6 +123,7 @@ class WechatGateway:
 
     def refresh_token(self, *, stale: str | None) -> str:
         """A new token, fetched by one process under a Redis lock; the others wait and reuse it."""
+        self._state = None
         owner = secrets.token_hex(8)
         deadline = time.monotonic() + self._lock_wait_s
         with self._local_lock:
@@ -198,6 +203,7 @@ class WechatGateway:
 
     def _open_circuit(self, errcode: int) -> None:
         seconds = QUOTA_ERRORS[errcode]
+        self._state = None
         self._memory_circuit = (errcode, time.time() + seconds)
         log.error("wechat quota exhausted (errcode %s): outbound calls paused for %ss", errcode, seconds)
         client = self._redis()
@@ -225,7 +231,19 @@ class WechatGateway:
 
     # -- the call policy ---------------------------------------------------------------------------
     def _circuit_and_token(self) -> tuple[int | None, str | None]:
-        """:meth:`circuit_open` and the cached token (:meth:`_cached_token`) in one Redis round trip."""
+        """:meth:`circuit_open` and the cached token (:meth:`_cached_token`) in one Redis round trip, or
+        none while the last read is younger than ``state_ttl_s`` (a worker sending many messages reads
+        them a few times a second, not once per message; another process's refresh leaves the old token
+        valid for minutes, and a 40001 refreshes at once)."""
+        state = self._state
+        if state is not None and state[2] > time.monotonic():
+            return state[0], state[1]
+        code, token = self._read_circuit_and_token()
+        if self.state_ttl_s > 0 and token:
+            self._state = (code, token, time.monotonic() + self.state_ttl_s)
+        return code, token
+
+    def _read_circuit_and_token(self) -> tuple[int | None, str | None]:
         client = self._redis()
         if client is not None:
             try:

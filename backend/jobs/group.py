@@ -101,7 +101,7 @@ class GroupCommitter:
                     conn.execute(insert(table), values_list)
                 done = [i.claimed.id for i in mine if i.outcome.retry_at is None]
                 if done:
-                    conn.execute(_DONE, {"ids": done, "now": now})
+                    conn.execute(_DONE.on(conn), {"ids": done, "now": now})
                 later = [{"jid": i.claimed.id, "due": i.outcome.retry_at, "now": now}
                          for i in mine if i.outcome.retry_at is not None]
                 if later:

@@ -17,12 +17,27 @@ import datetime as dt
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, any_, bindparam, case, func, null, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Executable,
+    Integer,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from backend.db import session_scope
@@ -109,20 +124,35 @@ def release(session: Session, claimed: Sequence[Claimed], *, now: dt.datetime) -
 
 
 _COLUMNS = (Job.id, Job.kind, Job.key, Job.payload, Job.attempts, Job.token)
-# Statements built once (building one costs more than running it).
-_SELECT = select(*_COLUMNS).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
-_SELECT_LOCKED = _SELECT.with_for_update(skip_locked=True)
-_DONE = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
-         .values(state=DONE, lease_until=None, finished_at=bindparam("now"), updated_at=bindparam("now")))
-_REARM = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
-          .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=0, last_error=None,
-                  updated_at=bindparam("now")))
-_LATER = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
-          .values(state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=Job.attempts - 1,
-                  last_error=bindparam("err"), updated_at=bindparam("now")))
-_DEAD = (update(Job).where(Job.id.in_(bindparam("ids", expanding=True)), Job.state == RUNNING)
-         .values(state=DEAD, lease_until=None, finished_at=bindparam("now"), updated_at=bindparam("now"),
-                 last_error=bindparam("err")))
+
+
+class _ByIds:
+    """A statement on the rows whose ids are bound as ``ids``, in the form for each database, built once
+    (building one costs more than running it): on PostgreSQL ``id = ANY(:ids)``, one array parameter
+    (an ``IN`` list of a 2,000-row batch is 2,000 parameters to render and bind), elsewhere ``IN``."""
+
+    def __init__(self, build: Callable[[ColumnElement[bool]], Executable]) -> None:
+        self.postgres = build(Job.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+        self.other = build(Job.id.in_(bindparam("ids", expanding=True)))
+
+    def on(self, conn: Connection) -> Executable:
+        return self.postgres if conn.dialect.name == "postgresql" else self.other
+
+
+_SELECT = _ByIds(lambda ids: select(*_COLUMNS).where(ids, Job.state == RUNNING))
+_SELECT_LOCKED = _ByIds(lambda ids: select(*_COLUMNS).where(ids, Job.state == RUNNING)
+                        .with_for_update(skip_locked=True))
+_DONE = _ByIds(lambda ids: update(Job).where(ids, Job.state == RUNNING).values(
+    state=DONE, lease_until=None, finished_at=bindparam("now"), updated_at=bindparam("now")))
+_REARM = _ByIds(lambda ids: update(Job).where(ids, Job.state == RUNNING).values(
+    state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=0, last_error=None,
+    updated_at=bindparam("now")))
+_LATER = _ByIds(lambda ids: update(Job).where(ids, Job.state == RUNNING).values(
+    state=PENDING, due_at=bindparam("due"), lease_until=None, attempts=Job.attempts - 1,
+    last_error=bindparam("err"), updated_at=bindparam("now")))
+_DEAD = _ByIds(lambda ids: update(Job).where(ids, Job.state == RUNNING).values(
+    state=DEAD, lease_until=None, finished_at=bindparam("now"), updated_at=bindparam("now"),
+    last_error=bindparam("err")))
 
 
 class Executor:
@@ -174,7 +204,8 @@ class Executor:
                         for row in rows:
                             again = kind.handler(self.ctx, session, row)
                 except RetryLater as later:
-                    conn.execute(_LATER, {"ids": ids, "due": later.at, "err": later.reason[:500], "now": now})
+                    conn.execute(_LATER.on(conn), {"ids": ids, "due": later.at, "err": later.reason[:500],
+                                                   "now": now})
                     return 0
                 except PermanentFailure as exc:
                     self._dead(session, kind, rows, error=str(exc) or type(exc).__name__)
@@ -188,14 +219,14 @@ class Executor:
                             by_due.setdefault(due, []).append(i)
                     done = 0
                     for due, same in by_due.items():  # usually one time for the whole batch
-                        done += conn.execute(_REARM, {"ids": same, "due": due, "now": now}).rowcount
+                        done += conn.execute(_REARM.on(conn), {"ids": same, "due": due, "now": now}).rowcount
                     rest = [i for i in ids if i not in again]
                     if rest:
-                        done += conn.execute(_DONE, {"ids": rest, "now": now}).rowcount
+                        done += conn.execute(_DONE.on(conn), {"ids": rest, "now": now}).rowcount
                 elif again is not None:
-                    done = conn.execute(_REARM, {"ids": ids, "due": again, "now": now}).rowcount
+                    done = conn.execute(_REARM.on(conn), {"ids": ids, "due": again, "now": now}).rowcount
                 else:
-                    done = conn.execute(_DONE, {"ids": ids, "now": now}).rowcount
+                    done = conn.execute(_DONE.on(conn), {"ids": ids, "now": now}).rowcount
                 if done != len(rows):
                     raise _Superseded()
                 return int(done)
@@ -256,13 +287,14 @@ class Executor:
         """The claimed rows still ours: locked on PostgreSQL (a poller skips them while the handler
         runs, and nobody can cancel or move them until it commits); on SQLite the transaction holds
         the write lock (``BEGIN IMMEDIATE``) instead."""
-        stmt = _SELECT_LOCKED if conn.dialect.name == "postgresql" else _SELECT
+        stmt = (_SELECT_LOCKED if conn.dialect.name == "postgresql" else _SELECT).on(conn)
         rows = [JobRow(*r) for r in conn.execute(stmt, {"ids": list(tokens)})]
         return sorted((r for r in rows if tokens.get(r.id) == r.token), key=lambda r: r.id)
 
     def _dead(self, session: Session, kind: JobKind, rows: list[JobRow], *, error: str) -> None:
-        session.connection().execute(_DEAD, {"ids": [r.id for r in rows], "now": self.ctx.now(),
-                                             "err": error[:500]})
+        conn = session.connection()
+        conn.execute(_DEAD.on(conn), {"ids": [r.id for r in rows], "now": self.ctx.now(),
+                                      "err": error[:500]})
         if kind.on_dead is not None:
             for row in rows:
                 kind.on_dead(self.ctx, session, row)

@@ -13,6 +13,10 @@ from typing import Any
 
 from backend.runtime import Runtime
 
+# A worker's gateways read the shared token and quota circuit from Redis at most every half second
+# (``WechatGateway.state_ttl_s``), not once per message.
+STATE_TTL_S = 0.5
+
 
 def build_services(runtime: Runtime) -> dict[str, Any]:
     """The configured outside services (built once per worker)."""
@@ -25,7 +29,7 @@ def build_services(runtime: Runtime) -> dict[str, Any]:
 
         gateway = WechatGateway(app_id=wechat.app_id, app_secret=wechat.app_secret.get_secret_value(),
                                 redis_client=runtime.redis, api_base_url=wechat.api_base_url,
-                                timeout_s=wechat.api_timeout_s)
+                                timeout_s=wechat.api_timeout_s, state_ttl_s=STATE_TTL_S)
     if gateway is not None:
         services["wechat"] = gateway
     mp = settings.miniprogram
@@ -36,7 +40,7 @@ def build_services(runtime: Runtime) -> dict[str, Any]:
 
         services["miniprogram"] = MiniProgramApi(
             app_id=mp.app_id, app_secret=mp.app_secret.get_secret_value(), redis_client=runtime.redis,
-            api_base_url=mp.api_base_url, timeout_s=mp.api_timeout_s)
+            api_base_url=mp.api_base_url, timeout_s=mp.api_timeout_s, state_ttl_s=STATE_TTL_S)
     if settings.sms.configured:
         from backend.gateways.sms import SmsGateway
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,9 +48,16 @@ def idem_key(notice_key: str, channel: str) -> str:
     return hashlib.sha256(f"{notice_key}\x00{channel}".encode()).hexdigest()[:32]
 
 
+# One budget per Redis client, i.e. per worker process (``limits.RateBudget``: chunks of the shared count).
+_BUDGETS: weakref.WeakKeyDictionary[Any, limits.RateBudget] = weakref.WeakKeyDictionary()
+
+
 def _rate(ctx: JobContext, channel: str, *, fail_open: bool) -> Outcome | None:
     per_s = int(ctx.settings.notices.rate_per_s.get(channel, 0))
-    if limits.take_rate(ctx.redis, channel, per_s, fail_open=fail_open):
+    budget = _BUDGETS.get(ctx.redis)
+    if budget is None:
+        budget = _BUDGETS.setdefault(ctx.redis, limits.RateBudget())
+    if budget.take(ctx.redis, channel, per_s, fail_open=fail_open):
         return None
     return Outcome("later", code="rate", retry_at=ctx.now() + dt.timedelta(seconds=1))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import time
 
 import redis
@@ -32,19 +33,46 @@ def quiet_until(now: dt.datetime, *, start_hour: int, end_hour: int) -> dt.datet
     return end + dt.timedelta(seconds=random.uniform(0, 1800))
 
 
-def take_rate(client: redis.Redis, channel: str, per_s: int, *, fail_open: bool) -> bool:
-    """One send of ``channel`` within its per-second rate (a counter per second across workers)."""
-    if per_s <= 0:
-        return True
-    key = f"notices:rate:{channel}:{int(time.time())}"
-    try:
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, 2)
-        count = int(pipe.execute()[0])
-    except REDIS_ERRORS:
-        return fail_open
-    return count <= per_s
+class RateBudget:
+    """Per-second sends of each channel taken from the shared counter in chunks, not one by one.
+
+    Each channel's counter (``notices:rate:<channel>:<second>``) is shared by every worker; this
+    process adds a chunk to it at once (one ``INCRBY``) and spends what it got during the same second.
+    What it did not spend is lost at the second's end, so the workers together never send more than
+    the rate in any second (they may send a little less). The chunk is at most 1/20 of the rate, so a
+    low rate is taken one send at a time, as before."""
+
+    def __init__(self, *, chunk: int = 25) -> None:
+        self.chunk = chunk
+        self._lock = threading.Lock()
+        self._left: dict[str, tuple[int, int]] = {}  # channel → (second, sends left in it)
+
+    def take(self, client: redis.Redis, channel: str, per_s: int, *, fail_open: bool) -> bool:
+        """One send of ``channel`` within its per-second rate (see the class doc)."""
+        if per_s <= 0:
+            return True
+        with self._lock:
+            now = int(time.time())
+            second, left = self._left.get(channel, (now, 0))
+            if second == now and left != 0:  # -1: the rate is used up for this second
+                if left > 0:
+                    self._left[channel] = (now, left - 1)
+                return left > 0
+            chunk = max(1, min(self.chunk, per_s // 20))
+            try:
+                count = _incr(client, f"notices:rate:{channel}:{now}", chunk)
+            except REDIS_ERRORS:
+                return fail_open
+            got = max(0, min(chunk, per_s - (count - chunk)))
+            self._left[channel] = (now, got - 1 if got else -1)
+            return got > 0
+
+
+def _incr(client: redis.Redis, key: str, by: int) -> int:
+    pipe = client.pipeline(transaction=False)
+    pipe.incrby(key, by)
+    pipe.expire(key, 2)
+    return int(pipe.execute()[0])
 
 
 def sms_daily_room(client: redis.Redis, number_key: str, *, limit: int,

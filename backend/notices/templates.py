@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import string
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -227,8 +228,18 @@ def parse_book(data: dict[str, Any]) -> NoticeBook:
                       channel_words={str(k): str(v) for k, v in (data.get("channel_words") or {}).items()})
 
 
+_READING = threading.Lock()
+
+
 @lru_cache(maxsize=4)
 def load_book(path: str = "") -> NoticeBook:
-    """The notice book of ``path`` (default ``config/notices.yaml``), read once per process."""
+    """The notice book of ``path`` (default ``config/notices.yaml``), read once per process: the
+    sending threads asking for it at once wait for one read (each read it again before)."""
+    with _READING:
+        return _read_book(path)
+
+
+@lru_cache(maxsize=4)
+def _read_book(path: str) -> NoticeBook:
     file = Path(path) if path else CONFIG_DIR / "notices.yaml"
     return parse_book(yaml.safe_load(file.read_text(encoding="utf-8")) or {})

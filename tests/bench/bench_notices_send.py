@@ -12,6 +12,7 @@ the claim and the queue message), from timing each step alone on the same object
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -50,8 +51,34 @@ def env_for(db_url: str, redis_url: str, fake_url: str, var: Path) -> dict[str, 
     return env
 
 
+def cpu_s(pids: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each group of processes; PostgreSQL's with the
+    postmaster's children (its backends, alive or reaped)."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for name, group in pids.items():
+        total = 0.0
+        for pid in group:
+            try:
+                proc = psutil.Process(pid)
+                t = proc.cpu_times()
+                total += t.user + t.system
+                if name != "PostgreSQL":
+                    continue
+                total += t.children_user + t.children_system
+                for child in proc.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        c = child.cpu_times()
+                        total += c.user + c.system
+            except psutil.Error:
+                pass
+        out[name] = total
+    return out
+
+
 def run(n: int, procs: int, engine, db_url: str, redis_url: str, fake_url: str,  # type: ignore[no-untyped-def]
-        var: Path, tag: str) -> float:
+        var: Path, tag: str, others: dict[str, list[int]]) -> tuple[float, dict[str, float]]:
     import httpx
     from sqlalchemy import func, select, text
 
@@ -76,6 +103,8 @@ def run(n: int, procs: int, engine, db_url: str, redis_url: str, fake_url: str, 
         now = utcnow()
         with session_scope(make_sessionmaker(engine)) as s:
             jobs.schedule_many(s, kind="notices.send", items=items(n, now, tag), replace=False, now=now)
+        pids = {"worker processes": [w.pid for w in workers], **others}
+        cpu0 = cpu_s(pids)
         t0 = time.perf_counter()
         while True:
             with engine.connect() as conn:
@@ -87,10 +116,11 @@ def run(n: int, procs: int, engine, db_url: str, redis_url: str, fake_url: str, 
                 raise RuntimeError(f"only {sent} of {n} sent")
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
+        cpu1 = cpu_s(pids)
         after = httpx.get(f"{fake_url}/_fake/stats").json()
         got = after["distinct"] - before["distinct"]
         assert got == n and after["templates"] - before["templates"] == n, (before, after)
-        return elapsed
+        return elapsed, {k: (cpu1[k] - cpu0[k]) / n * 1e6 for k in cpu1}
     finally:
         for w in workers:
             w.terminate()
@@ -191,15 +221,19 @@ def main() -> int:
     assert fake.stdout is not None
     fake_url = fake.stdout.readline().decode().strip()
     rates: dict[int, list[float]] = {1: [], 2: []}
+    cpu: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    others = {"fake WeChat": [fake.pid], "PostgreSQL": pg.pids(), "Redis": rd.pids(),
+              "this script (poll)": [os.getpid()]}
     try:
         engine = make_engine(pg.url, statement_timeout_ms=600_000)
         upgrade_to_head(engine)
         with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
             for r in range(args.repeat):
                 for procs in (1, 2):
-                    elapsed = run(args.notices, procs, engine, pg.url, rd.url, fake_url, Path(tmp),
-                                  f"r{r}p{procs}")
+                    elapsed, used = run(args.notices, procs, engine, pg.url, rd.url, fake_url, Path(tmp),
+                                        f"r{r}p{procs}", others)
                     rates[procs].append(args.notices / elapsed)
+                    cpu[procs].append(used)
                     print(f"{procs} worker process(es): {args.notices:,} notices in {elapsed:.2f} s = "
                           f"{args.notices / elapsed:,.0f}/s", flush=True)
         parts = breakdown(fake_url, rd.url, engine)
@@ -214,6 +248,12 @@ def main() -> int:
     print()
     print(f"1 process {one:,.0f}/s, 2 processes {two:,.0f}/s: ratio {two / one:.2f}× "
           f"(spread across repeats {spread:.0%}, the noise)")
+    print("CPU per notice by process (µs, median of the repeats; 2 cores = 2,000 µs per notice at 1,000/s):")
+    for procs in (1, 2):
+        names = list(cpu[procs][0])
+        row = {k: statistics.median(u[k] for u in cpu[procs]) for k in names}
+        print(f"  {procs} worker process(es): " + ", ".join(f"{k} {v:,.0f}" for k, v in row.items())
+              + f"; all {sum(row.values()):,.0f}")
     total = sum(parts.values())
     print("where one notice's time goes (µs, each step timed alone, one thread):")
     for name, us in parts.items():

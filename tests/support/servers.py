@@ -49,6 +49,12 @@ class PostgresServer:
     port: int = 0
     _tmp: str | None = field(default=None, repr=False)
 
+    def pids(self) -> list[int]:
+        """The postmaster's process id (its backends are its children), none for an outside server."""
+        if self.datadir is None or not (self.datadir / "postmaster.pid").exists():
+            return []
+        return [int((self.datadir / "postmaster.pid").read_text().split()[0])]
+
     def stop(self) -> None:
         if self.datadir is None:
             return
@@ -124,6 +130,9 @@ class RedisServer:
     url: str
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid] if self.proc is not None else []
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -252,3 +252,37 @@ def test_fwx_45047_after_five_replies_per_user_message_and_45015_outside_the_win
     fake_wechat.user_wrote(OPENID)  # the user writes again: five more
     gw.send_text(OPENID, "又可以了")
     assert len(fake_wechat.sent) == 6
+
+
+class _CountingRedis(redis.Redis):
+    """A Redis client that counts its MGET calls (the circuit-and-token reads)."""
+
+    mgets = 0
+
+    def mget(self, *args: object, **kwargs: object) -> object:  # type: ignore[override]
+        self.mgets += 1
+        return super().mget(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_fwx_a_worker_reads_token_and_circuit_a_few_times_a_second_not_per_message(
+        fake_wechat: FakeWechat, redis_server: object, redis_client: redis.Redis) -> None:
+    client = _CountingRedis.from_url(redis_server.url)  # type: ignore[attr-defined]
+    gw = make_gateway(fake_wechat, client, state_ttl_s=60.0)
+    gw.access_token()  # the first token, fetched and shared
+    for i in range(5):
+        gw.send_template(f"oKeep{i}", "TPL", {}, client_msg_id=f"keep{i}")
+    assert client.mgets == 1
+    # A token refused (42001) is refreshed at once, and the new one is used from then on.
+    fake_wechat.expire_all_tokens()
+    gw.send_template("oKeep5", "TPL", {}, client_msg_id="keep5")
+    gw.send_template("oKeep6", "TPL", {}, client_msg_id="keep6")
+    assert fake_wechat.token_fetches == 2 and len(fake_wechat.templates) == 7
+    # A quota circuit this process opened is kept from the next message on.
+    fake_wechat.inject(45009, "/cgi-bin/message/template/send")
+    with pytest.raises(WechatQuotaExceeded):
+        gw.send_template("oKeep7", "TPL", {}, client_msg_id="keep7")
+    before = fake_wechat.requests.count("/cgi-bin/message/template/send")
+    with pytest.raises(WechatQuotaExceeded, match="circuit"):
+        gw.send_template("oKeep8", "TPL", {}, client_msg_id="keep8")
+    assert fake_wechat.requests.count("/cgi-bin/message/template/send") == before
+    client.close()

@@ -3,6 +3,7 @@ code that builds a template's ``data`` (``ChannelTemplate.data``) and loads the 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +124,35 @@ def test_every_shipped_template_obeys_the_rules_with_long_values() -> None:
                 assert "\n" not in value["value"]
         if kind.sms is not None:
             assert all(len(v) <= 35 and "\n" not in v for v in kind.sms.values(params).values())
+
+
+def test_the_book_is_read_once_when_many_threads_ask_at_once(tmp_path: Path, monkeypatch: Any) -> None:
+    import threading
+
+    import yaml
+
+    from backend.notices import templates
+
+    file = tmp_path / "notices.yaml"
+    file.write_text((templates.CONFIG_DIR / "notices.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    reads: list[int] = []
+    real = yaml.safe_load
+
+    def counting(text: str) -> Any:
+        reads.append(1)
+        return real(text)
+
+    monkeypatch.setattr(templates.yaml, "safe_load", counting)
+    start = threading.Barrier(16)
+    books: list[object] = []
+
+    def ask() -> None:
+        start.wait()
+        books.append(templates.load_book(str(file)))
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(reads) == 1 and len({id(b) for b in books}) == 1
