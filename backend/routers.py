@@ -11,9 +11,9 @@ def include_routers(app: FastAPI) -> None:
     The mini-program API first: it takes most of the requests, and a request's path is tried against
     the routes in the order they were included (no other route can match a ``/mp/v1/`` path).
     """
-    from miniprogram_api.router import build_router
+    from miniprogram_api.router import include_routers as include_miniprogram_routers
 
-    app.include_router(build_router())
+    include_miniprogram_routers(app)
     from backend import health
     from backend.audit import api as audit_api
     from backend.claims import api as claims_api
