@@ -52,13 +52,6 @@ def create_app(
 
     app = FastAPI(title="潮南意外险客服后端", lifespan=lifespan, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    if settings.mode == "local":  # /docs and /redoc, their assets served here (no CDN)
-        from backend.api_docs import install_api_docs
-
-        install_api_docs(app)
-        from backend.webchat.api import router as webchat_router  # the customer chat page: local only
-
-        app.include_router(webchat_router)
     from backend.edge import install_edge
     from backend.routers import include_routers
 
@@ -74,7 +67,18 @@ def create_app(
 
         install_webhook(app, max_body_bytes=settings.wechat.max_body_bytes)
     include_routers(app)
+    if settings.mode == "local":  # after the routers: a request tries the routes in this order
+        _include_local_pages(app)
     return app
+
+
+def _include_local_pages(app: FastAPI) -> None:
+    """/docs and /redoc, their assets served here (no CDN), and the customer chat page: local only."""
+    from backend.api_docs import install_api_docs
+    from backend.webchat.api import router as webchat_router
+
+    install_api_docs(app)
+    app.include_router(webchat_router)
 
 
 def _start_adapters(settings: Settings, runtime: Runtime) -> None:

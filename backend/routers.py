@@ -6,7 +6,14 @@ from fastapi import FastAPI
 
 
 def include_routers(app: FastAPI) -> None:
-    """Mount the routers of every domain (``bot.webhook.install_webhook`` mounts the webhook)."""
+    """Mount the routers of every domain (``bot.webhook.install_webhook`` mounts the webhook, before).
+
+    The mini-program API first: it takes most of the requests, and a request's path is tried against
+    the routes in the order they were included (no other route can match a ``/mp/v1/`` path).
+    """
+    from miniprogram_api.router import include_routers as include_miniprogram_routers
+
+    include_miniprogram_routers(app)
     from backend import health
     from backend.audit import api as audit_api
     from backend.claims import api as claims_api
@@ -31,6 +38,3 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(handoff_api.router)
     app.include_router(handoff_actions_api.router)
     app.include_router(handoff_pages.router)
-    from miniprogram_api.router import build_router
-
-    app.include_router(build_router())

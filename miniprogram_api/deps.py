@@ -37,7 +37,11 @@ IdempotencyKey = Annotated[
     ),
 ]
 
-_bearer = HTTPBearer(auto_error=False, description="登录接口返回的 token")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="MiniProgramBearer",
+    description="小程序登录接口（/mp/v1/auth/login）返回的 token"
+)
 
 
 async def get_now(runtime: RuntimeDep) -> dt.datetime:

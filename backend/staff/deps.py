@@ -20,7 +20,11 @@ from backend.errors import Forbidden
 from backend.staff.auth import authenticate, timeouts_from
 from backend.staff.models import Role
 
-_bearer = HTTPBearer(auto_error=False, description="员工登录后得到的令牌")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="StaffBearer",
+    description="员工登录后得到的令牌（/staff/api/auth/login）"
+)
 
 
 @dataclass(frozen=True)

@@ -45,3 +45,19 @@ def test_staff_api_errors_have_the_one_error_shape(client: TestClient) -> None:
             assert ref == "#/components/schemas/ErrorOut", (method, path, status)
     detail = _schema(spec, "#/components/schemas/ErrorDetail")
     assert set(detail["properties"]) == {"code", "message", "detail"}
+
+
+def test_staff_and_mini_program_bearer_schemes_are_distinct(client: TestClient) -> None:
+    """Two different tokens, two security schemes: each secured operation names its own one."""
+    spec = client.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert set(schemes) == {"StaffBearer", "MiniProgramBearer"}
+    assert all(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+    assert "/staff/api/auth/login" in schemes["StaffBearer"]["description"]
+    assert "/mp/v1/auth/login" in schemes["MiniProgramBearer"]["description"]
+    used: dict[str, set[str]] = {"/staff/api/": set(), "/mp/v1/": set()}
+    for _method, path, op in _operations(spec):
+        for prefix, names in used.items():
+            if path.startswith(prefix):
+                names.update(name for requirement in op.get("security", []) for name in requirement)
+    assert used == {"/staff/api/": {"StaffBearer"}, "/mp/v1/": {"MiniProgramBearer"}}

@@ -7,6 +7,8 @@ Two targets, each against a throw-away PostgreSQL server and a real Redis, one u
    files, free text decrypted) at a steady 200 requests/s, open loop (latency counted from each
    request's scheduled time), side by side with a bare FastAPI endpoint returning the same JSON bytes,
    alternating, ``BENCH_REPEAT`` times (default 3; the spread is the noise). Target: p99 ≤ 20 ms.
+   Each server's CPU time per request (user + system, all its threads, from ``/proc``) is printed per
+   repeat: it moves less than the latency when other work shares the machine.
 2. **Upload of a 5 MB photo** (``POST /mp/v1/claims/{id}/attachments``, multipart): the server's time
    (the app's own measure, ``Server-Timing``-free: the loopback round trip with the body sent up front,
    an upper bound) and the server's peak memory growth during the upload (VmHWM, reset before each
@@ -264,6 +266,12 @@ def wait_up(port: int) -> None:
     raise RuntimeError("server did not start")
 
 
+def cpu_s(pid: int) -> float:
+    """The CPU time (user + system, every thread) the process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -374,16 +382,22 @@ def main() -> int:
         with ctx.Pool(1) as pool:
             pool.apply(load, ((bare_port, request, RATE, 1.0),))  # warm up both
             pool.apply(load, ((api_port, request, RATE, 1.0),))
+            pids = {"bare": procs[1].pid, "api": procs[0].pid}
             for _ in range(REPEAT):
                 for kind, port in (("bare", bare_port), ("api", api_port)):
-                    results[kind].append(pool.apply(load, ((port, request, RATE, SECONDS),)))
+                    cpu0 = cpu_s(pids[kind])
+                    result = pool.apply(load, ((port, request, RATE, SECONDS),))
+                    result["cpu_ms"] = (cpu_s(pids[kind]) - cpu0) * 1000 / max(result["n"], 1)
+                    results[kind].append(result)
         for kind in ("bare", "api"):
             p99s = [r["p99"] for r in results[kind]]
             p50s = [r["p50"] for r in results[kind]]
             bad = sum(r["bad"] for r in results[kind])
+            cpus = [r["cpu_ms"] for r in results[kind]]
             print(
                 f"  {kind:5s} p50 {statistics.median(p50s):6.2f} ms  p99 {statistics.median(p99s):6.2f} ms "
-                f"(repeats {', '.join(f'{v:.2f}' for v in p99s)})  non-200: {bad}"
+                f"(repeats {', '.join(f'{v:.2f}' for v in p99s)})  non-200: {bad}  server CPU per request "
+                f"{', '.join(f'{v:.2f}' for v in cpus)} ms"
             )
         api_p99 = statistics.median(r["p99"] for r in results["api"])
         bare_p99 = statistics.median(r["p99"] for r in results["bare"])
