@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import amounts, consent
+from bot.dialogue import amounts, consent, who
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import LunarDay, lunar_label
@@ -189,21 +189,7 @@ class ClaimAnswers(Flow):
 
     # ------------------------------------------------------------------ simple steps
     def _answer_relation(self, turn: Turn, frame: FlowFrame) -> Outcome:
-        options = turn.copy.table("relation_choices")
-        n = turn.digit(len(options))
-        if n is not None or turn.norm.strip("啊呀啦，。！ ") in turn.copy.words("self_answers"):
-            frame.data["relation"] = str(options[n - 1]["value"]) if n is not None else "self"  # 我自己
-            return "ok"
-        name = None if "relation" in frame.data else turn.extract.name(turn.plain, whole=True)
-        if name and "name" not in frame.secret:  # 翁振华: the next answer, kept; who it is asked again
-            turn.keep_secret(frame, "name", name)
-            turn.keep_note_secret("name", name)
-            turn.say("noted")
-        if "relation" not in frame.data and not name and self._told_something(turn, frame):
-            frame.data["relation_skips"] = skips = int(frame.data.get("relation_skips", 0)) + 1
-            if skips >= 2 and not turn.cue("on_behalf_words"):  # 昨日 / 卫生院 …: their own story; the
-                frame.data["relation"] = "self"  # confirmation shows 本人, to be corrected if not
-        return "ok" if "relation" in frame.data or name else "pass"
+        return who.answer(turn, frame, told=self._told_something(turn, frame))
 
     def _answer_name(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "name" in frame.secret:

@@ -1,0 +1,28 @@
+"""The answer to "受伤的是谁": a numbered choice or 我自己; a name sent instead is kept and the question
+asked again; facts given twice instead of an answer make it the writer's own story (shown as 本人 at
+the confirmation, to be corrected there if not)."""
+
+from __future__ import annotations
+
+from bot.dialogue.base import Outcome
+from bot.dialogue.context import Turn
+from bot.dialogue.state import FlowFrame
+
+
+def answer(turn: Turn, frame: FlowFrame, *, told: bool) -> Outcome:
+    """Take who was hurt from this message; ``told``: it gave values for other questions."""
+    options = turn.copy.table("relation_choices")
+    n = turn.digit(len(options))
+    if n is not None or turn.norm.strip("啊呀啦，。！ ") in turn.copy.words("self_answers"):
+        frame.data["relation"] = str(options[n - 1]["value"]) if n is not None else "self"  # 我自己
+        return "ok"
+    name = None if "relation" in frame.data else turn.extract.name(turn.plain, whole=True)
+    if name and "name" not in frame.secret:  # 翁振华: the next answer, kept; who it is asked again
+        turn.keep_secret(frame, "name", name)
+        turn.keep_note_secret("name", name)
+        turn.say("noted")
+    if "relation" not in frame.data and not name and told:
+        frame.data["relation_skips"] = skips = int(frame.data.get("relation_skips", 0)) + 1
+        if skips >= 2 and not turn.cue("on_behalf_words"):  # 昨日 / 卫生院 …: their own story
+            frame.data["relation"] = "self"
+    return "ok" if "relation" in frame.data or name else "pass"
