@@ -69,15 +69,12 @@ class LunarDay:
         """The solar date: the latest one not after ``today`` (or the next one from today). A day with
         no month is of this lunar month (``back`` months before), else of the month before it."""
         here = LunarDate.from_solar_date(today.year, today.month, today.day)
+        step = 1 if future else -1
         if self.month is not None:
-            step = 1 if future else -1
             candidates = [(here.year + step * k, self.month) for k in range(2)]
         else:
-            step = 1 if future else -1
-            candidates = []
-            for k in range(self.back, self.back + 2):
-                index = here.year * 12 + here.month - 1 + step * k
-                candidates.append((index // 12, index % 12 + 1))
+            months = [here.year * 12 + here.month - 1 + step * k for k in range(self.back, self.back + 2)]
+            candidates = [(m // 12, m % 12 + 1) for m in months]
         for year, month in sorted(set(candidates), reverse=not future):
             try:
                 day: dt.date = LunarDate(year, month, self.day).to_solar_date()

@@ -254,7 +254,8 @@ class InfoUpdateFlow(Flow):
             return False
         frame.data["field"] = "phone"
         frame.data["candidate"] = True
-        turn.keep_secret(frame, "value", phones[-1])  # 旧的是…，新的是…: the last one named
+        # 旧的是…，新的是…: the conversation's notes already hold the number after the "new" word
+        turn.keep_secret(frame, "value", turn.note_secret("phone") or phones[-1])
         return True
 
     def _skips_consent(self, turn: Turn, frame: FlowFrame) -> bool:
