@@ -37,7 +37,7 @@ _TODAY_WORDS = {"大前天": -3, "大前晚": -3, "前天": -2, "前晚": -2, "�
                 "昨早": -1, "昨儿": -1, "今天": 0, "今早": 0, "今晚": 0, "今儿": 0, "刚才": 0, "刚刚": 0,
                 "大后天": 3, "明天": 1, "明早": 1, "明晚": 1, "后天": 2}
 _TODAY_ORDER = list(_TODAY_WORDS)
-_RE_TODAY_WORD = re.compile(r"(?<![\d天日号年月周期拜])(?:"
+_RE_TODAY_WORD = re.compile(r"(?<![天日号年月周期拜])(?:"
                             + "|".join(sorted(_TODAY_WORDS, key=len, reverse=True)) + ")")
 _RE_UNTIL_NOW = re.compile(r"(到|至|直到)(今天|今日|现在)")
 # fixed solar festivals (month, day); 母亲节 = second Sunday of May, 父亲节 = third Sunday of June

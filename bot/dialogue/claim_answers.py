@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import amounts, consent, who
+from bot.dialogue import amounts, consent, fixes, who
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import LunarDay, lunar_label
@@ -199,6 +199,8 @@ class ClaimAnswers(Flow):
             turn.keep_secret(frame, "name", name)
             turn.keep_note_secret("name", name)
             turn.log_slots["insured_name"] = name
+            if turn.extract.self_first(turn.plain):  # 系阮自己 翁丽华: the writer was hurt
+                frame.data["relation"] = "self"
             return "ok"
         if turn.cue("report_request_words"):  # 好 继续报 / 怎么申请理赔: this is it
             turn.say("cr_this_is_it" if turn.asks else "cr_going_on")
@@ -212,8 +214,16 @@ class ClaimAnswers(Flow):
         kinds = turn.copy.table("claim_type_choices")
         n = turn.digit(len(kinds))
         kind = kinds[n - 1] if n is not None else claim_type_from_text(turn, turn.norm)
-        if kind is None:
-            return "pass"
+        if kind is None and not turn.cue("outpatient_words"):
+            frame.data["type_skips"] = skips = int(frame.data.get("type_skips", 0)) + 1
+            if skips < 2:
+                return "pass"
+        if kind is None:  # 去打狂犬针 / asked twice in vain: a hospital report, the stay told by staff
+            frame.data["claim_type"] = "hospital_allowance"
+            frame.data["claim_type_set"] = True
+            if turn.cue("outpatient_words"):
+                frame.data["stay"] = turn.state.notes["stay"] = False
+            return "ok"
         if kind == "accidental_death" and turn.state.notes.get("transport"):
             kind = "transport_death"
         frame.data["claim_type"] = kind
@@ -254,8 +264,8 @@ class ClaimAnswers(Flow):
     def _answer_date(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "date" in frame.data:
             return "ok"
-        if self._told_something(turn, frame):  # a phone or an ID here: kept as what it is
-            return "pass"
+        if self._told_something(turn, frame) or turn.extract.phones(turn.norm):  # a phone or an ID
+            return "pass"  # here: kept as what it is (the same phone twice is no bad date)
         iso = (turn.pred.slots or {}).get("date")
         if iso or any(ch.isdigit() for ch in turn.norm):
             turn.say("cr_bad_date")
@@ -266,8 +276,11 @@ class ClaimAnswers(Flow):
         n = turn.digit(2)
         if n is None:
             n = 1 if turn.cue("lunar_words") else 2 if turn.cue("solar_words") else None
-        if n is None:
-            return "pass"
+        if n is None:  # asked twice in vain: the day as written (solar), shown at the confirmation
+            frame.data["lunar_skips"] = skips = int(frame.data.get("lunar_skips", 0)) + 1
+            if skips < 2:
+                return "pass"
+            n = 2
         month, day = frame.data.pop("lunar_pending")
         turn.state.notes.pop("lunar_pending", None)
         if n == 1:
@@ -333,9 +346,16 @@ class ClaimAnswers(Flow):
         return "ok"
 
     def _fix_by_words(self, turn: Turn, frame: FlowFrame) -> Outcome | None:
-        """"电话不对" names the item: it is cleared and asked again."""
+        """"电话不对" names the item: it is cleared and asked again, unless the message says the new
+        value (尾数是4516, 唔是秀，是素)."""
         for field, words in turn.copy.table("fix_words").items():
             if any(w in turn.norm for w in words):
+                value = fixes.new_value(turn, frame, str(field))
+                if value:
+                    turn.keep_secret(frame, str(field), value)
+                    turn.keep_note_secret(str(field), value)
+                    frame.step = None
+                    return "ok"
                 self._clear(frame, str(field))
                 frame.step = None
                 return "ok"

@@ -251,6 +251,8 @@ class ClaimReportFlow(ClaimAnswers):
         turn.log_slots["case_no"] = claim.case_no
         turn.state.claim = {"id": claim.id, "case_no": claim.case_no, "claim_type": claim.claim_type}
         turn.say("cr_done", case_no=claim.case_no)
+        if claim.claim_type == "accidental_death":  # what the family is owed, said once the report is in
+            turn.say("cr_death_amount", amount=turn.product.benefits.accidental_death.amount_yuan)
         if check is None:
             turn.say("cr_id_to_send")
         elif not check.found:

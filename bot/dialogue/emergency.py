@@ -10,6 +10,8 @@ the green channel and a person at once.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.dialogue import handoff
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import died
@@ -28,7 +30,26 @@ def _past(turn: Turn) -> bool:
     earlier message said they are at a hospital): no longer urgent."""
     notes = turn.state.notes
     return (bool(turn.extract.hospital(turn.plain)) or turn.cue("treated_words") or died(turn)
-            or any(notes.get(k) for k in ("at_hospital", "hospital", "stay", "death")))
+            or any(notes.get(k) for k in ("at_hospital", "hospital", "stay", "death"))
+            or (_days_ago(turn) and not turn.cue("still_words")))
+
+
+def _days_ago(turn: Turn) -> bool:
+    """The message dates the injury before today (前日被狗咬 流血): told after the fact, unless it
+    says the person is still in danger (昨暝跋倒 到今早还起不来)."""
+    iso = (turn.pred.slots or {}).get("date")
+    try:
+        return bool(iso) and dt.date.fromisoformat(str(iso)) < turn.today
+    except ValueError:
+        return False
+
+
+def _gives_report_facts(turn: Turn) -> bool:
+    """A name, ID number or phone number, or a report asked for: the caller has moved on to the report."""
+    slots = turn.pred.slots or {}
+    return bool(turn.extract.id_like(turn.norm) or turn.extract.phones(turn.norm)
+                or slots.get("id_number") or slots.get("phone") or turn.cue("report_request_words")
+                or turn.extract.name(turn.plain))
 
 
 def handle(turn: Turn) -> str | None:
@@ -58,6 +79,10 @@ def handle(turn: Turn) -> str | None:
     if turn.extract.hospital(turn.plain) or turn.cue("at_hospital_words"):
         notes.pop("emergency", None)
         turn.say("emergency_at_hospital")
+        return "report"
+    if (_gives_report_facts(turn) or turn.cue("coverage_words")) and not turn.cue("emergency_words"):
+        notes.pop("emergency", None)  # 我叫…, a phone number, 有得赔吗: the danger is over, the report begins
+        turn.say("emergency_then_report")
         return "report"
     if turn.cue("later_words") or (turn.confident and turn.pred.intent in ("goodbye", "cancel")):
         notes.pop("emergency", None)

@@ -52,6 +52,9 @@ def _cn_lunar_days(text: str) -> str:
 _LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
 _RE_NOT_PLACE = re.compile(r"^[我你他她伊阮佢恁汝您]|讲|说|知道|识|问|电话")
 _RE_ADDRESS_ONLY = re.compile(rf"[{_CJK}\d\s号]+")
+# "是我自己 郭惠娟", "本人，陈阿娇": who it is before the bare name
+_RE_SELF_LEAD = re.compile(r"^(?:就是|是|就系|系)?(?:我自己|我本人|本人|自己|阮自己|阮本人|我自家)"
+                           r"[\s,，。.!！、]+")
 _RE_LIVES = re.compile(r"(?:住在|家住|家在|厝在|屋企在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
                        rf"([{_CJK}\d]{{2,20}})")
 
@@ -162,8 +165,8 @@ class Extractor:
             return None
         given = ""
         for ch in chunk[len(surname):len(surname) + 2]:
-            if ch in self.not_given or not ("\u4e00" <= ch <= "\u9fff"):
-                break
+            if (ch in self.not_given and given != "阿") or not ("\u4e00" <= ch <= "\u9fff"):
+                break  # (吴阿九: after 阿 a numeral is the name)
             given += ch
         name = surname + given
         if not given or any(name.startswith(w) for w in self.not_names):
@@ -181,11 +184,18 @@ class Extractor:
             found = self._name_from(m.group(1))
             if found:
                 return self._respelled(found, norm[m.start(1) + len(found):])
-        if whole:
-            first = re.split(r"[\s,，。.!！?？、]+", norm.strip())[0]
-            if 2 <= len(first) <= 4 and self._name_from(first) == first:
-                return first
+        if whole:  # 郭惠娟 / 是我自己 郭惠娟 / 老伴 姚德和: the bare name, maybe after who it is
+            chunks = re.split(r"[\s,，。.!！?？、]+", _RE_SELF_LEAD.sub("", norm.strip()).strip())
+            tries = chunks[:2] if len(chunks) <= 3 and len(chunks[0]) <= 4 else chunks[:1]
+            for chunk in tries:
+                if self.is_name(chunk):
+                    return chunk
         return None
+
+    @staticmethod
+    def self_first(text: str) -> bool:
+        """True when ``text`` starts by saying it is the writer (是我自己 郭惠娟)."""
+        return bool(_RE_SELF_LEAD.match(text.strip()))
 
     def _respelled(self, name: str, after: str) -> str:
         """The name as its characters are spelled out after it (郑炳昆 耳东郑 火字旁的炳 坤是土字旁的坤 →
@@ -281,7 +291,7 @@ class Extractor:
             raw_month, raw_day = m.group(2), m.group(3)
             month = _LUNAR_MONTH.get(raw_month) or int(raw_month)
             day = int(raw_day[1:]) if raw_day.startswith("初") else int(raw_day)
-            explicit = bool(m.group(1))
+            explicit = bool(m.group(1)) or raw_day.startswith("初")  # 十月初八: 初 days are lunar only
             if 1 <= month <= 12 and 1 <= day <= 30:
                 return LunarDay(month, day, explicit=explicit)
         d = _RE_LUNAR_DAY.search(norm)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from backend.claims.models import Claim
 from bot.dialogue.base import Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import parse_name
 from bot.dialogue.state import FlowFrame
+
+_RE_DIGIT_RUN = re.compile(r"\d[\d\s\-—]*\d")
 
 
 def take_name(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_name") -> Outcome:
@@ -28,7 +32,8 @@ def take_phone(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_phone") -
     if phone:
         turn.keep_secret(frame, "phone", str(phone))
         return "ok"
-    if sum(ch.isdigit() for ch in turn.text) >= 5:
+    runs = [re.sub(r"\D", "", r) for r in _RE_DIGIT_RUN.findall(turn.text)]
+    if any(5 <= len(r) <= 13 for r in runs):  # a number meant as the phone (住了20日 赔了300: no phone)
         turn.say(bad_key)
         return "invalid"
     return "pass"

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from backend.security.masking import scrub_text
-from bot.dialogue import cover_start
+from bot.dialogue import cover_start, fixes
 from bot.dialogue.context import Turn
 from intents.dates import read_date
 
@@ -33,7 +33,11 @@ def remember(turn: Turn) -> None:
     asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
     role = speaker_relation(turn, notes.get("relation"))
     relation = role or _relation(turn, slots)
-    if relation and (role or corrected or not _report_started(turn) or "relation" not in notes):
+    if relation == "non_relative" and notes.get("relation") not in (None, "self", "non_relative") \
+            and not corrected:
+        relation = None  # 阿舅… then 隔壁阿兄开车送去: a helper named, the insured still a relative
+    refines = (notes.get("relation"), relation) in _REFINED
+    if relation and (role or corrected or refines or not _report_started(turn) or "relation" not in notes):
         _put(turn, "relation", relation)
     if role or (slots.get("relation") == "self" and len(norm) <= 8):
         turn.noted.add("relation_told")  # 我是伊女儿, 就是我自己: an answer about who, not a yes
@@ -52,13 +56,15 @@ def remember(turn: Turn) -> None:
     hospital = turn.extract.hospital(turn.plain, last=corrected or turn.cue("transfer_words"))
     if hospital and (corrected or asked == "hospital" or "hospital" not in notes):
         _put(turn, "hospital", hospital[:100])
+    elif not hospital and "hospital" not in notes and turn.cue("in_photo_words") and turn.state.pending_media:
+        _put(turn, "hospital", turn.copy.t("hospital_in_photo"))  # 就系图上那间: the receipt sent
     if turn.cue("no_stay_words"):
         _put(turn, "stay", False)
     elif turn.cue("stay_words") or (hospital and ("住在" + hospital) in turn.plain):
         _put(turn, "stay", True)
     _remember_private(turn)
     kinds = turn.copy.groups_in("exclusion_words", norm)
-    if not kinds and died(turn) and turn.cue("illness_words"):
+    if not kinds and (died(turn) or notes.get("death")) and turn.cue("illness_words"):
         kinds = ["sudden_death"]  # 突然心梗走了: an illness, not an accident
     if kinds:
         turn.noted.add("exclusion_talk")
@@ -96,7 +102,8 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     if relation == "non_relative" and turn.norm.startswith("我") and "被" in turn.norm \
             and not turn.cue("on_behalf_words"):
         return "self"
-    if relation == "other_relative" and turn.cue("not_kin_words"):  # 我是他隔壁邻居，不是亲戚
+    if relation == "other_relative" and (turn.cue("not_kin_words") or _NOT_KIN.search(turn.norm)):
+        # 我是他隔壁邻居 / 不是亲戚 (but 阿舅被隔壁的狗咬到: a relative)
         return "non_relative"
     if not relation and turn.cue("in_law_words"):  # 阮大家跋倒, 我是伊的新妇: a relative by marriage
         return "other_relative"
@@ -105,6 +112,9 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     return str(relation) if relation else None
 
 
+_REFINED = (("grandparent", "grandmother"), ("grandparent", "grandfather"), ("parent", "mother"),
+            ("parent", "father"))  # a grandparent named after 我是伊孙: which one
+_NOT_KIN = re.compile(r"我(?:是|系)[^，,。；;！!]{0,4}(?:邻居|隔壁|朋友|同事)")
 _SEX = {"mother": "f", "grandmother": "f", "father": "m", "grandfather": "m"}
 _BY_ROLE = {"child": {"f": "mother", "m": "father", "": "parent"},
             "grandchild": {"f": "grandmother", "m": "grandfather", "": "grandparent"}}
@@ -187,9 +197,25 @@ def _last_date(turn: Turn, norm: str) -> str | None:
     return None
 
 
+_RE_LUNAR_CHARS = re.compile(r"[廿卅]")
+_RE_BARE_WEEKDAY = re.compile(r"(?<![上这本个])(?:周|星期|礼拜)[一二三四五六日天1-7]")
+_RE_WEEK_SAID = re.compile(r"(?:上|这|本|下)(?:个)?(?:周|星期|礼拜)")
+
+
+def _same_week(turn: Turn, notes: dict[str, Any], iso: str) -> str:
+    """唔是礼拜三，是礼拜二 after 上礼拜三: the weekday of the week said before, not of this week."""
+    told = notes.get("date")
+    if not told or not _RE_BARE_WEEKDAY.search(turn.norm) or _RE_WEEK_SAID.search(turn.norm):
+        return iso
+    old, new = dt.date.fromisoformat(str(told)), dt.date.fromisoformat(iso)
+    moved = old - dt.timedelta(days=old.weekday()) + dt.timedelta(days=new.weekday())
+    return moved.isoformat() if moved <= turn.today else iso
+
+
 def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected: bool) -> None:
     iso = slots.get("date")
-    if not iso and "date" not in notes and _in_report(turn) and not turn.asks and not (
+    telling = _in_report(turn) or describes_accident(turn)
+    if not iso and "date" not in notes and telling and not turn.asks and not (
             turn.cue("correction_words") or turn.cue("told_before_words")):  # 头先讲错了: of the talk
         # 今早煲粥 锅翻了: in a report under way, a bare "today" word is the accident's day too
         day = read_date(turn.norm, turn.today, event=True).date
@@ -198,12 +224,19 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
         iso = None
     if iso and (turn.fact("corrected") or turn.cue("correction_words")):
         iso = _last_date(turn, turn.norm) or iso  # 不是礼拜天 是礼拜六: the day it was corrected to
+        iso = _same_week(turn, notes, str(iso))
     elif iso and died(turn):  # 礼拜五跋倒 昨天去世了: the accident is the earlier day, not the death's
         parts = _RE_DAY_START.split(turn.norm)
         days = [d for d in (read_date(p, turn.today).date for p in parts) if d]
         iso = min(days).isoformat() if len(days) > 1 else iso
-    said_lunar = bool(turn.fact("lunar_date")) or turn.cue("lunar_words")
+    lunar_chars = bool(_RE_LUNAR_CHARS.search(turn.plain))  # 九月廿八: written the lunar way
+    said_lunar = bool(turn.fact("lunar_date")) or turn.cue("lunar_words") or lunar_chars
     lunar = turn.extract.lunar(turn.norm) if said_lunar else None
+    if lunar is not None and lunar_chars and not lunar.explicit and lunar.month is not None \
+            and not (turn.fact("corrected") or turn.cue("correction_words")):
+        iso = None  # not the solar 9月28 the slot read: 农历还是阳历 is asked
+    if lunar is not None and lunar.explicit and len(turn.norm) <= 8:
+        corrected = True  # 农历廿八啦: a lunar day said on its own sets the day told before
     if lunar is not None and lunar.month is None and not iso:
         iso = _last_date(turn, turn.norm)  # 农历廿八 就是上礼拜日: the solar day said with it
     if lunar is not None and lunar.explicit and lunar.month is not None:
@@ -252,6 +285,9 @@ def _remember_private(turn: Turn) -> None:
     fixed = _RE_NAME_FIX.search(turn.plain) or _RE_NAME_FIX.search(norm)  # 哦不是，是许锦彪 / 名字唔对，是…
     if not name and fixed and turn.extract.is_name(fixed.group(1)):
         name = fixed.group(1)
+    known = turn.note_secret("name")
+    if not name and known and turn.cue("correction_words"):  # 唔是正，是振动的振，许振雄
+        name = fixes.corrected_name(turn, known)
     if name:
         _put_secret(turn, "name", name)
     phones = turn.extract.phones(norm)

@@ -17,7 +17,8 @@ from bot.dialogue.context import Turn
 
 PIECE = "digits_piece"
 _FIRST_PIECE_MAX = 15  # the key of the piece kept in the state's secret
-_RE_LABELS = re.compile(r"^(?:我的|伊的|他的|她的|阿[公嬷妈爸]的)?(?:手机号码|手机号|手机|电话号码|电话|号码|"
+_RE_LABELS = re.compile(r"^(?:后面的?|剩下的?|还有|接着|最后几位|后几位)?"  # 后面是162X: the rest
+                        r"(?:我的|伊的|他的|她的|阿[公嬷妈爸]的)?(?:手机号码|手机号|手机|电话号码|电话|号码|"
                         r"身份证号码|身份证号|身份证|身份|号码是|是)?\s*[:：是]?\s*")
 _RE_ONLY_DIGITS = re.compile(r"^[\dXx][\d\s\-—]*[\dXx]?$")
 

@@ -208,6 +208,8 @@ class Router(TextTurns):
             materials.start_attach(turn, str(choice.get("media_id", "")), case_no=case_no)
             return
         understanding.refine(turn)
+        if understanding.takes_report_offer(turn, choice):
+            return self._start_report(turn, anyway=False)
         if understanding.wants_person(turn):
             self._refusal_in_passing(turn)
             handoff.hand_off(turn, "asked")

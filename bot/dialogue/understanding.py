@@ -10,6 +10,7 @@ any length of message. The cue words live in ``config/dialogue.yaml``.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import died
@@ -47,6 +48,10 @@ def refine(turn: Turn) -> str:
         return _set(turn, "info_update")
     if turn.cue("update_request_words") and intent in _REPORT_SIDE and not report_like(turn):
         return _set(turn, "info_update")  # 阮阿姆搬去阿妹厝住了，以后有乜通知请打阿妹的电话
+    if (turn.cue("report_request_words") or turn.cue("what_now_words")) and long and report_like(turn) \
+            and not turn.cue("already_reported_words") \
+            and intent in ("greeting", "out_of_scope", "claim_report", "affirm", "product_question"):
+        return _set(turn, "claim_report")  # …砸到他肩膀…叫我帮他报一下 / …没抢救过来…想问问怎么办
     visit = turn.cue("visit_words") and not turn.cue("visit_rule_words")
     after_rules = turn.state.last.get("topic") == "home_visit_service"  # the visit rules were just told
     visit = visit or (after_rules and (turn.cue("cannot_go_words") or bool(turn.extract.phones(norm))))
@@ -101,3 +106,18 @@ def report_like(turn: Turn) -> bool:
 def small_talk(turn: Turn) -> bool:
     """Chat that needs a friendly word, not a menu (你们食饭未)."""
     return turn.cue("smalltalk_words")
+
+
+def takes_report_offer(turn: Turn, choice: dict[str, Any] | None) -> bool:
+    """True when the report was just offered ("要报案，请回复1") and the answer is a report's fact
+    instead of the 1 (是我父亲，马永强 / an ID number / a date): the report starts with it. A name
+    said so is kept in the notes."""
+    if not choice or choice.get("kind") != "intent" or choice.get("options") != ["claim_report"] \
+            or turn.state.frame is not None or turn.asks:
+        return False
+    name = turn.extract.name(turn.plain, whole=True)
+    if name:
+        turn.keep_note_secret("name", name)
+    slots = turn.pred.slots or {}
+    return bool(name or turn.noted & {"relation", "relation_told", "date", "hospital", "phone", "name"}
+                or slots.get("id_number") or slots.get("relation"))

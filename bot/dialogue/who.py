@@ -4,6 +4,8 @@ the confirmation, to be corrected there if not)."""
 
 from __future__ import annotations
 
+import re
+
 from bot.dialogue.base import Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
@@ -13,8 +15,18 @@ def answer(turn: Turn, frame: FlowFrame, *, told: bool) -> Outcome:
     """Take who was hurt from this message; ``told``: it gave values for other questions."""
     options = turn.copy.table("relation_choices")
     n = turn.digit(len(options))
-    if n is not None or turn.norm.strip("啊呀啦，。！ ") in turn.copy.words("self_answers"):
+    said = turn.norm.strip("啊呀啦，。！ ")
+    head = re.split(r"[，,。.！!、；; ]", said, maxsplit=1)[0]
+    if n is not None or said in turn.copy.words("self_answers"):
         frame.data["relation"] = str(options[n - 1]["value"]) if n is not None else "self"  # 我自己
+        return "ok"
+    if head != said and head in turn.copy.words("self_answers"):  # 是我自己 我叫郑木松: self, and the name
+        frame.data["relation"] = "self"
+        name = turn.extract.name(turn.plain[len(head):].strip("，,。.！!、；; "), whole=True) \
+            or turn.extract.name(turn.plain)
+        if name and "name" not in frame.secret:
+            turn.keep_secret(frame, "name", name)
+            turn.keep_note_secret("name", name)
         return "ok"
     name = None if "relation" in frame.data else turn.extract.name(turn.plain, whole=True)
     if name and "name" not in frame.secret:  # 翁振华: the next answer, kept; who it is asked again
