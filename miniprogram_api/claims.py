@@ -25,6 +25,7 @@ from backend.idempotency import service as idem
 from backend.notices.service import notices_for_claim, timeline_from
 from backend.notices.templates import NoticeBook, load_book
 from backend.products.service import ProductCatalog
+from backend.ratelimit import RateLimited
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
 from miniprogram_api.claim_view import (
@@ -33,9 +34,11 @@ from miniprogram_api.claim_view import (
     AttachmentOut,
     AttachmentRow,
     ChecklistOut,
+    ClaimFields,
     ClaimSummary,
     CoverageOut,
     NextStepOut,
+    ShownClaim,
     TimelineOut,
     attachment_view,
     summary,
@@ -50,8 +53,7 @@ from miniprogram_api.deps import (
     PageLimit,
     RowId,
     account_of,
-    count_request,
-    session_of,
+    session_counted,
 )
 from miniprogram_api.notices import NoticeSentOut, notice_view
 from miniprogram_api.schemas import In, Page, yuan
@@ -125,7 +127,7 @@ class ClaimOut(ClaimSummary):
 
 def claim_view(
     db: Session,
-    claim: Claim,
+    claim: ClaimFields,
     *,
     cipher: FieldCipher,
     calendar: WorkingCalendar,
@@ -298,20 +300,26 @@ def my_claims(
 def _detail(runtime: Runtime, *, token: str | None, claim_id: int, now: dt.datetime) -> ClaimOut:
     """The claim detail's answers in the order of every endpoint's: 401 (no session, or its account
     gone), 429 (over the read limit), 404 (not a claim this account may see)."""
-    sess = session_of(runtime, token=token)
+    sess, counted = session_counted(runtime, token=token)
     with read_scope(runtime.sessions) as db:
         # One statement checks the account and reads the claim; who the account is is read apart only
         # when nothing came back (to tell a gone account, 401, from a claim it may not see, 404).
-        claim = access.session_claim(
+        rows = access.session_claim(
             db, account_id=sess.account_id, openid=sess.openid, claim_id=claim_id, columns=SHOWN_COLUMNS
         )
-        if claim is None:
+        if not rows:
             account_of(db, sess)
-        count_request(runtime, account_id=sess.account_id, method="GET", ip="")
-        if claim is None:
+        if counted.over:
+            raise RateLimited(counted.retry_after)
+        if not rows:
             raise access.claim_not_found()
         return claim_view(
-            db, claim, cipher=runtime.cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now
+            db,
+            ShownClaim.from_rows(rows),
+            cipher=runtime.cipher,
+            calendar=runtime.calendar,
+            book=claim_book(runtime),
+            now=now,
         )
 
 

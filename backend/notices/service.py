@@ -22,8 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import local_date
-from backend.claims.models import Claim
-from backend.claims.progress import TimelineEntry
+from backend.claims.progress import ProgressClaim, TimelineEntry
 from backend.db import utcnow
 from backend.errors import ServiceError
 from backend.jobs import service as jobs
@@ -100,7 +99,7 @@ def _entry(book: NoticeBook, *, channel: str | None, sent_at: dt.datetime, brief
     return TimelineEntry(at=sent_at, kind="notice", title=f"已发{words}通知", detail=brief)
 
 
-def timeline_entries(session: Session, claim: Claim, *, book: NoticeBook) -> list[TimelineEntry]:
+def timeline_entries(session: Session, claim: ProgressClaim, *, book: NoticeBook) -> list[TimelineEntry]:
     """The notices sent about ``claim`` as entries of its timeline (``claims.progress``)."""
     out = []
     for n in _sent(session, claim_id=claim.id, limit=MAX_SHOWN):
