@@ -140,11 +140,11 @@ class ShownClaim:
         items = tuple(
             ChecklistRow(r.material_id, r.label, r.received) for r in rows if r.material_id is not None
         )
-        return cls(**{name: first[name] for name in _CLAIM_FIELDS}, materials=items)
+        return cls(**{name: first[name] for name in CLAIM_FIELDS}, materials=items)
 
 
-_CLAIM_FIELDS = tuple(f.name for f in fields(ShownClaim) if f.name != "materials")
-SHOWN_COLUMNS = tuple(getattr(Claim, name) for name in _CLAIM_FIELDS)
+CLAIM_FIELDS = tuple(f.name for f in fields(ShownClaim) if f.name != "materials")
+SHOWN_COLUMNS = tuple(getattr(Claim, name) for name in CLAIM_FIELDS)
 
 
 class ClaimFields(ProgressClaim, Protocol):

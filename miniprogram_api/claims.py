@@ -28,9 +28,9 @@ from backend.products.service import ProductCatalog
 from backend.ratelimit import RateLimited
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
+from miniprogram_api.claim_read import DetailRead, read_detail
 from miniprogram_api.claim_view import (
     FILES_OF_CLAIM,
-    SHOWN_COLUMNS,
     AttachmentOut,
     AttachmentRow,
     ChecklistOut,
@@ -38,7 +38,6 @@ from miniprogram_api.claim_view import (
     ClaimSummary,
     CoverageOut,
     NextStepOut,
-    ShownClaim,
     TimelineOut,
     attachment_view,
     summary,
@@ -134,12 +133,18 @@ def claim_view(
     book: NoticeBook,
     now: dt.datetime,
     coverage: CoverageOut | None = None,
+    read: DetailRead | None = None,
 ) -> ClaimOut:
-    """The full detail of one claim (the account's visibility is checked by the caller)."""
-    rows: Sequence[AttachmentRow] = db.connection().execute(FILES_OF_CLAIM, {"claim_id": claim.id}).all()
-    notices = notices_for_claim(db, claim_id=claim.id, book=book)  # one read: the list and the timeline
+    """The full detail of one claim (the account's visibility is checked by the caller); ``read``: its
+    files, history and notices when the caller has read them (``claim_read``)."""
+    rows: Sequence[AttachmentRow]
+    if read is None:
+        rows = db.connection().execute(FILES_OF_CLAIM, {"claim_id": claim.id}).all()
+        notices = notices_for_claim(db, claim_id=claim.id, book=book)  # one read: the list and the timeline
+    else:
+        rows, notices = read.files, read.notices
     p = claim_progress(db, claim=claim, cipher=cipher, calendar=calendar, now=now, attachments=rows,
-                       sourced=timeline_from(notices, book=book))
+                       sourced=timeline_from(notices, book=book), events=read.events if read else None)
     ns = p.next_step
     return ClaimOut(
         **summary(claim).model_dump(),
@@ -304,22 +309,16 @@ def _detail(runtime: Runtime, *, token: str | None, claim_id: int, now: dt.datet
     with read_scope(runtime.sessions) as db:
         # One statement checks the account and reads the claim; who the account is is read apart only
         # when nothing came back (to tell a gone account, 401, from a claim it may not see, 404).
-        rows = access.session_claim(
-            db, account_id=sess.account_id, openid=sess.openid, claim_id=claim_id, columns=SHOWN_COLUMNS
-        )
-        if not rows:
+        book = claim_book(runtime)
+        read = read_detail(db, account_id=sess.account_id, openid=sess.openid, claim_id=claim_id, book=book)
+        if read is None:
             account_of(db, sess)
         if counted.over:
             raise RateLimited(counted.retry_after)
-        if not rows:
+        if read is None:
             raise access.claim_not_found()
         return claim_view(
-            db,
-            ShownClaim.from_rows(rows),
-            cipher=runtime.cipher,
-            calendar=runtime.calendar,
-            book=claim_book(runtime),
-            now=now,
+            db, read.claim, cipher=runtime.cipher, calendar=runtime.calendar, book=book, now=now, read=read
         )
 
 

@@ -93,6 +93,33 @@ def claim_not_found() -> NotFound:
     return NotFound("claim_not_found", "找不到这个案件")
 
 
+def session_claim_where() -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a session's claim (on the claims table; parameters ``claim_id``,
+    ``account_id``, ``openid``): the claim, the account still there with the session's openid, and the
+    claim visible to it (its identities, itself and the accounts of the same unionid, as a subquery)."""
+    acc = CustomerAccount.__table__
+    same = acc.alias()
+    claims = Claim.__table__
+    own_unionid = select(same.c.unionid).where(same.c.id == bindparam("account_id")).scalar_subquery()
+    ids = select(acc.c.channel, acc.c.openid).where(
+        or_(acc.c.id == bindparam("account_id"), acc.c.unionid == own_unionid)
+    )
+    insured = select(Delegation.insured_id_bidx).where(
+        Delegation.account_id == bindparam("account_id"),
+        Delegation.scope.in_(("own", "all")),
+        Delegation.revoked_at.is_(None),
+    )
+    logged_in = exists().where(acc.c.id == bindparam("account_id"), acc.c.openid == bindparam("openid"))
+    return [
+        claims.c.id == bindparam("claim_id"),
+        logged_in,
+        or_(
+            tuple_(claims.c.channel, claims.c.reporter_openid).in_(ids),
+            claims.c.insured_id_bidx.in_(insured.scalar_subquery()),
+        ),
+    ]
+
+
 def _session_claim_statement(columns: Sequence[InstrumentedAttribute[Any]]) -> Select[Any]:
     """:func:`_visible_claim_statement` for the account of a session, checked in the same statement: the
     account ``account_id`` must exist with ``openid``, and its identities (itself and the accounts of the
@@ -104,32 +131,13 @@ def _session_claim_statement(columns: Sequence[InstrumentedAttribute[Any]]) -> S
     stmt = _SESSION_STATEMENTS.get(key)
     if stmt is not None:
         return stmt
-    acc = CustomerAccount.__table__
-    same = acc.alias()
     claims = Claim.__table__
     items = ClaimMaterial.__table__
-    own_unionid = select(same.c.unionid).where(same.c.id == bindparam("account_id")).scalar_subquery()
-    ids = select(acc.c.channel, acc.c.openid).where(
-        or_(acc.c.id == bindparam("account_id"), acc.c.unionid == own_unionid)
-    )
-    insured = select(Delegation.insured_id_bidx).where(
-        Delegation.account_id == bindparam("account_id"),
-        Delegation.scope.in_(("own", "all")),
-        Delegation.revoked_at.is_(None),
-    )
-    logged_in = exists().where(acc.c.id == bindparam("account_id"), acc.c.openid == bindparam("openid"))
     shown = [claims.c.id, *(Claim.__mapper__.columns[c.key].label(c.key) for c in columns if c.key != "id")]
     stmt = (
         select(*shown, *(items.c[c.key] for c in MATERIAL_COLUMNS))
         .select_from(claims.outerjoin(items, items.c.claim_id == claims.c.id))
-        .where(
-            claims.c.id == bindparam("claim_id"),
-            logged_in,
-            or_(
-                tuple_(claims.c.channel, claims.c.reporter_openid).in_(ids),
-                claims.c.insured_id_bidx.in_(insured.scalar_subquery()),
-            ),
-        )
+        .where(*session_claim_where())
         .order_by(items.c.id)
     )
     _SESSION_STATEMENTS[key] = stmt

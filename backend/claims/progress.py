@@ -9,7 +9,7 @@ module knowing about notices.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -200,11 +200,12 @@ def next_step(claim: ProgressClaim, *, calendar: WorkingCalendar, now: dt.dateti
 def claim_progress(
     session: Session, *, claim: ProgressClaim, cipher: FieldCipher, calendar: WorkingCalendar,
     now: dt.datetime, attachments: Sequence[_FileRow] | None = None,
-    sourced: list[TimelineEntry] | None = None,
+    sourced: list[TimelineEntry] | None = None, events: Iterable[_EventRow] | None = None,
 ) -> ClaimProgress:
     """The stage, next step, checklist (with files per item) and timeline of one claim. ``sourced``: the
     entries of the registered sources (today only the notices sent), when the caller has already read
-    them; the sources are then not asked."""
+    them; the sources are then not asked. ``events``: the claim's history (of these columns, oldest
+    first), when the caller has already read it."""
     files: dict[str | None, int] = {}
     if attachments is None:
         attachments = session.execute(
@@ -222,7 +223,8 @@ def claim_progress(
         )
         for m in claim.materials
     ]
-    events = session.connection().execute(_EVENTS, {"claim_id": claim.id})
+    if events is None:
+        events = session.connection().execute(_EVENTS, {"claim_id": claim.id})
     timeline = [e for e in (_event_entry(ev, cipher) for ev in events) if e is not None]
     if sourced is not None:
         timeline.extend(sourced)
