@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import weakref
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis
+from redis.commands.core import Script
 
 from backend.errors import ServiceError, Unauthorized
 from backend.ratelimit import Counted, Limit, key_around
@@ -86,6 +89,17 @@ return {value, n}
 """
 
 
+_SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Script] = weakref.WeakKeyDictionary()
+
+
+def _script(client: redis.Redis) -> Script:
+    """The script registered with ``client`` (once per client: it loads itself when Redis lacks it)."""
+    script = _SCRIPTS.get(client)
+    if script is None:
+        script = _SCRIPTS.setdefault(client, client.register_script(_CHECK_AND_COUNT))
+    return script
+
+
 def check_session_counted(
     client: redis.Redis, *, token: str | None, idle_s: int, limit: Limit, now: float
 ) -> tuple[CustomerSession, Counted]:
@@ -96,8 +110,9 @@ def check_session_counted(
         raise not_logged_in()
     prefix, suffix, retry = key_around(limit, now)
     try:
-        got = client.register_script(_CHECK_AND_COUNT)(
-            keys=[_key(token)], args=[idle_s, prefix, suffix, limit.window_s + 1]
+        got = cast(
+            "list[Any] | None",
+            _script(client)(keys=[_key(token)], args=[idle_s, prefix, suffix, limit.window_s + 1]),
         )
     except (redis.RedisError, OSError):
         raise SessionStoreDown() from None
