@@ -106,7 +106,7 @@ def session_claim_where() -> list[ColumnElement[bool]]:
     )
     insured = select(Delegation.insured_id_bidx).where(
         Delegation.account_id == bindparam("account_id"),
-        Delegation.scope.in_(("own", "all")),
+        or_(Delegation.scope == "own", Delegation.scope == "all"),  # not IN: no list to expand per run
         Delegation.revoked_at.is_(None),
     )
     logged_in = exists().where(acc.c.id == bindparam("account_id"), acc.c.openid == bindparam("openid"))
