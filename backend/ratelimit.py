@@ -74,9 +74,16 @@ class Counted:
         return self.count == self.limit.count + 1
 
 
-def _key(limit: Limit, subject: str, now: float) -> tuple[str, int]:
+def key_around(limit: Limit, now: float) -> tuple[str, str, int]:
+    """The key of ``limit``'s current window split around its subject (prefix, suffix), and the seconds
+    a refusal asks the client to wait (for callers that count inside a Redis script)."""
     window = int(now // limit.window_s)
-    return f"rl:{limit.name}:{subject}:{window}", window
+    return f"rl:{limit.name}:", f":{window}", max(1, int((window + 1) * limit.window_s - now) + 1)
+
+
+def _key(limit: Limit, subject: str, now: float) -> tuple[str, int]:
+    prefix, suffix, retry = key_around(limit, now)
+    return prefix + subject + suffix, retry
 
 
 def count(client: redis.Redis, limit: Limit, subject: str, *, now: float | None = None) -> Counted:
@@ -85,8 +92,7 @@ def count(client: redis.Redis, limit: Limit, subject: str, *, now: float | None 
     Redis not answering: a zero count for a ``fail_open`` limit, else :class:`LimiterUnavailable`.
     """
     now = time.time() if now is None else now
-    key, window = _key(limit, subject, now)
-    retry = max(1, int((window + 1) * limit.window_s - now) + 1)
+    key, retry = _key(limit, subject, now)
     try:
         pipe = client.pipeline(transaction=False)
         pipe.incr(key)

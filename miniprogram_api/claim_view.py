@@ -4,13 +4,16 @@ fills them (stage, next step, checklist, timeline, notices sent, files), reading
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 from backend.claims.models import Claim, ClaimAttachment
-from backend.privacy.freetext import free_text
+from backend.claims.progress import ProgressClaim
+from backend.privacy.freetext import row_free_text
 from backend.security.crypto import CryptoError, FieldCipher
 
 
@@ -94,37 +97,89 @@ FILES_OF_CLAIM = (
     .where(_FILE_TABLE.c.claim_id == bindparam("claim_id"))
     .order_by(_FILE_TABLE.c.id)
 )
-# The claim's columns the detail shows or needs (the others, encrypted identity and bank details
-# among them, are not read at all); see access.visible_claim(columns=...).
-SHOWN_COLUMNS = (
-    Claim.case_no,
-    Claim.claim_type,
-    Claim.insured_name_masked,
-    Claim.state,
-    Claim.reported_at,
-    Claim.version,
-    Claim.reporter_relation,
-    Claim.accident_type,
-    Claim.accident_date,
-    Claim.description_enc,
-    Claim.place_enc,
-    Claim.hospital_enc,
-    Claim.approved_amount_fen,
-    Claim.paid_amount_fen,
-    Claim.deadline_kind,
-    Claim.deadline_date,
-    Claim.deadline_provisional,
-)
+@dataclass(frozen=True, slots=True)
+class ChecklistRow:
+    """One checklist item as the detail reads it."""
+
+    material_id: str
+    label: str
+    received: bool
 
 
-def text_of(claim: Claim, field: str, cipher: FieldCipher) -> str | None:
+@dataclass(frozen=True, slots=True)
+class ShownClaim:
+    """The claim's columns the detail shows or needs (the others, encrypted identity and bank details
+    among them, are not read at all), with its checklist: a plain read (``access.session_claim``), no ORM
+    object. A Claim has the same attributes, so the views take either."""
+
+    id: int
+    case_no: str
+    claim_type: str
+    insured_name_masked: str
+    state: str
+    reported_at: dt.datetime
+    version: int
+    reporter_relation: str
+    accident_type: str
+    accident_date: dt.date
+    description_enc: str | None
+    place_enc: str | None
+    hospital_enc: str | None
+    approved_amount_fen: int | None
+    paid_amount_fen: int | None
+    deadline_kind: str | None
+    deadline_date: dt.date | None
+    deadline_provisional: bool
+    materials: tuple[ChecklistRow, ...]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Row[Any]]) -> ShownClaim:
+        """The claim of ``access.session_claim``'s rows (one per checklist item, the claim's columns
+        repeated)."""
+        first = rows[0]._mapping
+        items = tuple(
+            ChecklistRow(r.material_id, r.label, r.received) for r in rows if r.material_id is not None
+        )
+        return cls(**{name: first[name] for name in CLAIM_FIELDS}, materials=items)
+
+
+CLAIM_FIELDS = tuple(f.name for f in fields(ShownClaim) if f.name != "materials")
+SHOWN_COLUMNS = tuple(getattr(Claim, name) for name in CLAIM_FIELDS)
+
+
+class ClaimFields(ProgressClaim, Protocol):
+    """What the claim views read: a Claim or a :class:`ShownClaim`."""
+
+    @property
+    def case_no(self) -> str: ...
+    @property
+    def claim_type(self) -> str: ...
+    @property
+    def insured_name_masked(self) -> str: ...
+    @property
+    def reported_at(self) -> dt.datetime: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def reporter_relation(self) -> str: ...
+    @property
+    def accident_type(self) -> str: ...
+    @property
+    def accident_date(self) -> dt.date: ...
+    @property
+    def approved_amount_fen(self) -> int | None: ...
+    @property
+    def paid_amount_fen(self) -> int | None: ...
+
+
+def text_of(claim: ClaimFields, field: str, cipher: FieldCipher) -> str | None:
     try:
-        return free_text(claim, field, cipher=cipher)
+        return row_free_text(Claim, claim, field, cipher=cipher)
     except CryptoError:
         return None
 
 
-def summary(claim: Claim) -> ClaimSummary:
+def summary(claim: ClaimFields) -> ClaimSummary:
     from backend.claims.states import label
 
     return ClaimSummary(

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -19,20 +19,22 @@ from backend.claims.models import Claim
 from backend.claims.progress import claim_progress
 from backend.claims.states import OPEN_STATES, ClaimState
 from backend.db import read_scope
-from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep
+from backend.deps import CatalogDep, CipherDep, DbSession, RuntimeDep, get_runtime
 from backend.errors import ServiceError
 from backend.idempotency import service as idem
 from backend.notices.service import notices_for_claim, timeline_from
 from backend.notices.templates import NoticeBook, load_book
 from backend.products.service import ProductCatalog
+from backend.ratelimit import RateLimited
 from backend.runtime import Runtime
 from backend.security.crypto import FieldCipher
+from miniprogram_api.claim_read import DetailRead, read_detail
 from miniprogram_api.claim_view import (
     FILES_OF_CLAIM,
-    SHOWN_COLUMNS,
     AttachmentOut,
     AttachmentRow,
     ChecklistOut,
+    ClaimFields,
     ClaimSummary,
     CoverageOut,
     NextStepOut,
@@ -50,8 +52,8 @@ from miniprogram_api.deps import (
     PageLimit,
     RowId,
     account_of,
-    count_request,
-    session_of,
+    get_now,
+    session_counted,
 )
 from miniprogram_api.notices import NoticeSentOut, notice_view
 from miniprogram_api.schemas import In, Page, yuan
@@ -125,19 +127,25 @@ class ClaimOut(ClaimSummary):
 
 def claim_view(
     db: Session,
-    claim: Claim,
+    claim: ClaimFields,
     *,
     cipher: FieldCipher,
     calendar: WorkingCalendar,
     book: NoticeBook,
     now: dt.datetime,
     coverage: CoverageOut | None = None,
+    read: DetailRead | None = None,
 ) -> ClaimOut:
-    """The full detail of one claim (the account's visibility is checked by the caller)."""
-    rows: Sequence[AttachmentRow] = db.connection().execute(FILES_OF_CLAIM, {"claim_id": claim.id}).all()
-    notices = notices_for_claim(db, claim_id=claim.id, book=book)  # one read: the list and the timeline
+    """The full detail of one claim (the account's visibility is checked by the caller); ``read``: its
+    files, history and notices when the caller has read them (``claim_read``)."""
+    rows: Sequence[AttachmentRow]
+    if read is None:
+        rows = db.connection().execute(FILES_OF_CLAIM, {"claim_id": claim.id}).all()
+        notices = notices_for_claim(db, claim_id=claim.id, book=book)  # one read: the list and the timeline
+    else:
+        rows, notices = read.files, read.notices
     p = claim_progress(db, claim=claim, cipher=cipher, calendar=calendar, now=now, attachments=rows,
-                       sourced=timeline_from(notices, book=book))
+                       sourced=timeline_from(notices, book=book), events=read.events if read else None)
     ns = p.next_step
     return ClaimOut(
         **summary(claim).model_dump(),
@@ -298,28 +306,31 @@ def my_claims(
 def _detail(runtime: Runtime, *, token: str | None, claim_id: int, now: dt.datetime) -> ClaimOut:
     """The claim detail's answers in the order of every endpoint's: 401 (no session, or its account
     gone), 429 (over the read limit), 404 (not a claim this account may see)."""
-    sess = session_of(runtime, token=token)
+    sess, counted = session_counted(runtime, token=token)
     with read_scope(runtime.sessions) as db:
         # One statement checks the account and reads the claim; who the account is is read apart only
         # when nothing came back (to tell a gone account, 401, from a claim it may not see, 404).
-        claim = access.session_claim(
-            db, account_id=sess.account_id, openid=sess.openid, claim_id=claim_id, columns=SHOWN_COLUMNS
-        )
-        if claim is None:
+        book = claim_book(runtime)
+        read = read_detail(db, account_id=sess.account_id, openid=sess.openid, claim_id=claim_id, book=book)
+        if read is None:
             account_of(db, sess)
-        count_request(runtime, account_id=sess.account_id, method="GET", ip="")
-        if claim is None:
+        if counted.over:
+            raise RateLimited(counted.retry_after)
+        if read is None:
             raise access.claim_not_found()
         return claim_view(
-            db, claim, cipher=runtime.cipher, calendar=runtime.calendar, book=claim_book(runtime), now=now
+            db, read.claim, cipher=runtime.cipher, calendar=runtime.calendar, book=book, now=now, read=read
         )
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimOut, summary="案件详情和进度")
-async def claim_detail(claim_id: RowId, runtime: RuntimeDep, credentials: BearerToken, now: Now) -> ClaimOut:
+async def claim_detail(claim_id: RowId, credentials: BearerToken, request: Request) -> ClaimOut:
     """The stage, the next step and its date (working days), the checklist, the timeline and the files."""
     # The most read screen: the session check, the rate limit and the reads run in one worker-thread
-    # hop (as dependencies they would take four, and the response's validation a fifth).
+    # hop (as dependencies they would take four, and the response's validation a fifth). The runtime and
+    # the clock are asked here, not declared: two dependencies fewer to solve on every request.
+    runtime = await get_runtime(request)
+    now = await get_now(runtime)
     token = credentials.credentials if credentials else None
     return await run_in_threadpool(_detail, runtime, token=token, claim_id=claim_id, now=now)
 

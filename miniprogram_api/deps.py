@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import CustomerAccount
 from backend.accounts.service import AccountRef
-from backend.accounts.sessions import CustomerSession, check_session, not_logged_in
+from backend.accounts.sessions import CustomerSession, check_session, check_session_counted, not_logged_in
 from backend.deps import DbSession, RuntimeDep
-from backend.ratelimit import Limit, hit
+from backend.ratelimit import Counted, Limit, hit
 from backend.runtime import Runtime
 
 MAX_ROW_ID = 2**31 - 1
@@ -95,6 +95,19 @@ def count_request(runtime: Runtime, *, account_id: int, method: str, ip: str) ->
 def session_of(runtime: Runtime, *, token: str | None) -> CustomerSession:
     """The session of the bearer ``token``, renewed; 401 when there is none."""
     return check_session(runtime.redis, token=token, idle_s=runtime.settings.miniprogram.session_idle_s)
+
+
+def session_counted(runtime: Runtime, *, token: str | None) -> tuple[CustomerSession, Counted]:
+    """:func:`session_of` and the read counted against ``rate_read_per_user`` for its account, in one
+    round trip; the caller refuses (:class:`RateLimited`) when it is over, in the order of its answers."""
+    count, window = runtime.settings.miniprogram.rate_read_per_user
+    return check_session_counted(
+        runtime.redis,
+        token=token,
+        idle_s=runtime.settings.miniprogram.session_idle_s,
+        limit=Limit(name="mp:read_per_user", count=count, window_s=window, fail_open=True),
+        now=runtime.clock().timestamp(),
+    )
 
 
 def customer_of(

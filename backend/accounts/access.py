@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, joinedload, load_only
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, false, or_, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, load_only
 
 from backend.accounts.models import CustomerAccount, Delegation
 from backend.accounts.service import AccountRef, Identity, identities
@@ -22,7 +22,7 @@ from backend.complaints.models import Complaint, HomeVisit
 from backend.errors import NotFound
 
 # A checklist item as views show it (with ``columns``).
-_MATERIAL_COLUMNS = (ClaimMaterial.material_id, ClaimMaterial.label, ClaimMaterial.received)
+MATERIAL_COLUMNS = (ClaimMaterial.material_id, ClaimMaterial.label, ClaimMaterial.received)
 
 
 def _reported_by(ids: list[Identity]) -> ColumnElement[bool]:
@@ -53,7 +53,7 @@ def _visible_claim_statement(columns: Sequence[InstrumentedAttribute[Any]] | Non
     stmt = select(Claim)
     if columns is not None:
         stmt = stmt.options(load_only(*columns))
-        materials = materials.load_only(*_MATERIAL_COLUMNS)
+        materials = materials.load_only(*MATERIAL_COLUMNS)
     insured = select(Delegation.insured_id_bidx).where(
         Delegation.account_id == bindparam("account_id"),
         Delegation.scope.in_(("own", "all")),
@@ -93,43 +93,58 @@ def claim_not_found() -> NotFound:
     return NotFound("claim_not_found", "找不到这个案件")
 
 
-def _session_claim_statement(columns: Sequence[InstrumentedAttribute[Any]]) -> Select[Claim]:
-    """:func:`_visible_claim_statement` for the account of a session, checked in the same statement: the
-    account ``account_id`` must exist with ``openid``, and its identities (itself and the accounts of the
-    same unionid) are a subquery, so one statement answers what two did (the account, then the claim)."""
-    key = ("session", *(c.key for c in columns))
-    stmt = _SESSION_STATEMENTS.get(key)
-    if stmt is not None:
-        return stmt
+def session_claim_where() -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a session's claim (on the claims table; parameters ``claim_id``,
+    ``account_id``, ``openid``): the claim, the account still there with the session's openid, and the
+    claim visible to it (its identities, itself and the accounts of the same unionid, as a subquery)."""
     acc = CustomerAccount.__table__
-    same = aliased(CustomerAccount)
-    own_unionid = select(same.unionid).where(same.id == bindparam("account_id")).scalar_subquery()
+    same = acc.alias()
+    claims = Claim.__table__
+    own_unionid = select(same.c.unionid).where(same.c.id == bindparam("account_id")).scalar_subquery()
     ids = select(acc.c.channel, acc.c.openid).where(
         or_(acc.c.id == bindparam("account_id"), acc.c.unionid == own_unionid)
     )
     insured = select(Delegation.insured_id_bidx).where(
         Delegation.account_id == bindparam("account_id"),
-        Delegation.scope.in_(("own", "all")),
+        or_(Delegation.scope == "own", Delegation.scope == "all"),  # not IN: no list to expand per run
         Delegation.revoked_at.is_(None),
     )
     logged_in = exists().where(acc.c.id == bindparam("account_id"), acc.c.openid == bindparam("openid"))
+    return [
+        claims.c.id == bindparam("claim_id"),
+        logged_in,
+        or_(
+            tuple_(claims.c.channel, claims.c.reporter_openid).in_(ids),
+            claims.c.insured_id_bidx.in_(insured.scalar_subquery()),
+        ),
+    ]
+
+
+def _session_claim_statement(columns: Sequence[InstrumentedAttribute[Any]]) -> Select[Any]:
+    """:func:`_visible_claim_statement` for the account of a session, checked in the same statement: the
+    account ``account_id`` must exist with ``openid``, and its identities (itself and the accounts of the
+    same unionid) are a subquery, so one statement answers what two did (the account, then the claim).
+    A plain read of the tables' columns (no ORM objects): one row per checklist item, the claim's
+    ``columns`` (and its id) repeated, then the item's material_id, label and received (None, None, None
+    for a claim without a checklist), in the checklist's order."""
+    key = ("session", *(c.key for c in columns))
+    stmt = _SESSION_STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    claims = Claim.__table__
+    items = ClaimMaterial.__table__
+    shown = [claims.c.id, *(Claim.__mapper__.columns[c.key].label(c.key) for c in columns if c.key != "id")]
     stmt = (
-        select(Claim)
-        .options(load_only(*columns), joinedload(Claim.materials).load_only(*_MATERIAL_COLUMNS))
-        .where(
-            Claim.id == bindparam("claim_id"),
-            logged_in,
-            or_(
-                tuple_(Claim.channel, Claim.reporter_openid).in_(ids),
-                Claim.insured_id_bidx.in_(insured.scalar_subquery()),
-            ),
-        )
+        select(*shown, *(items.c[c.key] for c in MATERIAL_COLUMNS))
+        .select_from(claims.outerjoin(items, items.c.claim_id == claims.c.id))
+        .where(*session_claim_where())
+        .order_by(items.c.id)
     )
     _SESSION_STATEMENTS[key] = stmt
     return stmt
 
 
-_SESSION_STATEMENTS: dict[tuple[str, ...], Select[Claim]] = {}
+_SESSION_STATEMENTS: dict[tuple[str, ...], Select[Any]] = {}
 
 
 def session_claim(
@@ -139,12 +154,13 @@ def session_claim(
     openid: str,
     claim_id: int,
     columns: Sequence[InstrumentedAttribute[Any]],
-) -> Claim | None:
+) -> Sequence[Row[Any]]:
     """The claim ``claim_id`` if account ``account_id`` still exists with ``openid`` (a session's) and may
-    see it, in one statement; None otherwise: the caller then tells a gone account (401) from a claim it
-    may not see (404) with a second read, on that path only."""
+    see it, in one statement, as rows (see :func:`_session_claim_statement`); none otherwise: the caller
+    then tells a gone account (401) from a claim it may not see (404) with a second read, on that path
+    only."""
     params = {"claim_id": claim_id, "account_id": account_id, "openid": openid}
-    return session.scalars(_session_claim_statement(columns), params).unique().one_or_none()
+    return session.connection().execute(_session_claim_statement(columns), params).all()
 
 
 def reported_by_account(session: Session, *, account: CustomerAccount, claim: Claim) -> bool:

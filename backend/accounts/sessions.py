@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import weakref
 from dataclasses import dataclass
+from typing import Any, cast
 
 import redis
+from redis.commands.core import Script
 
 from backend.errors import ServiceError, Unauthorized
+from backend.ratelimit import Counted, Limit, key_around
 
 PREFIX = "mp:sess:"
 
@@ -71,6 +75,52 @@ def check_session(client: redis.Redis, *, token: str | None, idle_s: int) -> Cus
         raise not_logged_in()
     data = json.loads(value)
     return CustomerSession(account_id=int(data["a"]), channel=str(data["c"]), openid=str(data["o"]))
+
+
+# GETEX (the sliding expiry) and, when the session exists, the INCR and EXPIRE of the rate-limit key of
+# its account (ratelimit's key, the account id between KEYS' prefix and suffix): one round trip.
+_CHECK_AND_COUNT = """
+local value = redis.call('GETEX', KEYS[1], 'EX', ARGV[1])
+if not value then return false end
+local key = ARGV[2] .. string.format('%d', cjson.decode(value)['a']) .. ARGV[3]
+local n = redis.call('INCR', key)
+redis.call('EXPIRE', key, ARGV[4])
+return {value, n}
+"""
+
+
+_SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Script] = weakref.WeakKeyDictionary()
+
+
+def _script(client: redis.Redis) -> Script:
+    """The script registered with ``client`` (once per client: it loads itself when Redis lacks it)."""
+    script = _SCRIPTS.get(client)
+    if script is None:
+        script = _SCRIPTS.setdefault(client, client.register_script(_CHECK_AND_COUNT))
+    return script
+
+
+def check_session_counted(
+    client: redis.Redis, *, token: str | None, idle_s: int, limit: Limit, now: float
+) -> tuple[CustomerSession, Counted]:
+    """:func:`check_session`, and the request counted against ``limit`` for the session's account
+    (``ratelimit.count``'s key and window) in the same round trip; the caller refuses when it is over.
+    Redis down → SessionStoreDown, as for the session alone."""
+    if not token or len(token) > 128:
+        raise not_logged_in()
+    prefix, suffix, retry = key_around(limit, now)
+    try:
+        got = cast(
+            "list[Any] | None",
+            _script(client)(keys=[_key(token)], args=[idle_s, prefix, suffix, limit.window_s + 1]),
+        )
+    except (redis.RedisError, OSError):
+        raise SessionStoreDown() from None
+    if not got:
+        raise not_logged_in()
+    data = json.loads(got[0])
+    sess = CustomerSession(account_id=int(data["a"]), channel=str(data["c"]), openid=str(data["o"]))
+    return sess, Counted(int(got[1]), retry, limit)
 
 
 def close_session(client: redis.Redis, *, token: str) -> None:

@@ -9,7 +9,7 @@ module knowing about notices.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import WorkingCalendar, local_date
-from backend.claims.models import Claim, ClaimAttachment, ClaimEvent
+from backend.claims.models import ClaimAttachment, ClaimEvent
 from backend.claims.states import ClaimState, label
 from backend.privacy.freetext import row_free_text
 from backend.privacy.service import is_medical_material
@@ -66,11 +66,38 @@ class ChecklistItem:
     files: int
 
 
+class _MaterialRow(Protocol):
+    @property
+    def material_id(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def received(self) -> bool: ...
+
+
+class ProgressClaim(Protocol):
+    """What the progress of a claim reads of it: a Claim, or a read of these columns with its checklist
+    (``miniprogram_api.claim_view.ShownClaim``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def deadline_kind(self) -> str | None: ...
+    @property
+    def deadline_date(self) -> dt.date | None: ...
+    @property
+    def deadline_provisional(self) -> bool: ...
+    @property
+    def materials(self) -> Sequence[_MaterialRow]: ...
+
+
 @dataclass
 class ClaimProgress:
     """Everything the claim detail screen shows."""
 
-    claim: Claim
+    claim: ProgressClaim
     stage: str
     stage_label: str
     stage_text: str
@@ -79,7 +106,7 @@ class ClaimProgress:
     timeline: list[TimelineEntry] = field(default_factory=list)
 
 
-TimelineSource = Callable[[Session, Claim], list[TimelineEntry]]
+TimelineSource = Callable[[Session, ProgressClaim], list[TimelineEntry]]
 _SOURCES: list[TimelineSource] = []
 
 
@@ -146,7 +173,7 @@ def _reason(event: _EventRow, cipher: FieldCipher) -> str | None:
         return None
 
 
-def next_step(claim: Claim, *, calendar: WorkingCalendar, now: dt.datetime) -> NextStep:
+def next_step(claim: ProgressClaim, *, calendar: WorkingCalendar, now: dt.datetime) -> NextStep:
     """The next step of ``claim`` with its date and the working days left."""
     words = _copy()["next_step"]
     if claim.state in FINISHED:
@@ -171,12 +198,14 @@ def next_step(claim: Claim, *, calendar: WorkingCalendar, now: dt.datetime) -> N
 
 
 def claim_progress(
-    session: Session, *, claim: Claim, cipher: FieldCipher, calendar: WorkingCalendar, now: dt.datetime,
-    attachments: Sequence[_FileRow] | None = None, sourced: list[TimelineEntry] | None = None,
+    session: Session, *, claim: ProgressClaim, cipher: FieldCipher, calendar: WorkingCalendar,
+    now: dt.datetime, attachments: Sequence[_FileRow] | None = None,
+    sourced: list[TimelineEntry] | None = None, events: Iterable[_EventRow] | None = None,
 ) -> ClaimProgress:
     """The stage, next step, checklist (with files per item) and timeline of one claim. ``sourced``: the
     entries of the registered sources (today only the notices sent), when the caller has already read
-    them; the sources are then not asked."""
+    them; the sources are then not asked. ``events``: the claim's history (of these columns, oldest
+    first), when the caller has already read it."""
     files: dict[str | None, int] = {}
     if attachments is None:
         attachments = session.execute(
@@ -194,7 +223,8 @@ def claim_progress(
         )
         for m in claim.materials
     ]
-    events = session.connection().execute(_EVENTS, {"claim_id": claim.id})
+    if events is None:
+        events = session.connection().execute(_EVENTS, {"claim_id": claim.id})
     timeline = [e for e in (_event_entry(ev, cipher) for ev in events) if e is not None]
     if sourced is not None:
         timeline.extend(sourced)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,8 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.calendar.service import local_date
-from backend.claims.models import Claim
-from backend.claims.progress import TimelineEntry
+from backend.claims.progress import ProgressClaim, TimelineEntry
 from backend.db import utcnow
 from backend.errors import ServiceError
 from backend.jobs import service as jobs
@@ -67,11 +67,17 @@ def notices_for_claim(session: Session, *, claim_id: int, book: NoticeBook, sent
                       limit: int = MAX_SHOWN) -> list[NoticeView]:
     """The notices about a claim, newest first (``sent_only``: what actually went out)."""
     q = _notices_statement(sent_only, max(1, min(limit, MAX_SHOWN)))
+    return notice_views(session.connection().execute(q, {"claim_id": claim_id}), book=book)
+
+
+def notice_views(rows: Iterable[Any], *, book: NoticeBook) -> list[NoticeView]:
+    """The views of notices read as rows of :func:`_notices_statement`'s columns (id, kind, params, state,
+    channel, created_at, sent_at, receipt_status), in their order."""
     return [NoticeView(id=n.id, kind=n.kind, text=notice_text(book, n.kind, n.params),
                        stage=str(n.params["state"]) if n.params.get("state") else None, state=n.state,
                        channel=n.channel, created_at=n.created_at, sent_at=n.sent_at,
                        receipt_status=n.receipt_status, brief=notice_brief(book, n.kind, n.params))
-            for n in session.connection().execute(q, {"claim_id": claim_id})]
+            for n in rows]
 
 
 def _sent(session: Session, *, claim_id: int, limit: int) -> list[Notice]:
@@ -100,7 +106,7 @@ def _entry(book: NoticeBook, *, channel: str | None, sent_at: dt.datetime, brief
     return TimelineEntry(at=sent_at, kind="notice", title=f"已发{words}通知", detail=brief)
 
 
-def timeline_entries(session: Session, claim: Claim, *, book: NoticeBook) -> list[TimelineEntry]:
+def timeline_entries(session: Session, claim: ProgressClaim, *, book: NoticeBook) -> list[TimelineEntry]:
     """The notices sent about ``claim`` as entries of its timeline (``claims.progress``)."""
     out = []
     for n in _sent(session, claim_id=claim.id, limit=MAX_SHOWN):

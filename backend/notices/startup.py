@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from backend.claims.models import Claim
-from backend.claims.progress import TimelineEntry, register_timeline_source
+from backend.claims.progress import ProgressClaim, TimelineEntry, register_timeline_source
 from backend.notices.service import timeline_entries
 from backend.notices.templates import load_book
 from backend.runtime import Runtime
@@ -14,7 +13,7 @@ from backend.runtime import Runtime
 _notices_file = {"path": ""}
 
 
-def _timeline(session: Session, claim: Claim) -> list[TimelineEntry]:
+def _timeline(session: Session, claim: ProgressClaim) -> list[TimelineEntry]:
     return timeline_entries(session, claim, book=load_book(_notices_file["path"]))
 
 

@@ -48,3 +48,28 @@ def test_claim_detail_shows_the_same_claim_as_the_list_and_the_report(mp: MP) ->
     assert detail["coverage"] is None and reported["coverage"] is not None
     listed = mp.client.get(f"{API}/claims", headers=headers).json()["items"][0]
     assert listed == {k: detail[k] for k in listed}
+
+
+def test_m09_claim_detail_and_other_reads_share_one_count(mp: MP) -> None:
+    # The detail counts in its session check's round trip (a Redis script); the key is the same one the
+    # other reads count on, so a read elsewhere uses up the detail's allowance and the other way round.
+    headers, claim = mp.claim()
+    mp.runtime.settings.miniprogram.rate_read_per_user = (3, 3600)
+    url = f"{API}/claims/{claim['id']}"
+    assert mp.client.get(f"{API}/me", headers=headers).status_code == 200
+    assert [mp.client.get(url, headers=headers).status_code for _ in range(2)] == [200, 200]
+    assert mp.client.get(url, headers=headers).status_code == 429
+    assert mp.client.get(f"{API}/me", headers=headers).status_code == 429
+
+
+def test_f_r2_claim_detail_with_redis_down_is_503_not_401(mp: MP) -> None:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    headers, claim = mp.claim()
+    mp.runtime.redis = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+    r = mp.client.get(f"{API}/claims/{claim['id']}", headers=headers)
+    assert r.status_code == 503 and "Retry-After" in r.headers
