@@ -85,7 +85,8 @@ class ComplaintFlow(Flow):
                     turn.say("cc_no_case_needed")
                 elif turn.cue("boss_words"):
                     turn.say("cc_boss")
-                elif turn.interrupts(frame) and not turn.cue("complaint_cue_words"):
+                elif turn.interrupts(frame) and not turn.cue("complaint_cue_words") \
+                        and not turn.cue("already_reported_words"):  # 我是替我老伴报的: the earlier report
                     return "pass"
                 self._add_content(turn, frame)
         self.ask(turn, frame)

@@ -70,8 +70,14 @@ def handle(turn: Turn) -> str | None:
             notes["emergency"] = ACTIVE
             notes.setdefault("date", turn.today.isoformat())  # happening now: the report's day is today
             turn.say("emergency")
+            if turn.cue("help_person_words"):  # 你们能不能派人过去: a person too
+                handoff.hand_off(turn, "urgent", quiet=True)
             return "said"
         return None
+    if turn.cue("help_person_words"):  # 阿嬷听不懂普通话，你们有没有人能帮忙: a person, at once
+        turn.say("emergency_waiting" if turn.cue("help_called_words") else "emergency_again")
+        handoff.hand_off(turn, "urgent")
+        return "said"
     if turn.cue("human_words") or turn.cue("complaint_only_words") or (
             turn.confident and turn.pred.intent in ("human_agent", "complaint")):
         notes.pop("emergency", None)  # 我要投诉: no longer about the emergency

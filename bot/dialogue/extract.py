@@ -186,7 +186,7 @@ class Extractor:
                 return self._respelled(found, norm[m.start(1) + len(found):])
         if whole:  # 郭惠娟 / 是我自己 郭惠娟 / 老伴 姚德和: the bare name, maybe after who it is
             chunks = re.split(r"[\s,，。.!！?？、]+", _RE_SELF_LEAD.sub("", norm.strip()).strip())
-            tries = chunks[:2] if len(chunks) <= 3 and len(chunks[0]) <= 4 else chunks[:1]
+            tries = chunks[:2] if len(chunks) <= 3 and len(chunks[0]) <= 6 else chunks[:1]
             for chunk in tries:
                 if self.is_name(chunk):
                     return chunk

@@ -41,7 +41,9 @@ def remember(turn: Turn) -> None:
         _put(turn, "relation", relation)
     if role or (slots.get("relation") == "self" and len(norm) <= 8):
         turn.noted.add("relation_told")  # 我是伊女儿, 就是我自己: an answer about who, not a yes
-    _remember_date(turn, notes, slots, corrected or asked == "date")
+    other_fix = corrected and turn.cue("transfer_words") and not turn.cue("date_fix_words")
+    if not other_fix:  # 医院不对 伊今早转去民生医院: the day of the transfer, not of the accident
+        _remember_date(turn, notes, slots, corrected or asked == "date")
     for key, slot in (("accident", "accident_type"), ("transport", "transport"), ("days", "days")):
         if slots.get(slot) and (corrected or asked == key or key not in notes):
             _put(turn, key, slots[slot])

@@ -250,7 +250,9 @@ class InfoUpdateFlow(Flow):
         if frame.data.get("field", "phone") != "phone" or frame.step in ("value", "value_confirm"):
             return False
         phones = turn.extract.phones(turn.norm)
-        if not phones or not (turn.cue("new_value_words") or (len(phones) == 1 and turn.cue("update_words"))):
+        # 电话135… on its own while the update is under way: the new number
+        alone = len(phones) == 1 and (turn.cue("update_words") or len(turn.norm) <= 16)
+        if not phones or not (turn.cue("new_value_words") or alone):
             return False
         frame.data["field"] = "phone"
         frame.data["candidate"] = True

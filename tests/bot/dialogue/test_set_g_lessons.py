@@ -166,3 +166,45 @@ def test_a_death_report_tells_the_benefit(chat: Chat) -> None:
                         "阿嬷叫蔡秀珠", "同意", make_id("19380704", "028"), "电话 13794620513", "对")
     death = chat.engine.runtime.catalog.get().benefits.accidental_death.amount_yuan
     assert text("cr_death_amount", amount=death).render(chat) in replies[-1]
+
+
+def test_the_report_under_way_goes_on_after_a_pause(chat: Chat) -> None:
+    chat.talk("阮老伴跋倒了 头流好多血 现在怎么办", "车来了 要送去民生医院")
+    assert chat.state().frame.step == "name"  # type: ignore[union-attr]
+    chat.say("刚才那个还没完 我现在在医院了")
+    assert chat.state().frame.flow == "claim_report"  # type: ignore[union-attr]  # not a progress query
+    chat.say("伊是我老公 陈德荣")
+    assert _secret(chat, "name") == "陈德荣"
+
+
+def test_an_earlier_report_told_in_a_complaint_starts_no_new_report(chat: Chat) -> None:
+    chat.say("我要投诉 我昨日早上在这里报案 讲五分钟内回复 到今天都无人打电话来")
+    chat.say("我是替我老伴报的 伊跋倒手骨断")
+    frame = chat.state().frame
+    assert frame is not None and frame.flow == "complaint"
+
+
+def test_a_transfer_at_the_confirmation_changes_the_hospital_not_the_day(chat: Chat) -> None:
+    chat.talk("我老公杨少雄昨日在陈店市场门口被三轮车撞倒", "送去陈店医院", "同意", ID_M, "电话13692207583")
+    assert chat.state().frame.step == "confirm"  # type: ignore[union-attr]
+    chat.say("医院不对 伊今早转去潮南民生医院了 现在在那里住院")
+    frame = chat.state().frame
+    assert frame is not None and frame.data.get("date") == "2026-11-20"
+    assert "民生医院" in str(frame.data.get("hospital"))
+
+
+def test_asking_for_someone_to_help_in_an_emergency_calls_a_person(chat: Chat, db: Session) -> None:
+    from backend.handoff.models import HandoffRequest
+
+    chat.say("救急！！阿公在厨房跌倒了，头流血")
+    assert chat.state().notes.get("emergency") == "active"
+    chat.say("打了120了，但是阿嬷听不懂普通话，你们有没有人能帮忙")
+    assert db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user)).first() is not None
+
+
+def test_a_phone_sent_while_an_update_asks_who_is_the_new_number(chat: Chat) -> None:
+    chat.say("我爸张锡銮，现在搬来峡山跟我住了，以后有什么通知请打我电话")
+    frame = chat.state().frame
+    assert frame is not None and frame.flow == "info_update"
+    chat.say("电话13560718842")
+    assert _secret(chat, "value") == "13560718842"
