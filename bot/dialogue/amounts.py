@@ -50,6 +50,9 @@ def answer(turn: Turn) -> bool:
     used = turn.fact("days_used_this_year")
     if used is not None:
         return _year_left(turn, int(used))
+    stay_list = _stay_list(turn)
+    if len(stay_list) >= 2 and (turn.asks or turn.cue("amount_words")):
+        return _allowance_list(turn, stay_list)  # 第一次住了100日，第二次住了20日 … 两次加起来几多
     days = (turn.pred.slots or {}).get("days")
     if not days and turn.cue("allowance_words"):
         days = turn.state.notes.get("days")
@@ -103,6 +106,34 @@ def _allowance(turn: Turn, days: int, stays: int) -> bool:
     turn.say("amt_hospital_rule", requirement=ha.hospital_requirement)
     _check(turn)
     _remember(turn, kind="allowance", **values)
+    return True
+
+
+def _stay_list(turn: Turn) -> list[int]:
+    """The lengths of several stays told in this message or kept from an earlier one."""
+    kept = turn.state.notes.get("stay_list") or []  # memory.py keeps them
+    return [int(d) for d in kept] if turn.cue("sum_words") or "stay_list" in turn.noted else []
+
+
+def _allowance_list(turn: Turn, stays: list[int]) -> bool:
+    """Stays of different lengths: each counted up to the cap per stay, all up to the cap per year."""
+    ha = turn.product.benefits.hospital_allowance
+    counted: list[str] = []
+    used = total = 0
+    start = turn.today
+    for days in stays[:9]:
+        end = start + dt.timedelta(days=days - 1)
+        result = hospital_allowance(turn.product, admission=start, discharge=end, paid_days_this_year=used)
+        paid = result.total_fen // (ha.per_day_yuan * 100)
+        counted.append(turn.copy.t("amt_stay_counted", n=len(counted) + 1, days=days, paid=paid))
+        used += paid
+        total += result.total_fen
+    turn.say("amt_allowance_list", stays="；".join(counted), cap=ha.max_days_per_stay,
+             year_cap=ha.max_days_per_year, per_day=ha.per_day_yuan, paid_days=used, amount=_yuan(total))
+    turn.say("amt_hospital_rule", requirement=ha.hospital_requirement)
+    _check(turn)
+    _remember(turn, kind="allowance", days=sum(stays), per_day=ha.per_day_yuan, cap=ha.max_days_per_stay,
+              year_cap=ha.max_days_per_year, amount=_yuan(total), paid_days=used, stays=len(stays))
     return True
 
 

@@ -49,6 +49,9 @@ def remember(turn: Turn) -> None:
             _put(turn, key, slots[slot])
     if notes.get("transport") and notes.get("accident") in (None, "collision", "fall", "other"):
         _put(turn, "accident", "traffic")  # hurt as a passenger (急刹 撞到椅背, 车内跌倒): a traffic accident
+    stays = [int(d) for d in _RE_STAY_DAYS.findall(norm)]
+    if len(stays) >= 2:  # 第一次住了100日，第二次住了20日: each stay, for a sum asked later
+        _put(turn, "stay_list", stays)
     if turn.fact("disability_grade"):
         _put(turn, "grade", int(turn.fact("disability_grade")))
     if turn.fact("days_used_this_year") is not None:
@@ -199,6 +202,7 @@ def _last_date(turn: Turn, norm: str) -> str | None:
     return None
 
 
+_RE_STAY_DAYS = re.compile(r"住了?(?:院)?(\d{1,3})\s*(?:日|天)")
 _RE_LUNAR_CHARS = re.compile(r"[廿卅]")
 _RE_BARE_WEEKDAY = re.compile(r"(?<![上这本个])(?:周|星期|礼拜)[一二三四五六日天1-7]")
 _RE_WEEK_SAID = re.compile(r"(?:上|这|本|下)(?:个)?(?:周|星期|礼拜)")

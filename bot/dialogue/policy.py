@@ -75,6 +75,12 @@ def _identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
             if sum(ch.isdigit() for ch in turn.norm) >= 6:
                 turn.say("pl_bad_id")
                 return "invalid"
+            name = turn.extract.name(turn.plain)  # 伊叫陈惜娟 before the ID number: kept
+            if name and "name" not in frame.secret:
+                turn.keep_secret(frame, "name", name)
+                turn.keep_note_secret("name", name)
+                turn.say("noted")
+                return "ok"
             return "pass"
     elif frame.step == "name":
         name = turn.extract.name(turn.plain, whole=True)

@@ -208,3 +208,21 @@ def test_a_phone_sent_while_an_update_asks_who_is_the_new_number(chat: Chat) -> 
     assert frame is not None and frame.flow == "info_update"
     chat.say("电话13560718842")
     assert _secret(chat, "value") == "13560718842"
+
+
+def test_two_stays_of_different_lengths_are_added_up_with_their_caps(chat: Chat) -> None:
+    chat.say("第一次在汕头大学医学院第一附属医院住了100日，第二次在潮南区人民医院住了20日")
+    reply = chat.say("两次加起来能领几多钱？")
+    ha = chat.engine.runtime.catalog.get().benefits.hospital_allowance
+    first = min(100, ha.max_days_per_stay)
+    counted = min(first + 20, ha.max_days_per_year)
+    assert f"能领{counted * ha.per_day_yuan}元" in reply and f"算{first}天" in reply
+
+
+def test_calls_to_go_to_the_daughter_is_an_update_and_a_name_before_the_id_is_kept(chat: Chat) -> None:
+    chat.say("以后有乜事打我电话好唔好，我是伊查某仔")
+    frame = chat.state().frame
+    assert frame is not None and frame.flow == "info_update"
+    chat.talk("可以")
+    chat.say("头先是阮阿妈讲的。伊叫陈惜娟")  # at the ID question
+    assert _secret(chat, "name") == "陈惜娟"
