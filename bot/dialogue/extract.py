@@ -55,6 +55,7 @@ _RE_ADDRESS_ONLY = re.compile(rf"[{_CJK}\d\s号]+")
 # "是我自己 郭惠娟", "本人，陈阿娇": who it is before the bare name
 _RE_SELF_LEAD = re.compile(r"^(?:就是|是|就系|系)?(?:我自己|我本人|本人|自己|阮自己|阮本人|我自家)"
                            r"[\s,，。.!！、]+")
+_NAME_END_OK = "和同跟来时"  # stop characters in running text, but ends of names (姚德和)
 _RE_LIVES = re.compile(r"(?:住在|家住|家在|厝在|屋企在|地址是|地址|(?<!入)住(?![了院进过的]))\s*[:：]?\s*"
                        rf"([{_CJK}\d]{{2,20}})")
 
@@ -188,7 +189,7 @@ class Extractor:
             chunks = re.split(r"[\s,，。.!！?？、]+", _RE_SELF_LEAD.sub("", norm.strip()).strip())
             tries = chunks[:2] if len(chunks) <= 3 and len(chunks[0]) <= 6 else chunks[:1]
             for chunk in tries:
-                if self.is_name(chunk):
+                if self.is_name(chunk) or self._bare_name(chunk):
                     return chunk
         return None
 
@@ -196,6 +197,13 @@ class Extractor:
     def self_first(text: str) -> bool:
         """True when ``text`` starts by saying it is the writer (是我自己 郭惠娟)."""
         return bool(_RE_SELF_LEAD.match(text.strip()))
+
+    def _bare_name(self, chunk: str) -> bool:
+        """A whole answer of three characters that is a surname and a given name whose last character
+        is one a phrase would stop at (姚德和, 林金同): only when the answer is the name alone."""
+        return (len(chunk) == 3 and chunk[0] in self.surnames and chunk[2] in _NAME_END_OK
+                and self._name_from(chunk) == chunk[:2]
+                and not any(chunk.startswith(w) for w in self.not_names))
 
     def _respelled(self, name: str, after: str) -> str:
         """The name as its characters are spelled out after it (郑炳昆 耳东郑 火字旁的炳 坤是土字旁的坤 →

@@ -58,6 +58,11 @@ def test_me_myself_and_the_name_in_one_answer(chat: Chat) -> None:
     chat.forget_state()
     chat.talk("阮老伴上礼拜六被牛撞着", "吴阿九")
     assert _secret(chat, "name") == "吴阿九"  # after 阿 a numeral is part of the name
+    chat.forget_state()
+    chat.talk("阮老伴上礼拜六被牛撞着", "老伴 姚德和")
+    assert _secret(chat, "name") == "姚德和"  # 和 ends a name said alone
+    extract = chat.engine.services.extract
+    assert extract.name("陈和我去医院", whole=True) != "陈和我"
 
 
 def test_the_rest_of_an_id_number_after_a_label(chat: Chat) -> None:
