@@ -12,10 +12,10 @@ import datetime as dt
 import re
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import amounts, consent, fixes, who
+from bot.dialogue import amounts, consent, fixes, lunar_answer, who
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
-from bot.dialogue.extract import LunarDay, lunar_label
+from bot.dialogue.extract import lunar_label
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
 
@@ -273,27 +273,7 @@ class ClaimAnswers(Flow):
         return "pass"
 
     def _answer_lunar(self, turn: Turn, frame: FlowFrame) -> Outcome:
-        n = turn.digit(2)
-        if n is None:
-            n = 1 if turn.cue("lunar_words") else 2 if turn.cue("solar_words") else None
-        if n is None:  # asked twice in vain: the day as written (solar), shown at the confirmation
-            frame.data["lunar_skips"] = skips = int(frame.data.get("lunar_skips", 0)) + 1
-            if skips < 2:
-                return "pass"
-            n = 2
-        month, day = frame.data.pop("lunar_pending")
-        turn.state.notes.pop("lunar_pending", None)
-        if n == 1:
-            solar = LunarDay(month, day, explicit=True).solar(turn.today)
-            frame.data["date_lunar"] = True
-        else:
-            solar = _solar(turn.today, month, day)
-        if solar is None:
-            turn.say("cr_bad_date")
-            return "invalid"
-        frame.data["date"] = solar.isoformat()
-        turn.state.notes["date"] = frame.data["date"]
-        return "ok"
+        return lunar_answer.answer(turn, frame)
 
     def _answer_hospital(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "hospital" in frame.data:
@@ -399,15 +379,3 @@ class ClaimAnswers(Flow):
         turn.say("cr_images_later")
         self.remind(turn, frame)
         return True
-
-
-def _solar(today: dt.date, month: int | None, day: int) -> dt.date | None:
-    """The latest solar date with this month and day, not after today."""
-    for year in (today.year, today.year - 1):
-        try:
-            found = dt.date(year, month or today.month, day)
-        except ValueError:
-            continue
-        if found <= today:
-            return found
-    return None
