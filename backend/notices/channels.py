@@ -57,7 +57,7 @@ def _rate(ctx: JobContext, channel: str, *, fail_open: bool) -> Outcome | None:
     budget = _BUDGETS.get(ctx.redis)
     if budget is None:
         budget = _BUDGETS.setdefault(ctx.redis, limits.RateBudget())
-    if budget.take(ctx.redis, channel, per_s, fail_open=fail_open):
+    if budget.take(ctx.redis, channel, per_s, fail_open=fail_open, second=int(ctx.now().timestamp())):
         return None
     return Outcome("later", code="rate", retry_at=ctx.now() + dt.timedelta(seconds=1))
 

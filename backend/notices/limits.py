@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import threading
-import time
 
 import redis
 
@@ -47,12 +46,14 @@ class RateBudget:
         self._lock = threading.Lock()
         self._left: dict[str, tuple[int, int]] = {}  # channel → (second, sends left in it)
 
-    def take(self, client: redis.Redis, channel: str, per_s: int, *, fail_open: bool) -> bool:
-        """One send of ``channel`` within its per-second rate (see the class doc)."""
+    def take(self, client: redis.Redis, channel: str, per_s: int, *, fail_open: bool, second: int) -> bool:
+        """One send of ``channel`` within its per-second rate (see the class doc); ``second`` is the
+        current second by the job's clock (whole seconds since the epoch), so every worker counts the
+        same seconds as the rest of the job's work."""
         if per_s <= 0:
             return True
         with self._lock:
-            now = int(time.time())
+            now = second
             second, left = self._left.get(channel, (now, 0))
             if second == now and left != 0:  # -1: the rate is used up for this second
                 if left > 0:

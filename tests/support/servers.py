@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -24,6 +25,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def dead_redis() -> Any:
+    """A client of a Redis that is down (nothing listens on its port), configured as the service's
+    own clients are (``RedisHandle``: short timeouts, one retry), so a test sees what production sees."""
+    from backend.redis_conn import RedisHandle
+
+    return RedisHandle(url=f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.2,
+                       connect_timeout=0.2).sync_client()
 
 
 def _pg_bin(name: str) -> str:

@@ -16,7 +16,7 @@ from backend.gateways.wechat import (
     WechatUnreachable,
 )
 from tests.support.fake_wechat import FakeWechat
-from tests.support.servers import free_port
+from tests.support.servers import dead_redis, free_port
 
 OPENID = "oUser000000000000000000000001"
 
@@ -228,7 +228,7 @@ def test_fwx_48001_no_permission(fake_wechat: FakeWechat, redis_client: redis.Re
 
 def test_fr2_token_kept_in_process_when_redis_is_down(fake_wechat: FakeWechat) -> None:
     fake_wechat.user_wrote(OPENID)
-    dead = redis.Redis(host="127.0.0.1", port=free_port(), socket_timeout=0.2, socket_connect_timeout=0.2)
+    dead = dead_redis()
     gw = make_gateway(fake_wechat, dead)
     gw.send_text(OPENID, "一")
     gw.send_text(OPENID, "二")

@@ -8,7 +8,6 @@ import logging
 import re
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from backend.runtime import Runtime
 from tests.backend.claims.support import PHONE, make_id, new_claim
 from tests.backend.staff.helpers import Staff, assert_error
 from tests.support.pii import find_pii
-from tests.support.servers import free_port
+from tests.support.servers import dead_redis
 
 
 def _reveals(db: Session, actor: str) -> list[AuditRecord]:
@@ -88,8 +87,7 @@ def test_a03_reveal_fails_closed_when_redis_is_down(client: TestClient, db: Sess
     claim = new_claim(db, runtime)
     officer = staff("claims_officer")
     alive = runtime.redis
-    runtime.redis = redis.Redis(host="127.0.0.1", port=free_port(), socket_timeout=0.2,
-                                socket_connect_timeout=0.2)
+    runtime.redis = dead_redis()
     try:
         r = client.post("/staff/api/reveal", json=_body(claim.id), headers=officer)
     finally:

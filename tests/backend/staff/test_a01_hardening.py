@@ -8,7 +8,6 @@ import logging
 import uuid
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from backend.audit.models import AuditRecord
 from backend.runtime import Runtime
 from backend.staff.models import StaffUser
 from tests.backend.staff.helpers import PASSWORD, Clock, _auth, _login, _user, assert_error, code_at
-from tests.support.servers import free_port
+from tests.support.servers import dead_redis
 
 NEW_PASSWORD = "Mine#Own2026pw"
 
@@ -109,8 +108,7 @@ def test_a01_login_throttle_counts_from_the_audit_log_when_redis_is_down(
         client: TestClient, db: Session, runtime: Runtime, clock: Clock) -> None:
     runtime.settings.auth.login_failures_per_source = 5
     alive = runtime.redis
-    runtime.redis = redis.Redis(host="127.0.0.1", port=free_port(), socket_timeout=0.2,
-                                socket_connect_timeout=0.2)
+    runtime.redis = dead_redis()
     try:
         answers = [client.post("/staff/api/auth/login", json={
             "username": f"spray{i}", "password": "Wrong#Pass2026", "totp_code": "123456"}) for i in range(8)]

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,6 +38,7 @@ from tests.bot.dialogue.conftest import (
     text,
     verify_dialog,
 )
+from tests.support.servers import dead_redis
 
 COPY = Copy.load()
 RELATIONS = Choices("cr_ask_relation", tuple(str(o["label"]) for o in COPY.table("relation_choices")))
@@ -271,7 +271,7 @@ def test_faq_answer_with_follow_up(chat: Chat) -> None:
 
 
 def test_f_r1_redis_down_still_answers(runtime: Runtime, nlu: Any, db: Session) -> None:
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.2, socket_connect_timeout=0.2)
+    dead = dead_redis()
     engine = build_engine(dataclasses.replace(runtime, redis=dead), nlu=nlu)
     chat = Chat(engine)
     verify_dialog(chat, [
