@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-_RE_GRADE = re.compile(r"(?:伤残|残疾)\s*(?:等级)?\s*(?:是|评了|评为|评定为|评上|定为)?\s*(\d{1,2})\s*级"
+# 伤残7级, 七级伤残, 伤残鉴定出来是七级, 鉴定结果评了8级: a grade said near 伤残 or 鉴定, in one clause
+_RE_GRADE = re.compile(r"(?:伤残|残疾|鉴定)[^，,。.？?！!；;\d]{0,8}?(\d{1,2})\s*级"
+                       r"(?!\s*(?:医院|甲|乙|及|以上))"
                        r"|(\d{1,2})\s*级\s*(?:伤残|残疾)")
 _RE_YEAR_DAYS = re.compile(r"今年\s*(?:已经|都|总共|一共|累计)?\s*住(?:了|院|过)?\s*(?:院)?\s*"
                            r"(\d{1,3})\s*(?:多)?\s*(?:天|日)")

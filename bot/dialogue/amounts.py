@@ -39,12 +39,15 @@ def answer(turn: Turn) -> bool:
         return _explain(turn, last)
     # 住院补贴一日30 那一百日就是三千吧: a sum guessed for the stay told before is checked
     guess = turn.cue("guess_words") and turn.cue("allowance_words")
-    if not (turn.asks or turn.cue("amount_words") or guess or (follow and len(norm) <= 12)):
-        return False
+    told_grade = turn.fact("disability_grade") and turn.pred.intent in ("product_question", "fallback")
+    if not (turn.asks or turn.cue("amount_words") or guess or (follow and len(norm) <= 12) or told_grade):
+        return False  # 伤残鉴定出来是七级, said alone, asks what that grade is paid
     grade = turn.fact("disability_grade")
     if grade is None and (last.get("kind") == "disability" or topic == "disability"):
         m = _RE_GRADE.search(norm)
         grade = int(m.group(1)) if m else None
+    if grade is None and turn.cue("amount_words") and not _has_new_figure(turn) and not _stay_told(turn):
+        grade = turn.state.notes.get("grade")  # 鉴定出来七级 … 能赔几多钱: the grade told before
     if grade:
         return _disability(turn, int(grade))
     used = turn.fact("days_used_this_year")
@@ -75,6 +78,11 @@ def _has_new_figure(turn: Turn) -> bool:
     last = turn.state.last.get("amount") or {}
     new_days = slots.get("days") and slots.get("days") != last.get("days")
     return bool(new_days or turn.fact("disability_grade") or turn.fact("days_used_this_year"))
+
+
+def _stay_told(turn: Turn) -> bool:
+    """True when the message is about days in hospital (the allowance), not about the grade."""
+    return bool((turn.pred.slots or {}).get("days") or turn.cue("stay_words") or turn.cue("allowance_words"))
 
 
 def _remember(turn: Turn, **values: Any) -> None:
@@ -161,8 +169,10 @@ def _disability(turn: Turn, grade: int) -> bool:
     dis = turn.product.benefits.disability
     values = {"grade": grade, "amount": _yuan(result.total_fen), "sum": dis.sum_insured_yuan,
               "percent": dis.grade_percent[grade]}
+    again = (turn.state.last.get("amount") or {}) == {"kind": "disability", **values}
     turn.say("amt_disability", **values)
-    turn.say("amt_disability_rule")
+    if not again:  # asked again right after: the sum alone, not the same block twice
+        turn.say("amt_disability_rule")
     _check(turn)
     _remember(turn, kind="disability", **values)
     return True

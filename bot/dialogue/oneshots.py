@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from bot.dialogue import amounts, cover_start, faq, materials, understanding
 from bot.dialogue.context import Turn
+from bot.dialogue.parsing import claim_type_from_text
 from intents.faq import render_text
+
+# the claim whose documents a customer asks for right after a sum (``amounts``: what it was about)
+_AMOUNT_CLAIM_TYPES = {"disability": "disability", "allowance": "hospital_allowance",
+                       "year_left": "hospital_allowance", "transport": "transport_death"}
 
 
 def product_question(turn: Turn, *, follow_up: bool = True) -> None:
@@ -120,6 +125,8 @@ def claim_materials(turn: Turn) -> None:
     """Which documents: of the report under way, of the claim just reported, or of the type named."""
     frame = turn.state.frame or turn.state.suspended
     kind = frame.data.get("claim_type") if frame is not None and frame.flow == "claim_report" else None
+    if kind is None and not claim_type_from_text(turn, turn.norm):  # 七级赔1200 … 还要交乜材料: that claim's
+        kind = _AMOUNT_CLAIM_TYPES.get(str((turn.state.last.get("amount") or {}).get("kind")))
     if kind is None and turn.cue("bank_card_words") and turn.state.claim:
         turn.say("bank_card_how")
         return

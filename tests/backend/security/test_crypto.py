@@ -97,7 +97,7 @@ def test_blind_index_is_keyed_deterministic_and_purpose_bound() -> None:
     (json.dumps({"k1": base64.b64encode(K1).decode()}), "k9", "index-key-0123456789"),
     (json.dumps({"k.1": base64.b64encode(K1).decode()}), "k.1", "index-key-0123456789"),
     (json.dumps({"k1": base64.b64encode(K1).decode()}), "k1", "short"),
-])
+], ids=["not-json", "not-base64", "short-key", "unknown-active", "dotted-id", "short-index-key"])
 def test_bad_key_configuration_is_refused(keys: str, active: str, index_key: str) -> None:
     with pytest.raises(CryptoError):
         FieldCipher.from_config(keys_json=keys, active_key_id=active, blind_index_key=index_key)

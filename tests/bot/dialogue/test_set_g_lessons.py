@@ -231,3 +231,20 @@ def test_calls_to_go_to_the_daughter_is_an_update_and_a_name_before_the_id_is_ke
     chat.talk("可以")
     chat.say("头先是阮阿妈讲的。伊叫陈惜娟")  # at the ID question
     assert _secret(chat, "name") == "陈惜娟"
+
+
+def test_a_grade_told_alone_is_answered_with_its_sum_and_a_later_question_reads_it(chat: Chat) -> None:
+    reply = chat.say("现在伤残鉴定出来是七级")  # no question word: the family wants the sum
+    assert "1200" in reply and "审核为准" in reply
+    again = chat.say("能赔几多钱？")  # asked again: the grade told before, the sum said shorter
+    assert "1200" in again and chat.engine.copy.t("amt_disability_rule") not in again
+    docs = chat.say("还要交乜材料？")  # the documents of that claim, not of every claim type
+    assert "伤残鉴定报告" in docs and "死亡证明" not in docs
+
+
+def test_a_grade_told_earlier_answers_a_later_sum_question_but_not_a_hospital_one(chat: Chat) -> None:
+    chat.say("阮阿公伤残评了9级")
+    chat.say("好")
+    assert "600" in chat.say("那能赔几多钱")  # 9级: 20% of 3000
+    stay = chat.say("住院10日能领多少")  # days in hospital: the allowance (300元), not the grade
+    assert "300" in stay and "600" not in stay
