@@ -26,8 +26,8 @@ _RE_GRADE = re.compile(r"(?:伤残|残疾|鉴定)[^，,。.？?！!；;\d]{0,8}?
                        r"|(\d{1,2})\s*级\s*(?:伤残|残疾)")
 _RE_YEAR_DAYS = re.compile(r"今年\s*(?:已经|都|总共|一共|累计)?\s*住(?:了|院|过)?\s*(?:院)?\s*"
                            r"(\d{1,3})\s*(?:多)?\s*(?:天|日)")
-_RE_DEATH = re.compile(
-    r"去世|过世|身故|死亡|死了|走了|没了|人没了|遇难|丧命|过身|淹死|撞死|摔死|没抢救过来|抢救无效|不在了|往生|仙逝|走去|离世")
+_RE_DEATH = re.compile(  # 没了 of a person, not of a thing (保险无了, 钱没了)
+    r"去世|过世|身故|死亡|死了|走了|(?<![险钱卡号电费票药水油])没了|人没了|遇难|丧命|过身|淹死|撞死|摔死|没抢救过来|抢救无效|不在了|往生|仙逝|走去|离世")
 # the same words in a question about the benefit (死亡赔多少) do not say that someone died
 _RE_DEATH_HYPOTHETICAL = re.compile(r"万一|如果|要是|假如|假设|是不是|算不算|赔多少|赔几多|能赔|有赔|赔吗|"
                                     r"多少钱|几多钱|怎么赔|赔偿金额")

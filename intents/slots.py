@@ -241,7 +241,7 @@ class SlotExtractor:
         if found:
             return (found[-1][1] if corrected else found[0][1]), corrected
         if identity is not None:
-            return _parent_of(identity.group(0), identity.group(1)), corrected
+            return _parent_of(identity.group(0), identity.group(1), text), corrected
         other = self._other is not None and self._other.search(text) is not None
         if other and self._other is not None:  # 我家老人出意外了: the accident is not the writer's
             text = self._other.sub(",", text)
@@ -253,10 +253,13 @@ class SlotExtractor:
         return None, corrected
 
 
-def _parent_of(phrase: str, role: str) -> str | None:
-    """The insured person when the writer names themself: 我是她女儿 → mother, 我是他孙子 → grandfather."""
+def _parent_of(phrase: str, role: str, rest: str = "") -> str | None:
+    """The insured person when the writer names themself: 我是她女儿 → mother, 我是他孙子 → grandfather;
+    after a name (我是王金花的女儿) the pronoun of the rest of the message (她昨天跋倒) tells."""
     she = "她" in phrase
     he = "他" in phrase
+    if not (she or he) and "的" in phrase:
+        she, he = "她" in rest and "他" not in rest, "他" in rest and "她" not in rest
     if not (she or he):
         return None
     if role in ("儿子", "女儿", "儿", "仔", "儿媳妇", "儿媳", "媳妇", "女婿"):

@@ -207,7 +207,13 @@ class ClaimAnswers(Flow):
             return "ok"
         if self._told_something(turn, frame) or turn.interrupts(frame) or turn.asks or len(turn.norm) > 6:
             return "pass"
-        turn.say("cr_bad_name")
+        # 脚痛 / 厝里 / 农历个: more of what happened, not a name
+        if any(turn.cue(k) for k in ("story_bit_words", "injury_words", "lunar_words")):
+            old = str(frame.data.get("description", ""))
+            frame.data["description"] = (old + " " + turn.norm).strip()[-600:]
+            turn.say("noted")
+            return "ok"
+        turn.say("cr_bad_name_self" if frame.data.get("relation") == "self" else "cr_bad_name")
         return "invalid"
 
     def _answer_claim_type(self, turn: Turn, frame: FlowFrame) -> Outcome:

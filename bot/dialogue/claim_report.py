@@ -60,6 +60,7 @@ class ClaimReportFlow(ClaimAnswers):
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         if consent.granted(turn, "id_number"):  # agreed before (D-04): not asked again
             frame.data["consent_id"] = True
+        consent.take_story_id(turn, frame)  # an ID in a story told before the report was offered
         self._take_id(turn, frame, at_step=False)  # an ID in the first message: held until consent
         if frame.data.get("consent_id"):
             self.use_held_id(turn, frame)
@@ -173,7 +174,9 @@ class ClaimReportFlow(ClaimAnswers):
             turn.ask_choice("cr_ask_relation_death" if died else "cr_ask_relation", labels)
         elif step == "claim_type":
             kinds = c.table("claim_type_choices")
-            turn.ask_choice("cr_ask_type", [c.label("cr_type_labels", k) for k in kinds])
+            own = frame.data.get("relation") == "self"
+            labels = [c.label("cr_type_labels", k) for k in kinds]
+            turn.ask_choice("cr_ask_type_self" if own else "cr_ask_type", labels)
         elif step == "lunar":
             month, day = frame.data["lunar_pending"]
             said = (f"{month}月" if month else "") + ("初" if day <= 10 else "") + str(day)
@@ -183,7 +186,11 @@ class ClaimReportFlow(ClaimAnswers):
             turn.say("cr_ask_cause")
         else:
             key = {"accident_late": "cr_ask_what", "id_number": "cr_ask_id"}.get(step, f"cr_ask_{step}")
-            turn.say(key + "_death" if died and f"{key}_death" in c.data["text"] else key)
+            if died and f"{key}_death" in c.data["text"]:
+                key += "_death"
+            elif frame.data.get("relation") == "self" and f"{key}_self" in c.data["text"]:
+                key += "_self"  # 阮 / 我自己: "您的姓名", not "受伤老人的姓名"
+            turn.say(key)
 
     def remind(self, turn: Turn, frame: FlowFrame) -> None:
         if frame.step == "confirm" and self._missing(frame) is None:

@@ -95,6 +95,27 @@ def hold_id(turn: Turn, frame: FlowFrame) -> bool:
     return True
 
 
+def hold_story_id(turn: Turn) -> None:
+    """An ID number in a story told before any report (the report is only offered): held encrypted
+    in the conversation until the report starts (:func:`take_story_id`), never used before the
+    customer agrees."""
+    raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
+    try:
+        number = validate_id_number(raw, today=turn.today).number if raw else None
+    except InvalidIdNumber:
+        number = None
+    if number:
+        turn.keep_note_secret(ID_HELD, number)
+
+
+def take_story_id(turn: Turn, frame: FlowFrame) -> None:
+    """The number held by :func:`hold_story_id`, moved into the report as one sent before the consent."""
+    held = turn.note_secret(ID_HELD) if ID_HELD in turn.state.secret else None
+    turn.state.secret.pop(ID_HELD, None)
+    if held and ID_HELD not in frame.secret:
+        turn.keep_secret(frame, ID_HELD, held)
+
+
 def use_held_id(turn: Turn, frame: FlowFrame) -> str | None:
     """Once the customer agreed: the ID number they sent before (and forget that it was held)."""
     held = turn.secret(frame, ID_HELD) if ID_HELD in frame.secret else None
@@ -112,3 +133,10 @@ def ask_holding(turn: Turn, frame: FlowFrame, category: str) -> None:
     if ID_HELD in frame.secret:
         turn.say("cr_id_held")
     ask(turn, frame, category)
+
+
+def refuse_in_passing(turn: Turn) -> None:
+    """"不同意，我要跟真人讲" at the consent question: the no is recorded too (D-04)."""
+    frame = turn.state.frame
+    if frame is not None and (frame.step or "").startswith("consent_") and turn.cue("refuse_words"):
+        refuse(turn, (frame.step or "")[len("consent_"):])

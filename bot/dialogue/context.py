@@ -214,6 +214,12 @@ class Turn:
             and self.pred.intent != frame.flow
             # a remark the model reads as a product question (狗是无主的) is no question
             and (self.pred.intent != "product_question" or self.asks)
+            # 我阿爸行唔动，我请假在家等 in a complaint about a visit: its story, not a new request
+            and not (frame.flow == "complaint" and self.pred.intent == "home_visit"
+                     and not self.cue("visit_words"))
+            # 交材料 / 阮住院个 while a visit is booked: what the visit is for, unless asked as a question
+            and not (frame.flow == "home_visit" and self.pred.intent in ("claim_materials", "claim_report")
+                     and not self.asks and len(self.norm) <= 30)
         )
 
     def secret(self, frame: FlowFrame, key: str) -> str | None:

@@ -74,8 +74,10 @@ def handle(turn: Turn) -> str | None:
                 handoff.hand_off(turn, "urgent", quiet=True)
             return "said"
         return None
+    if turn.cue("help_called_words"):
+        notes["called_120"] = True  # the ambulance is on its way: not told to call it again
     if turn.cue("help_person_words"):  # 阿嬷听不懂普通话，你们有没有人能帮忙: a person, at once
-        turn.say("emergency_waiting" if turn.cue("help_called_words") else "emergency_again")
+        turn.say("emergency_waiting" if notes.get("called_120") else "emergency_again")
         handoff.hand_off(turn, "urgent")
         return "said"
     if turn.cue("human_words") or turn.cue("complaint_only_words") or (

@@ -32,6 +32,10 @@ _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
 _RE_LUNAR_BARE_DAY = re.compile(r"(农历|阴历|旧历)\s*(\d{1,2})(?![\d月])")
 _RE_LUNAR_REL = re.compile(r"(农历|阴历|旧历)?\s*(上个?月|这个?月|本月)\s*(初\d{1,2}|\d{1,2})(?![\d月])")
+_RE_NAME_OF = re.compile(r"(?:我|阮)(?:是|系)([\u4e00-\u9fff]{2,3})(?:的|个|嘅)"
+                         r"(?:外?孙|女儿|儿子|仔|新妇|媳妇|女婿|侄|外甥|邻居|老伴|老婆|老公|契)")
+_RE_TITLE_AFTER = re.compile(r"阿姨|阿伯|阿婶|阿姆|阿叔|阿舅|阿公|阿嬷|阿婆|伯母|婶婶")
+_RE_REL_NIAN = re.compile(r"(?:上个?月|这个?月|本月)\s*廿")
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _RE_CN_LUNAR_DAY = re.compile(r"(初|廿|二十|三十|十)([一二三四五六七八九十]?)")
 
@@ -125,6 +129,7 @@ class Extractor:
         self.place_homophones = {str(k): str(v) for k, v in (table.get("place_homophones") or {}).items()}
         self.hospital_generic = tuple(str(w) for w in table.get("hospital_generic") or [])
         self.address_words = tuple(str(w) for w in table["address_words"])
+        self.towns = tuple(str(w) for w in table.get("towns") or ())
         self.name_cues = tuple(str(w) for w in table["name_cues"])
         self.person_words = tuple(sorted((str(w) for w in table["person_words"]), key=len, reverse=True))
 
@@ -185,6 +190,14 @@ class Extractor:
             found = self._name_from(m.group(1))
             if found:
                 return self._respelled(found, norm[m.start(1) + len(found):])
+        for m in _RE_NAME_OF.finditer(norm):  # 我是王金花的外孙女: the insured named by the writer
+            if self.is_name(m.group(1)):
+                return m.group(1)
+        for m in _RE_TITLE_AFTER.finditer(norm):  # 林淑贞阿姨昨天跋倒: the name before a title
+            for size in (3, 2):
+                found = norm[max(0, m.start() - size):m.start()]
+                if len(found) == size and self.is_name(found):
+                    return found
         if whole:  # 郭惠娟 / 是我自己 郭惠娟 / 老伴 姚德和: the bare name, maybe after who it is
             chunks = re.split(r"[\s,，。.!！?？、]+", _RE_SELF_LEAD.sub("", norm.strip()).strip())
             tries = chunks[:2] if len(chunks) <= 3 and len(chunks[0]) <= 6 else chunks[:1]
@@ -287,9 +300,10 @@ class Extractor:
     @staticmethod
     def lunar(norm: str) -> LunarDay | None:
         """A lunar month and day (农历10月25, 初五); None when none is named."""
+        nian = bool(_RE_REL_NIAN.search(norm))  # 上个月廿三: 廿 is how a lunar day is written
         norm = _cn_lunar_days(norm)
         r = _RE_LUNAR_REL.search(norm)  # 农历上个月廿八, 这个月初三
-        if r and (r.group(1) or r.group(3).startswith("初")):
+        if r and (r.group(1) or r.group(3).startswith("初") or nian):
             day = int(r.group(3).lstrip("初"))
             if 1 <= day <= 30:
                 back = 1 if r.group(2).startswith("上") else 0

@@ -7,6 +7,8 @@ half-way for the visit is done by the visiting staff (the visit's purpose says s
 
 from __future__ import annotations
 
+import re
+
 from backend.complaints.home_visits import add_customer_words, change_visit_phone, request_home_visit
 from backend.errors import ServiceError
 from backend.security.masking import scrub_text
@@ -15,6 +17,8 @@ from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import LunarDay
 from bot.dialogue.state import FlowFrame
+
+_RE_CJK_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 
 
 class HomeVisitFlow(Flow):
@@ -84,6 +88,8 @@ class HomeVisitFlow(Flow):
             elif turn.noted & {"name", "phone"}:
                 turn.say("noted")
                 outcome = "ok"
+            elif self._purpose(turn, frame) or self._bare_place(turn, frame):
+                outcome = "ok"
         elif frame.step == "phone":
             address = turn.extract.address(turn.plain) if "address" not in frame.secret else None
             if address:  # the address after all, where the phone was asked
@@ -95,6 +101,30 @@ class HomeVisitFlow(Flow):
         if outcome == "ok":
             self.ask(turn, frame)
         return outcome
+
+    @staticmethod
+    def _purpose(turn: Turn, frame: FlowFrame) -> bool:
+        """交材料 / 阮住院个 where the address was asked: why the visit, kept with it."""
+        if turn.asks or turn.pred.intent not in ("claim_materials", "claim_report") or len(turn.norm) > 30:
+            return False
+        words = scrub_text(turn.norm, private_values=turn.private_values)
+        frame.data["purpose"] = (str(frame.data.get("purpose") or "") + " " + words).strip()[-300:]
+        frame.data["address_asked"] = max(0, int(frame.data.get("address_asked", 0)) - 1)  # not a miss
+        turn.say("noted")
+        return True
+
+    @staticmethod
+    def _bare_place(turn: Turn, frame: FlowFrame) -> bool:
+        """峡山桃溪: a town of the district and a few characters where the address was asked (the staff
+        check it on the phone), not a yes, a name or a question."""
+        bare = turn.plain.strip(" 。，,.!！啦啊")
+        towns = turn.extract.towns
+        if not (3 <= len(bare) <= 15 and _RE_CJK_ONLY.fullmatch(bare) and any(t in bare for t in towns)) \
+                or turn.asks or turn.interrupts(frame) \
+                or turn.extract.is_name(bare) or turn.cue("yes_words") or turn.cue("wrong_words"):
+            return False
+        turn.keep_secret(frame, "address", bare)
+        return True
 
     def _take_known(self, turn: Turn, frame: FlowFrame) -> None:
         for key in ("phone", "name", "address"):

@@ -36,10 +36,13 @@ def remember(turn: Turn) -> None:
     if relation == "non_relative" and notes.get("relation") not in (None, "self", "non_relative") \
             and not corrected:
         relation = None  # 阿舅… then 隔壁阿兄开车送去: a helper named, the insured still a relative
+    if relation == "self" and not role and "relation" in notes and not _RE_FIRST_PERSON.search(norm):
+        relation = None  # 唔是初三，是初一跋倒个: the NLU's "self" by default, not a new answer about who
     refines = (notes.get("relation"), relation) in _REFINED
     if relation and (role or corrected or refines or not _report_started(turn) or "relation" not in notes):
         _put(turn, "relation", relation)
-    if role or (slots.get("relation") == "self" and len(norm) <= 8):
+    if role or (slots.get("relation") == "self" and len(norm) <= 8) or (
+            turn.cue("in_law_words") and _ROLE_AT.search(norm)):  # 我是伊新妇: who the writer is
         turn.noted.add("relation_told")  # 我是伊女儿, 就是我自己: an answer about who, not a yes
     other_fix = corrected and turn.cue("transfer_words") and not turn.cue("date_fix_words")
     if not other_fix:  # 医院不对 伊今早转去民生医院: the day of the transfer, not of the accident
@@ -117,6 +120,7 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     return str(relation) if relation else None
 
 
+_RE_FIRST_PERSON = re.compile(r"我|阮|自己|自家|本人")
 _REFINED = (("grandparent", "grandmother"), ("grandparent", "grandfather"), ("parent", "mother"),
             ("parent", "father"))  # a grandparent named after 我是伊孙: which one
 _NOT_KIN = re.compile(r"我(?:是|系)[^，,。；;！!]{0,4}(?:邻居|隔壁|朋友|同事)")
@@ -202,7 +206,7 @@ def _last_date(turn: Turn, norm: str) -> str | None:
     return None
 
 
-_RE_STAY_DAYS = re.compile(r"住了?(?:院)?(\d{1,3})\s*(?:日|天)")
+_RE_STAY_DAYS = re.compile(r"(?:住了?(?:院)?|第[一二三四1-4]次(?:住院|住了?)?)\s*(\d{1,3})\s*(?:日|天)")
 _RE_LUNAR_CHARS = re.compile(r"[廿卅]")
 _RE_BARE_WEEKDAY = re.compile(r"(?<![上这本个])(?:周|星期|礼拜)[一二三四五六日天1-7]")
 _RE_WEEK_SAID = re.compile(r"(?:上|这|本|下)(?:个)?(?:周|星期|礼拜)")
@@ -220,6 +224,7 @@ def _same_week(turn: Turn, notes: dict[str, Any], iso: str) -> str:
 
 def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected: bool) -> None:
     iso = slots.get("date")
+    lunar_won = False  # the accident's day is the lunar one named (shown with its lunar name)
     telling = _in_report(turn) or describes_accident(turn)
     if not iso and "date" not in notes and telling and not turn.asks and not (
             turn.cue("correction_words") or turn.cue("told_before_words")):  # 头先讲错了: of the talk
@@ -231,10 +236,16 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
     if iso and (turn.fact("corrected") or turn.cue("correction_words")):
         iso = _last_date(turn, turn.norm) or iso  # 不是礼拜天 是礼拜六: the day it was corrected to
         iso = _same_week(turn, notes, str(iso))
-    elif iso and died(turn):  # 礼拜五跋倒 昨天去世了: the accident is the earlier day, not the death's
+    elif iso and (died(turn) or notes.get("death")):
+        # 礼拜五跋倒 昨天去世了: the accident is the earlier day, not the death's
         parts = _RE_DAY_START.split(turn.norm)
         days = [d for d in (read_date(p, turn.today).date for p in parts) if d]
+        named = turn.extract.lunar(turn.plain) if _RE_LUNAR_CHARS.search(turn.plain) else None
+        lunar_day = named.solar(turn.today) if named is not None else None
+        if lunar_day is not None:  # 上个月廿三跋倒 … 前日走的: the lunar day is the other one
+            days = [*(days or [dt.date.fromisoformat(str(iso))]), lunar_day]
         iso = min(days).isoformat() if len(days) > 1 else iso
+        lunar_won = lunar_day is not None and iso == lunar_day.isoformat()
     lunar_chars = bool(_RE_LUNAR_CHARS.search(turn.plain))  # 九月廿八: written the lunar way
     said_lunar = bool(turn.fact("lunar_date")) or turn.cue("lunar_words") or lunar_chars
     lunar = turn.extract.lunar(turn.norm) if said_lunar else None
@@ -258,6 +269,8 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
                 _put(turn, "date", str(iso))
                 notes.pop("date_lunar", None)
                 notes.pop("lunar_pending", None)
+                if lunar_won:
+                    notes["date_lunar"] = True
                 return
         except ValueError:
             pass
@@ -281,7 +294,7 @@ def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], cor
             notes["lunar_pending"] = [lunar.month, lunar.day]
 
 
-_RE_NAME_FIX = re.compile(r"(?:不是|不对|打错了|写错了)[啦了呀，,。\s]*(?:是|叫)\s*"
+_RE_NAME_FIX = re.compile(r"(?:不是|不对|错了|打错了|写错了)[啦了呀，,。\s]*(?:是|叫)\s*"
                           r"([\u4e00-\u9fff]{2,4})(?=$|[，,。\s])")
 
 

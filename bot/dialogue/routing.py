@@ -187,6 +187,8 @@ class Router(TextTurns):
         turn.choice_before = choice
         if choice is not None and (state.frame is None or choice.get("kind") == "stuck"):
             n = turn.digit(len(choice["options"]))
+            if n is None and len(choice["options"]) == 1 and understanding.plain_yes(turn):
+                n = 1  # "要报案，请回复1" answered 同意 / 对 / 好的: the one thing offered
             if n is not None:
                 self._pick(turn, choice, choice["options"][n - 1])
                 return
@@ -208,10 +210,12 @@ class Router(TextTurns):
             materials.start_attach(turn, str(choice.get("media_id", "")), case_no=case_no)
             return
         understanding.refine(turn)
-        if understanding.takes_report_offer(turn, choice):
-            return self._start_report(turn, anyway=False)
+        taken = understanding.offer_taken(turn, choice)  # a fact or a story instead of the "1"
+        if taken:
+            return self._start_report(turn, anyway=False) if taken == "claim_report" else \
+                self._start_intent(turn, taken, chosen=True)
         if understanding.wants_person(turn):
-            self._refusal_in_passing(turn)
+            consent.refuse_in_passing(turn)
             handoff.hand_off(turn, "asked")
             return
         short = len(turn.norm) <= 8
@@ -255,12 +259,6 @@ class Router(TextTurns):
         frame = turn.state.frame
         if frame is not None and frame.step not in _FINISHED_STEPS:
             FLOWS[frame.flow].remind(turn, frame)
-
-    def _refusal_in_passing(self, turn: Turn) -> None:
-        """"不同意，我要跟真人讲" at the consent question: the no is recorded too (D-04)."""
-        frame = turn.state.frame
-        if frame is not None and (frame.step or "").startswith("consent_") and turn.cue("refuse_words"):
-            consent.refuse(turn, (frame.step or "")[len("consent_"):])
 
     def _miss(self, turn: Turn) -> bool:
         """Count a misunderstanding; True when it was one too many and a person takes over."""

@@ -4,14 +4,18 @@ number, and questions about an accident rather than a report of one. A mixin of 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from bot.dialogue import faq, oneshots, understanding
+from bot.dialogue import consent, faq, oneshots, understanding
 from bot.dialogue.context import NoPrediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.state import FlowFrame
 from intents.faq import render_text
 
+# a question of a long message: the clause before its question mark
+_RE_QUESTION_END = re.compile(r"[^。！!；;？?]{2,}[？?]")
+_QUESTION_FAQ_SCORE = 0.5
 TRIES = "tries"  # the frame's count of answers in a row that did not answer its pending question
 # Intents offered as numbered choices when the NLU is not sure.
 CHOICE_INTENTS = ("product_question", "claim_report", "claim_materials", "claim_progress", "complaint",
@@ -105,7 +109,7 @@ class TextTurns:
             return
         if self._bare_number(turn):
             return
-        if not turn.confident:
+        if not turn.confident or (turn.pred.intent == "out_of_scope" and understanding.whole_report(turn)):
             if self._low_confidence(turn):
                 turn.state.misses = 0
                 return
@@ -127,6 +131,9 @@ class TextTurns:
             turn.ask_choice("did_you_mean", labels)
             return
         turn.state.misses = 0
+        if turn.state.frame is None and turn.pred.intent in ("product_question", "claim_materials") \
+                and self._answer_questions(turn, self._question_topics(turn)) >= 2:
+            return  # 赔几多钱？要准备乜材料？几耐可以拿到钱？: each question answered
         self._start_intent(turn, turn.pred.intent)
 
     def _low_confidence(self, turn: Turn) -> bool:
@@ -144,12 +151,48 @@ class TextTurns:
             turn.say("small_talk")
             return True
         notes = turn.state.notes
-        if turn.noted & {"hospital", "date", "accident", "name", "phone", "death"} and \
-                notes.get("description") and not (notes.get("mass") or notes.get("handoff")):
+        told = turn.noted & {"hospital", "date", "accident", "name", "phone", "death"}
+        if told and notes.get("description") and not (notes.get("mass") or notes.get("handoff")):
+            if understanding.whole_report(turn):
+                self._story_questions(turn)  # the whole report in one message, and questions: a report
+                self._start_intent(turn, "claim_report")
+                return True
             turn.say("noted")
+            self._story_questions(turn)
             self._offer_report(turn)
             return True
         return False
+
+    def _story_questions(self, turn: Turn) -> None:
+        """The questions at the end of a long story (请问要准备什么材料？住院津贴怎么算？): answered before
+        the report is offered."""
+        if len(turn.plain) >= 30:
+            self._answer_questions(turn, self._question_topics(turn))
+
+    def _question_topics(self, turn: Turn) -> list[str]:
+        """The FAQ topic of each question of the message (the clause before each question mark), each
+        read on its own; in order, without repeats."""
+        topics: list[str] = []
+        for part in _RE_QUESTION_END.findall(turn.plain)[:4]:
+            reading = self.nlu.predict(part[-60:], now=turn.now)
+            topic = reading.faq_topic
+            if topic and reading.faq_score >= _QUESTION_FAQ_SCORE and topic not in topics:
+                topics.append(str(topic))
+        return topics
+
+    @staticmethod
+    def _answer_questions(turn: Turn, topics: list[str]) -> int:
+        """Answer several topics at once (no follow-up offered); how many were answered (none for one:
+        the usual path answers a single question better)."""
+        if len(topics) < 2:
+            return 0
+        for topic in topics[:3]:
+            if topic == "claim_materials":
+                oneshots.claim_materials(turn)  # of the claim type the message names (去世 → 死亡证明)
+            else:
+                faq.answer_topic(turn, topic, follow_up=False)
+        turn.log_slots["faq_topic"] = topics[0]
+        return len(topics[:3])
 
     def _ack(self, turn: Turn) -> bool:
         """"好啦", "好 这次别再忘了": an acknowledgement after an answer, not a new request."""
@@ -202,6 +245,7 @@ class TextTurns:
         return True
 
     def _offer_report(self, turn: Turn) -> None:
+        consent.hold_story_id(turn)  # an ID number in the story waits for the report and its consent
         turn.state.choice = {"kind": "intent", "options": ["claim_report"]}
         turn.say("offer_report")
 

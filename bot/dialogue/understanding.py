@@ -36,6 +36,9 @@ def refine(turn: Turn) -> str:
     long = len(norm) >= 12
     if turn.cue("complaint_cue_words") and long and intent in _REPORT_SIDE | {"complaint", "claim_materials"}:
         return _set(turn, "complaint")
+    if intent in _REPORT_SIDE | {"complaint", "claim_materials"} and (
+            turn.cue("complaint_only_words") or norm.lstrip().startswith("投诉")):
+        return _set(turn, "complaint")  # 我要投訴。… / 投诉！…: said in so many words, the model unsure
     if intent == "complaint" and _callback_for_visit(turn):
         return _set(turn, "home_visit")  # 你们打我电话 打伊电话伊听唔清楚: how to reach them about the visit
     if turn.cue("progress_words") and intent in ("claim_report", "product_question", "out_of_scope",
@@ -48,6 +51,8 @@ def refine(turn: Turn) -> str:
         return _set(turn, "info_update")
     if turn.cue("update_request_words") and intent in _REPORT_SIDE and not report_like(turn):
         return _set(turn, "info_update")  # 阮阿姆搬去阿妹厝住了，以后有乜通知请打阿妹的电话
+    if turn.cue("visit_words") and turn.asks and not turn.cue("visit_rule_words") and intent in _REPORT_SIDE:
+        return _set(turn, "home_visit")  # 想申请理赔，但她去不了，可以派人到家里吗: the visit is the ask
     if (turn.cue("report_request_words") or turn.cue("what_now_words")) and long and report_like(turn) \
             and not turn.cue("already_reported_words") \
             and intent in ("greeting", "out_of_scope", "claim_report", "affirm", "product_question"):
@@ -80,9 +85,15 @@ def _topic_cue(turn: Turn) -> str | None:
     return topics[0] if topics else None
 
 
+_ANYONE_THERE = ("人呢", "有人吗", "有人无", "有人在吗", "有没有人")
+
+
 def wants_person(turn: Turn) -> bool:
     """True when the customer asks for a person (转人工, 要跟真人讲, 我要找人讲)."""
     if turn.cue("no_person_words"):  # 唔使转人工，你帮我登记就好
+        return False
+    if turn.norm.strip(" ？?。.!！啊呀") in _ANYONE_THERE and not (turn.state.last or turn.state.frame):
+        _set(turn, "greeting")  # 人呢 as the first word: "is anyone there?", answered by the bot
         return False
     short = len(turn.norm) <= 8
     return ((short and turn.cue("human_words")) or turn.cue("human_phrases")
@@ -106,6 +117,32 @@ def report_like(turn: Turn) -> bool:
 def small_talk(turn: Turn) -> bool:
     """Chat that needs a friendly word, not a menu (你们食饭未)."""
     return turn.cue("smalltalk_words")
+
+
+def whole_report(turn: Turn) -> bool:
+    """True when one message tells most of a report (what happened, when, where, who, a number)."""
+    told = turn.noted & {"hospital", "date", "accident", "name", "phone", "death", "relation"}
+    return len(told) + bool((turn.pred.slots or {}).get("id_number")) >= 5
+
+
+def plain_yes(turn: Turn) -> bool:
+    """A short yes (对, 好的, 同意, 要) and nothing else."""
+    norm = turn.norm.strip(" 。，,.!！~啦啊呀吧")
+    return 0 < len(norm) <= 4 and (norm in turn.copy.words("yes_words") or norm in ("要", "好的", "要的"))
+
+
+def offer_taken(turn: Turn, choice: dict[str, Any] | None) -> str | None:
+    """The flow offered as choice 1 that this message starts without the 1 (a report or a complaint)."""
+    if takes_report_offer(turn, choice):
+        return "claim_report"
+    return "complaint" if takes_complaint_offer(turn, choice) else None
+
+
+def takes_complaint_offer(turn: Turn, choice: dict[str, Any] | None) -> bool:
+    """True when a complaint was just offered ("请回复1：投诉") and the answer tells it instead of the 1
+    (你们有人来厝里推销…): the model's first guess is a complaint, however unsure."""
+    return bool(choice and choice.get("kind") == "intent" and choice.get("options") == ["complaint"]
+                and turn.state.frame is None and turn.pred.intent == "complaint" and len(turn.norm) >= 10)
 
 
 def takes_report_offer(turn: Turn, choice: dict[str, Any] | None) -> bool:

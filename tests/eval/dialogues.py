@@ -13,8 +13,9 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-import time
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,15 @@ def load(path: Path) -> list[Conversation]:
         out.append(Conversation(id=str(raw["id"]), turns=list(raw["turns"]), expect=raw.get("expect") or {},
                                 now=now, who=str(raw.get("who", "")), notes=str(raw.get("notes", ""))))
     return out
+
+
+def _drain(pool: ThreadPoolExecutor) -> None:
+    """Return once every task submitted to *pool* before the call has finished: one task per worker,
+    all waiting for each other, can only run together once the tasks queued before them are done."""
+    workers = pool._max_workers
+    barrier = threading.Barrier(workers)
+    for future in [pool.submit(barrier.wait, 10.0) for _ in range(workers)]:
+        future.result(timeout=15.0)
 
 
 class Service:
@@ -98,13 +108,12 @@ class Service:
         if response.status_code != 200:
             return [f"[HTTP {response.status_code}]"]
         texts = self.peer.passive_texts(response.content)
-        # Further messages go through the customer-service API: wait until they stop coming.
-        deadline, stable_since, count = time.monotonic() + 6.0, time.monotonic(), before
-        while time.monotonic() < deadline and time.monotonic() - stable_since < 0.25:
-            time.sleep(0.03)
-            now_count = len(self._sent_to(openid))
-            if now_count != count:
-                count, stable_since = now_count, time.monotonic()
+        # Further messages go through the customer-service API, from the webhook's thread pools:
+        # wait until both pools have finished everything this turn gave them.
+        processor = self.app.state.runtime.wechat.processor
+        for _ in range(2):  # a turn finished late hands its messages to the sending pool
+            _drain(processor.executor)
+            _drain(processor.delivery.pool)
         for message in self._sent_to(openid)[before:]:
             if message.get("msgtype") == "text":
                 texts.append(str(message.get("text", {}).get("content", "")))

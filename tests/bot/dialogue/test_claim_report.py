@@ -135,11 +135,11 @@ def test_report_deny_lets_the_customer_fix_one_item(chat: Chat, db: Session, ros
 def test_invalid_id_number_is_explained_and_asked_again(chat: Chat) -> None:
     verify_dialog(chat, [
         ("我要报案", (text("cr_start"), RELATIONS)),
-        ("1", text("cr_ask_name")),
+        ("1", text("cr_ask_name_self")),
         ("张秀英", consent("id_number")),
-        ("1", text("cr_ask_id")),
+        ("1", text("cr_ask_id_self")),
         (ZHANG_ID[:-1] + ("0" if ZHANG_ID[-1] != "0" else "1"),
-         (text("cr_bad_id", reason="身份证号最后一位校验不对，请核对。"), text("cr_ask_id"))),
+         (text("cr_bad_id", reason="身份证号最后一位校验不对，请核对。"), text("cr_ask_id_self"))),
     ])
 
 
@@ -218,9 +218,9 @@ def test_d04_no_to_consent_takes_the_report_without_the_id_number(chat: Chat, db
     # next time: asked again; yes → the ID number is asked and kept
     verify_dialog(chat, [
         ("我要报案", (text("cr_start"), RELATIONS)),
-        ("1", text("cr_ask_name")),
+        ("1", text("cr_ask_name_self")),
         ("张秀英", consent("id_number")),
-        ("1", text("cr_ask_id")),
+        ("1", text("cr_ask_id_self")),
     ])
 
 

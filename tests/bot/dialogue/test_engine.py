@@ -57,7 +57,7 @@ def _handoffs(db: Session, chat: Chat) -> list[HandoffRequest]:
 def test_cancel_leaves_the_flow(chat: Chat) -> None:
     verify_dialog(chat, [
         ("我要报案", REPORT),
-        ("1", text("cr_ask_name")),
+        ("1", text("cr_ask_name_self")),
         ("取消", (text("cancelled"), text("menu"))),
         ("你好", (text("hello"), text("menu"))),  # not taken as the insured's name
     ])
@@ -66,9 +66,9 @@ def test_cancel_leaves_the_flow(chat: Chat) -> None:
 def test_other_question_mid_flow_is_answered_then_flow_resumes(chat: Chat) -> None:
     verify_dialog(chat, [
         ("我要报案", REPORT),
-        ("1", text("cr_ask_name")),
+        ("1", text("cr_ask_name_self")),
         # the hotline is null in the product: never invented; then the pending question again
-        ("你们电话多少", (*CONTACT, text("resume"), text("cr_ask_name"))),
+        ("你们电话多少", (*CONTACT, text("resume"), text("cr_ask_name_self"))),
         ("张秀英", consent("id_number")),
     ])
 
@@ -76,11 +76,11 @@ def test_other_question_mid_flow_is_answered_then_flow_resumes(chat: Chat) -> No
 def test_other_flow_mid_flow_suspends_and_resumes(chat: Chat) -> None:
     verify_dialog(chat, [
         ("我要报案", REPORT),
-        ("1", text("cr_ask_name")),
+        ("1", text("cr_ask_name_self")),
         ("查理赔进度", text("cp_ask")),
         # no case number we know: the ID number is the other way in (after its consent)
         ("LP26112100011", (text("cp_case_unknown"), consent("id_number"))),
-        ("2", (text("consent_refused", label="身份证号码"), text("resume"), text("cr_ask_name"))),
+        ("2", (text("consent_refused", label="身份证号码"), text("resume"), text("cr_ask_name_self"))),
     ])
 
 
@@ -110,10 +110,10 @@ def test_three_misunderstandings_in_a_flow_hand_off(chat: Chat, db: Session) -> 
     chat.now = IN_HOURS
     verify_dialog(chat, [
         ("我要报案", REPORT),
-        ("1", text("cr_ask_name")),
+        ("1", text("cr_ask_name_self")),
         ("张秀英", consent("id_number")),
-        ("1", text("cr_ask_id")),
-        ("4405", (text("not_understood"), text("cr_ask_id"))),
+        ("1", text("cr_ask_id_self")),
+        ("4405", (text("not_understood"), text("cr_ask_id_self"))),
         # the second answer in a row that does not answer: another way, never the same question again
         ("98765432", (text("cr_bad_id", reason="身份证号应为18位。"), STUCK)),
         ("abc", queued("handoff_misunderstood")),

@@ -159,8 +159,8 @@ def test_an_update_whose_consent_is_answered_with_details_goes_to_a_person(chat:
 
 def test_a_bare_today_word_in_a_report_under_way_is_the_accident_day(chat: Chat) -> None:
     verify_dialog(chat, [
-        ("我被滚水烫到脚 要报案", (text("cr_start"), text("cr_ask_name"))),
-        ("今天早上煲粥 锅翻了 滚水淋到脚", (text("noted"), text("cr_ask_name"))),
+        ("我被滚水烫到脚 要报案", (text("cr_start"), text("cr_ask_name_self"))),
+        ("今天早上煲粥 锅翻了 滚水淋到脚", (text("noted"), text("cr_ask_name_self"))),
     ])
     assert chat.state().notes.get("date") == "2026-11-21"  # NOW is Saturday 21 November in Shanghai
 
