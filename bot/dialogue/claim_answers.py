@@ -205,10 +205,12 @@ class ClaimAnswers(Flow):
         if turn.cue("report_request_words"):  # 好 继续报 / 怎么申请理赔: this is it
             turn.say("cr_this_is_it" if turn.asks else "cr_going_on")
             return "ok"
-        if self._told_something(turn, frame) or turn.interrupts(frame) or turn.asks or len(turn.norm) > 6:
+        who = turn.cue("not_kin_words") or bool((turn.pred.slots or {}).get("relation"))  # 唔是亲戚，厝边
+        if turn.interrupts(frame) or turn.asks or (
+                not who and (self._told_something(turn, frame) or len(turn.norm) > 6)):
             return "pass"
-        # 脚痛 / 厝里 / 农历个: more of what happened, not a name
-        if any(turn.cue(k) for k in ("story_bit_words", "injury_words", "lunar_words")):
+        # 脚痛 / 厝里 / 农历个: more of what happened, not a name; 唔是亲戚，厝边: who, told again
+        if who or any(turn.cue(k) for k in ("story_bit_words", "injury_words", "lunar_words")):
             old = str(frame.data.get("description", ""))
             frame.data["description"] = (old + " " + turn.norm).strip()[-600:]
             turn.say("noted")

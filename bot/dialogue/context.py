@@ -215,8 +215,8 @@ class Turn:
             # a remark the model reads as a product question (狗是无主的) is no question
             and (self.pred.intent != "product_question" or self.asks)
             # 我阿爸行唔动，我请假在家等 in a complaint about a visit: its story, not a new request
-            and not (frame.flow == "complaint" and self.pred.intent == "home_visit"
-                     and not self.cue("visit_words"))
+            and not (frame.flow == "complaint" and self.pred.intent in ("home_visit", "claim_progress")
+                     and not self.cue("visit_words") and not self.asks)
             # 交材料 / 阮住院个 while a visit is booked: what the visit is for, unless asked as a question
             and not (frame.flow == "home_visit" and self.pred.intent in ("claim_materials", "claim_report")
                      and not self.asks and len(self.norm) <= 30)

@@ -62,8 +62,11 @@ def remember(turn: Turn) -> None:
     if died(turn):
         _put(turn, "death", True)
     hospital = turn.extract.hospital(turn.plain, last=corrected or turn.cue("transfer_words"))
-    if hospital and (corrected or asked == "hospital" or "hospital" not in notes):
+    alone = bool(hospital) and turn.extract.names_care_place(turn.plain.strip())  # 胪岗镇卫生院, sent alone
+    if hospital and (corrected or asked == "hospital" or "hospital" not in notes or alone):
         _put(turn, "hospital", hospital[:100])
+        if alone and not corrected:
+            turn.noted.add("hospital_told")  # the name said again on its own corrects the one before
     elif not hospital and "hospital" not in notes and turn.cue("in_photo_words") and turn.state.pending_media:
         _put(turn, "hospital", turn.copy.t("hospital_in_photo"))  # 就系图上那间: the receipt sent
     if turn.cue("no_stay_words"):
