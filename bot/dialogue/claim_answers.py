@@ -26,6 +26,12 @@ _RE_YES_FIRST = re.compile(r"(?:对|是|系|没错)(?:的|啊|呀|啦)?[,，。 
 _VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "relation_told", "accident", "id_number"}
 
 
+def _add_story(frame: FlowFrame, text: str) -> None:
+    """More of what happened, kept with the report's description (its last 600 characters)."""
+    old = str(frame.data.get("description", ""))
+    frame.data["description"] = (old + " " + text).strip()[-600:]
+
+
 def cn_date(iso: str, *, lunar: bool = False) -> str:
     """2026年12月3日, with the lunar day (农历十月廿五) when the customer counted that way."""
     day = dt.date.fromisoformat(iso)
@@ -79,9 +85,7 @@ class ClaimAnswers(Flow):
             return False
         if turn.cue("dispute_words") or turn.cue("unclear_words") or turn.cue("wait_words"):
             return False
-        text = turn.norm[:200]
-        old = str(frame.data.get("description", ""))
-        frame.data["description"] = (old + " " + text).strip()[-600:]
+        _add_story(frame, turn.norm[:200])
         turn.say("noted")
         return True
 
@@ -211,8 +215,7 @@ class ClaimAnswers(Flow):
             return "pass"
         # 脚痛 / 厝里 / 农历个: more of what happened, not a name; 唔是亲戚，厝边: who, told again
         if who or any(turn.cue(k) for k in ("story_bit_words", "injury_words", "lunar_words")):
-            old = str(frame.data.get("description", ""))
-            frame.data["description"] = (old + " " + turn.norm).strip()[-600:]
+            _add_story(frame, turn.norm)
             turn.say("noted")
             return "ok"
         turn.say("cr_bad_name_self" if frame.data.get("relation") == "self" else "cr_bad_name")

@@ -84,26 +84,29 @@ def hold_id(turn: Turn, frame: FlowFrame) -> bool:
     """An ID number sent before the consent was answered: held in the flow (encrypted) and used only
     once the customer agrees (:func:`use_held_id`), dropped if they refuse (:func:`drop_held_id`), so
     an elderly customer is not asked for it twice. True when this message held one."""
-    raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
-    if not raw:
-        return False
-    try:
-        number = validate_id_number(raw, today=turn.today).number
-    except InvalidIdNumber:
+    number = _valid_id(turn)
+    if number is None:
         return False
     turn.keep_secret(frame, ID_HELD, number)
     return True
+
+
+def _valid_id(turn: Turn) -> str | None:
+    """The valid ID number this message gives, if any."""
+    raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
+    if not raw:
+        return None
+    try:
+        return validate_id_number(raw, today=turn.today).number
+    except InvalidIdNumber:
+        return None
 
 
 def hold_story_id(turn: Turn) -> None:
     """An ID number in a story told before any report (the report is only offered): held encrypted
     in the conversation until the report starts (:func:`take_story_id`), never used before the
     customer agrees."""
-    raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
-    try:
-        number = validate_id_number(raw, today=turn.today).number if raw else None
-    except InvalidIdNumber:
-        number = None
+    number = _valid_id(turn)
     if number:
         turn.keep_note_secret(ID_HELD, number)
 

@@ -24,7 +24,7 @@ from backend.runtime import Runtime
 from backend.security.masking import mask_id_number, mask_name, mask_phone
 from bot.contract import BotReply, InboundMessage, NeedsDatabase, TurnResult
 from bot.dialogue.engine import DialogueEngine, build_engine
-from bot.dialogue.state import State
+from bot.dialogue.state import SecretBox, State
 from bot.redis_guard import RedisGuard, RedisUnavailable
 
 # Saturday 21 November 2026, 10:00 in Shanghai: "昨天" is the 20th.
@@ -127,6 +127,12 @@ class Chat:
     def state(self) -> State:
         """The dialogue state kept in Redis."""
         return self.engine.store.parse(self.redis.get(self.state_key()))
+
+    def frame_secret(self, key: str) -> str | None:
+        """A private value of the flow under way, decrypted."""
+        frame = self.state().frame
+        assert frame is not None
+        return SecretBox(self.engine.runtime.cipher).get(frame, key)
 
     def forget_state(self) -> None:
         """The state expires (a later conversation)."""

@@ -13,17 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.claims.models import Claim
-from bot.dialogue.state import SecretBox
 from tests.bot.dialogue.conftest import Chat, make_id, text
 
 ID_M = make_id("19540810", "053")  # a man (odd sex digit)
 ID_F = make_id("19580526", "062")  # a woman
-
-
-def _secret(chat: Chat, key: str) -> str | None:
-    frame = chat.state().frame
-    assert frame is not None
-    return SecretBox(chat.engine.runtime.cipher).get(frame, key)
 
 
 def _claims(chat: Chat, db: Session) -> list[Claim]:
@@ -50,17 +43,17 @@ def test_an_emergency_ends_when_the_name_comes_and_the_report_starts(chat: Chat)
 def test_me_myself_and_the_name_in_one_answer(chat: Chat) -> None:
     chat.say("报案")
     chat.say("系我自己 我叫郑木松")  # at the who question
-    assert _secret(chat, "name") == "郑木松" and chat.state().frame.data.get("relation") == "self"  # type: ignore[union-attr]
+    assert chat.frame_secret("name") == "郑木松" and chat.state().frame.data.get("relation") == "self"  # type: ignore[union-attr]
     chat.forget_state()
     chat.talk("阮儿子来了 阮昨日跋倒", "报案")
     chat.say("系阮自己 郭惠娟")  # at the name question, after a son was named
-    assert _secret(chat, "name") == "郭惠娟" and chat.state().frame.data.get("relation") == "self"  # type: ignore[union-attr]
+    assert chat.frame_secret("name") == "郭惠娟" and chat.state().frame.data.get("relation") == "self"  # type: ignore[union-attr]
     chat.forget_state()
     chat.talk("阮老伴上礼拜六被牛撞着", "吴阿九")
-    assert _secret(chat, "name") == "吴阿九"  # after 阿 a numeral is part of the name
+    assert chat.frame_secret("name") == "吴阿九"  # after 阿 a numeral is part of the name
     chat.forget_state()
     chat.talk("阮老伴上礼拜六被牛撞着", "老伴 姚德和")
-    assert _secret(chat, "name") == "姚德和"  # 和 ends a name said alone
+    assert chat.frame_secret("name") == "姚德和"  # 和 ends a name said alone
     extract = chat.engine.services.extract
     assert extract.name("陈和我去医院", whole=True) != "陈和我"
 
@@ -69,7 +62,7 @@ def test_the_rest_of_an_id_number_after_a_label(chat: Chat) -> None:
     chat.talk("我妈昨天在家里滑倒了，右手骨折，在潮南区人民医院住院，要报案", "她叫林玉珍", "可以")
     chat.say(ID_F[:14])
     chat.say("后面是" + ID_F[14:])
-    assert _secret(chat, "id_number") == ID_F
+    assert chat.frame_secret("id_number") == ID_F
 
 
 def test_a_correction_at_the_confirmation_carries_its_value(chat: Chat, db: Session) -> None:
@@ -78,7 +71,7 @@ def test_a_correction_at_the_confirmation_carries_its_value(chat: Chat, db: Sess
     assert chat.state().frame.step == "confirm"  # type: ignore[union-attr]
     chat.say("电话唔对，尾数是4516，我打颠倒了")
     chat.say("名字写错了，唔是秀，是素，素菜的素")
-    assert _secret(chat, "phone") == "13722984516" and _secret(chat, "name") == "洪素坤"
+    assert chat.frame_secret("phone") == "13722984516" and chat.frame_secret("name") == "洪素坤"
     assert chat.state().frame.step == "confirm"  # type: ignore[union-attr]
     chat.say("对")
     [claim] = _claims(chat, db)
@@ -125,7 +118,7 @@ def test_a_fact_sent_instead_of_the_one_of_a_report_offer_starts_the_report(chat
     assert chat.state().choice == {"kind": "intent", "options": ["claim_report"]}
     chat.say("是我父亲，马永强")
     frame = chat.state().frame
-    assert frame is not None and frame.flow == "claim_report" and _secret(chat, "name") == "马永强"
+    assert frame is not None and frame.flow == "claim_report" and chat.frame_secret("name") == "马永强"
 
 
 def test_amounts_in_a_complaint_are_no_phone_number(chat: Chat) -> None:
@@ -179,7 +172,7 @@ def test_the_report_under_way_goes_on_after_a_pause(chat: Chat) -> None:
     chat.say("刚才那个还没完 我现在在医院了")
     assert chat.state().frame.flow == "claim_report"  # type: ignore[union-attr]  # not a progress query
     chat.say("伊是我老公 陈德荣")
-    assert _secret(chat, "name") == "陈德荣"
+    assert chat.frame_secret("name") == "陈德荣"
 
 
 def test_an_earlier_report_told_in_a_complaint_starts_no_new_report(chat: Chat) -> None:
@@ -212,7 +205,7 @@ def test_a_phone_sent_while_an_update_asks_who_is_the_new_number(chat: Chat) -> 
     frame = chat.state().frame
     assert frame is not None and frame.flow == "info_update"
     chat.say("电话13560718842")
-    assert _secret(chat, "value") == "13560718842"
+    assert chat.frame_secret("value") == "13560718842"
 
 
 def test_two_stays_of_different_lengths_are_added_up_with_their_caps(chat: Chat) -> None:
@@ -230,7 +223,7 @@ def test_calls_to_go_to_the_daughter_is_an_update_and_a_name_before_the_id_is_ke
     assert frame is not None and frame.flow == "info_update"
     chat.talk("可以")
     chat.say("头先是阮阿妈讲的。伊叫陈惜娟")  # at the ID question
-    assert _secret(chat, "name") == "陈惜娟"
+    assert chat.frame_secret("name") == "陈惜娟"
 
 
 def test_a_grade_told_alone_is_answered_with_its_sum_and_a_later_question_reads_it(chat: Chat) -> None:

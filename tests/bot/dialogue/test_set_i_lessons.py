@@ -12,17 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.claims.models import Claim
-from bot.dialogue.state import SecretBox
 from tests.bot.dialogue.conftest import Chat, make_id
 
 ID_F = make_id("19430404", "064")  # a woman
 ID_M = make_id("19500312", "013")  # a man
-
-
-def _secret(chat: Chat, key: str) -> str | None:
-    frame = chat.state().frame
-    assert frame is not None
-    return SecretBox(chat.engine.runtime.cipher).get(frame, key)
 
 
 def test_a_teochew_me_is_the_writer_and_story_words_at_the_name_question_are_kept(chat: Chat) -> None:
@@ -37,7 +30,7 @@ def test_a_teochew_me_is_the_writer_and_story_words_at_the_name_question_are_kep
     assert frame is not None and "脚痛" in frame.data["description"] and frame.data.get("tries") is None
     assert chat.state().notes.get("date") == "2026-11-19"  # 前晡 = the day before yesterday
     chat.say("郑玉钗")
-    assert _secret(chat, "name") == "郑玉钗" and frame.data.get("relation") == "self"
+    assert chat.frame_secret("name") == "郑玉钗" and frame.data.get("relation") == "self"
 
 
 def test_names_before_a_title_after_a_teochew_kin_word_and_in_whose_grandchild_i_am(chat: Chat) -> None:
@@ -78,8 +71,8 @@ def test_a_whole_report_with_two_questions_is_answered_and_started(chat: Chat, d
     assert frame is not None and frame.flow == "claim_report" and frame.step == "consent_id_number"
     chat.say("同意")  # the number sent before the consent is used now, not asked again
     frame = chat.state().frame
-    assert frame is not None and frame.step == "confirm" and _secret(chat, "id_number") == ID_F
-    assert frame.data["relation"] == "grandmother" and _secret(chat, "name") == "王金花"
+    assert frame is not None and frame.step == "confirm" and chat.frame_secret("id_number") == ID_F
+    assert frame.data["relation"] == "grandmother" and chat.frame_secret("name") == "王金花"
     chat.say("對")
     [claim] = db.scalars(select(Claim).where(Claim.reporter_openid == chat.user)).all()
     assert claim.accident_date.isoformat() == "2026-11-18"  # 农历十月初十
@@ -97,7 +90,7 @@ def test_a_yes_to_the_report_offer_starts_it_and_a_held_number_waits_for_the_con
     assert frame is not None and frame.step == "consent_id_number"
     assert "id_number" not in frame.secret  # not used before the customer agrees
     chat.say("同意")
-    assert _secret(chat, "id_number") == ID_M  # and not asked again
+    assert chat.frame_secret("id_number") == ID_M  # and not asked again
 
 
 def test_a_no_to_the_consent_drops_the_number_held_from_the_story(chat: Chat) -> None:
@@ -141,7 +134,7 @@ def test_anyone_there_first_is_a_greeting_and_a_visit_keeps_its_purpose_and_a_ba
     assert "交材料" in frame.data["purpose"]
     chat.say("峡山桃溪")  # a town of the district: the address, checked by the staff on the phone
     frame = chat.state().frame
-    assert frame is not None and frame.step == "phone" and _secret(chat, "address") == "峡山桃溪"
+    assert frame is not None and frame.step == "phone" and chat.frame_secret("address") == "峡山桃溪"
 
 
 def test_a_visit_asked_with_a_claim_is_the_visit(chat: Chat) -> None:

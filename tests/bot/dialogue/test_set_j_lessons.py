@@ -10,16 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.complaints.models import Complaint
-from bot.dialogue.state import SecretBox
 from tests.bot.dialogue.conftest import Chat, make_id
 
 ID_M = make_id("19440101", "091")
-
-
-def _secret(chat: Chat, key: str) -> str | None:
-    frame = chat.state().frame
-    assert frame is not None
-    return SecretBox(chat.engine.runtime.cipher).get(frame, key)
 
 
 def test_a_scooter_scraped_by_a_car_is_a_traffic_accident(chat: Chat) -> None:
@@ -48,7 +41,7 @@ def test_an_id_card_at_hand_and_a_yes_is_consent_and_a_neighbour_told_again_is_n
     frame = chat.state().frame
     assert frame is not None and frame.data.get("consent_id") and not frame.data.get("no_id")
     chat.say("440514 194401 010919")
-    assert _secret(chat, "id_number") == "440514194401010919"
+    assert chat.frame_secret("id_number") == "440514194401010919"
 
 
 def test_a_hospital_named_again_on_its_own_corrects_the_first(chat: Chat) -> None:
