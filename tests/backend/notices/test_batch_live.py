@@ -92,6 +92,11 @@ def _delivered(wechat: FakeWechat, sms: FakeAliyunSms) -> int:
     return len(wechat.delivered()) + len(sms.by_out_id())
 
 
+def _sent_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Notice).where(Notice.state == "sent")) or 0)
+
+
 def _check_exactly_once(engine: Engine, wechat: FakeWechat, sms: FakeAliyunSms, n: int,
                         sms_every: int) -> None:
     per_template, per_sms = wechat.delivered(), sms.by_out_id()
@@ -124,6 +129,9 @@ def test_sigkill_a_worker_mid_batch_of_5000_and_start_another__f_w1_f_w3(
         try:
             assert wait_for(lambda: _delivered(wechat, sms) >= n, 180), (
                 f"{_delivered(wechat, sms)} of {n} delivered")
+            # the worker records the last sends as sent (its group commit may lag the fakes under load)
+            assert wait_for(lambda: _sent_rows(live_engine) >= n, 60), (
+                f"{_sent_rows(live_engine)} of {n} recorded sent")
             time.sleep(1.0)  # anything still in flight lands (and would be counted twice)
         finally:
             stop(second)
@@ -148,6 +156,8 @@ def test_redis_killed_mid_batch_and_restarted_nothing_lost_nothing_doubled__f_r3
             redis.start()
             assert wait_for(lambda: _delivered(wechat, sms) >= n, 180), (
                 f"{_delivered(wechat, sms)} of {n} delivered")
+            assert wait_for(lambda: _sent_rows(live_engine) >= n, 60), (
+                f"{_sent_rows(live_engine)} of {n} recorded sent")
             time.sleep(1.0)
         finally:
             stop(worker)
