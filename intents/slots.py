@@ -236,10 +236,21 @@ class SlotExtractor:
             if m:
                 identity = m
                 text = text[: m.start()] + " " + text[m.end():]
-        corrected = bool(self._correction and self._correction.search(text))
+        fix = self._correction.search(text) if self._correction else None
+        corrected = fix is not None
         found = [(p, v) for p, v in self._vocab["relation"].matches(text) if not v.startswith("_")]
+        if found and fix is not None and self._correction is not None:
+            # 不是我老爸 是我老伴 (我叫伊老爸是跟孩子叫的): the one named after the one denied
+            after = [(p, v) for p, v in found if p >= fix.start()]
+            first = after[0][0] if after else len(text)  # 错了 不是我妈…: the last correction before it
+            fix = [m for m in self._correction.finditer(text) if m.start() < first][-1]
+            is_at = min((i for i in (text.find("是", fix.end()), text.find("系", fix.end())) if i >= 0),
+                        default=len(text))
+            # 不是我老爸 是…: the first one is denied; 哦不是，是阮老爸: none is
+            denied = 1 if after and after[0][0] < is_at else 0
+            return (after[denied][1] if len(after) > denied else found[-1][1]), corrected
         if found:
-            return (found[-1][1] if corrected else found[0][1]), corrected
+            return found[0][1], corrected
         if identity is not None:
             return _parent_of(identity.group(0), identity.group(1), text), corrected
         other = self._other is not None and self._other.search(text) is not None

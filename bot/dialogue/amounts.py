@@ -24,6 +24,8 @@ _RE_GRADE = re.compile(r"(\d{1,2})\s*级")
 _RE_STAYS = re.compile(r"(\d)\s*次")
 
 
+_RE_BARE_DAYS = re.compile(r"(\d{1,3})\s*(?:日|天)")  # a number of days said alone
+
 def _yuan(fen: int) -> str:
     return f"{fen // 100}" if fen % 100 == 0 else f"{fen / 100:.2f}"
 
@@ -59,6 +61,11 @@ def answer(turn: Turn) -> bool:
     days = (turn.pred.slots or {}).get("days")
     if not days and turn.cue("allowance_words"):
         days = turn.state.notes.get("days")
+    notes = turn.state.notes
+    bare = _RE_BARE_DAYS.search(norm) if not days and turn.cue("amount_words") else None
+    stay_told = notes.get("stay") or notes.get("days") or topic == "hospital_allowance"
+    if bare and int(bare.group(1)) > 1 and stay_told:
+        days = int(bare.group(1))  # 按一百日算几多钱, about the stay told before (一日给几多: the rate)
     if days and (turn.cue("stay_words") or topic == "hospital_allowance" or last.get("kind") == "allowance"
                  or turn.cue("amount_words")):
         stays = _RE_STAYS.search(norm)

@@ -20,7 +20,7 @@ from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
 
 # which item a numbered fix answer (or a word in a correction) clears
-FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone")
+FIX_ORDER = ("name", "id_number", "claim_type", "date", "hospital", "phone", "relation")
 _BEFORE_CONSENT = ("relation", "accident", "name", "date", "claim_type", "hospital", "phone", "accident_late")
 _RE_YES_FIRST = re.compile(r"(?:对|是|系|没错)(?:的|啊|呀|啦)?[,，。 ]")  # 对的，赔几多: yes, then a question
 _VALUE_KEYS = {"name", "phone", "hospital", "date", "relation", "relation_told", "accident", "id_number"}
@@ -51,6 +51,9 @@ class ClaimAnswers(Flow):
     def _death_words(self, turn: Turn, frame: FlowFrame) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def _death_reported_before(self, turn: Turn, frame: FlowFrame) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
         step = frame.step or ""
         was_death = frame.data.get("claim_type")
@@ -62,6 +65,8 @@ class ClaimAnswers(Flow):
         if died_now and not frame.data.get("condoled"):
             self._death_words(turn, frame)
             flow.ask(turn, frame)
+            return "ok"
+        if self._death_reported_before(turn, frame):
             return "ok"
         handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
         early = self._consent_before_asked(turn, frame) if step in _BEFORE_CONSENT else None
@@ -96,9 +101,8 @@ class ClaimAnswers(Flow):
 
     # ------------------------------------------------------------------ ID number
     def _take_id(self, turn: Turn, frame: FlowFrame, *, at_step: bool) -> None:
-        """An ID number in any message after the consent; a wrong one is explained. One given before
-        the consent is held (encrypted, in this report only) and used once the customer agrees, so it
-        is never asked again; a refusal drops it (``_answer_consent_id_number``)."""
+        """An ID number after the consent (a wrong one explained); one given before it is held, encrypted,
+        until the customer agrees, never asked again, dropped on a refusal (``consent.hold_id``)."""
         raw = str((turn.pred.slots or {}).get("id_number") or "") or turn.extract.id_like(turn.norm)
         if not raw:
             return
@@ -147,12 +151,17 @@ class ClaimAnswers(Flow):
             turn.say("cr_no_id")
             return "ok"
         agreed = consent.answer(turn, "id_number")
+        if agreed is None and consent.by_sending(turn):
+            agreed = True
         if agreed is None:
             return "pass"
         if agreed:
             frame.data["consent_id"] = True
             self.use_held_id(turn, frame)
             self._take_id(turn, frame, at_step=True)
+            if frame.data.get("id_error"):  # a mistyped number: why, and the ID question
+                frame.step = "id_number"
+                self._answer_id_number(turn, frame)
         else:
             consent.drop_held_id(frame)
             frame.data["no_id"] = True
@@ -163,7 +172,13 @@ class ClaimAnswers(Flow):
         """"同意" / "我唔同意 我只要报案" / "做乜要身份证" said about the ID before its question (or
         after a first no): recorded and explained at once, and the report goes on; None for any
         other message."""
-        if frame.data.get("consent_id") or not turn.cue("consent_topic_words"):
+        if consent.change_of_mind(turn, frame):  # 好吧 可以 / the number sent after a no
+            self.use_held_id(turn, frame)
+            self._take_id(turn, frame, at_step=False)
+            return "ok"
+        if frame.data.get("consent_id"):
+            return "ok" if consent.after_yes(turn, frame) else None  # 不同意 / 我也同意 after the yes
+        if not turn.cue("consent_topic_words"):
             return None
         refuses = turn.cue("refuse_words")
         if turn.cue("consent_words") and not refuses and not (turn.asks and turn.cue("consent_why_words")):
@@ -347,7 +362,7 @@ class ClaimAnswers(Flow):
                     turn.keep_note_secret(str(field), value)
                     frame.step = None
                     return "ok"
-                self._clear(frame, str(field))
+                fixes.clear(turn, frame, str(field))
                 frame.step = None
                 return "ok"
         return None
@@ -357,22 +372,14 @@ class ClaimAnswers(Flow):
             frame.step = None
             return "ok"
         n = turn.digit(len(FIX_ORDER))
+        if n is None and turn.cue("all_right_words") and not turn.asks:
+            frame.step = None  # 其他都对: nothing to change after all, the confirmation again
+            return "ok"
         if n is None:
             return self._fix_by_words(turn, frame) or "pass"
-        self._clear(frame, FIX_ORDER[n - 1])
+        fixes.clear(turn, frame, FIX_ORDER[n - 1])
         frame.step = None
         return "ok"
-
-    @staticmethod
-    def _clear(frame: FlowFrame, field: str) -> None:
-        if field in ("name", "id_number", "phone"):
-            frame.secret.pop(field, None)
-        else:
-            frame.data.pop(field, None)
-        if field == "claim_type":
-            frame.data.pop("claim_type_set", None)
-        if field == "id_number":
-            frame.data.pop("no_id", None)
 
     # ------------------------------------------------------------------ other kinds of message
     def on_location(self, turn: Turn, frame: FlowFrame) -> bool:

@@ -105,7 +105,11 @@ class ClaimProgressFlow(Flow):
                 turn.keep_note_secret("id_number", str(slots["id_number"]))
                 if "name" in turn.noted:
                     turn.keep_secret(frame, "name", turn.note_secret("name") or "")
-            elif _looks_like_number(turn.norm):
+            elif turn.extract.name(turn.plain, whole=True) and not turn.asks:  # 伊叫陈淑娟: the ID next
+                turn.keep_secret(frame, "name", turn.extract.name(turn.plain, whole=True) or "")
+                turn.say("cp_no_case")
+                return "ok"
+            elif _looks_like_number(turn.norm) and not slots.get("phone"):  # 新号码 158…: no case number
                 # a number that is no case number (nor a valid ID): the ID number is the other way in
                 if not turn.services.lookups(turn.message.user_id, "fail"):
                     turn.say("cp_too_many")
@@ -118,6 +122,9 @@ class ClaimProgressFlow(Flow):
             return "ok"
         if frame.step == "consent_id_number":
             agreed = consent.answer(turn, "id_number")
+            if agreed is None and slots.get("id_number") and consent.by_sending(turn):
+                frame.step = "verify_id"
+                return self.answer(turn, frame)
             if agreed is None:
                 return "pass"
             if not agreed:
@@ -167,6 +174,13 @@ class ClaimProgressFlow(Flow):
             return True
         if turn.cue("wait_words") and len(turn.norm) <= 10:
             turn.say("cp_wait")
+            return True
+        if turn.cue("approved_words"):  # 短信讲审核通过了: when the money comes after that, then the case
+            std = turn.product.service_standards
+            turn.say("cp_paid_when", threshold=std.payment_threshold_yuan,
+                     below=std.payment_below_threshold_working_days,
+                     above=std.payment_at_or_above_threshold_working_days)
+            turn.say("cp_ask")
             return True
         return False
 

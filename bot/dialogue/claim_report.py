@@ -18,7 +18,7 @@ from backend.claims.service import report_claim
 from backend.errors import Forbidden, ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
-from bot.dialogue import amounts, consent, materials, memory
+from bot.dialogue import amounts, consent, handoff, materials, memory
 from bot.dialogue.claim_answers import ClaimAnswers, cn_date
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import claim_type_from_text
@@ -47,6 +47,8 @@ class ClaimReportFlow(ClaimAnswers):
             exclusions = [k for k in turn.state.notes.get("exclusions") or [] if k != "sudden_death"]
             if frame.data.get("claim_type") in DEATH_TYPES:
                 self._death_words(turn, frame)
+                if self._death_reported_before(turn, frame):  # 弟弟已经帮他报案了: no second report
+                    return
             elif exclusions and turn.state.last.get("exclusion_said") != exclusions[0]:
                 turn.say(f"excl_{exclusions[0]}")
                 turn.state.last["exclusion_said"] = exclusions[0]
@@ -65,6 +67,17 @@ class ClaimReportFlow(ClaimAnswers):
         if frame.data.get("consent_id"):
             self.use_held_id(turn, frame)
         self.fill(turn, frame)
+
+    def _death_reported_before(self, turn: Turn, frame: FlowFrame) -> bool:
+        """伊十月底跋倒，已经报过案了 after a death: no second report; staff add the death to the case
+        told before, and the documents a death needs are said now."""
+        if frame.data.get("claim_type") not in DEATH_TYPES or not turn.cue("already_reported_words"):
+            return False
+        turn.say("cr_death_reported")
+        materials.answer_question(turn, kind=str(frame.data["claim_type"]))
+        self.finish(turn)
+        handoff.hand_off(turn, "asked")
+        return True
 
     def _death_words(self, turn: Turn, frame: FlowFrame) -> None:
         """Condolences, then the benefit owed (or the exclusion that may apply), once."""
@@ -260,6 +273,8 @@ class ClaimReportFlow(ClaimAnswers):
         turn.say("cr_done", case_no=claim.case_no)
         if claim.claim_type == "accidental_death":  # what the family is owed, said once the report is in
             turn.say("cr_death_amount", amount=turn.product.benefits.accidental_death.amount_yuan)
+        elif claim.claim_type == "transport_death":  # the larger sum on a bus or coach, the ticket to keep
+            amounts.answer_transport(turn, str(turn.state.notes.get("transport") or "motor_vehicle"))
         if check is None:
             turn.say("cr_id_to_send")
         elif not check.found:

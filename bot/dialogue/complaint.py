@@ -8,6 +8,8 @@ a person is asked for.
 
 from __future__ import annotations
 
+import re
+
 from backend.complaints.service import add_complaint_details, file_complaint
 from backend.errors import ServiceError
 from backend.security.masking import scrub_text
@@ -17,6 +19,7 @@ from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
 
 _CONTENT_MAX = 1000
+_RE_CASE_LIKE = re.compile(r"[Ll][Pp]\s*\d{6,}")  # a case number as the customer has it
 
 
 class ComplaintFlow(Flow):
@@ -76,6 +79,9 @@ class ComplaintFlow(Flow):
             if len(turn.norm) < 2:
                 return "pass"
             self._add_content(turn, frame)
+        elif step == "phone" and not claim_no and _RE_CASE_LIKE.search(turn.norm) \
+                and not turn.extract.phones(turn.norm):
+            self._add_content(turn, frame)  # 案件号 LP2026…: their case as they have it, for staff; no phone
         elif step == "phone":
             outcome = fields.take_phone(turn, frame)
             if outcome == "invalid":
@@ -149,6 +155,9 @@ class ComplaintFlow(Flow):
         turn.log_slots["complaint_no"] = c.complaint_no
         turn.say("cc_done", number=c.complaint_no, ack_hours=std.complaint_ack_hours,
                  days=std.complaint_resolution_working_days)
+        told = content + str(turn.state.notes.get("description") or "")  # with the story told before
+        if any(w in told for w in turn.copy.table("extract").get("fee_words") or ()):
+            turn.say("cc_no_fees")  # 要先转两百元手续费: we never ask for money; do not pay
         frame.step = "more"
         frame.data["id"] = c.id
         if angry:

@@ -13,6 +13,7 @@ from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
 
 ID_HELD = "id_before_consent"  # an ID number sent before the consent question was answered
+REFUSED_NOW = "id_refused_last_turn"  # the no was this turn: a "好吧 可以" next is a change of mind
 _TOLD = frozenset({"relation", "relation_told", "date", "accident", "hospital", "name", "phone", "transport",
                    "address"})
 
@@ -102,6 +103,40 @@ def _valid_id(turn: Turn) -> str | None:
         return None
 
 
+def sent_id(turn: Turn) -> bool:
+    """True when the message gives an ID number (valid or mistyped)."""
+    return bool((turn.pred.slots or {}).get("id_number") or turn.extract.id_like(turn.norm))
+
+
+def by_sending(turn: Turn) -> bool:
+    """The number itself, sent in answer to the question that said what it is for: a yes, recorded
+    and said back (the customer may take it back at any time). False when no number was sent."""
+    if not sent_id(turn):
+        return False
+    record(turn, "id_number")
+    turn.say("consent_id_sent")
+    return True
+
+
+def after_yes(turn: Turn, frame: FlowFrame) -> bool:
+    """"不同意" / "身份证不想给了" after the yes (the replies say it may be taken back at any time): the
+    consent withdrawn and the number deleted from the report, which goes on without it; "我也同意"
+    again: noted. True when the message was about the consent."""
+    if turn.cue("consent_words") and not turn.cue("refuse_words") and not turn.asks:
+        turn.say("noted")  # 伊仔在电话里讲可以用，我也同意
+        return True
+    if not (turn.cue("refuse_words") and turn.cue("consent_topic_words")):
+        return False
+    refuse(turn, "id_number")
+    frame.secret.pop("id_number", None)
+    frame.secret.pop(ID_HELD, None)
+    frame.data.pop("consent_id", None)
+    frame.data.pop("id_error", None)
+    frame.data["no_id"] = True
+    turn.say("consent_id_withdrawn")
+    return True
+
+
 def hold_story_id(turn: Turn) -> None:
     """An ID number in a story told before any report (the report is only offered): held encrypted
     in the conversation until the report starts (:func:`take_story_id`), never used before the
@@ -129,6 +164,24 @@ def use_held_id(turn: Turn, frame: FlowFrame) -> str | None:
 def drop_held_id(frame: FlowFrame) -> None:
     """The customer refused: the number they sent before is not kept."""
     frame.secret.pop(ID_HELD, None)
+    frame.data[REFUSED_NOW] = True
+
+
+def change_of_mind(turn: Turn, frame: FlowFrame) -> bool:
+    """After a no, the ID number sent after all (its purpose was said), or "好吧 可以" right after the
+    no: a yes now, recorded. True when the report may use the number from now on."""
+    just = frame.data.pop(REFUSED_NOW, False)
+    if not frame.data.get("no_id") or frame.data.get("consent_id"):
+        return False
+    if not by_sending(turn):
+        if not (just and turn.cue("agree_words") and not turn.cue("refuse_words") and not turn.asks
+                and len(turn.norm) <= 8):
+            return False
+        record(turn, "id_number")
+        turn.say("consent_early_ok", text=text_of("id_number"))
+    frame.data.pop("no_id", None)
+    frame.data["consent_id"] = True
+    return True
 
 
 def ask_holding(turn: Turn, frame: FlowFrame, category: str) -> None:

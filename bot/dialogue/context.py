@@ -220,6 +220,14 @@ class Turn:
             # 交材料 / 阮住院个 while a visit is booked: what the visit is for, unless asked as a question
             and not (frame.flow == "home_visit" and self.pred.intent in ("claim_materials", "claim_report")
                      and not self.asks and len(self.norm) <= 30)
+            # 先报阿公的吧，阿嬷的…明天再报: which report, not a progress question
+            and not (frame.flow == "claim_report" and self.pred.intent == "claim_progress"
+                     and self.cue("report_request_words") and not self.cue("progress_words"))
+            # 伊痛到行唔得 一直喊 你们快点 in a report: hurry, no complaint unless said so
+            and not (frame.flow in ("claim_report", "info_update") and self.pred.intent == "complaint"
+                     and (self.cue("hurry_words") or self.cue("injury_words") or frame.flow == "info_update")
+                     and not (self.cue("complaint_only_words") or self.cue("angry_words")
+                              or self.cue("complaint_cue_words")))
         )
 
     def secret(self, frame: FlowFrame, key: str) -> str | None:

@@ -9,7 +9,7 @@ import datetime as dt
 
 from bot.dialogue.context import Turn
 
-_TOPICS = ("enrollment", "eligibility", "coverage_overview")
+TOPICS = ("enrollment", "eligibility", "coverage_overview")
 
 
 def remember(turn: Turn) -> None:
@@ -52,7 +52,7 @@ def _say_start(turn: Turn, found: tuple[dt.date, dt.date]) -> None:
 def after_faq(turn: Turn, topic: str | None) -> None:
     """After the answer about who is covered or how to join: the day this person's cover starts."""
     found = start(turn)
-    if found is not None and (topic in _TOPICS or turn.cue("cover_start_words")):
+    if found is not None and (topic in TOPICS or turn.cue("cover_start_words")):
         _say_start(turn, found)
 
 

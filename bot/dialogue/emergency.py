@@ -49,7 +49,10 @@ def _gives_report_facts(turn: Turn) -> bool:
     slots = turn.pred.slots or {}
     return bool(turn.extract.id_like(turn.norm) or turn.extract.phones(turn.norm)
                 or slots.get("id_number") or slots.get("phone") or turn.cue("report_request_words")
-                or turn.extract.name(turn.plain))
+                or turn.extract.name(turn.plain)
+                # 120 is on its way: 蔡永福 / 我是他邻居 said alone are the report's answers
+                or (turn.state.notes.get("called_120") and (turn.extract.name(turn.plain, whole=True)
+                                                            or "relation_told" in turn.noted)))
 
 
 def handle(turn: Turn) -> str | None:
@@ -81,7 +84,8 @@ def handle(turn: Turn) -> str | None:
         handoff.hand_off(turn, "urgent")
         return "said"
     if turn.cue("human_words") or turn.cue("complaint_only_words") or (
-            turn.confident and turn.pred.intent in ("human_agent", "complaint")):
+            turn.confident and turn.pred.intent in ("human_agent", "complaint")
+            and not turn.cue("help_called_words")):  # 打了 120说马上来: no complaint
         notes.pop("emergency", None)  # 我要投诉: no longer about the emergency
         return None
     if turn.extract.hospital(turn.plain) or turn.cue("at_hospital_words"):

@@ -32,6 +32,9 @@ _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
 _RE_LUNAR_BARE_DAY = re.compile(r"(农历|阴历|旧历)\s*(\d{1,2})(?![\d月])")
 _RE_LUNAR_REL = re.compile(r"(农历|阴历|旧历)?\s*(上个?月|这个?月|本月)\s*(初\d{1,2}|\d{1,2})(?![\d月])")
+_RE_TOKEN = re.compile(r"([\u4e00-\u9fff]{2,4})(?=$|[\s,，。.!！?？、])")
+_SELF_CUES = ("我是", "阮是")  # the writer names themself
+_TITLES = frozenset({"医生", "小姐", "先生", "女士", "生", "太", "伯", "叔", "姨", "婶", "姐", "哥"})
 _RE_NAME_OF = re.compile(r"(?:我|阮)(?:是|系)([\u4e00-\u9fff]{2,3})(?:的|个|嘅)"
                          r"(?:外?孙|女儿|儿子|仔|新妇|媳妇|女婿|侄|外甥|邻居|老伴|老婆|老公|契)")
 _RE_TITLE_AFTER = re.compile(r"阿姨|阿伯|阿婶|阿姆|阿叔|阿舅|阿公|阿嬷|阿婆|伯母|婶婶")
@@ -146,7 +149,8 @@ class Extractor:
     @cached_property
     def _re_person_name(self) -> re.Pattern[str]:
         words = "|".join(map(re.escape, self.person_words))
-        return re.compile(rf"(?:{words})([{_CJK}]{{2,4}})")
+        # a lookahead, as above: 我爸爸郭永清 tries 我爸 (爸郭…, no name), then 爸爸; 阿妈 林玉珠: a space
+        return re.compile(rf"(?=(?:{words})[ \t]?([{_CJK}]{{2,4}}))")
 
     @cached_property
     def _care_places_longest_first(self) -> tuple[str, ...]:
@@ -184,10 +188,16 @@ class Extractor:
         text may also be the bare name (an answer to "老人叫什么名字")."""
         for m in self._re_cue_name.finditer(norm):
             found = self._name_from(m.group(1))
+            if found and norm[m.start():m.start(1)].rstrip(" :：") in _SELF_CUES and (
+                    not self._self_named(found) or self._about_other(norm)):
+                continue  # 我是陈店的, 我是林医生: no name; 我是陈大明，我阿爸…: the writer's
             if found:
                 return self._respelled(found, norm[m.start(1) + len(found):])
         for m in self._re_person_name.finditer(norm):
             found = self._name_from(m.group(1))
+            token = _RE_TOKEN.match(norm, m.start(1))  # 老伴 姚德和: the name alone after who it is
+            if token and (self.is_name(token.group(1)) or self._bare_name(token.group(1))):
+                found = token.group(1)
             if found:
                 return self._respelled(found, norm[m.start(1) + len(found):])
         for m in _RE_NAME_OF.finditer(norm):  # 我是王金花的外孙女: the insured named by the writer
@@ -205,6 +215,14 @@ class Extractor:
                 if self.is_name(chunk) or self._bare_name(chunk):
                     return chunk
         return None
+
+    def _self_named(self, found: str) -> bool:
+        """True when what follows 我是 / 阮是 can be the writer's own name: no town, no title."""
+        return not (any(found.startswith(t) for t in self.towns) or found[1:] in _TITLES)
+
+    def _about_other(self, norm: str) -> bool:
+        """True when the message names a relative (我是陈大明，我阿爸跋倒: the name is the writer's)."""
+        return any(w in norm for w in self.person_words)
 
     @staticmethod
     def self_first(text: str) -> bool:
@@ -236,6 +254,7 @@ class Extractor:
         """The place of care named in ``norm`` (住在潮南区人民医院 → 潮南区人民医院); ``last``: the
         last one named (在A医院 哦不是 转去B医院了 → B医院)."""
         found = None
+        norm = self._place_spelled(norm)  # 潮南区人民一院: what voice input made of 人民医院
         for m in self._re_hospital.finditer(norm):
             run = m.group(1)
             cut = max((i for i, ch in enumerate(run) if ch in self.hospital_cut), default=-1)
@@ -272,7 +291,8 @@ class Extractor:
             if len(place) >= 2 and not _RE_NOT_PLACE.search(place):  # 地址我阿妈识讲: no address
                 return place
         m = self._re_address.search(norm)
-        if m and not self.is_care_place(norm) and not self.hospital(norm):
+        if m and not self.is_care_place(norm) and not self.hospital(norm) \
+                and not _RE_NOT_PLACE.search(m.group(1)):  # 我们村有个阿伯: no address
             return m.group(1)
         bare = norm.strip()
         if (2 <= len(bare) <= 30 and any(w in bare for w in self.address_words)

@@ -11,7 +11,11 @@ from bot.dialogue.state import FlowFrame
 
 _CJK = "\u4e00-\u9fff"
 _RE_TAIL = re.compile(r"(?:尾数|尾号|后面|最后|末尾|后\d位)\D{0,3}?(\d{2,6})")
-_RE_SWAP = re.compile(rf"不是([{_CJK}])[字的，,、\s]*(?:是|应该是|改成)([{_CJK}])")
+# 唔是秀，是素 / 不是黄色的黄 是三横一竖的王: the character denied, then the one meant (each maybe described)
+_SAID = rf"(?:[{_CJK}]{{0,6}}的)?([{_CJK}])"  # 秀 / 黄色的黄 / 三横一竖的王: a character, maybe described
+_RE_SWAP = re.compile(rf"不是{_SAID}[字，,、\s]*(?:是|应该是|改成){_SAID}")
+# 是三横一竖的王 不是黄色的黄: the one meant first
+_RE_SWAP_BACK = re.compile(rf"(?<!不)是{_SAID}[字，,、\s]*不是{_SAID}")
 _RE_CHUNKS = re.compile(r"[\s,，。.!！?？、；;:：]+")
 
 
@@ -34,8 +38,12 @@ def corrected_name(turn: Turn, current: str | None) -> str | None:
         if same_surname:
             return same_surname[-1]
         m = _RE_SWAP.search(turn.norm)
-        if m and m.group(1) in current and m.group(2) != m.group(1):
-            return current.replace(m.group(1), m.group(2), 1)
+        old, meant = (m.group(1), m.group(2)) if m else (None, None)
+        back = _RE_SWAP_BACK.search(turn.norm) if not (old and old in current) else None
+        if back:
+            old, meant = back.group(2), back.group(1)
+        if old and meant and old in current and meant != old:
+            return current.replace(old, meant, 1)
     others = [n for n in names if n != current]
     return others[-1] if others else None
 
@@ -46,3 +54,20 @@ def _phone_tail(turn: Turn, current: str) -> str | None:
         return None
     fixed = current[: len(current) - len(m.group(1))] + m.group(1)
     return fixed if fixed != current and re.fullmatch(r"1\d{10}", fixed) else None
+
+
+def clear(turn: Turn, frame: FlowFrame, field: str) -> None:
+    """Forget one item of a report at the customer's "不对" (in the conversation's notes too, so the
+    old value does not come back), so its question is asked again."""
+    if field in ("name", "id_number", "phone"):
+        frame.secret.pop(field, None)
+        turn.state.secret.pop(field, None)
+    else:
+        frame.data.pop(field, None)
+        turn.state.notes.pop(field, None)
+    if field == "claim_type":
+        frame.data.pop("claim_type_set", None)
+    if field == "id_number":
+        frame.data.pop("no_id", None)
+    if field == "relation":
+        frame.data.pop("relation_told", None)

@@ -19,6 +19,7 @@ from bot.dialogue.extract import LunarDay
 from bot.dialogue.state import FlowFrame
 
 _RE_CJK_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+_PHONE_READS = ("complaint", "info_update", "contact_info", "human_agent")
 
 
 class HomeVisitFlow(Flow):
@@ -59,9 +60,12 @@ class HomeVisitFlow(Flow):
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if frame.step == "booked":
-            if turn.interrupts(frame) and turn.pred.intent != "home_visit":
-                return "pass"
             phones = turn.extract.phones(turn.norm)
+            # 算了，你们打我妹妹的吧，137…: another number for the visit, read as a complaint by the model
+            calm_phone = bool(phones) and turn.pred.intent in _PHONE_READS and not (
+                turn.cue("angry_words") or turn.cue("complaint_only_words"))
+            if turn.interrupts(frame) and turn.pred.intent != "home_visit" and not calm_phone:
+                return "pass"
             if turn.cue("thanks_words"):
                 turn.say("hv_wait")
             elif phones and change_visit_phone(turn.session, cipher=turn.services.cipher,
@@ -98,6 +102,8 @@ class HomeVisitFlow(Flow):
             if outcome == "pass" and address:
                 turn.say("noted")
                 outcome = "ok"
+            elif outcome == "pass" and self._more(turn, frame):
+                outcome = "ok"
         if outcome == "ok":
             self.ask(turn, frame)
         return outcome
@@ -111,6 +117,17 @@ class HomeVisitFlow(Flow):
         frame.data["purpose"] = (str(frame.data.get("purpose") or "") + " " + words).strip()[-300:]
         frame.data["address_asked"] = max(0, int(frame.data.get("address_asked", 0)) - 1)  # not a miss
         turn.say("noted")
+        return True
+
+    @staticmethod
+    def _more(turn: Turn, frame: FlowFrame) -> bool:
+        """他走不了，材料没人送 / 能不能派人上门收材料？ where the phone was asked: kept with the visit
+        (a question about the visit answered yes), the phone asked again, no miss counted."""
+        if len(turn.norm) < 6 or turn.interrupts(frame) or (turn.asks and not turn.cue("visit_words")):
+            return False
+        words = scrub_text(turn.norm, private_values=turn.private_values)
+        frame.data["purpose"] = (str(frame.data.get("purpose") or "") + " " + words).strip()[-300:]
+        turn.say("hv_yes" if turn.asks else "noted")
         return True
 
     @staticmethod

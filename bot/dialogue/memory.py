@@ -4,19 +4,18 @@ Every text turn is read for facts (who, when, what happened, hospital, name, pho
 death, stay, days, exclusions, household registration) before it is routed; a flow that starts
 later takes them from here (``state.notes``; private values encrypted in ``state.secret``). A fact
 said once stays; a later message replaces it only when it corrects itself (不是我爸 是我老伴) or,
-for the latest-wins facts (relation, name, phone), when it names another.
+for the latest-wins facts (relation, name, phone), when it names another. The accident's day is
+read by :mod:`bot.dialogue.accident_day`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 from backend.security.masking import scrub_text
-from bot.dialogue import cover_start, fixes
+from bot.dialogue import accident_day, cover_start, fixes
 from bot.dialogue.context import Turn
-from intents.dates import read_date
 
 REPORT_KEYS = ("relation", "date", "date_lunar", "lunar_pending", "accident", "transport", "death",
                "hospital", "stay", "days", "description", "exclusions")
@@ -32,37 +31,59 @@ def remember(turn: Turn) -> None:
     corrected = bool(turn.fact("corrected")) or turn.cue("correction_words")
     asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
     role = speaker_relation(turn, notes.get("relation"))
+    kin_denied = turn.cue("not_kin_words")  # 我和她没有亲戚关系: who the writer is, said now
     relation = role or _relation(turn, slots)
     if relation == "non_relative" and notes.get("relation") not in (None, "self", "non_relative") \
-            and not corrected:
+            and not corrected and not kin_denied:
         relation = None  # 阿舅… then 隔壁阿兄开车送去: a helper named, the insured still a relative
     if relation == "self" and not role and "relation" in notes and not _RE_FIRST_PERSON.search(norm):
         relation = None  # 唔是初三，是初一跋倒个: the NLU's "self" by default, not a new answer about who
+    if relation and notes.get("relation") not in (None, relation) and not role and not kin_denied and (
+            (not corrected and (_RE_SENT_BY.search(norm) or _RE_THIRD.search(norm)))
+            or (corrected and _fixes_other_item(turn))):
+        # 我阿爸叫我先报案 / 阿嬷扶唔起伊: who sent the writer or helps, not the one hurt;
+        # 医院不对 … 人民医院是我阿公以前住的: a correction of another item
+        relation = None
     refines = (notes.get("relation"), relation) in _REFINED
-    if relation and (role or corrected or refines or not _report_started(turn) or "relation" not in notes):
+    # 阿爸那单赔了未 … 阮阿妈乞狗咬着，先报这个: another person's story, before any report
+    other = bool(relation) and notes.get("relation") not in (None, relation) and not refines and not role \
+        and not _report_started(turn) and describes_accident(turn)
+    if relation and (role or corrected or refines or not _report_started(turn) or "relation" not in notes
+                     or kin_denied):
         _put(turn, "relation", relation)
-    if role or (slots.get("relation") == "self" and len(norm) <= 8) or (
+    if role or kin_denied or (slots.get("relation") == "self" and len(norm) <= 8) or (
             turn.cue("in_law_words") and _ROLE_AT.search(norm)):  # 我是伊新妇: who the writer is
         turn.noted.add("relation_told")  # 我是伊女儿, 就是我自己: an answer about who, not a yes
     other_fix = corrected and turn.cue("transfer_words") and not turn.cue("date_fix_words")
-    if not other_fix:  # 医院不对 伊今早转去民生医院: the day of the transfer, not of the accident
-        _remember_date(turn, notes, slots, corrected or asked == "date")
+    # 医院不对 伊今早转去民生医院: the day of the transfer; 上个月8号满60岁: a birthday; not the accident's
+    if not other_fix and not turn.cue("turn_age_words"):
+        tells = describes_accident(turn)
+        accident_day.remember(turn, notes, slots, corrected or asked == "date" or other, put=_put,
+                              telling=_in_report(turn) or tells, death=bool(died(turn) or notes.get("death")),
+                              describes=tells)
+    stayed = list(notes.get("stay_list") or ([notes["days"]] if notes.get("days") else []))
     for key, slot in (("accident", "accident_type"), ("transport", "transport"), ("days", "days")):
-        if slots.get(slot) and (corrected or asked == key or key not in notes):
+        if slots.get(slot) and (corrected or asked == key or key not in notes or other):
             _put(turn, key, slots[slot])
     if notes.get("transport") and notes.get("accident") in (None, "collision", "fall", "other"):
         _put(turn, "accident", "traffic")  # hurt as a passenger (急刹 撞到椅背, 车内跌倒): a traffic accident
     stays = [int(d) for d in _RE_STAY_DAYS.findall(norm)]
     if len(stays) >= 2:  # 第一次住了100日，第二次住了20日: each stay, for a sum asked later
         _put(turn, "stay_list", stays)
+    elif len(stays) == 1 and stayed and _RE_AGAIN.search(norm):  # 六月又跋倒一次…住了100日: one more stay
+        _put(turn, "stay_list", [*stayed, stays[0]])
     if turn.fact("disability_grade"):
         _put(turn, "grade", int(turn.fact("disability_grade")))
     if turn.fact("days_used_this_year") is not None:
         _put(turn, "days_used", int(turn.fact("days_used_this_year")))
     if died(turn):
         _put(turn, "death", True)
-    hospital = turn.extract.hospital(turn.plain, last=corrected or turn.cue("transfer_words"))
+    tail = accident_day.FIX_TAIL.search(turn.plain) if corrected else None  # 医院不对 是民生医院 人民医院是…
+    hospital = (tail and turn.extract.hospital(turn.plain[tail.end():])) or turn.extract.hospital(
+        turn.plain, last=corrected or turn.cue("transfer_words"))
     alone = bool(hospital) and turn.extract.names_care_place(turn.plain.strip())  # 胪岗镇卫生院, sent alone
+    alone = alone or (bool(hospital) and turn.cue("stay_words") and not turn.cue("no_stay_words")
+                      and notes.get("hospital") != hospital)  # 现在在区医院住院: where they stay now
     if hospital and (corrected or asked == "hospital" or "hospital" not in notes or alone):
         _put(turn, "hospital", hospital[:100])
         if alone and not corrected:
@@ -92,6 +113,8 @@ def remember(turn: Turn) -> None:
     hukou = _other_hukou(turn)
     if hukou:
         notes["hukou_other"] = hukou
+    elif hukou == "":  # 我自己户口在峡山: someone of the district now
+        notes.pop("hukou_other", None)
 
 
 def _put(turn: Turn, key: str, value: Any) -> None:
@@ -116,6 +139,8 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     if relation == "other_relative" and (turn.cue("not_kin_words") or _NOT_KIN.search(turn.norm)):
         # 我是他隔壁邻居 / 不是亲戚 (but 阿舅被隔壁的狗咬到: a relative)
         return "non_relative"
+    if turn.cue("not_kin_words") or _RE_SOMEONE.search(turn.norm):
+        return "non_relative"  # 我和她没有亲戚关系 / 我们村一个阿婆: not the writer's grandmother
     if not relation and turn.cue("in_law_words"):  # 阮大家跋倒, 我是伊的新妇: a relative by marriage
         return "other_relative"
     if not relation and _own_story(turn):
@@ -124,6 +149,11 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
 
 
 _RE_FIRST_PERSON = re.compile(r"我|阮|自己|自家|本人")
+# 村里一个阿婆: someone of the village, not the writer's grandmother
+_RE_SOMEONE = re.compile(r"(?:一个|一位|有个)(?:阿婆|阿伯|阿公|阿嬷|阿姆|阿叔|老人|老伯|阿婶)")
+_RE_AGAIN = re.compile(r"又|再次|第二次|另一次")
+_RE_THIRD = re.compile(r"[伊他她佢]")  # the one already talked about
+_RE_SENT_BY = re.compile(r"(?:叫|让|要|喊|吩咐|交代)我(?:来|先|帮忙|帮){0,2}(?:报|问|找|办|联系)")
 _REFINED = (("grandparent", "grandmother"), ("grandparent", "grandfather"), ("parent", "mother"),
             ("parent", "father"))  # a grandparent named after 我是伊孙: which one
 _NOT_KIN = re.compile(r"我(?:是|系)[^，,。；;！!]{0,4}(?:邻居|隔壁|朋友|同事)")
@@ -182,119 +212,7 @@ def _report_started(turn: Turn) -> bool:
     return frame is not None and frame.flow == "claim_report" and frame.step not in (None, "relation")
 
 
-_RE_DATE_SPLIT = re.compile(r"[\s，,。；;！!]+|不是|应该是|改成|就是|是")
-
-
-_RE_DAY_START = re.compile(r"(?=昨天|昨晚|前天|前晚|今天|今早|上礼拜|上星期|(?<!上)礼拜|(?<!上)星期|上个月"
-                           r"|(?<!\d)\d{1,2}月|(?<![\d月])\d{1,2}号)")
-
-
-_RE_FIXED_TO = re.compile(r"(?:不对|不是|讲错了|说错了|搞错了)[啦了呀哦，,。\s]*(?:是|应该是)"
-                          r"([^，,。；;\s]+)")
-
-
-def _last_date(turn: Turn, norm: str) -> str | None:
-    """The last date a message names (不是礼拜天 是礼拜六 → Saturday; 农历廿八 就是上礼拜日 → that
-    Sunday): a message that corrects itself or gives a day twice means its last one (a day of
-    leaving hospital is not the accident's)."""
-    fixed = _RE_FIXED_TO.search(norm)  # 哦不对，是礼拜五，礼拜六是去打针: the day right after the "no"
-    reading = read_date(fixed.group(1), turn.today) if fixed else None
-    if reading is not None and reading.date is not None and not reading.lunar:
-        return reading.date.isoformat()
-    discharge = turn.copy.word_pattern("discharge_words")
-    for part in reversed([p for p in _RE_DATE_SPLIT.split(norm) if p and not discharge.search(p)]):
-        reading = read_date(part, turn.today)
-        if reading.date is not None and not reading.lunar:
-            return reading.date.isoformat()
-    return None
-
-
 _RE_STAY_DAYS = re.compile(r"(?:住了?(?:院)?|第[一二三四1-4]次(?:住院|住了?)?)\s*(\d{1,3})\s*(?:日|天)")
-_RE_LUNAR_CHARS = re.compile(r"[廿卅]")
-_RE_BARE_WEEKDAY = re.compile(r"(?<![上这本个])(?:周|星期|礼拜)[一二三四五六日天1-7]")
-_RE_WEEK_SAID = re.compile(r"(?:上|这|本|下)(?:个)?(?:周|星期|礼拜)")
-
-
-def _same_week(turn: Turn, notes: dict[str, Any], iso: str) -> str:
-    """唔是礼拜三，是礼拜二 after 上礼拜三: the weekday of the week said before, not of this week."""
-    told = notes.get("date")
-    if not told or not _RE_BARE_WEEKDAY.search(turn.norm) or _RE_WEEK_SAID.search(turn.norm):
-        return iso
-    old, new = dt.date.fromisoformat(str(told)), dt.date.fromisoformat(iso)
-    moved = old - dt.timedelta(days=old.weekday()) + dt.timedelta(days=new.weekday())
-    return moved.isoformat() if moved <= turn.today else iso
-
-
-def _remember_date(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected: bool) -> None:
-    iso = slots.get("date")
-    lunar_won = False  # the accident's day is the lunar one named (shown with its lunar name)
-    telling = _in_report(turn) or describes_accident(turn)
-    if not iso and "date" not in notes and telling and not turn.asks and not (
-            turn.cue("correction_words") or turn.cue("told_before_words")):  # 头先讲错了: of the talk
-        # 今早煲粥 锅翻了: in a report under way, a bare "today" word is the accident's day too
-        day = read_date(turn.norm, turn.today, event=True).date
-        iso = day.isoformat() if day is not None else None
-    if iso and turn.cue("discharge_words") and not corrected:  # 昨天出院: not the day of the accident
-        iso = None
-    if iso and (turn.fact("corrected") or turn.cue("correction_words")):
-        iso = _last_date(turn, turn.norm) or iso  # 不是礼拜天 是礼拜六: the day it was corrected to
-        iso = _same_week(turn, notes, str(iso))
-    elif iso and (died(turn) or notes.get("death")):
-        # 礼拜五跋倒 昨天去世了: the accident is the earlier day, not the death's
-        parts = _RE_DAY_START.split(turn.norm)
-        days = [d for d in (read_date(p, turn.today).date for p in parts) if d]
-        named = turn.extract.lunar(turn.plain) if _RE_LUNAR_CHARS.search(turn.plain) else None
-        lunar_day = named.solar(turn.today) if named is not None else None
-        if lunar_day is not None:  # 上个月廿三跋倒 … 前日走的: the lunar day is the other one
-            days = [*(days or [dt.date.fromisoformat(str(iso))]), lunar_day]
-        iso = min(days).isoformat() if len(days) > 1 else iso
-        lunar_won = lunar_day is not None and iso == lunar_day.isoformat()
-    lunar_chars = bool(_RE_LUNAR_CHARS.search(turn.plain))  # 九月廿八: written the lunar way
-    said_lunar = bool(turn.fact("lunar_date")) or turn.cue("lunar_words") or lunar_chars
-    lunar = turn.extract.lunar(turn.norm) if said_lunar else None
-    if lunar is not None and lunar_chars and not lunar.explicit and lunar.month is not None \
-            and not (turn.fact("corrected") or turn.cue("correction_words")):
-        iso = None  # not the solar 9月28 the slot read: 农历还是阳历 is asked
-    if lunar is not None and lunar.explicit and len(turn.norm) <= 8:
-        corrected = True  # 农历廿八啦: a lunar day said on its own sets the day told before
-    if lunar is not None and lunar.month is None and not iso:
-        iso = _last_date(turn, turn.norm)  # 农历廿八 就是上礼拜日: the solar day said with it
-    if lunar is not None and lunar.explicit and lunar.month is not None:
-        iso = None  # 农历十月廿日: the lunar day, not the solar 10月20日 the slot read
-        if notes.get("date"):
-            told = dt.date.fromisoformat(str(notes["date"]))  # 十月廿日 taken as solar, then 农历十月廿日
-            if lunar.day == told.day and lunar.month == told.month:
-                corrected = True
-                turn.noted.add("date_told")  # a correction of the report's date too
-    if iso and (corrected or "date" not in notes):
-        try:
-            if dt.date.fromisoformat(str(iso)) <= turn.today:
-                _put(turn, "date", str(iso))
-                notes.pop("date_lunar", None)
-                notes.pop("lunar_pending", None)
-                if lunar_won:
-                    notes["date_lunar"] = True
-                return
-        except ValueError:
-            pass
-    festival = turn.fact("lunar_gregorian") if said_lunar and lunar is None else None
-    if festival and turn.cue("festival_words") and (corrected or "date" not in notes) \
-            and dt.date.fromisoformat(str(festival)) <= turn.today:  # 中秋前一日: the festival's solar day
-        _put(turn, "date", str(festival))
-        notes["date_lunar"] = True
-        notes.pop("lunar_pending", None)
-        return
-    if said_lunar and (corrected or "date" not in notes):
-        if lunar is not None and (lunar.explicit or lunar.month is None):
-            # 是农历初五, 初三那天: the latest lunar 初五 (this lunar month or the last); a day said as
-            # 初N with no month is only ever a lunar day
-            day = lunar.solar(turn.today)
-            if day is not None:
-                _put(turn, "date", day.isoformat())
-                notes["date_lunar"] = True
-                notes.pop("lunar_pending", None)
-        elif lunar is not None and describes_accident(turn):
-            notes["lunar_pending"] = [lunar.month, lunar.day]
 
 
 _RE_NAME_FIX = re.compile(r"(?:不是|不对|错了|打错了|写错了)[啦了呀，,。\s]*(?:是|叫)\s*"
@@ -333,6 +251,12 @@ def died(turn: Turn) -> bool:
     return turn.cue("death_words") and not turn.cue("hypothetical_words")
 
 
+def _fixes_other_item(turn: Turn) -> bool:
+    """True when a correction names an item of the report other than who was hurt (医院不对)."""
+    items = turn.copy.table("fix_words")
+    return any(w in turn.norm for field, words in items.items() if field != "relation" for w in words)
+
+
 def describes_accident(turn: Turn) -> bool:
     """True when the message tells of an accident, an injury or a death (worth keeping as the
     report's description)."""
@@ -341,16 +265,18 @@ def describes_accident(turn: Turn) -> bool:
 
 
 def _other_hukou(turn: Turn) -> str | None:
-    """A household registration outside the product's districts (户口在普宁 → 普宁)."""
+    """A household registration outside the product's districts (户口在普宁 → 普宁); "" for one
+    inside (户口在峡山), None when none is named (户口在我们村 names none)."""
     norm = turn.norm
     districts = turn.product.eligibility.household_registration_districts
     for word in ("户口在", "户籍在"):
         at = norm.find(word)
         if at >= 0:
-            place = norm[at + len(word):at + len(word) + 4].split(" ")[0]
-            place = place.rstrip("的了啊呀")
-            if place and not any(d[:2] in place for d in districts):
-                return place
+            place = re.split(r"[\s,，。？?！!个嘅的了啊呀呢吗]", norm[at + len(word):at + len(word) + 4])[0]
+            if not place or place[0] in "我你他她伊阮这那本":
+                return None
+            inside = any(d[:2] in place for d in districts) or any(t in place for t in turn.extract.towns)
+            return "" if inside else place or None  # 户口在峡山: a town of the district
     return None
 
 

@@ -139,6 +139,8 @@ def out_of_scope(turn: Turn) -> None:
         return
     if understanding.small_talk(turn):
         turn.say("small_talk")
+    elif turn.cue("tell_words") and not turn.asks:  # 想向你们反映一个情况: what it is, first
+        turn.say("tell_more")
     elif turn.state.last.get("intent"):  # a conversation under way: no menu again
         turn.say("out_of_scope_short", product=turn.product.short_name)
     elif len(turn.norm) <= 3:  # 脚痛, 跋倒: too short to tell; the choices, with a person among them

@@ -1,10 +1,12 @@
 """While a person has the conversation (queued, or taken by an agent): the bot stays quiet.
 
 Every message goes to the person (:func:`backend.handoff.customer.customer_message`). The bot still
-answers three things: 取消 while queued (the customer leaves the queue and talks to the bot again),
-someone hurt now (call 120 first: waiting for a person must never delay that), and 回电 (a call-back
-request, offered with the wait). After the agent closes the chat, the customer's first message may
-be the 1–5 answer to the satisfaction question; after that the conversation is the bot's again.
+answers four things: 取消 while queued (the customer leaves the queue and talks to the bot again),
+someone hurt now (call 120 first: waiting for a person must never delay that), 回电 (a call-back
+request, offered with the wait), and, while nobody has taken it yet, a plain question of the rules
+(几点下班, 材料要原件吗) it is sure of, once per topic. After the agent closes the chat, the
+customer's first message may be the 1–5 answer to the satisfaction question; after that the
+conversation is the bot's again.
 
 ``state.notes["handoff"]`` marks a conversation a person has or had: the offline path hands such a
 turn to the database (:func:`needs_database`), where :func:`handle` decides.
@@ -17,7 +19,7 @@ from typing import Any
 from backend.handoff import customer
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import request_handoff
-from bot.dialogue import emergency
+from bot.dialogue import emergency, faq
 from bot.dialogue.context import Turn, parse_digit
 from bot.dialogue.desk import AFTER_HOURS, HandoffDesk
 from bot.dialogue.state import State
@@ -36,6 +38,7 @@ def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any)
     notes = turn.state.notes
     if row is None:
         notes.pop(AFTER_HOURS, None)
+        notes.pop(_TOLD, None)
         if not notes.pop(NOTE, None):
             return False
         score = parse_digit(turn.text, 5) if len(turn.text) <= 3 else None
@@ -46,8 +49,15 @@ def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any)
             return True
         return False
     notes[NOTE] = notes.get(NOTE) or "agent"
-    if turn.message.kind == "text" and turn.text:
-        read(turn)
+    if turn.message.kind in _SPOKEN and turn.text:
+        turn.pred = read(turn)
+        if row.status == "queued" and row.reason in _BOT_FAILED and _clear_request(turn):
+            # 阮要投诉 after a handoff the bot's misunderstanding caused: the bot takes the request itself
+            customer.cancel_by_customer(turn.session, channel=turn.message.channel,
+                                        user_id=turn.message.user_id, now=turn.now, redis=desk.redis)
+            notes.pop(NOTE, None)
+            notes.pop(AFTER_HOURS, None)
+            return False
         if row.status == "queued" and turn.cue("cancel_words") and len(turn.text) <= 8:
             customer.cancel_by_customer(turn.session, channel=turn.message.channel,
                                         user_id=turn.message.user_id, now=turn.now, redis=desk.redis)
@@ -65,10 +75,36 @@ def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any)
                                 now=turn.now, cipher=turn.services.cipher, calendar=turn.services.calendar,
                                 summary=turn.text[:200])
         turn.say("handoff_callback_noted")
+    elif row.status == "queued" and _plain_question(turn) and notes.get(_TOLD) != turn.pred.faq_topic:
+        notes[_TOLD] = turn.pred.faq_topic  # the same answer is not sent twice; the person takes it on
+        turn.say("handoff_meanwhile")  # nobody has it yet: a rule the bot knows, told while they wait
+        faq.answer(turn, follow_up=False)
     if notes.get(AFTER_HOURS) is True and row.status == "queued" and not turn.replies:
         notes[AFTER_HOURS] = "noted"
         turn.say("handoff_message_noted")  # once: the message waits for the morning
     return True
+
+
+_SPOKEN = ("text", "voice")
+_BOT_FAILED = ("misunderstood", "stuck")  # handoffs the bot asked for, not the customer
+
+
+def _clear_request(turn: Turn) -> bool:
+    """True when the message asks in so many words for what the bot does itself (我要投诉, 我要报案)."""
+    return turn.cue("complaint_only_words") or (
+        turn.confident and turn.pred.intent in ("claim_report", "home_visit")
+        and (turn.cue("report_request_words") or turn.cue("visit_words")))
+_FAQ_INTENTS = ("product_question", "claim_materials", "contact_info")
+_TOLD = "told_while_waiting"
+_FAQ_SURE = 0.6  # the topic's score: a question that clearly is that topic
+
+
+def _plain_question(turn: Turn) -> bool:
+    """True when a waiting customer asks a question of the rules (材料要原件吗, 几点下班) the bot can
+    answer with confidence; the person still gets the message."""
+    return (turn.message.kind in _SPOKEN and bool(turn.text) and turn.confident
+            and turn.pred.intent in _FAQ_INTENTS and bool(turn.pred.faq_topic)
+            and turn.pred.faq_score >= _FAQ_SURE and not turn.cue("human_phrases"))
 
 
 # What an agent reads for a message that is not text (staff-facing).

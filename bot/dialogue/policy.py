@@ -203,6 +203,8 @@ class InfoUpdateFlow(Flow):
             turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if frame.step in ("consent_bank_account", "value") and self._card_by_phone(turn, frame):
+            return "ok"
         new_value = self._new_value(turn, frame)
         if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
             return "ok"
@@ -302,6 +304,27 @@ class InfoUpdateFlow(Flow):
         )
         turn.say("iu_to_person", what=what, number=row.id)
         handoff.hand_off(turn, "asked")
+        return True
+
+    def _card_by_phone(self, turn: Turn, frame: FlowFrame) -> bool:
+        """改银行卡 … 你们工作人员打我电话 136…: the request is recorded and staff take the card number
+        on the phone; it is never asked for here again. True when this message was such an answer."""
+        phones = turn.extract.phones(turn.norm)
+        if frame.data.get("field") != "bank_account" or not phones or not (
+                turn.cue("callback_words") or turn.cue("callback_pref_words")):
+            return False
+        turn.private_values.append(phones[-1])
+        verified, _ = _matches(turn, frame)
+        row = request_handoff(
+            turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+            reason="info_update", flow=self.name, summary="修改收款银行卡（打电话核对卡号）",
+            cipher=turn.services.cipher, now=turn.now,
+            payload={"field": "bank_account", "value": "", "callback_phone": phones[-1],
+                     "id_number": turn.secret(frame, "id_number") or "",
+                     "name": turn.secret(frame, "name") or "", "roster_match": "yes" if verified else "no"},
+        )
+        turn.say("iu_card_by_phone", number=row.id)
+        self.finish(turn)
         return True
 
     def _value(self, turn: Turn, frame: FlowFrame) -> Outcome:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.dialogue import consent, faq, oneshots, understanding
+from bot.dialogue import consent, cover_start, faq, oneshots, understanding
 from bot.dialogue.context import NoPrediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.state import FlowFrame
@@ -192,6 +192,8 @@ class TextTurns:
             else:
                 faq.answer_topic(turn, topic, follow_up=False)
         turn.log_slots["faq_topic"] = topics[0]
+        # 十二月十号满60岁 … 几时开始有保: the day itself, after the answers
+        cover_start.after_faq(turn, next((t for t in topics[:3] if t in cover_start.TOPICS), None))
         return len(topics[:3])
 
     def _ack(self, turn: Turn) -> bool:
@@ -200,6 +202,9 @@ class TextTurns:
         starts = self.copy.starts_with_any("ack_words", norm)
         if not (turn.state.last.get("intent") and starts and not turn.asks and len(norm) <= 12):
             return False
+        if turn.cue("await_call_words"):  # 好 等你们电话: after a request staff will call about
+            turn.say("cc_wait")
+            return True
         if turn.confident and turn.pred.intent not in ("affirm", "goodbye", "out_of_scope", "greeting",
                                                        "deny"):
             return False

@@ -10,6 +10,7 @@ any length of message. The cue words live in ``config/dialogue.yaml``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from bot.dialogue.context import Turn
@@ -39,6 +40,9 @@ def refine(turn: Turn) -> str:
     if intent in _REPORT_SIDE | {"complaint", "claim_materials"} and (
             turn.cue("complaint_only_words") or norm.lstrip().startswith("投诉")):
         return _set(turn, "complaint")  # 我要投訴。… / 投诉！…: said in so many words, the model unsure
+    if turn.cue("impostor_words") and long and not turn.asks and intent in _REPORT_SIDE | {
+            "complaint", "contact_info", "human_agent", "claim_materials"}:
+        return _set(turn, "complaint")  # 有人说是你们公司的，挨家挨户收钱: a complaint, whatever the model
     if intent == "complaint" and _callback_for_visit(turn):
         return _set(turn, "home_visit")  # 你们打我电话 打伊电话伊听唔清楚: how to reach them about the visit
     if turn.cue("progress_words") and intent in ("claim_report", "product_question", "out_of_scope",
@@ -55,7 +59,8 @@ def refine(turn: Turn) -> str:
         return _set(turn, "home_visit")  # 想申请理赔，但她去不了，可以派人到家里吗: the visit is the ask
     if (turn.cue("report_request_words") or turn.cue("what_now_words")) and long and report_like(turn) \
             and not turn.cue("already_reported_words") \
-            and intent in ("greeting", "out_of_scope", "claim_report", "affirm", "product_question"):
+            and intent in ("greeting", "out_of_scope", "claim_report", "affirm", "product_question",
+                           "claim_progress"):  # 阿妈乞狗咬着，这个还未报，先报这个: amid a progress question
         return _set(turn, "claim_report")  # …砸到他肩膀…叫我帮他报一下 / …没抢救过来…想问问怎么办
     visit = turn.cue("visit_words") and not turn.cue("visit_rule_words")
     after_rules = turn.state.last.get("topic") == "home_visit_service"  # the visit rules were just told
@@ -85,6 +90,8 @@ def _topic_cue(turn: Turn) -> str | None:
     return topics[0] if topics else None
 
 
+# 是我自己受伤: who it was, in answer to the offer of a report
+_RE_ME = re.compile(r"(?:就是|是|系)?(?:我自己|我本人|阮自己|阮本人|本人|自己)")
 _ANYONE_THERE = ("人呢", "有人吗", "有人无", "有人在吗", "有没有人")
 
 
@@ -95,9 +102,18 @@ def wants_person(turn: Turn) -> bool:
     if turn.norm.strip(" ？?。.!！啊呀") in _ANYONE_THERE and not (turn.state.last or turn.state.frame):
         _set(turn, "greeting")  # 人呢 as the first word: "is anyone there?", answered by the bot
         return False
+    frame = turn.state.frame
+    if frame is not None and frame.step == "phone" and turn.extract.phones(turn.norm) \
+            and not turn.cue("human_phrases"):
+        return False  # 请回电话给我 131…: the number the flow asked for, not a person now
     short = len(turn.norm) <= 8
-    return ((short and turn.cue("human_words")) or turn.cue("human_phrases")
-            or (turn.confident and turn.pred.intent == "human_agent"))
+    explicit = (short and turn.cue("human_words")) or (
+        (turn.cue("human_phrases") or turn.cue("person_now_words"))  # 不要跟我讲条款，叫人来
+        and not (turn.cue("visit_words") and not turn.cue("human_words")))  # 有没有人可以上门: a visit
+    if frame is not None and frame.flow == "complaint" and frame.step in ("content", "phone") \
+            and not explicit:
+        return False  # 我要有人负责 in a complaint: staff take it up anyway; the number is still asked
+    return explicit or (turn.confident and turn.pred.intent == "human_agent")
 
 
 def personal(turn: Turn) -> bool:
@@ -149,12 +165,14 @@ def takes_report_offer(turn: Turn, choice: dict[str, Any] | None) -> bool:
     """True when the report was just offered ("要报案，请回复1") and the answer is a report's fact
     instead of the 1 (是我父亲，马永强 / an ID number / a date): the report starts with it. A name
     said so is kept in the notes."""
-    if not choice or choice.get("kind") != "intent" or choice.get("options") != ["claim_report"] \
-            or turn.state.frame is not None or turn.asks:
+    if not choice or choice.get("kind") != "intent" or turn.state.frame is not None or turn.asks:
         return False
+    options = choice.get("options") or []
+    if options != ["claim_report"] and not ("claim_report" in options and turn.state.notes.get("accident")):
+        return False  # a menu with the report in it, after an accident was told: 纪淑芬 is its answer
     name = turn.extract.name(turn.plain, whole=True)
     if name:
         turn.keep_note_secret("name", name)
     slots = turn.pred.slots or {}
     return bool(name or turn.noted & {"relation", "relation_told", "date", "hospital", "phone", "name"}
-                or slots.get("id_number") or slots.get("relation"))
+                or slots.get("id_number") or slots.get("relation") or _RE_ME.match(turn.plain.strip()))

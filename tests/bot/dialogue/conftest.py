@@ -134,6 +134,16 @@ class Chat:
         assert frame is not None
         return SecretBox(self.engine.runtime.cipher).get(frame, key)
 
+    def frame_data(self, key: str) -> Any:
+        """A value the flow under way holds (None when no flow is under way)."""
+        frame = self.state().frame
+        return None if frame is None else frame.data.get(key)
+
+    def flow(self) -> str | None:
+        """The flow under way, if any."""
+        frame = self.state().frame
+        return None if frame is None else frame.flow
+
     def forget_state(self) -> None:
         """The state expires (a later conversation)."""
         self.redis.delete(self.state_key())

@@ -85,7 +85,7 @@ def test_other_flow_mid_flow_suspends_and_resumes(chat: Chat) -> None:
 
 
 def test_low_confidence_gets_numbered_choices_and_digit_picks(chat: Chat, nlu: Any) -> None:
-    text_ = "我那个钱"
+    text_ = "钱的事情"
     assert nlu.predict(text_).confidence < nlu.low_confidence_threshold
     reply = chat.say(text_)
     options = chat.state().choice
@@ -98,7 +98,7 @@ def test_low_confidence_gets_numbered_choices_and_digit_picks(chat: Chat, nlu: A
 
 def test_three_misunderstandings_hand_off(chat: Chat, db: Session) -> None:
     chat.now = IN_HOURS
-    assert "您是想" in chat.say("我那个钱")
+    assert "您是想" in chat.say("钱的事情")
     assert "您是想" in chat.say("这个那个")  # another message the model is not sure about
     assert _handoffs(db, chat) == []
     verify_dialog(chat, [("呃呃呃", queued("handoff_misunderstood"))])

@@ -27,20 +27,18 @@ from tests.bot.dialogue.conftest import (
     verify_dialog,
 )
 
-HELD_AGAIN = (text("noted"), text("cr_id_held"), consent("id_number"))
-
 
 def test_an_id_number_in_two_messages_and_corrections_at_the_consent_question(chat: Chat) -> None:
     verify_dialog(chat, [
         ("我阿公昨天骑电动车被一辆小车撞了 在潮南民生医院住院", (text("cr_start"), text("cr_ask_name"))),
         ("阿公叫林木松 树林的林 木头的木 松树的松", consent("id_number")),
         (f"{LI_ID[:4]} {LI_ID[4:8]} {LI_ID[8:12]}", text("digits_more")),
-        (f"{LI_ID[12:16]} {LI_ID[16:]}", HELD_AGAIN),
-        # a "不是" that corrects the day is no refusal of the consent; the last day said counts
-        ("不对 不是昨天 是前天晚上", HELD_AGAIN),
+        # the number itself, sent in answer to the question that said what it is for, is the yes
+        (f"{LI_ID[12:16]} {LI_ID[16:]}", (text("consent_id_sent"), text("cr_ask_phone"))),
+        # a "不是" that corrects the day is no withdrawal of the consent; the last day said counts
+        ("不对 不是昨天 是前天晚上", (text("noted"), text("cr_ask_phone"))),
         # the hospital the customer corrects to (transferred since) replaces the one said before
-        ("哦不是 头先转去汕头大学医学院第一附属医院了", HELD_AGAIN),
-        ("1", text("cr_ask_phone")),
+        ("哦不是 头先转去汕头大学医学院第一附属医院了", (text("noted"), text("cr_ask_phone"))),
         (ZHANG_PHONE, confirm(name="林木松", relation="爷爷或外公", id_number=LI_ID, claim_type="住院了",
                               accident="车祸", date="2026年11月19日", hospital="汕头大学医学院第一附属医院",
                               phone=ZHANG_PHONE)),
