@@ -4,6 +4,7 @@ after a death, the earlier day of the accident rather than the day of death."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -16,6 +17,7 @@ Put = Callable[[Turn, str, Any], None]
 FIX_TAIL = re.compile(r"(?:不是|不对|唔是|唔对|错了)[^是]{0,8}?(?<![不唔])是")  # …不是初三 是|初五
 
 
+_RE_CLAUSE = re.compile(r"[，,。；;！!？?]+")
 _RE_DATE_SPLIT = re.compile(r"[\s，,。；;！!]+|不是|应该是|改成|就是|是")
 
 
@@ -25,6 +27,17 @@ _RE_DAY_START = re.compile(r"(?=昨天|昨晚|前天|前晚|今天|今早|上礼
 
 _RE_FIXED_TO = re.compile(r"(?:不对|不是|讲错了|说错了|搞错了)[啦了呀哦，,。\s]*(?:是|应该是)"
                           r"([^，,。；;\s]+)")
+
+
+def _first_date_not_of_leaving(turn: Turn) -> str | None:
+    """The first date of the message that is not the day of leaving hospital, if any."""
+    discharge = turn.copy.word_pattern("discharge_words")
+    for part in _RE_CLAUSE.split(turn.norm):
+        if part and not discharge.search(part):
+            reading = read_date(part, turn.today, event=True)
+            if reading.date is not None and not reading.lunar:
+                return reading.date.isoformat()
+    return None
 
 
 def last_date(turn: Turn, norm: str) -> str | None:
@@ -70,7 +83,7 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
         day = read_date(turn.norm, turn.today, event=True).date
         iso = day.isoformat() if day is not None else None
     if iso and turn.cue("discharge_words") and not corrected:  # 昨天出院: not the day of the accident
-        iso = None
+        iso = _first_date_not_of_leaving(turn)  # 上礼拜三跋倒…昨日出院: the day told with the fall
     if iso and (turn.fact("corrected") or turn.cue("correction_words")):
         iso = last_date(turn, turn.norm) or iso  # 不是礼拜天 是礼拜六: the day it was corrected to
         iso = _same_week(turn, notes, str(iso))
@@ -89,6 +102,8 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
     fixed = FIX_TAIL.search(turn.norm) if corrected else None  # 唔是初三 是初五: the day after 是
     lunar = (fixed and turn.extract.lunar(turn.norm[fixed.end():])) or (
         turn.extract.lunar(turn.norm) if said_lunar else None)
+    if lunar is not None and not lunar.explicit and turn.cue("lunar_words") and not turn.cue("solar_words"):
+        lunar = dataclasses.replace(lunar, explicit=True)  # 九月廿八那天，农历: 农历 said after the day
     if lunar is not None and lunar_chars and not lunar.explicit and lunar.month is not None \
             and not (turn.fact("corrected") or turn.cue("correction_words")):
         iso = None  # not the solar 9月28 the slot read: 农历还是阳历 is asked

@@ -59,9 +59,11 @@ def answer(turn: Turn) -> bool:
     if len(stay_list) >= 2 and (turn.asks or turn.cue("amount_words")):
         return _allowance_list(turn, stay_list)  # 第一次住了100日，第二次住了20日 … 两次加起来几多
     days = (turn.pred.slots or {}).get("days")
-    if not days and turn.cue("allowance_words"):
-        days = turn.state.notes.get("days")
     notes = turn.state.notes
+    if not days and (turn.cue("allowance_words") or (  # 住了100天 … 那他能拿多少钱: that stay
+            turn.cue("amount_words") and notes.get("stay") and not notes.get("death")
+            and not _has_new_figure(turn))):
+        days = notes.get("days")
     bare = _RE_BARE_DAYS.search(norm) if not days and turn.cue("amount_words") else None
     stay_told = notes.get("stay") or notes.get("days") or topic == "hospital_allowance"
     if bare and int(bare.group(1)) > 1 and stay_told:

@@ -334,7 +334,8 @@ class ClaimAnswers(Flow):
         if turn.noted & _VALUE_KEYS or turn.log_slots.get("id_taken"):
             return "ok"  # a correction in words: the item changed; confirm again
         n = turn.digit(2)
-        plain_yes = turn.cue("yes_words") or (turn.confident and turn.pred.intent in ("affirm", "goodbye"))
+        plain_yes = (turn.cue("yes_words") and len(turn.norm) <= 12) or (  # 打电话最好晚上: no yes
+            turn.confident and turn.pred.intent in ("affirm", "goodbye"))
         yes = n == 1 or (n is None and not turn.cue("wrong_words") and (
             bool(_RE_YES_FIRST.match(turn.norm)) or (not turn.asks and plain_yes)))
         denies = turn.confident and turn.pred.intent == "deny"

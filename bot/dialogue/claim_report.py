@@ -62,6 +62,10 @@ class ClaimReportFlow(ClaimAnswers):
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         if consent.granted(turn, "id_number"):  # agreed before (D-04): not asked again
             frame.data["consent_id"] = True
+        elif consent.sent_id(turn) and turn.cue("consent_words") and not turn.cue("refuse_words"):
+            consent.record(turn, "id_number")  # 身份证440514…，阮同意恁用: the number and the yes together
+            frame.data["consent_id"] = True
+            turn.say("consent_early_ok", text=consent.text_of("id_number"))
         consent.take_story_id(turn, frame)  # an ID in a story told before the report was offered
         self._take_id(turn, frame, at_step=False)  # an ID in the first message: held until consent
         if frame.data.get("consent_id"):

@@ -216,7 +216,7 @@ class Turn:
             and (self.pred.intent != "product_question" or self.asks)
             # 我阿爸行唔动，我请假在家等 in a complaint about a visit: its story, not a new request
             and not (frame.flow == "complaint" and self.pred.intent in ("home_visit", "claim_progress")
-                     and not self.cue("visit_words") and not self.asks)
+                     and not (self.cue("visit_words") and self.visit_wanted()) and not self.asks)
             # 交材料 / 阮住院个 while a visit is booked: what the visit is for, unless asked as a question
             and not (frame.flow == "home_visit" and self.pred.intent in ("claim_materials", "claim_report")
                      and not self.asks and len(self.norm) <= 30)
@@ -229,6 +229,10 @@ class Turn:
                      and not (self.cue("complaint_only_words") or self.cue("angry_words")
                               or self.cue("complaint_cue_words")))
         )
+
+    def visit_wanted(self) -> bool:
+        """True unless the visit words tell of one that happened (前日来阮厝收资料，收了阿公200块)."""
+        return not self.cue("past_visit_words")
 
     def secret(self, frame: FlowFrame, key: str) -> str | None:
         """A private value of the frame, decrypted."""

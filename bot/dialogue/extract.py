@@ -32,6 +32,8 @@ _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
 _RE_LUNAR_BARE_DAY = re.compile(r"(农历|阴历|旧历)\s*(\d{1,2})(?![\d月])")
 _RE_LUNAR_REL = re.compile(r"(农历|阴历|旧历)?\s*(上个?月|这个?月|本月)\s*(初\d{1,2}|\d{1,2})(?![\d月])")
+_RE_NAME_AGE = re.compile(  # 庄振兴，88岁: a name, then an age
+    r"(?:^|[，,。\s])([\u4e00-\u9fff]{2,4})[，,\s]*(?:\d{2,3}|[六七八九]十[一二三四五六七八九]?)岁")
 _RE_TOKEN = re.compile(r"([\u4e00-\u9fff]{2,4})(?=$|[\s,，。.!！?？、])")
 _SELF_CUES = ("我是", "阮是")  # the writer names themself
 _TITLES = frozenset({"医生", "小姐", "先生", "女士", "生", "太", "伯", "叔", "姨", "婶", "姐", "哥"})
@@ -200,6 +202,9 @@ class Extractor:
                 found = token.group(1)
             if found:
                 return self._respelled(found, norm[m.start(1) + len(found):])
+        for m in _RE_NAME_AGE.finditer(norm):  # 庄振兴，88岁，前天…: a name with its age
+            if self.is_name(m.group(1)) or self._bare_name(m.group(1)):
+                return m.group(1)
         for m in _RE_NAME_OF.finditer(norm):  # 我是王金花的外孙女: the insured named by the writer
             if self.is_name(m.group(1)):
                 return m.group(1)

@@ -39,7 +39,8 @@ def remember(turn: Turn) -> None:
     if relation == "self" and not role and "relation" in notes and not _RE_FIRST_PERSON.search(norm):
         relation = None  # 唔是初三，是初一跋倒个: the NLU's "self" by default, not a new answer about who
     if relation and notes.get("relation") not in (None, relation) and not role and not kin_denied and (
-            (not corrected and (_RE_SENT_BY.search(norm) or _RE_THIRD.search(norm)))
+            (not corrected and (_RE_SENT_BY.search(norm) or _RE_THIRD.search(norm)
+                                or turn.extract.phones(norm)))  # 电话138…，係我阿爸: whose phone
             or (corrected and _fixes_other_item(turn))):
         # 我阿爸叫我先报案 / 阿嬷扶唔起伊: who sent the writer or helps, not the one hurt;
         # 医院不对 … 人民医院是我阿公以前住的: a correction of another item

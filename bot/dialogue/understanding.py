@@ -64,7 +64,8 @@ def refine(turn: Turn) -> str:
         return _set(turn, "claim_report")  # …砸到他肩膀…叫我帮他报一下 / …没抢救过来…想问问怎么办
     visit = turn.cue("visit_words") and not turn.cue("visit_rule_words")
     after_rules = turn.state.last.get("topic") == "home_visit_service"  # the visit rules were just told
-    visit = visit or (after_rules and (turn.cue("cannot_go_words") or bool(turn.extract.phones(norm))))
+    visit = visit or (after_rules and (turn.cue("cannot_go_words") or bool(turn.extract.phones(norm))
+                                       or bool(turn.extract.address(turn.plain))))  # 地址胪岗镇新庆村
     if visit and intent in _REPORT_SIDE | {"claim_materials", "contact_info"}:
         return _set(turn, "home_visit")
     if intent == "product_question" and report_like(turn) and personal(turn):
