@@ -132,7 +132,8 @@ class Router(TextTurns):
         elif event == "unsubscribe":
             turn.state.frame = turn.state.suspended = None
         elif event == "click":
-            intent = self.copy.table("menu_keys").get(turn.message.event_key or "")
+            keys = {str(k).upper(): v for k, v in self.copy.table("menu_keys").items()}
+            intent = keys.get((turn.message.event_key or "").strip().upper())
             if intent is None:
                 turn.say("menu")
                 return

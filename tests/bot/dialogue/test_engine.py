@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from backend.jobs.models import Job
 from backend.runtime import Runtime
 from bot.dialogue.copy import Copy
 from bot.dialogue.engine import build_engine
+from config.settings import CONFIG_DIR
 from tests.bot.dialogue.conftest import (
     IN_HOURS,
     NOW,
@@ -220,12 +222,23 @@ def test_events_subscribe_menu_click_unsubscribe(chat: Chat) -> None:
     [welcome, *_] = verify_dialog(chat, [
         (sends("event", event="subscribe"), (text("welcome", product="老年人意外险", region="潮南区"),
                                              text("menu"))),
-        (sends("event", event="CLICK", event_key="claim_report"), REPORT),
-        (sends("event", event="CLICK", event_key="claim_progress"), text("cp_ask")),
+        (sends("event", event="CLICK", event_key="CLAIM_REPORT"), REPORT),  # config/wechat_menu.yaml
+        (sends("event", event="CLICK", event_key="CLAIM_PROGRESS"), text("cp_ask")),
         (sends("event", event="unsubscribe"), ""),
     ])
     assert "1. 问保险的内容" in welcome and "不用自己交钱" in welcome
     assert chat.last == []
+
+
+def test_every_published_menu_button_leads_to_its_flow(chat: Chat, db: Session) -> None:
+    """The keys the menu is published with (config/wechat_menu.yaml) are the keys the dialogue knows:
+    人工客服 calls a person in, not the menu again (set O: a daughter pressed it and got the menu)."""
+    menu = yaml.safe_load((CONFIG_DIR / "wechat_menu.yaml").read_text(encoding="utf-8"))
+    keys = [b["key"] for top in menu["button"] for b in [top, *top.get("sub_button", [])] if "key" in b]
+    assert sorted(keys) == sorted(chat.engine.copy.table("menu_keys"))
+    chat.now = IN_HOURS
+    verify_dialog(chat, [(sends("event", event="CLICK", event_key="HUMAN_AGENT"), queued())])
+    assert [r.reason for r in _handoffs(db, chat)] == ["asked"]
 
 
 def test_other_message_kinds_are_answered_for_what_they_are(chat: Chat) -> None:
