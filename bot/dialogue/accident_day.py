@@ -120,12 +120,14 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
                 turn.noted.add("date_told")  # a correction of the report's date too
     # 昨日过身了, then 农历十月十五跋倒: after a death, an earlier day told with the accident is its day
     earlier = bool(notes.get("date")) and death and describes
-    if iso and (corrected or "date" not in notes or (earlier and str(iso) < str(notes["date"]))):
+    assumed = bool(notes.get("date_assumed"))  # today, taken while someone was hurt now: a day said wins
+    if iso and (corrected or assumed or "date" not in notes or (earlier and str(iso) < str(notes["date"]))):
         try:
             if dt.date.fromisoformat(str(iso)) <= turn.today:
-                if earlier and not corrected and "date" in notes:
+                if (earlier and not corrected and "date" in notes) or assumed:
                     turn.noted.add("date_told")  # the report's day too, if it started with the death's
                 put(turn, "date", str(iso))
+                notes.pop("date_assumed", None)
                 notes.pop("date_lunar", None)
                 notes.pop("lunar_pending", None)
                 if lunar_won:

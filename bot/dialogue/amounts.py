@@ -42,7 +42,9 @@ def answer(turn: Turn) -> bool:
     # 住院补贴一日30 那一百日就是三千吧: a sum guessed for the stay told before is checked
     guess = turn.cue("guess_words") and turn.cue("allowance_words")
     told_grade = turn.fact("disability_grade") and turn.pred.intent in ("product_question", "fallback")
-    if not (turn.asks or turn.cue("amount_words") or guess or (follow and len(norm) <= 12) or told_grade):
+    another_stay = "stay_list" in turn.noted and last.get("kind") == "allowance"  # 3月也住过一次 30天
+    if not (turn.asks or turn.cue("amount_words") or guess or (follow and len(norm) <= 12) or told_grade
+            or another_stay):
         return False  # 伤残鉴定出来是七级, said alone, asks what that grade is paid
     grade = turn.fact("disability_grade")
     if grade is None and (last.get("kind") == "disability" or topic == "disability"):
@@ -55,19 +57,25 @@ def answer(turn: Turn) -> bool:
     used = turn.fact("days_used_this_year")
     if used is not None:
         return _year_left(turn, int(used))
+    if turn.cue("year_max_words") and (turn.cue("allowance_words") or topic == "hospital_allowance"
+                                       or last.get("kind") == "allowance" or turn.state.notes.get("stay")):
+        ha = turn.product.benefits.hospital_allowance  # 一年最多能赔多少: the year's cap, in yuan
+        turn.say("amt_year_max", max=ha.per_day_yuan * ha.max_days_per_year, year_days=ha.max_days_per_year,
+                 per_day=ha.per_day_yuan, stay_days=ha.max_days_per_stay)
+        return True
     stay_list = _stay_list(turn)
-    if len(stay_list) >= 2 and (turn.asks or turn.cue("amount_words")):
+    if len(stay_list) >= 2 and (turn.asks or turn.cue("amount_words") or another_stay):
         return _allowance_list(turn, stay_list)  # 第一次住了100日，第二次住了20日 … 两次加起来几多
     days = (turn.pred.slots or {}).get("days")
     notes = turn.state.notes
-    if not days and (turn.cue("allowance_words") or (  # 住了100天 … 那他能拿多少钱: that stay
-            turn.cue("amount_words") and notes.get("stay") and not notes.get("death")
-            and not _has_new_figure(turn))):
-        days = notes.get("days")
     bare = _RE_BARE_DAYS.search(norm) if not days and turn.cue("amount_words") else None
     stay_told = notes.get("stay") or notes.get("days") or topic == "hospital_allowance"
     if bare and int(bare.group(1)) > 1 and stay_told:
         days = int(bare.group(1))  # 按一百日算几多钱, about the stay told before (一日给几多: the rate)
+    if not days and (turn.cue("allowance_words") or (  # 住了100天 … 那他能拿多少钱: that stay
+            turn.cue("amount_words") and notes.get("stay") and not notes.get("death")
+            and not _has_new_figure(turn))):
+        days = notes.get("days")
     if days and (turn.cue("stay_words") or topic == "hospital_allowance" or last.get("kind") == "allowance"
                  or turn.cue("amount_words")):
         stays = _RE_STAYS.search(norm)

@@ -8,14 +8,12 @@ correction in words (不对，医院是…) changes that item at once.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import amounts, consent, fixes, lunar_answer, who
+from bot.dialogue import amounts, consent, fixes, lunar_answer, name_parts, who
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
-from bot.dialogue.extract import lunar_label
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
 
@@ -30,13 +28,6 @@ def _add_story(frame: FlowFrame, text: str) -> None:
     """More of what happened, kept with the report's description (its last 600 characters)."""
     old = str(frame.data.get("description", ""))
     frame.data["description"] = (old + " " + text).strip()[-600:]
-
-
-def cn_date(iso: str, *, lunar: bool = False) -> str:
-    """2026年12月3日, with the lunar day (农历十月廿五) when the customer counted that way."""
-    day = dt.date.fromisoformat(iso)
-    text = f"{day.year}年{day.month}月{day.day}日"
-    return f"{text}（农历{lunar_label(day)}）" if lunar else text
 
 
 class ClaimAnswers(Flow):
@@ -71,7 +62,8 @@ class ClaimAnswers(Flow):
         handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
         early = self._consent_before_asked(turn, frame) if step in _BEFORE_CONSENT else None
         outcome: Outcome = early or (handler(turn, frame) if handler is not None else "pass")
-        if outcome == "pass" and (turn.asks or turn.cue("guess_words")) and amounts.answer(turn):
+        if outcome == "pass" and (turn.asks or turn.cue("guess_words") or "stay_list" in turn.noted) \
+                and amounts.answer(turn):
             outcome = "ok"  # 一百日就是三千吧: the sum, with its limits, then the question again
         elif outcome == "pass" and self._told_something(turn, frame):
             turn.say("noted")
@@ -178,10 +170,10 @@ class ClaimAnswers(Flow):
             return "ok"
         if frame.data.get("consent_id"):
             return "ok" if consent.after_yes(turn, frame) else None  # 不同意 / 我也同意 after the yes
-        if not turn.cue("consent_topic_words"):
+        if not (turn.cue("consent_topic_words") or consent.agrees(turn, frame)):
             return None
         refuses = turn.cue("refuse_words")
-        if turn.cue("consent_words") and not refuses and not (turn.asks and turn.cue("consent_why_words")):
+        if consent.agrees(turn, frame):
             consent.record(turn, "id_number")
             frame.data["consent_id"] = True
             frame.data.pop("no_id", None)
@@ -213,7 +205,7 @@ class ClaimAnswers(Flow):
     def _answer_name(self, turn: Turn, frame: FlowFrame) -> Outcome:
         if "name" in frame.secret:
             return "ok"
-        name = turn.extract.name(turn.plain, whole=True)
+        name = name_parts.complete(turn, frame) or turn.extract.name(turn.plain, whole=True)
         if name is not None:
             turn.keep_secret(frame, "name", name)
             turn.keep_note_secret("name", name)
@@ -223,6 +215,9 @@ class ClaimAnswers(Flow):
             return "ok"
         if turn.cue("report_request_words"):  # 好 继续报 / 怎么申请理赔: this is it
             turn.say("cr_this_is_it" if turn.asks else "cr_going_on")
+            return "ok"
+        if surname := name_parts.hold_surname(turn, frame):
+            turn.say("cr_name_given", surname=surname)  # 我妈叫郑: 郑什么
             return "ok"
         who = turn.cue("not_kin_words") or bool((turn.pred.slots or {}).get("relation"))  # 唔是亲戚，厝边
         if turn.interrupts(frame) or turn.asks or (

@@ -62,7 +62,7 @@ class ClaimProgressFlow(Flow):
         name = turn.note_secret("name")
         if name:
             turn.keep_secret(frame, "name", name)
-        if not slots.get("claim_no") and not slots.get("id_number") and _looks_like_number(turn.norm):
+        if not slots.get("claim_no") and not slots.get("id_number") and _looks_like_number(turn):
             frame.data["bad_case"] = True  # a number we cannot read as a case number: use the ID instead
         if not frame.data.get("case_no") and "id_number" not in frame.secret and turn.state.claim:
             # the claim this customer reported, or already verified, in this conversation
@@ -109,7 +109,7 @@ class ClaimProgressFlow(Flow):
                 turn.keep_secret(frame, "name", turn.extract.name(turn.plain, whole=True) or "")
                 turn.say("cp_no_case")
                 return "ok"
-            elif _looks_like_number(turn.norm) and not slots.get("phone"):  # 新号码 158…: no case number
+            elif _looks_like_number(turn) and not slots.get("phone"):  # 新号码 158…: no case number
                 # a number that is no case number (nor a valid ID): the ID number is the other way in
                 if not turn.services.lookups(turn.message.user_id, "fail"):
                     turn.say("cp_too_many")
@@ -139,6 +139,9 @@ class ClaimProgressFlow(Flow):
                 return "pass" if turn.interrupts(frame) or turn.asks else self._not_found(turn)
             turn.keep_secret(frame, "id_number", str(slots["id_number"]))
             turn.keep_note_secret("id_number", str(slots["id_number"]))
+            name = turn.extract.name(turn.plain)
+            if name and "name" not in frame.secret:  # 他叫方志明 身份证 4405…: both at once
+                turn.keep_secret(frame, "name", name)
             self.ask(turn, frame)
             return "ok"
         if frame.step == "verify_id":
@@ -256,5 +259,9 @@ class ClaimProgressFlow(Flow):
         self.finish(turn)
 
 
-def _looks_like_number(text: str) -> bool:
+def _looks_like_number(turn: Turn) -> bool:
+    """A number that may be a mistyped case number: six digits or more, not counting a phone number."""
+    text = turn.norm
+    for phone in turn.extract.phones(text):
+        text = text.replace(phone, "")
     return sum(ch.isdigit() for ch in text) >= 6

@@ -19,8 +19,9 @@ from backend.errors import Forbidden, ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
 from bot.dialogue import amounts, consent, handoff, materials, memory
-from bot.dialogue.claim_answers import ClaimAnswers, cn_date
+from bot.dialogue.claim_answers import ClaimAnswers
 from bot.dialogue.context import Turn
+from bot.dialogue.extract import cn_date
 from bot.dialogue.parsing import claim_type_from_text
 from bot.dialogue.state import FlowFrame
 
@@ -52,7 +53,7 @@ class ClaimReportFlow(ClaimAnswers):
             elif exclusions and turn.state.last.get("exclusion_said") != exclusions[0]:
                 turn.say(f"excl_{exclusions[0]}")
                 turn.state.last["exclusion_said"] = exclusions[0]
-            elif turn.asks:
+            elif turn.asks or "stay_list" in turn.noted:  # 3月也住过一次院 30天: the two stays summed
                 amounts.answer(turn)
             if self._missing(frame) != "accident":  # a death told without its cause: the cause first
                 turn.say("cr_start")
@@ -62,7 +63,7 @@ class ClaimReportFlow(ClaimAnswers):
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         if consent.granted(turn, "id_number"):  # agreed before (D-04): not asked again
             frame.data["consent_id"] = True
-        elif consent.sent_id(turn) and turn.cue("consent_words") and not turn.cue("refuse_words"):
+        elif consent.sent_id(turn) and consent.agrees(turn):
             consent.record(turn, "id_number")  # 身份证440514…，阮同意恁用: the number and the yes together
             frame.data["consent_id"] = True
             turn.say("consent_early_ok", text=consent.text_of("id_number"))

@@ -108,6 +108,19 @@ def sent_id(turn: Turn) -> bool:
     return bool((turn.pred.slots or {}).get("id_number") or turn.extract.id_like(turn.norm))
 
 
+def agrees(turn: Turn, frame: FlowFrame | None = None) -> bool:
+    """A yes to the ID number's use said in words before its question: 同意, or 可以用 / 要用就用 /
+    用来报案无问题 said with the number (in this message, or held from one just before), never in a
+    question or beside a no."""
+    if turn.cue("refuse_words") or (turn.asks and turn.cue("consent_why_words")):
+        return False
+    if turn.cue("consent_words"):
+        return True
+    held = frame is not None and ID_HELD in frame.secret
+    about_id = sent_id(turn) or turn.cue("consent_topic_words") or held
+    return about_id and turn.cue("consent_use_words") and not turn.asks
+
+
 def by_sending(turn: Turn) -> bool:
     """The number itself, sent in answer to the question that said what it is for: a yes, recorded
     and said back (the customer may take it back at any time). False when no number was sent."""

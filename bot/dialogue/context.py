@@ -25,6 +25,8 @@ from bot.dialogue.state import FlowFrame, SecretBox, State
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _RE_DIGIT = re.compile(r"^\s*(?:第)?\s*([1-9]|[一二三四五六七八九])\s*(?:个|项|号)?\s*[.。!！]?\s*$")
+# the yes-no questions of spoken Chinese and Teochew: 赔不赔 / 保唔保; 有住院津贴无 (有…没 at the end)
+_RE_YES_NO = re.compile(r"([\u4e00-\u9fff])不\1|有[^\s,.!?，。！？]{1,10}没\s*[?？]?\s*$")
 _RE_DIGIT_FW = str.maketrans("１２３４５６７８９０", "1234567890")
 _UNREAD = object()  # Turn._read_of before the first look at the text
 
@@ -253,5 +255,5 @@ class Turn:
 
     @property
     def asks(self) -> bool:
-        """True when the message is a question (吗, 多少, 能不能, 怎么...)."""
-        return self.cue("question_words")
+        """True when the message is a question (吗, 多少, 能不能, 怎么...; 保不保, 有住院津贴没)."""
+        return self.cue("question_words") or bool(_RE_YES_NO.search(self.norm))

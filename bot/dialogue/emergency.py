@@ -21,8 +21,12 @@ ACTIVE = "active"
 
 def is_urgent(turn: Turn) -> bool:
     """True when the message says someone is hurt now and help has not been called yet."""
+    if turn.cue("help_called_words"):
+        return False
+    if turn.cue("ask_120_words"):  # 要不要打120 还是我自己载伊去峡山医院: yes, call it now
+        return True
     urgent = bool(turn.fact("emergency")) or turn.cue("emergency_words")
-    return urgent and not turn.cue("help_called_words") and not _past(turn)
+    return urgent and not _past(turn)
 
 
 def _past(turn: Turn) -> bool:
@@ -71,7 +75,9 @@ def handle(turn: Turn) -> str | None:
             notes["at_hospital"] = True
         if is_urgent(turn):
             notes["emergency"] = ACTIVE
-            notes.setdefault("date", turn.today.isoformat())  # happening now: the report's day is today
+            if "date" not in notes:  # happening now: the report's day is today, unless a day is said later
+                notes["date"] = turn.today.isoformat()
+                notes["date_assumed"] = True
             turn.say("emergency")
             if turn.cue("help_person_words"):  # 你们能不能派人过去: a person too
                 handoff.hand_off(turn, "urgent", quiet=True)
@@ -88,15 +94,26 @@ def handle(turn: Turn) -> str | None:
             and not turn.cue("help_called_words")):  # 打了 120说马上来: no complaint
         notes.pop("emergency", None)  # 我要投诉: no longer about the emergency
         return None
+    if turn.cue("ask_120_words"):
+        turn.say("emergency_again")  # 要不要打120: the answer is yes, and how to wait for it
+        turn.state.last["emergency"] = "again"
+        return "said"
+    if turn.cue("calling_now_words") and not turn.asks:
+        turn.say("emergency_waiting")  # 好好 我打: not told to call again
+        return "said"
     if turn.extract.hospital(turn.plain) or turn.cue("at_hospital_words"):
         notes.pop("emergency", None)
         turn.say("emergency_at_hospital")
         return "report"
+    if turn.cue("later_words") and not (turn.extract.id_like(turn.norm) or turn.extract.phones(turn.norm)):
+        notes.pop("emergency", None)  # 我先带伊去医院 报案迟一下可以无: yes, later
+        turn.say("emergency_later")
+        return "said"
     if (_gives_report_facts(turn) or turn.cue("coverage_words")) and not turn.cue("emergency_words"):
         notes.pop("emergency", None)  # 我叫…, a phone number, 有得赔吗: the danger is over, the report begins
         turn.say("emergency_then_report")
         return "report"
-    if turn.cue("later_words") or (turn.confident and turn.pred.intent in ("goodbye", "cancel")):
+    if turn.confident and turn.pred.intent in ("goodbye", "cancel"):
         notes.pop("emergency", None)
         turn.say("emergency_later")
         return "said"

@@ -105,6 +105,13 @@ def lunar_label(day: dt.date) -> str:
     return f"{'闰' if ld.is_leap_month else ''}{months[ld.month - 1]}月{_lunar_day_name(ld.day)}"
 
 
+def cn_date(iso: str, *, lunar: bool = False) -> str:
+    """2026年12月3日, with the lunar day (农历十月廿五) when the customer counted that way."""
+    day = dt.date.fromisoformat(iso)
+    text = f"{day.year}年{day.month}月{day.day}日"
+    return f"{text}（农历{lunar_label(day)}）" if lunar else text
+
+
 def _lunar_day_name(n: int) -> str:
     digits = "一二三四五六七八九十"
     if n <= 10:
@@ -214,7 +221,7 @@ class Extractor:
                 if len(found) == size and self.is_name(found):
                     return found
         if whole:  # 郭惠娟 / 是我自己 郭惠娟 / 老伴 姚德和: the bare name, maybe after who it is
-            chunks = re.split(r"[\s,，。.!！?？、]+", _RE_SELF_LEAD.sub("", norm.strip()).strip())
+            chunks = re.split(r"[\s,，。.!！?？、:：]+", _RE_SELF_LEAD.sub("", norm.strip()).strip())
             tries = chunks[:2] if len(chunks) <= 3 and len(chunks[0]) <= 6 else chunks[:1]
             for chunk in tries:
                 if self.is_name(chunk) or self._bare_name(chunk):

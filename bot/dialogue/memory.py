@@ -39,12 +39,14 @@ def remember(turn: Turn) -> None:
     if relation == "self" and not role and "relation" in notes and not _RE_FIRST_PERSON.search(norm):
         relation = None  # 唔是初三，是初一跋倒个: the NLU's "self" by default, not a new answer about who
     if relation and notes.get("relation") not in (None, relation) and not role and not kin_denied and (
-            (not corrected and (_RE_SENT_BY.search(norm) or _RE_THIRD.search(norm)
+            (not corrected and (_RE_SENT_BY.search(norm) or _RE_THIRD.search(norm) or _RE_HELPS.search(norm)
                                 or turn.extract.phones(norm)))  # 电话138…，係我阿爸: whose phone
             or (corrected and _fixes_other_item(turn))):
         # 我阿爸叫我先报案 / 阿嬷扶唔起伊: who sent the writer or helps, not the one hurt;
         # 医院不对 … 人民医院是我阿公以前住的: a correction of another item
         relation = None
+    if (relation, notes.get("relation")) in _REFINED:
+        relation = None  # 阿嬷 … then 我是伊孙女: grandmother already, more precise than a grandparent
     refines = (notes.get("relation"), relation) in _REFINED
     # 阿爸那单赔了未 … 阮阿妈乞狗咬着，先报这个: another person's story, before any report
     other = bool(relation) and notes.get("relation") not in (None, relation) and not refines and not role \
@@ -152,8 +154,10 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
 _RE_FIRST_PERSON = re.compile(r"我|阮|自己|自家|本人")
 # 村里一个阿婆: someone of the village, not the writer's grandmother
 _RE_SOMEONE = re.compile(r"(?:一个|一位|有个)(?:阿婆|阿伯|阿公|阿嬷|阿姆|阿叔|老人|老伯|阿婶)")
-_RE_AGAIN = re.compile(r"又|再次|第二次|另一次")
+_RE_AGAIN = re.compile(r"又|再次|第二次|另一次|也(?:\w{0,4})住过|还住过|之前也|上次也")  # 3月也跋倒住过一次院
 _RE_THIRD = re.compile(r"[伊他她佢]")  # the one already talked about
+# 阿叔在打120了 / 阿兄送伊去医院: a relative who helps, not the one hurt
+_RE_HELPS = re.compile(r"(?:打了?120|叫了?救护车)|(?:送|扶|陪|载|背)[他她伊]")
 _RE_SENT_BY = re.compile(r"(?:叫|让|要|喊|吩咐|交代)我(?:来|先|帮忙|帮){0,2}(?:报|问|找|办|联系)")
 _REFINED = (("grandparent", "grandmother"), ("grandparent", "grandfather"), ("parent", "mother"),
             ("parent", "father"))  # a grandparent named after 我是伊孙: which one
@@ -213,7 +217,8 @@ def _report_started(turn: Turn) -> bool:
     return frame is not None and frame.flow == "claim_report" and frame.step not in (None, "relation")
 
 
-_RE_STAY_DAYS = re.compile(r"(?:住了?(?:院)?|第[一二三四1-4]次(?:住院|住了?)?)\s*(\d{1,3})\s*(?:日|天)")
+_RE_STAY_DAYS = re.compile(r"(?:住[了过]?(?:一次|1次)?(?:院)?|第[一二三四1-4]次(?:住院|住了?)?)"
+                           r"\s*[,，]?\s*(\d{1,3})\s*(?:日|天)")
 
 
 _RE_NAME_FIX = re.compile(r"(?:不是|不对|错了|打错了|写错了)[啦了呀，,。\s]*(?:是|叫)\s*"

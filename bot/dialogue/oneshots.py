@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.dialogue import amounts, cover_start, faq, materials, understanding
 from bot.dialogue.context import Turn
+from bot.dialogue.memory import died
 from bot.dialogue.parsing import claim_type_from_text
 from intents.faq import render_text
 
@@ -46,6 +47,9 @@ def case_answer(turn: Turn) -> bool:
     if isinstance(age, int) and 0 < age < min_age and (turn.asks or len(turn.norm) <= 12):
         turn.say("elig_too_young", age=age, min_age=min_age, district=turn.product.region.district)
         return True  # 那我妈呢 她五十八: the age decides, whatever the topic before
+    if isinstance(age, int) and min_age <= age <= 120 and len(turn.norm) <= 12 and "呢" in turn.norm:
+        turn.say("elig_old_enough", age=age, district=turn.product.region.district)
+        return True  # 那我阿妈呢 伊六十一: old enough; the household registration decides
     if turn.cue("e_ticket_words"):
         turn.say("e_ticket")
         return True
@@ -60,8 +64,9 @@ def case_answer(turn: Turn) -> bool:
         said = turn.state.last.get("exclusion_said")
         last = notes.get("exclusion_last")
         kind = last if last in exclusions else exclusions[0]
-        if kind == "sudden_death" and said is None and not turn.state.last.get("condoled"):
-            turn.say("condolence")  # 阮老爸心脏病发走了: sorrow first, then why it is not paid
+        condoled = turn.state.last.get("condoled")
+        if (kind == "sudden_death" or died(turn)) and said is None and not condoled:
+            turn.say("condolence")  # 心脏病发走了 / 饮醉跋落水沟 人无了: sorrow first, then why not paid
             turn.state.last["condoled"] = True
         if turn.cue("victim_words") and kind == "fight":
             turn.say("excl_fight_victim")

@@ -19,7 +19,7 @@ from typing import Any
 from backend.handoff import customer
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import request_handoff
-from bot.dialogue import emergency, faq
+from bot.dialogue import emergency, faq, memory
 from bot.dialogue.context import Turn, parse_digit
 from bot.dialogue.desk import AFTER_HOURS, HandoffDesk
 from bot.dialogue.state import State
@@ -51,8 +51,12 @@ def handle(turn: Turn, row: HandoffRequest | None, desk: HandoffDesk, read: Any)
     notes[NOTE] = notes.get(NOTE) or "agent"
     if turn.message.kind in _SPOKEN and turn.text:
         turn.pred = read(turn)
-        if row.status == "queued" and row.reason in _BOT_FAILED and _clear_request(turn):
-            # 阮要投诉 after a handoff the bot's misunderstanding caused: the bot takes the request itself
+        if row.status == "queued":
+            memory.remember(turn)  # 120到了 送去人民医院: known if the bot takes the report after all
+        takes = row.reason in _BOT_FAILED or notes.get(AFTER_HOURS)
+        if row.status == "queued" and takes and _clear_request(turn):
+            # 阮要投诉 after a handoff the bot's misunderstanding caused, or 现在可以报案吗 while nobody is
+            # there until the morning: the bot takes the request itself (the report reaches staff anyway)
             customer.cancel_by_customer(turn.session, channel=turn.message.channel,
                                         user_id=turn.message.user_id, now=turn.now, redis=desk.redis)
             notes.pop(NOTE, None)

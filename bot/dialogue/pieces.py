@@ -62,7 +62,10 @@ def join(turn: Turn) -> bool:
     held = turn.box.get(state, PIECE) if PIECE in state.secret else None
     state.secret.pop(PIECE, None)
     found = _digits_only(turn.norm)
-    if found is None or len(found[0]) < 2 or (turn.digit(9) is not None and held is None):
+    if found is None:
+        _keep_tail(turn)  # 她叫许亚妹 身份证 4405141944: the message is read, its number's start kept
+        return False
+    if len(found[0]) < 2 or (turn.digit(9) is not None and held is None):
         return False
     digits, labelled = found
     # a first piece: after a label, or long enough, but not 17 digits (one digit missing: a typo)
@@ -82,6 +85,19 @@ def join(turn: Turn) -> bool:
         turn.box.put(state, PIECE, digits)
         return True
     return False
+
+
+def _keep_tail(turn: Turn) -> None:
+    """An ID number begun at the end of a message that says other things (a name, then 身份证 and
+    ten digits): the digits are kept as a piece, so that the rest sent next completes it."""
+    m = _RE_ID_TAIL.search(turn.norm)
+    if m is None or not _may_grow(m.group(1)) or m.group(1)[0] == "1":
+        return
+    turn.private_values.append(m.group(1))
+    turn.box.put(turn.state, PIECE, m.group(1))
+
+
+_RE_ID_TAIL = re.compile(r"身份证(?:号码|号)?\s*[:：是]?\s*(\d{6,15})\s*$")
 
 
 def _take(turn: Turn, kind: str, number: str) -> None:

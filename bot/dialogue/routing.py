@@ -348,7 +348,7 @@ class Router(TextTurns):
             return False
         intent = str(flow)
         slots = getattr(turn.pred, "slots", None) or {}
-        if "claim_no" in slots or "id_number" in slots or (
+        if "claim_no" in slots or "id_number" in slots or "age" in slots or (
                 turn.cue("personal_words") and topic != "claim_timeline"):
             return False
         faq.answer_topic(turn, str(topic), follow_up=False)

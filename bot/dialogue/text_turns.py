@@ -140,6 +140,9 @@ class TextTurns:
         """What an unsure reading can still answer: the case, a clear report, a product question,
         small talk, or facts added to what was told before."""
         if oneshots.case_answer(turn):
+            if turn.state.frame is None and understanding.report_like(turn) \
+                    and not turn.state.notes.get("exclusions"):
+                self._offer_report(turn)  # 阿公跋倒住了5日 有住院津贴无: the sum, and the report offered
             return True
         if understanding.report_like(turn) and turn.pred.intent in ("claim_report", "product_question"):
             self._start_intent(turn, "claim_report")

@@ -70,6 +70,9 @@ def refine(turn: Turn) -> str:
         return _set(turn, "home_visit")
     if intent == "product_question" and report_like(turn) and personal(turn):
         return _set(turn, "claim_report")  # 我爸陈炳坤…坐大巴出事走了…电话… 赔几多: a report, and a question
+    if turn.asks and turn.cue("timeline_words") and turn.cue("after_materials_words") and intent in (
+            "claim_materials", "product_question", "claim_progress", "out_of_scope"):
+        return _set(turn, "product_question", "claim_timeline")  # 补了材料之后多久有结果: when, not which
     topic = _topic_cue(turn)
     if topic is not None and intent in _REPORT_SIDE | {"claim_materials", "policy_lookup"} and turn.asks:
         return _set(turn, "product_question", topic)

@@ -34,8 +34,10 @@ def _claim_mismatches(expected: dict[str, Any], claim: dict[str, Any]) -> list[s
             if bool(want) != (claim["claim_type"] in DEATH_TYPES):
                 bad.append(f"died={want} but claim_type={claim['claim_type']}")
         elif key == "transport":
-            if claim["claim_type"] in DEATH_TYPES and claim["claim_type"] != "transport_death":
+            if want and claim["claim_type"] in DEATH_TYPES and claim["claim_type"] != "transport_death":
                 bad.append(f"transport death recorded as {claim['claim_type']}")
+            if not want and claim["claim_type"] == "transport_death":
+                bad.append("a death not on public transport recorded as transport_death")
         elif key == "hospital":
             got, exp = _norm(claim.get("hospital", "")), _norm(str(want))
             if not got or (exp not in got and got not in exp):

@@ -27,6 +27,10 @@ def test_death_and_transport_are_read_from_the_claim_type() -> None:
     assert failures == ["transport death recorded as accidental_death"]
     assert check(expect, [], Records(claims=[CLAIM])) == [
         "died=True but claim_type=hospital_allowance"]
+    not_transport = {"outcome": "claim_report", "claim": {"died": True, "transport": False}}
+    assert check(not_transport, [], Records(claims=[{**CLAIM, "claim_type": "accidental_death"}])) == []
+    assert check(not_transport, [], Records(claims=[{**CLAIM, "claim_type": "transport_death"}])) == [
+        "a death not on public transport recorded as transport_death"]
 
 
 def test_must_say_accepts_any_alternative_and_thousands_separators() -> None:
