@@ -23,7 +23,8 @@ from typing import Any
 # 伤残7级, 七级伤残, 伤残鉴定出来是七级, 鉴定结果评了8级: a grade said near 伤残 or 鉴定, in one clause
 _RE_GRADE = re.compile(r"(?:伤残|残疾|鉴定)[^，,。.？?！!；;\d]{0,8}?(\d{1,2})\s*级"
                        r"(?!\s*(?:医院|甲|乙|及|以上))"
-                       r"|(\d{1,2})\s*级\s*(?:伤残|残疾)")
+                       r"|(\d{1,2})\s*级\s*(?:伤残|残疾)"
+                       r"|评(?:了|为|定|到)?\s*(\d{1,2})\s*级(?!\s*(?:医院|甲|乙))")  # 伤残鉴定出来了，评九级
 _RE_YEAR_DAYS = re.compile(r"今年\s*(?:已经|都|总共|一共|累计)?\s*住(?:了|院|过)?\s*(?:院)?\s*"
                            r"(\d{1,3})\s*(?:多)?\s*(?:天|日)")
 _RE_DEATH = re.compile(  # 没了 of a person, not of a thing (保险无了, 钱没了)
@@ -65,7 +66,7 @@ def read_facts(norm: str, *, lunar_date: bool = False, corrected: bool = False,
     grade = None
     m = _RE_GRADE.search(norm)
     if m:
-        value = int(m.group(1) or m.group(2))
+        value = int(m.group(1) or m.group(2) or m.group(3))
         grade = value if 1 <= value <= 10 else None
     ym = _RE_YEAR_DAYS.search(norm)
     death = bool(_RE_DEATH.search(norm)) and not _RE_DEATH_HYPOTHETICAL.search(norm)

@@ -37,6 +37,7 @@ _EVENT_INTENTS = frozenset({"claim_report"})
 # the writer's own accident is assumed when an accident is told with nobody named (Chinese drops "I")
 _SELF_DEFAULT_INTENTS = frozenset({"claim_report"})
 _SELF_DEFAULT_MIN_CHARS = 6
+_RE_CLAUSE = re.compile(r"[，,。.!！?？；;]+")
 _ORDER = ("claim_no", "id_number", "phone", "date", "amount", "age", "days", "accident_type", "transport",
           "relation")
 _RE_DEATH = re.compile(r"去世|过世|身故|死|走了|没了|不在了|过身|遇难")
@@ -199,6 +200,8 @@ class SlotExtractor:
         accident = "accident_type" in slots
         event = intent in _EVENT_INTENTS or (intent is None and accident)
         reading = read_date(draft.rest, draft.today, event=event)
+        if accident and reading.date is not None:
+            reading = self._accident_clause_date(draft, event) or reading
         if reading.date is not None:
             slots["date"] = reading.date.isoformat()
         relation, corrected = self._relation(draft.rest, accident and intent in _SELF_DEFAULT_INTENTS)
@@ -206,6 +209,24 @@ class SlotExtractor:
             slots["relation"] = relation
         ordered = {k: slots[k] for k in _ORDER if k in slots}
         return SlotReading(ordered, reading, corrected)
+
+    def _accident_clause_date(self, draft: Draft, event: bool) -> DateReading | None:
+        """The date of the clause that tells the accident (or of the clause just before it, when that
+        one has none): 上礼拜四跌倒，前天转院 → Thursday, not the day of the transfer; 18号跋倒，今日问伊
+        → the 18th. None when the message has one clause or the accident's clause no date."""
+        clauses = [c for c in _RE_CLAUSE.split(draft.rest) if c]
+        if len(clauses) < 2:
+            return None
+        vocab = self._vocab["accident_type"]
+        for i, clause in enumerate(clauses):
+            if vocab.by_priority(clause) is None:
+                continue
+            for part in (clause, clauses[i - 1] if i else ""):
+                found = read_date(part, draft.today, event=event) if part else DateReading(None)
+                if found.date is not None:
+                    return found
+            return None
+        return None
 
     @staticmethod
     def _identifiers(rest: str, slots: dict[str, SlotValue]) -> str:

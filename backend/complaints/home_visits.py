@@ -141,6 +141,18 @@ def change_visit_phone(session: Session, *, cipher: FieldCipher, visit_no: str, 
     return True
 
 
+def cancel_visit_by_customer(session: Session, *, cipher: FieldCipher, visit_no: str, openid: str | None,
+                             reason: str, now: dt.datetime | None = None) -> bool:
+    """The customer's own cancellation in chat (唔使来了), while the visit is still requested and theirs;
+    whether cancelled (a visit already arranged on the phone is left to the staff who called)."""
+    visit = get_home_visit(session, visit_no=visit_no)
+    if visit.openid is None or visit.openid != openid or visit.state != VisitState.REQUESTED.value:
+        return False
+    cancel_home_visit(session, cipher=cipher, visit_id=visit.id, actor=f"customer:{openid}",
+                      reason=reason, now=now)
+    return True
+
+
 def _move(session: Session, visit: HomeVisit, allowed_from: tuple[VisitState, ...], to: VisitState) -> None:
     current = VisitState(visit.state)
     if current not in allowed_from:

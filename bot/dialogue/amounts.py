@@ -41,7 +41,8 @@ def answer(turn: Turn) -> bool:
         return _explain(turn, last)
     # 住院补贴一日30 那一百日就是三千吧: a sum guessed for the stay told before is checked
     guess = turn.cue("guess_words") and turn.cue("allowance_words")
-    told_grade = turn.fact("disability_grade") and turn.pred.intent in ("product_question", "fallback")
+    told_grade = turn.fact("disability_grade") and turn.pred.intent in (
+        "product_question", "fallback", "claim_report")
     another_stay = "stay_list" in turn.noted and last.get("kind") == "allowance"  # 3月也住过一次 30天
     if not (turn.asks or turn.cue("amount_words") or guess or (follow and len(norm) <= 12) or told_grade
             or another_stay):
@@ -83,6 +84,11 @@ def answer(turn: Turn) -> bool:
         return _allowance(turn, int(days), count)
     transport = (turn.pred.slots or {}).get("transport")
     if transport and (follow or died(turn) or turn.cue("amount_words") or turn.cue("death_words")):
+        frame = turn.state.frame
+        condoled = turn.state.last.get("condoled") or (frame is not None and frame.data.get("condoled"))
+        if died(turn) and not condoled:  # 阿妈坐公交车跋倒…前日过身了: sorrow before the sum
+            turn.say("condolence")
+            turn.state.last["condoled"] = True
         return answer_transport(turn, str(transport))
     if turn.cue("death_words") and turn.cue("hypothetical_words") and follow:
         return answer_death(turn)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import amounts, consent, fixes, lunar_answer, name_parts, who
+from bot.dialogue import amounts, consent, fixes, lunar_answer, name_parts, side_questions, who
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.parsing import claim_type_from_text
@@ -70,6 +70,8 @@ class ClaimAnswers(Flow):
             outcome = "ok"
         elif outcome == "pass" and self._more_story(turn, frame):
             outcome = "ok"
+        if outcome == "ok" and turn.state.frame is frame:
+            side_questions.answer(turn)  # 伊叫陈炳坤，住院一日几多钱: the fact kept, the question answered
         if outcome == "ok" and turn.state.frame is frame and not turn.log_slots.pop("asked", False):
             flow.ask(turn, frame)
         return outcome

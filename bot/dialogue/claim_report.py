@@ -18,7 +18,7 @@ from backend.claims.service import report_claim
 from backend.errors import Forbidden, ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
-from bot.dialogue import amounts, consent, handoff, materials, memory
+from bot.dialogue import amounts, consent, handoff, materials, memory, side_questions
 from bot.dialogue.claim_answers import ClaimAnswers
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import cn_date
@@ -53,8 +53,9 @@ class ClaimReportFlow(ClaimAnswers):
             elif exclusions and turn.state.last.get("exclusion_said") != exclusions[0]:
                 turn.say(f"excl_{exclusions[0]}")
                 turn.state.last["exclusion_said"] = exclusions[0]
-            elif turn.asks or "stay_list" in turn.noted:  # 3月也住过一次院 30天: the two stays summed
-                amounts.answer(turn)
+            elif turn.asks or "stay_list" in turn.noted or turn.fact("disability_grade"):
+                # 3月也住过一次院 30天: the two stays summed; 评九级: its sum; 住院一日几多钱: the rule
+                amounts.answer(turn) or side_questions.answer(turn)
             if self._missing(frame) != "accident":  # a death told without its cause: the cause first
                 turn.say("cr_start")
         frame.data.pop("quiet_start", None)

@@ -13,7 +13,7 @@ import re
 from backend.complaints.service import add_complaint_details, file_complaint
 from backend.errors import ServiceError
 from backend.security.masking import scrub_text
-from bot.dialogue import fields, handoff
+from bot.dialogue import contact, faq, fields, handoff
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
@@ -29,8 +29,13 @@ class ComplaintFlow(Flow):
 
     def start(self, turn: Turn, frame: FlowFrame) -> None:
         turn.state.complaints += 1
-        if _says_what(turn):
+        if turn.cue("pay_first_words"):
+            turn.say("cc_no_fees")  # 要先转两百元手续费: do not pay, first of all
+            frame.data["fees_told"] = True
+        elif _says_what(turn):
             turn.say("cc_sorry")
+        if turn.asks and turn.cue("hours_words"):
+            contact.hours(turn)  # …我要投诉。还有，办事处几点关门: the hours too
         super().start(turn, frame)
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
@@ -89,6 +94,8 @@ class ComplaintFlow(Flow):
             if outcome == "pass":
                 if turn.cue("case_unknown_words"):
                     turn.say("cc_no_case_needed")
+                elif turn.asks and turn.cue("timeline_words"):
+                    faq.answer_topic(turn, "claim_timeline", follow_up=False)  # 材料交了几时会审好
                 elif turn.cue("boss_words"):
                     turn.say("cc_boss")
                 elif turn.interrupts(frame) and not turn.cue("complaint_cue_words") \
@@ -156,7 +163,8 @@ class ComplaintFlow(Flow):
         turn.say("cc_done", number=c.complaint_no, ack_hours=std.complaint_ack_hours,
                  days=std.complaint_resolution_working_days)
         told = content + str(turn.state.notes.get("description") or "")  # with the story told before
-        if any(w in told for w in turn.copy.table("extract").get("fee_words") or ()):
+        if any(w in told for w in turn.copy.table("extract").get("fee_words") or ()) \
+                and not frame.data.get("fees_told"):
             turn.say("cc_no_fees")  # 要先转两百元手续费: we never ask for money; do not pay
         frame.step = "more"
         frame.data["id"] = c.id

@@ -20,3 +20,12 @@ def answer(turn: Turn) -> None:
     extra = product.service_standards.model_extra or {}
     if extra.get("office_open") and extra.get("office_close"):
         turn.say("ct_hours", open=extra["office_open"], close=extra["office_close"])
+
+
+def hours(turn: Turn) -> bool:
+    """The opening hours alone (办事处几点关门, asked beside another request); False when unpublished."""
+    extra = turn.product.service_standards.model_extra or {}
+    if not (extra.get("office_open") and extra.get("office_close")):
+        return False
+    turn.say("ct_hours", open=extra["office_open"], close=extra["office_close"])
+    return True

@@ -167,7 +167,10 @@ class Turn:
         cues = self._cues
         hit = cues.get(key)
         if hit is None:
-            hit = cues[key] = self.services.copy.word_pattern(key).search(self._norm) is not None
+            copy = self.services.copy
+            hit = copy.word_pattern(key).search(self._norm) is not None
+            unless = (copy.data.get("cue_unless") or {}).get(key) if hit else None
+            hit = cues[key] = hit and not (unless and self.cue(str(unless)))  # 之前都无报过: not reported
         return hit
 
     def note_secret(self, key: str) -> str | None:
@@ -225,6 +228,13 @@ class Turn:
             # 先报阿公的吧，阿嬷的…明天再报: which report, not a progress question
             and not (frame.flow == "claim_report" and self.pred.intent == "claim_progress"
                      and self.cue("report_request_words") and not self.cue("progress_words"))
+            # 投诉那个柜员。还有材料交了几时会审好 in a complaint: a question beside it, no progress lookup
+            and not (frame.flow == "complaint" and self.pred.intent == "claim_progress"
+                     and self.cue("timeline_words") and not self.pred.slots.get("claim_no"))
+            # 你们的人讲赔六百，九级是按几成算的 in a report: a question of the sum, no complaint
+            and not (frame.flow == "claim_report" and self.pred.intent == "complaint" and self.asks
+                     and self.cue("amount_words") and not (self.cue("complaint_only_words")
+                                                           or self.cue("angry_words")))
             # 伊痛到行唔得 一直喊 你们快点 in a report: hurry, no complaint unless said so
             and not (frame.flow in ("claim_report", "info_update") and self.pred.intent == "complaint"
                      and (self.cue("hurry_words") or self.cue("injury_words") or frame.flow == "info_update")

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 
-from backend.complaints.home_visits import add_customer_words, change_visit_phone, request_home_visit
+from backend.complaints.home_visits import (
+    add_customer_words,
+    cancel_visit_by_customer,
+    change_visit_phone,
+    request_home_visit,
+)
 from backend.errors import ServiceError
 from backend.security.masking import scrub_text
-from bot.dialogue import fields, oneshots
+from bot.dialogue import contact, fields, oneshots
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import LunarDay
@@ -68,6 +73,16 @@ class HomeVisitFlow(Flow):
                 return "pass"
             if turn.cue("thanks_words"):
                 turn.say("hv_wait")
+            elif turn.cue("visit_cancel_words") and cancel_visit_by_customer(
+                    turn.session, cipher=turn.services.cipher, visit_no=str(frame.data["visit_no"]),
+                    openid=turn.message.user_id, reason="客户在聊天里取消", now=turn.now):
+                turn.say("hv_cancelled")  # 等一下 唔使来了: cancelled; a question with it answered next
+                self.finish(turn)
+                if turn.asks and turn.pred.intent == "contact_info":
+                    contact.answer(turn)  # 网点礼拜六有开吗: the opening hours
+                elif turn.asks and turn.pred.intent == "product_question":
+                    oneshots.product_question(turn, follow_up=False)
+                return "ok"
             elif phones and change_visit_phone(turn.session, cipher=turn.services.cipher,
                                                visit_no=str(frame.data["visit_no"]),
                                                openid=turn.message.user_id, phone=phones[-1]):

@@ -101,6 +101,9 @@ def remember(turn: Turn) -> None:
     kinds = turn.copy.groups_in("exclusion_words", norm)
     if not kinds and (died(turn) or notes.get("death")) and turn.cue("illness_words"):
         kinds = ["sudden_death"]  # 突然心梗走了: an illness, not an accident
+    elif not kinds and turn.cue("illness_words") and not (turn.pred.slots or {}).get("accident_type") \
+            and not notes.get("accident"):
+        kinds = ["illness"]  # 中风入院: an illness, its stay no accident's
     if kinds:
         turn.noted.add("exclusion_talk")
         notes["exclusion_last"] = kinds[0]  # the one this message is about answers it
@@ -118,6 +121,7 @@ def remember(turn: Turn) -> None:
         notes["hukou_other"] = hukou
     elif hukou == "":  # 我自己户口在峡山: someone of the district now
         notes.pop("hukou_other", None)
+        turn.noted.add("hukou_inside")
 
 
 def _put(turn: Turn, key: str, value: Any) -> None:
@@ -260,7 +264,11 @@ def died(turn: Turn) -> bool:
 def _fixes_other_item(turn: Turn) -> bool:
     """True when a correction names an item of the report other than who was hurt (医院不对)."""
     items = turn.copy.table("fix_words")
-    return any(w in turn.norm for field, words in items.items() if field != "relation" for w in words)
+    clauses = [c for c in re.split(r"[，,。.！!？?；;]+", turn.norm) if c]
+    fixes = turn.copy.words("correction_words")
+    at = next((i for i, c in enumerate(clauses) if any(w in c for w in fixes)), 0)
+    near = "".join(clauses[at:at + 3])  # 唔是唔是，讲错，是阿嬷跋倒，阿公陪伊去医院: not about the hospital
+    return any(w in near for field, words in items.items() if field != "relation" for w in words)
 
 
 def describes_accident(turn: Turn) -> bool:

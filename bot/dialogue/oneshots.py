@@ -31,6 +31,9 @@ def product_question(turn: Turn, *, follow_up: bool = True) -> None:
 def case_answer(turn: Turn) -> bool:
     """The answers that depend on this customer's case (said earlier or now); False when none does."""
     notes = turn.state.notes
+    if notes.get("hukou_other") and turn.cue("elsewhere_words"):
+        turn.say("elig_elsewhere", place=notes["hukou_other"])
+        return True  # 那阮去哪里问: where to ask, before why it is not here
     if notes.get("hukou_other") and (turn.cue("why_words") or turn.pred.faq_topic in (
             "eligibility", "coverage_overview", "enrollment") or turn.cue("coverage_words")):
         key = "elig_other_why" if turn.cue("why_words") else (
@@ -39,15 +42,18 @@ def case_answer(turn: Turn) -> bool:
                  age=turn.product.eligibility.min_age)
         turn.state.last["elig_other"] = True
         return True
-    if notes.get("hukou_other") and turn.cue("elsewhere_words"):
-        turn.say("elig_elsewhere", place=notes["hukou_other"])
-        return True
     age = (turn.pred.slots or {}).get("age")
     min_age = turn.product.eligibility.min_age
     if isinstance(age, int) and 0 < age < min_age and (turn.asks or len(turn.norm) <= 12):
         turn.say("elig_too_young", age=age, min_age=min_age, district=turn.product.region.district)
         return True  # 那我妈呢 她五十八: the age decides, whatever the topic before
-    if isinstance(age, int) and min_age <= age <= 120 and len(turn.norm) <= 12 and "呢" in turn.norm:
+    asks_cover = turn.asks or turn.cue("coverage_words")
+    if turn.cue("turn_age_words") and asks_cover and cover_start.start(turn) is None:
+        turn.say("cov_turned_age", age=min_age, district=turn.product.region.district)
+        return True  # 阿爸上个月才满60岁，伊现在有无在这个保险里: from the month after the birthday
+    short = len(turn.norm) <= 12 and "呢" in turn.norm  # 那我阿妈呢 伊六十一
+    inside = "hukou_inside" in turn.noted and len(turn.norm) <= 20 and not turn.cue("turn_age_words")
+    if isinstance(age, int) and min_age <= age <= 120 and (short or inside):  # 户口在潮南井都 今年83岁
         turn.say("elig_old_enough", age=age, district=turn.product.region.district)
         return True  # 那我阿妈呢 伊六十一: old enough; the household registration decides
     if turn.cue("e_ticket_words"):

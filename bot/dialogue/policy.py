@@ -38,10 +38,13 @@ def _take_id(turn: Turn, frame: FlowFrame) -> bool:
 def _prefill(turn: Turn, frame: FlowFrame) -> None:
     if consent.granted(turn, "id_number"):
         frame.data["consent"] = True
+    elif consent.sent_id(turn) and consent.agrees(turn):  # 伊叫…，身份证…，同意你们查: the yes with it
+        consent.record(turn, "id_number")
+        frame.data["consent"] = True
     else:
         consent.hold_id(turn, frame)  # an ID in the first message waits for the consent
     _take_id(turn, frame)
-    name = turn.note_secret("name")
+    name = turn.note_secret("name") or turn.extract.name(turn.plain)
     if name:
         turn.keep_secret(frame, "name", name)
 
@@ -208,6 +211,12 @@ class InfoUpdateFlow(Flow):
         new_value = self._new_value(turn, frame)
         if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
             return "ok"
+        phones = turn.extract.phones(turn.norm)
+        if frame.step == "id_number" and phones and not turn.extract.id_like(turn.norm) \
+                and frame.data.get("field") != "phone":  # 电话 158… where the ID was asked: a call back
+            turn.private_values.append(phones[-1])
+            self._to_person(turn, frame, callback=phones[-1])
+            return "ok"
         if frame.step in ("consent_id_number", "id_number", "name"):
             outcome = _identity(turn, frame)
             if outcome == "pass" and new_value:  # 旧的是138…，新的是136…: kept while the name is asked
@@ -292,6 +301,13 @@ class InfoUpdateFlow(Flow):
             self.ask(turn, frame)
             return True
         consent.drop_held_id(frame)  # no consent was given: the ID sent is not kept
+        self._to_person(turn, frame)
+        return True
+
+    def _to_person(self, turn: Turn, frame: FlowFrame, callback: str = "") -> None:
+        """The request recorded with what is known, for a person to check the identity with the
+        customer (on ``callback``, the number they gave, when they gave one instead of the ID)."""
+        field = str(frame.data.get("field") or "")
         name = turn.note_secret("name") or turn.secret(frame, "name") or ""
         value = turn.secret(frame, "value") or "" if frame.data.get("candidate") else ""
         what = turn.copy.label("iu_what_labels", field or "phone")
@@ -300,11 +316,10 @@ class InfoUpdateFlow(Flow):
             reason="info_update", flow=self.name, summary=f"修改{what}（待核实身份）",
             cipher=turn.services.cipher, now=turn.now,
             payload={"field": field or "phone", "value": value, "id_number": "", "name": name,
-                     "roster_match": "no"},
+                     "roster_match": "no", "callback_phone": callback},
         )
         turn.say("iu_to_person", what=what, number=row.id)
         handoff.hand_off(turn, "asked")
-        return True
 
     def _card_by_phone(self, turn: Turn, frame: FlowFrame) -> bool:
         """改银行卡 … 你们工作人员打我电话 136…: the request is recorded and staff take the card number

@@ -140,8 +140,9 @@ class TextTurns:
         """What an unsure reading can still answer: the case, a clear report, a product question,
         small talk, or facts added to what was told before."""
         if oneshots.case_answer(turn):
-            if turn.state.frame is None and understanding.report_like(turn) \
-                    and not turn.state.notes.get("exclusions"):
+            notes = turn.state.notes
+            told = notes.get("exclusions") or notes.get("hukou_other") or turn.cue("already_reported_words")
+            if turn.state.frame is None and turn.asks and understanding.report_like(turn) and not told:
                 self._offer_report(turn)  # 阿公跋倒住了5日 有住院津贴无: the sum, and the report offered
             return True
         if understanding.report_like(turn) and turn.pred.intent in ("claim_report", "product_question"):
@@ -240,7 +241,8 @@ class TextTurns:
             "claim_report", "product_question")
         if not (offered or "claim_report" in options or after_accident) or turn.asks:
             return False
-        if turn.confident and turn.pred.intent in ("complaint", "human_agent", "claim_progress", "cancel"):
+        if turn.confident and turn.pred.intent in ("complaint", "human_agent", "claim_progress", "cancel",
+                                                          "policy_lookup"):
             return False
         bare = turn.norm.strip(" 。，,.!！啦啊")
         if turn.extract.is_name(bare):
@@ -283,6 +285,8 @@ class TextTurns:
             return False
         if not oneshots.case_answer(turn):
             return False
-        self._offer_report(turn)
+        if not (turn.cue("already_reported_words") or turn.state.notes.get("hukou_other")):
+            # 阿妈报了案，顺便问… / 户口在普宁: the answer, and no report offered
+            self._offer_report(turn)
         return True
 

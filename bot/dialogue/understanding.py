@@ -37,14 +37,19 @@ def refine(turn: Turn) -> str:
     long = len(norm) >= 12
     if turn.cue("complaint_cue_words") and long and intent in _REPORT_SIDE | {"complaint", "claim_materials"}:
         return _set(turn, "complaint")
-    if intent in _REPORT_SIDE | {"complaint", "claim_materials"} and (
+    if intent in _REPORT_SIDE | {"complaint", "claim_materials", "contact_info"} and (
             turn.cue("complaint_only_words") or norm.lstrip().startswith("投诉")):
         return _set(turn, "complaint")  # 我要投訴。… / 投诉！…: said in so many words, the model unsure
-    if turn.cue("impostor_words") and long and not turn.asks and intent in _REPORT_SIDE | {
+    scam = turn.cue("impostor_words") or turn.cue("pay_first_words")
+    if scam and long and not turn.asks and intent in _REPORT_SIDE | {
             "complaint", "contact_info", "human_agent", "claim_materials"}:
         return _set(turn, "complaint")  # 有人说是你们公司的，挨家挨户收钱: a complaint, whatever the model
     if intent == "complaint" and _callback_for_visit(turn):
         return _set(turn, "home_visit")  # 你们打我电话 打伊电话伊听唔清楚: how to reach them about the visit
+    if slots.get("id_number") and turn.cue("check_words") and (
+            not turn.confident or turn.state.frame is None) and not turn.cue(
+            "progress_words") and not slots.get("accident_type") and not slots.get("claim_no"):
+        return _set(turn, "policy_lookup")  # 伊叫蔡永利，身份证…，同意你们查: whether he is covered
     if turn.cue("progress_words") and intent in ("claim_report", "product_question", "out_of_scope",
                                                  "claim_progress"):
         return _set(turn, "claim_progress")
@@ -53,7 +58,8 @@ def refine(turn: Turn) -> str:
         return _set(turn, "claim_report")  # 我要保安 / 报个按: voice input for 报案
     if turn.cue("update_words") and slots.get("phone") and intent in _REPORT_SIDE:
         return _set(turn, "info_update")
-    if turn.cue("update_request_words") and intent in _REPORT_SIDE and not report_like(turn):
+    if turn.cue("update_request_words") and intent in _REPORT_SIDE and (
+            not report_like(turn) or turn.cue("object_hurt_words")):
         return _set(turn, "info_update")  # 阮阿姆搬去阿妹厝住了，以后有乜通知请打阿妹的电话
     if turn.cue("visit_words") and turn.asks and not turn.cue("visit_rule_words") and intent in _REPORT_SIDE:
         return _set(turn, "home_visit")  # 想申请理赔，但她去不了，可以派人到家里吗: the visit is the ask

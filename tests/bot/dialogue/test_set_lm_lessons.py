@@ -102,11 +102,11 @@ def test_hurry_and_pain_in_a_report_is_no_complaint(chat: Chat, db: Session) -> 
 
 def test_money_asked_for_by_someone_posing_as_staff_is_a_complaint_with_a_warning(
         chat: Chat, db: Session) -> None:
-    chat.say("昨日有人来阮村，说是你们公司的，挨家挨户叫老人先转两百元手续费")
+    first = chat.say("昨日有人来阮村，说是你们公司的，挨家挨户叫老人先转两百元手续费")
+    assert first.startswith(text("cc_no_fees").render(chat))  # do not pay: said first (set O), not again
     reply = chat.say(PHONE)
     [c] = _complaints(db, chat)
-    assert reply == render(chat, (text("cc_done", number=c.complaint_no, ack_hours=24, days=15),
-                                  text("cc_no_fees")))
+    assert reply == render(chat, text("cc_done", number=c.complaint_no, ack_hours=24, days=15))
 
 
 def test_an_amount_for_a_stay_said_alone_amid_a_report(chat: Chat) -> None:
