@@ -137,3 +137,21 @@ def test_home_visit_due_times_and_flow(db: Session, cipher: FieldCipher, catalog
     assert v.state == "visited" and hv.list_home_visits(db, overdue=True, now=after_visit_due) == []
     with pytest.raises(Conflict):
         hv.cancel_home_visit(db, cipher=cipher, visit_id=v.id, actor="staff:1", reason="不需要了")
+
+
+def test_a_customer_cancels_only_their_own_visit_while_it_is_requested(
+        db: Session, cipher: FieldCipher, catalog: ProductCatalog) -> None:
+    def book(openid: str) -> str:
+        v = hv.request_home_visit(db, cipher=cipher, catalog=catalog, name="黄婆婆", phone="13800138000",
+                                  address="潮南区陈店镇某村1号", purpose="交材料", channel="official_account",
+                                  actor=f"customer:{openid}", openid=openid, now=NOW)
+        db.flush()
+        return v.visit_no
+
+    mine, theirs = book("o-mine"), book("o-theirs")
+    kw = {"cipher": cipher, "reason": "客户在聊天里取消", "now": NOW}
+    assert hv.cancel_visit_by_customer(db, visit_no=theirs, openid="o-mine", **kw) is False  # not theirs
+    assert hv.cancel_visit_by_customer(db, visit_no=mine, openid="o-mine", **kw) is True
+    assert hv.get_home_visit(db, visit_no=mine).state == "cancelled"
+    assert hv.get_home_visit(db, visit_no=theirs).state == "requested"
+    assert hv.cancel_visit_by_customer(db, visit_no=mine, openid="o-mine", **kw) is False  # already
