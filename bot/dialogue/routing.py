@@ -367,6 +367,8 @@ class Router(TextTurns):
             intent = "home_visit"  # 已经报过案了，材料伊唔会弄，能唔能派人去厝: the visit asked for
         elif intent == "claim_report" and not chosen and turn.cue("already_reported_words"):
             options = ["claim_progress", "home_visit", "claim_materials"]  # not a second report
+            if memory.died(turn):
+                turn.say("condolence")  # 礼拜二已经报了案，礼拜六人走了: sorrow first
             turn.state.choice = {"kind": "intent", "options": options}
             turn.ask_choice("already_reported", [self.copy.table("intent_labels")[i] for i in options])
             return

@@ -40,6 +40,9 @@ def refine(turn: Turn) -> str:
     if intent in _REPORT_SIDE | {"complaint", "claim_materials", "contact_info"} and (
             turn.cue("complaint_only_words") or norm.lstrip().startswith("投诉")):
         return _set(turn, "complaint")  # 我要投訴。… / 投诉！…: said in so many words, the model unsure
+    if intent == "complaint" and turn.asks and turn.cue("materials_words") and not (
+            turn.cue("complaint_only_words") or turn.cue("angry_words") or turn.cue("complaint_cue_words")):
+        return _set(turn, "claim_materials")  # 你们的人叫我来这里问要准备乜材料: which documents
     scam = turn.cue("impostor_words") or turn.cue("pay_first_words")
     if scam and long and not turn.asks and intent in _REPORT_SIDE | {
             "complaint", "contact_info", "human_agent", "claim_materials"}:

@@ -143,3 +143,11 @@ def test_a_question_beside_an_answer_in_a_report_is_answered(chat: Chat) -> None
     assert chat.frame_data("hospital") == "两英医院"
     assert reply.endswith(text("cr_ask_phone").render(chat))
     assert "医疗费用明细清单" in reply
+
+
+def test_a_death_after_a_report_made_by_phone_gets_sorrow_and_its_documents(chat: Chat) -> None:
+    reply = chat.say("阮阿爸上礼拜一跋倒，礼拜二已经打电话报了案，礼拜六人走了")
+    assert reply.startswith(text("condolence").render(chat))
+    reply = chat.say("过身的事我已经打电话同你们的人讲过了，伊叫我来这里问要准备乜材料")
+    assert chat.flow() != "complaint"
+    assert "死亡证明" in reply and "户口注销证明" in reply
