@@ -115,12 +115,21 @@ def get_home_visit(
     return visit
 
 
+def _own_requested_visit(session: Session, *, visit_no: str, openid: str | None) -> HomeVisit | None:
+    """The visit ``visit_no`` when it is this customer's (``openid``) and still requested: the only
+    visits a customer may change or cancel in chat; None otherwise."""
+    visit = get_home_visit(session, visit_no=visit_no)
+    if visit.openid is None or visit.openid != openid or visit.state != VisitState.REQUESTED.value:
+        return None
+    return visit
+
+
 def add_customer_words(session: Session, *, cipher: FieldCipher, visit_no: str, openid: str | None,
                        words: str) -> bool:
     """What the customer adds after booking (a time that suits them, 初五以后), kept with the visit's
     purpose for the staff who call, while the visit is still requested and theirs; whether kept."""
-    visit = get_home_visit(session, visit_no=visit_no)
-    if visit.openid is None or visit.openid != openid or visit.state != VisitState.REQUESTED.value:
+    visit = _own_requested_visit(session, visit_no=visit_no, openid=openid)
+    if visit is None:
         return False
     old = visit_text(visit, "purpose", cipher=cipher) or ""
     set_free_text(visit, "purpose", (old + " " + words.strip()).strip()[:1000], cipher=cipher)
@@ -131,8 +140,8 @@ def change_visit_phone(session: Session, *, cipher: FieldCipher, visit_no: str, 
                        phone: str) -> bool:
     """The customer's own change of the number to call (打我的，唔好打阿公的), while the visit is still
     requested and theirs; whether changed."""
-    visit = get_home_visit(session, visit_no=visit_no)
-    if visit.openid is None or visit.openid != openid or visit.state != VisitState.REQUESTED.value:
+    visit = _own_requested_visit(session, visit_no=visit_no, openid=openid)
+    if visit is None:
         return False
     clean = v.phone_number(phone, field="phone")
     visit.phone_enc = cipher.encrypt(clean, purpose=PURPOSE_VISIT_PHONE)
@@ -145,8 +154,8 @@ def cancel_visit_by_customer(session: Session, *, cipher: FieldCipher, visit_no:
                              reason: str, now: dt.datetime | None = None) -> bool:
     """The customer's own cancellation in chat (唔使来了), while the visit is still requested and theirs;
     whether cancelled (a visit already arranged on the phone is left to the staff who called)."""
-    visit = get_home_visit(session, visit_no=visit_no)
-    if visit.openid is None or visit.openid != openid or visit.state != VisitState.REQUESTED.value:
+    visit = _own_requested_visit(session, visit_no=visit_no, openid=openid)
+    if visit is None:
         return False
     cancel_home_visit(session, cipher=cipher, visit_id=visit.id, actor=f"customer:{openid}",
                       reason=reason, now=now)

@@ -17,9 +17,7 @@ def answer(turn: Turn) -> None:
         turn.say("ct_offices", offices="；".join(offices))
     else:
         turn.say("ct_no_offices")
-    extra = product.service_standards.model_extra or {}
-    if extra.get("office_open") and extra.get("office_close"):
-        turn.say("ct_hours", open=extra["office_open"], close=extra["office_close"])
+    hours(turn)
 
 
 def hours(turn: Turn) -> bool:
