@@ -172,10 +172,11 @@ class ClaimAnswers(Flow):
             return "ok"
         if frame.data.get("consent_id"):
             return "ok" if consent.after_yes(turn, frame) else None  # 不同意 / 我也同意 after the yes
-        if not (turn.cue("consent_topic_words") or consent.agrees(turn, frame)):
+        agreed = consent.agrees(turn, frame)
+        if not (turn.cue("consent_topic_words") or agreed):
             return None
         refuses = turn.cue("refuse_words")
-        if consent.agrees(turn, frame):
+        if agreed:
             consent.record(turn, "id_number")
             frame.data["consent_id"] = True
             frame.data.pop("no_id", None)

@@ -64,8 +64,7 @@ class ClaimReportFlow(ClaimAnswers):
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         if consent.granted(turn, "id_number"):  # agreed before (D-04): not asked again
             frame.data["consent_id"] = True
-        elif consent.sent_id(turn) and consent.agrees(turn):
-            consent.record(turn, "id_number")  # 身份证440514…，阮同意恁用: the number and the yes together
+        elif consent.given_with_number(turn):  # 身份证440514…，阮同意恁用: the number and the yes together
             frame.data["consent_id"] = True
             turn.say("consent_early_ok", text=consent.text_of("id_number"))
         consent.take_story_id(turn, frame)  # an ID in a story told before the report was offered

@@ -121,6 +121,15 @@ def agrees(turn: Turn, frame: FlowFrame | None = None) -> bool:
     return about_id and turn.cue("consent_use_words") and not turn.asks
 
 
+def given_with_number(turn: Turn) -> bool:
+    """The number and a yes in words in one message (身份证440514…，阮同意恁用 / 同意你们查): the yes
+    recorded. True when it was."""
+    if not (sent_id(turn) and agrees(turn)):
+        return False
+    record(turn, "id_number")
+    return True
+
+
 def by_sending(turn: Turn) -> bool:
     """The number itself, sent in answer to the question that said what it is for: a yes, recorded
     and said back (the customer may take it back at any time). False when no number was sent."""

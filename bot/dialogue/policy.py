@@ -36,10 +36,7 @@ def _take_id(turn: Turn, frame: FlowFrame) -> bool:
 
 
 def _prefill(turn: Turn, frame: FlowFrame) -> None:
-    if consent.granted(turn, "id_number"):
-        frame.data["consent"] = True
-    elif consent.sent_id(turn) and consent.agrees(turn):  # 伊叫…，身份证…，同意你们查: the yes with it
-        consent.record(turn, "id_number")
+    if consent.granted(turn, "id_number") or consent.given_with_number(turn):  # 伊叫…，身份证…，同意你们查
         frame.data["consent"] = True
     else:
         consent.hold_id(turn, frame)  # an ID in the first message waits for the consent
