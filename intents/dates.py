@@ -11,6 +11,7 @@ dialogue can ask 农历还是阳历, and ``DateReading.lunar_solar`` is the sola
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,17 +42,21 @@ _RE_TODAY_WORD = re.compile(r"(?<![天日号年月周期拜])(?:"
                             + "|".join(sorted(_TODAY_WORDS, key=len, reverse=True)) + ")")
 _RE_UNTIL_NOW = re.compile(r"(到|至|直到)(今天|今日|现在)")
 # fixed solar festivals (month, day); 母亲节 = second Sunday of May, 父亲节 = third Sunday of June
+# solar terms people date by (清明: the graves; 冬至, 冬节 in 潮汕): their day moves (4/5 April, 21/22
+# December), so it is computed (lunar_python's solar-term tables)
+_SOLAR_TERMS = {"清明": "清明", "冬至": "冬至", "冬节": "冬至"}
 _FESTIVALS = {"元旦": (1, 1), "五一": (5, 1), "劳动节": (5, 1), "国庆": (10, 1), "七一": (7, 1),
               "八一": (8, 1), "六一": (6, 1), "儿童节": (6, 1), "圣诞": (12, 25), "平安夜": (12, 24)}
-_RE_FESTIVAL = re.compile(r"(元旦|五一|劳动节|国庆|七一|八一|六一|儿童节|圣诞|平安夜|母亲节|父亲节)"
+_RE_FESTIVAL = re.compile(r"(元旦|五一|劳动节|国庆|七一|八一|六一|儿童节|圣诞|平安夜|母亲节|父亲节"
+                          r"|清明|冬至|冬节)"
                           r"(?!前|后|以前|以后|之前|之后|放假|假期|快乐|几号)")
 _RE_LUNAR = re.compile(r"农历|阴历|旧历|初[一二三四五六七八九十]|初\d|廿|正月|腊月|除夕|大年|年三十|"
-                       r"春节|元宵|端午|中秋|重阳|冬至|七夕|中元节|腊八|"
+                       r"春节|元宵|端午|中秋|重阳|七夕|中元节|腊八|(?<!\d)\d{1,2}月半|"
                        r"[一二三四五六七八九十冬腊]月(?:初|十|二十)")
 
 
 # every date form above contains one of these (a cheap test before the dozen searches)
-_RE_ANY_DATE_CHAR = re.compile(r"[\d天日号月周礼拜星期今昨前明后刚元五一六七八国圣母父节"
+_RE_ANY_DATE_CHAR = re.compile(r"[\d天日号月周礼拜星期今昨前明后刚元五一六七八国圣母父节清"
                                r"初农阴旧腊正除春端中重冬夜晚早廿]")
 
 
@@ -90,8 +95,20 @@ def _nth_sunday(year: int, month: int, n: int) -> date:
     return first + timedelta(days=(6 - first.weekday()) % 7 + 7 * (n - 1))
 
 
-def _festival(today: date, name: str) -> date | None:
+@functools.lru_cache(maxsize=64)
+def solar_term(year: int, term: str) -> date:
+    """The day of solar term *term* (清明, 冬至) in *year*."""
+    from lunar_python import Lunar
+
+    # a lunar year's table runs from the 冬至 before it: the 冬至 of *year* is in the next one's
+    day = Lunar.fromYmd(year + 1 if term == "冬至" else year, 1, 1).getJieQiTable()[term]
+    return date(day.getYear(), day.getMonth(), day.getDay())
+
+
+def _festival(today: date, name: str, last_year: bool = False) -> date | None:
     def on(year: int) -> date:
+        if name in _SOLAR_TERMS:
+            return solar_term(year, _SOLAR_TERMS[name])
         if name == "母亲节":
             return _nth_sunday(year, 5, 2)
         if name == "父亲节":
@@ -100,7 +117,7 @@ def _festival(today: date, name: str) -> date | None:
         return date(year, m, d)
 
     cand = on(today.year)
-    return cand if cand <= today else on(today.year - 1)
+    return on(today.year - 1) if last_year or cand > today else cand
 
 
 def _weekday(today: date, m: re.Match[str]) -> date | None:
@@ -154,7 +171,8 @@ def read_date(text: str, today: date, *, event: bool = True) -> DateReading:
         return DateReading(_safe_date(first.year, first.month, int(m.group(2))))
     m = _RE_FESTIVAL.search(text)
     if m:
-        return DateReading(_festival(today, m.group(1)))
+        last_year = text[max(0, m.start() - 3):m.start()].endswith(("去年", "去年的"))  # 去年冬至
+        return DateReading(_festival(today, m.group(1), last_year))
     rel = _relative_day(text, today, event)
     if rel is not None:
         return DateReading(rel)

@@ -93,6 +93,8 @@ def what_they_said(row: HandoffRequest, *, cipher: FieldCipher) -> str:
         text += f"，新号码 {mask_phone(value)}"
     elif field == "bank_account" and value:
         text += f"，新卡号 {mask_bank_account(value)}"
+    if payload.get("case_no"):  # the claim the customer named (not private: staff look it up)
+        text += f"，案件号 {payload['case_no']}"
     if payload.get("roster_match") == "no":
         text += "（身份没有核对上）"
     return text

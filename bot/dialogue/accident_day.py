@@ -30,6 +30,17 @@ _RE_FIXED_TO = re.compile(r"(?:不对|不是|讲错了|说错了|搞错了)[啦�
                           r"([^，,。；;\s]+)")
 
 
+_RE_DENIED = re.compile(r"(?:不是|唔是)([^，,。；;是]{1,8})")
+_RE_DAY_WORD = re.compile(r"[号日天月初廿\d]|礼拜|星期|昨|前|今")
+
+
+def _denies_no_day(norm: str) -> bool:
+    """True when what the message denies is no day (不是病，他是11月8号跋倒…前天走的: the cause): its
+    days are read as told, not as a corrected one."""
+    m = _RE_DENIED.search(norm)
+    return m is not None and not _RE_DAY_WORD.search(m.group(1))
+
+
 def _first_date_not_of_leaving(turn: Turn) -> str | None:
     """The first date of the message that is not the day of leaving hospital, if any."""
     discharge = turn.copy.word_pattern("discharge_words")
@@ -85,7 +96,7 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
         iso = day.isoformat() if day is not None else None
     if iso and turn.cue("discharge_words") and not corrected:  # 昨天出院: not the day of the accident
         iso = _first_date_not_of_leaving(turn)  # 上礼拜三跋倒…昨日出院: the day told with the fall
-    if iso and (turn.fact("corrected") or turn.cue("correction_words")):
+    if iso and (turn.fact("corrected") or turn.cue("correction_words")) and not _denies_no_day(turn.norm):
         iso = last_date(turn, turn.norm) or iso  # 不是礼拜天 是礼拜六: the day it was corrected to
         iso = _same_week(turn, notes, str(iso))
     elif iso and death:

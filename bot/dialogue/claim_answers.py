@@ -216,7 +216,8 @@ class ClaimAnswers(Flow):
             if turn.extract.self_first(turn.plain):  # 系阮自己 翁丽华: the writer was hurt
                 frame.data["relation"] = "self"
             return "ok"
-        if turn.cue("report_request_words"):  # 好 继续报 / 怎么申请理赔: this is it
+        # 好 继续报 / 怎么申请理赔 / 之前无报过: this is it
+        if turn.cue("report_request_words") or turn.cue("not_reported_words"):
             turn.say("cr_this_is_it" if turn.asks else "cr_going_on")
             return "ok"
         if surname := name_parts.hold_surname(turn, frame):

@@ -17,7 +17,7 @@ from backend.errors import ServiceError
 from backend.notices.service import sent_notice_lines
 from backend.notices.templates import load_book
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
-from bot.dialogue import consent
+from bot.dialogue import consent, faq
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.fields import id_number_answer, reported_by_this_user
@@ -49,6 +49,12 @@ class ClaimProgressFlow(Flow):
     """Looks a claim up and tells where it stands."""
 
     name = "claim_progress"
+
+    def start(self, turn: Turn, frame: FlowFrame) -> None:
+        if turn.asks and turn.cue("timeline_words") and turn.cue("approved_words") \
+                and not (turn.pred.slots or {}).get("claim_no"):
+            faq.answer_topic(turn, "claim_timeline", follow_up=False)  # 审核通过了，钱几时到: the days first
+        super().start(turn, frame)
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
         slots = turn.pred.slots

@@ -89,7 +89,11 @@ class ClaimReportFlow(ClaimAnswers):
         if frame.data.get("condoled"):
             return
         frame.data["condoled"] = True
-        turn.say("condolence")
+        said = turn.state.last.get("amount") or {}
+        if turn.state.last.get("condoled") and said.get("kind") in ("transport", "death"):
+            return  # sorrow and the sum said just before (with the offer of a report): not twice in a row
+        if not turn.state.last.get("condoled"):
+            turn.say("condolence")
         exclusions = turn.state.notes.get("exclusions") or []
         if "sudden_death" in exclusions:
             turn.say("excl_sudden_death")
@@ -102,6 +106,7 @@ class ClaimReportFlow(ClaimAnswers):
         transport = turn.state.notes.get("transport")
         if not (transport and amounts.answer_transport(turn, str(transport))) and frame.data.get("accident"):
             amounts.answer_death(turn)
+        frame.data["sum_said"] = bool(transport)
 
     # ------------------------------------------------------------------ what is known
     def fill(self, turn: Turn, frame: FlowFrame) -> None:
@@ -127,6 +132,9 @@ class ClaimReportFlow(ClaimAnswers):
             value = turn.note_secret(key) if key not in frame.secret or (key in fresh and corrects) else None
             if value:
                 turn.keep_secret(frame, key, value)
+        earlier_id = turn.note_secret("id_number") if "id_number" not in frame.secret else None
+        if earlier_id and data.get("consent_id"):  # given with the consent for a lookup just before
+            turn.keep_secret(frame, "id_number", earlier_id)
         self._claim_type(turn, frame)
         if "accident" not in data and notes.get("description") and data.get("claim_type") not in DEATH_TYPES:
             data["accident"] = "other"
@@ -278,7 +286,8 @@ class ClaimReportFlow(ClaimAnswers):
         turn.say("cr_done", case_no=claim.case_no)
         if claim.claim_type == "accidental_death":  # what the family is owed, said once the report is in
             turn.say("cr_death_amount", amount=turn.product.benefits.accidental_death.amount_yuan)
-        elif claim.claim_type == "transport_death":  # the larger sum on a bus or coach, the ticket to keep
+        elif claim.claim_type == "transport_death" and not frame.data.get("sum_said"):
+            # the larger sum on a bus or coach, the ticket to keep (when the report did not start with it)
             amounts.answer_transport(turn, str(turn.state.notes.get("transport") or "motor_vehicle"))
         if check is None:
             turn.say("cr_id_to_send")

@@ -225,9 +225,10 @@ class Turn:
             # 交材料 / 阮住院个 while a visit is booked: what the visit is for, unless asked as a question
             and not (frame.flow == "home_visit" and self.pred.intent in ("claim_materials", "claim_report")
                      and not self.asks and len(self.norm) <= 30)
-            # 先报阿公的吧，阿嬷的…明天再报: which report, not a progress question
+            # 先报阿公的吧，阿嬷的…明天再报 / 之前无报过案: which report, not a progress question
             and not (frame.flow == "claim_report" and self.pred.intent == "claim_progress"
-                     and self.cue("report_request_words") and not self.cue("progress_words"))
+                     and (self.cue("report_request_words") or self.cue("not_reported_words"))
+                     and not self.cue("progress_words"))
             # 投诉那个柜员。还有材料交了几时会审好 in a complaint: a question beside it, no progress lookup
             and not (frame.flow == "complaint" and self.pred.intent == "claim_progress"
                      and self.cue("timeline_words") and not self.pred.slots.get("claim_no"))

@@ -35,7 +35,8 @@ def _past(turn: Turn) -> bool:
     notes = turn.state.notes
     return (bool(turn.extract.hospital(turn.plain)) or turn.cue("treated_words") or died(turn)
             or any(notes.get(k) for k in ("at_hospital", "hospital", "stay", "death"))
-            or (_days_ago(turn) and not turn.cue("still_words")))
+            or ((_days_ago(turn) or turn.cue("earlier_words")) and (
+                not turn.cue("still_words") or turn.cue("in_bed_words"))))  # 早前跋倒，现在倒在眠床起唔来
 
 
 def _days_ago(turn: Turn) -> bool:
@@ -93,6 +94,9 @@ def handle(turn: Turn) -> str | None:
             turn.confident and turn.pred.intent in ("human_agent", "complaint")
             and not turn.cue("help_called_words")):  # 打了 120说马上来: no complaint
         notes.pop("emergency", None)  # 我要投诉: no longer about the emergency
+        return None
+    if turn.asks and turn.cue("visit_words"):  # 恁有上门服务？: a visit asked for, no emergency any more
+        notes.pop("emergency", None)
         return None
     if turn.cue("ask_120_words"):
         turn.say("emergency_again")  # 要不要打120: the answer is yes, and how to wait for it

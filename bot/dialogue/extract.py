@@ -224,6 +224,8 @@ class Extractor:
             chunks = re.split(r"[\s,，。.!！?？、:：]+", _RE_SELF_LEAD.sub("", norm.strip()).strip())
             tries = chunks[:2] if len(chunks) <= 3 and len(chunks[0]) <= 6 else chunks[:1]
             for chunk in tries:
+                if len(chunk) >= 3 and chunk[0] in "是系" and self.is_name(chunk[1:]):
+                    chunk = chunk[1:]  # 字打错，是郑瑞珠: the name meant
                 if self.is_name(chunk) or self._bare_name(chunk):
                     return chunk
         return None

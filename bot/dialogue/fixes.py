@@ -37,6 +37,9 @@ def corrected_name(turn: Turn, current: str | None) -> str | None:
         same_surname = [n for n in names if n[:1] == current[:1] and n != current]
         if same_surname:
             return same_surname[-1]
+        others = [n for n in names if n != current]
+        if others:  # 唔是王，是草头黄，黄木森: the whole name said, whatever the character talk before it
+            return others[-1]
         m = _RE_SWAP.search(turn.norm)
         old, meant = (m.group(1), m.group(2)) if m else (None, None)
         back = _RE_SWAP_BACK.search(turn.norm) if not (old and old in current) else None

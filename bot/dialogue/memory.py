@@ -28,6 +28,8 @@ def remember(turn: Turn) -> None:
     notes = turn.state.notes
     slots = turn.pred.slots or {}
     norm = turn.norm
+    if ref := case_ref(turn):  # the claim named, found or not: an update or a complaint refers to it
+        notes["case_ref"] = ref
     corrected = bool(turn.fact("corrected")) or turn.cue("correction_words")
     asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
     role = speaker_relation(turn, notes.get("relation"))
@@ -310,3 +312,19 @@ def summary(turn: Turn) -> dict[str, str]:
         if value:
             out[key] = value
     return out
+
+
+# the claim named by its number as the customer has it (案件号2026082300145, LP2611…): staff find it
+_RE_CASE_REF = re.compile(r"(?:案件号|案件编号|报案号|案号|理赔号|编号)\s*[:：是为]?\s*((?:lp)?\s*\d{8,16})",
+                          re.I)
+
+
+def case_ref(turn: Turn) -> str | None:
+    """The claim this message names by its case number (read or not), else the one of this conversation."""
+    slot = (turn.pred.slots or {}).get("claim_no")
+    if slot:
+        return str(slot)
+    m = _RE_CASE_REF.search(turn.norm)
+    if m:
+        return m.group(1).replace(" ", "").upper()
+    return None

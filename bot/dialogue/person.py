@@ -19,7 +19,7 @@ from typing import Any
 from backend.handoff import customer
 from backend.handoff.models import HandoffRequest
 from backend.handoff.service import request_handoff
-from bot.dialogue import emergency, faq, memory
+from bot.dialogue import emergency, faq, memory, understanding
 from bot.dialogue.context import Turn, parse_digit
 from bot.dialogue.desk import AFTER_HOURS, HandoffDesk
 from bot.dialogue.state import State
@@ -94,10 +94,13 @@ _BOT_FAILED = ("misunderstood", "stuck")  # handoffs the bot asked for, not the 
 
 
 def _clear_request(turn: Turn) -> bool:
-    """True when the message asks in so many words for what the bot does itself (我要投诉, 我要报案)."""
+    """True when the message asks in so many words for what the bot does itself (我要投诉, 我要报案), or
+    tells a whole accident (阿公上礼拜六剖鱼割着手指…前日入潮南区人民医院: the report, typed for him)."""
     return turn.cue("complaint_only_words") or (
         turn.confident and turn.pred.intent in ("claim_report", "home_visit")
-        and (turn.cue("report_request_words") or turn.cue("visit_words")))
+        and (turn.cue("report_request_words") or turn.cue("visit_words")
+             or (turn.pred.intent == "claim_report" and understanding.report_like(turn)
+                 and not turn.cue("already_reported_words"))))
 _FAQ_INTENTS = ("product_question", "claim_materials", "contact_info")
 _TOLD = "told_while_waiting"
 _FAQ_SURE = 0.6  # the topic's score: a question that clearly is that topic

@@ -19,6 +19,7 @@ from bot.dialogue import (
     faq,
     handoff,
     home_visit,
+    info_update,
     materials,
     memory,
     oneshots,
@@ -43,7 +44,7 @@ FLOWS: dict[str, Flow] = {
         complaint.ComplaintFlow(),
         home_visit.HomeVisitFlow(),
         policy.PolicyLookupFlow(),
-        policy.InfoUpdateFlow(),
+        info_update.InfoUpdateFlow(),
         materials.AttachFlow(),
     )
 }

@@ -23,7 +23,8 @@ def answer(turn: Turn) -> bool:
     if turn.cue("amount_words") and ("住院" in turn.norm or turn.cue("allowance_words")):
         faq.answer_topic(turn, "hospital_allowance", follow_up=False)  # 住院一日几多钱: the rate and caps
         return True
-    if turn.cue("materials_words"):
+    # 要准备乜材料 / 材料做呢交: which documents and how to hand them in
+    if turn.cue("materials_words") or (turn.confident and turn.pred.intent == "claim_materials"):
         oneshots.claim_materials(turn)
         return True
     topic = turn.pred.faq_topic

@@ -10,6 +10,7 @@ from typing import Any
 from bot.dialogue import consent, cover_start, faq, oneshots, understanding
 from bot.dialogue.context import NoPrediction, Turn
 from bot.dialogue.copy import Copy
+from bot.dialogue.memory import died
 from bot.dialogue.state import FlowFrame
 from intents.faq import render_text
 
@@ -249,7 +250,9 @@ class TextTurns:
             turn.keep_note_secret("name", bare)
             turn.noted.add("name")
         facts = {"name"} if not offered else {"name", "relation", "hospital", "date", "phone"}
-        if not turn.noted & facts:
+        # after the offer, more of the accident (同大货车相撞，当场就走了) is the report starting too
+        more = bool((turn.pred.slots or {}).get("accident_type")) or died(turn)
+        if not (turn.noted & facts or (offered and more)):
             return False
         self._start_intent(turn, "claim_report", chosen=True)
         return True

@@ -105,6 +105,8 @@ def _topic_cue(turn: Turn) -> str | None:
 
 # 是我自己受伤: who it was, in answer to the offer of a report
 _RE_ME = re.compile(r"(?:就是|是|系)?(?:我自己|我本人|阮自己|阮本人|本人|自己)")
+_RE_HOW_REPORT = re.compile(r"(?:怎么|怎样|如何|点样|做呢|要怎)(?:报|申请|办)"
+                            r"(?!.{0,6}(?:材料|资料|证明|多久|几时))")
 _ANYONE_THERE = ("人呢", "有人吗", "有人无", "有人在吗", "有没有人")
 
 
@@ -178,7 +180,9 @@ def takes_report_offer(turn: Turn, choice: dict[str, Any] | None) -> bool:
     """True when the report was just offered ("要报案，请回复1") and the answer is a report's fact
     instead of the 1 (是我父亲，马永强 / an ID number / a date): the report starts with it. A name
     said so is kept in the notes."""
-    if not choice or choice.get("kind") != "intent" or turn.state.frame is not None or turn.asks:
+    how = bool(_RE_HOW_REPORT.search(turn.norm))  # 无报过，要怎么报: the report offered, asked for
+    if not choice or choice.get("kind") != "intent" or turn.state.frame is not None or (
+            turn.asks and not how):
         return False
     options = choice.get("options") or []
     if options != ["claim_report"] and not ("claim_report" in options and turn.state.notes.get("accident")):
@@ -187,5 +191,5 @@ def takes_report_offer(turn: Turn, choice: dict[str, Any] | None) -> bool:
     if name:
         turn.keep_note_secret("name", name)
     slots = turn.pred.slots or {}
-    return bool(name or turn.noted & {"relation", "relation_told", "date", "hospital", "phone", "name"}
+    return bool(how or name or turn.noted & {"relation", "relation_told", "date", "hospital", "phone", "name"}
                 or slots.get("id_number") or slots.get("relation") or _RE_ME.match(turn.plain.strip()))

@@ -10,6 +10,8 @@ from bot.dialogue.base import Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.state import FlowFrame
 
+_RE_REPORTS = re.compile(r"(?:来报|报案|报的|报)$")  # 阮自己报: it is me, and I report it
+
 
 def answer(turn: Turn, frame: FlowFrame, *, told: bool) -> Outcome:
     """Take who was hurt from this message; ``told``: it gave values for other questions."""
@@ -17,10 +19,12 @@ def answer(turn: Turn, frame: FlowFrame, *, told: bool) -> Outcome:
     n = turn.digit(len(options))
     said = turn.norm.strip("啊呀啦，。！ ")
     head = re.split(r"[，,。.！!、；; ]", said, maxsplit=1)[0]
-    if n is not None or said in turn.copy.words("self_answers"):
+    selfs = turn.copy.words("self_answers")
+    if n is not None or said in selfs or _RE_REPORTS.sub("", said) in selfs:
         frame.data["relation"] = str(options[n - 1]["value"]) if n is not None else "self"  # 我自己
         return "ok"
-    if head != said and head in turn.copy.words("self_answers"):  # 是我自己 我叫郑木松: self, and the name
+    # 是我自己 我叫郑木松: self, and the name
+    if head != said and (head in selfs or _RE_REPORTS.sub("", head) in selfs):
         frame.data["relation"] = "self"
         name = turn.extract.name(turn.plain[len(head):].strip("，,。.！!、；; "), whole=True) \
             or turn.extract.name(turn.plain)

@@ -3,7 +3,7 @@ calendar day the words name. NOW is Thursday 2026-12-03."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -60,3 +60,30 @@ def test_end_to_end_report_with_a_part_of_the_day(nlu: NLU) -> None:
     p = nlu.predict("阿嬷前晚在厝跋倒 脚骨断了", now=NOW)
     assert p.intent == "claim_report"
     assert p.slots == {"date": "2026-12-01", "accident_type": "fall", "relation": "grandmother"}
+
+
+@pytest.mark.parametrize(("text", "now", "day"), [
+    # solar terms people date by: 清明 (4/5 April) and 冬至 = 冬节 (21/22 December), the latest not after
+    # today (published days: 清明 2025-04-04, 2026-04-05; 冬至 2025-12-21, 2026-12-22)
+    ("阿嬷清明去拜墓跋倒", "2026-12-03", "2026-04-05"),
+    ("阿公今年清明彼日跋倒", "2025-06-01", "2025-04-04"),
+    ("阮阿爸冬节去山顶拜公妈跋倒", "2026-12-03", "2025-12-21"),  # this year's 冬至 is still to come
+    ("阮阿爸冬节去山顶拜公妈跋倒", "2026-12-28", "2026-12-22"),
+    ("阿嬷去年冬至跋倒", "2026-12-28", "2025-12-21"),
+    ("阿嬷去年国庆跋倒", "2026-12-03", "2025-10-01"),
+])
+def test_solar_terms_and_last_year_festivals_give_their_day(nlu: NLU, text: str, now: str, day: str) -> None:
+    norm = nlu.normalizer(text)
+    assert nlu.slot_extractor.read(norm, date.fromisoformat(now), "claim_report").slots.get("date") == day
+
+
+def test_the_seventh_month_half_is_the_lunar_festival(nlu: NLU) -> None:
+    p = nlu.predict("阮阿妈七月半施孤炊粿烫着脚", now=NOW)
+    assert p.facts.lunar_date and str(p.facts.lunar_gregorian) == "2026-08-27"  # 农历七月十五
+    assert "date" not in p.slots
+
+
+@pytest.mark.parametrize("text", ["我爸在火车站的楼梯上滑倒了", "阿嬷在地铁站跌倒", "阿公在公交站等车跋倒"])
+def test_a_station_is_a_place_not_a_ride(nlu: NLU, text: str) -> None:
+    p = nlu.predict(text, now=NOW)
+    assert p.slots.get("accident_type") == "fall" and "transport" not in p.slots

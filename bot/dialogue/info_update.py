@@ -1,0 +1,262 @@
+"""Info update: a change of phone, bank account or address, always recorded as a request for staff, who
+check it before changing anything; nothing is changed silently. A value the first message already gave
+(新号码是158…) is confirmed, not asked. The identity is asked as for a policy lookup (consent, ID number,
+name), unless the customer named the claim by its case number.
+"""
+
+from __future__ import annotations
+
+from backend.handoff.service import request_handoff
+from backend.security.masking import mask_phone
+from bot.dialogue import consent, handoff
+from bot.dialogue.base import Flow, Outcome
+from bot.dialogue.context import Turn
+from bot.dialogue.memory import case_ref
+from bot.dialogue.policy import ask_identity, identity, matches, prefill_identity
+from bot.dialogue.state import FlowFrame
+
+UPDATE_FIELDS = ("phone", "bank_account", "address")
+
+class InfoUpdateFlow(Flow):
+    """A request to change phone, bank account or address, for staff to check and apply."""
+
+    name = "info_update"
+
+    def prefill(self, turn: Turn, frame: FlowFrame) -> None:
+        prefill_identity(turn, frame)
+        ref = case_ref(turn) or turn.state.notes.get("case_ref") or (turn.state.claim or {}).get("case_no")
+        if ref:  # 案件号…，麻烦改成新号码: the claim is named; staff check who asks on the phone
+            frame.data["case_ref"] = str(ref)
+        for field, words in turn.copy.table("update_field_words").items():
+            if any(w in turn.norm for w in words):
+                frame.data["field"] = str(field)
+                break
+        phone = turn.note_secret("phone")
+        if frame.data.get("field") == "phone" and phone and turn.cue("new_value_words"):
+            frame.data["candidate"] = True
+            turn.keep_secret(frame, "value", phone)
+
+    def ask(self, turn: Turn, frame: FlowFrame) -> None:
+        by_case = bool(frame.data.get("case_ref"))
+        if not by_case and ask_identity(turn, frame, "iu_ask_id"):
+            return
+        if "field" not in frame.data:
+            frame.step = "field"
+            turn.say("iu_ask_what")
+        elif frame.data["field"] == "bank_account" and by_case and not frame.data.get("consent"):
+            self._card_by_case(turn, frame)  # a new card for a claim named by its number: checked by phone
+        elif frame.data["field"] == "bank_account" and not consent.granted(turn, "bank_account"):
+            consent.ask(turn, frame, "bank_account")  # D-04: before the account number
+        elif frame.data.get("candidate"):
+            frame.step = "value_confirm"
+            turn.say("iu_confirm_value", what=turn.copy.label("iu_what_labels", frame.data["field"]),
+                     value=mask_phone(turn.secret(frame, "value") or ""))
+        else:
+            frame.step = "value"
+            turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
+
+    def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if frame.step in ("consent_bank_account", "value") and self._card_by_phone(turn, frame):
+            return "ok"
+        ref = case_ref(turn)
+        asking_who = frame.step in ("consent_id_number", "id_number", "name")
+        if ref and asking_who and not frame.data.get("case_ref"):
+            frame.data["case_ref"] = ref  # 案件号2026100900388 where the ID was asked: the claim, named
+            consent.drop_held_id(frame)
+            self._new_value(turn, frame)
+            self.ask(turn, frame)
+            return "ok"
+        new_value = self._new_value(turn, frame)
+        if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
+            return "ok"
+        phones = turn.extract.phones(turn.norm)
+        if frame.step == "id_number" and phones and not turn.extract.id_like(turn.norm) \
+                and frame.data.get("field") != "phone":  # 电话 158… where the ID was asked: a call back
+            turn.private_values.append(phones[-1])
+            self._to_person(turn, frame, callback=phones[-1])
+            return "ok"
+        if frame.step in ("consent_id_number", "id_number", "name"):
+            outcome = identity(turn, frame)
+            if outcome == "pass" and new_value:  # 旧的是138…，新的是136…: kept while the name is asked
+                turn.say("noted")
+                self.ask(turn, frame)
+                return "ok"
+            if outcome is None:
+                outcome = "ok"
+            if outcome == "ok" and turn.state.frame is frame:
+                self.ask(turn, frame)
+            return outcome
+        if frame.step == "field":
+            n = turn.digit(len(UPDATE_FIELDS))
+            if n is None:
+                return "pass"
+            frame.data["field"] = UPDATE_FIELDS[n - 1]
+            self.ask(turn, frame)
+            return "ok"
+        if frame.step == "consent_bank_account":
+            agreed = consent.answer(turn, "bank_account")
+            if agreed is None:
+                return "pass"
+            if agreed:
+                self.ask(turn, frame)
+            else:
+                consent.refused(turn, "bank_account")
+                self.finish(turn)
+            return "ok"
+        if frame.step == "value_confirm":
+            phone = (turn.pred.slots or {}).get("phone")
+            if phone:
+                turn.keep_secret(frame, "value", str(phone))
+            elif turn.digit(2) == 2 or (turn.confident and turn.pred.intent == "deny"):
+                frame.data.pop("candidate", None)
+                frame.secret.pop("value", None)
+                self.ask(turn, frame)
+                return "ok"
+            elif not (turn.digit(2) == 1 or turn.cue("yes_words") or turn.pred.intent == "affirm"):
+                return "pass"
+            return self._record(turn, frame, turn.secret(frame, "value") or "")
+        if frame.step == "value":
+            return self._value(turn, frame)
+        return "pass"
+
+    @staticmethod
+    def _new_value(turn: Turn, frame: FlowFrame) -> bool:
+        """A new phone number said before it was asked (新的是136…): kept as the value to confirm."""
+        if frame.data.get("field", "phone") != "phone" or frame.step in ("value", "value_confirm"):
+            return False
+        phones = turn.extract.phones(turn.norm)
+        # 电话135… on its own while the update is under way: the new number
+        alone = len(phones) == 1 and (turn.cue("update_words") or len(turn.norm) <= 16)
+        if not phones or not (turn.cue("new_value_words") or alone):
+            return False
+        frame.data["field"] = "phone"
+        frame.data["candidate"] = True
+        # 旧的是…，新的是…: the conversation's notes already hold the number after the "new" word
+        turn.keep_secret(frame, "value", turn.note_secret("phone") or phones[-1])
+        return True
+
+    def _skips_consent(self, turn: Turn, frame: FlowFrame) -> bool:
+        """The consent question met twice with details instead of a yes or a no (我妈叫…, 身份证…,
+        钱打到旧卡会不会收不到): the request is recorded with what is known and a person checks the
+        identity with the customer. True when this message was such an answer."""
+        if turn.digit(2) is not None or turn.cue("agree_words") or turn.cue("refuse_words") or (
+                turn.confident and turn.pred.intent in ("affirm", "deny")):
+            return False
+        field = str(frame.data.get("field") or "")
+        words = (turn.copy.table("update_field_words") or {}).get(field) or []
+        about_it = bool(field) and any(w in turn.norm for w in words)
+        told = bool(turn.noted & {"name", "phone"}) or bool((turn.pred.slots or {}).get("id_number"))
+        if not (told or about_it or turn.extract.name(turn.plain, whole=True)):
+            return False
+        skips = int(frame.data.get("consent_skips", 0)) + 1
+        frame.data["consent_skips"] = skips
+        name = turn.extract.name(turn.plain, whole=True) or turn.extract.name(turn.plain)
+        if name:  # 伊叫刘锡坤: kept, not asked again after the consent
+            turn.keep_secret(frame, "name", name)
+        if skips < 2:
+            consent.hold_id(turn, frame)
+            turn.say("iu_old_card" if turn.asks and field == "bank_account" else "noted")
+            self.ask(turn, frame)
+            return True
+        consent.drop_held_id(frame)  # no consent was given: the ID sent is not kept
+        self._to_person(turn, frame)
+        return True
+
+    def _to_person(self, turn: Turn, frame: FlowFrame, callback: str = "") -> None:
+        """The request recorded with what is known, for a person to check the identity with the
+        customer (on ``callback``, the number they gave, when they gave one instead of the ID)."""
+        field = str(frame.data.get("field") or "")
+        name = turn.note_secret("name") or turn.secret(frame, "name") or ""
+        value = turn.secret(frame, "value") or "" if frame.data.get("candidate") else ""
+        what = turn.copy.label("iu_what_labels", field or "phone")
+        row = request_handoff(
+            turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+            reason="info_update", flow=self.name, summary=f"修改{what}（待核实身份）",
+            cipher=turn.services.cipher, now=turn.now,
+            payload={"field": field or "phone", "value": value, "id_number": "", "name": name,
+                     "roster_match": "no", "callback_phone": callback},
+        )
+        turn.say("iu_to_person", what=what, number=row.id)
+        handoff.hand_off(turn, "asked")
+
+    def _card_by_phone(self, turn: Turn, frame: FlowFrame) -> bool:
+        """改银行卡 … 你们工作人员打我电话 136…: the request is recorded and staff take the card number
+        on the phone; it is never asked for here again. True when this message was such an answer."""
+        phones = turn.extract.phones(turn.norm)
+        if frame.data.get("field") != "bank_account" or not phones or not (
+                turn.cue("callback_words") or turn.cue("callback_pref_words")):
+            return False
+        turn.private_values.append(phones[-1])
+        self._card_request(turn, frame, callback=phones[-1], say="iu_card_by_phone")
+        return True
+
+    def _card_by_case(self, turn: Turn, frame: FlowFrame) -> None:
+        """A new card for a claim named by its number, the identity not checked here: recorded, and
+        staff take the card number on the phone the claim has (no card number is asked in chat)."""
+        self._card_request(turn, frame, callback="", say="iu_card_by_case")
+
+    def _card_request(self, turn: Turn, frame: FlowFrame, *, callback: str, say: str) -> None:
+        recorded = turn.state.notes.get("card_request")
+        if recorded and not callback:  # 新卡是农业银行… after it was recorded: the same request, not a second
+            turn.say(say, number=recorded)
+            self.finish(turn)
+            return
+        verified, _ = matches(turn, frame)
+        row = request_handoff(
+            turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+            reason="info_update", flow=self.name,
+            summary=f"修改收款银行卡（打电话核对卡号）{_of_case(frame)}",
+            cipher=turn.services.cipher, now=turn.now,
+            payload={"field": "bank_account", "value": "", "callback_phone": callback,
+                     "id_number": turn.secret(frame, "id_number") or "",
+                     "case_no": str(frame.data.get("case_ref") or ""),
+                     "name": turn.secret(frame, "name") or "", "roster_match": "yes" if verified else "no"},
+        )
+        turn.state.notes["card_request"] = row.id
+        turn.say(say, number=row.id)
+        self.finish(turn)
+
+    def _value(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        field = str(frame.data["field"])
+        digits = "".join(ch for ch in turn.norm if ch.isdigit())
+        if field == "phone":
+            value = str((turn.pred.slots or {}).get("phone") or "")
+            if not value:
+                if digits:
+                    turn.say("iu_bad_phone")
+                    return "invalid"
+                return "pass"
+        elif field == "bank_account":
+            if not 12 <= len(digits) <= 19:
+                if digits:
+                    turn.say("iu_bad_bank")
+                    return "invalid"
+                return "pass"
+            value = digits
+        else:
+            if turn.interrupts(frame) or len(turn.text) < 3:
+                return "pass"
+            value = turn.text[:300]
+        return self._record(turn, frame, value)
+
+    def _record(self, turn: Turn, frame: FlowFrame, value: str) -> Outcome:
+        field = str(frame.data["field"])
+        turn.private_values.append(value)
+        verified, _ = matches(turn, frame)
+        row = request_handoff(
+            turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
+            reason="info_update", flow=self.name,
+            summary=f"修改{turn.copy.label('iu_what_labels', field)}{_of_case(frame)}",
+            cipher=turn.services.cipher, now=turn.now,
+            payload={"field": field, "value": value, "id_number": turn.secret(frame, "id_number") or "",
+                     "name": turn.secret(frame, "name") or "", "roster_match": "yes" if verified else "no",
+                     "case_no": str(frame.data.get("case_ref") or "")},
+        )
+        turn.say("iu_done", number=row.id)
+        self.finish(turn)
+        return "ok"
+
+
+def _of_case(frame: FlowFrame) -> str:
+    ref = frame.data.get("case_ref")
+    return "（客户给了案件号，核对身份后再改）" if ref else ""  # the number itself: in the payload
