@@ -59,6 +59,9 @@ class ClaimAnswers(Flow):
             return "ok"
         if self._death_reported_before(turn, frame):
             return "ok"
+        if step not in ("name", "confirm", "fix") and fixes.take_respelled_name(turn, frame):
+            flow.ask(turn, frame)  # 王 三横一竖个王 王雪梅: the name meant, kept
+            return "ok"
         handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
         early = self._consent_before_asked(turn, frame) if step in _BEFORE_CONSENT else None
         outcome: Outcome = early or (handler(turn, frame) if handler is not None else "pass")

@@ -62,6 +62,7 @@ _LUNAR_MONTH = {"正": 1, "冬": 11, "腊": 12}
 _RE_NOT_PLACE = re.compile(r"^[我你他她伊阮佢恁汝您]|讲|说|知道|识|问|电话")
 _RE_ADDRESS_ONLY = re.compile(rf"[{_CJK}\d\s号]+")
 # "是我自己 郭惠娟", "本人，陈阿娇": who it is before the bare name
+_RE_ME_NAME = re.compile(r"^(?:我|阮)\s*([\u4e00-\u9fff]{2,3})(?=[\s,，。.!！]|$)")
 _RE_SELF_LEAD = re.compile(r"^(?:就是|是|就系|系)?(?:我自己|我本人|本人|自己|阮自己|阮本人|我自家)"
                            r"[\s,，。.!！、]+")
 _NAME_END_OK = "和同跟来时"  # stop characters in running text, but ends of names (姚德和)
@@ -209,6 +210,9 @@ class Extractor:
                 found = token.group(1)
             if found:
                 return self._respelled(found, norm[m.start(1) + len(found):])
+        me = _RE_ME_NAME.match(norm)  # 我黄丽卿 跋倒: the writer's name after 我, alone before a space
+        if me and self.is_name(me.group(1)):
+            return me.group(1)
         for m in _RE_NAME_AGE.finditer(norm):  # 庄振兴，88岁，前天…: a name with its age
             if self.is_name(m.group(1)) or self._bare_name(m.group(1)):
                 return m.group(1)

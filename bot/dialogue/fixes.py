@@ -51,6 +51,29 @@ def corrected_name(turn: Turn, current: str | None) -> str | None:
     return others[-1] if others else None
 
 
+def respelled_name(turn: Turn, current: str | None) -> str | None:
+    """The name just taken, said again with one character different (王 三横一竖个王 王雪梅 after
+    黄雪梅; 方惜 可惜个惜 after 方锡: voice input picked a homophone), or None."""
+    if not current:
+        return None
+    for chunk in _RE_CHUNKS.split(turn.plain):
+        if chunk != current and len(chunk) == len(current) and turn.extract.is_name(chunk) \
+                and sum(a == b for a, b in zip(chunk, current, strict=True)) == len(current) - 1:
+            return chunk
+    return None
+
+
+def take_respelled_name(turn: Turn, frame: FlowFrame) -> bool:
+    """Keep the name this message respells (see :func:`respelled_name`); True when it did."""
+    respelled = respelled_name(turn, turn.secret(frame, "name"))
+    if respelled is None:
+        return False
+    turn.keep_secret(frame, "name", respelled)
+    turn.keep_note_secret("name", respelled)
+    turn.say("noted")
+    return True
+
+
 def _phone_tail(turn: Turn, current: str) -> str | None:
     m = _RE_TAIL.search(turn.norm)
     if not m or len(m.group(1)) >= len(current):

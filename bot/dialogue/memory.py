@@ -23,6 +23,9 @@ SECRET_KEYS = ("name", "phone", "address")
 _DESCRIPTION_MAX = 600
 
 
+_RE_AGE_TAIL = re.compile(r"\s*\d{2,3}\s*岁?\s*$")
+
+
 def remember(turn: Turn) -> None:
     """Read this message's facts into the conversation's notes (``turn.noted``: what changed)."""
     notes = turn.state.notes
@@ -53,10 +56,17 @@ def remember(turn: Turn) -> None:
     # 阿爸那单赔了未 … 阮阿妈乞狗咬着，先报这个: another person's story, before any report
     other = bool(relation) and notes.get("relation") not in (None, relation) and not refines and not role \
         and not _report_started(turn) and describes_accident(turn)
+    # 阮翁 / 我老母 93岁 / 老伴 我老婆: a short answer that is only who it is, after 阿公 跋倒 (a wife
+    # speaking of her husband as the grandchildren do) or a first person the NLU assumed
+    # (儿子 / 孙女 alone: who the writer is, not who was hurt)
+    bare_who = (relation not in (None, "self", "son", "daughter", "grandchild")
+                and (norm.startswith("我") or relation == "spouse")
+                and len(_RE_AGE_TAIL.sub("", norm).strip(" ，,。")) <= 6
+                and not turn.extract.name(turn.plain) and not describes_accident(turn))
     if relation and (role or corrected or refines or not _report_started(turn) or "relation" not in notes
-                     or kin_denied):
+                     or kin_denied or bare_who):
         _put(turn, "relation", relation)
-    if role or kin_denied or (slots.get("relation") == "self" and len(norm) <= 8) or (
+    if role or kin_denied or bare_who or (slots.get("relation") == "self" and len(norm) <= 8) or (
             turn.cue("in_law_words") and _ROLE_AT.search(norm)):  # 我是伊新妇: who the writer is
         turn.noted.add("relation_told")  # 我是伊女儿, 就是我自己: an answer about who, not a yes
     other_fix = corrected and turn.cue("transfer_words") and not turn.cue("date_fix_words")

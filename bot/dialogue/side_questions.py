@@ -10,6 +10,7 @@ from bot.dialogue.context import Turn
 _FACTS = frozenset({"name", "phone", "hospital", "date", "relation", "relation_told", "accident",
                     "id_number"})
 _SURE = 0.6  # the FAQ topic's score: a question that clearly is that topic
+_SURE_WITH_SUM = 0.5  # the same, when the question names a sum
 
 
 def answer(turn: Turn) -> bool:
@@ -28,7 +29,9 @@ def answer(turn: Turn) -> bool:
         oneshots.claim_materials(turn)
         return True
     topic = turn.pred.faq_topic
-    if turn.pred.intent == "product_question" and topic and turn.pred.faq_score >= _SURE:
+    # 交通事故可以赔三万，系唔系: a sum named makes a less sure topic enough (that sum's rule)
+    named_sum = bool((turn.pred.slots or {}).get("amount")) and turn.pred.faq_score >= _SURE_WITH_SUM
+    if turn.pred.intent == "product_question" and topic and (turn.pred.faq_score >= _SURE or named_sum):
         faq.answer_topic(turn, str(topic), follow_up=False)
         return True
     return False

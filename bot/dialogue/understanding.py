@@ -128,7 +128,8 @@ def wants_person(turn: Turn) -> bool:
     if frame is not None and frame.flow == "complaint" and frame.step in ("content", "phone") \
             and not explicit:
         return False  # 我要有人负责 in a complaint: staff take it up anyway; the number is still asked
-    return explicit or (turn.confident and turn.pred.intent == "human_agent")
+    for_visit = turn.cue("visit_words") and not turn.cue("human_words")  # 叫人来厝拿: a visit
+    return explicit or (turn.confident and turn.pred.intent == "human_agent" and not for_visit)
 
 
 def personal(turn: Turn) -> bool:
