@@ -51,6 +51,8 @@ class InfoUpdateFlow(Flow):
             frame.step = "value_confirm"
             turn.say("iu_confirm_value", what=turn.copy.label("iu_what_labels", frame.data["field"]),
                      value=mask_phone(turn.secret(frame, "value") or ""))
+        elif frame.data["field"] == "address" and "value" in frame.secret:
+            self._record(turn, frame, turn.secret(frame, "value") or "")  # told before who it was
         else:
             frame.step = "value"
             turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
@@ -66,7 +68,7 @@ class InfoUpdateFlow(Flow):
             self._new_value(turn, frame)
             self.ask(turn, frame)
             return "ok"
-        new_value = self._new_value(turn, frame)
+        new_value = self._new_value(turn, frame) or self._early_address(turn, frame)
         if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
             return "ok"
         phones = turn.extract.phones(turn.norm)
@@ -133,6 +135,16 @@ class InfoUpdateFlow(Flow):
         frame.data["candidate"] = True
         # 旧的是…，新的是…: the conversation's notes already hold the number after the "new" word
         turn.keep_secret(frame, "value", turn.note_secret("phone") or phones[-1])
+        return True
+
+    @staticmethod
+    def _early_address(turn: Turn, frame: FlowFrame) -> bool:
+        """新地址潮南区陇田镇… while who it is is still asked: kept as the new address."""
+        if frame.data.get("field") != "address" or frame.step == "value" or "value" in frame.secret:
+            return False
+        if not ("新地址" in turn.norm or turn.cue("new_value_words")) or not turn.extract.address(turn.plain):
+            return False
+        turn.keep_secret(frame, "value", turn.text[:300])
         return True
 
     def _skips_consent(self, turn: Turn, frame: FlowFrame) -> bool:

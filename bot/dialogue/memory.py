@@ -78,8 +78,9 @@ def remember(turn: Turn) -> None:
                               describes=tells)
     stayed = list(notes.get("stay_list") or ([notes["days"]] if notes.get("days") else []))
     for key, slot in (("accident", "accident_type"), ("transport", "transport"), ("days", "days")):
-        if slots.get(slot) and (corrected or asked == key or key not in notes or other):
-            _put(turn, key, slots[slot])
+        vaguer = key == "accident" and (notes.get(key), slots.get(slot)) == ("traffic", "collision")
+        if slots.get(slot) and (corrected or asked == key or key not in notes or other) and not vaguer:
+            _put(turn, key, slots[slot])  # (被电动车撞倒, then 伊是行路被撞，唔是坐车: still traffic)
     if notes.get("transport") and notes.get("accident") in (None, "collision", "fall", "other"):
         _put(turn, "accident", "traffic")  # hurt as a passenger (急刹 撞到椅背, 车内跌倒): a traffic accident
     stays = [int(d) for d in _RE_STAY_DAYS.findall(norm)]

@@ -65,6 +65,9 @@ def identity(turn: Turn, frame: FlowFrame) -> Outcome | None:
             turn.keep_secret(frame, "id_number", sent)
             turn.keep_note_secret("id_number", sent)
         _take_id(turn, frame)
+        name = turn.extract.name(turn.plain, whole=True) or turn.extract.name(turn.plain)
+        if name and "name" not in frame.secret:  # 陈两合，440514…，可以: the name with the yes
+            turn.keep_secret(frame, "name", name)
     elif frame.step == "id_number":
         if not _take_id(turn, frame):
             if sum(ch.isdigit() for ch in turn.norm) >= 6:

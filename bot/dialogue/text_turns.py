@@ -180,8 +180,9 @@ class TextTurns:
         topics: list[str] = []
         for part in _RE_QUESTION_END.findall(turn.plain)[:4]:
             reading = self.nlu.predict(part[-60:], now=turn.now)
-            topic = reading.faq_topic
-            if topic and reading.faq_score >= _QUESTION_FAQ_SCORE and topic not in topics:
+            cued = self.copy.groups_in("topic_cues", reading.normalized)  # 要交多少钱: the premium
+            topic = cued[0] if cued else reading.faq_topic
+            if topic and (cued or reading.faq_score >= _QUESTION_FAQ_SCORE) and topic not in topics:
                 topics.append(str(topic))
         return topics
 

@@ -7,6 +7,11 @@ relatives; a phone "以后请联系我" in an update is the new number. NOW is S
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.handoff.models import HandoffRequest
+from backend.handoff.service import read_payload
 from tests.bot.dialogue.conftest import Chat, make_id
 
 ID_U = make_id("19470611", "031")
@@ -77,3 +82,27 @@ def test_contact_me_from_now_on_in_an_update_is_the_new_number(chat: Chat) -> No
     chat.say("阿妈的理赔案件号2026110512345，当时留的是阿妈的号码，以后请联系我：13719283746")
     assert chat.flow() == "info_update"
     assert chat.frame_data("candidate") is True
+
+
+def test_hit_while_walking_stays_a_traffic_accident(chat: Chat) -> None:
+    chat.say("阮阿爸前日在街边行路被摩托车撞倒，住院了")
+    chat.say("伊是行路被撞，唔是坐车")
+    assert chat.state().notes.get("accident") == "traffic"
+
+
+def test_a_new_address_told_before_who_it_is_is_recorded_once_the_name_comes_with_the_yes(
+        chat: Chat, db: Session) -> None:
+    chat.say("阮搬去阿仔厝住，地址要改")
+    chat.say("新地址潮南区两英镇古溪村三巷6号")
+    chat.say(f"郑两合，{ID_U}，可以")
+    rows = list(db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user,
+                                                        HandoffRequest.reason == "info_update")))
+    assert len(rows) == 1
+    payload = read_payload(rows[0], cipher=chat.engine.runtime.cipher)
+    assert payload["field"] == "address" and "古溪村" in payload["value"] and payload["name"] == "郑两合"
+
+
+def test_how_much_to_pay_among_two_questions_gets_the_premium(chat: Chat) -> None:
+    reply = chat.say("阮阿爸70岁，潮南户口，这个老人保险要交多少钱？要去哪里办？")
+    assert "政府" in reply and "不用交" in reply  # who pays, and nothing for the old person
+    assert "不用报名" in reply  # and nothing to enrol
