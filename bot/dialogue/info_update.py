@@ -181,14 +181,9 @@ class InfoUpdateFlow(Flow):
         name = turn.note_secret("name") or turn.secret(frame, "name") or ""
         value = turn.secret(frame, "value") or "" if frame.data.get("candidate") else ""
         what = turn.copy.label("iu_what_labels", field or "phone")
-        row = request_handoff(
-            turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
-            reason="info_update", flow=self.name, summary=f"修改{what}（待核实身份）",
-            cipher=turn.services.cipher, now=turn.now,
-            payload={"field": field or "phone", "value": value, "id_number": "", "name": name,
-                     "roster_match": "no", "callback_phone": callback},
-        )
-        turn.say("iu_to_person", what=what, number=row.id)
+        number = self._request(turn, frame, summary=f"修改{what}（待核实身份）", field=field or "phone",
+                               value=value, callback=callback, name=name, id_number="", verified=False)
+        turn.say("iu_to_person", what=what, number=number)
         handoff.hand_off(turn, "asked")
 
     def _card_by_phone(self, turn: Turn, frame: FlowFrame) -> bool:
@@ -213,20 +208,12 @@ class InfoUpdateFlow(Flow):
             turn.say(say, number=recorded)
             self.finish(turn)
             return
-        verified, _ = matches(turn, frame)
-        row = request_handoff(
-            turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
-            reason="info_update", flow=self.name,
-            summary=f"修改收款银行卡（打电话核对卡号）{_of_case(frame)}",
-            cipher=turn.services.cipher, now=turn.now,
-            payload={"field": "bank_account", "value": "", "callback_phone": callback,
-                     "id_number": turn.secret(frame, "id_number") or "",
-                     "case_no": str(frame.data.get("case_ref") or ""),
-                     "name": turn.secret(frame, "name") or "", "roster_match": "yes" if verified else "no"},
-        )
-        turn.state.notes["card_request"] = row.id
-        turn.say(say, number=row.id)
+        number = self._request(turn, frame, summary=f"修改收款银行卡（打电话核对卡号）{_of_case(frame)}",
+                               field="bank_account", callback=callback)
+        turn.state.notes["card_request"] = number
+        turn.say(say, number=number)
         self.finish(turn)
+        _drop_progress_lookup(turn, frame)
 
     def _value(self, turn: Turn, frame: FlowFrame) -> Outcome:
         field = str(frame.data["field"])
@@ -254,21 +241,61 @@ class InfoUpdateFlow(Flow):
     def _record(self, turn: Turn, frame: FlowFrame, value: str) -> Outcome:
         field = str(frame.data["field"])
         turn.private_values.append(value)
-        verified, _ = matches(turn, frame)
+        number = self._request(turn, frame, summary=f"修改{turn.copy.label('iu_what_labels', field)}"
+                                                    f"{_of_case(frame)}", field=field, value=value)
+        turn.say("iu_done", number=number)
+        self.finish(turn)
+        self._then(turn, frame, value if field == "phone" else "")
+        return "ok"
+
+    def _then(self, turn: Turn, done: FlowFrame, new_phone: str) -> None:
+        """还有收款的银行卡，要改成我的卡 in the message that confirmed the first change: the second
+        change starts with who it is already known (a card for a named claim is checked on the new phone)."""
+        _drop_progress_lookup(turn, done)
+        table = turn.copy.table("update_field_words") or {}
+        field = next((f for f, words in table.items() if f != done.data.get("field")
+                      and any(w in turn.norm for w in words)), None)
+        if field is None:
+            return
+        frame = FlowFrame(flow=self.name, data={k: v for k, v in done.data.items()
+                                                if k in ("case_ref", "consent")} | {"field": field})
+        for key in ("name", "id_number"):
+            if key in done.secret:
+                turn.keep_secret(frame, key, turn.secret(done, key) or "")
+        turn.state.frame = frame
+        if field == "bank_account" and frame.data.get("case_ref") and new_phone:
+            self._card_request(turn, frame, callback=new_phone, say="iu_card_by_phone")
+        else:
+            self.ask(turn, frame)
+
+    def _request(self, turn: Turn, frame: FlowFrame, *, summary: str, field: str, value: str = "",
+                 callback: str = "", name: str | None = None, id_number: str | None = None,
+                 verified: bool | None = None) -> int:
+        """The request for staff (one shape for every change); its number. The name, ID and roster
+        check default to what this frame holds."""
+        if verified is None:
+            verified, _ = matches(turn, frame)
         row = request_handoff(
             turn.session, channel=turn.message.channel, user_id=turn.message.user_id,
-            reason="info_update", flow=self.name,
-            summary=f"修改{turn.copy.label('iu_what_labels', field)}{_of_case(frame)}",
-            cipher=turn.services.cipher, now=turn.now,
-            payload={"field": field, "value": value, "id_number": turn.secret(frame, "id_number") or "",
-                     "name": turn.secret(frame, "name") or "", "roster_match": "yes" if verified else "no",
+            reason="info_update", flow=self.name, summary=summary, cipher=turn.services.cipher, now=turn.now,
+            payload={"field": field, "value": value, "callback_phone": callback,
+                     "id_number": turn.secret(frame, "id_number") or "" if id_number is None else id_number,
+                     "name": turn.secret(frame, "name") or "" if name is None else name,
+                     "roster_match": "yes" if verified else "no",
                      "case_no": str(frame.data.get("case_ref") or "")},
         )
-        turn.say("iu_done", number=row.id)
-        self.finish(turn)
-        return "ok"
+        return int(row.id)
 
 
 def _of_case(frame: FlowFrame) -> str:
     ref = frame.data.get("case_ref")
     return "（客户给了案件号，核对身份后再改）" if ref else ""  # the number itself: in the payload
+
+
+def _drop_progress_lookup(turn: Turn, frame: FlowFrame) -> None:
+    """案件号… then 以后请联系我…: the number named the claim to change, it asked no progress; a progress
+    lookup it started, still waiting for the consent, is not taken up again once the change is recorded."""
+    waiting = turn.state.suspended
+    if frame.data.get("case_ref") and waiting is not None and waiting.flow == "claim_progress" \
+            and waiting.step in ("consent_id_number", "id_number"):
+        turn.state.suspended = None

@@ -152,6 +152,8 @@ def out_of_scope(turn: Turn) -> None:
         turn.say("small_talk")
     elif turn.cue("tell_words") and not turn.asks:  # 想向你们反映一个情况: what it is, first
         turn.say("tell_more")
+    elif turn.state.last.get("intent") and _says_who_i_am(turn):  # 我是伊大儿子 after a request: noted
+        turn.say("ack")
     elif turn.state.last.get("intent"):  # a conversation under way: no menu again
         turn.say("out_of_scope_short", product=turn.product.short_name)
     elif len(turn.norm) <= 3:  # 脚痛, 跋倒: too short to tell; the choices, with a person among them
@@ -160,3 +162,10 @@ def out_of_scope(turn: Turn) -> None:
     else:
         turn.say("out_of_scope", product=turn.product.short_name)
         turn.say("menu")
+
+
+def _says_who_i_am(turn: Turn) -> bool:
+    """我是伊大儿子 / 我系伊孙: the writer says who they are to the old person, nothing more."""
+    norm = turn.norm
+    return bool((turn.pred.slots or {}).get("relation")) and len(norm) <= 8 and not turn.asks \
+        and norm.startswith(("我是", "我系", "阮是", "阮系"))
