@@ -41,6 +41,12 @@ _UNIT_AFTER = ("岁", "周岁", "天", "块", "元", "号", "日", "月", "年",
 # (廿八跋倒) it names a day of the lunar month and stays as written
 _RE_NIAN = re.compile(r"(?<=月)廿"
                       r"|廿(?=[一二三四五六七八九]?\s*(?:号|日|天|岁|多|几|块|元|个|来|年|次|万|千|百))")
+# 洞 is how a zero is spoken when digits are dictated (幺三九 两六五洞, 幺二洞): read as 0 only inside a run
+# of three or more digit words with at least two others (山洞, 洞口 stay as written)
+_RE_DONG_RUN = re.compile(r"[零〇一幺二两三四五六七八九洞]{3,}")
+# the X at the end of an ID number, spoken (…零五四叉 / 插 / 艾克斯): after 17 digits, in groups or not
+_SPOKEN_X = frozenset("叉插差杈克")
+_RE_SPOKEN_X = re.compile(r"((?<!\d)(?:\d\s?){16}\d)\s?(?:[叉插差杈]|艾克斯|爱克斯|埃克斯)")
 _RE_DIGIT_MULT = re.compile(r"(\d+(?:\.\d+)?)\s*([万千])")
 # variation selectors, zero-width joiner, skin tones: ignored when a whole message is one emoji
 _RE_EMOJI_MODIFIERS = re.compile("[\U0000FE00-\U0000FE0F\U0000200D\U0001F3FB-\U0001F3FF]+")
@@ -120,6 +126,13 @@ def _replace_numeral(m: re.Match[str]) -> str:
     if value is None:
         return run
     return str(value)
+
+
+def _dong_as_zero(m: re.Match[str]) -> str:
+    run = m.group(0)
+    before = m.string[max(0, m.start() - 2):m.start()]  # 洞八幺五 洞洞三叉: a group of a number dictated
+    dictated = any(c.isdigit() or c in _DIGITS for c in before)
+    return run.replace("洞", "零") if len(run) - run.count("洞") >= (1 if dictated else 2) else run
 
 
 def _replace_digit_mult(m: re.Match[str]) -> str:
@@ -225,10 +238,14 @@ class Normalizer:
         if self._re_repl is not None:
             repl = self._repl
             text = self._re_repl.sub(lambda m: repl[m.group(0)], text)
+        if "洞" in text:
+            text = _RE_DONG_RUN.sub(_dong_as_zero, text)
         if any(c in _NUM_CHARS for c in text):
             text = _RE_CN_NUM.sub(_replace_numeral, text)
         if "万" in text or "千" in text:
             text = _RE_DIGIT_MULT.sub(_replace_digit_mult, text)
+        if not _SPOKEN_X.isdisjoint(text):
+            text = _RE_SPOKEN_X.sub(r"\1x", text)
         text = _RE_PUNCT_MIX.sub(_punct_mix, text)
         text = _RE_PUNCT_RUN.sub(r"\1", text)
         text = _RE_SPACES.sub(" ", text).strip()

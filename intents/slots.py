@@ -270,6 +270,8 @@ class SlotExtractor:
             # 不是我老爸 是…: the first one is denied; 哦不是，是阮老爸: none is
             denied = 1 if after and after[0][0] < is_at else 0
             return (after[denied][1] if len(after) > denied else found[-1][1]), corrected
+        if len(found) >= 2 and _RE_ASKS_FOR.search(text[max(0, found[0][0] - 3):found[0][0] + 6]):
+            return found[1][1], corrected  # 我是帮我阿嬷问的 我阿公前天被车撞了: the one hurt is the second
         if found:
             return found[0][1], corrected
         if identity is not None:
@@ -283,6 +285,9 @@ class SlotExtractor:
                 and not _RE_DEATH.search(text)):  # a writer who tells of a death is not the one who died
             return "self", corrected
         return None, corrected
+
+
+_RE_ASKS_FOR = re.compile(r"[帮替代](?:我|阮)?[\u4e00-\u9fff]{1,3}(?:问|打听)")
 
 
 def _parent_of(phrase: str, role: str, rest: str = "") -> str | None:

@@ -54,6 +54,14 @@ from intents.normalize import cn_to_int
     ("几乎没有", "几乎没有"),
     ("未来", "未来"),
     ("拉拢", "拉拢"),
+    # digits dictated by voice: 洞 is zero, 幺 one, 两 two; the ID's last X spoken as 叉
+    ("电话幺五九 幺幺两洞 三四五六", "电话159 1120 3456"),
+    ("打了 幺二洞", "打了 120"),
+    ("山洞里有洞", "山洞里有洞"),
+    ("四四洞五幺四 幺九四八 洞七洞五 幺幺四叉", "440514 1948 0705 114x"),
+    ("竹院三天", "住院3天"),
+    ("被狗药了", "被狗咬了"),
+    ("那做船呢", "那坐船呢"),
 ])
 def test_normalize(nlu: NLU, raw: str, expected: str) -> None:
     assert nlu.normalizer(raw) == expected
