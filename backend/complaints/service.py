@@ -179,12 +179,17 @@ def _chat(channel: str) -> bool:
 
 def add_complaint_details(
     session: Session, *, cipher: FieldCipher, complaint_id: int, text: str, actor: str,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None = None, new_phone: str | None = None,
 ) -> Complaint:
-    """Record what the customer added after filing (more details, a time, a case number)."""
+    """Record what the customer added after filing (more details, a time, a case number); ``new_phone``:
+    the callback number corrected (尾数是八，唔是四), which replaces the one given."""
     at = now or utcnow()
     c = get_complaint(session, complaint_id=complaint_id)
     body = v.required_text(text, field="text", label="补充内容", max_len=2000)
+    if new_phone:
+        phone = v.phone_number(new_phone, field="contact_phone")
+        c.contact_phone_enc = cipher.encrypt(phone, purpose=PURPOSE_COMPLAINT_PHONE)
+        c.contact_phone_bidx = cipher.blind_index(phone, purpose=PURPOSE_COMPLAINT_PHONE)
     c.updated_at = at
     _flush(session)
     _record(session, c, cipher=cipher, kind="customer_added", actor=v.actor(actor), at=at, reason=body)

@@ -126,6 +126,9 @@ class ServiceStandards(_Open):
     online_first_response_minutes: PositiveInt
     followup_after_close_days: PositiveInt
     records_retention_years: PositiveInt
+    other_enquiry_answer_hours: PositiveInt = 2  # the insurer's ordinary health products
+    policy_change_working_days: PositiveInt = 2
+    renewal_reminder_days: PositiveInt = 15
 
 
 class Contact(_Open):

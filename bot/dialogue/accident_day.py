@@ -10,7 +10,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from bot.dialogue import lunar_answer
 from bot.dialogue.context import Turn
+from bot.dialogue.extract import LunarDay
 from intents.dates import read_date
 
 Put = Callable[[Turn, str, Any], None]
@@ -61,6 +63,8 @@ def last_date(turn: Turn, norm: str) -> str | None:
     if reading is not None and reading.date is not None and not reading.lunar:
         return reading.date.isoformat()
     discharge = turn.copy.word_pattern("discharge_words")
+    # 是大前天 23号 唔是前天: a day denied is never the one meant, even said last
+    norm = _RE_DENIED.sub(lambda m: " " if _RE_DAY_WORD.search(m.group(1)) else m.group(0), norm)
     for part in reversed([p for p in _RE_DATE_SPLIT.split(norm) if p and not discharge.search(p)]):
         reading = read_date(part, turn.today)
         if reading.date is not None and not reading.lunar:
@@ -87,6 +91,8 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
              telling: bool, death: bool, describes: bool) -> None:
     """The accident's day from this message into ``notes`` (through ``put``): ``telling``, an
     accident is being told; ``death``, someone died; ``describes``, this message tells the accident."""
+    if _settles_pending(turn, notes, slots, put):
+        return
     iso = slots.get("date")
     lunar_won = False  # the accident's day is the lunar one named (shown with its lunar name)
     if not iso and "date" not in notes and telling and not turn.asks and not (
@@ -167,6 +173,26 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
                 notes.pop("lunar_pending", None)
         elif lunar is not None and describes:
             notes["lunar_pending"] = [lunar.month, lunar.day]
+
+
+def _settles_pending(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], put: Put) -> bool:
+    """是农历 / 阳历的 said on its own after a day written the lunar way (十月廿二) was kept pending: the
+    day it becomes (the question 农历还是阳历 is not asked then). True when it did."""
+    pending = notes.get("lunar_pending")
+    lunar, solar = turn.cue("lunar_words"), turn.cue("solar_words")
+    if not pending or "date" in notes or slots.get("date") or lunar == solar \
+            or _RE_LUNAR_CHARS.search(turn.plain):
+        return False
+    month, day = pending
+    found = LunarDay(month, day, explicit=True).solar(_lunar_today(turn)) if lunar \
+        else lunar_answer.latest_solar(turn.today, month, day)
+    if found is None:
+        return False
+    put(turn, "date", found.isoformat())
+    notes.pop("lunar_pending", None)
+    if lunar:
+        notes["date_lunar"] = True
+    return True
 
 
 def _lunar_today(turn: Turn) -> dt.date:

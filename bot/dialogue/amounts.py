@@ -89,7 +89,11 @@ def answer(turn: Turn) -> bool:
         if died(turn) and not condoled:  # 阿妈坐公交车跋倒…前日过身了: sorrow before the sum
             turn.say("condolence")
             turn.state.last["condoled"] = True
-        return answer_transport(turn, str(transport))
+        told = answer_transport(turn, str(transport))
+        for kind, words in (turn.copy.table("transport_kind_words") or {}).items():
+            if kind != transport and any(w in turn.norm for w in words):
+                answer_transport(turn, str(kind))  # 那坐船呢 坐飞机呢: each kind asked
+        return told
     if turn.cue("death_words") and turn.cue("hypothetical_words") and follow:
         return answer_death(turn)
     return False

@@ -134,15 +134,19 @@ class ClaimAnswers(ClaimIdAnswers):
         kinds = turn.copy.table("claim_type_choices")
         n = turn.digit(len(kinds))
         kind = kinds[n - 1] if n is not None else claim_type_from_text(turn, turn.norm)
-        if kind is None and not turn.cue("outpatient_words"):
+        # 无去医院 自己擦药油: no stay, maybe no hospital
+        no_care = kind is None and turn.cue("no_stay_words")
+        if kind is None and not turn.cue("outpatient_words") and not no_care:
             frame.data["type_skips"] = skips = int(frame.data.get("type_skips", 0)) + 1
             if skips < 2:
                 return "pass"
         if kind is None:  # 去打狂犬针 / asked twice in vain: a hospital report, the stay told by staff
             frame.data["claim_type"] = "hospital_allowance"
             frame.data["claim_type_set"] = True
-            if turn.cue("outpatient_words"):
+            if turn.cue("outpatient_words") or no_care:
                 frame.data["stay"] = turn.state.notes["stay"] = False
+            if no_care and turn.cue("no_hospital_words") and "hospital" not in frame.data:
+                frame.data["hospital"] = ""  # not asked again
             return "ok"
         if kind == "accidental_death" and turn.state.notes.get("transport"):
             kind = "transport_death"

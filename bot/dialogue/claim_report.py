@@ -153,6 +153,9 @@ class ClaimReportFlow(ClaimAnswers):
             kind = "disability"
         elif data.get("hospital") or notes.get("stay") or notes.get("days"):
             kind = "hospital_allowance"
+        elif notes.get("no_hospital") and not notes.get("hospital"):
+            kind = "hospital_allowance"  # no hospital at all: reported as such, staff tell what it gives
+            data.setdefault("hospital", "")
         else:
             return
         if data.get("claim_type") != kind:
@@ -235,7 +238,9 @@ class ClaimReportFlow(ClaimAnswers):
         situation = c.label("cr_type_labels", data["claim_type"])
         if data["claim_type"] == "hospital_allowance":
             stay = data.get("stay")
-            situation = c.table("stay_labels")["unknown" if stay is None else "yes" if stay else "no"]
+            key = "unknown" if stay is None else "yes" if stay else "no"
+            key = "none" if key == "no" and data.get("hospital") == "" else key  # 无去医院
+            situation = c.table("stay_labels")[key]
         turn.say(
             "cr_confirm",
             who=c.t("cr_who_death" if data["claim_type"] in DEATH_TYPES else "cr_who"),

@@ -12,7 +12,7 @@ import re
 
 from backend.complaints.service import add_complaint_details, file_complaint
 from backend.errors import ServiceError
-from backend.security.masking import scrub_text
+from backend.security.masking import mask_phone, scrub_text
 from bot.dialogue import contact, faq, fields, handoff
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
@@ -119,13 +119,19 @@ class ComplaintFlow(Flow):
             self.finish(turn)
             return "ok"
         text = scrub_text(turn.text[:_CONTENT_MAX])
+        phones = turn.extract.phones(turn.norm)
+        new_phone = phones[-1] if phones and phones[-1] != turn.secret(frame, "phone") else None
         try:
             add_complaint_details(turn.session, cipher=turn.services.cipher,
                                   complaint_id=int(frame.data["id"]), text=text,
-                                  actor=f"bot:{turn.message.channel}", now=turn.now)
+                                  actor=f"bot:{turn.message.channel}", now=turn.now, new_phone=new_phone)
         except ServiceError:
             return "pass"
-        turn.say("cc_added")
+        if new_phone:  # 唔对 尾数是八 … 1375122 4088: the number to call back, corrected
+            turn.keep_secret(frame, "phone", new_phone)
+            turn.say("cc_phone_changed", phone=mask_phone(new_phone))
+        else:
+            turn.say("cc_added")
         return "ok"
 
     def _category(self, turn: Turn, content: str) -> str:

@@ -236,9 +236,11 @@ class Turn:
             and not (frame.flow == "claim_report" and self.pred.intent == "complaint" and self.asks
                      and self.cue("amount_words") and not (self.cue("complaint_only_words")
                                                            or self.cue("angry_words")))
-            # 伊痛到行唔得 一直喊 你们快点 in a report: hurry, no complaint unless said so
+            # 伊痛到行唔得 一直喊 你们快点 in a report: hurry, no complaint unless said so;
+            # 等一下 我打电话问清楚: a pause, no complaint either
             and not (frame.flow in ("claim_report", "info_update") and self.pred.intent == "complaint"
-                     and (self.cue("hurry_words") or self.cue("injury_words") or frame.flow == "info_update")
+                     and (self.cue("hurry_words") or self.cue("injury_words") or self.cue("wait_words")
+                          or frame.flow == "info_update")
                      and not (self.cue("complaint_only_words") or self.cue("angry_words")
                               or self.cue("complaint_cue_words")))
         )

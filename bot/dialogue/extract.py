@@ -19,6 +19,7 @@ from typing import Any
 
 from lunardate import LunarDate
 
+from backend.roster.idcard import InvalidIdNumber, validate_id_number
 from config.settings import CONFIG_DIR
 
 _CJK = "\u4e00-\u9fff"
@@ -27,6 +28,8 @@ _RE_DIGIT_GAP = re.compile(r"(?<=[\dxX])[\s\-—]+(?=[\dxX])")
 # a mobile number, spaced or dictated in groups (138 1234 5678, 189,2273,0516)
 _RE_PHONE_SPACED = re.compile(r"(?<![\d])(1[3-9]\d(?:[\s\-—,、]?\d){8})(?![\d])")
 _RE_PHONE_SEP = re.compile(r"[\s\-—,、]")
+# an ID number in groups of digits (the phone search must not read one inside it)
+_RE_GROUPED_ID = re.compile(r"(?<![\d])\d(?:[\s\-—]?\d){16}[\s\-—]?[\dxX](?![\dxX])")
 _RE_ID_RUN = re.compile(r"(?<![\d])(\d{14,19}[xX]?)(?![\dxX])")
 _RE_LUNAR_MD = re.compile(r"(农历|阴历|旧历)?\s*(正|冬|腊|\d{1,2})月\s*(初\d{1,2}|\d{1,2})\s*(?:日|号)?")
 _RE_LUNAR_DAY = re.compile(r"(农历|阴历|旧历)?\s*初(\d{1,2})")
@@ -47,6 +50,16 @@ _RE_CN_LUNAR_DAY = re.compile(r"(初|廿|二十|三十|十)([一二三四五六�
 # one character spelled out: 耳东郑, 双木林, 火字旁的炳, 木头的木, 坤是土字旁的坤
 _RE_SPELLED = re.compile(r"(?:^|[\s，,、])(?:[\u4e00-\u9fff]是)?(?:[\u4e00-\u9fff]{1,4}的|"
                          r"耳东|弓长|口天|立早|木子|双木|古月|[\u4e00-\u9fff]{1,3}字[边旁头底](?:一个)?)([\u4e00-\u9fff])(?=[\s，,。、]|$)")
+
+
+def _blank_id(m: re.Match[str]) -> str:
+    """An ID number (valid check digit) blanked out; any other run of 18 digits kept."""
+    digits = _RE_PHONE_SEP.sub("", m.group(0)).upper()
+    try:
+        validate_id_number(digits)
+    except InvalidIdNumber:
+        return m.group(0)
+    return " " * len(m.group(0))
 
 
 def _cn_lunar_days(text: str) -> str:
@@ -198,6 +211,9 @@ class Extractor:
         text may also be the bare name (an answer to "老人叫什么名字")."""
         for m in self._re_cue_name.finditer(norm):
             found = self._name_from(m.group(1))
+            token = _RE_TOKEN.match(norm, m.start(1))  # 我阿爸叫陈德和 我是伊仔: the name up to the space
+            if found and token and len(token.group(1)) == 3 and self._bare_name(token.group(1)):
+                found = token.group(1)
             if found and norm[m.start():m.start(1)].rstrip(" :：") in _SELF_CUES and (
                     not self._self_named(found) or self._about_other(norm)):
                 continue  # 我是陈店的, 我是林医生: no name; 我是陈大明，我阿爸…: the writer's
@@ -321,7 +337,10 @@ class Extractor:
     # ---------------------------------------------------------------- numbers
     @staticmethod
     def phones(norm: str) -> list[str]:
-        """Every mobile number in ``norm`` (spaces and dashes inside a number allowed), in order."""
+        """Every mobile number in ``norm`` (spaces and dashes inside a number allowed), in order; never
+        one read inside an ID number dictated in groups (440514 1939 1127 088x)."""
+        if len(norm) >= 18 and _RE_GROUPED_ID.search(norm):
+            norm = _RE_GROUPED_ID.sub(_blank_id, norm)
         return [_RE_PHONE_SEP.sub("", m) for m in _RE_PHONE_SPACED.findall(norm)]
 
     @staticmethod

@@ -57,6 +57,8 @@ def respelled_name(turn: Turn, current: str | None) -> str | None:
     if not current:
         return None
     for chunk in _RE_CHUNKS.split(turn.plain):
+        if len(chunk) == len(current) + 1 and chunk[0] in "是系":
+            chunk = chunk[1:]  # 打错 是谢永发 after 谢永法
         if chunk != current and len(chunk) == len(current) and turn.extract.is_name(chunk) \
                 and sum(a == b for a, b in zip(chunk, current, strict=True)) == len(current) - 1:
             return chunk

@@ -27,17 +27,21 @@ class InfoUpdateFlow(Flow):
         ref = case_ref(turn) or turn.state.notes.get("case_ref") or (turn.state.claim or {}).get("case_no")
         if ref:  # 案件号…，麻烦改成新号码: the claim is named; staff check who asks on the phone
             frame.data["case_ref"] = str(ref)
-        for field, words in turn.copy.table("update_field_words").items():
-            if any(w in turn.norm for w in words):
-                frame.data["field"] = str(field)
-                break
+        if turn.cue("other_product_words"):  # 住院医疗险 要改地址: another product's policy, staff check it
+            frame.data["other_product"] = True
+        named = [str(f) for f, words in turn.copy.table("update_field_words").items()
+                 if any(w in turn.norm for w in words)]
+        if named:  # 要改地址和联系电话: one request each, the first asked now
+            frame.data["field"] = named[0]
+            if named[1:]:
+                frame.data["more_fields"] = named[1:]
         phone = turn.note_secret("phone")
         if frame.data.get("field") == "phone" and phone and turn.cue("new_value_words"):
             frame.data["candidate"] = True
             turn.keep_secret(frame, "value", phone)
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
-        by_case = bool(frame.data.get("case_ref"))
+        by_case = bool(frame.data.get("case_ref") or frame.data.get("other_product"))
         if not by_case and ask_identity(turn, frame, "iu_ask_id"):
             return
         if "field" not in frame.data:
@@ -69,6 +73,11 @@ class InfoUpdateFlow(Flow):
             self.ask(turn, frame)
             return "ok"
         new_value = self._new_value(turn, frame) or self._early_address(turn, frame)
+        if new_value and frame.step == "value" and "early_address" in frame.secret \
+                and not turn.noted & {"phone"}:
+            turn.say("noted")  # 新地址… while the new phone is asked: kept for the address request
+            self.ask(turn, frame)
+            return "ok"
         if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
             return "ok"
         phones = turn.extract.phones(turn.norm)
@@ -140,11 +149,13 @@ class InfoUpdateFlow(Flow):
     @staticmethod
     def _early_address(turn: Turn, frame: FlowFrame) -> bool:
         """新地址潮南区陇田镇… while who it is is still asked: kept as the new address."""
-        if frame.data.get("field") != "address" or frame.step == "value" or "value" in frame.secret:
+        later = "address" in (frame.data.get("more_fields") or [])
+        if not later and (frame.data.get("field") != "address" or frame.step == "value"
+                          or "value" in frame.secret):
             return False
         if not ("新地址" in turn.norm or turn.cue("new_value_words")) or not turn.extract.address(turn.plain):
             return False
-        turn.keep_secret(frame, "value", turn.text[:300])
+        turn.keep_secret(frame, "early_address" if later else "value", turn.text[:300])
         return True
 
     def _skips_consent(self, turn: Turn, frame: FlowFrame) -> bool:
@@ -245,28 +256,38 @@ class InfoUpdateFlow(Flow):
                                                     f"{_of_case(frame)}", field=field, value=value)
         turn.say("iu_done", number=number)
         self.finish(turn)
-        self._then(turn, frame, value if field == "phone" else "")
+        if not self._then(turn, frame, value if field == "phone" else "") and frame.data.get("other_product"):
+            turn.say("iu_other_product", days=turn.product.service_standards.policy_change_working_days)
+            turn.state.last["other_product"] = True
         return "ok"
 
-    def _then(self, turn: Turn, done: FlowFrame, new_phone: str) -> None:
+    def _then(self, turn: Turn, done: FlowFrame, new_phone: str) -> bool:
         """还有收款的银行卡，要改成我的卡 in the message that confirmed the first change: the second
         change starts with who it is already known (a card for a named claim is checked on the new phone)."""
         _drop_progress_lookup(turn, done)
         table = turn.copy.table("update_field_words") or {}
-        field = next((f for f, words in table.items() if f != done.data.get("field")
-                      and any(w in turn.norm for w in words)), None)
+        more = [str(f) for f in done.data.get("more_fields") or []]
+        finished = [*(done.data.get("done_fields") or []), done.data.get("field")]
+        field = next((f for f, words in table.items() if f not in finished
+                      and any(w in turn.norm for w in words)), None) or (more[0] if more else None)
         if field is None:
-            return
+            return False
         frame = FlowFrame(flow=self.name, data={k: v for k, v in done.data.items()
-                                                if k in ("case_ref", "consent")} | {"field": field})
+                                                if k in ("case_ref", "consent", "other_product")}
+                          | {"field": field, "done_fields": finished})
+        if [f for f in more if f != field]:
+            frame.data["more_fields"] = [f for f in more if f != field]
         for key in ("name", "id_number"):
             if key in done.secret:
                 turn.keep_secret(frame, key, turn.secret(done, key) or "")
+        if field == "address" and "early_address" in done.secret:  # 新地址… told while the phone was asked
+            turn.keep_secret(frame, "value", turn.secret(done, "early_address") or "")
         turn.state.frame = frame
         if field == "bank_account" and frame.data.get("case_ref") and new_phone:
             self._card_request(turn, frame, callback=new_phone, say="iu_card_by_phone")
         else:
             self.ask(turn, frame)
+        return True
 
     def _request(self, turn: Turn, frame: FlowFrame, *, summary: str, field: str, value: str = "",
                  callback: str = "", name: str | None = None, id_number: str | None = None,
@@ -288,6 +309,8 @@ class InfoUpdateFlow(Flow):
 
 
 def _of_case(frame: FlowFrame) -> str:
+    if frame.data.get("other_product"):
+        return "（其他健康险保单，核对保单和身份后再改）"
     ref = frame.data.get("case_ref")
     return "（客户给了案件号，核对身份后再改）" if ref else ""  # the number itself: in the payload
 

@@ -26,7 +26,7 @@ def answer(turn: Turn, frame: FlowFrame) -> Outcome:
         solar = LunarDay(month, day, explicit=True).solar(turn.today)
         frame.data["date_lunar"] = True
     else:
-        solar = _solar(turn.today, month, day)
+        solar = latest_solar(turn.today, month, day)
     if solar is None:
         turn.say("cr_bad_date")
         return "invalid"
@@ -35,7 +35,7 @@ def answer(turn: Turn, frame: FlowFrame) -> Outcome:
     return "ok"
 
 
-def _solar(today: dt.date, month: int | None, day: int) -> dt.date | None:
+def latest_solar(today: dt.date, month: int | None, day: int) -> dt.date | None:
     """The latest solar date with this month and day, not after today."""
     for year in (today.year, today.year - 1):
         try:

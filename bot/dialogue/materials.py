@@ -46,6 +46,9 @@ def answer_question(turn: Turn, *, kind: str | None = None) -> None:
     product = turn.product
     kind = kind or (turn.state.claim or {}).get("claim_type") or claim_type_from_text(turn, turn.norm)
     kinds = [kind] if kind in product.claim_types else list(product.claim_types)
+    notes = turn.state.notes
+    if len(kinds) > 1 and notes.get("accident") and not notes.get("death"):  # hurt, alive: no death papers
+        kinds = [k for k in kinds if k not in ("accidental_death", "transport_death")]
     parts = []
     for k in kinds:
         labels = [m.label for m in product.materials_for(k)]

@@ -18,7 +18,7 @@ from bot.dialogue import accident_day, cover_start, fixes
 from bot.dialogue.context import Turn
 
 REPORT_KEYS = ("relation", "date", "date_lunar", "lunar_pending", "accident", "transport", "death",
-               "hospital", "stay", "days", "description", "exclusions")
+               "hospital", "stay", "days", "description", "exclusions", "no_hospital")
 SECRET_KEYS = ("name", "phone", "address")
 _DESCRIPTION_MAX = 600
 
@@ -73,7 +73,10 @@ def remember(turn: Turn) -> None:
     # 医院不对 伊今早转去民生医院: the day of the transfer; 上个月8号满60岁: a birthday; not the accident's
     if not other_fix and not turn.cue("turn_age_words"):
         tells = describes_accident(turn)
-        accident_day.remember(turn, notes, slots, corrected or asked == "date" or other, put=_put,
+        # 对 日期是23号 at the confirmation: the day named is a correction
+        at_confirm = asked == "confirm" and turn.cue("date_fix_words") and bool(slots.get("date"))
+        fix = corrected or asked == "date" or other or at_confirm
+        accident_day.remember(turn, notes, slots, fix, put=_put,
                               telling=_in_report(turn) or tells, death=bool(died(turn) or notes.get("death")),
                               describes=tells)
     stayed = list(notes.get("stay_list") or ([notes["days"]] if notes.get("days") else []))
@@ -108,6 +111,8 @@ def remember(turn: Turn) -> None:
         _put(turn, "hospital", turn.copy.t("hospital_in_photo"))  # 就系图上那间: the receipt sent
     if turn.cue("no_stay_words"):
         _put(turn, "stay", False)
+        if turn.cue("no_hospital_words") and "hospital" not in notes:
+            _put(turn, "no_hospital", True)  # 无去医院 自己擦药油: no place of care to ask for
     elif turn.cue("stay_words") or (hospital and ("住在" + hospital) in turn.plain):
         _put(turn, "stay", True)
     _remember_private(turn)

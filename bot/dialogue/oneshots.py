@@ -5,7 +5,7 @@ a "I don't understand your answer" (said shorter, not the same block again), non
 
 from __future__ import annotations
 
-from bot.dialogue import amounts, cover_start, faq, materials, understanding
+from bot.dialogue import amounts, cover_start, faq, handoff, materials, understanding
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import died
 from bot.dialogue.parsing import claim_type_from_text
@@ -169,3 +169,22 @@ def _says_who_i_am(turn: Turn) -> bool:
     norm = turn.norm
     return bool((turn.pred.slots or {}).get("relation")) and len(norm) <= 8 and not turn.asks \
         and norm.startswith(("我是", "我系", "阮是", "阮系"))
+
+
+def other_product(turn: Turn) -> bool:
+    """住院医疗险 12月10号到期 / then 要续保吗: one of the insurer's ordinary health products, not this
+    scheme: its service standards, and a person who can look the policy up. True when answered."""
+    last = turn.state.last
+    if not (turn.cue("other_product_words") or (last.get("other_product")
+                                                 and turn.cue("other_product_followup_words"))):
+        return False
+    std = turn.product.service_standards
+    told = last.get("other_product") and not turn.cue("other_product_words")
+    key = "other_product_when" if turn.cue("when_words") else "other_product_more"
+    key = key if told else "other_product"
+    turn.say(key, hours=std.other_enquiry_answer_hours, renewal=std.renewal_reminder_days,
+             days=std.policy_change_working_days)
+    if not last.get("other_product"):
+        handoff.hand_off(turn, "asked")
+    last["other_product"] = True
+    return True

@@ -168,8 +168,7 @@ class Router(TextTurns):
             FLOWS[frame.flow].remind(turn, frame)
 
     def read(self, turn: Turn) -> Prediction:
-        """The NLU's reading of the text, with the previous turn as context (made once per turn, or
-        carried over from an offline attempt)."""
+        """The NLU's reading, with the previous turn as context (once a turn, or from an offline try)."""
         if turn.reading is None:
             last, frame = turn.state.last, turn.state.frame
             step = frame.step if frame is not None else None
@@ -288,7 +287,8 @@ class Router(TextTurns):
             self._start_intent(turn, turn.pred.intent)
             return
         if isinstance(route, OneShot) and route.mid_flow:
-            route.answer(turn)
+            if not self._several_questions(turn):  # 要什么材料 多久能赔: each answered, else the one
+                route.answer(turn)
             turn.say("resume")
             FLOWS[frame.flow].remind(turn, frame)
             return

@@ -17,6 +17,8 @@ from intents.faq import render_text
 # a question of a long message: the clause before its question mark
 _RE_QUESTION_END = re.compile(r"[^。！!；;？?]{2,}[？?]")
 _QUESTION_FAQ_SCORE = 0.5
+_RE_SPACE_CLAUSE = re.compile(r"[\s，,。！!；;]+")
+_RE_ASKING = re.compile(r"[吗呢么嘛]$|什么|乜|多久|几时|多少|几多|怎么|做呢|哪|边间|能不能|可不可以|唔知")
 TRIES = "tries"  # the frame's count of answers in a row that did not answer its pending question
 # Intents offered as numbered choices when the NLU is not sure.
 CHOICE_INTENTS = ("product_question", "claim_report", "claim_materials", "claim_progress", "complaint",
@@ -55,8 +57,11 @@ class TextTurns:
         if turn.cue("unclear_words"):
             oneshots.unclear(turn)
             return True
-        if turn.cue("wait_words") and len(turn.norm) <= 10:
-            turn.say("wait_ok")
+        pause = len(turn.norm) <= 16 and not turn.asks and turn.copy.starts_with_any("wait_words", turn.norm)
+        if turn.cue("wait_words") and (len(turn.norm) <= 10 or pause):
+            turn.say("wait_ok")  # 等一下 我打电话问清楚: a pause
+            return True
+        if self._several_questions(turn):
             return True
         if oneshots.case_answer(turn):
             return True
@@ -93,6 +98,8 @@ class TextTurns:
             turn.say("handoff_pending" if notes.get("mass") == "said" else "mass_again")
             notes["mass"] = "said"
             return
+        if turn.pred.intent != "info_update" and oneshots.other_product(turn):
+            return  # 住院医疗险要续保吗: another product of the insurer, served by staff
         if turn.cue("how_query_words") and turn.state.last.get("progress_done"):
             turn.say("cp_how", days=turn.product.service_standards.progress_notice_every_working_days)
             return
@@ -152,6 +159,11 @@ class TextTurns:
         if turn.pred.intent == "product_question" and turn.pred.faq_topic and turn.asks:
             oneshots.product_question(turn)
             return True
+        fields = self.copy.table("update_field_words").values()
+        if turn.pred.intent == "info_update" and turn.cue("update_words") \
+                and any(w in turn.norm for words in fields for w in words):
+            self._start_intent(turn, "info_update")  # 留的电话…以后联系唔到，改成我的: a change, said plainly
+            return True
         if understanding.small_talk(turn):
             turn.say("small_talk")
             return True
@@ -168,6 +180,10 @@ class TextTurns:
             return True
         return False
 
+    def _several_questions(self, turn: Turn) -> bool:
+        """要什么材料 多久能赔 还能报吗: two or more questions in one message, each answered."""
+        return turn.asks and self._answer_questions(turn, self._question_topics(turn)) >= 2
+
     def _story_questions(self, turn: Turn) -> None:
         """The questions at the end of a long story (请问要准备什么材料？住院津贴怎么算？): answered before
         the report is offered."""
@@ -178,7 +194,9 @@ class TextTurns:
         """The FAQ topic of each question of the message (the clause before each question mark), each
         read on its own; in order, without repeats."""
         topics: list[str] = []
-        for part in _RE_QUESTION_END.findall(turn.plain)[:4]:
+        parts = _RE_QUESTION_END.findall(turn.plain) or [  # 要什么材料 多久能赔 还能报吗: spaces only
+            p for p in _RE_SPACE_CLAUSE.split(turn.plain) if _RE_ASKING.search(p)]
+        for part in parts[:4]:
             reading = self.nlu.predict(part[-60:], now=turn.now)
             cued = self.copy.groups_in("topic_cues", reading.normalized)  # 要交多少钱: the premium
             topic = cued[0] if cued else reading.faq_topic

@@ -23,11 +23,14 @@ def answer(turn: Turn, frame: FlowFrame, *, told: bool) -> Outcome:
     if n is not None or said in selfs or _RE_REPORTS.sub("", said) in selfs:
         frame.data["relation"] = str(options[n - 1]["value"]) if n is not None else "self"  # 我自己
         return "ok"
-    # 是我自己 我叫郑木松: self, and the name
-    if head != said and (head in selfs or _RE_REPORTS.sub("", head) in selfs):
+    tail = re.split(r"[，,。.！!、；; ]", said)[-1]
+    # 是我自己 我叫郑木松 / 我叫姚振南 自己报: self, and the name
+    if head != said and (head in selfs or _RE_REPORTS.sub("", head) in selfs
+                         or tail in selfs or _RE_REPORTS.sub("", tail) in selfs):
         frame.data["relation"] = "self"
-        name = turn.extract.name(turn.plain[len(head):].strip("，,。.！!、；; "), whole=True) \
-            or turn.extract.name(turn.plain)
+        first = head in selfs or _RE_REPORTS.sub("", head) in selfs
+        rest = turn.plain[len(head):].strip("，,。.！!、；; ")
+        name = (turn.extract.name(rest, whole=True) if first else None) or turn.extract.name(turn.plain)
         if name and "name" not in frame.secret:
             turn.keep_secret(frame, "name", name)
             turn.keep_note_secret("name", name)
