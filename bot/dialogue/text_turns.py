@@ -156,6 +156,9 @@ class TextTurns:
         if understanding.report_like(turn) and turn.pred.intent in ("claim_report", "product_question"):
             self._start_intent(turn, "claim_report")
             return True
+        story = turn.noted & {"hospital", "date", "accident", "name", "phone", "death"}
+        if not story and self._several_questions(turn):
+            return True  # 要准备什么材料 多久能到账: unsure as a whole, each question clear
         if turn.pred.intent == "product_question" and turn.pred.faq_topic and turn.asks:
             oneshots.product_question(turn)
             return True
@@ -196,6 +199,8 @@ class TextTurns:
         topics: list[str] = []
         parts = _RE_QUESTION_END.findall(turn.plain) or [  # 要什么材料 多久能赔 还能报吗: spaces only
             p for p in _RE_SPACE_CLAUSE.split(turn.plain) if _RE_ASKING.search(p)]
+        if len(parts) < 2:
+            return topics  # one question: the message's own reading answers it (no second reading)
         for part in parts[:4]:
             reading = self.nlu.predict(part[-60:], now=turn.now)
             cued = self.copy.groups_in("topic_cues", reading.normalized)  # 要交多少钱: the premium

@@ -3,6 +3,7 @@ sentences of the same kinds. NOW is Saturday 21 November 2026."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -160,3 +161,16 @@ def test_several_questions_in_a_report_separated_only_by_spaces_are_each_answere
 def test_a_neighbouring_districts_hospital_heard_by_voice(chat: Chat) -> None:
     chat.talk("我外婆上礼拜在厕所跋倒", "送去朝阳人民医院 住院了")
     assert chat.state().notes.get("hospital") == "潮阳区人民医院"
+
+
+def test_a_single_question_is_read_once(chat: Chat, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The split into questions reads each part again only when there are two or more (one reading a
+    turn is the webhook's budget: bench_webhook.py)."""
+    nlu = chat.engine.nlu
+    calls: list[str] = []
+    original = nlu.predict
+    monkeypatch.setattr(nlu, "predict", lambda text, *a, **k: calls.append(text) or original(text, *a, **k))
+    assert "30元" in chat.say("住院一天赔多少钱")
+    assert len(calls) == 1
+    chat.say("要准备什么材料 多久能到账")
+    assert len(calls) == 4  # the message, then each of its two questions
