@@ -196,7 +196,7 @@ class Normalizer:
         with (data_dir / "normalize.yaml").open(encoding="utf-8") as fh:
             raw: Any = yaml.safe_load(fh)
         repl: dict[str, str] = {}
-        for section in ("protect", "teochew", "cantonese", "homophones", "variants"):
+        for section in ("protect", "teochew", "cantonese", "homophones", "english", "variants"):
             entries = raw.get(section) or {}
             if isinstance(entries, list):  # protect: plain word list
                 entries = {w: w for w in entries}

@@ -270,6 +270,13 @@ class SlotExtractor:
             # 不是我老爸 是…: the first one is denied; 哦不是，是阮老爸: none is
             denied = 1 if after and after[0][0] < is_at else 0
             return (after[denied][1] if len(after) > denied else found[-1][1]), corrected
+        this_time = _RE_THIS_TIME.search(text)  # 上次报过我老公 这次报我自己: the one of this report
+        if this_time is not None:
+            later = [(p, v) for p, v in found if p >= this_time.end()]
+            if later:
+                return later[0][1], corrected
+            if "自己" in text[this_time.end():this_time.end() + 6]:
+                return "self", corrected
         if len(found) >= 2 and _RE_ASKS_FOR.search(text[max(0, found[0][0] - 3):found[0][0] + 6]):
             return found[1][1], corrected  # 我是帮我阿嬷问的 我阿公前天被车撞了: the one hurt is the second
         if found:
@@ -287,6 +294,7 @@ class SlotExtractor:
         return None, corrected
 
 
+_RE_THIS_TIME = re.compile(r"(?:这次|今次|这回|这一次|今回)")
 _RE_ASKS_FOR = re.compile(r"[帮替代](?:我|阮)?[\u4e00-\u9fff]{1,3}(?:问|打听)")
 
 

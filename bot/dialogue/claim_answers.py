@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogue import amounts, fixes, lunar_answer, name_parts, side_questions, who
+from bot.dialogue import amounts, fields, fixes, lunar_answer, name_parts, side_questions, who
 from bot.dialogue.base import Outcome
 from bot.dialogue.claim_id import ClaimIdAnswers
 from bot.dialogue.context import Turn
@@ -223,7 +223,7 @@ class ClaimAnswers(ClaimIdAnswers):
         if self._told_something(turn, frame):  # an ID number or a date here: kept as what it is
             return "pass"
         if sum(ch.isdigit() for ch in turn.norm) >= 5:
-            turn.say("cr_bad_phone")
+            turn.say("cr_foreign_phone" if fields.foreign_phone(turn) else "cr_bad_phone")
             return "invalid"
         return "pass"
 

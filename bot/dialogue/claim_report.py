@@ -18,7 +18,7 @@ from backend.claims.service import report_claim
 from backend.errors import Forbidden, ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
-from bot.dialogue import amounts, consent, handoff, materials, memory, side_questions
+from bot.dialogue import amounts, consent, handoff, info_update, materials, memory, side_questions
 from bot.dialogue.claim_answers import ClaimAnswers
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import cn_date
@@ -76,12 +76,17 @@ class ClaimReportFlow(ClaimAnswers):
     def _death_reported_before(self, turn: Turn, frame: FlowFrame) -> bool:
         """伊十月底跋倒，已经报过案了 after a death: no second report; staff add the death to the case
         told before, and the documents a death needs are said now."""
-        if frame.data.get("claim_type") not in DEATH_TYPES or not turn.cue("already_reported_words"):
+        notes = turn.state.notes
+        told = notes.get("reported_before") or notes.get("case_ref")  # 报过案 LP…, then 伊昨晚过身了
+        new_accident = (turn.pred.slots or {}).get("accident_type")
+        before = turn.cue("already_reported_words") or (told and not new_accident)
+        if frame.data.get("claim_type") not in DEATH_TYPES or not before:
             return False
         turn.say("cr_death_reported")
         materials.answer_question(turn, kind=str(frame.data["claim_type"]))
         self.finish(turn)
-        handoff.hand_off(turn, "asked")
+        info_update.death_since(turn)  # a request for staff: the death added to the claim told before
+        handoff.hand_off(turn, "asked")  # and a person, at such a time
         return True
 
     def _death_words(self, turn: Turn, frame: FlowFrame) -> None:

@@ -26,12 +26,23 @@ def take_name(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_name") -> 
     return "invalid"
 
 
+_RE_FOREIGN_PHONE = re.compile(r"(?:\+|00)(?!86)\d{1,3}[\s-]*\d")
+
+
+def foreign_phone(turn: Turn) -> bool:
+    """True when the message gives a number with a country code other than China's (+852, 0060 …)."""
+    return bool(_RE_FOREIGN_PHONE.search(turn.text))
+
+
 def take_phone(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_phone") -> Outcome:
     """Keep a mobile-number answer encrypted as ``phone``."""
     phone = turn.pred.slots.get("phone")
     if phone:
         turn.keep_secret(frame, "phone", str(phone))
         return "ok"
+    if foreign_phone(turn):  # +60 12-345 6789, +852 …: staff call mainland mobiles
+        turn.say("cr_foreign_phone")
+        return "invalid"
     runs = [re.sub(r"\D", "", r) for r in _RE_DIGIT_RUN.findall(turn.text)]
     if any(5 <= len(r) <= 13 for r in runs):  # a number meant as the phone (住了20日 赔了300: no phone)
         turn.say(bad_key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from backend.handoff.service import request_handoff
 from backend.security.masking import mask_phone
-from bot.dialogue import consent, handoff
+from bot.dialogue import claim_change, consent, handoff
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import case_ref
@@ -23,12 +23,21 @@ class InfoUpdateFlow(Flow):
     name = "info_update"
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
+        if claim_change.wanted(turn):  # 日期报错了 / 上次那个撤掉: a reported claim, for staff
+            state = turn.state
+            ref = case_ref(turn) or state.notes.get("case_ref") or (state.claim or {}).get("case_no")
+            if ref:
+                frame.data["case_ref"] = str(ref)
+            claim_change.prefill(turn, frame)
+            return
         prefill_identity(turn, frame)
         ref = case_ref(turn) or turn.state.notes.get("case_ref") or (turn.state.claim or {}).get("case_no")
         if ref:  # 案件号…，麻烦改成新号码: the claim is named; staff check who asks on the phone
             frame.data["case_ref"] = str(ref)
         if turn.cue("other_product_words"):  # 住院医疗险 要改地址: another product's policy, staff check it
             frame.data["other_product"] = True
+        elif not ref and turn.state.notes.get("reported_before") and turn.note_secret("name"):
+            frame.data["reported_claim"] = True  # 我阿爸陈木坤之前报了案: staff find it by the name
         named = [str(f) for f, words in turn.copy.table("update_field_words").items()
                  if any(w in turn.norm for w in words)]
         if named:  # 要改地址和联系电话: one request each, the first asked now
@@ -36,12 +45,19 @@ class InfoUpdateFlow(Flow):
             if named[1:]:
                 frame.data["more_fields"] = named[1:]
         phone = turn.note_secret("phone")
+        if "field" not in frame.data and phone and turn.cue("update_words") \
+                and turn.extract.phones(turn.norm):
+            frame.data["field"] = "phone"  # 麻烦改成我妹妹的 135…: the number changed to
         if frame.data.get("field") == "phone" and phone and turn.cue("new_value_words"):
             frame.data["candidate"] = True
             turn.keep_secret(frame, "value", phone)
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
-        by_case = bool(frame.data.get("case_ref") or frame.data.get("other_product"))
+        if frame.data.get("field") == claim_change.FIELD:
+            claim_change.ask(self, turn, frame)
+            return
+        by_case = bool(frame.data.get("case_ref") or frame.data.get("other_product")
+                       or frame.data.get("reported_claim"))
         if not by_case and ask_identity(turn, frame, "iu_ask_id"):
             return
         if "field" not in frame.data:
@@ -62,6 +78,8 @@ class InfoUpdateFlow(Flow):
             turn.say("iu_ask_value", what=turn.copy.label("iu_what_labels", frame.data["field"]))
 
     def answer(self, turn: Turn, frame: FlowFrame) -> Outcome:
+        if frame.data.get("field") == claim_change.FIELD:
+            return claim_change.answer(self, turn, frame)
         if frame.step in ("consent_bank_account", "value") and self._card_by_phone(turn, frame):
             return "ok"
         ref = case_ref(turn)
@@ -192,7 +210,7 @@ class InfoUpdateFlow(Flow):
         name = turn.note_secret("name") or turn.secret(frame, "name") or ""
         value = turn.secret(frame, "value") or "" if frame.data.get("candidate") else ""
         what = turn.copy.label("iu_what_labels", field or "phone")
-        number = self._request(turn, frame, summary=f"修改{what}（待核实身份）", field=field or "phone",
+        number = self.request(turn, frame, summary=f"修改{what}（待核实身份）", field=field or "phone",
                                value=value, callback=callback, name=name, id_number="", verified=False)
         turn.say("iu_to_person", what=what, number=number)
         handoff.hand_off(turn, "asked")
@@ -219,7 +237,7 @@ class InfoUpdateFlow(Flow):
             turn.say(say, number=recorded)
             self.finish(turn)
             return
-        number = self._request(turn, frame, summary=f"修改收款银行卡（打电话核对卡号）{_of_case(frame)}",
+        number = self.request(turn, frame, summary=f"修改收款银行卡（打电话核对卡号）{_of_case(frame)}",
                                field="bank_account", callback=callback)
         turn.state.notes["card_request"] = number
         turn.say(say, number=number)
@@ -252,7 +270,7 @@ class InfoUpdateFlow(Flow):
     def _record(self, turn: Turn, frame: FlowFrame, value: str) -> Outcome:
         field = str(frame.data["field"])
         turn.private_values.append(value)
-        number = self._request(turn, frame, summary=f"修改{turn.copy.label('iu_what_labels', field)}"
+        number = self.request(turn, frame, summary=f"修改{turn.copy.label('iu_what_labels', field)}"
                                                     f"{_of_case(frame)}", field=field, value=value)
         turn.say("iu_done", number=number)
         self.finish(turn)
@@ -289,7 +307,7 @@ class InfoUpdateFlow(Flow):
             self.ask(turn, frame)
         return True
 
-    def _request(self, turn: Turn, frame: FlowFrame, *, summary: str, field: str, value: str = "",
+    def request(self, turn: Turn, frame: FlowFrame, *, summary: str, field: str, value: str = "",
                  callback: str = "", name: str | None = None, id_number: str | None = None,
                  verified: bool | None = None) -> int:
         """The request for staff (one shape for every change); its number. The name, ID and roster
@@ -311,6 +329,8 @@ class InfoUpdateFlow(Flow):
 def _of_case(frame: FlowFrame) -> str:
     if frame.data.get("other_product"):
         return "（其他健康险保单，核对保单和身份后再改）"
+    if frame.data.get("reported_claim"):
+        return "（客户说之前报过案，按老人姓名和电话核对后再改）"
     ref = frame.data.get("case_ref")
     return "（客户给了案件号，核对身份后再改）" if ref else ""  # the number itself: in the payload
 
@@ -322,3 +342,15 @@ def _drop_progress_lookup(turn: Turn, frame: FlowFrame) -> None:
     if frame.data.get("case_ref") and waiting is not None and waiting.flow == "claim_progress" \
             and waiting.step in ("consent_id_number", "id_number"):
         turn.state.suspended = None
+
+
+def death_since(turn: Turn) -> int:
+    """The old person died after the claim was reported: a request for staff to add the death to it."""
+    ref = turn.state.notes.get("case_ref") or (turn.state.claim or {}).get("case_no")
+    frame = FlowFrame(flow=InfoUpdateFlow.name, data={"case_ref": str(ref)} if ref else {})
+    which = f"案件号{ref}" if ref else "没有案件号，按电话核对"
+    number = InfoUpdateFlow().request(turn, frame, summary=f"报案后老人去世，补充身故（{which}）",
+                                      field=claim_change.FIELD, value="老人已去世", name="", id_number="",
+                                      verified=False)
+    turn.state.last["claim_change"] = number
+    return number

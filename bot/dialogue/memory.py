@@ -33,6 +33,8 @@ def remember(turn: Turn) -> None:
     norm = turn.norm
     if ref := case_ref(turn):  # the claim named, found or not: an update or a complaint refers to it
         notes["case_ref"] = ref
+    if turn.cue("already_reported_words"):
+        notes["reported_before"] = True  # 上个月报过案 … 伊昨晚过身了: the death is that claim's
     corrected = bool(turn.fact("corrected")) or turn.cue("correction_words")
     asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
     role = speaker_relation(turn, notes.get("relation"))
@@ -46,7 +48,8 @@ def remember(turn: Turn) -> None:
     if relation and notes.get("relation") not in (None, relation) and not role and not kin_denied and (
             (not corrected and (_RE_SENT_BY.search(norm) or _RE_THIRD.search(norm) or _RE_HELPS.search(norm)
                                 or turn.extract.phones(norm)))  # 电话138…，係我阿爸: whose phone
-            or (corrected and _fixes_other_item(turn))):
+            or (corrected and (_fixes_other_item(turn) or (  # 不是大陆号码？ 那打我表弟 189…: whose phone
+                turn.extract.phones(norm) and not describes_accident(turn))))):
         # 我阿爸叫我先报案 / 阿嬷扶唔起伊: who sent the writer or helps, not the one hurt;
         # 医院不对 … 人民医院是我阿公以前住的: a correction of another item
         relation = None
@@ -63,7 +66,10 @@ def remember(turn: Turn) -> None:
                 and (norm.startswith("我") or relation == "spouse")
                 and len(_RE_AGE_TAIL.sub("", norm).strip(" ，,。")) <= 6
                 and not turn.extract.name(turn.plain) and not describes_accident(turn))
-    if relation and (role or corrected or refines or not _report_started(turn) or "relation" not in notes
+    # 阿嬸call咗120 / 厝里只有我阿妈一个人: a helper, not who was hurt
+    helper = (turn.cue("help_called_words") or turn.cue("help_person_words")) and not describes_accident(turn)
+    before = not _report_started(turn) and ("relation" not in notes or not helper)
+    if relation and (role or corrected or refines or before or "relation" not in notes
                      or kin_denied or bare_who):
         _put(turn, "relation", relation)
     if role or kin_denied or bare_who or (slots.get("relation") == "self" and len(norm) <= 8) or (
@@ -331,8 +337,8 @@ def summary(turn: Turn) -> dict[str, str]:
 
 
 # the claim named by its number as the customer has it (案件号2026082300145, LP2611…): staff find it
-_RE_CASE_REF = re.compile(r"(?:案件号|案件编号|报案号|案号|理赔号|编号)\s*[:：是为]?\s*((?:lp)?\s*\d{8,16})",
-                          re.I)
+_RE_CASE_REF = re.compile(r"(?:案件号|案件编号|报案号|案号|理赔号|编号|案子)\s*[:：是为]?\s*"
+                          r"((?:lp)?\s*\d{8,16})|(?<![a-z])(lp\s*\d{8,16})", re.I)  # or the LP number alone
 
 
 def case_ref(turn: Turn) -> str | None:
@@ -342,5 +348,5 @@ def case_ref(turn: Turn) -> str | None:
         return str(slot)
     m = _RE_CASE_REF.search(turn.norm)
     if m:
-        return m.group(1).replace(" ", "").upper()
+        return (m.group(1) or m.group(2)).replace(" ", "").upper()
     return None

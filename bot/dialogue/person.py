@@ -96,6 +96,8 @@ _BOT_FAILED = ("misunderstood", "stuck")  # handoffs the bot asked for, not the 
 def _clear_request(turn: Turn) -> bool:
     """True when the message asks in so many words for what the bot does itself (我要投诉, 我要报案), or
     tells a whole accident (阿公上礼拜六剖鱼割着手指…前日入潮南区人民医院: the report, typed for him)."""
+    if turn.state.notes.get("emergency") and (turn.cue("at_hospital_words") or turn.cue("help_called_words")):
+        return True  # 救護車嚟咗 送去人民醫院 at night: the old person is cared for, the report can start
     return turn.cue("complaint_only_words") or (
         turn.confident and turn.pred.intent in ("claim_report", "home_visit")
         and (turn.cue("report_request_words") or turn.cue("visit_words")

@@ -366,7 +366,7 @@ class Router(TextTurns):
         if intent == "claim_report" and not chosen and turn.cue("already_reported_words") and (
                 turn.cue("visit_words") or turn.cue("cannot_go_words")):
             intent = "home_visit"  # 已经报过案了，材料伊唔会弄，能唔能派人去厝: the visit asked for
-        elif intent == "claim_report" and not chosen and turn.cue("already_reported_words"):
+        elif intent == "claim_report" and not chosen and self._reported_before(turn):
             options = ["claim_progress", "home_visit", "claim_materials"]  # not a second report
             if memory.died(turn):
                 turn.say("condolence")  # 礼拜二已经报了案，礼拜六人走了: sorrow first

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.dialogue import consent, cover_start, faq, oneshots, understanding
+from bot.dialogue import amounts, consent, cover_start, faq, memory, oneshots, understanding
 from bot.dialogue.context import NoPrediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.memory import died
@@ -156,6 +156,9 @@ class TextTurns:
         if understanding.report_like(turn) and turn.pred.intent in ("claim_report", "product_question"):
             self._start_intent(turn, "claim_report")
             return True
+        if turn.state.last.get("claim_change") and not turn.asks and turn.pred.intent != "claim_report":
+            turn.say("ack")  # 伊讲伤得轻 门诊看看就好 after a withdrawal was recorded: why, nothing to do
+            return True
         story = turn.noted & {"hospital", "date", "accident", "name", "phone", "death"}
         if not story and self._several_questions(turn):
             return True  # 要准备什么材料 多久能到账: unsure as a whole, each question clear
@@ -183,6 +186,16 @@ class TextTurns:
             return True
         return False
 
+    @staticmethod
+    def _reported_before(turn: Turn) -> bool:
+        """已经报过案 said now, or said before in this conversation and this message tells no new accident
+        (今天出院了 住了12天 / 钱收到了…住了105天): about that claim, not a second report."""
+        if turn.cue("already_reported_words"):
+            return True
+        slots = turn.pred.slots or {}
+        return bool(turn.state.notes.get("reported_before")) and not slots.get("accident_type") \
+            and not memory.died(turn) and turn.state.claim is None
+
     def _several_questions(self, turn: Turn) -> bool:
         """要什么材料 多久能赔 还能报吗: two or more questions in one message, each answered."""
         return turn.asks and self._answer_questions(turn, self._question_topics(turn)) >= 2
@@ -197,8 +210,12 @@ class TextTurns:
         """The FAQ topic of each question of the message (the clause before each question mark), each
         read on its own; in order, without repeats."""
         topics: list[str] = []
-        parts = _RE_QUESTION_END.findall(turn.plain) or [  # 要什么材料 多久能赔 还能报吗: spaces only
-            p for p in _RE_SPACE_CLAUSE.split(turn.plain) if _RE_ASKING.search(p)]
+        # 住院津贴能拿多少？要交什么材料 / 要什么材料 多久能赔 还能报吗: each question, and each clause
+        # that asks after the last question mark
+        plain = turn.plain
+        parts = _RE_QUESTION_END.findall(plain)
+        rest = plain[max(plain.rfind("?"), plain.rfind("？")) + 1:]
+        parts += [p for p in _RE_SPACE_CLAUSE.split(rest) if _RE_ASKING.search(p)]
         if len(parts) < 2:
             return topics  # one question: the message's own reading answers it (no second reading)
         for part in parts[:4]:
@@ -216,6 +233,8 @@ class TextTurns:
         if len(topics) < 2:
             return 0
         for topic in topics[:3]:
+            if topic == "hospital_allowance" and amounts.answer(turn):
+                continue  # 住了12天 … 住院津贴能拿多少: the sum itself
             if topic == "claim_materials":
                 oneshots.claim_materials(turn)  # of the claim type the message names (去世 → 死亡证明)
             else:
@@ -306,6 +325,8 @@ class TextTurns:
         answered, with the report offered as choice 1; False when the message is a report."""
         if turn.cue("report_request_words") and not turn.cue("hypothetical_words"):
             return False
+        if self._reported_before(turn) and (turn.pred.slots or {}).get("days") and amounts.answer(turn):
+            return True  # 钱收到了…住了105天 应该3150才对: the sum with its limits, no second report
         exclusions = turn.state.notes.get("exclusions") or []
         asks = turn.asks or bool(exclusions)
         if not asks or (understanding.personal(turn) and not exclusions):

@@ -13,6 +13,7 @@ import dataclasses
 import re
 from typing import Any
 
+from bot.dialogue import claim_change
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import died
 
@@ -40,6 +41,9 @@ def refine(turn: Turn) -> str:
     if intent in _REPORT_SIDE | {"complaint", "claim_materials", "contact_info"} and (
             turn.cue("complaint_only_words") or norm.lstrip().startswith("投诉")):
         return _set(turn, "complaint")  # 我要投訴。… / 投诉！…: said in so many words, the model unsure
+    if intent in _REPORT_SIDE | {"info_update", "cancel", "complaint"} and claim_change.wanted(turn) \
+            and not (turn.cue("complaint_only_words") or turn.cue("angry_words")):
+        return _set(turn, "info_update")  # 前几天帮我妈报案 日期报错了: a change to that claim, for staff
     if intent == "complaint" and turn.asks and turn.cue("materials_words") and not (
             turn.cue("complaint_only_words") or turn.cue("angry_words") or turn.cue("complaint_cue_words")):
         return _set(turn, "claim_materials")  # 你们的人叫我来这里问要准备乜材料: which documents

@@ -62,6 +62,10 @@ from intents.normalize import cn_to_int
     ("竹院三天", "住院3天"),
     ("被狗药了", "被狗咬了"),
     ("那做船呢", "那坐船呢"),
+    # English from relatives abroad: content words read, function words dropped; Cantonese kinship
+    ("my dad fell at home yesterday", "我爸 摔倒 在家 昨天"),
+    ("i'm his son", "我是他儿子"),
+    ("我係佢女", "我是她女儿"),
 ])
 def test_normalize(nlu: NLU, raw: str, expected: str) -> None:
     assert nlu.normalizer(raw) == expected

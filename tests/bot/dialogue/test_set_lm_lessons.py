@@ -137,7 +137,7 @@ def test_a_death_of_someone_already_reported_is_no_second_report(chat: Chat, db:
     reply = chat.say("伊上个月跋倒，已经报过案了，当时报的是住院")
     assert reply.startswith(chat.engine.copy.t("cr_death_reported"))
     assert "死亡证明" in reply
-    assert chat.state().frame is None and [r.reason for r in _handoffs(db, chat)] == ["asked"]
+    assert chat.state().frame is None and [r.reason for r in _handoffs(db, chat)] == ["info_update", "asked"]
 
 
 def test_a_village_cadre_reports_for_someone_not_kin(chat: Chat) -> None:
