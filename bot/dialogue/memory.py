@@ -35,6 +35,8 @@ def remember(turn: Turn) -> None:
         notes["case_ref"] = ref
     if turn.cue("already_reported_words"):
         notes["reported_before"] = True  # 上个月报过案 … 伊昨晚过身了: the death is that claim's
+    if turn.cue("this_time_words"):  # 上个月帮阮小叔报过 这次是阮老伴: this report is someone else's
+        notes.pop("reported_before", None)
     corrected = bool(turn.fact("corrected")) or turn.cue("correction_words")
     asked = turn.state.frame.step if turn.state.frame is not None else None  # the answer to it wins
     role = speaker_relation(turn, notes.get("relation"))

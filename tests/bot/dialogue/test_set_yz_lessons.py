@@ -96,3 +96,11 @@ def test_english_from_a_grandchild_abroad(chat: Chat) -> None:
     chat.say("Hi, my grandma fell at home yesterday, now in hospital")
     assert chat.state().notes.get("accident") == "fall"
     assert chat.state().notes.get("relation") == "grandmother"
+
+
+def test_a_death_in_this_times_report_for_someone_else_stays_in_this_report(chat: Chat, db: Session) -> None:
+    chat.say("我上个月帮阮阿叔报过 这次是阮阿妈")
+    chat.say("伊前日暗时在厝跋倒 头撞着")
+    chat.say("送去医院抢救 今早走了")
+    assert chat.flow() == "claim_report"
+    assert [r for r, _, _ in _requests(chat, db)] == []  # no change asked to the uncle's claim
