@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from bot.dialogue import fields
 from bot.dialogue.base import Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import case_ref
@@ -33,18 +34,18 @@ def wanted(turn: Turn) -> bool:
     reported = bool(case_ref(turn) or turn.cue("already_reported_words") or turn.cue("earlier_report_words")
                     or turn.state.notes.get("case_ref") or turn.state.claim
                     or (turn.cue("misreported_words") and "报" in turn.norm))  # 上礼拜帮阿爸报案 日期写错了
-    fields = turn.copy.table("update_field_words").values()
-    return reported and turn.cue("claim_fix_words") and not any(w in turn.norm for ws in fields for w in ws)
+    return reported and turn.cue("claim_fix_words") and not fields.update_fields(turn)
 
 
 def prefill(turn: Turn, frame: FlowFrame) -> None:
     frame.data["field"] = FIELD
     frame.data.pop("more_fields", None)
-    if turn.state.last.get("claim_change") and not _detail(turn) and not turn.cue("withdraw_words"):
+    detail, withdraw = _detail(turn), turn.cue("withdraw_words")
+    if turn.state.last.get("claim_change") and not detail and not withdraw:
         frame.data["already"] = turn.state.last["claim_change"]  # 帮我改一下 after it was recorded
-    elif turn.cue("withdraw_words"):
+    elif withdraw:
         frame.data["withdraw"] = True
-    elif _detail(turn):
+    elif detail:
         turn.keep_secret(frame, "value", _new_value(turn))
 
 

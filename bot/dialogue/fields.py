@@ -29,6 +29,13 @@ def take_name(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_name") -> 
 _RE_FOREIGN_PHONE = re.compile(r"(?:\+|00)(?!86)\d{1,3}[\s-]*\d")
 
 
+def update_fields(turn: Turn) -> list[str]:
+    """The fields a change can be for (phone, bank_account, address) that this message names, in the
+    order of ``update_field_words``."""
+    table = turn.copy.table("update_field_words") or {}
+    return [str(f) for f, words in table.items() if any(w in turn.norm for w in words)]
+
+
 def foreign_phone(turn: Turn) -> bool:
     """True when the message gives a number with a country code other than China's (+852, 0060 …)."""
     return bool(_RE_FOREIGN_PHONE.search(turn.text))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from backend.handoff.service import request_handoff
 from backend.security.masking import mask_phone
-from bot.dialogue import claim_change, consent, handoff
+from bot.dialogue import claim_change, consent, fields, handoff
 from bot.dialogue.base import Flow, Outcome
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import case_ref
@@ -23,23 +23,18 @@ class InfoUpdateFlow(Flow):
     name = "info_update"
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
+        ref = case_ref(turn) or _claim_ref(turn)
+        if ref:  # 案件号…，麻烦改成新号码: the claim is named; staff check who asks on the phone
+            frame.data["case_ref"] = str(ref)
         if claim_change.wanted(turn):  # 日期报错了 / 上次那个撤掉: a reported claim, for staff
-            state = turn.state
-            ref = case_ref(turn) or state.notes.get("case_ref") or (state.claim or {}).get("case_no")
-            if ref:
-                frame.data["case_ref"] = str(ref)
             claim_change.prefill(turn, frame)
             return
         prefill_identity(turn, frame)
-        ref = case_ref(turn) or turn.state.notes.get("case_ref") or (turn.state.claim or {}).get("case_no")
-        if ref:  # 案件号…，麻烦改成新号码: the claim is named; staff check who asks on the phone
-            frame.data["case_ref"] = str(ref)
         if turn.cue("other_product_words"):  # 住院医疗险 要改地址: another product's policy, staff check it
             frame.data["other_product"] = True
         elif not ref and turn.state.notes.get("reported_before") and turn.note_secret("name"):
             frame.data["reported_claim"] = True  # 我阿爸陈木坤之前报了案: staff find it by the name
-        named = [str(f) for f, words in turn.copy.table("update_field_words").items()
-                 if any(w in turn.norm for w in words)]
+        named = fields.update_fields(turn)
         if named:  # 要改地址和联系电话: one request each, the first asked now
             frame.data["field"] = named[0]
             if named[1:]:
@@ -283,11 +278,10 @@ class InfoUpdateFlow(Flow):
         """还有收款的银行卡，要改成我的卡 in the message that confirmed the first change: the second
         change starts with who it is already known (a card for a named claim is checked on the new phone)."""
         _drop_progress_lookup(turn, done)
-        table = turn.copy.table("update_field_words") or {}
         more = [str(f) for f in done.data.get("more_fields") or []]
         finished = [*(done.data.get("done_fields") or []), done.data.get("field")]
-        field = next((f for f, words in table.items() if f not in finished
-                      and any(w in turn.norm for w in words)), None) or (more[0] if more else None)
+        field = next((f for f in fields.update_fields(turn) if f not in finished), None) \
+            or (more[0] if more else None)
         if field is None:
             return False
         frame = FlowFrame(flow=self.name, data={k: v for k, v in done.data.items()
@@ -335,6 +329,11 @@ def _of_case(frame: FlowFrame) -> str:
     return "（客户给了案件号，核对身份后再改）" if ref else ""  # the number itself: in the payload
 
 
+def _claim_ref(turn: Turn) -> str | None:
+    """The claim this conversation named or reported before (its case number), if any."""
+    return turn.state.notes.get("case_ref") or (turn.state.claim or {}).get("case_no")
+
+
 def _drop_progress_lookup(turn: Turn, frame: FlowFrame) -> None:
     """案件号… then 以后请联系我…: the number named the claim to change, it asked no progress; a progress
     lookup it started, still waiting for the consent, is not taken up again once the change is recorded."""
@@ -346,7 +345,7 @@ def _drop_progress_lookup(turn: Turn, frame: FlowFrame) -> None:
 
 def death_since(turn: Turn) -> int:
     """The old person died after the claim was reported: a request for staff to add the death to it."""
-    ref = turn.state.notes.get("case_ref") or (turn.state.claim or {}).get("case_no")
+    ref = _claim_ref(turn)
     frame = FlowFrame(flow=InfoUpdateFlow.name, data={"case_ref": str(ref)} if ref else {})
     which = f"案件号{ref}" if ref else "没有案件号，按电话核对"
     number = InfoUpdateFlow().request(turn, frame, summary=f"报案后老人去世，补充身故（{which}）",

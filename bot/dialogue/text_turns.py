@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.dialogue import amounts, consent, cover_start, faq, memory, oneshots, understanding
+from bot.dialogue import amounts, consent, cover_start, faq, fields, memory, oneshots, understanding
 from bot.dialogue.context import NoPrediction, Turn
 from bot.dialogue.copy import Copy
 from bot.dialogue.memory import died
@@ -165,9 +165,7 @@ class TextTurns:
         if turn.pred.intent == "product_question" and turn.pred.faq_topic and turn.asks:
             oneshots.product_question(turn)
             return True
-        fields = self.copy.table("update_field_words").values()
-        if turn.pred.intent == "info_update" and turn.cue("update_words") \
-                and any(w in turn.norm for words in fields for w in words):
+        if turn.pred.intent == "info_update" and turn.cue("update_words") and fields.update_fields(turn):
             self._start_intent(turn, "info_update")  # 留的电话…以后联系唔到，改成我的: a change, said plainly
             return True
         if understanding.small_talk(turn):
