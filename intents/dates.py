@@ -57,7 +57,11 @@ _RE_LUNAR = re.compile(r"农历|阴历|旧历|初[一二三四五六七八九十
 
 # every date form above contains one of these (a cheap test before the dozen searches)
 _RE_ANY_DATE_CHAR = re.compile(r"[\d天日号月周礼拜星期今昨前明后刚元五一六七八国圣母父节清"
-                               r"初农阴旧腊正除春端中重冬夜晚早廿]")
+                               r"初农阴旧腊正除春端中重冬夜晚早廿午]")
+# a part of the day said alone in a report (阮老婆早上煮饭被滚水烫到): today, when no day is named
+_RE_OTHER_TIME = re.compile(r"上个?月|去年|前几天|几天前|之前|以前|上次|那天|那日|当天"
+                            r"|上礼拜|上星期|上周|月|号")
+_RE_PART_OF_DAY = re.compile(r"(?<![天日号年月周期拜一二三四五六七\d晚每])(?:早上|上午|中午|下午|早起|早晨)")
 
 
 _Day = date  # (the field DateReading.date hides the type inside the class)
@@ -186,6 +190,8 @@ def read_date(text: str, today: date, *, event: bool = True) -> DateReading:
     m = _RE_DAY_ONLY.search(text)
     if m:
         return DateReading(_day_only(today, int(m.group(1))))
+    if event and _RE_PART_OF_DAY.search(text) and not _RE_OTHER_TIME.search(text):
+        return DateReading(today)
     return DateReading(None)
 
 

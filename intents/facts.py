@@ -31,7 +31,8 @@ _RE_DEATH = re.compile(  # 没了 of a person, not of a thing (保险无了, 钱
     r"去世|过世|身故|死亡|死了|走了|(?<![险钱卡号电费票药水油])没了|人没了|遇难|丧命|过身|淹死|撞死|摔死|没抢救过来|抢救无效|不在了|往生|仙逝|走去|离世")
 # the same words in a question about the benefit (死亡赔多少) do not say that someone died
 _RE_DEATH_HYPOTHETICAL = re.compile(r"万一|如果|要是|假如|假设|是不是|算不算|赔多少|赔几多|能赔|有赔|赔吗|"
-                                    r"多少钱|几多钱|怎么赔|赔偿金额")
+                                    r"多少钱|几多钱|怎么赔|赔偿金额|"
+                                    r"才有(?!空|时间|机会)|才赔|才能赔|才给|才算")  # 过身才有: a rule
 # a figure said as an estimate: 快100天, 将近3000, 1000左右, 100多天
 _RE_APPROX = re.compile(r"(?:快|将近|接近|差不多|大概|大约|(?<![预签合])约|(?<!最)近)\s*\d"
                         r"|\d\s*(?:多|来)?\s*(?:天|日|块|元)?\s*(?:左右|上下)"

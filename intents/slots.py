@@ -38,6 +38,8 @@ _EVENT_INTENTS = frozenset({"claim_report"})
 _SELF_DEFAULT_INTENTS = frozenset({"claim_report"})
 _SELF_DEFAULT_MIN_CHARS = 6
 _RE_CLAUSE = re.compile(r"[，,。.!！?？；;]+")
+# 上回报过自己跋倒 这回是阮老伴: the accident told before the "this time" word is the earlier claim's
+_RE_BEFORE_THIS_TIME = re.compile(r"^.*?(?:报过|报了案|报案了|报了)[^。]*?(?:这次|今次|这回|这一次|今回)")
 _ORDER = ("claim_no", "id_number", "phone", "date", "amount", "age", "days", "accident_type", "transport",
           "relation")
 _RE_DEATH = re.compile(r"去世|过世|身故|死|走了|没了|不在了|过身|遇难")
@@ -177,10 +179,12 @@ class SlotExtractor:
         days = read_days(rest)
         if days is not None:
             slots["days"] = days
-        accident = self._vocab["accident_type"].by_priority(rest)
+        told = _RE_BEFORE_THIS_TIME.match(rest)
+        now_told = rest[told.end():] if told else rest
+        accident = self._vocab["accident_type"].by_priority(now_told)
         if accident is not None:
             slots["accident_type"] = accident
-        transport = self._vocab["transport"].first(rest)
+        transport = self._vocab["transport"].first(now_told)
         if transport is not None:
             slots["transport"] = transport
         return Draft(rest, today, slots)
@@ -294,7 +298,8 @@ class SlotExtractor:
         return None, corrected
 
 
-_RE_THIS_TIME = re.compile(r"(?:这次|今次|这回|这一次|今回)")
+# 先报阿嬷这个: this report's person (not 叫我先报案)
+_RE_THIS_TIME = re.compile(r"(?:这次|今次|这回|这一次|今回|先报(?!案|一下|个案|了))")
 _RE_ASKS_FOR = re.compile(r"[帮替代](?:我|阮)?[\u4e00-\u9fff]{1,3}(?:问|打听)")
 
 

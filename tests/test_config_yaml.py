@@ -1,6 +1,7 @@
 """Every YAML file under config/ loads without a key given twice in one mapping: PyYAML keeps the last
 silently, so a list added again further down replaced the first (what_now_words, approved_words and a
-second wrong_words in config/dialogue.yaml did, until this test)."""
+second wrong_words in config/dialogue.yaml did, until this test). Nor a key YAML 1.1 reads as a
+boolean or null: the English word ``on`` in normalize.yaml was loaded as ``True`` and never matched."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) 
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if isinstance(key, bool) or key is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key_node.value!r} is read as {key!r}: quote it", key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice",
                                                     key_node.start_mark)
@@ -39,3 +43,9 @@ def test_no_key_is_given_twice(path: Path) -> None:
 def test_the_check_finds_a_key_given_twice() -> None:
     with pytest.raises(yaml.constructor.ConstructorError, match="given twice"):
         yaml.load("a: [1]\nb: 2\na: [3]\n", Loader=_StrictLoader)
+
+
+@pytest.mark.parametrize("word", ["on", "yes", "No", "off", "~"])
+def test_the_check_finds_a_key_read_as_a_boolean(word: str) -> None:
+    with pytest.raises(yaml.constructor.ConstructorError, match="quote it"):
+        yaml.load(f"english:\n  {word}: x\n", Loader=_StrictLoader)

@@ -87,3 +87,21 @@ def test_the_seventh_month_half_is_the_lunar_festival(nlu: NLU) -> None:
 def test_a_station_is_a_place_not_a_ride(nlu: NLU, text: str) -> None:
     p = nlu.predict(text, now=NOW)
     assert p.slots.get("accident_type") == "fall" and "transport" not in p.slots
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("阮老婆早上煮饭被滚水烫到脚", "2026-12-03"),   # a part of the day alone in a report: today
+    ("阿公下午在田头跋倒", "2026-12-03"),
+    ("礼拜二早上跋倒", "2026-12-01"),               # the weekday named wins
+    ("昨天下午被车撞", "2026-12-02"),
+    ("1号上午跌倒", "2026-12-01"),
+])
+def test_a_part_of_the_day_alone_is_today_in_a_report(nlu: NLU, text: str, day: str) -> None:
+    norm = nlu.normalizer(text)
+    assert nlu.slot_extractor.read(norm, NOW.date(), "claim_report").slots.get("date") == day
+
+
+@pytest.mark.parametrize("text", ["上个月摔倒 早上去复查", "每天早上都去散步"])
+def test_a_part_of_the_day_with_another_time_or_a_habit_is_no_day(nlu: NLU, text: str) -> None:
+    norm = nlu.normalizer(text)
+    assert "date" not in nlu.slot_extractor.read(norm, NOW.date(), "claim_report").slots

@@ -66,6 +66,14 @@ from intents.normalize import cn_to_int
     ("my dad fell at home yesterday", "我爸 摔倒 在家 昨天"),
     ("i'm his son", "我是他儿子"),
     ("我係佢女", "我是她女儿"),
+    # sets AA/AB/Y: Cantonese question words and passives, English yes / medical words, voice 着着着
+    ("審完幾耐先有錢", "审完多久才有钱"),
+    ("俾人逼到 撞落石柱", "被人挤到 撞到石柱"),
+    ("佢有少少concussion 住咗喺醫院", "他有一点脑震荡 住在医院"),
+    ("yes correct", "对 对"),
+    ("it was on the bus", "bus"),  # "on" is a dropped word (YAML once read the key as True)
+    ("着着着", "对对对"),
+    ("要包案", "要报案"),
 ])
 def test_normalize(nlu: NLU, raw: str, expected: str) -> None:
     assert nlu.normalizer(raw) == expected

@@ -60,6 +60,13 @@ VALID_ID = "11010519491231002" + id_check_digit("11010519491231002")
     ("阿公", {"relation": "grandfather"}),
     ("老伴", {"relation": "spouse"}),
     ("我摔倒了", {"relation": "self", "accident_type": "fall"}),
+    # sets AA/Z: into a pond is drowning; a sting is another accident; 阿祖 is a relative; the accident of
+    # the claim reported before is not this one's
+    ("阿伯前日跋落鱼池", {"date": "2026-11-19", "accident_type": "drowning"}),
+    ("阿嬷被黄蜂叮了 面肿起来", {"accident_type": "other", "relation": "grandmother"}),
+    ("阿祖插电饭煲被电到", {"accident_type": "electric_shock", "relation": "other_relative"}),
+    ("阮上回报过自己跋倒 这回是阮老伴", {"relation": "spouse"}),
+    ("先报阿嬷这个 阿公那个我阿叔会另外报", {"relation": "grandmother"}),
 ])
 def test_slots(nlu: NLU, text: str, slots: dict[str, Any]) -> None:
     assert nlu.predict(text, now=NOW).slots == slots
