@@ -20,6 +20,7 @@ FIX_TAIL = re.compile(r"(?:不是|不对|唔是|唔对|错了)[^是]{0,8}?(?<![�
 
 
 _RE_CLAUSE = re.compile(r"[，,。；;！!？?]+")
+_RE_CLAUSE_OR_SPACE = re.compile(r"[，,。；;！!？?\s]+")
 _RE_DATE_SPLIT = re.compile(r"[\s，,。；;！!]+|不是|应该是|改成|就是|是")
 
 
@@ -36,6 +37,20 @@ _RE_DENIED = re.compile(r"(?:不是|唔是)([^，,。；;是]{1,8})")
 _RE_DAY_WORD = re.compile(r"[号日天月初廿\d]|礼拜|星期|昨|前|今")
 
 
+# 我们这边16号晚上7点 你们那边应该17号早上: a relative abroad gives the day in China's time too
+_RE_HOME_TIME = re.compile(r"(?:你们那边|你们那里|你们那|国内|中国时间|北京时间|中国那边|乡下那边|老家那边)"
+                           r"(?:是|应该是|应该|就是|系|即是)?")
+
+
+def _home_day(turn: Turn) -> str | None:
+    """The day given in China's time (after 你们那边 / 北京时间) when the message gives two days."""
+    m = _RE_HOME_TIME.search(turn.norm)
+    if m is None:
+        return None
+    reading = read_date(turn.norm[m.end():m.end() + 12], turn.today)
+    return reading.date.isoformat() if reading.date is not None and not reading.lunar else None
+
+
 def _denies_no_day(norm: str) -> bool:
     """True when what the message denies is no day (不是病，他是11月8号跋倒…前天走的: the cause): its
     days are read as told, not as a corrected one."""
@@ -46,7 +61,7 @@ def _denies_no_day(norm: str) -> bool:
 def _first_date_not_of_leaving(turn: Turn) -> str | None:
     """The first date of the message that is not the day of leaving hospital, if any."""
     discharge = turn.copy.word_pattern("discharge_words")
-    for part in _RE_CLAUSE.split(turn.norm):
+    for part in _RE_CLAUSE_OR_SPACE.split(turn.norm):  # 是9月6号跋倒的 当天就住进… 出院小结写…: by spaces too
         if part and not discharge.search(part):
             reading = read_date(part, turn.today, event=True)
             if reading.date is not None and not reading.lunar:
@@ -100,6 +115,8 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
         # 今早煲粥 锅翻了: in a report under way, a bare "today" word is the accident's day too
         day = read_date(turn.norm, turn.today, event=True).date
         iso = day.isoformat() if day is not None else None
+    if iso:
+        iso = _home_day(turn) or iso
     if iso and turn.cue("discharge_words") and not corrected:  # 昨天出院: not the day of the accident
         iso = _first_date_not_of_leaving(turn)  # 上礼拜三跋倒…昨日出院: the day told with the fall
     if iso and (turn.fact("corrected") or turn.cue("correction_words")) and not _denies_no_day(turn.norm):
@@ -180,6 +197,19 @@ def _settles_pending(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], p
     day it becomes (the question 农历还是阳历 is not asked then). True when it did."""
     pending = notes.get("lunar_pending")
     lunar, solar = turn.cue("lunar_words"), turn.cue("solar_words")
+    told = notes.get("date")
+    if not pending and told and lunar and not solar and not notes.get("date_lunar") \
+            and not slots.get("date") and len(turn.norm) <= 8 and not _RE_LUNAR_CHARS.search(turn.plain):
+        # 十月十五跋倒 … then 是农历 on its own: the day told was the lunar one
+        day = dt.date.fromisoformat(str(told))
+        lunar_day = LunarDay(day.month, day.day, explicit=True) if day.day <= 30 else None
+        found = lunar_day.solar(_lunar_today(turn)) if lunar_day is not None else None
+        if found is None:
+            return False
+        turn.noted.add("date_told")
+        put(turn, "date", found.isoformat())
+        notes["date_lunar"] = True
+        return True
     if not pending or "date" in notes or slots.get("date") or lunar == solar \
             or _RE_LUNAR_CHARS.search(turn.plain):
         return False

@@ -83,6 +83,12 @@ def answer(turn: Turn) -> bool:
         count = int(stays.group(1)) if stays and ("每次" in norm or "各" in norm) else 1
         return _allowance(turn, int(days), count)
     transport = (turn.pred.slots or {}).get("transport")
+    if not transport and notes.get("death") and turn.cue("amount_words") and not _has_new_figure(turn) \
+            and not turn.cue("allowance_words") and not turn.cue("stay_words") and not any(
+                w in turn.norm for w in ("伤残", "住院")):
+        # 阿公坐班车出事 人无了 … 这样能赔几多: the death told, on that transport
+        kind = notes.get("transport")
+        return answer_transport(turn, str(kind)) if kind else answer_death(turn)
     if transport and (follow or died(turn) or turn.cue("amount_words") or turn.cue("death_words")):
         frame = turn.state.frame
         condoled = turn.state.last.get("condoled") or (frame is not None and frame.data.get("condoled"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogue import amounts, fields, fixes, lunar_answer, name_parts, side_questions, who
+from bot.dialogue import amounts, fields, fixes, lunar_answer, name_parts, oneshots, side_questions, who
 from bot.dialogue.base import Outcome
 from bot.dialogue.claim_id import ClaimIdAnswers
 from bot.dialogue.context import Turn
@@ -110,6 +110,9 @@ class ClaimAnswers(ClaimIdAnswers):
             turn.log_slots["insured_name"] = name
             if turn.extract.self_first(turn.plain):  # 系阮自己 翁丽华: the writer was hurt
                 frame.data["relation"] = "self"
+            return "ok"
+        if turn.asks and turn.cue("materials_words"):  # 要报案的话要准备什么: the papers, then the name
+            oneshots.claim_materials(turn)
             return "ok"
         # 好 继续报 / 怎么申请理赔 / 之前无报过: this is it
         if turn.cue("report_request_words") or turn.cue("not_reported_words"):

@@ -127,6 +127,8 @@ class ClaimProgressFlow(Flow):
             self.ask(turn, frame)
             return "ok"
         if frame.step == "consent_id_number":
+            if turn.interrupts(frame) and turn.asks and not slots.get("id_number"):
+                return "pass"  # 恁会来厝收吗: a visit asked for, no "会" to the consent
             agreed = consent.answer(turn, "id_number")
             if agreed is None and slots.get("id_number") and consent.by_sending(turn):
                 frame.step = "verify_id"

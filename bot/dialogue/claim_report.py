@@ -246,18 +246,21 @@ class ClaimReportFlow(ClaimAnswers):
             key = "unknown" if stay is None else "yes" if stay else "no"
             key = "none" if key == "no" and data.get("hospital") == "" else key  # 无去医院
             situation = c.table("stay_labels")[key]
-        turn.say(
-            "cr_confirm",
-            who=c.t("cr_who_death" if data["claim_type"] in DEATH_TYPES else "cr_who"),
-            name=mask_name(name),
-            relation=c.table("relation_labels").get(data["relation"], data["relation"]),
-            id_number=mask_id_number(id_number) if id_number else c.t("cr_id_later"),
-            claim_type=situation,
-            accident=accident,
-            date=cn_date(data["date"], lunar=bool(data.get("date_lunar"))),
-            hospital=data["hospital"] or c.t("cr_none"),
-            phone=mask_phone(phone),
-        )
+        values = {
+            "who": c.t("cr_who_death" if data["claim_type"] in DEATH_TYPES else "cr_who"),
+            "name": mask_name(name),
+            "relation": c.table("relation_labels").get(data["relation"], data["relation"]),
+            "id_number": mask_id_number(id_number) if id_number else c.t("cr_id_later"),
+            "claim_type": situation, "accident": accident,
+            "date": cn_date(data["date"], lunar=bool(data.get("date_lunar"))),
+            "hospital": data["hospital"] or c.t("cr_none"), "phone": mask_phone(phone),
+        }
+        shown = "|".join(str(v) for v in values.values())
+        if data.get("confirm_shown") == shown and turn.replies == [c.t("noted")]:
+            turn.say("cr_confirm_again")  # 人清醒 无生命危险 at the confirmation: not the whole block again
+            return
+        data["confirm_shown"] = shown
+        turn.say("cr_confirm", **values)
 
     # ------------------------------------------------------------------ create
     def _create(self, turn: Turn, frame: FlowFrame) -> None:

@@ -38,6 +38,7 @@ _RE_LUNAR_REL = re.compile(r"(农历|阴历|旧历)?\s*(上个?月|这个?月|�
 _RE_NAME_AGE = re.compile(  # 庄振兴，88岁: a name, then an age
     r"(?:^|[，,。\s])([\u4e00-\u9fff]{2,4})[，,\s]*(?:\d{2,3}|[六七八九]十[一二三四五六七八九]?)岁")
 _RE_TOKEN = re.compile(r"([\u4e00-\u9fff]{2,4})(?=$|[\s,，。.!！?？、])")
+_HARD_STOP = frozenset("的了在是他她我你和跟那这就也都说讲叫被住岁摔跌吗呢吧啊呀哦嘛啦么没不很去到给把让从要")
 _SELF_CUES = ("我是", "阮是")  # the writer names themself
 _TITLES = frozenset({"医生", "小姐", "先生", "女士", "生", "太", "伯", "叔", "姨", "婶", "姐", "哥"})
 _RE_NAME_OF = re.compile(r"(?:我|阮)(?:是|系)([\u4e00-\u9fff]{2,3})(?:的|个|嘅)"
@@ -146,7 +147,8 @@ class Extractor:
         path = t2s_path or CONFIG_DIR / "nlu" / "t2s_chars.txt"
         lines = path.read_text(encoding="utf-8").splitlines()
         self._t2s = {ord(line[0]): line[1] for line in lines if len(line) >= 2 and not line.startswith("#")}
-        self.surnames = frozenset(str(table["surnames"]).split())
+        self.surnames = frozenset(s.translate(self._t2s) for s in str(table["surnames"]).split()) | frozenset(
+            str(table["surnames"]).split())  # 蕭 and 萧: names are read from the simplified text
         self.compound_surnames = tuple(str(w) for w in table.get("compound_surnames") or [])
         self.not_given = frozenset(str(table["not_in_given_name"]))
         self.not_names = tuple(str(w) for w in table.get("not_names") or [])
@@ -167,7 +169,7 @@ class Extractor:
     def _re_cue_name(self) -> re.Pattern[str]:
         cues = "|".join(map(re.escape, sorted(self.name_cues, key=len, reverse=True)))
         # a lookahead: the matches may overlap (她名叫黄淑贞: 她名 is tried, then 名叫)
-        return re.compile(rf"(?=(?:{cues})\s*[:：]?\s*([{_CJK}]{{2,4}}))")
+        return re.compile(rf"(?=(?:{cues})\s*[:：]?\s*([{_CJK}]{{2,4}}))", re.IGNORECASE)  # His Name is …
 
     @cached_property
     def _re_person_name(self) -> re.Pattern[str]:
@@ -212,8 +214,9 @@ class Extractor:
         for m in self._re_cue_name.finditer(norm):
             found = self._name_from(m.group(1))
             token = _RE_TOKEN.match(norm, m.start(1))  # 我阿爸叫陈德和 我是伊仔: the name up to the space
-            if found and token and len(token.group(1)) == 3 and self._bare_name(token.group(1)):
-                found = token.group(1)
+            if token and len(token.group(1)) == 3 and (self._bare_name(token.group(1)) if found
+                                                      else self._whole_token_name(token.group(1))):
+                found = token.group(1)  # (伊叫郭来发 八十三岁: 来 in a name said whole)
             if found and norm[m.start():m.start(1)].rstrip(" :：") in _SELF_CUES and (
                     not self._self_named(found) or self._about_other(norm)):
                 continue  # 我是陈店的, 我是林医生: no name; 我是陈大明，我阿爸…: the writer's
@@ -246,7 +249,7 @@ class Extractor:
             for chunk in tries:
                 if len(chunk) >= 3 and chunk[0] in "是系" and self.is_name(chunk[1:]):
                     chunk = chunk[1:]  # 字打错，是郑瑞珠: the name meant
-                if self.is_name(chunk) or self._bare_name(chunk):
+                if self.is_name(chunk) or self._bare_name(chunk) or self._whole_token_name(chunk):
                     return chunk
         return None
 
@@ -269,6 +272,14 @@ class Extractor:
         return (len(chunk) == 3 and chunk[0] in self.surnames and chunk[2] in _NAME_END_OK
                 and self._name_from(chunk) == chunk[:2]
                 and not any(chunk.startswith(w) for w in self.not_names))
+
+    def _whole_token_name(self, chunk: str) -> bool:
+        """Three characters said alone after 叫 (or as the whole answer): a surname and a given name
+        even when a given character is one a phrase would stop at (郭来发, 林刚强), unless it is a word
+        no name holds (的, 了, 在 …)."""
+        return (len(chunk) == 3 and chunk[0] in self.surnames and not _HARD_STOP.intersection(chunk[1:])
+                and not any(chunk.startswith(w) for w in self.not_names)
+                and not any(chunk.startswith(t) for t in self.towns))
 
     def _respelled(self, name: str, after: str) -> str:
         """The name as its characters are spelled out after it (郑炳昆 耳东郑 火字旁的炳 坤是土字旁的坤 →

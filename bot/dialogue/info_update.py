@@ -91,6 +91,8 @@ class InfoUpdateFlow(Flow):
             turn.say("noted")  # 新地址… while the new phone is asked: kept for the address request
             self.ask(turn, frame)
             return "ok"
+        if asking_who and self._by_reported_claim(turn, frame):
+            return "ok"
         if frame.step == "consent_id_number" and self._skips_consent(turn, frame):
             return "ok"
         phones = turn.extract.phones(turn.norm)
@@ -137,6 +139,10 @@ class InfoUpdateFlow(Flow):
                 self.ask(turn, frame)
                 return "ok"
             elif not (turn.digit(2) == 1 or turn.cue("yes_words") or turn.pred.intent == "affirm"):
+                if "案件号" in turn.norm or turn.cue("case_where_words"):  # 案件号我唔知: not needed here
+                    turn.say("iu_no_case_needed")
+                    self.ask(turn, frame)
+                    return "ok"
                 return "pass"
             return self._record(turn, frame, turn.secret(frame, "value") or "")
         if frame.step == "value":
@@ -169,6 +175,21 @@ class InfoUpdateFlow(Flow):
         if not ("新地址" in turn.norm or turn.cue("new_value_words")) or not turn.extract.address(turn.plain):
             return False
         turn.keep_secret(frame, "early_address" if later else "value", turn.text[:300])
+        return True
+
+    def _by_reported_claim(self, turn: Turn, frame: FlowFrame) -> bool:
+        """阿嬷叫郑秀娥 伊之前报过案, said where the ID was asked: staff find the claim by the name, as
+        when the first message said so; no ID is needed. True when this message did it."""
+        name = turn.note_secret("name") or turn.secret(frame, "name")
+        if frame.data.get("reported_claim") or not turn.state.notes.get("reported_before") or not name:
+            return False
+        consent.drop_held_id(frame)
+        turn.keep_secret(frame, "name", name)
+        if frame.data.get("candidate"):  # the new value known: recorded, a person checks who asks
+            self._to_person(turn, frame)
+            return True
+        frame.data["reported_claim"] = True
+        self.ask(turn, frame)
         return True
 
     def _skips_consent(self, turn: Turn, frame: FlowFrame) -> bool:
@@ -214,8 +235,9 @@ class InfoUpdateFlow(Flow):
         """改银行卡 … 你们工作人员打我电话 136…: the request is recorded and staff take the card number
         on the phone; it is never asked for here again. True when this message was such an answer."""
         phones = turn.extract.phones(turn.norm)
+        short = "电话" in turn.norm and len(turn.norm) <= 20  # 我电话 139…: where to call, said alone
         if frame.data.get("field") != "bank_account" or not phones or not (
-                turn.cue("callback_words") or turn.cue("callback_pref_words")):
+                turn.cue("callback_words") or turn.cue("callback_pref_words") or short):
             return False
         turn.private_values.append(phones[-1])
         self._card_request(turn, frame, callback=phones[-1], say="iu_card_by_phone")

@@ -43,11 +43,19 @@ def remember(turn: Turn) -> None:
     kin_denied = turn.cue("not_kin_words")  # 我和她没有亲戚关系: who the writer is, said now
     relation = role or _relation(turn, slots)
     if relation == "non_relative" and notes.get("relation") not in (None, "self", "non_relative") \
-            and not corrected and not kin_denied:
-        relation = None  # 阿舅… then 隔壁阿兄开车送去: a helper named, the insured still a relative
+            and not corrected and not kin_denied and not turn.cue("this_time_words"):
+        # 阿舅… then 隔壁阿兄开车送去: a helper named, the insured still a relative (今次系隔壁的阿婶: this
+        # report's person)
+        relation = None
+    if relation and corrected and notes.get("relation") not in (None, relation) and not role \
+            and _denies_a_thing(norm):
+        relation = None  # 电动三轮是阿公自己的 唔是营运的车: the vehicle corrected, not who was hurt
     if relation == "self" and not role and "relation" in notes and not _RE_FIRST_PERSON.search(norm):
         relation = None  # 唔是初三，是初一跋倒个: the NLU's "self" by default, not a new answer about who
-    if relation and notes.get("relation") not in (None, relation) and not role and not kin_denied and (
+    # 今次系隔壁的阿婶 / 先报阿嬷这个: this report's person, whoever else is named (not 叫我先报案)
+    this_time = turn.cue("this_time_words") or bool(_RE_REPORT_FIRST.search(norm))
+    if relation and notes.get("relation") not in (None, relation) and not role and not kin_denied \
+            and not this_time and (
             (not corrected and (_RE_SENT_BY.search(norm) or _RE_THIRD.search(norm) or _RE_HELPS.search(norm)
                                 or turn.extract.phones(norm)))  # 电话138…，係我阿爸: whose phone
             or (corrected and (_fixes_other_item(turn) or (  # 不是大陆号码？ 那打我表弟 189…: whose phone
@@ -72,14 +80,17 @@ def remember(turn: Turn) -> None:
     helper = (turn.cue("help_called_words") or turn.cue("help_person_words")) and not describes_accident(turn)
     before = not _report_started(turn) and ("relation" not in notes or not helper)
     if relation and (role or corrected or refines or before or "relation" not in notes
-                     or kin_denied or bare_who):
+                     or kin_denied or bare_who or (this_time and slots.get("relation") == relation)):
         _put(turn, "relation", relation)
-    if role or kin_denied or bare_who or (slots.get("relation") == "self" and len(norm) <= 8) or (
+    if role or kin_denied or bare_who or (this_time and relation) or (
+            slots.get("relation") == "self" and len(norm) <= 8) or (
             turn.cue("in_law_words") and _ROLE_AT.search(norm)):  # 我是伊新妇: who the writer is
         turn.noted.add("relation_told")  # 我是伊女儿, 就是我自己: an answer about who, not a yes
     other_fix = corrected and turn.cue("transfer_words") and not turn.cue("date_fix_words")
     # 医院不对 伊今早转去民生医院: the day of the transfer; 上个月8号满60岁: a birthday; not the accident's
-    if not other_fix and not turn.cue("turn_age_words"):
+    if turn.cue("turn_age_words"):
+        notes["age_talk"] = True  # 我上个月才满60: a birthday said next is that one
+    if not other_fix and not turn.cue("turn_age_words") and not cover_start.birthday_told(turn):
         tells = describes_accident(turn)
         # 对 日期是23号 at the confirmation: the day named is a correction
         at_confirm = asked == "confirm" and turn.cue("date_fix_words") and bool(slots.get("date"))
@@ -143,7 +154,10 @@ def remember(turn: Turn) -> None:
             notes["description"] = (old + " " + text).strip()[-_DESCRIPTION_MAX:]
     cover_start.remember(turn)
     hukou = _other_hukou(turn)
-    if hukou:
+    if cover_start.moved_in(turn):  # 之前户口在广州 这个月迁回潮南了: of the district now
+        notes.pop("hukou_other", None)
+        turn.noted.add("hukou_inside")
+    elif hukou:
         notes["hukou_other"] = hukou
     elif hukou == "":  # 我自己户口在峡山: someone of the district now
         notes.pop("hukou_other", None)
@@ -166,8 +180,8 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     """Who the message is about; the writer when they tell their own story (我…被他打, 我前日跋倒,
     我叫李伟强…砸到我肩头)."""
     relation = slots.get("relation")
-    if relation == "non_relative" and turn.norm.startswith("我") and "被" in turn.norm \
-            and not turn.cue("on_behalf_words"):
+    if relation == "non_relative" and _RE_I_WAS.match(turn.norm) and "被" in turn.norm \
+            and not turn.cue("on_behalf_words") and not _RE_SOMEONE.search(turn.norm):
         return "self"
     if relation == "other_relative" and (turn.cue("not_kin_words") or _NOT_KIN.search(turn.norm)):
         # 我是他隔壁邻居 / 不是亲戚 (but 阿舅被隔壁的狗咬到: a relative)
@@ -181,9 +195,12 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     return str(relation) if relation else None
 
 
+_RE_REPORT_FIRST = re.compile(r"先报(?!案|一下|个案|了)")
+_RE_I_WAS = re.compile(r"我(?!村|们|家|厝|乡|隔壁)")  # 我村有个阿伯…被人发现: not the writer
 _RE_FIRST_PERSON = re.compile(r"我|阮|自己|自家|本人")
 # 村里一个阿婆: someone of the village, not the writer's grandmother
-_RE_SOMEONE = re.compile(r"(?:一个|一位|有个)(?:阿婆|阿伯|阿公|阿嬷|阿姆|阿叔|老人|老伯|阿婶)")
+_RE_SOMEONE = re.compile(r"(?:一个|一位|有个)[\u4e00-\u9fff]{0,4}?"
+                         r"(?:阿婆|阿伯|阿公|阿嬷|阿姆|阿叔|老人|老伯|阿婶)")
 _RE_AGAIN = re.compile(r"又|再次|第二次|另一次|也(?:\w{0,4})住过|还住过|之前也|上次也")  # 3月也跋倒住过一次院
 _RE_THIRD = re.compile(r"[伊他她佢]")  # the one already talked about
 # 阿叔在打120了 / 阿兄送伊去医院: a relative who helps, not the one hurt
@@ -198,6 +215,18 @@ _BY_ROLE = {"child": {"f": "mother", "m": "father", "": "parent"},
 _ROLE_AT = re.compile(r"我(?:系|是)(?:[伊他她佢](?:的|个|嘅)?)?(?:的)?")
 
 
+_RE_DENIED = re.compile(r"(?:不是|唔是|不系|唔系)([^，,。；;\s]{1,8})")
+_RE_NEGATIONS = re.compile(r"^(?:不是|唔是|不系|唔系)+")
+_RE_PERSON_BIT = re.compile(r"[爸妈爷奶公嬷婆伯叔姆姨舅姑哥姐弟妹伴儿女孙我阮自他她伊人]")
+
+
+def _denies_a_thing(norm: str) -> bool:
+    """True when every 不是 of the message denies a thing, not a person (唔是营运的车)."""
+    objects = (_RE_NEGATIONS.sub("", m.group(1)) for m in _RE_DENIED.finditer(norm))
+    denied = [d for d in objects if d]  # 唔是唔是，讲错: no object
+    return bool(denied) and not any(_RE_PERSON_BIT.search(d) for d in denied)
+
+
 def speaker_relation(turn: Turn, known: Any) -> str | None:
     """The insured seen from the writer when the writer says who they are (我是伊查某囝 → mother, when
     the person was a woman; 我是伊老伴 → spouse); the sex comes from what was said before."""
@@ -209,11 +238,9 @@ def speaker_relation(turn: Turn, known: Any) -> str | None:
             if role == "spouse":
                 return "spouse"
             if role:
-                sex = _SEX.get(str(known), "")
-                before = text[:at.start()]
-                if not sex:
-                    sex = "f" if re.search(r"[妈母嬷婆姆]", before) else ""
-                    sex = sex or ("m" if re.search(r"[爸父公伯]", before) else "")
+                # 阿嬷叫吴秀珍 我是伊孙女: 伊 is the last person named before, whoever was talked of earlier
+                said = re.findall(r"[妈母嬷婆姆爸父公伯]", text[:at.start()])
+                sex = ("f" if said[-1] in "妈母嬷婆姆" else "m") if said else _SEX.get(str(known), "")
                 return _BY_ROLE[role][sex]
     return None
 

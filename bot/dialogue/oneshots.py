@@ -31,6 +31,12 @@ def product_question(turn: Turn, *, follow_up: bool = True) -> None:
 def case_answer(turn: Turn) -> bool:
     """The answers that depend on this customer's case (said earlier or now); False when none does."""
     notes = turn.state.notes
+    if cover_start.birthday_answer(turn):
+        return True
+    if notes.get("hukou_other") and turn.cue("move_in_words"):  # 那我把伊户口迁过来以后呢: next month
+        turn.say("cov_after_move", district=turn.product.region.district,
+                 age=turn.product.eligibility.min_age)
+        return True
     if notes.get("hukou_other") and turn.cue("elsewhere_words"):
         turn.say("elig_elsewhere", place=notes["hukou_other"])
         return True  # 那阮去哪里问: where to ask, before why it is not here
@@ -44,7 +50,8 @@ def case_answer(turn: Turn) -> bool:
         return True
     age = (turn.pred.slots or {}).get("age")
     min_age = turn.product.eligibility.min_age
-    if isinstance(age, int) and 0 < age < min_age and (turn.asks or len(turn.norm) <= 12):
+    if isinstance(age, int) and 0 < age < min_age and (turn.asks or len(turn.norm) <= 12
+                                                         or turn.log_slots.get("too_young")):
         turn.say("elig_too_young", age=age, min_age=min_age, district=turn.product.region.district)
         return True  # 那我妈呢 她五十八: the age decides, whatever the topic before
     asks_cover = turn.asks or turn.cue("coverage_words")

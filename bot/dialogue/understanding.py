@@ -13,7 +13,7 @@ import dataclasses
 import re
 from typing import Any
 
-from bot.dialogue import claim_change
+from bot.dialogue import claim_change, cover_start
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import died
 
@@ -36,6 +36,12 @@ def refine(turn: Turn) -> str:
     norm = turn.norm
     slots = turn.pred.slots or {}
     long = len(norm) >= 12
+    if _RE_OUR_SMS.search(norm) and not turn.cue("pay_first_words") and intent in _REPORT_SIDE | {"complaint"}:
+        return _set(turn, "product_question", "progress_notice")  # 短信讲理赔进度 审核中 是唔是骗人的: ours
+    if intent == "product_question" and turn.pred.faq_topic == "accident_death" \
+            and turn.pred.faq_score < 0.5 and not turn.cue("death_words") \
+            and not turn.state.notes.get("death"):
+        return _set(turn, intent, "coverage_overview")  # 能赔多少 / how much can claim: every benefit
     if turn.cue("complaint_cue_words") and long and intent in _REPORT_SIDE | {"complaint", "claim_materials"}:
         return _set(turn, "complaint")
     if intent in _REPORT_SIDE | {"complaint", "claim_materials", "contact_info"} and (
@@ -81,6 +87,25 @@ def refine(turn: Turn) -> str:
                                        or bool(turn.extract.address(turn.plain))))  # 地址胪岗镇新庆村
     if visit and intent in _REPORT_SIDE | {"claim_materials", "contact_info"}:
         return _set(turn, "home_visit")
+    notes = turn.state.notes
+    if turn.cue("cover_start_words") and (notes.get("age_day") or notes.get("moved_in")) \
+            and intent in _REPORT_SIDE and not turn.cue("progress_words"):
+        return _set(turn, "product_question", "enrollment")  # 那我几时开始有: the day of this person's cover
+    if cover_start.birthday_told(turn) and slots.get("date") and turn.state.frame is None:
+        return _set(turn, "product_question", "eligibility")  # 我10月18号生日: when the cover starts
+    age = slots.get("age")
+    if intent == "claim_report" and isinstance(age, int) and 40 <= age < turn.product.eligibility.min_age \
+            and slots.get("relation") == "self" and turn.state.frame is None:
+        turn.log_slots["too_young"] = age  # 我今年59岁 昨天骑车跋倒: not insured yet, said before any report
+        return _set(turn, "product_question", "eligibility")
+    if turn.cue("report_request_words") and (notes.get("accident") or notes.get("description")) \
+            and turn.state.frame is None and not turn.cue("already_reported_words") and intent in (
+                "product_question", "out_of_scope", "greeting", "affirm", "claim_materials"):
+        return _set(turn, "claim_report")  # 算了 唔报了 … 阮仔讲还是要报: the accident told before, reported
+    if intent in ("out_of_scope", "greeting") and (not turn.confident or turn.cue("injury_words")) \
+            and not turn.asks and slots.get("accident_type") and slots.get("relation") \
+            and turn.state.frame is None:
+        return _set(turn, "claim_report")  # 丈母娘…被黄蜂叮了 规个面肿起来: someone's accident, told
     if intent == "product_question" and report_like(turn) and personal(turn):
         return _set(turn, "claim_report")  # 我爸陈炳坤…坐大巴出事走了…电话… 赔几多: a report, and a question
     if turn.asks and turn.cue("timeline_words") and turn.cue("after_materials_words") and intent in (
@@ -111,6 +136,12 @@ def _topic_cue(turn: Turn) -> str | None:
 _RE_ME = re.compile(r"(?:就是|是|系)?(?:我自己|我本人|阮自己|阮本人|本人|自己)")
 _RE_HOW_REPORT = re.compile(r"(?:怎么|怎样|如何|点样|做呢|要怎)(?:报|申请|办)"
                             r"(?!.{0,6}(?:材料|资料|证明|多久|几时))")
+# 有人打电话给我阿妈: a story, not a request
+# a progress SMS doubted (收到短信 讲理赔进度 材料审核中 是唔是骗人的): the notices every few working days
+_RE_OUR_SMS = re.compile(r"短信.{0,20}(?:进度|审核|案件|理赔).{0,20}(?:骗|真的|假的|真假)")
+_NOT_A_CALL_REQUEST = ("angry_words", "complaint_cue_words", "impostor_words", "pay_first_words")
+_RE_CALLED_SOMEONE = re.compile(r"有人|打电话给我[阿老爸妈爷奶外]")
+_RE_NOT_DONE = re.compile(r"没|未|无人|不打|唔打")  # 讲好打电话给我 到今天都没打: a complaint
 _ANYONE_THERE = ("人呢", "有人吗", "有人无", "有人在吗", "有没有人")
 
 
@@ -133,6 +164,10 @@ def wants_person(turn: Turn) -> bool:
             and not explicit:
         return False  # 我要有人负责 in a complaint: staff take it up anyway; the number is still asked
     for_visit = turn.cue("visit_words") and not turn.cue("human_words")  # 叫人来厝拿: a visit
+    if frame is None and turn.cue("call_me_words") and not for_visit and not _RE_NOT_DONE.search(turn.norm) \
+            and not _RE_CALLED_SOMEONE.search(turn.norm) and len(turn.norm) <= 30 and not any(
+                turn.cue(k) for k in _NOT_A_CALL_REQUEST):
+        return True  # 阮打字慢 / 你们能唔能打电话给我 用讲的: a person, who calls back
     return explicit or (turn.confident and turn.pred.intent == "human_agent" and not for_visit)
 
 
