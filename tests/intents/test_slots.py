@@ -63,6 +63,8 @@ VALID_ID = "11010519491231002" + id_check_digit("11010519491231002")
     # sets AA/Z: into a pond is drowning; a sting is another accident; 阿祖 is a relative; the accident of
     # the claim reported before is not this one's
     ("阿伯前日跋落鱼池", {"date": "2026-11-19", "accident_type": "drowning"}),
+    ("阿爸在鱼塘边跋落水 呛了好多水", {"accident_type": "drowning", "relation": "father"}),
+    ("阿姑跋落水沟", {"accident_type": "fall", "relation": "other_relative"}),  # a ditch: a fall
     ("阿嬷被黄蜂叮了 面肿起来", {"accident_type": "other", "relation": "grandmother"}),
     ("阿祖插电饭煲被电到", {"accident_type": "electric_shock", "relation": "other_relative"}),
     ("阮上回报过自己跋倒 这回是阮老伴", {"relation": "spouse"}),
