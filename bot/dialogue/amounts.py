@@ -56,6 +56,8 @@ def answer(turn: Turn) -> bool:
     if grade:
         return _disability(turn, int(grade))
     used = turn.fact("days_used_this_year")
+    if used is None and turn.cue("year_left_words") and turn.state.notes.get("days_paid"):
+        used = int(turn.state.notes["days_paid"])  # 三月住满90日 已经赔了 … 今年还有几多日: what is left
     if used is not None:
         return _year_left(turn, int(used))
     if turn.cue("year_max_words") and (turn.cue("allowance_words") or topic == "hospital_allowance"
@@ -124,6 +126,11 @@ def _remember(turn: Turn, **values: Any) -> None:
 
 def _check(turn: Turn) -> None:
     turn.say("amt_check")
+
+
+def stay_sum(turn: Turn, days: int) -> bool:
+    """The allowance a stay of ``days`` brings, with its limits (said when a report of it is filed)."""
+    return _allowance(turn, days, 1)
 
 
 def _allowance(turn: Turn, days: int, stays: int) -> bool:

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import re
 
-from bot.dialogue import amounts, fields, fixes, lunar_answer, name_parts, oneshots, side_questions, who
+from bot.dialogue import (
+    amounts,
+    fields,
+    fixes,
+    grievance,
+    lunar_answer,
+    name_parts,
+    oneshots,
+    side_questions,
+    who,
+)
 from bot.dialogue.base import Outcome
 from bot.dialogue.claim_id import ClaimIdAnswers
 from bot.dialogue.context import Turn
@@ -62,10 +72,15 @@ class ClaimAnswers(ClaimIdAnswers):
         if step not in ("name", "confirm", "fix") and fixes.take_respelled_name(turn, frame):
             flow.ask(turn, frame)  # 王 三横一竖个王 王雪梅: the name meant, kept
             return "ok"
+        grieved = grievance.noted(turn, frame)  # 打恁电话都无人听: kept, filed with the claim
         handler = getattr(self, f"_answer_{step.replace('-', '_')}", None)
         early = self._consent_before_asked(turn, frame) if step in _BEFORE_CONSENT else None
         outcome: Outcome = early or (handler(turn, frame) if handler is not None else "pass")
-        if outcome == "pass" and (turn.asks or turn.cue("guess_words") or "stay_list" in turn.noted) \
+        if grieved:  # the apology said; no "记下了" after it
+            outcome = "ok" if outcome in ("pass", "invalid") else outcome
+            noted = turn.copy.t("noted")
+            turn.replies[:] = [r for r in turn.replies if r != noted]
+        elif outcome == "pass" and (turn.asks or turn.cue("guess_words") or "stay_list" in turn.noted) \
                 and amounts.answer(turn):
             outcome = "ok"  # 一百日就是三千吧: the sum, with its limits, then the question again
         elif outcome == "pass" and self._told_something(turn, frame):

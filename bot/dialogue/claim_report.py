@@ -18,7 +18,7 @@ from backend.claims.service import report_claim
 from backend.errors import Forbidden, ServiceError
 from backend.roster.service import eligibility
 from backend.security.masking import mask_id_number, mask_name, mask_phone
-from bot.dialogue import amounts, consent, handoff, info_update, materials, memory, side_questions
+from bot.dialogue import amounts, consent, grievance, handoff, info_update, materials, memory, side_questions
 from bot.dialogue.claim_answers import ClaimAnswers
 from bot.dialogue.context import Turn
 from bot.dialogue.extract import cn_date
@@ -299,6 +299,9 @@ class ClaimReportFlow(ClaimAnswers):
         turn.say("cr_done", case_no=claim.case_no)
         if claim.claim_type == "accidental_death":  # what the family is owed, said once the report is in
             turn.say("cr_death_amount", amount=turn.product.benefits.accidental_death.amount_yuan)
+        elif claim.claim_type == "hospital_allowance" and turn.state.notes.get("days") \
+                and turn.state.last.get("amount", {}).get("days") != turn.state.notes.get("days"):
+            amounts.stay_sum(turn, int(turn.state.notes["days"]))  # 住了8日: what the stay brings, said once
         elif claim.claim_type == "transport_death" and not frame.data.get("sum_said"):
             # the larger sum on a bus or coach, the ticket to keep (when the report did not start with it)
             amounts.answer_transport(turn, str(turn.state.notes.get("transport") or "motor_vehicle"))
@@ -313,6 +316,7 @@ class ClaimReportFlow(ClaimAnswers):
             f"{i}. {label}" for i, label in enumerate(labels, 1)))
         days = turn.product.service_standards.materials_review_working_days
         turn.say("cr_next", days=days)
+        grievance.file_with_claim(turn, frame, claim.case_no, phone)
         memory.forget_report(turn)
         self.finish(turn)
         materials.ask_pending(turn)

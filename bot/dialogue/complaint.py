@@ -36,6 +36,8 @@ class ComplaintFlow(Flow):
             turn.say("cc_sorry")
         if turn.asks and turn.cue("hours_words"):
             contact.hours(turn)  # …我要投诉。还有，办事处几点关门: the hours too
+        if turn.asks and turn.cue("complaint_how_words"):
+            faq.answer_topic(turn, "complaint_process", follow_up=False)  # 如果要投诉 是在哪里投诉
         super().start(turn, frame)
 
     def prefill(self, turn: Turn, frame: FlowFrame) -> None:
@@ -54,7 +56,7 @@ class ComplaintFlow(Flow):
         text = scrub_text(turn.text[:_CONTENT_MAX], private_values=turn.private_values)
         old = str(frame.data.get("content", ""))
         frame.data["content"] = (old + "\n" + text).strip()[-_CONTENT_MAX:]
-        if turn.cue("angry_words"):
+        if turn.cue("angry_words") or turn.cue("escalation_words"):  # 请负责人打给我 / 向监管局投诉
             frame.data["angry"] = True
 
     def ask(self, turn: Turn, frame: FlowFrame) -> None:
@@ -94,6 +96,8 @@ class ComplaintFlow(Flow):
             if outcome == "pass":
                 if turn.cue("case_unknown_words"):
                     turn.say("cc_no_case_needed")
+                elif turn.asks and turn.cue("complaint_how_words"):
+                    faq.answer_topic(turn, "complaint_process", follow_up=False)  # 投诉了多久会有回复
                 elif turn.asks and turn.cue("timeline_words"):
                     faq.answer_topic(turn, "claim_timeline", follow_up=False)  # 材料交了几时会审好
                 elif turn.cue("boss_words"):

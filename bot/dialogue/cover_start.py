@@ -19,6 +19,9 @@ _RE_BORN = re.compile(r"((?:19|20)\d\d)\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s
                       r"[^，,。]{0,3}(?:出世|出生|生的|生)")
 
 
+_RE_MONTH_ONLY = re.compile(r"(今年|去年|明年)?\s*(\d{1,2})\s*月(?![\d号日])")
+
+
 def remember(turn: Turn) -> None:
     """Keep the month and day someone turns the minimum age (满60岁, or born in a month said with its
     year), when a message says it."""
@@ -29,6 +32,12 @@ def remember(turn: Turn) -> None:
             turn.state.notes["age_day"] = [int(born.group(2)), int(born.group(3) or 0), year]  # 0: day unsaid
         return
     iso = (turn.pred.slots or {}).get("date")
+    month = _RE_MONTH_ONLY.search(turn.norm) if not iso and turn.cue("turn_age_words") else None
+    if month and 1 <= int(month.group(2)) <= 12:  # 我阿爸今年10月刚满60: the month only
+        shift = {"去年": -1, "明年": 1}.get(month.group(1) or "", 0)
+        turn.state.notes["age_day"] = [int(month.group(2)), 0, turn.today.year + shift]
+        turn.noted.add("age_day")
+        return
     if not iso or not (turn.cue("turn_age_words") or birthday_told(turn)):
         return
     try:

@@ -38,6 +38,7 @@ _RE_LUNAR_REL = re.compile(r"(农历|阴历|旧历)?\s*(上个?月|这个?月|�
 _RE_NAME_AGE = re.compile(  # 庄振兴，88岁: a name, then an age
     r"(?:^|[，,。\s])([\u4e00-\u9fff]{2,4})[，,\s]*(?:\d{2,3}|[六七八九]十[一二三四五六七八九]?)岁")
 _RE_TOKEN = re.compile(r"([\u4e00-\u9fff]{2,4})(?=$|[\s,，。.!！?？、])")
+_RE_NAME_FIX = re.compile(r"(?:唔是|不是|不对|讲错|说错|打错|写错)[了啦，,。\s]*(?:是)?")
 _HARD_STOP = frozenset("的了在是他她我你和跟那这就也都说讲叫被住岁摔跌吗呢吧啊呀哦嘛啦么没不很去到给把让从要")
 _SELF_CUES = ("我是", "阮是")  # the writer names themself
 _TITLES = frozenset({"医生", "小姐", "先生", "女士", "生", "太", "伯", "叔", "姨", "婶", "姐", "哥"})
@@ -211,6 +212,10 @@ class Extractor:
     def name(self, norm: str, *, whole: bool = False) -> str | None:
         """A personal name said in ``norm`` (他叫林美玉, 我妈林秀珠, 阿婆叫黄玉娥); ``whole``: the
         text may also be the bare name (an answer to "老人叫什么名字")."""
+        fix = _RE_NAME_FIX.search(norm)  # 伊叫吴锦标 哦唔是 吴锦彪: the name after the correction
+        later = self.name(norm[fix.end():], whole=True) if fix and fix.start() > 0 else None
+        if later and fix and self.name(norm[:fix.start()], whole=whole):
+            return later
         for m in self._re_cue_name.finditer(norm):
             found = self._name_from(m.group(1))
             token = _RE_TOKEN.match(norm, m.start(1))  # 我阿爸叫陈德和 我是伊仔: the name up to the space

@@ -26,7 +26,7 @@ def take_name(turn: Turn, frame: FlowFrame, *, bad_key: str = "cr_bad_name") -> 
     return "invalid"
 
 
-_RE_FOREIGN_PHONE = re.compile(r"(?:\+|00)(?!86)\d{1,3}[\s-]*\d")
+_RE_FOREIGN_PHONE = re.compile(r"(?:\+|(?<!\d)00)(?!86)\d{1,3}[\s-]*\d")  # (not 1008 in a card number)
 
 
 def update_fields(turn: Turn) -> list[str]:

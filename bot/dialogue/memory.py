@@ -99,7 +99,12 @@ def remember(turn: Turn) -> None:
                               telling=_in_report(turn) or tells, death=bool(died(turn) or notes.get("death")),
                               describes=tells)
     stayed = list(notes.get("stay_list") or ([notes["days"]] if notes.get("days") else []))
+    paid = bool(_RE_PAID.search(norm)) and not this_time  # 三月跋倒住了90日 已经赔了: a claim paid before
+    if paid and slots.get("days"):
+        notes["days_paid"] = int(slots["days"])  # this year's days already paid, for what is left
     for key, slot in (("accident", "accident_type"), ("transport", "transport"), ("days", "days")):
+        if paid and key == "accident":
+            continue  # the accident of that claim is not the one told next
         vaguer = key == "accident" and (notes.get(key), slots.get(slot)) == ("traffic", "collision")
         if slots.get(slot) and (corrected or asked == key or key not in notes or other) and not vaguer:
             _put(turn, key, slots[slot])  # (被电动车撞倒, then 伊是行路被撞，唔是坐车: still traffic)
@@ -121,7 +126,7 @@ def remember(turn: Turn) -> None:
         turn.plain, last=corrected or turn.cue("transfer_words"))
     alone = bool(hospital) and turn.extract.names_care_place(turn.plain.strip())  # 胪岗镇卫生院, sent alone
     alone = alone or (bool(hospital) and turn.cue("stay_words") and not turn.cue("no_stay_words")
-                      and notes.get("hospital") != hospital)  # 现在在区医院住院: where they stay now
+                      and not turn.asks and notes.get("hospital") != hospital)  # 现在在区医院住院: where now
     if hospital and (corrected or asked == "hospital" or "hospital" not in notes or alone):
         _put(turn, "hospital", hospital[:100])
         if alone and not corrected:
@@ -195,6 +200,7 @@ def _relation(turn: Turn, slots: dict[str, Any]) -> str | None:
     return str(relation) if relation else None
 
 
+_RE_PAID = re.compile(r"已经赔|赔了|收到钱|钱收到|到账了|赔款到了|钱到了")
 _RE_REPORT_FIRST = re.compile(r"先报(?!案|一下|个案|了)")
 _RE_I_WAS = re.compile(r"我(?!村|们|家|厝|乡|隔壁)")  # 我村有个阿伯…被人发现: not the writer
 _RE_FIRST_PERSON = re.compile(r"我|阮|自己|自家|本人")
@@ -205,7 +211,8 @@ _RE_AGAIN = re.compile(r"又|再次|第二次|另一次|也(?:\w{0,4})住过|还
 _RE_THIRD = re.compile(r"[伊他她佢]")  # the one already talked about
 # 阿叔在打120了 / 阿兄送伊去医院: a relative who helps, not the one hurt
 _RE_HELPS = re.compile(r"(?:打了?120|叫了?救护车)|(?:送|扶|陪|载|背)[他她伊]")
-_RE_SENT_BY = re.compile(r"(?:叫|让|要|喊|吩咐|交代)我(?:来|先|帮忙|帮){0,2}(?:报|问|找|办|联系)")
+_RE_SENT_BY = re.compile(r"(?:叫|让|要|喊|吩咐|交代)我(?:来|先|帮忙|帮){0,2}(?:报|问|找|办|联系)"
+                         r"|(?:讲|说)(?:要|还是要|得)报")  # 阮孙子讲要报: who said to, not who was hurt
 _REFINED = (("grandparent", "grandmother"), ("grandparent", "grandfather"), ("parent", "mother"),
             ("parent", "father"))  # a grandparent named after 我是伊孙: which one
 _NOT_KIN = re.compile(r"我(?:是|系)[^，,。；;！!]{0,4}(?:邻居|隔壁|朋友|同事)")

@@ -87,6 +87,9 @@ def case_answer(turn: Turn) -> bool:
             turn.say(f"excl_{kind}_short" if said == kind else f"excl_{kind}")
         turn.state.last["exclusion_said"] = kind
         return True
+    days = (turn.pred.slots or {}).get("days")
+    if days and turn.pred.faq_topic == "hospital_allowance" and not turn.asks:
+        return amounts.stay_sum(turn, int(days))  # 伊已经出院了 住了8日, after the allowance was talked of
     if amounts.answer(turn):
         return True
     ha = turn.product.benefits.hospital_allowance

@@ -175,7 +175,7 @@ class Router(TextTurns):
             expects = _YES_NO if step and (step == "confirm" or step.startswith("consent_")) else ()
             context = Context(intent=last.get("intent"), faq_topic=last.get("topic"), expects=expects,
                               flow_step=step) if (last or expects) else None
-            turn.reading = self.nlu.predict(turn.text[:500], now=turn.now, context=context)
+            turn.reading = understanding.read_past_greeting(self.nlu, turn, context)
         return turn.reading
 
     # ------------------------------------------------------------------ text

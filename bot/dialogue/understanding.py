@@ -13,7 +13,7 @@ import dataclasses
 import re
 from typing import Any
 
-from bot.dialogue import claim_change, cover_start
+from bot.dialogue import claim_change, cover_start, grievance
 from bot.dialogue.context import Turn
 from bot.dialogue.memory import died
 
@@ -30,13 +30,46 @@ def _set(turn: Turn, intent: str, topic: str | None = None) -> str:
     return intent
 
 
+_RE_LEAD_GREETING = re.compile(r"^\s*(?:阿姨你好|你好|您好|你们好|大家好|喂|hi|hello|嗨|哈喽)"
+                               r"[\s,，.。!！~]*", re.I)
+_AFTER_GREETING_MIN = 4
+_SMALL_TALK = ("out_of_scope", "greeting")
+
+
+def read_past_greeting(nlu: Any, turn: Turn, context: Any) -> Any:
+    """The NLU's reading of the message; when it reads a greeting in front of more (你好 请问阮阿妈住院一日
+    有几多钱) as small talk, the words after the greeting are read again and win when they are surely
+    about something the bot does."""
+    text = turn.text[:500]
+    reading = nlu.predict(text, now=turn.now, context=context)
+    lead = _RE_LEAD_GREETING.match(text) if reading.intent in _SMALL_TALK else None
+    rest = text[lead.end():] if lead else ""
+    if len(rest) < _AFTER_GREETING_MIN:
+        return reading
+    again = nlu.predict(rest, now=turn.now, context=context)
+    sure = again.confidence >= turn.services.threshold and again.intent not in _SMALL_TALK
+    return again if sure else reading
+
+
 def refine(turn: Turn) -> str:
     """The intent to act on (``turn.pred`` is updated when the words overrule the model)."""
+    intent = _refine(turn)
+    frame = turn.state.frame
+    if intent == "complaint" and frame is not None and frame.flow == "claim_report" \
+            and grievance.told(turn, frame) and not grievance.explicit(turn) \
+            and not grievance.about_a_claim(turn):
+        turn.log_slots["grievance"] = True  # 打恁电话两日无人听, in a report: kept, the report goes on
+        return _set(turn, "claim_report")
+    return intent
+
+
+def _refine(turn: Turn) -> str:
     intent = turn.pred.intent
     norm = turn.norm
     slots = turn.pred.slots or {}
     long = len(norm) >= 12
-    if _RE_OUR_SMS.search(norm) and not turn.cue("pay_first_words") and intent in _REPORT_SIDE | {"complaint"}:
+    if _RE_OUR_SMS.search(norm) and not turn.cue("pay_first_words") \
+            and intent in _REPORT_SIDE | {"complaint"}:
         return _set(turn, "product_question", "progress_notice")  # 短信讲理赔进度 审核中 是唔是骗人的: ours
     if intent == "product_question" and turn.pred.faq_topic == "accident_death" \
             and turn.pred.faq_score < 0.5 and not turn.cue("death_words") \
@@ -88,6 +121,11 @@ def refine(turn: Turn) -> str:
     if visit and intent in _REPORT_SIDE | {"claim_materials", "contact_info"}:
         return _set(turn, "home_visit")
     notes = turn.state.notes
+    last = turn.state.last
+    about_stay = last.get("topic") == "hospital_allowance" or last.get("intent") == "claim_materials"
+    if slots.get("days") and not slots.get("accident_type") and turn.state.frame is None and about_stay \
+            and intent in ("claim_report", "out_of_scope", "greeting", "affirm"):
+        return _set(turn, "product_question", "hospital_allowance")  # 津贴要交乜材料 … 住了8日: its sum
     if turn.cue("cover_start_words") and (notes.get("age_day") or notes.get("moved_in")) \
             and intent in _REPORT_SIDE and not turn.cue("progress_words"):
         return _set(turn, "product_question", "enrollment")  # 那我几时开始有: the day of this person's cover

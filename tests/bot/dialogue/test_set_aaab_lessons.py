@@ -160,3 +160,56 @@ def test_which_papers_asked_at_the_name_question_of_a_death(chat: Chat) -> None:
 def test_a_remark_at_the_confirmation_does_not_resend_the_whole_summary(chat: Chat) -> None:
     chat.talk("我妈昨天在家摔倒住院了", "张秀英", "1", make_id("19450301"), "潮南区人民医院", "13800138000")
     assert chat.say("人清醒 无生命危险") == render(chat, (text("noted"), text("cr_confirm_again")))
+
+
+# -- sets AD and AE: grievances in a report, complaints' own rules, money after the claim ----------------
+def test_a_grievance_in_a_report_is_kept_and_filed_with_the_claim(chat: Chat) -> None:
+    chat.say("阿公昨日在厝门口跋倒 送去潮南区人民医院住院")
+    reply = chat.say("我打恁电话打了一日都无人接")
+    assert reply.startswith(render(chat, text("cr_grievance_noted"))) and chat.flow() == "claim_report"
+    chat.talk("阿公叫黄德顺 我是伊孙", "同意", make_id("19400301", "311"), "13800138000")
+    assert "投诉编号" in chat.say("对")
+
+
+def test_how_a_complaint_is_made_and_answered(chat: Chat) -> None:
+    assert render(chat, Faq("complaint_process")) in chat.say("请问如果要投诉的话 是去哪里投诉")
+    assert chat.say("投诉了多久会有回复").startswith(render(chat, Faq("complaint_process")))
+
+
+def test_a_complaint_that_asks_for_someone_in_charge_gets_a_person(chat: Chat, db: Session) -> None:
+    chat.say("你们的人态度太差 我要投诉")
+    chat.say("叫你们负责人打给我 13800138000")
+    assert [r for r, _, _ in _requests(chat, db)] == ["angry"]
+
+
+def test_what_is_left_of_the_year_after_a_stay_already_paid(chat: Chat) -> None:
+    chat.say("阿妈今年三月跋倒住了60日 那个津贴已经赔了")
+    assert "还能算120天" in chat.say("今年还有几多日")
+
+
+def test_a_stay_told_after_the_allowance_papers_gets_its_sum(chat: Chat) -> None:
+    chat.say("阿爸住院那个津贴要交乜材料")
+    assert chat.say("伊已经出院了 住了10日").startswith("住院10天，能领300元")
+    assert chat.flow() is None
+
+
+def test_turning_sixty_in_a_month_gives_the_day_the_cover_starts(chat: Chat) -> None:
+    chat.say("我阿爸今年9月刚满60 户口在峡山")
+    assert "2026年10月1日" in chat.say("从几时开始保")
+
+
+def test_a_name_corrected_in_the_same_message_and_a_rule_is_no_hospital(chat: Chat) -> None:
+    chat.say("阿爸前日在厝浴室跋倒 住在两英镇卫生院")
+    chat.say("卫生院住院有补贴吗 听讲要二级医院")
+    assert chat.state().notes.get("hospital") == "两英镇卫生院"
+    chat.say("伊叫林锦标 哦唔是 林锦彪")
+    assert chat.frame_secret("name") == "林锦彪"
+
+
+def test_a_frozen_card_changed_to_a_daughters_card_is_a_bank_account_change(chat: Chat) -> None:
+    chat.say("阿妈的卡被冻结了 能唔能改成打去我的卡")
+    assert chat.flow() == "info_update" and chat.frame_data("field") == "bank_account"
+
+
+def test_a_greeting_in_front_of_a_question_is_not_small_talk(chat: Chat) -> None:
+    assert chat.say("你好 请问阮阿妈住院一日有几多钱").startswith(render(chat, Faq("hospital_allowance")))
