@@ -51,6 +51,28 @@ def _home_day(turn: Turn) -> str | None:
     return reading.date.isoformat() if reading.date is not None and not reading.lunar else None
 
 
+_RE_CN_MONTH_DAY = re.compile(r"([一二三四五六七八九十冬腊正]{1,2})月([一二三四五六七八九十廿初]{1,3})")
+_RE_RELATIVE = re.compile(r"今天|今日|昨天|昨日|前天|前日|大前天|大前日|昨晚|前晚")
+
+
+def _relative_day(turn: Turn) -> str | None:
+    m = _RE_RELATIVE.search(turn.norm)
+    day = read_date(m.group(0), turn.today, event=True).date if m else None
+    return day.isoformat() if day is not None else None
+
+
+def _lunar_agrees(turn: Turn, iso: str) -> bool:
+    """True when a month and day written in Chinese numerals (十月十八) differ from the relative day of
+    the same message (前日) but are that very day counted the lunar way."""
+    said = _RE_CN_MONTH_DAY.search(turn.plain)
+    relative = _relative_day(turn) if said else None
+    if not relative or relative == iso:
+        return False
+    day = dt.date.fromisoformat(iso)
+    lunar = LunarDay(day.month, day.day, explicit=True).solar(turn.today) if day.day <= 30 else None
+    return lunar is not None and lunar.isoformat() == relative
+
+
 def _denies_no_day(norm: str) -> bool:
     """True when what the message denies is no day (不是病，他是11月8号跋倒…前天走的: the cause): its
     days are read as told, not as a corrected one."""
@@ -117,6 +139,8 @@ def remember(turn: Turn, notes: dict[str, Any], slots: dict[str, Any], corrected
         iso = day.isoformat() if day is not None else None
     if iso:
         iso = _home_day(turn) or iso
+        if _lunar_agrees(turn, str(iso)):  # 前日 十月十八: the day written the lunar way, said twice
+            iso, lunar_won = _relative_day(turn), True
     if iso and turn.cue("discharge_words") and not corrected:  # 昨天出院: not the day of the accident
         iso = _first_date_not_of_leaving(turn)  # 上礼拜三跋倒…昨日出院: the day told with the fall
     if iso and (turn.fact("corrected") or turn.cue("correction_words")) and not _denies_no_day(turn.norm):

@@ -20,6 +20,7 @@ from typing import Any
 from lunardate import LunarDate
 
 from backend.roster.idcard import InvalidIdNumber, validate_id_number
+from bot.dialogue.hospitals import official_name
 from config.settings import CONFIG_DIR
 
 _CJK = "\u4e00-\u9fff"
@@ -159,6 +160,7 @@ class Extractor:
         self.hospital_generic = tuple(str(w) for w in table.get("hospital_generic") or [])
         self.address_words = tuple(str(w) for w in table["address_words"])
         self.towns = tuple(str(w) for w in table.get("towns") or ())
+        self.hospital_names = {str(k): list(map(str, v)) for k, v in table.get("hospital_names", {}).items()}
         self.name_cues = tuple(str(w) for w in table["name_cues"])
         self.person_words = tuple(sorted((str(w) for w in table["person_words"]), key=len, reverse=True))
 
@@ -311,7 +313,7 @@ class Extractor:
             run = run[cut + 1:]
             suffix = next(p for p in self._care_places_longest_first if run.endswith(p))
             if len(run) - len(suffix) >= 2 and not any(run.startswith(g) for g in self.hospital_generic):
-                run = self._place_spelled(run)
+                run = official_name(self._place_spelled(run), self.hospital_names, self.towns)
                 if not last:
                     return run
                 found = run

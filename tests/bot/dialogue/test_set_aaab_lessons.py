@@ -213,3 +213,21 @@ def test_a_frozen_card_changed_to_a_daughters_card_is_a_bank_account_change(chat
 
 def test_a_greeting_in_front_of_a_question_is_not_small_talk(chat: Chat) -> None:
     assert chat.say("你好 请问阮阿妈住院一日有几多钱").startswith(render(chat, Faq("hospital_allowance")))
+
+
+# -- set AC: the places and days as people say them --------------------------------------------------------
+def test_a_place_of_care_said_short_keeps_the_words_and_gains_its_official_name(chat: Chat) -> None:
+    chat.say("阿爸前日跋倒 住在汕大一附院")
+    assert chat.state().notes.get("hospital") == "汕大一附院（汕头大学医学院第一附属医院）"
+    chat.forget_state()
+    chat.say("阿嬷昨日跋倒 送去陈店卫生院")
+    assert chat.state().notes.get("hospital") == "陈店卫生院（陈店镇卫生院）"
+    chat.forget_state()
+    chat.say("阿公昨日跋倒 住在潮阳区人民医院")
+    assert chat.state().notes.get("hospital") == "潮阳区人民医院"
+
+
+def test_a_day_said_twice_once_the_lunar_way_is_that_day(chat: Chat) -> None:
+    chat.say("阿嬷前日 十月十一 在厝跋倒")
+    notes = chat.state().notes
+    assert notes.get("date") == "2026-11-19" and notes.get("date_lunar")

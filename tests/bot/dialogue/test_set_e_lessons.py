@@ -113,7 +113,7 @@ def test_me_myself_and_a_name_at_the_who_question(chat: Chat) -> None:
 
 def test_hospital_nicknames_and_voice_homophones_are_places_of_care(chat: Chat) -> None:
     extract = chat.engine.services.extract
-    assert extract.hospital("住在汕大一附院") == "汕大一附院"
+    assert extract.hospital("住在汕大一附院") == "汕大一附院（汕头大学医学院第一附属医院）"
     assert extract.hospital("送去潮南区人名医院") == "潮南区人民医院"
     assert extract.hospital("在朝南区人民医院住院") == "潮南区人民医院"
 
