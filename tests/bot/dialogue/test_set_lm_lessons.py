@@ -30,7 +30,9 @@ def _complaints(db: Session, chat: Chat) -> list[Complaint]:
 
 
 def _handoffs(db: Session, chat: Chat) -> list[HandoffRequest]:
-    return list(db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user)))
+    # in the order they were made: without ORDER BY, PostgreSQL may return updated rows in another order
+    return list(db.scalars(select(HandoffRequest).where(HandoffRequest.user_id == chat.user)
+                           .order_by(HandoffRequest.id)))
 
 
 def test_a_case_number_and_a_demand_for_someone_in_charge_do_not_derail_a_complaint(
